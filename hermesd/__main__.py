@@ -1,0 +1,5 @@
+"""``python -m hermesd``: same as the ``hermesd`` command."""
+
+from hermesd.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""Model lists for the editors' pickers: live, cached on disk, or curated.
+
+A live fetch is cached per provider and endpoint for ``catalog.ttl_seconds``.
+When it fails, a stale cache beats the plugin's ``fallback_models``, and the
+listing says which one the editor got and why. OpenRouter's routers are
+always listed first, whatever the catalog says about them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from providers.base import ProviderProfile
+from providers.pareto import PARETO_MODEL, describe_pareto
+
+from hermesd.paths import cache_dir, ensure_private_dir
+
+FETCH_TIMEOUT = 8.0
+
+
+def curated_entries(profile: ProviderProfile, min_coding_score: Any) -> list[dict[str, Any]]:
+    """Entries listed whatever the catalog says (OpenRouter's routers)."""
+    if profile.name != "openrouter":
+        return []
+    return [
+        {
+            "id": PARETO_MODEL,
+            "label": "Pareto Code (router)",
+            "description": describe_pareto(min_coding_score),
+            "group": "routers",
+        }
+    ]
+
+
+def _cache_file(profile: ProviderProfile, base_url: str) -> Path:
+    digest = hashlib.sha256(base_url.encode()).hexdigest()[:12]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in profile.name)
+    return cache_dir() / "catalogs" / f"{safe}-{digest}.json"
+
+
+def _read_cache(path: Path) -> tuple[float, list[str]] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        fetched_at, models = float(data["fetchedAt"]), data["models"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        return None
+    return fetched_at, models
+
+
+def _write_cache(path: Path, models: list[str], fetched_at: float) -> None:
+    ensure_private_dir(path.parent)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"fetchedAt": fetched_at, "models": models}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def call_fetch_models(profile: ProviderProfile, *, api_key: str | None, base_url: str, timeout: float) -> Any:
+    """Call a plugin's ``fetch_models``, tolerating overrides without ``base_url``."""
+    try:
+        accepts_base_url = "base_url" in inspect.signature(profile.fetch_models).parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(profile.fetch_models).parameters.values()
+        )
+    except (TypeError, ValueError):
+        accepts_base_url = True
+    if accepts_base_url:
+        return profile.fetch_models(api_key=api_key, base_url=base_url, timeout=timeout)
+    return profile.fetch_models(api_key=api_key, timeout=timeout)
+
+
+def list_models(
+    profile: ProviderProfile,
+    *,
+    base_url: str,
+    api_key: str | None,
+    refresh: bool,
+    ttl_seconds: int,
+    min_coding_score: Any,
+) -> dict[str, Any]:
+    """The ``hermes/listModels`` result. Blocking: call it from a worker thread."""
+    path = _cache_file(profile, base_url)
+    cached = _read_cache(path)
+    result: dict[str, Any] = {"provider": profile.name}
+    models: list[str] | None = None
+    if cached and not refresh and time.time() - cached[0] < ttl_seconds:
+        result.update(source="cache", fetchedAt=_iso(cached[0]))
+        models = cached[1]
+    else:
+        error = None
+        try:
+            fetched = call_fetch_models(profile, api_key=api_key, base_url=base_url, timeout=FETCH_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - a plugin's fetch may raise anything
+            fetched, error = None, f"the plugin's fetch_models raised {type(exc).__name__}: {exc}"
+        if isinstance(fetched, (list, tuple)) and all(isinstance(m, str) for m in fetched):
+            now = time.time()
+            models = list(fetched)
+            _write_cache(path, models, now)
+            result.update(source="live", fetchedAt=_iso(now))
+        else:
+            result["error"] = error or (
+                "this provider has no model catalog" if _has_no_catalog(profile) else "the live model list could not be fetched"
+            )
+            if cached:
+                result.update(source="cache", fetchedAt=_iso(cached[0]))
+                models = cached[1]
+            else:
+                result["source"] = "fallback"
+                models = list(profile.fallback_models)
+    curated = curated_entries(profile, min_coding_score)
+    curated_ids = {c["id"] for c in curated}
+    result["models"] = curated + [
+        {"id": m, "group": "models"} for m in dict.fromkeys(models) if m not in curated_ids
+    ]
+    return result
+
+
+def _has_no_catalog(profile: ProviderProfile) -> bool:
+    return profile.api_mode == "bedrock_converse"
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

@@ -1,0 +1,443 @@
+"""The chat engine: sessions in, streamed replies out. Knows nothing of JSON-RPC.
+
+The server and the CLI both drive this module. A chat resolves its target,
+summarises old turns when the session outgrows its context budget, builds
+the request (a pure function), streams it with bounded retries before the
+first token, and records the turn, partial or not, when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hermesd import config as config_mod
+from hermesd.errors import HermesError
+from hermesd.runtime import Resolved, reasoning_config, resolve
+from hermesd.sessions import Session, SessionStore, Settings
+from hermesd.transports import Delta, Finish, NetworkSettings, open_stream
+from hermesd.wire import ChatOptions, PreparedRequest, text_of
+from hermesd.wire.dispatch import build_request
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_MESSAGES = 10_000
+ROLES = ("system", "developer", "user", "assistant", "tool")
+SUMMARY_PROMPT = (
+    "Summarise the conversation below for your own later use. Keep every fact, decision, "
+    "code identifier and open question; drop pleasantries. Reply with the summary only."
+)
+
+DeltaCallback = Callable[[dict[str, Any]], None]
+
+
+class ParamsError(ValueError):
+    """Malformed request parameters (JSON-RPC -32602); the message names the field."""
+
+
+@dataclass
+class ChatRequest:
+    session_id: str | None = None
+    message: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    provider: str | None = None
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+    @classmethod
+    def parse(cls, params: Any) -> "ChatRequest":
+        if not isinstance(params, dict):
+            raise ParamsError("params must be an object with `message` or `messages`")
+        req = cls(
+            session_id=_opt_str(params, "sessionId"),
+            provider=_opt_str(params, "provider"),
+            model=_opt_str(params, "model"),
+            system=_opt_str(params, "system"),
+        )
+        message, messages = params.get("message"), params.get("messages")
+        if message is None and messages is None:
+            raise ParamsError("`message` (a string) or `messages` (a list) is required")
+        if message is not None:
+            if not isinstance(message, str):
+                raise ParamsError(f"`message` must be a string, not {_type(message)}")
+            if not message.strip():
+                raise ParamsError("`message` must not be empty")
+            req.message = message
+        if messages is not None:
+            req.messages = _parse_messages(messages)
+        size = len((req.message or "").encode()) + sum(len(text_of(m["content"]).encode()) for m in req.messages or [])
+        if size > MAX_MESSAGE_BYTES:
+            raise ParamsError(f"the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB)")
+        temperature = params.get("temperature")
+        if temperature is not None:
+            if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+                raise ParamsError("`temperature` must be a number from 0 to 2")
+            req.temperature = float(temperature)
+        max_tokens = params.get("maxTokens")
+        if max_tokens is not None:
+            if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+                raise ParamsError("`maxTokens` must be a positive integer")
+            req.max_tokens = max_tokens
+        return req
+
+
+def _type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
+
+
+def _opt_str(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParamsError(f"`{name}` must be a string, not {_type(value)}")
+    return value.strip() or None
+
+
+def _parse_messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise ParamsError("`messages` must be a non-empty list of {role, content}")
+    if len(messages) > MAX_MESSAGES:
+        raise ParamsError(f"`messages` has {len(messages)} items; the limit is {MAX_MESSAGES}")
+    parsed = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), (str, list)):
+            raise ParamsError(f"`messages[{i}]` must be {{role: one of {', '.join(ROLES)}, content: string}}")
+        parsed.append({"role": m["role"], "content": m["content"]})
+    return parsed
+
+
+def settings_from_config(cfg: config_mod.Config) -> Settings:
+    """Read once per session: later config edits affect new sessions only."""
+    return Settings(
+        min_coding_score=cfg.get("openrouter.min_coding_score"),
+        provider_preferences=dict(cfg.get("openrouter.provider_preferences") or {}),
+        reasoning_effort=cfg.get("model.reasoning_effort") or "",
+        temperature=cfg.get("model.temperature"),
+        max_tokens=cfg.get("model.max_tokens"),
+        ollama_num_ctx=cfg.get("ollama.num_ctx"),
+        aux_provider=cfg.get("auxiliary.provider") or "",
+        aux_model=cfg.get("auxiliary.model") or "",
+        budget_tokens=cfg.get("context.budget_tokens"),
+        keep_recent_messages=cfg.get("context.keep_recent_messages"),
+    )
+
+
+def estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    """A cheap, provider-neutral estimate (~4 characters a token)."""
+    return sum(len(text_of(m.get("content"))) + 16 for m in messages) // 4
+
+
+@dataclass
+class Run:
+    """One chat in flight: the text so far survives however it ends."""
+
+    task: asyncio.Task | None = None
+    cancel_requested: bool = False
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    finish: Finish | None = None
+
+
+class ChatEngine:
+    def __init__(self, store: SessionStore, load_config: Callable[[], config_mod.Config] = config_mod.load) -> None:
+        self.store = store
+        self.load_config = load_config
+        self._runs: dict[str, Run] = {}
+
+    # -- sessions --------------------------------------------------------
+
+    def new_session(
+        self,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        parent_id: str | None = None,
+        system: str | None = None,
+    ) -> Session:
+        cfg = self.load_config()
+        parent = None
+        if parent_id is not None:
+            parent = self.store.get(parent_id)
+            if parent is None:
+                raise ParamsError(f"unknown parent session {parent_id!r}")
+        if parent is not None and not provider:
+            provider = parent.provider or None
+            model = model or parent.model or None
+        settings = Settings.from_dict(parent.settings.to_dict()) if parent else settings_from_config(cfg)
+        try:
+            resolved = resolve(cfg, provider=provider, model=model)
+            target = (resolved.provider, resolved.model, resolved.profile)
+        except HermesError as exc:
+            if provider:  # the editor asked for a provider that does not exist
+                raise ParamsError(f"{exc.message}; {exc.hint}") from exc
+            target = ("", model or "", None)  # nothing configured yet: the chat will say so
+        return self.store.create(
+            provider=target[0],
+            model=target[1],
+            settings=settings,
+            system=system if system is not None else (parent.system if parent else ""),
+            parent_id=parent.id if parent else None,
+            profile=target[2],
+        )
+
+    def _session_for(self, req: ChatRequest) -> Session:
+        if req.session_id is None:
+            return self.new_session(provider=req.provider, model=req.model, system=req.system)
+        session = self.store.get(req.session_id)
+        if session is None:
+            raise ParamsError(f"unknown session {req.session_id!r}; start one with hermes/newSession")
+        wants_provider = req.provider and req.provider != session.provider
+        wants_model = req.model and req.model != session.model
+        if wants_provider or wants_model:
+            cfg = self.load_config()
+            try:
+                resolved = resolve(cfg, provider=req.provider or session.provider or None, model=req.model or session.model,
+                                   profile=None if wants_provider else session.profile)
+            except HermesError as exc:
+                raise ParamsError(f"{exc.message}; {exc.hint}") from exc
+            self.store.update_target(session, resolved.provider, resolved.model, resolved.profile)
+        return session
+
+    # -- building -------------------------------------------------------
+
+    def _resolve(self, session: Session, cfg: config_mod.Config) -> Resolved:
+        resolved = resolve(
+            cfg,
+            provider=session.provider or None,
+            model=session.model or None,
+            profile=session.profile,
+        )
+        if not resolved.model:
+            raise HermesError(
+                "config_error",
+                f"no model chosen for {resolved.provider or 'this endpoint'}",
+                hint="pick a model in your editor, or run `hermesd config set model.default MODEL`",
+                provider=resolved.provider,
+            )
+        return resolved
+
+    def _options(self, session: Session, req: ChatRequest | None) -> ChatOptions:
+        s = session.settings
+        reasoning = reasoning_config(s.reasoning_effort)
+        return ChatOptions(
+            temperature=req.temperature if req and req.temperature is not None else s.temperature,
+            max_tokens=req.max_tokens if req and req.max_tokens is not None else s.max_tokens,
+            reasoning_config=reasoning,
+            provider_preferences=s.provider_preferences or None,
+            min_coding_score=s.min_coding_score,
+            session_id=session.id,
+            ollama_num_ctx=s.ollama_num_ctx,
+            supports_reasoning=reasoning is not None,
+        )
+
+    def _transcript(self, session: Session, req: ChatRequest) -> list[dict[str, Any]]:
+        if req.messages is not None:
+            sent = list(req.messages)
+            if req.message:
+                sent.append({"role": "user", "content": req.message})
+            return sent
+        out: list[dict[str, Any]] = []
+        system = req.system or session.system
+        if system:
+            out.append({"role": "system", "content": system})
+        if session.summary:
+            out.append({"role": "system", "content": "Summary of the earlier conversation:\n" + session.summary})
+        out.extend({"role": m["role"], "content": m.get("content", "")} for m in session.messages)
+        out.append({"role": "user", "content": req.message})
+        return out
+
+    def prepare(self, req: ChatRequest, session: Session) -> tuple[Resolved, PreparedRequest]:
+        cfg = self.load_config()
+        resolved = self._resolve(session, cfg)
+        return resolved, build_request(resolved, self._transcript(session, req), self._options(session, req))
+
+    def preview(self, params: Any) -> dict[str, Any]:
+        """``hermes/previewRequest``: what ``hermes/chat`` would send, sending nothing."""
+        req = ChatRequest.parse(params)
+        if req.session_id is not None:
+            session = self.store.get(req.session_id)
+            if session is None:
+                raise ParamsError(f"unknown session {req.session_id!r}")
+        else:
+            cfg = self.load_config()
+            resolved = resolve(cfg, provider=req.provider, model=req.model)
+            session = Session(id="s-preview", provider=resolved.provider, model=resolved.model,
+                              settings=settings_from_config(cfg), system=req.system or "", profile=resolved.profile)
+        if req.provider or req.model:
+            cfg = self.load_config()
+            resolved = resolve(cfg, provider=req.provider or session.provider or None,
+                               model=req.model or session.model or None)
+            session = Session(id=session.id, provider=resolved.provider, model=resolved.model,
+                              settings=session.settings, system=session.system, messages=session.messages,
+                              summary=session.summary, profile=resolved.profile)
+        _, prepared = self.prepare(req, session)
+        return prepared.preview()
+
+    # -- running ---------------------------------------------------------
+
+    def cancel(self, session_id: str) -> bool:
+        run = self._runs.get(session_id)
+        if run is None or run.task is None or run.task.done():
+            return False
+        run.cancel_requested = True
+        run.task.cancel()
+        return True
+
+    def cancel_all(self) -> None:
+        for session_id in list(self._runs):
+            self.cancel(session_id)
+
+    async def chat(self, params: Any, *, request_id: Any = None, on_delta: DeltaCallback | None = None) -> dict[str, Any]:
+        """Run one chat to its end; upstream failures are results, not exceptions."""
+        req = ChatRequest.parse(params)
+        session = self._session_for(req)
+        if session.id in self._runs:
+            raise ParamsError(f"session {session.id} is already answering; cancel it or wait")
+        run = Run()
+        self._runs[session.id] = run
+        result: dict[str, Any] = {"sessionId": session.id, "provider": session.provider, "model": session.model}
+        user_message = {"role": "user", "content": req.message if req.message is not None else text_of(req.messages[-1]["content"])}
+        error: HermesError | None = None
+        try:
+            run.task = asyncio.ensure_future(self._run(session, req, run, request_id, on_delta, result))
+            try:
+                await asyncio.shield(run.task)
+            except asyncio.CancelledError:
+                if run.task.done() and run.cancel_requested:
+                    pass  # hermes/cancel: a normal, cancelled result
+                elif not run.task.done():
+                    # $/cancelRequest cancelled us: stop the upstream, keep the text, re-raise.
+                    run.task.cancel()
+                    await asyncio.gather(run.task, return_exceptions=True)
+                    self._record(session, user_message, run, result, "cancelled", None)
+                    raise
+                else:
+                    raise
+            except HermesError as exc:
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - never let one chat take the daemon down
+                log.exception("chat failed")
+                error = HermesError("bad_response", f"unexpected failure: {type(exc).__name__}: {exc}",
+                                    hint="this is a hermesd bug; the log has details")
+        finally:
+            self._runs.pop(session.id, None)
+        if run.cancel_requested and (run.task is None or run.task.cancelled()):
+            stop = "cancelled"
+        elif error is not None:
+            stop = "error"
+        else:
+            stop = run.finish.stop_reason if run.finish else "end_turn"
+        self._record(session, user_message, run, result, stop, error)
+        return result
+
+    def _record(self, session: Session, user: dict[str, Any], run: Run, result: dict[str, Any],
+                stop: str, error: HermesError | None) -> None:
+        text, reasoning = "".join(run.text), "".join(run.reasoning)
+        result.update(text=text, stopReason=stop, provider=session.provider, model=session.model)
+        assistant: dict[str, Any] = {"role": "assistant", "content": text, "model": session.model, "stopReason": stop}
+        if reasoning:
+            result["reasoning"] = reasoning
+        if run.finish is not None:
+            if run.finish.usage:
+                result["usage"] = run.finish.usage
+            routed = run.finish.routed_model
+            if routed and routed != session.model:
+                result["routedModel"] = assistant["routedModel"] = routed
+        if error is not None:
+            result["error"] = error.to_dict()
+            assistant["error"] = result["error"]
+        self.store.add_messages(session, user, assistant)
+
+    async def _run(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
+                   on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
+        cfg = self.load_config()
+        resolved = self._resolve(session, cfg)
+        result.update(provider=resolved.provider, model=resolved.model)
+        if req.messages is None:
+            await self._maybe_summarise(session, req, resolved, cfg)
+        prepared = build_request(resolved, self._transcript(session, req), self._options(session, req))
+        net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+        retries = cfg.get("network.max_retries")
+        seq = 0
+        for attempt in range(retries + 1):
+            try:
+                async for event in open_stream(prepared, resolved, net):
+                    if isinstance(event, Delta):
+                        if event.text:
+                            run.text.append(event.text)
+                        if event.reasoning:
+                            run.reasoning.append(event.reasoning)
+                        if on_delta is not None:
+                            delta: dict[str, Any] = {"sessionId": session.id, "requestId": request_id, "seq": seq}
+                            if event.text:
+                                delta["text"] = event.text
+                            if event.reasoning:
+                                delta["reasoning"] = event.reasoning
+                            seq += 1
+                            on_delta(delta)
+                    else:
+                        run.finish = event
+                return
+            except HermesError as exc:
+                if run.text or run.reasoning or not exc.retryable or attempt >= retries:
+                    raise
+                await asyncio.sleep(_backoff(attempt, exc.retry_after))
+
+    async def _maybe_summarise(self, session: Session, req: ChatRequest, resolved: Resolved, cfg: config_mod.Config) -> None:
+        """Replace older turns with a summary once the session outgrows its budget."""
+        s = session.settings
+        keep = max(2, s.keep_recent_messages)
+        if len(session.messages) <= keep or estimate_tokens(self._transcript(session, req)) <= s.budget_tokens:
+            return
+        older = session.messages[:-keep]
+        transcript = "\n\n".join(f"{m['role']}: {text_of(m.get('content'))}" for m in older)
+        if session.summary:
+            transcript = f"(earlier summary) {session.summary}\n\n{transcript}"
+        try:
+            aux = self._aux_target(session, resolved, cfg)
+            options = self._options(session, None)
+            options.temperature = None
+            prepared = build_request(
+                aux,
+                [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": transcript}],
+                options,
+            )
+            net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+            parts = [e.text async for e in open_stream(prepared, aux, net) if isinstance(e, Delta) and e.text]
+        except HermesError as exc:
+            log.warning("summary failed, keeping the full history: %s", exc.message)
+            return
+        summary = "".join(parts).strip()
+        if summary:
+            self.store.replace_with_summary(session, summary, keep)
+
+    def _aux_target(self, session: Session, resolved: Resolved, cfg: config_mod.Config) -> Resolved:
+        """The auxiliary model: configured, else the profile's cheap model, else the main one."""
+        s = session.settings
+        if s.aux_provider and s.aux_provider != resolved.provider:
+            aux = resolve(cfg, provider=s.aux_provider, model=s.aux_model or None)
+            return aux if s.aux_model else _with_model(aux, aux.profile.default_aux_model if aux.profile else "")
+        model = s.aux_model or (resolved.profile.default_aux_model if resolved.profile else "") or resolved.model
+        return _with_model(resolved, model)
+
+
+def _with_model(resolved: Resolved, model: str) -> Resolved:
+    from dataclasses import replace
+
+    return replace(resolved, model=model or resolved.model)
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(retry_after, 30.0)
+    return min(0.5 * (2**attempt), 8.0) * (0.75 + random.random() / 2)
+

@@ -1,0 +1,274 @@
+"""The ``hermesd`` command: the daemon for editors, and the same features for people.
+
+``hermesd`` / ``hermesd --stdio`` serves an editor over stdio; ``--tcp``
+serves 127.0.0.1 with a token. The subcommands (doctor, providers, models,
+chat, config, sessions) run the daemon's own modules in-process: human
+output by default, ``--json`` for scripts.
+
+Exit codes: 0 success, 1 the operation failed (chat error, doctor found a
+failure), 2 usage error, 3 invalid or unreadable config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    from hermesd import __version__
+
+    parser = argparse.ArgumentParser(prog="hermesd", description="One daemon for every editor to reach LLMs.")
+    parser.add_argument("--version", action="version", version=f"hermesd {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="serve an editor over stdin/stdout (the default)")
+    parser.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 (needs the token file)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
+    parser.add_argument("--log-level", default="INFO", help="log level for the log file (default INFO)")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("doctor", help="check config, plugins, keys and provider reachability")
+    p.add_argument("providers", nargs="*", help="only these providers")
+    p.add_argument("--no-probe", action="store_true", help="do not contact providers")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("providers", help="list providers and whether a key is set")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("models", help="list a provider's models")
+    p.add_argument("provider")
+    p.add_argument("--refresh", action="store_true", help="skip the catalog cache")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("chat", help="send one prompt and stream the reply to stdout")
+    p.add_argument("prompt", help="the prompt; '-' reads it from stdin")
+    p.add_argument("-p", "--provider")
+    p.add_argument("-m", "--model")
+    p.add_argument("-s", "--system")
+    p.add_argument("--session", help="continue this session id")
+    p.add_argument("--preview", action="store_true", help="print the request that would be sent; send nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of streaming text")
+
+    p = sub.add_parser("config", help="read or change config.yaml")
+    csub = p.add_subparsers(dest="action", required=True)
+    g = csub.add_parser("get", help="print one key, or the whole effective config")
+    g.add_argument("key", nargs="?")
+    g.add_argument("--json", action="store_true")
+    s = csub.add_parser("set", help="validate and write one key (VALUE is YAML: 0.5, null, text)")
+    s.add_argument("key")
+    s.add_argument("value")
+    u = csub.add_parser("unset", help="remove a key so its default applies")
+    u.add_argument("key")
+    csub.add_parser("path", help="print the config file's path")
+
+    p = sub.add_parser("sessions", help="list saved conversations")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _setup_logging(args.log_level, to_stderr=False)
+        if args.tcp:
+            return _serve_tcp(args.port)
+        return _serve_stdio()
+    _setup_logging("WARNING", to_stderr=True)
+    handler = {
+        "doctor": _doctor,
+        "providers": _providers,
+        "models": _models,
+        "chat": _chat,
+        "config": _config,
+        "sessions": _sessions,
+    }[args.command]
+    from hermesd.config import ConfigError, ConfigUnreadable
+
+    try:
+        return handler(args)
+    except (ConfigError, ConfigUnreadable) as exc:
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- serving -------------------------------------------------------------
+
+
+def _serve_stdio() -> int:
+    from hermesd.server import create_server
+
+    create_server().start_io()
+    return EXIT_OK
+
+
+def _serve_tcp(port: int) -> int:
+    from hermesd import tcp
+
+    return tcp.serve(port)
+
+
+def _setup_logging(level: str, *, to_stderr: bool) -> None:
+    from hermesd.logs import setup
+
+    setup(level, to_stderr=to_stderr)
+
+
+# -- subcommands -----------------------------------------------------------
+
+
+def _emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from hermesd import doctor
+
+    checks = asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe))
+    rows = [c.to_dict() for c in checks]
+    if args.json:
+        _emit_json({"checks": rows})
+    else:
+        marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
+        for row in rows:
+            who = f"{row['provider']}: " if row.get("provider") else ""
+            print(f"[{marks[row['status']]}] {who}{row['summary']}")
+            if row.get("hint") and row["status"] != "ok":
+                print(f"        -> {row['hint']}")
+    return EXIT_FAILED if any(r["status"] == "fail" for r in rows) else EXIT_OK
+
+
+def _providers(args: argparse.Namespace) -> int:
+    from hermesd import listing
+
+    result = listing.providers_result()
+    if args.json:
+        _emit_json(result)
+        return EXIT_OK
+    for row in result["providers"]:
+        key = row.get("keyEnvVar") or ("needs " + " or ".join(row["keyEnvVars"]) if row["keyEnvVars"] else row["authType"])
+        aliases = f" ({', '.join(row['aliases'])})" if row["aliases"] else ""
+        mark = "*" if row["configured"] else " "
+        print(f"{mark} {row['name']}{aliases}  [{row['apiMode']}, {row['source']}]  {key}")
+    for err in result["pluginErrors"]:
+        line = f":{err['line']}" if err.get("line") else ""
+        print(f"! plugin {err['plugin']} failed: {err['message']} ({err['path']}{line})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace) -> int:
+    from hermesd import listing
+    from hermesd.errors import HermesError
+
+    try:
+        result = listing.models_result(args.provider, args.refresh)
+    except HermesError as exc:
+        print(f"hermesd: {exc.message}; {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        _emit_json(result)
+        return EXIT_OK
+    for model in result["models"]:
+        note = f"  - {model['description']}" if model.get("description") else ""
+        print(f"{model['id']}{note}")
+    when = f", fetched {result['fetchedAt']}" if result.get("fetchedAt") else ""
+    print(f"({len(result['models'])} models from {result['source']}{when})", file=sys.stderr)
+    if result.get("error"):
+        print(f"note: {result['error']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from hermesd.chat import ChatEngine, ParamsError
+    from hermesd.errors import HermesError
+    from hermesd.sessions import SessionStore
+
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    params: dict[str, Any] = {"message": prompt}
+    for name, value in (("provider", args.provider), ("model", args.model), ("system", args.system), ("sessionId", args.session)):
+        if value:
+            params[name] = value
+    engine = ChatEngine(SessionStore())
+    try:
+        if args.preview:
+            _emit_json(engine.preview(params))
+            return EXIT_OK
+
+        def on_delta(delta: dict[str, Any]) -> None:
+            if not args.json and delta.get("text"):
+                sys.stdout.write(delta["text"])
+                sys.stdout.flush()
+
+        result = asyncio.run(engine.chat(params, on_delta=on_delta))
+    except (ParamsError, HermesError) as exc:
+        message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
+        print(f"hermesd: {message}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, ParamsError) else EXIT_CONFIG
+    if args.json:
+        _emit_json(result)
+    else:
+        if result["text"] and not result["text"].endswith("\n"):
+            sys.stdout.write("\n")
+        if result.get("routedModel"):
+            print(f"(routed to {result['routedModel']})", file=sys.stderr)
+    if result.get("error"):
+        err = result["error"]
+        print(f"hermesd: {err['kind']}: {err['message']}" + (f"\n  -> {err['hint']}" if err.get("hint") else ""), file=sys.stderr)
+        return EXIT_CONFIG if err["kind"] == "config_error" else EXIT_FAILED
+    return EXIT_OK
+
+
+def _config(args: argparse.Namespace) -> int:
+    from hermesd import config
+
+    if args.action == "path":
+        print(config.load().path)
+        return EXIT_OK
+    if args.action == "get":
+        cfg = config.load()
+        if cfg.parse_error is not None:
+            print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
+        value = config.masked(cfg.values if not args.key else cfg.get(args.key))
+        if args.key and args.key not in config.KEYS and value is None:
+            print(f"hermesd: unknown config key {args.key!r}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.json or isinstance(value, (dict, list)):
+            _emit_json(value)
+        else:
+            print("null" if value is None else value)
+        return EXIT_OK
+    if args.action == "unset":
+        value = config.set_value(args.key, None, reset=True)
+    else:
+        import yaml
+
+        try:
+            parsed = yaml.safe_load(args.value)
+        except yaml.YAMLError:
+            parsed = args.value
+        value = config.set_value(args.key, parsed)
+    print(f"{args.key} = {json.dumps(value)}")
+    return EXIT_OK
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from hermesd.sessions import SessionStore
+
+    rows = [s.summary_row() for s in SessionStore().list()]
+    if args.json:
+        _emit_json({"sessions": rows})
+    else:
+        for row in rows:
+            print(f"{row['sessionId']}  {row['updatedAt']}  {row['provider']}/{row['model']}  {row['title']}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

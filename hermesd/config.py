@@ -1,0 +1,381 @@
+"""``$HERMES_HOME/config.yaml``: typed keys, validation, atomic writes.
+
+The file is the user's: we keep keys we do not know, never replace a file
+we could not parse, and write through a temp file + fsync + rename under a
+file lock, so a crash leaves the old or the new file and two writers never
+lose each other's update. The previous version is kept as ``config.yaml.bak``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from providers.pareto import DEFAULT_MIN_CODING_SCORE, coerce_min_coding_score
+
+from hermesd.paths import config_path
+
+API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+
+
+class ConfigError(ValueError):
+    """A value that breaks a key's rule; the message names both."""
+
+
+class ConfigUnreadable(Exception):
+    """The file exists but cannot be parsed; writing would destroy it."""
+
+    def __init__(self, path: Path, message: str, line: int | None) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}. Fix the file by hand; hermesd will not overwrite it.")
+        self.path, self.line, self.detail = path, line, message
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- validators: return the normalised value or raise ConfigError -----------
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string (got {_shown(value)})")
+    return value.strip()
+
+
+def _provider(key: str, value: Any) -> str:
+    name = _string(key, value)
+    if name:
+        import providers
+
+        if providers.get_provider_profile(name) is None:
+            raise ConfigError(
+                f"{key} must be a known provider name or alias (got {_shown(value)}); "
+                "run `hermesd providers` to see them"
+            )
+    return name
+
+
+def _url(key: str, value: Any) -> str:
+    url = _string(key, value)
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{key} must be an http:// or https:// URL, or empty (got {_shown(value)})")
+    return url.rstrip("/")
+
+
+def _api_mode(key: str, value: Any) -> str:
+    mode = _string(key, value)
+    mode = "codex_responses" if mode == "responses" else mode
+    if mode and mode not in API_MODES:
+        raise ConfigError(f"{key} must be one of {', '.join(API_MODES)} or empty (got {_shown(value)})")
+    return mode
+
+
+def _effort(key: str, value: Any) -> str:
+    effort = _string(key, value).lower()
+    if effort and effort not in REASONING_EFFORTS:
+        raise ConfigError(f"{key} must be one of {', '.join(REASONING_EFFORTS)} or empty (got {_shown(value)})")
+    return effort
+
+
+def _number(low: float, high: float) -> Callable[[str, Any], float | None]:
+    def check(key: str, value: Any) -> float | None:
+        if value is None:
+            return None
+        number = _as_float(value)
+        if number is None or not low <= number <= high:
+            raise ConfigError(f"{key} must be a number from {low} to {high} (got {_shown(value)})")
+        return number
+
+    return check
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
+        return None
+    return float(value)
+
+
+def _integer(low: int, high: int | None = None, nullable: bool = False) -> Callable[[str, Any], int | None]:
+    def check(key: str, value: Any) -> int | None:
+        if value is None and nullable:
+            return None
+        number = _as_float(value)
+        if number is None or number != int(number) or number < low or (high is not None and number > high):
+            rule = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            extra = " or null" if nullable else ""
+            raise ConfigError(f"{key} must be a whole number {rule}{extra} (got {_shown(value)})")
+        return int(number)
+
+    return check
+
+
+def _min_coding_score(key: str, value: Any) -> float | None:
+    if value is None:
+        return None  # explicit null: send no floor, OpenRouter picks the strongest coder
+    score = coerce_min_coding_score(value)
+    if score is None:
+        raise ConfigError(f"{key} must be a number from 0.0 to 1.0 (got {_shown(value)})")
+    return score
+
+
+def _mapping(key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping (got {_shown(value)})")
+    return value
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    doc: str
+
+
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in (
+        Key("model.provider", "", _provider, "provider name or alias; empty: auto-detect"),
+        Key("model.default", "", _string, "model id used when a request names none"),
+        Key("model.base_url", "", _url, "endpoint override for model.provider"),
+        Key("model.api_mode", "", _api_mode, "force an API shape; empty: detect"),
+        Key("model.reasoning_effort", "", _effort, "reasoning effort; empty: provider default"),
+        Key("model.temperature", None, _number(0.0, 2.0), "sampling temperature; null: provider default"),
+        Key("model.max_tokens", None, _integer(1, nullable=True), "output cap; null: provider default"),
+        Key("openrouter.min_coding_score", DEFAULT_MIN_CODING_SCORE, _min_coding_score,
+            "Pareto Code router floor; null: no floor (strongest coder)"),
+        Key("openrouter.provider_preferences", {}, _mapping, "OpenRouter `provider` routing object"),
+        Key("auxiliary.provider", "", _provider, "provider for summaries; empty: the session's"),
+        Key("auxiliary.model", "", _string, "model for summaries; empty: the provider's default_aux_model"),
+        Key("context.budget_tokens", 32000, _integer(1000), "summarise older turns beyond this estimate"),
+        Key("context.keep_recent_messages", 6, _integer(2), "messages never summarised"),
+        Key("ollama.num_ctx", None, _integer(1, nullable=True), "context window sent to Ollama"),
+        Key("network.timeout", 120.0, _number(1.0, 3600.0), "seconds without a byte before giving up"),
+        Key("network.connect_timeout", 10.0, _number(0.5, 300.0), "seconds to connect"),
+        Key("network.max_retries", 2, _integer(0, 10), "retries of 429/5xx before the first token"),
+        Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
+    )
+}
+
+
+def defaults() -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key in KEYS.values():
+        _set_path(tree, key.name, json.loads(json.dumps(key.default)))
+    return tree
+
+
+@dataclass
+class Config:
+    """The effective configuration and what went wrong reading it."""
+
+    path: Path
+    raw: dict[str, Any]
+    values: dict[str, Any]
+    parse_error: ConfigUnreadable | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def get(self, key: str) -> Any:
+        return _get_path(self.values, key)
+
+    def has(self, key: str) -> bool:
+        """True when the file sets ``key`` (even to null)."""
+        return _has_path(self.raw, key)
+
+
+def load(path: Path | None = None) -> Config:
+    """Read the file; bad values fall back to defaults and are listed as problems."""
+    path = path or config_path()
+    raw: dict[str, Any] = {}
+    parse_error = None
+    try:
+        raw = _parse(path)
+    except ConfigUnreadable as exc:
+        parse_error = exc
+    values = defaults()
+    problems: list[str] = []
+    for key in KEYS.values():
+        if not _has_path(raw, key.name):
+            continue
+        try:
+            _set_path(values, key.name, key.check(key.name, _get_path(raw, key.name)))
+        except ConfigError as exc:
+            problems.append(f"{exc}; using the default {_shown(key.default)}")
+    # Unknown keys ride along untouched so plugins or newer versions can read them.
+    for section, content in raw.items():
+        if section not in values:
+            values[section] = content
+        elif isinstance(content, dict):
+            for name, value in content.items():
+                values[section].setdefault(name, value)
+    return Config(path, raw, values, parse_error, problems)
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigUnreadable(path, f"cannot read: {exc}", None) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigUnreadable(path, f"invalid YAML: {problem}", line) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigUnreadable(path, "the top level must be a mapping of sections", 1)
+    return data
+
+
+def validate(key: str, value: Any) -> Any:
+    """The normalised value for ``key``, or ConfigError naming the rule."""
+    spec = KEYS.get(key)
+    if spec is None:
+        known = ", ".join(sorted(KEYS))
+        raise ConfigError(f"unknown config key {key!r}; known keys: {known}")
+    return spec.check(key, value)
+
+
+def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = None) -> Any:
+    """Validate, then write ``key`` atomically. Returns the new effective value."""
+    path = path or config_path()
+    normalised = None if reset else validate(key, value)
+    if reset and key not in KEYS:
+        validate(key, None)  # raises the unknown-key error
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        raw = _parse(path)  # re-read under the lock: never lose a concurrent write
+        if reset:
+            _delete_path(raw, key)
+        else:
+            _set_path(raw, key, normalised)
+        _atomic_write(path, _dump(raw))
+    return load(path).get(key)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on a sidecar file, held across read-modify-write."""
+    import fcntl
+
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Temp file in the same directory, fsync, keep a backup, rename, fsync the directory."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        if path.exists():
+            backup = path.with_name(path.name + ".bak")
+            with contextlib.suppress(OSError):
+                os.unlink(backup)
+            with contextlib.suppress(OSError):
+                os.link(path, backup)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+_SECRET_WORDS = ("key", "token", "secret", "password", "credential")
+
+
+def masked(tree: Any, _name: str = "") -> Any:
+    """A copy with secret-looking values replaced by ``***`` (for editors and logs)."""
+    if isinstance(tree, dict):
+        return {k: masked(v, str(k)) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [masked(v, _name) for v in tree]
+    lowered = _name.lower()
+    if isinstance(tree, str) and tree and any(w in lowered for w in _SECRET_WORDS):
+        return "***"
+    return tree
+
+
+# -- dotted paths --------------------------------------------------------
+
+
+def _get_path(tree: dict[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _has_path(tree: dict[str, Any], key: str) -> bool:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = tree
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value
+
+
+def _delete_path(tree: dict[str, Any], key: str) -> None:
+    *parents, leaf = key.split(".")
+    node: Any = tree
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(leaf, None)

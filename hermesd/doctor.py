@@ -1,0 +1,170 @@
+"""Diagnose a setup: config, plugins, keys, and a catalog probe per provider.
+
+Probes only GET the catalog (never a billable completion), run concurrently
+with a short timeout, and report which variable holds a key, never its value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import providers
+from providers.base import ProviderProfile
+from providers.pareto import PARETO_MODEL, coerce_min_coding_score
+
+from hermesd import config as config_mod
+from hermesd import credentials
+from hermesd.errors import HermesError
+from hermesd.runtime import resolve
+
+PROBE_TIMEOUT = 5.0
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+@dataclass
+class Check:
+    id: str
+    status: str  # ok | warn | fail | skip
+    summary: str
+    hint: str | None = None
+    provider: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "status": self.status, "summary": credentials.redact(self.summary)}
+        if self.hint:
+            out["hint"] = credentials.redact(self.hint)
+        if self.provider:
+            out["provider"] = self.provider
+        return out
+
+
+def config_checks(cfg: config_mod.Config) -> list[Check]:
+    if cfg.parse_error is not None:
+        err = cfg.parse_error
+        where = f"{err.path} line {err.line}" if err.line else str(err.path)
+        return [Check("config", "fail", f"{where}: {err.detail}",
+                      hint="fix the file by hand; until then hermesd runs on defaults and will not write it")]
+    checks = [Check("config", "ok", f"config parsed ({cfg.path})" if cfg.path.exists() else f"no config file yet ({cfg.path}); using defaults")]
+    checks += [Check("config:value", "warn", problem, hint="run `hermesd config set KEY VALUE` to fix it") for problem in cfg.problems]
+    return checks
+
+
+def plugin_checks() -> list[Check]:
+    checks = []
+    for err in providers.plugin_errors():
+        where = f"{err.path} line {err.line}" if err.line else err.path
+        checks.append(Check(f"plugin:{err.plugin}", "fail", f"plugin {err.plugin!r} failed to load: {err.message}",
+                            hint=f"fix {where} or remove the plugin directory; other providers still work"))
+    for profile in providers.list_providers():
+        origin = providers.provider_origin(profile.name)
+        if origin and origin.overrides is not None:
+            checks.append(Check(f"override:{profile.name}", "warn",
+                                f"{origin.source} plugin {profile.name!r} ({origin.path}) overrides the {origin.overrides.source} one",
+                                hint="expected if you meant to replace it; delete the directory to go back", provider=profile.name))
+    for root in (providers.discovery.user_dir(), providers.discovery.general_user_dir()):
+        if _writable_by_others(root):
+            checks.append(Check("plugins:permissions", "warn", f"{root} is writable by other users, who could run code as you",
+                                hint=f"chmod go-w {root}"))
+    return checks
+
+
+def _writable_by_others(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def pareto_check(cfg: config_mod.Config) -> Check:
+    raw = cfg.get("openrouter.min_coding_score")
+    score = coerce_min_coding_score(raw)
+    current = cfg.get("model.default") or ""
+    with_model = current == PARETO_MODEL
+    if score is None:
+        summary = "openrouter.min_coding_score is null: no floor is sent (OpenRouter picks the strongest coder)"
+    else:
+        default = "" if cfg.has("openrouter.min_coding_score") else " (default)"
+        sent = "sent with the current model" if with_model else f"not sent: the current model is {current or 'unset'}, not {PARETO_MODEL}"
+        summary = f"openrouter.min_coding_score = {score:g}{default}; {sent}"
+    return Check("pareto", "ok", summary)
+
+
+def _probe_headers(profile: ProviderProfile, key: str) -> dict[str, str]:
+    headers = dict(profile.default_headers or {})
+    if profile.api_mode == "anthropic_messages":
+        headers.update({"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION})
+    else:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) -> Check:
+    cid = f"provider:{profile.name}"
+    try:
+        resolved = resolve(cfg, provider=profile.name, model="-")
+    except HermesError as exc:
+        return Check(cid, "warn", exc.message, hint=exc.hint, provider=profile.name)
+    var, key = resolved.key_env_var, resolved.api_key
+    if profile.auth_type != "api_key":
+        return Check(cid, "ok", f"signs in through {profile.auth_type}; not probed", provider=profile.name)
+    if not key:
+        wanted = " or ".join(profile.key_env_vars) or "an API key variable"
+        signup = f" (get one at {profile.signup_url})" if profile.signup_url else ""
+        return Check(cid, "skip", "no key set", hint=f"set {wanted}{signup}", provider=profile.name)
+    if not profile.supports_health_check or not resolved.base_url:
+        return Check(cid, "ok", f"{var} is set (key configured; not probed)", provider=profile.name)
+    url = profile.catalog_url(resolved.base_url)
+    try:
+        response = await client.get(url, headers=_probe_headers(profile, key))
+    except Exception as exc:  # noqa: BLE001 - any network failure is a warning, not a crash
+        return Check(cid, "warn", f"{var} is set; cannot reach {url} ({type(exc).__name__})",
+                     hint="check your network or the provider's base URL", provider=profile.name)
+    if response.status_code == 200:
+        return Check(cid, "ok", f"{var} is set; catalog reachable (200)", provider=profile.name)
+    if response.status_code in (401, 403):
+        return Check(cid, "fail", f"{var} was rejected ({response.status_code})",
+                     hint=f"set a valid key in {var}", provider=profile.name)
+    return Check(cid, "warn", f"{var} is set; {url} answered {response.status_code}",
+                 hint="the provider may be having trouble; try again later", provider=profile.name)
+
+
+async def run(
+    *,
+    only: list[str] | None = None,
+    probe: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+    cfg: config_mod.Config | None = None,
+) -> list[Check]:
+    cfg = cfg or config_mod.load()
+    checks = config_checks(cfg) + plugin_checks() + [pareto_check(cfg)]
+    profiles = providers.list_providers()
+    if only:
+        wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}
+        profiles = [p for p in profiles if p.name in wanted]
+    if not probe:
+        for profile in profiles:
+            var, _ = credentials.find_key(profile.key_env_vars)
+            checks.append(Check(f"provider:{profile.name}", "ok" if var else "skip",
+                                f"{var} is set" if var else "no key set", provider=profile.name))
+        return checks
+    import httpx
+
+    total, done = len(profiles), 0
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, follow_redirects=True) as client:
+
+        async def one(profile: ProviderProfile) -> Check:
+            nonlocal done
+            result = await _probe(client, profile, cfg)
+            done += 1
+            if progress:
+                progress(done, total, profile.name)
+            return result
+
+        checks += await asyncio.gather(*(one(p) for p in profiles))
+    return checks

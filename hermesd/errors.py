@@ -1,0 +1,179 @@
+"""Normalised failures: one vocabulary for every provider and transport.
+
+Editors show ``message`` and ``hint``; they branch on ``kind``. Messages never
+contain a secret: :meth:`HermesError.to_dict` runs them through the redactor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+KINDS = (
+    "auth",
+    "rate_limited",
+    "quota",
+    "context_length",
+    "model_not_found",
+    "network",
+    "timeout",
+    "bad_response",
+    "plugin_error",
+    "config_error",
+)
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
+
+
+class HermesError(Exception):
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.hint = hint
+        self.status = status
+        self.retry_after = retry_after
+        self.provider = provider
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in ("rate_limited", "network") or (self.status in RETRYABLE_STATUS)
+
+    def to_dict(self) -> dict[str, Any]:
+        from hermesd.credentials import redact
+
+        out: dict[str, Any] = {"kind": self.kind, "message": redact(self.message)}
+        if self.hint:
+            out["hint"] = redact(self.hint)
+        if self.status is not None:
+            out["status"] = self.status
+        if self.retry_after is not None:
+            out["retryAfter"] = self.retry_after
+        if self.provider:
+            out["provider"] = self.provider
+        return out
+
+
+def _upstream_message(body: Any) -> str:
+    """The provider's own words, from OpenAI- or Anthropic-shaped error bodies."""
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("msg") or err.get("detail")
+            if isinstance(msg, str):
+                return msg
+        if isinstance(err, str):
+            return err
+        detail = body.get("detail") or body.get("message")
+        if isinstance(detail, str):
+            return detail
+    if isinstance(body, str):
+        return body[:300]
+    return ""
+
+
+def from_status(
+    status: int,
+    body: Any,
+    *,
+    provider: str,
+    model: str,
+    key_env_var: str | None,
+    key_env_vars: tuple[str, ...] = (),
+    retry_after: float | None = None,
+) -> HermesError:
+    """Classify an HTTP error response from the upstream."""
+    said = _upstream_message(body)
+    lowered = said.lower()
+    label = provider or "the endpoint"
+    suffix = f": {said}" if said else ""
+    key_hint = key_env_var or (key_env_vars[0] if key_env_vars else "the provider's API key variable")
+    if status in (401, 403):
+        return HermesError(
+            "auth",
+            f"{label} rejected the credentials ({status}){suffix}",
+            hint=f"check the key in {key_hint}",
+            status=status,
+            provider=provider,
+        )
+    if status == 402 or "insufficient" in lowered and ("credit" in lowered or "quota" in lowered or "balance" in lowered):
+        return HermesError(
+            "quota",
+            f"{label} says the account is out of credit ({status}){suffix}",
+            hint=f"add credit to your {label} account or choose another provider",
+            status=status,
+            provider=provider,
+        )
+    if _is_context_error(lowered):
+        return HermesError(
+            "context_length",
+            f"the conversation is too long for {model} ({status}){suffix}",
+            hint="start a new chat, or lower context.budget_tokens so older turns are summarised sooner",
+            status=status,
+            provider=provider,
+        )
+    if status == 404 or ("model" in lowered and ("not found" in lowered or "does not exist" in lowered)):
+        return HermesError(
+            "model_not_found",
+            f"{label} does not know the model {model!r} ({status}){suffix}",
+            hint="pick another model (Hermes: Select Model / :HermesModel / `hermesd models " + (provider or "PROVIDER") + "`)",
+            status=status,
+            provider=provider,
+        )
+    if status == 429:
+        wait = f"; retry after {retry_after:g} s" if retry_after else ""
+        return HermesError(
+            "rate_limited",
+            f"{label} is rate limiting requests (429){suffix}",
+            hint=f"wait a moment and try again{wait}",
+            status=status,
+            retry_after=retry_after,
+            provider=provider,
+        )
+    if status >= 500:
+        return HermesError(
+            "network" if status in RETRYABLE_STATUS else "bad_response",
+            f"{label} had a server error ({status}){suffix}",
+            hint="try again shortly; if it persists, check the provider's status page",
+            status=status,
+            provider=provider,
+        )
+    return HermesError(
+        "bad_response",
+        f"{label} refused the request ({status}){suffix}",
+        hint="run `hermesd doctor`, or preview the request with hermes/previewRequest",
+        status=status,
+        provider=provider,
+    )
+
+
+def _is_context_error(lowered: str) -> bool:
+    return any(
+        phrase in lowered
+        for phrase in (
+            "context length",
+            "context_length",
+            "maximum context",
+            "context window",
+            "too many tokens",
+            "prompt is too long",
+            "reduce the length",
+        )
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, min(seconds, 600.0))

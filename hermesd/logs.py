@@ -1,0 +1,56 @@
+"""Logging to a file in the user log directory, with secrets scrubbed.
+
+Over stdio, stdout belongs to the protocol, so the daemon logs to a file
+only. Every record passes through :class:`RedactingFilter`, so a key that
+slips into an exception message still never reaches the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from hermesd.paths import ensure_private_dir, log_dir
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from hermesd.credentials import redact
+
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info:
+            formatted = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(formatted)
+            record.exc_info = None
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    redacting = RedactingFilter()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        path = ensure_private_dir(log_dir()) / "hermesd.log"
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+        handler.setLevel(getattr(logging, level.upper(), logging.INFO))
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.WARNING)
+    handler.addFilter(redacting)
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    if to_stderr:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        console.addFilter(redacting)
+        console.setFormatter(logging.Formatter("hermesd: %(levelname)s: %(message)s"))
+        root.addHandler(console)
+    # pygls logs every message it sends at INFO: far too much, and slow.
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpcore", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

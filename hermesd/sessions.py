@@ -1,0 +1,246 @@
+"""Conversations, kept in memory and appended to disk as turns complete.
+
+Each session is one JSON-lines file (mode 0600) in the data directory: a
+``meta`` record, then ``message`` and ``summary`` records. Appends are
+fsynced, so a crash or kill loses at most the turn in flight; a torn last
+line from a crash mid-write is skipped on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hermesd.paths import data_dir, ensure_private_dir
+
+if TYPE_CHECKING:
+    from providers.base import ProviderProfile
+
+SESSION_ID_PREFIX = "s-"
+
+
+@dataclass
+class Settings:
+    """What a session read from config once, at its start (children inherit it)."""
+
+    min_coding_score: Any = None
+    provider_preferences: dict[str, Any] = field(default_factory=dict)
+    reasoning_effort: str = ""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    ollama_num_ctx: int | None = None
+    aux_provider: str = ""
+    aux_model: str = ""
+    budget_tokens: int = 32000
+    keep_recent_messages: int = 6
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Session:
+    id: str
+    provider: str
+    model: str
+    settings: Settings
+    system: str = ""
+    parent_id: str | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    summary: str = ""
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    # The profile this session started with; a plugin reload does not change it.
+    profile: "ProviderProfile | None" = field(default=None, repr=False)
+
+    @property
+    def title(self) -> str:
+        first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "")
+        text = first if isinstance(first, str) else ""
+        text = " ".join(text.split())
+        return text[:60] + ("…" if len(text) > 60 else "") if text else "(empty)"
+
+    def summary_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "sessionId": self.id,
+            "title": self.title,
+            "provider": self.provider,
+            "model": self.model,
+            "updatedAt": _iso(self.updated_at),
+            "messageCount": len(self.messages),
+        }
+        if self.parent_id:
+            row["parentSessionId"] = self.parent_id
+        return row
+
+    def to_protocol(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "sessionId": self.id,
+            "provider": self.provider,
+            "model": self.model,
+            "messages": self.messages,
+        }
+        if self.system:
+            out["system"] = self.system
+        if self.parent_id:
+            out["parentSessionId"] = self.parent_id
+        if self.summary:
+            out["summary"] = self.summary
+        return out
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+class SessionStore:
+    """All sessions of this daemon; loads older ones from disk on demand."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        return self._root or data_dir() / "sessions"
+
+    def create(
+        self,
+        *,
+        provider: str,
+        model: str,
+        settings: Settings,
+        system: str = "",
+        parent_id: str | None = None,
+        profile: "ProviderProfile | None" = None,
+    ) -> Session:
+        session = Session(
+            id=SESSION_ID_PREFIX + secrets.token_hex(8),
+            provider=provider,
+            model=model,
+            settings=settings,
+            system=system,
+            parent_id=parent_id,
+            profile=profile,
+        )
+        with self._lock:
+            self._sessions[session.id] = session
+        self._append(session, self._meta(session), create=True)
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        if not isinstance(session_id, str) or not session_id.startswith(SESSION_ID_PREFIX):
+            return None
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            session = self._load(session_id)
+            if session is not None:
+                with self._lock:
+                    session = self._sessions.setdefault(session_id, session)
+        return session
+
+    def update_target(self, session: Session, provider: str, model: str, profile: "ProviderProfile | None") -> None:
+        """Switch a session's provider/model (a later chat asked for another)."""
+        session.provider, session.model, session.profile = provider, model, profile
+        self._append(session, self._meta(session))
+
+    def add_messages(self, session: Session, *messages: dict[str, Any]) -> None:
+        session.messages.extend(messages)
+        session.updated_at = time.time()
+        self._append(session, *({"type": "message", **m} for m in messages))
+
+    def replace_with_summary(self, session: Session, summary: str, kept: int) -> None:
+        """Older turns become ``summary``; the ``kept`` most recent messages stay."""
+        session.summary = summary
+        session.messages = session.messages[-kept:] if kept else []
+        session.updated_at = time.time()
+        self._append(session, {"type": "summary", "text": summary, "kept": kept})
+
+    def list(self) -> list[Session]:
+        ids = set()
+        try:
+            ids = {p.stem for p in self.root.glob(f"{SESSION_ID_PREFIX}*.jsonl")}
+        except OSError:
+            pass
+        with self._lock:
+            ids |= set(self._sessions)
+        found = [s for s in (self.get(i) for i in ids) if s is not None]
+        return sorted(found, key=lambda s: s.updated_at, reverse=True)
+
+    # -- disk ---------------------------------------------------------------
+
+    def _meta(self, session: Session) -> dict[str, Any]:
+        return {
+            "type": "meta",
+            "id": session.id,
+            "provider": session.provider,
+            "model": session.model,
+            "system": session.system,
+            "parent_id": session.parent_id,
+            "settings": session.settings.to_dict(),
+            "created_at": session.created_at,
+        }
+
+    def _path(self, session_id: str) -> Path:
+        return self.root / f"{session_id}.jsonl"
+
+    def _append(self, session: Session, *records: dict[str, Any], create: bool = False) -> None:
+        ensure_private_dir(self.root)
+        now = time.time()
+        lines = "".join(json.dumps({**r, "at": now}, ensure_ascii=False) + "\n" for r in records)
+        fd = os.open(self._path(session.id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, lines.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _load(self, session_id: str) -> Session | None:
+        try:
+            text = self._path(session_id).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        session: Session | None = None
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a crash mid-write
+            kind = record.pop("type", None)
+            at = record.pop("at", None)
+            if kind == "meta":
+                messages = session.messages if session else []
+                summary = session.summary if session else ""
+                session = Session(
+                    id=record.get("id", session_id),
+                    provider=record.get("provider", ""),
+                    model=record.get("model", ""),
+                    settings=Settings.from_dict(record.get("settings") or {}),
+                    system=record.get("system") or "",
+                    parent_id=record.get("parent_id"),
+                    messages=messages,
+                    summary=summary,
+                    created_at=record.get("created_at") or at or time.time(),
+                )
+            elif session is not None and kind == "message":
+                session.messages.append(record)
+            elif session is not None and kind == "summary":
+                session.summary = record.get("text", "")
+                kept = int(record.get("kept") or 0)
+                session.messages = session.messages[-kept:] if kept else []
+            if session is not None and isinstance(at, (int, float)):
+                session.updated_at = at
+        return session

@@ -1,0 +1,81 @@
+"""Sending a prepared request and reading the reply as it streams.
+
+Each transport turns one :class:`~hermesd.wire.PreparedRequest` into an async
+stream of :class:`Delta` items ending in one :class:`Finish`, or raises a
+:class:`~hermesd.errors.HermesError`. Cancelling the consuming task closes
+the upstream connection before the cancellation propagates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, AsyncIterator, Union
+
+if TYPE_CHECKING:
+    from hermesd.runtime import Resolved
+    from hermesd.wire import PreparedRequest
+
+STOP_REASONS = {
+    "stop": "end_turn",
+    "end_turn": "end_turn",
+    "stop_sequence": "end_turn",
+    "completed": "end_turn",
+    "tool_calls": "end_turn",
+    "tool_use": "end_turn",
+    "length": "max_tokens",
+    "max_tokens": "max_tokens",
+    "max_output_tokens": "max_tokens",
+    "incomplete": "max_tokens",
+}
+
+
+@dataclass
+class Delta:
+    text: str = ""
+    reasoning: str = ""
+
+
+@dataclass
+class Finish:
+    stop_reason: str = "end_turn"
+    usage: dict[str, int] = field(default_factory=dict)
+    routed_model: str | None = None
+
+
+Event = Union[Delta, Finish]
+
+
+@dataclass
+class NetworkSettings:
+    timeout: float = 120.0
+    connect_timeout: float = 10.0
+
+
+def normal_stop_reason(raw: str | None) -> str:
+    return STOP_REASONS.get((raw or "").lower(), "end_turn")
+
+
+def open_stream(
+    prepared: "PreparedRequest", resolved: "Resolved", net: NetworkSettings
+) -> AsyncIterator[Event]:
+    """The transport for ``prepared.api_mode`` (imports it on first use)."""
+    if prepared.api_mode == "chat_completions":
+        from hermesd.transports.chat_completions import stream
+    elif prepared.api_mode == "codex_responses":
+        from hermesd.transports.codex_responses import stream
+    elif prepared.api_mode == "anthropic_messages":
+        from hermesd.transports.anthropic_messages import stream
+    elif prepared.api_mode == "bedrock_converse":
+        from hermesd.transports.bedrock_converse import stream
+    else:  # pragma: no cover - the builder already refused it
+        raise ValueError(prepared.api_mode)
+    return stream(prepared, resolved, net)
+
+
+def usage_dict(input_tokens: Any, output_tokens: Any) -> dict[str, int]:
+    out = {}
+    if isinstance(input_tokens, int):
+        out["inputTokens"] = input_tokens
+    if isinstance(output_tokens, int):
+        out["outputTokens"] = output_tokens
+    return out

@@ -1,0 +1,67 @@
+"""Anthropic Messages API over httpx, reading its server-sent events."""
+
+from __future__ import annotations
+
+import json
+from typing import AsyncIterator
+
+from hermesd.errors import HermesError
+from hermesd.runtime import Resolved
+from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
+from hermesd.transports.clients import httpx_client
+from hermesd.transports.errors import from_exception, from_http_response
+from hermesd.wire import PreparedRequest
+
+
+async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    from httpx_sse import EventSource
+
+    client = httpx_client(resolved.base_url, net)
+    started = False
+    finish = Finish()
+    try:
+        async with client.stream("POST", prepared.url, headers=prepared.headers, json=prepared.body) as response:
+            if response.status_code != 200:
+                raise from_http_response(response.status_code, response.headers, await response.aread(), resolved)
+            async for sse in EventSource(response).aiter_sse():
+                if not sse.data:
+                    continue
+                data = json.loads(sse.data)
+                kind = data.get("type") or sse.event
+                if kind == "message_start":
+                    message = data.get("message") or {}
+                    finish.routed_model = message.get("model")
+                    finish.usage = usage_dict((message.get("usage") or {}).get("input_tokens"), None)
+                elif kind == "content_block_delta":
+                    delta = data.get("delta") or {}
+                    if delta.get("type") == "text_delta" and delta.get("text"):
+                        started = True
+                        yield Delta(text=delta["text"])
+                    elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                        started = True
+                        yield Delta(reasoning=delta["thinking"])
+                elif kind == "message_delta":
+                    finish.stop_reason = normal_stop_reason((data.get("delta") or {}).get("stop_reason"))
+                    output = (data.get("usage") or {}).get("output_tokens")
+                    finish.usage = {**finish.usage, **usage_dict(None, output)}
+                elif kind == "message_stop":
+                    yield finish
+                    return
+                elif kind == "error":
+                    error = data.get("error") or {}
+                    raise HermesError(
+                        "rate_limited" if error.get("type") == "overloaded_error" else "bad_response",
+                        f"{resolved.provider or resolved.base_url} reported an error mid-reply: {error.get('message', 'unknown')}",
+                        hint="the partial reply is kept; try again",
+                        provider=resolved.provider,
+                    )
+        raise HermesError(
+            "bad_response",
+            f"{resolved.provider or resolved.base_url} ended the stream before it finished",
+            hint="the partial reply is kept; send again to retry",
+            provider=resolved.provider,
+        )
+    except HermesError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise from_exception(exc, resolved, started=started) from exc

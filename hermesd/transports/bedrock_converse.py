@@ -1,0 +1,80 @@
+"""AWS Bedrock Converse through botocore (optional extra: ``hermesd[bedrock]``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+from hermesd.errors import HermesError
+from hermesd.runtime import Resolved
+from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
+from hermesd.wire import PreparedRequest
+
+_DONE = object()
+
+
+async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    try:
+        import botocore.session  # noqa: F401
+    except ImportError:
+        raise HermesError(
+            "config_error",
+            "the bedrock provider needs botocore, which is not installed",
+            hint="pip install 'hermesd[bedrock]'",
+            provider=resolved.provider,
+        ) from None
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+    thread = threading.Thread(target=_pump, args=(prepared, resolved, net, queue, loop, stop), daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def _pump(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, queue: Any, loop: Any, stop: Any) -> None:
+    import botocore.config
+    import botocore.session
+
+    put = lambda item: loop.call_soon_threadsafe(queue.put_nowait, item)  # noqa: E731
+    try:
+        host = urlsplit(resolved.base_url).hostname or ""
+        region = host.split(".")[1] if host.startswith("bedrock-runtime.") else "us-east-1"
+        client = botocore.session.get_session().create_client(
+            "bedrock-runtime",
+            region_name=region,
+            endpoint_url=resolved.base_url,
+            config=botocore.config.Config(read_timeout=net.timeout, connect_timeout=net.connect_timeout, retries={"max_attempts": 0}),
+        )
+        reply = client.converse_stream(modelId=resolved.model, **prepared.body)
+        finish = Finish(routed_model=resolved.model)
+        for event in reply["stream"]:
+            if stop.is_set():
+                reply["stream"].close()
+                break
+            if "contentBlockDelta" in event:
+                text = event["contentBlockDelta"].get("delta", {}).get("text")
+                if text:
+                    put(Delta(text=text))
+            elif "messageStop" in event:
+                finish.stop_reason = normal_stop_reason(event["messageStop"].get("stopReason"))
+            elif "metadata" in event:
+                usage = event["metadata"].get("usage", {})
+                finish.usage = usage_dict(usage.get("inputTokens"), usage.get("outputTokens"))
+        put(finish)
+    except Exception as exc:  # noqa: BLE001
+        kind = "auth" if "Credential" in type(exc).__name__ or "AccessDenied" in str(exc) else "network"
+        put(HermesError(kind, f"bedrock request failed: {type(exc).__name__}: {exc}",
+                        hint="check your AWS credentials and region", provider=resolved.provider))
+    finally:
+        put(_DONE)

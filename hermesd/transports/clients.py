@@ -1,0 +1,69 @@
+"""Long-lived HTTP clients, one per endpoint, so connections are reused.
+
+Creating an SDK client costs a TLS handshake on first use; reusing it across
+chats keeps steady-state time to first token at the network's floor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from hermesd.transports import NetworkSettings
+
+_openai: dict[tuple, Any] = {}
+_httpx: dict[tuple, Any] = {}
+NO_KEY = "hermesd-no-key"  # the SDK insists on a key; its header is removed when unused
+
+
+def _key_id(api_key: str | None) -> str:
+    return hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+
+
+def openai_client(base_url: str, api_key: str | None, net: NetworkSettings) -> Any:
+    import httpx
+    from openai import AsyncOpenAI
+
+    cache_key = (base_url, _key_id(api_key), net.timeout, net.connect_timeout)
+    client = _openai.get(cache_key)
+    if client is None:
+        client = AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or NO_KEY,
+            max_retries=0,  # the chat engine retries, so a cancel can interrupt the wait
+            timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
+        )
+        _openai[cache_key] = client
+    return client
+
+
+def httpx_client(base_url: str, net: NetworkSettings) -> Any:
+    import httpx
+
+    cache_key = (base_url, net.timeout, net.connect_timeout)
+    client = _httpx.get(cache_key)
+    if client is None:
+        client = httpx.AsyncClient(timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout))
+        _httpx[cache_key] = client
+    return client
+
+
+def sdk_headers(headers: dict[str, str], api_key: str | None) -> dict[str, Any]:
+    """Headers to pass as ``extra_headers``: ours, minus what the SDK sets itself."""
+    from openai import Omit
+
+    extra: dict[str, Any] = {
+        k: v for k, v in headers.items() if k.lower() not in ("authorization", "content-type")
+    }
+    if not api_key:
+        extra["Authorization"] = Omit()
+    return extra
+
+
+async def close_all() -> None:
+    for client in list(_openai.values()):
+        await client.close()
+    for client in list(_httpx.values()):
+        await client.aclose()
+    _openai.clear()
+    _httpx.clear()

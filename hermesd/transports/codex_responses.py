@@ -1,0 +1,67 @@
+"""OpenAI Responses API over the official SDK, streaming."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from hermesd.errors import HermesError
+from hermesd.runtime import Resolved
+from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
+from hermesd.transports.clients import openai_client, sdk_headers
+from hermesd.transports.errors import from_exception
+from hermesd.wire import PreparedRequest
+
+
+async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    client = openai_client(resolved.base_url, resolved.api_key, net)
+    body = dict(prepared.body)
+    model = body.pop("model")
+    body.pop("stream", None)
+    started = False
+    response = None
+    try:
+        response = await client.responses.create(
+            model=model,
+            stream=True,
+            extra_body=body,
+            extra_headers=sdk_headers(prepared.headers, resolved.api_key),
+        )
+        async for event in response:
+            kind = getattr(event, "type", "")
+            if kind == "response.output_text.delta":
+                started = True
+                yield Delta(text=event.delta)
+            elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+                started = True
+                yield Delta(reasoning=event.delta)
+            elif kind in ("response.completed", "response.incomplete"):
+                final = event.response
+                usage = getattr(final, "usage", None)
+                reason = "completed" if kind == "response.completed" else "incomplete"
+                yield Finish(
+                    stop_reason=normal_stop_reason(reason),
+                    usage=usage_dict(getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)),
+                    routed_model=getattr(final, "model", None),
+                )
+                return
+            elif kind in ("response.failed", "error"):
+                detail = getattr(getattr(getattr(event, "response", None), "error", None), "message", None)
+                raise HermesError(
+                    "bad_response",
+                    f"{resolved.provider or resolved.base_url} reported a failure: {detail or getattr(event, 'message', kind)}",
+                    hint="the partial reply is kept; try again",
+                    provider=resolved.provider,
+                )
+        raise HermesError(
+            "bad_response",
+            f"{resolved.provider or resolved.base_url} ended the stream before it finished",
+            hint="the partial reply is kept; send again to retry",
+            provider=resolved.provider,
+        )
+    except HermesError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise from_exception(exc, resolved, started=started) from exc
+    finally:
+        if response is not None:
+            await response.close()

@@ -1,0 +1,76 @@
+"""Map SDK and HTTP-library exceptions onto hermesd's error kinds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hermesd.errors import HermesError, from_status, parse_retry_after
+from hermesd.runtime import Resolved
+
+
+def from_http_response(status: int, headers: Any, body_bytes: bytes, resolved: Resolved) -> HermesError:
+    try:
+        body: Any = json.loads(body_bytes or b"null")
+    except (ValueError, UnicodeDecodeError):
+        body = (body_bytes or b"").decode("utf-8", "replace")
+    retry_after = parse_retry_after(headers.get("retry-after") if headers is not None else None)
+    return from_status(
+        status,
+        body,
+        provider=resolved.provider or resolved.base_url,
+        model=resolved.model,
+        key_env_var=resolved.key_env_var,
+        key_env_vars=resolved.key_env_vars,
+        retry_after=retry_after,
+    )
+
+
+def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> HermesError:
+    """Classify anything a transport raised. ``started``: some output already arrived."""
+    if isinstance(exc, HermesError):
+        return exc
+    label = resolved.provider or resolved.base_url
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        response = getattr(exc, "response", None)
+        body = getattr(exc, "body", None)
+        headers = getattr(response, "headers", None)
+        raw = json.dumps(body).encode() if body is not None else b""
+        return from_http_response(status, headers, raw, resolved)
+    name = type(exc).__name__
+    text = str(exc) or name
+    if "Timeout" in name:
+        return HermesError(
+            "timeout",
+            f"{label} did not answer in time ({text})",
+            hint="try again, or raise network.timeout if the model is slow to start",
+            provider=resolved.provider,
+        )
+    if started and any(word in name for word in ("Read", "Protocol", "Remote", "Decode", "Incomplete")):
+        return HermesError(
+            "network",
+            f"the connection to {label} broke mid-reply ({name}: {text})",
+            hint="the partial reply is kept; send again to retry",
+            provider=resolved.provider,
+        )
+    if any(word in name for word in ("Connect", "Network", "Read", "Write", "Protocol", "Remote", "OSError")):
+        return HermesError(
+            "network",
+            f"cannot reach {label} ({name}: {text})",
+            hint=f"check the base URL ({resolved.base_url}) and your network",
+            provider=resolved.provider,
+        )
+    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)) or "JSON" in name or "APIError" in name:
+        return HermesError(
+            "bad_response",
+            f"{label} sent a reply hermesd could not read ({name}: {text})",
+            hint="the partial reply is kept; try again or pick another model",
+            provider=resolved.provider,
+        )
+    return HermesError(
+        "network",
+        f"request to {label} failed ({name}: {text})",
+        hint="try again; `hermesd doctor` checks the provider",
+        provider=resolved.provider,
+    )

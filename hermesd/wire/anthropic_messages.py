@@ -1,0 +1,69 @@
+"""Anthropic Messages API requests (Anthropic, MiniMax and other /anthropic endpoints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hermesd.runtime import Resolved
+from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, text_of, wire_messages
+from hermesd.wire.chat_completions import _hook, _temperature
+
+ANTHROPIC_VERSION = "2023-06-01"
+# The Messages API requires max_tokens; used when neither request nor profile sets one.
+DEFAULT_MAX_TOKENS = 8192
+THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32000}
+
+
+def messages_url(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return join_url(base, "messages" if base.endswith("/v1") else "v1/messages")
+
+
+def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
+    profile = resolved.profile
+    system, conversation = split_system(wire_messages(messages))
+    max_tokens = options.max_tokens
+    if max_tokens is None and profile is not None:
+        max_tokens = _hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, resolved.model)
+    body: dict[str, Any] = {"model": resolved.model, "max_tokens": max_tokens or DEFAULT_MAX_TOKENS}
+    if system:
+        body["system"] = system
+    body["messages"] = _alternating(conversation)
+    reasoning = options.reasoning_config
+    budget = THINKING_BUDGETS.get((reasoning or {}).get("effort", "")) if reasoning and reasoning.get("enabled") else None
+    if budget:
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        body["max_tokens"] = max(body["max_tokens"], budget + 4096)
+    else:
+        temperature = _temperature(profile, options.temperature)
+        if temperature is not None:
+            body["temperature"] = temperature
+    body.update(options.extra_body)
+    body["stream"] = options.stream
+    headers = {"Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+    if resolved.api_key:
+        headers["x-api-key"] = resolved.api_key
+    if profile is not None:
+        headers.update(profile.default_headers or {})
+    return PreparedRequest(
+        url=messages_url(resolved.base_url),
+        method="POST",
+        headers=headers,
+        body=body,
+        api_mode="anthropic_messages",
+        provider=resolved.provider,
+        model=resolved.model,
+    )
+
+
+def _alternating(conversation: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge consecutive same-role turns: the Messages API wants user/assistant alternation."""
+    merged: list[dict[str, Any]] = []
+    for message in conversation:
+        role = "assistant" if message.get("role") == "assistant" else "user"
+        text = text_of(message.get("content"))
+        if merged and merged[-1]["role"] == role:
+            merged[-1]["content"] += "\n\n" + text
+        else:
+            merged.append({"role": role, "content": text})
+    return merged

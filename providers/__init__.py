@@ -1,0 +1,136 @@
+"""The provider registry: the plugin API shared with the Hermes agent.
+
+Plugins call :func:`register_provider`; everything else looks profiles up
+with :func:`get_provider_profile` and :func:`list_providers`. Discovery runs
+lazily on the first look-up, and :func:`reload` runs it again from scratch so
+a long-lived daemon can see plugins added, edited or removed since.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from providers.base import OMIT_TEMPERATURE, ProviderProfile
+from providers.discovery import (
+    Loader,
+    Origin,
+    PluginError,
+    PluginInfo,
+    Registry,
+    bundled_dir,
+    fingerprint,
+    general_user_dir,
+    hermes_home,
+    legacy_dir,
+    user_dir,
+)
+
+__all__ = [
+    "OMIT_TEMPERATURE",
+    "ProviderProfile",
+    "register_provider",
+    "get_provider_profile",
+    "list_providers",
+    "reload",
+    "plugins_changed",
+    "plugin_errors",
+    "list_plugins",
+    "provider_origin",
+    "Origin",
+    "PluginError",
+    "PluginInfo",
+    "hermes_home",
+]
+
+_lock = threading.RLock()
+_registry = Registry()
+_loading_origin: Origin | None = None
+_discovered = False
+_errors: list[PluginError] = []
+_plugins: list[PluginInfo] = []
+_fingerprint: tuple | None = None
+
+
+def register_provider(profile: ProviderProfile) -> None:
+    """Register ``profile`` under its name and aliases; the last writer wins."""
+    with _lock:
+        base = _loading_origin or Origin("runtime", getattr(profile, "name", "?"), "")
+        _registry.register(profile, replace(base, overrides=None))
+
+
+def get_provider_profile(name: str) -> ProviderProfile | None:
+    """The profile for a name or alias (names first), or None."""
+    _ensure_discovered()
+    with _lock:
+        return _registry.lookup(name)
+
+
+def list_providers() -> list[ProviderProfile]:
+    """Every profile once, in registration order."""
+    _ensure_discovered()
+    with _lock:
+        return list(_registry.profiles.values())
+
+
+def provider_origin(name: str) -> Origin | None:
+    """Where the profile named ``name`` came from and what it overrides."""
+    _ensure_discovered()
+    with _lock:
+        profile = _registry.lookup(name)
+        return _registry.origins.get(profile.name) if profile else None
+
+
+def plugin_errors() -> list[PluginError]:
+    """Plugins that failed to load in the last discovery (for doctor)."""
+    _ensure_discovered()
+    return list(_errors)
+
+
+def list_plugins() -> list[PluginInfo]:
+    """Every plugin the last discovery tried, loaded or not."""
+    _ensure_discovered()
+    return list(_plugins)
+
+
+def plugins_changed() -> bool:
+    """True when the plugin directories differ from the last discovery's."""
+    with _lock:
+        return not _discovered or fingerprint() != _fingerprint
+
+
+def reload() -> None:
+    """Forget every profile and discover again from the plugin directories."""
+    global _registry, _discovered
+    with _lock:
+        _registry = Registry()
+        _discovered = False
+        _discover()
+
+
+def _ensure_discovered() -> None:
+    if not _discovered:
+        with _lock:
+            if not _discovered:
+                _discover()
+
+
+def _set_origin(origin: Origin | None) -> None:
+    global _loading_origin
+    _loading_origin = origin
+
+
+def _discover() -> None:
+    """Load every plugin, later sources overriding earlier ones."""
+    global _discovered, _errors, _plugins, _fingerprint
+    _fingerprint = fingerprint()
+    # Profiles registered in code before discovery (tests, embedding apps)
+    # are kept, and plugins may override them like any earlier writer.
+    loader = Loader(_registry, _set_origin)
+    loader.load_entry_points()
+    loader.load_directory_plugins(bundled_dir(), "bundled")
+    loader.load_directory_plugins(user_dir(), "user")
+    loader.load_general_user_plugins(general_user_dir())
+    loader.load_legacy(legacy_dir())
+    _errors, _plugins = loader.errors, loader.plugins
+    _discovered = True

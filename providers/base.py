@@ -1,0 +1,159 @@
+"""The provider profile: a declarative description of one inference backend.
+
+This module is part of the plugin contract shared with the Hermes agent:
+``from providers.base import ProviderProfile, OMIT_TEMPERATURE`` must keep
+working, and the field names, defaults and hook signatures must not change.
+It imports nothing heavy, because the daemon imports it before answering an
+editor's ``initialize``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["OMIT_TEMPERATURE", "ProviderProfile", "API_MODES", "AUTH_TYPES"]
+
+
+class _OmitTemperature:
+    """Sentinel type: the provider rejects a ``temperature`` field."""
+
+    _instance: "_OmitTemperature | None" = None
+
+    def __new__(cls) -> "_OmitTemperature":
+        # One instance per process, so plugins can compare with ``is`` even
+        # after the module is re-imported by a reload.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "OMIT_TEMPERATURE"
+
+    def __reduce__(self) -> str:
+        return "OMIT_TEMPERATURE"
+
+
+OMIT_TEMPERATURE: Any = _OmitTemperature()
+
+API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
+AUTH_TYPES = ("api_key", "oauth_device_code", "oauth_external", "copilot", "aws_sdk", "external_process")
+
+
+def is_base_url_var(name: str) -> bool:
+    """A credential variable that carries the user's endpoint, not a key."""
+    upper = name.upper()
+    return upper.endswith("_BASE_URL") or upper.endswith("_URL")
+
+
+@dataclass
+class ProviderProfile:
+    """One provider. Construct directly, or subclass and override the hooks.
+
+    Hooks accept ``**context`` and must ignore keys they do not know, so the
+    daemon can pass more context later without breaking older plugins.
+    """
+
+    name: str
+    api_mode: str = "chat_completions"
+    aliases: tuple[str, ...] = ()
+    display_name: str = ""
+    description: str = ""
+    signup_url: str = ""
+    env_vars: tuple[str, ...] = ()
+    base_url: str = ""
+    models_url: str = ""
+    auth_type: str = "api_key"
+    supports_health_check: bool = True
+    supports_vision: bool = False
+    fallback_models: tuple[str, ...] = ()
+    hostname: str = ""
+    default_headers: dict[str, str] = field(default_factory=dict)
+    fixed_temperature: Any = None
+    default_max_tokens: int | None = None
+    default_aux_model: str = ""
+
+    # -- derived, read-only helpers (not part of the dataclass fields) -----
+
+    @property
+    def key_env_vars(self) -> tuple[str, ...]:
+        """Credential variables that hold a key, in priority order."""
+        return tuple(v for v in self.env_vars if not is_base_url_var(v))
+
+    @property
+    def base_url_env_var(self) -> str | None:
+        """The variable a user sets to point this provider elsewhere."""
+        return next((v for v in self.env_vars if is_base_url_var(v)), None)
+
+    # -- hooks ---------------------------------------------------------------
+
+    def prepare_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Provider-specific message rewriting. Must not mutate its input."""
+        return messages
+
+    def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
+        """Fields merged into the request body beyond the standard ones."""
+        return {}
+
+    def build_api_kwargs_extras(
+        self, *, reasoning_config: dict[str, Any] | None = None, **context: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(extra_body_additions, top_level_kwargs)`` for fields that depend on reasoning."""
+        return {}, {}
+
+    def get_max_tokens(self, model: str) -> int | None:
+        """Provider-level output cap for ``model``; None leaves it to the server."""
+        return self.default_max_tokens
+
+    def get_hostname(self) -> str:
+        """Host used to map a URL back to this provider. Never raises."""
+        if self.hostname:
+            return self.hostname.lower()
+        try:
+            return (urlsplit(self.base_url).hostname or "").lower()
+        except ValueError:
+            return ""
+
+    def fetch_models(
+        self, *, api_key: str | None = None, base_url: str | None = None, timeout: float = 8.0
+    ) -> list[str] | None:
+        """Live catalog: the ``id`` of every model, or None on any failure."""
+        headers = dict(self.default_headers)
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return fetch_model_ids(self.catalog_url(base_url), headers=headers, timeout=timeout)
+
+    def catalog_url(self, base_url: str | None = None) -> str:
+        """The catalog URL, following a user's base-URL override when there is one."""
+        default = self.base_url.rstrip("/")
+        base = (base_url or default).rstrip("/")
+        if not self.models_url:
+            return f"{base}/models"
+        if base == default:
+            return self.models_url
+        # The user moved the endpoint: move the catalog with it.
+        if default and self.models_url.startswith(default):
+            return base + self.models_url[len(default):]
+        return f"{base}/models"
+
+
+def fetch_model_ids(url: str, *, headers: dict[str, str], timeout: float) -> list[str] | None:
+    """GET a ``/models`` style catalog; accept a bare list or ``{"data": [...]}``."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    import httpx  # deferred: ~90 ms, never on the startup path
+
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout, follow_redirects=True)
+        if response.status_code != 200:
+            return None
+        payload = response.json()
+    except (httpx.HTTPError, json.JSONDecodeError, ValueError):
+        return None
+    items = payload.get("data") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        return None
+    ids = [item.get("id") if isinstance(item, dict) else item for item in items]
+    return [i for i in ids if isinstance(i, str) and i]

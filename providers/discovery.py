@@ -1,0 +1,368 @@
+"""Finding and loading provider plugins.
+
+Four places, loaded in this order so that later ones win (``register_provider``
+is last-writer-wins): pip entry points, bundled plugin directories, user plugin
+directories under ``$HERMES_HOME``, and legacy single files in this package.
+
+Each plugin runs inside :func:`_guarded`, which rolls back whatever it
+registered when it raises or registers something that is not a profile, and
+records the error (plugin, file, line, message) for doctor. One bad plugin
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+if TYPE_CHECKING:
+    from providers.base import ProviderProfile
+
+ENTRY_POINT_GROUPS = ("hermes.plugins", "hermes_agent.plugins")
+SOURCES = ("entry_point", "bundled", "user", "legacy", "runtime")
+# Modules of this package that are not legacy single-file plugins.
+_OWN_MODULES = {"base", "discovery", "pareto"}
+_MODULE_PREFIX = "hermes_provider_plugins"
+
+
+def hermes_home() -> Path:
+    """``$HERMES_HOME``, default ``~/.hermes``; read on every call so tests can move it."""
+    home = os.environ.get("HERMES_HOME", "").strip()
+    return Path(home).expanduser() if home else Path.home() / ".hermes"
+
+
+def bundled_dir() -> Path:
+    """Bundled plugins: inside the installed package (wheel) or the checkout."""
+    installed = Path(__file__).resolve().parent.parent / "hermesd" / "bundled_plugins" / "model-providers"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "plugins" / "model-providers"
+
+
+def user_dir() -> Path:
+    return hermes_home() / "plugins" / "model-providers"
+
+
+def general_user_dir() -> Path:
+    """``$HERMES_HOME/plugins``: unlabelled plugins here may still be providers."""
+    return hermes_home() / "plugins"
+
+
+def legacy_dir() -> Path:
+    return Path(__file__).resolve().parent
+
+
+@dataclass
+class Origin:
+    """Where a registered profile came from, and what it replaced."""
+
+    source: str
+    plugin: str
+    path: str
+    overrides: "Origin | None" = None
+
+
+@dataclass
+class PluginError:
+    plugin: str
+    path: str
+    message: str
+    source: str
+    line: int | None = None
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as a plugin manager sees it, whether or not it loaded."""
+
+    name: str
+    path: str
+    source: str
+    kind: str
+    provider_names: list[str] = field(default_factory=list)
+    error: PluginError | None = None
+    manifest_path: str | None = None
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """``plugin.yaml``, parsed only when asked for (listing stays cheap)."""
+        return read_manifest(Path(self.manifest_path)) if self.manifest_path else {}
+
+
+class Registry:
+    """Profiles by canonical name, plus an alias table. Names beat aliases."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, ProviderProfile] = {}
+        self.aliases: dict[str, str] = {}
+        self.origins: dict[str, Origin] = {}
+
+    def register(self, profile: "ProviderProfile", origin: Origin) -> None:
+        from providers.base import ProviderProfile
+
+        if not isinstance(profile, ProviderProfile):
+            raise TypeError(
+                f"register_provider() expects a ProviderProfile, got {type(profile).__name__}"
+            )
+        if not isinstance(profile.name, str) or not profile.name.strip():
+            raise ValueError("register_provider(): the profile's name must be a non-empty string")
+        previous = self.origins.get(profile.name)
+        if previous is not None:
+            # Drop the replaced profile's aliases that still point at it.
+            old = self.profiles[profile.name]
+            for alias in old.aliases:
+                if self.aliases.get(alias) == profile.name:
+                    del self.aliases[alias]
+            origin.overrides = previous
+        self.profiles[profile.name] = profile
+        self.origins[profile.name] = origin
+        for alias in profile.aliases or ():
+            if isinstance(alias, str) and alias:
+                self.aliases[alias] = profile.name
+
+    def lookup(self, name: str) -> "ProviderProfile | None":
+        if not isinstance(name, str):
+            return None
+        key = name.strip()
+        profile = self.profiles.get(key)
+        if profile is None and key in self.aliases:
+            profile = self.profiles.get(self.aliases[key])
+        if profile is None and key.lower() != key:
+            return self.lookup(key.lower())
+        return profile
+
+    def snapshot(self) -> tuple[dict, dict, dict]:
+        return dict(self.profiles), dict(self.aliases), dict(self.origins)
+
+    def restore(self, state: tuple[dict, dict, dict]) -> None:
+        self.profiles, self.aliases, self.origins = (dict(s) for s in state)
+
+
+class Loader:
+    """Runs plugins against a registry, keeping errors and per-plugin results."""
+
+    def __init__(self, registry: Registry, set_origin: Callable[[Origin | None], None]) -> None:
+        self.registry = registry
+        self.set_origin = set_origin
+        self.errors: list[PluginError] = []
+        self.plugins: list[PluginInfo] = []
+
+    def _guarded(self, info: PluginInfo, run: Callable[[], Any]) -> None:
+        state = self.registry.snapshot()
+        self.set_origin(Origin(info.source, info.name, info.path))
+        try:
+            run()
+        except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, even SystemExit
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.registry.restore(state)
+            info.error = _plugin_error(info, exc)
+            self.errors.append(info.error)
+        else:
+            info.provider_names = [
+                name for name, origin in self.registry.origins.items() if origin is not state[2].get(name)
+            ]
+        finally:
+            self.set_origin(None)
+        self.plugins.append(info)
+
+    def load_entry_points(self) -> None:
+        from importlib.metadata import entry_points
+
+        for group in ENTRY_POINT_GROUPS:
+            for ep in entry_points(group=group):
+                info = PluginInfo(ep.name, ep.value, "entry_point", "model-provider")
+
+                def run(ep: Any = ep) -> None:
+                    target = ep.load()
+                    if callable(target) and not isinstance(target, type(sys)):
+                        target()
+
+                self._guarded(info, run)
+
+    def load_directory_plugins(self, root: Path, source: str) -> None:
+        for plugin_dir in _plugin_dirs(root):
+            self.load_package(plugin_dir, source)
+
+    def load_general_user_plugins(self, root: Path) -> None:
+        """Model-provider plugins dropped in ``$HERMES_HOME/plugins/<name>/``."""
+        for plugin_dir in _plugin_dirs(root):
+            if plugin_dir.name == "model-providers":
+                continue
+            if classify_plugin(plugin_dir) == "model-provider":
+                self.load_package(plugin_dir, "user")
+
+    def load_package(self, plugin_dir: Path, source: str) -> None:
+        manifest = plugin_dir / "plugin.yaml"
+        info = PluginInfo(
+            plugin_dir.name,
+            str(plugin_dir / "__init__.py"),
+            source,
+            "model-provider",
+            manifest_path=str(manifest) if manifest.is_file() else None,
+        )
+        self._guarded(info, lambda: _import_package(plugin_dir, source))
+
+    def load_legacy(self, root: Path) -> None:
+        for path in sorted(root.glob("*.py")):
+            stem = path.stem
+            if stem.startswith("_") or stem in _OWN_MODULES:
+                continue
+            info = PluginInfo(stem, str(path), "legacy", "model-provider")
+            self._guarded(info, lambda path=path: _import_file(path, f"{_MODULE_PREFIX}.legacy.{_ident(path.stem)}"))
+
+
+def _plugin_dirs(root: Path) -> Iterator[Path]:
+    """Plugin directories under ``root``: sorted, no ``_``/``.`` names, with ``__init__.py``."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(("_", ".")) or not entry.is_dir():
+            continue
+        if os.path.isfile(os.path.join(entry.path, "__init__.py")):
+            yield Path(entry.path)
+
+
+def _ident(name: str) -> str:
+    return re.sub(r"\W", "_", name) or "_"
+
+
+def _import_package(plugin_dir: Path, source: str) -> None:
+    """Import a plugin directory as a package under a fresh, unique module name.
+
+    A fresh name per load means a reload executes edited code instead of
+    returning the cached module, and relative imports inside the plugin work.
+    """
+    module_name = f"{_MODULE_PREFIX}.{source}.{_ident(plugin_dir.name)}"
+    _forget_modules(module_name)
+    _import_file(plugin_dir / "__init__.py", module_name, package_dir=plugin_dir)
+
+
+def _import_file(path: Path, module_name: str, package_dir: Path | None = None) -> None:
+    _ensure_parent_packages(module_name)
+    _forget_modules(module_name)
+    spec = importlib.util.spec_from_file_location(
+        module_name,
+        path,
+        submodule_search_locations=[str(package_dir)] if package_dir else None,
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    # Writing __pycache__ into a user's plugin directory would change its
+    # fingerprint and trigger a needless reload at the next session.
+    dont_write = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        _forget_modules(module_name)
+        raise
+    finally:
+        sys.dont_write_bytecode = dont_write
+
+
+def _ensure_parent_packages(module_name: str) -> None:
+    """Create empty namespace parents so ``a.b.c`` can be registered in sys.modules."""
+    import types
+
+    parts = module_name.split(".")
+    for i in range(1, len(parts)):
+        parent = ".".join(parts[:i])
+        if parent not in sys.modules:
+            module = types.ModuleType(parent)
+            module.__path__ = []  # a package with no search path of its own
+            sys.modules[parent] = module
+
+
+def _forget_modules(module_name: str) -> None:
+    prefix = module_name + "."
+    # list() first: another thread may be importing while we scan.
+    for name in [n for n in list(sys.modules) if n == module_name or n.startswith(prefix)]:
+        del sys.modules[name]
+
+
+def _plugin_error(info: PluginInfo, exc: BaseException) -> PluginError:
+    """The most useful location for an error: the plugin's own frame, else the file."""
+    path, line = info.path, None
+    if isinstance(exc, SyntaxError) and exc.filename:
+        path, line = exc.filename, exc.lineno
+    else:
+        plugin_root = str(Path(info.path).parent) if info.source != "legacy" else info.path
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.startswith(plugin_root):
+                path, line = frame.filename, frame.lineno
+                break
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return PluginError(plugin=info.name, path=path, line=line, message=message, source=info.source)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Parse ``plugin.yaml``; a broken manifest reads as empty rather than failing the plugin."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def classify_plugin(plugin_dir: Path) -> str:
+    """A plugin's kind: the manifest's ``kind``, else the source-text heuristic."""
+    manifest = plugin_dir / "plugin.yaml"
+    if manifest.is_file():
+        kind = read_manifest(manifest).get("kind")
+        if isinstance(kind, str) and kind:
+            return kind
+    try:
+        source = (plugin_dir / "__init__.py").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "unknown"
+    if "register_provider" in source and "ProviderProfile" in source:
+        return "model-provider"
+    return "unknown"
+
+
+def fingerprint() -> tuple:
+    """A cheap summary of every plugin file's name, size and mtime.
+
+    Equal fingerprints mean nothing a discovery would read has changed, so a
+    new session can skip the reload. Costs one ``scandir`` per directory.
+    """
+    rows: list[tuple] = [("HERMES_HOME", str(hermes_home()))]
+    for root in (bundled_dir(), general_user_dir()):
+        rows.extend(_tree_stats(root, depth=3))
+    rows.extend(
+        row for row in _tree_stats(legacy_dir(), depth=1) if row[0].endswith(".py")
+    )
+    return tuple(rows)
+
+
+def _tree_stats(root: Path, depth: int) -> Iterator[tuple]:
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == "__pycache__" or entry.name.startswith("."):
+            continue
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        if entry.is_dir():
+            yield (entry.path, "d", st.st_mtime_ns)
+            if depth > 1:
+                yield from _tree_stats(Path(entry.path), depth - 1)
+        elif entry.name.endswith((".py", ".yaml", ".yml")):
+            yield (entry.path, st.st_size, st.st_mtime_ns)
