@@ -10,7 +10,6 @@ import pytest
 
 from tests.conftest import CANARY_KEY, write_config
 
-pytestmark = pytest.mark.asyncio
 
 
 def _openrouter_env(up) -> dict[str, str]:

@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import CANARY_KEY, write_config
 
-pytestmark = pytest.mark.asyncio
 PARETO = "openrouter/pareto-code"
 
 
