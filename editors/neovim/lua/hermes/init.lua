@@ -1,0 +1,224 @@
+---@mod hermes hermes.nvim: a thin Neovim client of hermesd
+---
+--- Public API. The commands in `plugin/hermes.lua` call these functions;
+--- users call `setup()` and `statusline()`. All model, provider and
+--- configuration logic lives in the hermesd daemon (see |hermes-protocol|).
+---
+--- >lua
+---   require("hermes").setup({
+---     server = { cmd = { "hermesd", "--stdio" } },
+---     chat = { layout = "float" },
+---     keymaps = { send = "<CR>", stop = "<C-c>", close = "q" },
+---   })
+--- <
+
+local M = {}
+
+--- Keys `:HermesSet` completes (docs/config.md); keys the daemon reports in
+--- `hermes/getConfig` are added once it has answered.
+M.KNOWN_KEYS = {
+  "model.provider",
+  "model.default",
+  "model.base_url",
+  "model.api_mode",
+  "model.reasoning_effort",
+  "model.temperature",
+  "model.max_tokens",
+  "openrouter.min_coding_score",
+  "openrouter.provider_preferences",
+  "auxiliary.provider",
+  "auxiliary.model",
+  "context.budget_tokens",
+  "context.keep_recent_messages",
+  "ollama.num_ctx",
+  "network.timeout",
+  "network.connect_timeout",
+  "network.max_retries",
+  "catalog.ttl_seconds",
+}
+
+--- Values `:HermesSet` completes for keys with a fixed set.
+M.KNOWN_VALUES = {
+  ["model.api_mode"] = { '""', "chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse" },
+  ["model.reasoning_effort"] = { '""', "none", "minimal", "low", "medium", "high", "xhigh" },
+  ["model.temperature"] = { "null" },
+  ["model.max_tokens"] = { "null" },
+  ["openrouter.min_coding_score"] = { "0.65", "null" },
+  ["ollama.num_ctx"] = { "null" },
+}
+
+--- Whether this Neovim is recent enough; says so once when it is not.
+---@return boolean
+function M.check_version()
+  if vim.fn.has("nvim-0.10") == 1 then
+    return true
+  end
+  vim.api.nvim_echo({ { "hermes.nvim requires Neovim 0.10 or newer", "ErrorMsg" } }, true, {})
+  return false
+end
+
+--- Configure the plugin (optional: the defaults work when `hermesd` is on
+--- $PATH). See |hermes-config|.
+---@param opts? table
+function M.setup(opts)
+  if not M.check_version() then
+    return
+  end
+  require("hermes.config").setup(opts)
+end
+
+--- `:HermesChat [prompt]`: open (or reuse) the chat buffer and send `prompt`
+--- if given. With a range, the lines of the current buffer are sent along
+--- with the file name and filetype.
+---@param opts? {prompt?: string, line1?: integer, line2?: integer, range?: integer, bufnr?: integer}
+function M.chat(opts)
+  opts = opts or {}
+  local chat = require("hermes.chat")
+  local message = opts.prompt
+  if opts.range and opts.range > 0 then
+    local buf = opts.bufnr or vim.api.nvim_get_current_buf()
+    if buf == chat.state.buf then
+      -- A range inside the chat buffer itself: send those lines as they are.
+      message = table.concat(vim.api.nvim_buf_get_lines(buf, opts.line1 - 1, opts.line2, false), "\n")
+    else
+      message = chat.selection_message(buf, opts.line1, opts.line2, opts.prompt)
+    end
+  end
+  chat.open(message)
+end
+
+--- `:HermesNew [prompt]`: start a new session in the chat buffer.
+---@param prompt? string
+function M.new(prompt)
+  local chat = require("hermes.chat")
+  chat.new_session()
+  chat.open(prompt)
+end
+
+--- `:HermesStop`: stop the running reply (its partial text stays).
+function M.stop()
+  require("hermes.chat").stop()
+end
+
+--- `:HermesModel`: pick a provider and a model.
+function M.model()
+  require("hermes.picker").pick()
+end
+
+--- Parse a `:HermesSet` value: JSON when it parses (`1.5`, `null`, `true`,
+--- `"text"`, `{"order": ["x"]}`), the text as typed otherwise.
+---@param text string
+---@return any
+function M.parse_value(text)
+  local ok, value = pcall(vim.json.decode, text)
+  if ok and value ~= nil then
+    return value
+  end
+  return text
+end
+
+local function show_value(value)
+  if value == vim.NIL or value == nil then
+    return "null"
+  end
+  if type(value) == "table" then
+    return vim.json.encode(value)
+  end
+  return tostring(value)
+end
+
+--- `:HermesSet {key} {value}` (`reset`: back to the default). The daemon
+--- validates; its message is shown when it refuses.
+---@param key string
+---@param value_text? string
+---@param reset? boolean
+---@param cb? fun(err: table?, result: table?)
+function M.set(key, value_text, reset, cb)
+  local client = require("hermes.client")
+  local params
+  if reset then
+    params = { key = key, reset = true }
+  else
+    if value_text == nil or vim.trim(value_text) == "" then
+      vim.notify("hermes: usage: :HermesSet {key} {value}  (or :HermesSet! {key} to reset it)", vim.log.levels.ERROR)
+      return
+    end
+    params = { key = key, value = M.parse_value(vim.trim(value_text)) }
+  end
+  client.request("hermes/setConfig", params, function(err, result)
+    if err then
+      vim.notify("hermes: " .. client.format_error(err), vim.log.levels.ERROR)
+    else
+      result = result or {}
+      vim.notify(("hermes: %s = %s"):format(result.key or key, show_value(result.value)), vim.log.levels.INFO)
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+--- All keys to offer for completion: the known ones and those the daemon reported.
+---@return string[]
+function M.config_keys()
+  local keys, seen = {}, {}
+  local function add(k)
+    if not seen[k] then
+      seen[k] = true
+      table.insert(keys, k)
+    end
+  end
+  for _, k in ipairs(M.KNOWN_KEYS) do
+    add(k)
+  end
+  local _, defaults = require("hermes.client").settings()
+  for section, values in pairs(type(defaults) == "table" and defaults or {}) do
+    if type(values) == "table" and not vim.islist(values) then
+      for name in pairs(values) do
+        add(section .. "." .. name)
+      end
+    end
+  end
+  table.sort(keys)
+  return keys
+end
+
+--- Completion for `:HermesSet`.
+---@param arglead string
+---@param cmdline string
+---@return string[]
+function M.complete_set(arglead, cmdline)
+  local args = vim.split(cmdline, "%s+", { trimempty = true })
+  local completing_key = #args <= 1 or (#args == 2 and not cmdline:match("%s$"))
+  if completing_key then
+    return vim.tbl_filter(function(k)
+      return vim.startswith(k, arglead)
+    end, M.config_keys())
+  end
+  local values = M.KNOWN_VALUES[args[2]] or {}
+  return vim.tbl_filter(function(v)
+    return vim.startswith(v, arglead)
+  end, values)
+end
+
+--- `:HermesDoctor`: the daemon's checks in a scratch buffer.
+function M.doctor()
+  require("hermes.doctor").run()
+end
+
+--- For the statusline: the configured model (`model.default`), or "" before
+--- the daemon answered. Kept up to date by `hermes/configChanged`.
+---
+--- >lua
+---   vim.o.statusline = "%f %= %{v:lua.require'hermes'.statusline()}"
+--- <
+---@return string
+function M.statusline()
+  local ok, client = pcall(require, "hermes.client")
+  if not ok then
+    return ""
+  end
+  return client.current().model or ""
+end
+
+return M

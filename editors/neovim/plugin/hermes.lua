@@ -1,0 +1,55 @@
+-- hermes.nvim: the :Hermes* commands. The modules load on first use, so this
+-- file costs nothing at startup. See :help hermes.
+
+if vim.g.loaded_hermes then
+  return
+end
+vim.g.loaded_hermes = true
+
+if vim.fn.has("nvim-0.10") ~= 1 then
+  local msg = "hermes.nvim requires Neovim 0.10 or newer; the :Hermes commands are not defined"
+  vim.api.nvim_echo({ { msg, "ErrorMsg" } }, true, {})
+  return
+end
+
+local command = vim.api.nvim_create_user_command
+
+command("HermesChat", function(opts)
+  require("hermes").chat({ prompt = opts.args, range = opts.range, line1 = opts.line1, line2 = opts.line2 })
+end, {
+  nargs = "*",
+  range = true,
+  desc = "Hermes: open the chat (and send [prompt], with the selected lines)",
+})
+
+command("HermesNew", function(opts)
+  require("hermes").new(opts.args)
+end, { nargs = "*", desc = "Hermes: start a new chat session" })
+
+command("HermesStop", function()
+  require("hermes").stop()
+end, { nargs = 0, desc = "Hermes: stop the running reply" })
+
+command("HermesModel", function()
+  require("hermes").model()
+end, { nargs = 0, desc = "Hermes: pick a provider and a model" })
+
+command("HermesSet", function(opts)
+  local key, value = opts.args:match("^%s*(%S+)%s*(.-)%s*$")
+  if not key then
+    vim.notify("hermes: usage: :HermesSet {key} {value}  (or :HermesSet! {key} to reset it)", vim.log.levels.ERROR)
+    return
+  end
+  require("hermes").set(key, value, opts.bang)
+end, {
+  nargs = "+",
+  bang = true,
+  complete = function(arglead, cmdline)
+    return require("hermes").complete_set(arglead, cmdline)
+  end,
+  desc = "Hermes: set a configuration key (! resets it to the default)",
+})
+
+command("HermesDoctor", function()
+  require("hermes").doctor()
+end, { nargs = 0, desc = "Hermes: show the daemon's doctor report" })

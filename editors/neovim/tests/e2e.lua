@@ -1,0 +1,373 @@
+-- End-to-end scenarios for hermes.nvim, run by tests/editors/test_neovim.py:
+--
+--   nvim --headless --clean -u editors/neovim/tests/minimal_init.lua \
+--        -l editors/neovim/tests/e2e.lua SCENARIO OUT.json
+--
+-- Environment: HERMES_TEST_CMD (JSON list: the daemon command), and whatever
+-- the daemon needs (HERMES_HOME, OPENROUTER_API_KEY, OPENROUTER_BASE_URL
+-- pointing at the recording upstream on 127.0.0.1). Each scenario drives the
+-- real plugin and the real hermesd, then writes what it saw to OUT.json for
+-- pytest to assert on. Every wait is bounded.
+
+local scenario, out_path = arg[1], arg[2]
+assert(scenario and out_path, "usage: e2e.lua SCENARIO OUT.json")
+
+local R = { scenario = scenario, notifications = {}, steps = {} }
+
+-- Capture notifications instead of printing them.
+vim.notify = function(msg, level)
+  table.insert(R.notifications, { msg = tostring(msg), level = level or vim.log.levels.INFO })
+end
+
+local function wait(ms, cond, what)
+  if not vim.wait(ms, cond, 20) then
+    error(("timed out after %d ms waiting for %s"):format(ms, what), 2)
+  end
+end
+
+local function step(name)
+  table.insert(R.steps, name)
+end
+
+local function buf_lines(buf)
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+local function setup(extra)
+  local cmd_json = os.getenv("HERMES_TEST_CMD")
+  assert(cmd_json, "HERMES_TEST_CMD not set")
+  local cmd = vim.json.decode(cmd_json)
+  require("hermes").setup(vim.tbl_deep_extend("force", {
+    server = { cmd = cmd, init_timeout_ms = 15000 },
+    health = { timeout_ms = 15000 },
+  }, extra or {}))
+end
+
+local chat = function()
+  return require("hermes.chat")
+end
+
+local function wait_reply_done(ms)
+  wait(ms or 15000, function()
+    return chat().state.running == nil
+  end, "the reply to end")
+end
+
+local function notification_matching(pattern)
+  for _, n in ipairs(R.notifications) do
+    if n.msg:find(pattern) then
+      return n
+    end
+  end
+end
+
+local scenarios = {}
+
+-- A streamed reply, the header (routed model), a follow-up sent with <CR>
+-- from the prompt area, and the statusline.
+function scenarios.stream()
+  setup()
+  local deltas = 0
+  require("hermes.client").on("chatDelta", function()
+    deltas = deltas + 1
+  end)
+  vim.cmd("HermesChat Say hello")
+  local buf = chat().state.buf
+  R.chat_buf_name = vim.api.nvim_buf_get_name(buf)
+  R.chat_filetype = vim.bo[buf].filetype
+  R.chat_in_window = vim.api.nvim_win_get_buf(0) == buf
+  wait_reply_done()
+  step("first reply")
+  R.deltas = deltas
+  R.first = buf_lines(buf)
+  R.header = R.first[1]
+  R.session_id = chat().state.session_id
+  R.statusline = require("hermes").statusline()
+
+  -- Type a follow-up in the prompt area and press <CR> in normal mode.
+  vim.api.nvim_set_current_buf(buf)
+  local n = vim.api.nvim_buf_line_count(buf)
+  vim.api.nvim_buf_set_lines(buf, n - 1, n, false, { "And again" })
+  vim.cmd("stopinsert")
+  vim.api.nvim_feedkeys(vim.keycode("<CR>"), "mx", false)
+  wait(2000, function()
+    return chat().state.running ~= nil or #buf_lines(buf) > #R.first + 2
+  end, "<CR> to send the prompt")
+  wait_reply_done()
+  step("second reply")
+  R.second = buf_lines(buf)
+  R.second_session_id = chat().state.session_id
+
+  -- q closes the window; :HermesChat brings the same buffer back.
+  local wins_before = #vim.api.nvim_tabpage_list_wins(0)
+  vim.api.nvim_set_current_win(vim.fn.win_findbuf(buf)[1])
+  vim.api.nvim_feedkeys("q", "mx", false)
+  R.closed = #vim.fn.win_findbuf(buf) == 0 and #vim.api.nvim_tabpage_list_wins(0) == wins_before - 1
+  vim.cmd("HermesChat")
+  R.reopened_same = vim.api.nvim_win_get_buf(0) == buf
+  R.reopened_lines = buf_lines(buf)
+
+  -- :HermesNew clears the transcript and the session.
+  vim.cmd("HermesNew")
+  R.after_new = buf_lines(buf)
+  R.after_new_session = chat().state.session_id or vim.NIL
+end
+
+-- A long reply stopped with <C-c> in the chat buffer: the partial text stays.
+function scenarios.cancel()
+  setup()
+  local t0 = vim.uv.hrtime()
+  vim.cmd("HermesChat Tell me a long story")
+  local buf = chat().state.buf
+  wait(10000, function()
+    local run = chat().state.running
+    return run ~= nil and #run.text >= 12
+  end, "some streamed text")
+  R.partial_before_stop = chat().state.running.text
+  vim.api.nvim_set_current_win(vim.fn.win_findbuf(buf)[1])
+  vim.api.nvim_feedkeys(vim.keycode("<C-c>"), "mx", false)
+  R.header_while_stopping = buf_lines(buf)[1]
+  wait_reply_done(10000)
+  R.elapsed_ms = (vim.uv.hrtime() - t0) / 1e6
+  R.lines = buf_lines(buf)
+  R.session_id = chat().state.session_id
+  -- :HermesStop with nothing running says so.
+  vim.cmd("HermesStop")
+  R.stop_idle_notice = notification_matching("nothing is running") ~= nil
+end
+
+-- :'<,'>HermesChat sends the selected lines with the file name and filetype.
+function scenarios.visual()
+  setup()
+  local dir = assert(os.getenv("HERMES_TEST_TMP"))
+  local path = dir .. "/sample.lua"
+  vim.fn.writefile({ "local function add(a, b)", "  return a + b", "end", "print(add(1, 2))" }, path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  R.source_filetype = vim.bo.filetype
+  vim.cmd("1,3HermesChat What does this do?")
+  wait_reply_done()
+  R.lines = buf_lines(chat().state.buf)
+  R.lsp_attached_to_file = #vim.lsp.get_clients({ bufnr = vim.fn.bufnr(path) })
+  R.clients = #vim.lsp.get_clients({ name = "hermesd" })
+end
+
+-- :HermesModel: providers (configured first), models with Pareto Code and its
+-- description, the minimum score asked with vim.ui.input, statusline and
+-- header following hermes/configChanged.
+function scenarios.picker()
+  setup()
+  local selects, inputs = {}, {}
+  local answers = {}
+  vim.ui.select = function(items, opts, on_choice)
+    local shown = {}
+    for _, item in ipairs(items) do
+      table.insert(shown, opts.format_item and opts.format_item(item) or tostring(item))
+    end
+    table.insert(selects, { prompt = opts.prompt, kind = opts.kind, items = items, shown = shown })
+    local pick = table.remove(answers, 1)
+    for _, item in ipairs(items) do
+      if (item.name or item.id) == pick then
+        vim.schedule(function()
+          on_choice(item)
+        end)
+        return
+      end
+    end
+    vim.schedule(function()
+      on_choice(nil)
+    end)
+  end
+  vim.ui.input = function(opts, on_confirm)
+    table.insert(inputs, { prompt = opts.prompt, default = opts.default })
+    vim.schedule(function()
+      on_confirm("0.8")
+    end)
+  end
+  local changes = {}
+  vim.api.nvim_create_autocmd("User", {
+    pattern = "HermesConfigChanged",
+    callback = function(ev)
+      if ev.data and ev.data.key then
+        table.insert(changes, ev.data.key)
+      end
+    end,
+  })
+
+  -- Open the chat first so the header can be checked after the change.
+  vim.cmd("HermesChat")
+  local buf = chat().state.buf
+  wait(15000, function()
+    return require("hermes").statusline() ~= ""
+  end, "the configured model")
+  R.statusline_before = require("hermes").statusline()
+  R.header_before = buf_lines(buf)[1]
+
+  -- 1: pick model-a from the upstream's catalog.
+  answers = { "openrouter", "model-a" }
+  vim.cmd("HermesModel")
+  wait(15000, function()
+    return require("hermes").statusline() == "model-a"
+  end, "the statusline to show model-a")
+  R.statusline_after_model_a = require("hermes").statusline()
+  R.header_after_model_a = buf_lines(buf)[1]
+
+  -- 2: pick Pareto Code; answer 0.8 for the minimum score.
+  answers = { "openrouter", "openrouter/pareto-code" }
+  vim.cmd("HermesModel")
+  wait(15000, function()
+    return require("hermes").statusline() == "openrouter/pareto-code"
+  end, "the statusline to show openrouter/pareto-code")
+  R.statusline_after_pareto = require("hermes").statusline()
+  R.header_after_pareto = buf_lines(buf)[1]
+
+  R.selects = {}
+  for _, s in ipairs(selects) do
+    table.insert(R.selects, { prompt = s.prompt, kind = s.kind, shown = s.shown, items = s.items })
+  end
+  R.inputs = inputs
+  R.changes = changes
+end
+
+-- :HermesSet refuses with the daemon's message, accepts a good value, and
+-- completes the known keys.
+function scenarios.set()
+  setup()
+  vim.cmd("HermesSet openrouter.min_coding_score 1.5")
+  wait(15000, function()
+    return notification_matching("min_coding_score") ~= nil
+  end, "the daemon's answer to 1.5")
+  R.refusal = notification_matching("min_coding_score")
+
+  local changed
+  vim.api.nvim_create_autocmd("User", {
+    pattern = "HermesConfigChanged",
+    callback = function(ev)
+      if ev.data and ev.data.key == "openrouter.min_coding_score" then
+        changed = ev.data.value
+      end
+    end,
+  })
+  vim.cmd("HermesSet openrouter.min_coding_score 0.5")
+  wait(5000, function()
+    return changed ~= nil and notification_matching("= 0%.5") ~= nil
+  end, "hermes/configChanged and the confirmation")
+  R.changed_value = changed
+  R.accepted = notification_matching("= 0%.5")
+
+  vim.cmd("HermesSet model.default model-b")
+  wait(5000, function()
+    return require("hermes").statusline() == "model-b"
+  end, "the statusline to show model-b")
+  R.statusline = require("hermes").statusline()
+
+  -- :HermesSet! removes a key: back to the default.
+  vim.cmd("HermesSet! network.max_retries")
+  vim.cmd("HermesSet network.timeout 30")
+  wait(5000, function()
+    return notification_matching("network%.timeout = 30") ~= nil
+  end, "network.timeout = 30")
+  vim.cmd("HermesSet! network.timeout")
+  wait(5000, function()
+    return notification_matching("network%.timeout = 120") ~= nil
+  end, "network.timeout back to its default")
+  R.reset = notification_matching("network%.timeout = 120")
+
+  R.complete_keys = vim.fn.getcompletion("HermesSet openrouter.", "cmdline")
+  R.complete_all = vim.fn.getcompletion("HermesSet ", "cmdline")
+  R.complete_values = vim.fn.getcompletion("HermesSet model.reasoning_effort h", "cmdline")
+end
+
+-- An upstream failure is shown in the buffer with the daemon's hint.
+function scenarios.error()
+  setup()
+  vim.cmd("HermesChat Hello?")
+  wait_reply_done()
+  R.lines = buf_lines(chat().state.buf)
+end
+
+-- :checkhealth hermes and :HermesDoctor.
+function scenarios.health()
+  setup()
+  vim.cmd("checkhealth hermes")
+  R.health = buf_lines(0)
+  pcall(vim.cmd, "tabclose")
+  vim.cmd("HermesDoctor")
+  local buf = vim.fn.bufnr(require("hermes.doctor").BUF_NAME)
+  wait(15000, function()
+    local first = buf_lines(buf)[1] or ""
+    return not first:find("Running")
+  end, "the doctor report")
+  R.doctor = buf_lines(buf)
+  R.clients = #vim.lsp.get_clients({ name = "hermesd" })
+end
+
+-- A daemon command that does not exist: a clear error, no hang.
+function scenarios.missing_daemon()
+  require("hermes").setup({ server = { cmd = { "/nonexistent/hermesd-missing", "--stdio" } } })
+  vim.cmd("HermesChat hi")
+  wait_reply_done(5000)
+  R.lines = buf_lines(chat().state.buf)
+  vim.cmd("checkhealth hermes")
+  R.health = buf_lines(0)
+  pcall(vim.cmd, "tabclose")
+
+  -- A daemon that dies before the handshake.
+  require("hermes").setup({ server = { cmd = { vim.v.progpath, "--clean", "--headless", "+cq 3" } } })
+  vim.cmd("HermesNew")
+  vim.cmd("HermesChat hi again")
+  wait_reply_done(10000)
+  R.crash_lines = buf_lines(chat().state.buf)
+end
+
+-- setup() validation.
+function scenarios.setup_validation()
+  local ok, err = pcall(require("hermes").setup, { chat = { layout = "diagonal" } })
+  R.bad_layout = { ok = ok, err = tostring(err) }
+  ok, err = pcall(require("hermes").setup, { server = { cmd = "hermesd --stdio" }, chat = { layout = "float" } })
+  R.string_cmd = { ok = ok, err = tostring(err), cmd = require("hermes.config").options.server.cmd }
+  -- Float layout opens a floating window.
+  require("hermes").setup({ server = { cmd = { "/nonexistent/hermesd-missing" } }, chat = { layout = "float" } })
+  vim.cmd("HermesChat")
+  R.float = vim.api.nvim_win_get_config(0).relative ~= ""
+  R.commands = {}
+  for _, name in ipairs({ "HermesChat", "HermesNew", "HermesStop", "HermesModel", "HermesSet", "HermesDoctor" }) do
+    R.commands[name] = vim.fn.exists(":" .. name) == 2
+  end
+end
+
+local fn = scenarios[scenario]
+local ok, err = xpcall(function()
+  assert(fn, "unknown scenario " .. scenario)
+  fn()
+end, debug.traceback)
+R.ok = ok
+R.error = (not ok) and tostring(err) or vim.NIL
+
+local function sanitize(v)
+  if type(v) == "table" then
+    local t = {}
+    for k, x in pairs(v) do
+      t[k] = sanitize(x)
+    end
+    return t
+  elseif type(v) == "function" or type(v) == "userdata" and v ~= vim.NIL then
+    return tostring(v)
+  end
+  return v
+end
+
+local f = assert(io.open(out_path, "w"))
+f:write(vim.json.encode(sanitize(R)))
+f:close()
+
+-- Stop the daemon politely before leaving.
+pcall(function()
+  local client = require("hermes.client").get()
+  if client then
+    client:stop()
+    vim.wait(2000, function()
+      return client:is_stopped()
+    end, 20)
+  end
+end)
+vim.cmd("qa!")

