@@ -51,7 +51,7 @@ async def test_chat_completions_streams_and_sends_exact_body(start_daemon, upstr
     upstream.routed_model = "qwen/qwen3-coder"
     daemon = await start_daemon(env=_openrouter_env(upstream))
 
-    result = await daemon.request("hermes/chat", {"message": "write a haiku"})
+    result = await asyncio.wait_for(daemon.send("hermes/chat", {"message": "write a haiku"}, msg_id="req-7"), 20)
 
     assert result["text"] == upstream.reply_text
     assert result["stopReason"] == "end_turn"
@@ -61,6 +61,7 @@ async def test_chat_completions_streams_and_sends_exact_body(start_daemon, upstr
     assert result["usage"]["outputTokens"] > 0
     deltas = daemon.deltas(result["sessionId"])
     assert [d["seq"] for d in deltas] == list(range(len(deltas)))
+    assert {d["requestId"] for d in deltas} == {"req-7"}
     assert "".join(d.get("text", "") for d in deltas) == upstream.reply_text
     assert len(deltas) >= 6
 
@@ -449,3 +450,28 @@ async def test_bad_params_get_json_rpc_errors_and_daemon_survives(start_daemon):
         await daemon.request("hermes/noSuchMethod", {})
     assert info.value.code == -32601
     assert (await daemon.request("hermes/listSessions"))["sessions"] == []
+
+
+async def test_bedrock_converse_signed_by_botocore(start_daemon, upstream, isolated_home):
+    upstream.reply_text = "from bedrock"
+    env = {"BEDROCK_BASE_URL": upstream.url, "AWS_ACCESS_KEY_ID": "AKIDCANARY", "AWS_SECRET_ACCESS_KEY": CANARY_KEY,
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    daemon = await start_daemon(env=env)
+    result = await daemon.request(
+        "hermes/chat",
+        {"provider": "aws", "model": "anthropic.claude-3-haiku", "system": "sys", "message": "hi", "maxTokens": 100},
+    )
+    assert result["text"] == "from bedrock", result
+    assert result["provider"] == "bedrock" and result["stopReason"] == "end_turn"
+    [request] = upstream.requests
+    assert request.path == "/model/anthropic.claude-3-haiku/converse-stream"
+    assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDCANARY/")
+    assert request.json == {
+        "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+        "system": [{"text": "sys"}],
+        "inferenceConfig": {"maxTokens": 100},
+    }
+    upstream.fail(status=403, body={"message": "The security token included in the request is invalid."})
+    denied = await daemon.request("hermes/chat", {"sessionId": result["sessionId"], "message": "again"})
+    assert denied["stopReason"] == "error" and denied["error"]["kind"] == "auth"
+    assert CANARY_KEY not in json.dumps(denied)

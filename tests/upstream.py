@@ -91,6 +91,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
@@ -222,11 +223,16 @@ def _prompt_tokens(body: Any) -> int:
 
 
 def _error_format(path: str) -> str:
-    return "anthropic" if path.rstrip("/").endswith("/messages") else "openai"
+    path = path.rstrip("/")
+    if path.endswith("/converse-stream"):
+        return "bedrock"
+    return "anthropic" if path.endswith("/messages") else "openai"
 
 
 def _error_body(fmt: str, status: int, message: str | None = None) -> dict[str, Any]:
     message = message or f"upstream fake error {status}"
+    if fmt == "bedrock":
+        return {"message": message}
     if fmt == "anthropic":
         etype = _ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
         return {"type": "error", "error": {"type": etype, "message": message}}
@@ -470,9 +476,47 @@ def _anthropic_json(c: _Ctx) -> dict[str, Any]:
     }
 
 
+def _eventstream_message(event_type: str, payload: dict[str, Any]) -> bytes:
+    """One AWS event-stream frame (what Bedrock's converse-stream sends), CRCs included."""
+    headers = b""
+    for name, value in ((":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")):
+        raw_name, raw_value = name.encode(), value.encode()
+        headers += bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    body = _dumps(payload)
+    total = 12 + len(headers) + len(body) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def _bedrock_stream(c: _Ctx) -> list[tuple[str, bytes]]:
+    stop = "max_tokens" if c.finish_reason == "length" else "end_turn"
+    items = [("meta", _eventstream_message("messageStart", {"role": "assistant"}))]
+    items += [
+        ("chunk", _eventstream_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": p}}))
+        for p in c.pieces
+    ]
+    items.append(("meta", _eventstream_message("contentBlockStop", {"contentBlockIndex": 0})))
+    items.append(("meta", _eventstream_message("messageStop", {"stopReason": stop})))
+    usage = {"inputTokens": c.prompt_tokens, "outputTokens": c.completion_tokens, "totalTokens": c.total_tokens}
+    items.append(("meta", _eventstream_message("metadata", {"usage": usage, "metrics": {"latencyMs": 1}})))
+    return items
+
+
+def _bedrock_json(c: _Ctx) -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": c.text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": c.prompt_tokens, "outputTokens": c.completion_tokens, "totalTokens": c.total_tokens},
+        "metrics": {"latencyMs": 1},
+    }
+
+
 _ROUTES = {
     # suffix: (format, stream builder, json builder, invalid-json event line prefix)
     "/chat/completions": ("openai", _chat_stream, _chat_json, b""),
+    "/converse-stream": ("bedrock", _bedrock_stream, _bedrock_json, b""),
     "/responses": ("openai", _responses_stream, _responses_json, b"event: response.output_text.delta\n"),
     "/messages": ("anthropic", _anthropic_stream, _anthropic_json, b"event: content_block_delta\n"),
 }
@@ -742,7 +786,10 @@ class _Handler(BaseHTTPRequestHandler):
         ctx = _Ctx(up, rec, self._n, fault)
         if fault is not None and fault.kind == "oversized":
             fault = None  # already applied to ctx.pieces
-        if isinstance(parsed, dict) and parsed.get("stream") is True:
+        if fmt == "bedrock":
+            self._stream(stream_builder(ctx), fault, bad_prefix, float(up.chunk_delay or 0.0),
+                         content_type="application/vnd.amazon.eventstream")
+        elif isinstance(parsed, dict) and parsed.get("stream") is True:
             self._stream(stream_builder(ctx), fault, bad_prefix, float(up.chunk_delay or 0.0))
         else:
             self._non_stream(_dumps(json_builder(ctx)), fault)
@@ -779,7 +826,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(body[: len(body) // 2])
             self.close_connection = True
 
-    def _stream(self, items: list[tuple[str, bytes]], fault: _Fault | None, bad_prefix: bytes, delay: float) -> None:
+    def _stream(self, items: list[tuple[str, bytes]], fault: _Fault | None, bad_prefix: bytes, delay: float,
+                content_type: str = "text/event-stream; charset=utf-8") -> None:
         pos = -1
         if fault is not None:
             chunk_idx = [i for i, (k, _) in enumerate(items) if k == "chunk"]
@@ -795,7 +843,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_head(
             200,
             {
-                "Content-Type": "text/event-stream; charset=utf-8",
+                "Content-Type": content_type,
                 "Cache-Control": "no-cache",
                 "Transfer-Encoding": "chunked",
             },

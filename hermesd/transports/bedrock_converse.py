@@ -72,9 +72,25 @@ def _pump(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, q
                 usage = event["metadata"].get("usage", {})
                 finish.usage = usage_dict(usage.get("inputTokens"), usage.get("outputTokens"))
         put(finish)
-    except Exception as exc:  # noqa: BLE001
-        kind = "auth" if "Credential" in type(exc).__name__ or "AccessDenied" in str(exc) else "network"
-        put(HermesError(kind, f"bedrock request failed: {type(exc).__name__}: {exc}",
-                        hint="check your AWS credentials and region", provider=resolved.provider))
+    except Exception as exc:  # noqa: BLE001 - classified, never leaked raw
+        put(_classify(exc, resolved))
     finally:
         put(_DONE)
+
+
+def _classify(exc: Exception, resolved: Resolved) -> HermesError:
+    """botocore's errors in hermesd's vocabulary: HTTP status first, then the exception type."""
+    from hermesd.errors import from_status
+    from hermesd.transports.errors import from_exception
+
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = response.get("Error", {}).get("Message") or str(exc)
+        if isinstance(status, int) and status >= 400:
+            return from_status(status, {"message": message}, provider=resolved.provider, model=resolved.model,
+                               key_env_var="AWS_ACCESS_KEY_ID", key_env_vars=("AWS_ACCESS_KEY_ID",))
+    if "Credential" in type(exc).__name__:
+        return HermesError("auth", f"bedrock: no usable AWS credentials ({type(exc).__name__})",
+                           hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE", provider=resolved.provider)
+    return from_exception(exc, resolved, started=False)
