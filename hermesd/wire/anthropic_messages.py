@@ -6,7 +6,7 @@ from typing import Any
 
 from hermesd.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, text_of, wire_messages
-from hermesd.wire.chat_completions import _hook, _temperature
+from hermesd.wire.hooks import max_tokens, temperature
 
 ANTHROPIC_VERSION = "2023-06-01"
 # The Messages API requires max_tokens; used when neither request nor profile sets one.
@@ -22,10 +22,10 @@ def messages_url(base_url: str) -> str:
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
     profile = resolved.profile
     system, conversation = split_system(wire_messages(messages))
-    max_tokens = options.max_tokens
-    if max_tokens is None and profile is not None:
-        max_tokens = _hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, resolved.model)
-    body: dict[str, Any] = {"model": resolved.model, "max_tokens": max_tokens or DEFAULT_MAX_TOKENS}
+    body: dict[str, Any] = {
+        "model": resolved.model,
+        "max_tokens": max_tokens(profile, options, resolved.model) or DEFAULT_MAX_TOKENS,
+    }
     if system:
         body["system"] = system
     body["messages"] = _alternating(conversation)
@@ -35,9 +35,9 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         body["max_tokens"] = max(body["max_tokens"], budget + 4096)
     else:
-        temperature = _temperature(profile, options.temperature)
-        if temperature is not None:
-            body["temperature"] = temperature
+        temp = temperature(profile, options.temperature)
+        if temp is not None:
+            body["temperature"] = temp
     body.update(options.extra_body)
     body["stream"] = options.stream
     headers = {"Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION}

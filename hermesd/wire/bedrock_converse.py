@@ -8,7 +8,7 @@ from urllib.parse import quote
 from hermesd.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, wire_messages
 from hermesd.wire.anthropic_messages import _alternating
-from hermesd.wire.chat_completions import _hook, _temperature
+from hermesd.wire.hooks import max_tokens, temperature
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
@@ -22,14 +22,12 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     if system:
         body["system"] = [{"text": system}]
     inference: dict[str, Any] = {}
-    max_tokens = options.max_tokens
-    if max_tokens is None and profile is not None:
-        max_tokens = _hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, resolved.model)
-    if max_tokens is not None:
-        inference["maxTokens"] = max_tokens
-    temperature = _temperature(profile, options.temperature)
-    if temperature is not None:
-        inference["temperature"] = temperature
+    cap = max_tokens(profile, options, resolved.model)
+    if cap is not None:
+        inference["maxTokens"] = cap
+    temp = temperature(profile, options.temperature)
+    if temp is not None:
+        inference["temperature"] = temp
     if inference:
         body["inferenceConfig"] = inference
     body.update(options.extra_body)

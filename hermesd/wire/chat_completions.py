@@ -10,14 +10,13 @@ OpenRouter endpoint, with or without a profile.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from providers.base import OMIT_TEMPERATURE, ProviderProfile
 from providers.pareto import apply_pareto_router
 
-from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, wire_messages
+from hermesd.wire.hooks import call_hook, max_tokens, plugin_error, temperature
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
@@ -25,17 +24,15 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     model = resolved.model
     prepared = wire_messages(messages)
     if profile is not None:
-        prepared = _hook(profile, "prepare_messages", list, profile.prepare_messages, prepared)
+        prepared = call_hook(profile, "prepare_messages", list, profile.prepare_messages, prepared)
 
     body: dict[str, Any] = {"model": model, "messages": prepared}
-    temperature = _temperature(profile, options.temperature)
-    if temperature is not None:
-        body["temperature"] = temperature
-    max_tokens = options.max_tokens
-    if max_tokens is None and profile is not None:
-        max_tokens = _hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, model)
-    if max_tokens is not None:
-        body["max_tokens"] = max_tokens
+    temp = temperature(profile, options.temperature)
+    if temp is not None:
+        body["temperature"] = temp
+    cap = max_tokens(profile, options, model)
+    if cap is not None:
+        body["max_tokens"] = cap
 
     headers = {"Content-Type": "application/json"}
     if resolved.api_key:
@@ -43,7 +40,7 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     extra: dict[str, Any] = {}
     if profile is not None:
         headers.update(profile.default_headers or {})
-        extra_additions, top_level = _hook(
+        extras = call_hook(
             profile,
             "build_api_kwargs_extras",
             tuple,
@@ -56,14 +53,14 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
                 ollama_num_ctx=options.ollama_num_ctx,
             ),
         )
-        if not (isinstance(extra_additions, dict) and isinstance(top_level, dict)):
-            raise _plugin_error(profile, "build_api_kwargs_extras", "must return (dict, dict)")
-        top_level = dict(top_level)
+        if len(extras) != 2 or not all(isinstance(part, dict) for part in extras):
+            raise plugin_error(profile, "build_api_kwargs_extras", "must return (dict, dict)")
+        extra_additions, top_level = extras[0], dict(extras[1])
         headers.update({str(k): str(v) for k, v in (top_level.pop("extra_headers", None) or {}).items()})
         top_level.pop("extra_query", None)
         top_level.pop("timeout", None)
         body.update(top_level)
-        extra = _hook(
+        extra = call_hook(
             profile,
             "build_extra_body",
             dict,
@@ -93,37 +90,3 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
         model=model,
     )
 
-
-def _temperature(profile: ProviderProfile | None, requested: float | None) -> float | None:
-    fixed = profile.fixed_temperature if profile is not None else None
-    if fixed is OMIT_TEMPERATURE:
-        return None
-    if fixed is not None:
-        return fixed
-    return requested
-
-
-def _hook(profile: ProviderProfile, name: str, expected: Any, call: Callable[..., Any], *args: Any) -> Any:
-    """Run a plugin hook; anything it raises or returns wrong becomes a plugin_error."""
-    try:
-        result = call(*args)
-    except HermesError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - plugin code may raise anything
-        raise _plugin_error(profile, name, f"raised {type(exc).__name__}: {exc}") from exc
-    if not isinstance(result, expected):
-        raise _plugin_error(profile, name, f"returned {type(result).__name__}")
-    return result
-
-
-def _plugin_error(profile: ProviderProfile, hook: str, what: str) -> HermesError:
-    import providers
-
-    origin = providers.provider_origin(profile.name)
-    where = f" ({origin.path})" if origin and origin.path else ""
-    return HermesError(
-        "plugin_error",
-        f"provider plugin {profile.name!r}: {hook}() {what}",
-        hint=f"fix or remove the plugin{where}; other providers keep working",
-        provider=profile.name,
-    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from hermesd.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, text_of, wire_messages
-from hermesd.wire.chat_completions import _hook, _temperature
+from hermesd.wire.hooks import max_tokens, temperature
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
@@ -18,14 +18,12 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     body["input"] = [
         {"role": m.get("role", "user"), "content": text_of(m.get("content"))} for m in conversation
     ]
-    temperature = _temperature(profile, options.temperature)
-    if temperature is not None:
-        body["temperature"] = temperature
-    max_tokens = options.max_tokens
-    if max_tokens is None and profile is not None:
-        max_tokens = _hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, resolved.model)
-    if max_tokens is not None:
-        body["max_output_tokens"] = max_tokens
+    temp = temperature(profile, options.temperature)
+    if temp is not None:
+        body["temperature"] = temp
+    cap = max_tokens(profile, options, resolved.model)
+    if cap is not None:
+        body["max_output_tokens"] = cap
     reasoning = options.reasoning_config
     if reasoning and reasoning.get("enabled") is not False and reasoning.get("effort"):
         body["reasoning"] = {"effort": reasoning["effort"], "summary": "auto"}
