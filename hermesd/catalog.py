@@ -9,7 +9,6 @@ always listed first, whatever the catalog says about them.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import time
@@ -63,15 +62,16 @@ def _write_cache(path: Path, models: list[str], fetched_at: float) -> None:
 
 
 def call_fetch_models(profile: ProviderProfile, *, api_key: str | None, base_url: str, timeout: float) -> Any:
-    """Call a plugin's ``fetch_models``, tolerating overrides without ``base_url``."""
+    """Call a plugin's ``fetch_models``; older plugins do not take ``base_url``.
+
+    Tried with ``base_url`` first; a TypeError about that argument means an
+    older signature (possibly hidden behind a decorator), so call again without it.
+    """
     try:
-        accepts_base_url = "base_url" in inspect.signature(profile.fetch_models).parameters or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(profile.fetch_models).parameters.values()
-        )
-    except (TypeError, ValueError):
-        accepts_base_url = True
-    if accepts_base_url:
         return profile.fetch_models(api_key=api_key, base_url=base_url, timeout=timeout)
+    except TypeError as exc:
+        if "base_url" not in str(exc):
+            raise
     return profile.fetch_models(api_key=api_key, timeout=timeout)
 
 

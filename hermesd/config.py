@@ -53,16 +53,20 @@ def _string(key: str, value: Any) -> str:
 
 
 def _provider(key: str, value: Any) -> str:
-    name = _string(key, value)
-    if name:
-        import providers
+    """A provider name; ``auto`` (the Hermes agent's spelling) means empty.
 
-        if providers.get_provider_profile(name) is None:
-            raise ConfigError(
-                f"{key} must be a known provider name or alias (got {_shown(value)}); "
-                "run `hermesd providers` to see them"
-            )
-    return name
+    Whether a plugin registers the name is checked only when writing (see
+    :func:`validate`): a plugin removed later must not silently blank the
+    user's setting, and doctor reports the unknown name instead.
+    """
+    name = _string(key, value)
+    return "" if name.lower() == "auto" else name
+
+
+def provider_exists(name: str) -> bool:
+    import providers
+
+    return providers.get_provider_profile(name) is not None
 
 
 def _url(key: str, value: Any) -> str:
@@ -135,10 +139,27 @@ def _min_coding_score(key: str, value: Any) -> float | None:
     return score
 
 
+MAX_VALUE_DEPTH = 16
+
+
 def _mapping(key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{key} must be a mapping (got {_shown(value)})")
+    if nesting_depth(value) > MAX_VALUE_DEPTH:
+        # YAML reads and writes recursively: a deeper value could be written but never read back.
+        raise ConfigError(f"{key} is nested more than {MAX_VALUE_DEPTH} levels deep")
     return value
+
+
+def nesting_depth(value: Any) -> int:
+    """Nesting depth of lists and mappings, without recursing (the value may be thousands deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 @dataclass(frozen=True)
@@ -244,6 +265,8 @@ def _parse(path: Path) -> dict[str, Any]:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigUnreadable(path, f"invalid YAML: {problem}", line) from exc
+    except RecursionError as exc:  # the YAML parser recurses per nesting level
+        raise ConfigUnreadable(path, "nested too deeply to read", None) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -257,7 +280,13 @@ def validate(key: str, value: Any) -> Any:
     if spec is None:
         known = ", ".join(sorted(KEYS))
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}")
-    return spec.check(key, value)
+    normalised = spec.check(key, value)
+    if spec.check is _provider and normalised and not provider_exists(normalised):
+        raise ConfigError(
+            f"{key} must be a known provider name or alias (got {_shown(value)}); "
+            "run `hermesd providers` to see them"
+        )
+    return normalised
 
 
 def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = None) -> Any:

@@ -40,8 +40,9 @@ def parse_dotenv(text: str) -> dict[str, str]:
         if not match:
             continue
         name, value = match.groups()
-        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
-            value = value[1:-1]
+        closing = value.find(value[0], 1) if value[:1] in ("'", '"') else -1
+        if closing > 0:
+            value = value[1:closing]  # anything after the closing quote is a comment
         else:
             value = re.sub(r"\s+#.*$", "", value)
         values[name] = value
@@ -84,7 +85,8 @@ def is_usable(value: str | None) -> bool:
     text = value.strip()
     if len(text) < MIN_KEY_LENGTH:
         return False
-    return text.lower().strip("<>") not in PLACEHOLDERS
+    lowered = text.lower()
+    return lowered not in PLACEHOLDERS and lowered.strip("<>") not in PLACEHOLDERS
 
 
 def find_key(env_vars: Iterable[str]) -> tuple[str | None, str | None]:

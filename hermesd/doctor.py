@@ -51,6 +51,12 @@ def config_checks(cfg: config_mod.Config) -> list[Check]:
                       hint="fix the file by hand; until then hermesd runs on defaults and will not write it")]
     checks = [Check("config", "ok", f"config parsed ({cfg.path})" if cfg.path.exists() else f"no config file yet ({cfg.path}); using defaults")]
     checks += [Check("config:value", "warn", problem, hint="run `hermesd config set KEY VALUE` to fix it") for problem in cfg.problems]
+    for key in ("model.provider", "auxiliary.provider"):
+        name = cfg.get(key)
+        if name and not config_mod.provider_exists(name):
+            checks.append(Check("config:value", "warn", f"{key} is {name!r}, which no plugin provides",
+                                hint="fix the plugin (see the plugin checks) or run `hermesd config set "
+                                     f"{key} NAME`; `hermesd providers` lists the names"))
     return checks
 
 

@@ -89,9 +89,8 @@ def resolve(
     """Resolve a request. ``profile`` pins the profile a running session started with."""
     configured_provider = (config.get("model.provider") or "").strip()
     configured_url = (config.get("model.base_url") or "").strip().rstrip("/")
-    requested = (provider or "").strip() or configured_provider or os.environ.get(
-        "HERMES_INFERENCE_PROVIDER", ""
-    ).strip()
+    from_env = os.environ.get("HERMES_INFERENCE_PROVIDER", "").strip()
+    requested = (provider or "").strip() or configured_provider or ("" if from_env.lower() == "auto" else from_env)
 
     if profile is None and requested:
         profile = providers.get_provider_profile(requested)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
     from providers.base import ProviderProfile
 
 SESSION_ID_PREFIX = "s-"
+# What create() makes (and a little slack); anything else could name a path outside the store.
+_SESSION_ID = re.compile(r"s-[A-Za-z0-9_-]{1,64}")
+
+
+def is_session_id(value: object) -> bool:
+    return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
 
 
 @dataclass
@@ -141,7 +148,7 @@ class SessionStore:
         return session
 
     def get(self, session_id: str) -> Session | None:
-        if not isinstance(session_id, str) or not session_id.startswith(SESSION_ID_PREFIX):
+        if not is_session_id(session_id):
             return None
         with self._lock:
             session = self._sessions.get(session_id)
@@ -172,7 +179,7 @@ class SessionStore:
     def list(self) -> list[Session]:
         ids = set()
         try:
-            ids = {p.stem for p in self.root.glob(f"{SESSION_ID_PREFIX}*.jsonl")}
+            ids = {p.stem for p in self.root.glob(f"{SESSION_ID_PREFIX}*.jsonl") if is_session_id(p.stem)}
         except OSError:
             pass
         with self._lock:
@@ -201,8 +208,11 @@ class SessionStore:
         ensure_private_dir(self.root)
         now = time.time()
         lines = "".join(json.dumps({**r, "at": now}, ensure_ascii=False) + "\n" for r in records)
-        fd = os.open(self._path(session.id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                lines = "\n" + lines  # a crash tore the last line: start ours on a fresh one
             os.write(fd, lines.encode("utf-8"))
             os.fsync(fd)
         finally:

@@ -20,6 +20,7 @@ from providers.discovery import (
     Registry,
     bundled_dir,
     fingerprint,
+    forget_plugin_modules,
     general_user_dir,
     hermes_home,
     legacy_dir,
@@ -34,6 +35,7 @@ __all__ = [
     "list_providers",
     "reload",
     "plugins_changed",
+    "registry_generation",
     "plugin_errors",
     "list_plugins",
     "provider_origin",
@@ -47,16 +49,25 @@ _lock = threading.RLock()
 _registry = Registry()
 _loading_origin: Origin | None = None
 _discovered = False
+_discovering = False  # a plugin's look-up during discovery must not start another
 _errors: list[PluginError] = []
 _plugins: list[PluginInfo] = []
 _fingerprint: tuple | None = None
+_generation = 0
 
 
 def register_provider(profile: ProviderProfile) -> None:
     """Register ``profile`` under its name and aliases; the last writer wins."""
+    global _generation
     with _lock:
         base = _loading_origin or Origin("runtime", getattr(profile, "name", "?"), "")
         _registry.register(profile, replace(base, overrides=None))
+        _generation += 1
+
+
+def registry_generation() -> int:
+    """A number that changes whenever the registry may have: lets callers cache what they derive from it."""
+    return _generation
 
 
 def get_provider_profile(name: str) -> ProviderProfile | None:
@@ -101,17 +112,20 @@ def plugins_changed() -> bool:
 
 def reload() -> None:
     """Forget every profile and discover again from the plugin directories."""
-    global _registry, _discovered
+    global _registry, _discovered, _generation
     with _lock:
         _registry = Registry()
         _discovered = False
+        _generation += 1
         _discover()
 
 
 def _ensure_discovered() -> None:
     if not _discovered:
         with _lock:
-            if not _discovered:
+            # Re-entered only by a plugin of the running discovery (the lock is
+            # held): it sees what is registered so far, as in the Hermes agent.
+            if not _discovered and not _discovering:
                 _discover()
 
 
@@ -122,8 +136,18 @@ def _set_origin(origin: Origin | None) -> None:
 
 def _discover() -> None:
     """Load every plugin, later sources overriding earlier ones."""
-    global _discovered, _errors, _plugins, _fingerprint
+    global _discovering
+    _discovering = True
+    try:
+        _load_all()
+    finally:
+        _discovering = False
+
+
+def _load_all() -> None:
+    global _discovered, _errors, _plugins, _fingerprint, _generation
     _fingerprint = fingerprint()
+    forget_plugin_modules()  # one scan here keeps each plugin's import from scanning again
     # Profiles registered in code before discovery (tests, embedding apps)
     # are kept, and plugins may override them like any earlier writer.
     loader = Loader(_registry, _set_origin)
@@ -133,4 +157,5 @@ def _discover() -> None:
     loader.load_general_user_plugins(general_user_dir())
     loader.load_legacy(legacy_dir())
     _errors, _plugins = loader.errors, loader.plugins
+    _generation += 1
     _discovered = True

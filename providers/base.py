@@ -109,8 +109,10 @@ class ProviderProfile:
 
     def get_hostname(self) -> str:
         """Host used to map a URL back to this provider. Never raises."""
-        if self.hostname:
+        if isinstance(self.hostname, str) and self.hostname:
             return self.hostname.lower()
+        if not isinstance(self.base_url, str):
+            return ""  # a plugin's wrong type must not break every URL look-up
         try:
             return (urlsplit(self.base_url).hostname or "").lower()
         except ValueError:
@@ -150,7 +152,7 @@ def fetch_model_ids(url: str, *, headers: dict[str, str], timeout: float) -> lis
         if response.status_code != 200:
             return None
         payload = response.json()
-    except (httpx.HTTPError, json.JSONDecodeError, ValueError):
+    except (httpx.HTTPError, httpx.InvalidURL, json.JSONDecodeError, ValueError):
         return None
     items = payload.get("data") if isinstance(payload, dict) else payload
     if not isinstance(items, list):

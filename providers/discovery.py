@@ -102,6 +102,18 @@ class Registry:
         self.profiles: dict[str, ProviderProfile] = {}
         self.aliases: dict[str, str] = {}
         self.origins: dict[str, Origin] = {}
+        # Undo log of one plugin's run (see begin/rollback/commit), None otherwise.
+        self._journal: list[tuple[dict, str, Any]] | None = None
+
+    def _put(self, table: dict, key: str, value: Any) -> None:
+        if self._journal is not None:
+            self._journal.append((table, key, table.get(key, _MISSING)))
+        table[key] = value
+
+    def _drop(self, table: dict, key: str) -> None:
+        if self._journal is not None:
+            self._journal.append((table, key, table.get(key, _MISSING)))
+        table.pop(key, None)
 
     def register(self, profile: "ProviderProfile", origin: Origin) -> None:
         from providers.base import ProviderProfile
@@ -118,13 +130,13 @@ class Registry:
             old = self.profiles[profile.name]
             for alias in old.aliases:
                 if self.aliases.get(alias) == profile.name:
-                    del self.aliases[alias]
+                    self._drop(self.aliases, alias)
             origin.overrides = previous
-        self.profiles[profile.name] = profile
-        self.origins[profile.name] = origin
+        self._put(self.profiles, profile.name, profile)
+        self._put(self.origins, profile.name, origin)
         for alias in profile.aliases or ():
             if isinstance(alias, str) and alias:
-                self.aliases[alias] = profile.name
+                self._put(self.aliases, alias, profile.name)
 
     def lookup(self, name: str) -> "ProviderProfile | None":
         if not isinstance(name, str):
@@ -143,6 +155,29 @@ class Registry:
     def restore(self, state: tuple[dict, dict, dict]) -> None:
         self.profiles, self.aliases, self.origins = (dict(s) for s in state)
 
+    # One plugin's run, undone as a whole when it fails. A journal rather than
+    # a snapshot: copying the tables for each of hundreds of plugins made
+    # discovery quadratic.
+
+    def begin(self) -> None:
+        self._journal = []
+
+    def rollback(self) -> None:
+        for table, key, old in reversed(self._journal or ()):
+            if old is _MISSING:
+                table.pop(key, None)
+            else:
+                table[key] = old
+        self._journal = None
+
+    def commit(self) -> list[str]:
+        """End the run; the names it registered, first registration first."""
+        journal, self._journal = self._journal or [], None
+        return list(dict.fromkeys(key for table, key, _ in journal if table is self.origins))
+
+
+_MISSING = object()
+
 
 class Loader:
     """Runs plugins against a registry, keeping errors and per-plugin results."""
@@ -152,22 +187,21 @@ class Loader:
         self.set_origin = set_origin
         self.errors: list[PluginError] = []
         self.plugins: list[PluginInfo] = []
+        self._module_names: set[str] = set()
 
     def _guarded(self, info: PluginInfo, run: Callable[[], Any]) -> None:
-        state = self.registry.snapshot()
+        self.registry.begin()
         self.set_origin(Origin(info.source, info.name, info.path))
         try:
             run()
         except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, even SystemExit
+            self.registry.rollback()
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            self.registry.restore(state)
             info.error = _plugin_error(info, exc)
             self.errors.append(info.error)
         else:
-            info.provider_names = [
-                name for name, origin in self.registry.origins.items() if origin is not state[2].get(name)
-            ]
+            info.provider_names = self.registry.commit()
         finally:
             self.set_origin(None)
         self.plugins.append(info)
@@ -180,6 +214,11 @@ class Loader:
                 info = PluginInfo(ep.name, ep.value, "entry_point", "model-provider")
 
                 def run(ep: Any = ep) -> None:
+                    if ep.attr is None and ep.module in sys.modules:
+                        # A module that registers on import: run it again, or a
+                        # reload would lose it (``ep.load()`` returns the cached module).
+                        importlib.reload(sys.modules[ep.module])
+                        return
                     target = ep.load()
                     if callable(target) and not isinstance(target, type(sys)):
                         target()
@@ -207,7 +246,8 @@ class Loader:
             "model-provider",
             manifest_path=str(manifest) if manifest.is_file() else None,
         )
-        self._guarded(info, lambda: _import_package(plugin_dir, source))
+        module_name = self._module_name(source, plugin_dir.name)
+        self._guarded(info, lambda: _import_package(plugin_dir, module_name))
 
     def load_legacy(self, root: Path) -> None:
         for path in sorted(root.glob("*.py")):
@@ -215,7 +255,18 @@ class Loader:
             if stem.startswith("_") or stem in _OWN_MODULES:
                 continue
             info = PluginInfo(stem, str(path), "legacy", "model-provider")
-            self._guarded(info, lambda path=path: _import_file(path, f"{_MODULE_PREFIX}.legacy.{_ident(path.stem)}"))
+            module_name = self._module_name("legacy", stem)
+            self._guarded(info, lambda path=path, module_name=module_name: _import_file(path, module_name))
+
+    def _module_name(self, source: str, name: str) -> str:
+        """A module name no other plugin of this discovery uses (``a-b`` and ``a_b`` differ)."""
+        base = f"{_MODULE_PREFIX}.{source}.{_ident(name)}"
+        module_name, n = base, 1
+        while module_name in self._module_names:
+            n += 1
+            module_name = f"{base}_{n}"
+        self._module_names.add(module_name)
+        return module_name
 
 
 def _plugin_dirs(root: Path) -> Iterator[Path]:
@@ -235,13 +286,12 @@ def _ident(name: str) -> str:
     return re.sub(r"\W", "_", name) or "_"
 
 
-def _import_package(plugin_dir: Path, source: str) -> None:
-    """Import a plugin directory as a package under a fresh, unique module name.
+def _import_package(plugin_dir: Path, module_name: str) -> None:
+    """Import a plugin directory as a package under ``module_name``, unique to it.
 
-    A fresh name per load means a reload executes edited code instead of
-    returning the cached module, and relative imports inside the plugin work.
+    The old module is forgotten first, so a reload executes edited code instead
+    of returning the cached module, and relative imports inside the plugin work.
     """
-    module_name = f"{_MODULE_PREFIX}.{source}.{_ident(plugin_dir.name)}"
     _forget_modules(module_name)
     _import_file(plugin_dir / "__init__.py", module_name, package_dir=plugin_dir)
 
@@ -285,10 +335,26 @@ def _ensure_parent_packages(module_name: str) -> None:
 
 
 def _forget_modules(module_name: str) -> None:
+    """Drop a plugin's module and its submodules, so the next import runs the files again.
+
+    Submodules only exist under an imported package, so when the package is
+    absent there is nothing to look for: scanning all of ``sys.modules`` for
+    each of hundreds of plugins made discovery quadratic.
+    """
+    if module_name not in sys.modules:
+        return
     prefix = module_name + "."
     # list() first: another thread may be importing while we scan.
     for name in [n for n in list(sys.modules) if n == module_name or n.startswith(prefix)]:
-        del sys.modules[name]
+        sys.modules.pop(name, None)
+
+
+def forget_plugin_modules() -> None:
+    """Forget every plugin module in one scan, before a discovery imports them all again."""
+    prefix = _MODULE_PREFIX + "."
+    # Keep the namespace parents (``hermes_provider_plugins.<source>``).
+    for name in [n for n in list(sys.modules) if n.startswith(prefix) and n.count(".") >= 2]:
+        sys.modules.pop(name, None)
 
 
 def _plugin_error(info: PluginInfo, exc: BaseException) -> PluginError:
@@ -334,35 +400,51 @@ def classify_plugin(plugin_dir: Path) -> str:
 
 
 def fingerprint() -> tuple:
-    """A cheap summary of every plugin file's name, size and mtime.
+    """A cheap summary of every plugin file's path, size and mtime.
 
     Equal fingerprints mean nothing a discovery would read has changed, so a
-    new session can skip the reload. Costs one ``scandir`` per directory.
+    new session can skip the reload. Costs one ``scandir`` per directory and
+    one ``stat`` per plugin file (about two per plugin), however deep a
+    plugin's own subpackages go.
     """
     rows: list[tuple] = [("HERMES_HOME", str(hermes_home()))]
     for root in (bundled_dir(), general_user_dir()):
-        rows.extend(_tree_stats(root, depth=3))
-    rows.extend(
-        row for row in _tree_stats(legacy_dir(), depth=1) if row[0].endswith(".py")
-    )
+        _tree_stats(os.fspath(root), _MAX_DEPTH, rows)
+    legacy: list[tuple] = []
+    _tree_stats(os.fspath(legacy_dir()), 1, legacy)
+    rows.extend(row for row in legacy if row[0].endswith(".py"))
     return tuple(rows)
 
 
-def _tree_stats(root: Path, depth: int) -> Iterator[tuple]:
+# Deep enough for any plugin's subpackages; the bound only stops symlink loops.
+_MAX_DEPTH = 16
+
+_WATCHED_SUFFIXES = (".py", ".yaml", ".yml")
+
+
+def _tree_stats(root: str, depth: int, rows: list[tuple]) -> None:
+    """Append ``(path, "d" | size, mtime_ns)`` rows for ``root``'s tree, ``depth`` levels deep.
+
+    Plain strings and one list: this runs at every session start, for every plugin.
+    """
     try:
-        entries = list(os.scandir(root))
+        with os.scandir(root) as it:
+            entries = list(it)
     except OSError:
         return
     for entry in entries:
-        if entry.name == "__pycache__" or entry.name.startswith("."):
+        name = entry.name
+        if name == "__pycache__" or name.startswith("."):
             continue
         try:
-            st = entry.stat()
+            if entry.is_dir():
+                if depth > 1:  # its listing below shows what was added, removed or renamed
+                    rows.append((entry.path, "d"))
+                    _tree_stats(entry.path, depth - 1, rows)
+                else:  # not listed: its mtime stands for its contents
+                    rows.append((entry.path, "d", entry.stat().st_mtime_ns))
+            elif name.endswith(_WATCHED_SUFFIXES):
+                st = entry.stat()
+                rows.append((entry.path, st.st_size, st.st_mtime_ns))
         except OSError:
             continue
-        if entry.is_dir():
-            yield (entry.path, "d", st.st_mtime_ns)
-            if depth > 1:
-                yield from _tree_stats(Path(entry.path), depth - 1)
-        elif entry.name.endswith((".py", ".yaml", ".yml")):
-            yield (entry.path, st.st_size, st.st_mtime_ns)
