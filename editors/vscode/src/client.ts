@@ -1,0 +1,301 @@
+/**
+ * The connection to hermesd: starts `hermesd --stdio` through
+ * vscode-languageclient, checks the protocol version, restarts with backoff
+ * when the process dies, and tells the user what to do when it cannot run.
+ */
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  WorkDoneProgress,
+  WorkDoneProgressBegin,
+  WorkDoneProgressEnd,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import { ChatDelta, ConfigChanged, Notifications } from './protocol';
+import { INSTALL_COMMAND, RestartBackoff, checkProtocol, findExecutable, notFoundMessage, serverCommand } from './logic/server';
+import { ServerStatus } from './logic/chatTypes';
+
+export class ServerNotRunningError extends Error {
+  readonly hint = 'Run "Hermes: Restart Server", or "Hermes: Show Logs" to see why it stopped.';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerNotRunningError';
+  }
+}
+
+export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+
+export class HermesClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<void> | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly exited = new WeakSet<LanguageClient>();
+  private readonly backoff = new RestartBackoff();
+  private installTerminal: vscode.Terminal | undefined;
+  private status: ServerStatus = { state: 'stopped', message: 'hermesd has not been started.' };
+  private disposed = false;
+
+  private readonly stateEmitter = new vscode.EventEmitter<ServerStatus>();
+  private readonly deltaEmitter = new vscode.EventEmitter<ChatDelta>();
+  private readonly configEmitter = new vscode.EventEmitter<ConfigChanged>();
+  private readonly providersEmitter = new vscode.EventEmitter<unknown>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  /** Server status changes (starting, running, stopped). */
+  readonly onDidChangeStatus = this.stateEmitter.event;
+  readonly onChatDelta = this.deltaEmitter.event;
+  readonly onConfigChanged = this.configEmitter.event;
+  readonly onProvidersChanged = this.providersEmitter.event;
+
+  constructor(private readonly output: vscode.LogOutputChannel) {
+    this.disposables.push(
+      this.stateEmitter,
+      this.deltaEmitter,
+      this.configEmitter,
+      this.providersEmitter,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('hermes.server')) {
+          this.output.info('hermes.server settings changed: restarting hermesd');
+          void this.restart();
+        }
+      }),
+      vscode.window.onDidCloseTerminal((terminal) => {
+        if (terminal === this.installTerminal) {
+          this.installTerminal = undefined;
+          void this.restart();
+        }
+      }),
+    );
+  }
+
+  get serverStatus(): ServerStatus {
+    return this.status;
+  }
+
+  get serverVersion(): string | undefined {
+    return this.client?.initializeResult?.serverInfo?.version;
+  }
+
+  private setStatus(status: ServerStatus): void {
+    this.status = status;
+    this.stateEmitter.fire(status);
+  }
+
+  /** Starts the server unless it is running or starting. */
+  start(): Promise<void> {
+    if (this.disposed) {
+      return Promise.resolve();
+    }
+    if (this.client?.isRunning()) {
+      return Promise.resolve();
+    }
+    if (!this.starting) {
+      this.starting = this.doStart().finally(() => (this.starting = undefined));
+    }
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    this.clearRestartTimer();
+    const settings = vscode.workspace.getConfiguration('hermes.server');
+    const { command, args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
+    const executable = findExecutable(command);
+    if (!executable) {
+      const message = notFoundMessage(command);
+      this.output.error(message);
+      this.setStatus({ state: 'stopped', message, notFound: true });
+      void this.showNotFound(message);
+      return;
+    }
+
+    this.setStatus({ state: 'starting' });
+    this.output.info(`starting ${executable} ${args.join(' ')}`);
+    const serverOptions: ServerOptions = { command: executable, args, options: { env: process.env } };
+    const self: { client?: LanguageClient } = {};
+    const client = new LanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
+    self.client = client;
+    this.client = client;
+    this.registerHandlers(client);
+    try {
+      await client.start();
+    } catch (err) {
+      this.output.error(`hermesd failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      this.handleExit(client, 'hermesd failed to start');
+      return;
+    }
+    if (this.client !== client) {
+      return; // restarted or disposed meanwhile
+    }
+    const protocolError = checkProtocol(client.initializeResult?.capabilities.experimental);
+    if (protocolError) {
+      this.output.error(protocolError);
+      this.exited.add(client);
+      await client.stop().catch(() => undefined);
+      this.setStatus({ state: 'stopped', message: protocolError });
+      void vscode.window.showErrorMessage(protocolError, 'Show Logs').then((choice) => {
+        if (choice) {
+          this.output.show();
+        }
+      });
+      return;
+    }
+    this.backoff.started();
+    const version = this.serverVersion;
+    this.output.info(`hermesd ${version ?? ''} is running`);
+    this.setStatus({ state: 'running', version });
+  }
+
+  private clientOptions(owner: () => LanguageClient | undefined): LanguageClientOptions {
+    return {
+      documentSelector: [],
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: { clientName: 'vscode' },
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          const client = owner();
+          if (client) {
+            // Let the language client finish its own bookkeeping first.
+            setTimeout(() => this.handleExit(client, 'hermesd stopped unexpectedly'), 0);
+          }
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+    };
+  }
+
+  private registerHandlers(client: LanguageClient): void {
+    client.onNotification(Notifications.chatDelta, (params: ChatDelta) => this.deltaEmitter.fire(params));
+    client.onNotification(Notifications.configChanged, (params: ConfigChanged) => this.configEmitter.fire(params));
+    client.onNotification(Notifications.providersChanged, (params: unknown) => this.providersEmitter.fire(params));
+  }
+
+  /** The process died or never came up: schedule a restart, or give up. */
+  private handleExit(client: LanguageClient, what: string): void {
+    if (this.exited.has(client) || this.client !== client || this.disposed) {
+      return;
+    }
+    this.exited.add(client);
+    this.client = undefined;
+    void client.dispose().catch(() => undefined);
+    const delay = this.backoff.nextDelay();
+    if (delay === undefined) {
+      const message = `${what} ${this.backoff.maxAttempts} times in a row; Hermes stopped restarting it.`;
+      this.output.error(message);
+      this.setStatus({ state: 'stopped', message });
+      void this.showCrashed(message);
+      return;
+    }
+    const seconds = Math.round(delay / 1000);
+    const message = `${what}; restarting in ${seconds} s (attempt ${this.backoff.tries} of ${this.backoff.maxAttempts}).`;
+    this.output.warn(message);
+    this.setStatus({ state: 'stopped', message });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.start();
+    }, delay);
+  }
+
+  private clearRestartTimer(): void {
+    if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
+  }
+
+  private async showNotFound(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(message, 'Install with pip', 'Open Settings', 'Restart');
+    if (choice === 'Install with pip') {
+      this.installTerminal?.dispose();
+      this.installTerminal = vscode.window.createTerminal({ name: 'Hermes: install hermesd' });
+      this.installTerminal.show();
+      // The terminal closes when the install succeeds; its closing restarts the server.
+      this.installTerminal.sendText(`${INSTALL_COMMAND} && exit`);
+    } else if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'hermes.server');
+    } else if (choice === 'Restart') {
+      await this.restart();
+    }
+  }
+
+  private async showCrashed(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(
+      `${message} See the log for its error; reinstalling with "${INSTALL_COMMAND} --upgrade" may help.`,
+      'Show Logs',
+      'Restart',
+    );
+    if (choice === 'Show Logs') {
+      this.output.show();
+    } else if (choice === 'Restart') {
+      await this.restart();
+    }
+  }
+
+  /** User-requested restart: stops the server and starts afresh. */
+  async restart(): Promise<void> {
+    this.backoff.reset();
+    this.clearRestartTimer();
+    await this.starting?.catch(() => undefined);
+    await this.stopClient();
+    await this.start();
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) {
+      return;
+    }
+    this.exited.add(client);
+    try {
+      if (client.needsStop()) {
+        await client.stop(2000);
+      }
+    } catch (err) {
+      this.output.warn(`stopping hermesd: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await client.dispose().catch(() => undefined);
+  }
+
+  /** Sends a request, waiting for a server that is starting. */
+  async request<R>(method: string, params: object = {}): Promise<R> {
+    if (this.starting) {
+      await this.starting;
+    }
+    const client = this.client;
+    if (!client || !client.isRunning()) {
+      throw new ServerNotRunningError(
+        this.status.state === 'stopped' ? this.status.message : 'hermesd is not running.',
+      );
+    }
+    return client.sendRequest<R>(method, params);
+  }
+
+  /** Follows $/progress for a work-done token the caller put in its params. */
+  onProgress(token: string, handler: (value: ProgressValue) => void): vscode.Disposable {
+    const client = this.client;
+    if (!client) {
+      return new vscode.Disposable(() => undefined);
+    }
+    return client.onProgress(WorkDoneProgress.type, token, handler);
+  }
+
+  showLogs(): void {
+    this.output.show(true);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.clearRestartTimer();
+    await this.stopClient();
+    this.installTerminal?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The chat transcript as the extension keeps it and the webview draws it,
+ * and the messages exchanged with the webview. Shared by both bundles.
+ */
+
+export interface EntryError {
+  kind: string;
+  message: string;
+  hint?: string;
+}
+
+export interface ChatEntry {
+  id: number;
+  role: 'user' | 'assistant';
+  text: string;
+  reasoning?: string;
+  /** The reply is still streaming. */
+  streaming?: boolean;
+  provider?: string;
+  model?: string;
+  /** The model a router (Pareto Code) sent the request to. */
+  routedModel?: string;
+  stopReason?: string;
+  error?: EntryError;
+  usage?: { inputTokens?: number; outputTokens?: number };
+}
+
+export interface HeaderInfo {
+  /** "openrouter · openrouter/pareto-code". */
+  model: string;
+  /** "min coding score 0.65" for Pareto Code, else undefined. */
+  detail?: string;
+}
+
+export type ServerStatus =
+  | { state: 'starting' }
+  | { state: 'running'; version?: string }
+  | { state: 'stopped'; message: string; notFound?: boolean };
+
+export interface ViewState {
+  entries: ChatEntry[];
+  busy: boolean;
+  header: HeaderInfo;
+  server: ServerStatus;
+}
+
+/** Extension → webview. */
+export type ToWebview =
+  | { type: 'state'; state: ViewState }
+  | { type: 'entry'; entry: ChatEntry }
+  | { type: 'append'; id: number; text: string; reasoning: string }
+  | { type: 'busy'; busy: boolean }
+  | { type: 'header'; header: HeaderInfo }
+  | { type: 'server'; server: ServerStatus }
+  | { type: 'focusInput' };
+
+/** Webview → extension. */
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'send'; text: string }
+  | { type: 'stop' }
+  | { type: 'newChat' }
+  | { type: 'copy'; text: string }
+  | { type: 'command'; command: WebviewCommand };
+
+/** Extension commands the webview may run (buttons in the view). */
+export const WEBVIEW_COMMANDS = [
+  'hermes.selectModel',
+  'hermes.runDoctor',
+  'hermes.restartServer',
+  'hermes.showLogs',
+  'hermes.setMinCodingScore',
+] as const;
+export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
+
+export function isFromWebview(value: unknown): value is FromWebview {
+  if (!value || typeof value !== 'object') {
+    return false;
+  }
+  const msg = value as Record<string, unknown>;
+  switch (msg.type) {
+    case 'ready':
+    case 'stop':
+    case 'newChat':
+      return true;
+    case 'send':
+    case 'copy':
+      return typeof msg.text === 'string';
+    case 'command':
+      return (WEBVIEW_COMMANDS as readonly string[]).includes(msg.command as string);
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Markdown and metadata rendering for the chat webview. Produces HTML strings
+ * only (no DOM), so it runs under vitest in Node as well as in the webview.
+ *
+ * Safety: markdown-it runs with `html: false`, so raw HTML in a reply is
+ * escaped, and its link validator drops javascript:, vbscript:, file: and
+ * non-image data: URLs. Everything else inserted here goes through escapeHtml.
+ */
+import MarkdownIt from 'markdown-it';
+import { ChatEntry } from '../logic/chatTypes';
+
+const md: MarkdownIt = new MarkdownIt({
+  html: false,
+  linkify: true,
+  breaks: false,
+  typographer: false,
+});
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** Language names markdown-it may put in a class: letters, digits, + # . - _ */
+export function safeLanguage(info: string): string {
+  const lang = info.trim().split(/\s+/)[0] ?? '';
+  return /^[\w+#.-]{1,32}$/.test(lang) ? lang : '';
+}
+
+md.renderer.rules.fence = (tokens, idx) => {
+  const token = tokens[idx];
+  const lang = safeLanguage(token.info);
+  const langClass = lang ? ` class="language-${escapeHtml(lang)}"` : '';
+  return (
+    '<div class="code-block">' +
+    '<div class="code-toolbar">' +
+    `<span class="code-lang">${escapeHtml(lang || 'text')}</span>` +
+    '<button type="button" class="copy-code" title="Copy code">Copy</button>' +
+    '</div>' +
+    `<pre><code${langClass}>${escapeHtml(token.content)}</code></pre>` +
+    '</div>\n'
+  );
+};
+
+// Indented code blocks get the same frame as fenced ones.
+md.renderer.rules.code_block = (tokens, idx, options, env, self) =>
+  md.renderer.rules.fence!(tokens, idx, options, env, self);
+
+export function renderMarkdown(text: string): string {
+  return md.render(text);
+}
+
+function formatTokens(usage: ChatEntry['usage']): string | undefined {
+  if (!usage || (usage.inputTokens === undefined && usage.outputTokens === undefined)) {
+    return undefined;
+  }
+  return `${usage.inputTokens ?? '?'} in / ${usage.outputTokens ?? '?'} out tokens`;
+}
+
+/**
+ * The line under a reply: the model (and where a router sent it), the stop
+ * reason when it is not a normal end, and token usage.
+ */
+export function metaParts(entry: ChatEntry): string[] {
+  if (entry.role !== 'assistant') {
+    return [];
+  }
+  const parts: string[] = [];
+  if (entry.streaming) {
+    parts.push('streaming…');
+  }
+  if (entry.model) {
+    parts.push(entry.routedModel && entry.routedModel !== entry.model ? `${entry.model} → ${entry.routedModel}` : entry.model);
+  }
+  switch (entry.stopReason) {
+    case 'cancelled':
+      parts.push('stopped');
+      break;
+    case 'max_tokens':
+      parts.push('cut at max tokens');
+      break;
+    default:
+      break;
+  }
+  const tokens = formatTokens(entry.usage);
+  if (tokens) {
+    parts.push(tokens);
+  }
+  return parts;
+}
+
+/** The inline error block of a failed reply. */
+export function renderError(entry: ChatEntry): string {
+  if (!entry.error) {
+    return '';
+  }
+  const { kind, message, hint } = entry.error;
+  let html = '<div class="error-block" role="alert">';
+  html += `<div class="error-title">${escapeHtml(errorTitle(kind))}</div>`;
+  html += `<div class="error-message">${escapeHtml(message)}</div>`;
+  if (hint) {
+    html += `<div class="error-hint"><strong>What to do:</strong> ${escapeHtml(hint)}</div>`;
+  }
+  html += '<div class="error-actions">';
+  html += '<button type="button" class="secondary" data-command="hermes.runDoctor">Run Doctor</button>';
+  html += '<button type="button" class="secondary" data-command="hermes.selectModel">Select Model</button>';
+  if (kind === 'server') {
+    html += '<button type="button" class="secondary" data-command="hermes.restartServer">Restart Server</button>';
+  }
+  html += '</div></div>';
+  return html;
+}
+
+const ERROR_TITLES: Record<string, string> = {
+  auth: 'Authentication failed',
+  rate_limited: 'Rate limited',
+  quota: 'Quota exhausted',
+  context_length: 'Conversation too long for the model',
+  model_not_found: 'Model not found',
+  network: 'Network error',
+  timeout: 'Timed out',
+  bad_response: 'Unexpected response from the provider',
+  plugin_error: 'Provider plugin error',
+  config_error: 'Configuration problem',
+  server: 'hermesd is not running',
+};
+
+export function errorTitle(kind: string): string {
+  return ERROR_TITLES[kind] ?? 'Request failed';
+}

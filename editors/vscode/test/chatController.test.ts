@@ -1,0 +1,218 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ChatApi, ChatController, ChatEvent, toEntryError } from '../src/logic/chatController';
+import { ChatParams, ChatResult, NewSessionResult } from '../src/protocol';
+
+/** A fake daemon whose chat replies are released by the test. */
+function fakeDaemon() {
+  const chats: { params: ChatParams; resolve: (r: ChatResult) => void; reject: (e: unknown) => void }[] = [];
+  let sessions = 0;
+  const api: ChatApi & { cancel: ReturnType<typeof vi.fn> } = {
+    newSession: vi.fn(async () => ({ sessionId: `s-${++sessions}`, provider: 'openrouter', model: 'openrouter/pareto-code' })),
+    chat: vi.fn(
+      (params: ChatParams) =>
+        new Promise<ChatResult>((resolve, reject) => {
+          chats.push({ params, resolve, reject });
+        }),
+    ),
+    cancel: vi.fn(async () => ({ cancelled: true })),
+  };
+  return { api, chats };
+}
+
+function setup(current = { provider: 'openrouter', model: 'openrouter/pareto-code' }) {
+  const daemon = fakeDaemon();
+  const events: ChatEvent[] = [];
+  const controller = new ChatController(daemon.api, (e) => events.push(e), () => current);
+  return { ...daemon, events, controller };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('ChatController', () => {
+  it('creates a session, streams deltas, and ends with the result', async () => {
+    const { api, chats, events, controller } = setup();
+    const done = controller.send('  hello  ');
+    await tick();
+    expect(api.newSession).toHaveBeenCalledTimes(1);
+    expect(chats[0].params).toEqual({ sessionId: 's-1', message: 'hello', provider: 'openrouter', model: 'openrouter/pareto-code' });
+    expect(controller.busy).toBe(true);
+
+    controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 0, text: 'Hi ' });
+    controller.onDelta({ sessionId: 'other', requestId: 9, seq: 0, text: 'not mine' });
+    controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 2, text: '!' });
+    controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 1, text: 'there' });
+    const appends = events.filter((e) => e.type === 'append');
+    expect(appends.map((e) => (e as { text: string }).text)).toEqual(['Hi ', 'there!']);
+
+    chats[0].resolve({
+      sessionId: 's-1',
+      text: 'Hi there!',
+      provider: 'openrouter',
+      model: 'openrouter/pareto-code',
+      routedModel: 'qwen/qwen3-coder',
+      stopReason: 'end_turn',
+      usage: { inputTokens: 5, outputTokens: 3 },
+    });
+    const reply = await done;
+    expect(reply).toMatchObject({ role: 'assistant', text: 'Hi there!', routedModel: 'qwen/qwen3-coder', streaming: false });
+    expect(controller.busy).toBe(false);
+    expect(controller.snapshot().map((e) => [e.role, e.text])).toEqual([
+      ['user', 'hello'],
+      ['assistant', 'Hi there!'],
+    ]);
+    expect(events.at(-1)).toEqual({ type: 'busy', busy: false });
+  });
+
+  it('reuses the session for the next message', async () => {
+    const { api, chats, controller } = setup();
+    const first = controller.send('one');
+    await tick();
+    chats[0].resolve({ sessionId: 's-1', text: 'a', stopReason: 'end_turn' });
+    await first;
+    const second = controller.send('two');
+    await tick();
+    expect(api.newSession).toHaveBeenCalledTimes(1);
+    expect(chats[1].params.sessionId).toBe('s-1');
+    chats[1].resolve({ sessionId: 's-1', text: 'b', stopReason: 'end_turn' });
+    await second;
+  });
+
+  it('ignores empty messages and sends while busy', async () => {
+    const { api, controller } = setup();
+    expect(await controller.send('   ')).toBeUndefined();
+    void controller.send('one');
+    expect(await controller.send('two')).toBeUndefined();
+    await tick();
+    expect(api.chat).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not send provider/model when none is configured', async () => {
+    const { chats, controller } = setup({ provider: '', model: '' });
+    void controller.send('x');
+    await tick();
+    expect(chats[0].params).toEqual({ sessionId: 's-1', message: 'x' });
+  });
+
+  it('stops with hermes/cancel and keeps the partial text', async () => {
+    const { api, chats, controller } = setup();
+    const done = controller.send('long');
+    await tick();
+    controller.onDelta({ sessionId: 's-1', requestId: 1, seq: 0, text: 'partial' });
+    await controller.stop();
+    expect(api.cancel).toHaveBeenCalledWith('s-1');
+    chats[0].resolve({ sessionId: 's-1', text: 'partial', stopReason: 'cancelled' });
+    expect(await done).toMatchObject({ text: 'partial', stopReason: 'cancelled', streaming: false });
+  });
+
+  it('shows an upstream error inline with the daemon hint', async () => {
+    const { chats, controller } = setup();
+    const done = controller.send('x');
+    await tick();
+    chats[0].resolve({
+      sessionId: 's-1',
+      text: '',
+      stopReason: 'error',
+      error: { kind: 'auth', message: 'key rejected (401)', hint: 'set OPENROUTER_API_KEY', status: 401 },
+    });
+    expect(await done).toMatchObject({ stopReason: 'error', error: { kind: 'auth', hint: 'set OPENROUTER_API_KEY' } });
+  });
+
+  it('turns a JSON-RPC error into an inline error', async () => {
+    const { chats, controller } = setup();
+    const done = controller.send('x');
+    await tick();
+    chats[0].reject(Object.assign(new Error('message over the size limit'), { code: -32602 }));
+    expect(await done).toMatchObject({ stopReason: 'error', error: { kind: 'rpc -32602', message: 'message over the size limit' } });
+  });
+
+  it('reports a failure to create the session', async () => {
+    const { api, controller } = setup();
+    api.newSession = vi.fn(async () => {
+      throw Object.assign(new Error('hermesd is not running.'), { hint: 'Run "Hermes: Restart Server"' });
+    });
+    expect(await controller.send('x')).toMatchObject({
+      stopReason: 'error',
+      error: { message: 'hermesd is not running.', hint: 'Run "Hermes: Restart Server"' },
+    });
+    expect(controller.busy).toBe(false);
+  });
+
+  it('reset cancels a running reply and forgets the session', async () => {
+    const { api, chats, events, controller } = setup();
+    const done = controller.send('x');
+    await tick();
+    controller.reset();
+    expect(api.cancel).toHaveBeenCalledWith('s-1');
+    expect(controller.snapshot()).toEqual([]);
+    expect(controller.busy).toBe(false);
+    chats[0].resolve({ sessionId: 's-1', text: 'late', stopReason: 'cancelled' });
+    expect(await done).toBeUndefined();
+    expect(controller.snapshot()).toEqual([]);
+    expect(events.some((e) => e.type === 'reset')).toBe(true);
+    void controller.send('y');
+    await tick();
+    expect(chats[1].params.sessionId).toBe('s-2');
+  });
+
+  it('stop pressed before the session exists cancels without sending', async () => {
+    const { api, controller } = setup();
+    let release!: () => void;
+    api.newSession = vi.fn(
+      () => new Promise<NewSessionResult>((resolve) => (release = () => resolve({ sessionId: 's-9', provider: '', model: '' }))),
+    );
+    const done = controller.send('x');
+    await controller.stop();
+    release();
+    expect(await done).toMatchObject({ stopReason: 'cancelled' });
+    expect(api.chat).not.toHaveBeenCalled();
+  });
+
+  it('ends a running reply when the server is lost', async () => {
+    const { chats, controller } = setup();
+    const done = controller.send('x');
+    await tick();
+    controller.serverLost('hermesd stopped unexpectedly');
+    expect(controller.busy).toBe(false);
+    expect(controller.snapshot()[1]).toMatchObject({ error: { kind: 'server', message: 'hermesd stopped unexpectedly' } });
+    expect(controller.session).toBe('s-1'); // hermesd keeps sessions on disk
+    chats[0].reject(new Error('Connection got disposed.'));
+    expect(await done).toBeUndefined();
+    expect(controller.snapshot()[1].error?.message).toBe('hermesd stopped unexpectedly');
+  });
+
+  it('starts a new session when the daemon has forgotten the old one', async () => {
+    const { api, chats, controller } = setup();
+    const first = controller.send('one');
+    await tick();
+    chats[0].resolve({ sessionId: 's-1', text: 'a', stopReason: 'end_turn' });
+    await first;
+    const second = controller.send('two');
+    await tick();
+    chats[1].reject(Object.assign(new Error("unknown session 's-1'; start one with hermes/newSession"), { code: -32602 }));
+    await tick();
+    expect(api.newSession).toHaveBeenCalledTimes(2);
+    expect(chats[2].params).toMatchObject({ sessionId: 's-2', message: 'two' });
+    controller.onDelta({ sessionId: 's-2', requestId: 5, seq: 0, text: 'b' });
+    chats[2].resolve({ sessionId: 's-2', text: 'b', stopReason: 'end_turn' });
+    expect(await second).toMatchObject({ text: 'b', stopReason: 'end_turn' });
+    expect(controller.session).toBe('s-2');
+  });
+
+  it('does not retry other invalid-params errors', async () => {
+    const { api, chats, controller } = setup();
+    const done = controller.send('x');
+    await tick();
+    chats[0].reject(Object.assign(new Error('message: over the size limit of 1 MiB'), { code: -32602 }));
+    expect(await done).toMatchObject({ stopReason: 'error' });
+    expect(api.newSession).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('toEntryError', () => {
+  it('maps RequestCancelled', () => {
+    expect(toEntryError({ code: -32800, message: 'cancelled' })).toEqual({ kind: 'cancelled', message: 'The request was cancelled.' });
+  });
+  it('handles non-errors', () => {
+    expect(toEntryError('boom')).toEqual({ kind: 'request', message: 'boom' });
+  });
+});

@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as vscode from './mocks/vscode';
+import { HermesClient, ServerNotRunningError } from '../src/client';
+
+/** A stand-in for vscode-languageclient's LanguageClient (hoisted above vi.mock). */
+const { FakeLanguageClient } = vi.hoisted(() => {
+  class FakeLanguageClient {
+    static instances: FakeLanguageClient[] = [];
+    static startBehaviour: 'ok' | 'fail' = 'ok';
+    static protocolVersion: number | undefined = 1;
+    running = false;
+    initializeResult: unknown;
+    notifications = new Map<string, (params: unknown) => void>();
+    stop = vi.fn(async () => {
+      this.running = false;
+    });
+    dispose = vi.fn(async () => undefined);
+    sendRequest = vi.fn(async (method: string, params: unknown) => ({ method, params }));
+    constructor(
+      readonly id: string,
+      readonly name: string,
+      readonly serverOptions: { command: string; args: string[] },
+      readonly clientOptions: { errorHandler: { closed(): unknown } },
+    ) {
+      FakeLanguageClient.instances.push(this);
+    }
+    async start(): Promise<void> {
+      if (FakeLanguageClient.startBehaviour === 'fail') {
+        throw new Error('spawn failed');
+      }
+      this.running = true;
+      const v = FakeLanguageClient.protocolVersion;
+      this.initializeResult = {
+        serverInfo: { name: 'hermesd', version: '0.1.0' },
+        capabilities: { experimental: v === undefined ? {} : { hermes: { protocolVersion: v } } },
+      };
+    }
+    isRunning(): boolean {
+      return this.running;
+    }
+    needsStop(): boolean {
+      return this.running;
+    }
+    onNotification(method: string, handler: (params: unknown) => void): void {
+      this.notifications.set(method, handler);
+    }
+    onProgress() {
+      return { dispose: () => undefined };
+    }
+    /** The server process died. */
+    crash(): void {
+      this.running = false;
+      this.clientOptions.errorHandler.closed();
+    }
+  }
+  return { FakeLanguageClient };
+});
+
+vi.mock('vscode-languageclient/node', () => ({
+  LanguageClient: FakeLanguageClient,
+  CloseAction: { DoNotRestart: 1, Restart: 2 },
+  ErrorAction: { Continue: 1, Shutdown: 2 },
+  RevealOutputChannelOn: { Never: 4 },
+  WorkDoneProgress: { type: {} },
+}));
+
+
+const output = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), show: vi.fn() };
+
+function setServerPath(path: string): void {
+  vscode.workspace.getConfiguration.mockImplementation(() => ({
+    get: (key: string) => (key === 'path' ? path : key === 'args' ? ['-m', 'hermesd'] : undefined),
+  }));
+}
+
+beforeEach(() => {
+  vscode.resetMock();
+  FakeLanguageClient.instances = [];
+  FakeLanguageClient.startBehaviour = 'ok';
+  FakeLanguageClient.protocolVersion = 1;
+  setServerPath(process.execPath); // an executable that exists
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) {
+    await Promise.resolve();
+  }
+};
+
+describe('HermesClient', () => {
+  it('starts the server with --stdio, checks the protocol and reports running', async () => {
+    const client = new HermesClient(output as never);
+    const states: string[] = [];
+    client.onDidChangeStatus((s) => states.push(s.state));
+    await client.start();
+    const lc = FakeLanguageClient.instances[0];
+    expect(lc.id).toBe('hermes'); // so `hermes.trace.server` is the trace setting
+    expect(lc.serverOptions.command).toBe(process.execPath);
+    expect(lc.serverOptions.args).toEqual(['-m', 'hermesd', '--stdio']);
+    expect(states).toEqual(['starting', 'running']);
+    expect(client.serverVersion).toBe('0.1.0');
+    expect(await client.request('hermes/listProviders', {})).toEqual({ method: 'hermes/listProviders', params: {} });
+  });
+
+  it('routes notifications to its events', async () => {
+    const client = new HermesClient(output as never);
+    const deltas: unknown[] = [];
+    const changes: unknown[] = [];
+    client.onChatDelta((d) => deltas.push(d));
+    client.onConfigChanged((c) => changes.push(c));
+    await client.start();
+    const lc = FakeLanguageClient.instances[0];
+    lc.notifications.get('hermes/chatDelta')!({ sessionId: 's', requestId: 1, seq: 0, text: 'x' });
+    lc.notifications.get('hermes/configChanged')!({ key: 'model.default', value: 'm' });
+    expect(deltas).toHaveLength(1);
+    expect(changes).toEqual([{ key: 'model.default', value: 'm' }]);
+  });
+
+  it('explains how to install hermesd when it is not found, and installs on request', async () => {
+    setServerPath('/nonexistent/bin/hermesd');
+    vscode.window.showErrorMessage.mockResolvedValueOnce('Install with pip');
+    const client = new HermesClient(output as never);
+    await client.start();
+    await flush();
+    expect(FakeLanguageClient.instances).toHaveLength(0);
+    expect(client.serverStatus).toMatchObject({ state: 'stopped', notFound: true });
+    const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
+    expect(message).toContain('no executable at /nonexistent/bin/hermesd');
+    expect(message).toContain('pip install hermesd');
+    expect(buttons).toEqual(['Install with pip', 'Open Settings', 'Restart']);
+    const terminal = vscode.window.createTerminal.mock.results[0].value;
+    expect(terminal.sendText).toHaveBeenCalledWith('pip install hermesd && exit');
+    await expect(client.request('hermes/chat', {})).rejects.toBeInstanceOf(ServerNotRunningError);
+  });
+
+  it('refuses a server speaking another protocol version', async () => {
+    FakeLanguageClient.protocolVersion = 2;
+    const client = new HermesClient(output as never);
+    await client.start();
+    expect(client.serverStatus.state).toBe('stopped');
+    expect(FakeLanguageClient.instances[0].stop).toHaveBeenCalled();
+    expect(vscode.window.showErrorMessage.mock.calls[0][0]).toMatch(/protocol version 2.*Update the extension/);
+  });
+
+  it('restarts a crashed server with backoff, then gives up with logs and restart buttons', async () => {
+    vi.useFakeTimers();
+    const client = new HermesClient(output as never);
+    await client.start();
+    const delays = [1000, 2000, 4000, 8000, 16000];
+    for (const [i, delay] of delays.entries()) {
+      FakeLanguageClient.instances[i].crash();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(client.serverStatus.state).toBe('stopped');
+      expect((client.serverStatus as { message: string }).message).toContain(`restarting in ${delay / 1000} s`);
+      await vi.advanceTimersByTimeAsync(delay);
+      expect(FakeLanguageClient.instances).toHaveLength(i + 2);
+      expect(client.serverStatus.state).toBe('running');
+    }
+    FakeLanguageClient.instances[5].crash();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeLanguageClient.instances).toHaveLength(6);
+    expect(client.serverStatus.state).toBe('stopped');
+    const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
+    expect(message).toContain('5 times in a row');
+    expect(buttons).toEqual(['Show Logs', 'Restart']);
+  });
+
+  it('a failed start counts as a crash', async () => {
+    vi.useFakeTimers();
+    FakeLanguageClient.startBehaviour = 'fail';
+    const client = new HermesClient(output as never);
+    await client.start();
+    expect(client.serverStatus).toMatchObject({ state: 'stopped' });
+    expect((client.serverStatus as { message: string }).message).toContain('hermesd failed to start; restarting in 1 s');
+    FakeLanguageClient.startBehaviour = 'ok';
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(client.serverStatus.state).toBe('running');
+  });
+
+  it('restart stops the old server, resets the backoff and starts a new one', async () => {
+    const client = new HermesClient(output as never);
+    await client.start();
+    const first = FakeLanguageClient.instances[0];
+    await client.restart();
+    expect(first.stop).toHaveBeenCalled();
+    expect(first.dispose).toHaveBeenCalled();
+    expect(FakeLanguageClient.instances).toHaveLength(2);
+    expect(client.serverStatus.state).toBe('running');
+    // A close of the old client after the restart is not taken for a crash.
+    first.clientOptions.errorHandler.closed();
+    await flush();
+    expect(client.serverStatus.state).toBe('running');
+  });
+
+  it('waits for a starting server before sending a request', async () => {
+    const client = new HermesClient(output as never);
+    const starting = client.start();
+    const result = client.request('hermes/getConfig', {});
+    await starting;
+    await expect(result).resolves.toEqual({ method: 'hermes/getConfig', params: {} });
+  });
+});

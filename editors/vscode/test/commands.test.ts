@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import * as vscode from './mocks/vscode';
+import { askAboutSelection, setMinCodingScore, Services } from '../src/commands';
+import { ModelState } from '../src/logic/modelState';
+import { fakeClient, Handler } from './fakeClient';
+
+beforeEach(() => vscode.resetMock());
+
+function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value })) {
+  const fake = fakeClient({
+    'hermes/listProviders': () => ({ providers: [], current: { provider: 'openrouter', model: 'openrouter/pareto-code' } }),
+    'hermes/getConfig': () => ({ path: '/h/config.yaml', config: { openrouter: { min_coding_score: 0.65 } } }),
+    'hermes/setConfig': setConfig,
+  });
+  const models = new ModelState((m, p) => fake.client.request(m, p));
+  const chat = { send: vi.fn(async (_text: string) => undefined) };
+  return { fake, models, chat, services: { client: fake.client, models, chat, doctor: {} } as unknown as Services };
+}
+
+describe('Set Minimum Coding Score', () => {
+  it('prefills the current score, validates, and saves through the daemon', async () => {
+    const s = services();
+    vscode.window.showInputBox.mockResolvedValueOnce('0.8');
+    await setMinCodingScore(s.services);
+    const options = vscode.window.showInputBox.mock.calls[0][0] as unknown as {
+      value: string;
+      validateInput: (v: string) => string | undefined;
+    };
+    expect(options.value).toBe('0.65');
+    expect(options.validateInput('1.5')).toMatch(/from 0 to 1/);
+    expect(options.validateInput('0.5')).toBeUndefined();
+    expect(s.fake.calls.at(-1)).toEqual({ method: 'hermes/setConfig', params: { key: 'openrouter.min_coding_score', value: 0.8 } });
+    expect(s.models.value.minScore).toBe(0.8);
+  });
+
+  it('sends null for "none"', async () => {
+    const s = services();
+    vscode.window.showInputBox.mockResolvedValueOnce('none');
+    await setMinCodingScore(s.services);
+    expect(s.fake.calls.at(-1)?.params).toEqual({ key: 'openrouter.min_coding_score', value: null });
+  });
+
+  it('shows the daemon error as it comes', async () => {
+    const s = services(() => {
+      throw new Error('openrouter.min_coding_score must be a number from 0.0 to 1.0 (got 1.5)');
+    });
+    vscode.window.showInputBox.mockResolvedValueOnce('0.9');
+    await setMinCodingScore(s.services);
+    expect(vscode.window.showErrorMessage).toHaveBeenCalledWith(
+      'Hermes: openrouter.min_coding_score must be a number from 0.0 to 1.0 (got 1.5)',
+    );
+  });
+
+  it('does nothing when cancelled', async () => {
+    const s = services();
+    await setMinCodingScore(s.services);
+    expect(s.fake.calls.some((c) => c.method === 'hermes/setConfig')).toBe(false);
+  });
+});
+
+describe('Ask About Selection', () => {
+  function editor(text: string, start: [number, number], end: [number, number]) {
+    return {
+      document: {
+        uri: vscode.Uri.file('/work/proj/src/util.py'),
+        fileName: '/work/proj/src/util.py',
+        isUntitled: false,
+        languageId: 'python',
+        getText: () => text,
+      },
+      selection: {
+        isEmpty: false,
+        start: { line: start[0], character: start[1] },
+        end: { line: end[0], character: end[1] },
+      },
+    };
+  }
+
+  it('sends the selected code with file name, language and lines', async () => {
+    const s = services();
+    vscode.window.activeTextEditor = editor('def f():\n    return 1\n', [4, 0], [6, 0]);
+    vscode.window.showInputBox.mockResolvedValueOnce('Is this right?');
+    await askAboutSelection(s.services);
+    expect(s.chat.send).toHaveBeenCalledWith(
+      'Is this right?\n\nFrom `util.py` (python), lines 5-6:\n\n```python\ndef f():\n    return 1\n```\n',
+    );
+  });
+
+  it('uses the workspace-relative path inside a folder', async () => {
+    const s = services();
+    vscode.window.activeTextEditor = editor('x = 1', [0, 0], [0, 5]);
+    vscode.workspace.getWorkspaceFolder.mockReturnValueOnce({ name: 'proj' } as never);
+    vscode.workspace.asRelativePath.mockReturnValueOnce('src/util.py');
+    vscode.window.showInputBox.mockResolvedValueOnce('');
+    await askAboutSelection(s.services);
+    expect(s.chat.send.mock.calls[0][0]).toMatch(/^Explain this code\.\n\nFrom `src\/util.py` \(python\), line 1:/);
+  });
+
+  it('asks for a selection first', async () => {
+    const s = services();
+    vscode.window.activeTextEditor = undefined;
+    await askAboutSelection(s.services);
+    expect(vscode.window.showInformationMessage).toHaveBeenCalledWith('Hermes: select some code first.');
+    expect(s.chat.send).not.toHaveBeenCalled();
+  });
+});

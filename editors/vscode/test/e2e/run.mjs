@@ -1,0 +1,674 @@
+#!/usr/bin/env node
+// End-to-end test of the packaged extension in a real VS Code (code-server),
+// driven in headless Chromium with playwright-core, with the real hermesd
+// behind it and the recording upstream (tests/upstream.py) as OpenRouter.
+//
+//   node test/e2e/run.mjs [--vsix dist/hermes-vscode.vsix] [--artifacts DIR] [--keep]
+//
+// Environment: CODE_SERVER (default .code-server/bin/code-server),
+// CHROMIUM (default /usr/bin/chromium), HERMESD (the daemon command line,
+// default `hermesd` on PATH, else `python3 -m hermesd`), PYTHON (for
+// upstream.py, default python3).
+//
+// Only 127.0.0.1 is contacted. Prints one line per step and a closing
+// "N passed, N failed" line; exits 1 when a step failed.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extDir = path.resolve(here, '../..');
+const repoRoot = path.resolve(extDir, '../..');
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const keep = argv.includes('--keep');
+const vsix = path.resolve(opt('vsix', path.join(extDir, 'dist/hermes-vscode.vsix')));
+const artifacts = path.resolve(opt('artifacts', path.join(repoRoot, 'tests/artifacts/vscode')));
+const codeServer = process.env.CODE_SERVER || path.join(extDir, '.code-server/bin/code-server');
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const python = process.env.PYTHON || 'python3';
+
+const EXTENSION_ID = 'hermesd.hermes-vscode';
+const CANARY_KEY = 'sk-test-canary-1234';
+
+function which(cmd) {
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    const file = path.join(dir, cmd);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** The daemon command line: [path, ...args] for hermes.server.path/args. */
+function hermesdCommand() {
+  if (process.env.HERMESD) {
+    const [cmd, ...args] = process.env.HERMESD.split(/\s+/).filter(Boolean);
+    return { path: which(cmd) || cmd, args };
+  }
+  // The console script beside the real interpreter (not a pyenv shim, which
+  // needs the user's HOME), else any on PATH, else `python -m hermesd`.
+  const probe = spawnSync(python, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  const realPython = probe.status === 0 ? probe.stdout.trim() : undefined;
+  const beside = realPython ? path.join(path.dirname(realPython), 'hermesd') : undefined;
+  if (beside && fs.existsSync(beside)) {
+    return { path: beside, args: [] };
+  }
+  const installed = which('hermesd');
+  if (installed) {
+    return { path: installed, args: [] };
+  }
+  return { path: realPython || which(python) || python, args: ['-m', 'hermesd'] };
+}
+
+function fail(message) {
+  console.error(`e2e: ${message}`);
+  process.exit(2);
+}
+
+for (const [what, file] of [
+  ['the packaged extension (npm run package)', vsix],
+  ['code-server (scripts/install-vscode-test-deps.sh)', codeServer],
+  ['Chromium (apt-get install chromium)', chromiumPath],
+]) {
+  if (!fs.existsSync(file)) {
+    fail(`missing ${what}: ${file}`);
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+const log = (msg) => console.log(`[e2e ${elapsed()}] ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitFor(what, fn, timeoutMs = 30_000, intervalMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) {
+        return value;
+      }
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${last.message})` : ''}`);
+}
+
+const children = [];
+function startProcess(name, cmd, args, options) {
+  const child = spawn(cmd, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logFile = fs.createWriteStream(path.join(artifacts, `${name}.log`));
+  child.stdout.pipe(logFile);
+  child.stderr.pipe(logFile);
+  children.push(child);
+  return child;
+}
+
+function killAll() {
+  for (const child of children.reverse()) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM'); // the whole group: code-server and the hermesd it spawned
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => process.exit(130));
+}
+
+// ---------------------------------------------------------------- set-up
+fs.mkdirSync(artifacts, { recursive: true });
+for (const f of fs.readdirSync(artifacts)) {
+  if (f.endsWith('.png') || f.endsWith('.log') || f === 'hermesd-logs' || f === 'results.json') {
+    fs.rmSync(path.join(artifacts, f), { recursive: true, force: true });
+  }
+}
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hermes-vscode-e2e-'));
+const hermesHome = path.join(tmp, 'hermes-home');
+const workspace = path.join(tmp, 'workspace');
+const userData = path.join(tmp, 'user-data');
+const extensionsDir = path.join(tmp, 'extensions');
+const home = path.join(tmp, 'home');
+for (const dir of [hermesHome, workspace, path.join(userData, 'User'), extensionsDir, home]) {
+  fs.mkdirSync(dir, { recursive: true });
+}
+fs.writeFileSync(
+  path.join(hermesHome, 'config.yaml'),
+  'model:\n  provider: openrouter\n  default: openrouter/pareto-code\n',
+);
+fs.writeFileSync(
+  path.join(workspace, 'fib.py'),
+  'def fib(n):\n    """Return the n-th Fibonacci number."""\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n',
+);
+
+log(`temp dir ${tmp}`);
+
+// The recording upstream.
+const upstream = startProcess('upstream', python, [path.join(repoRoot, 'tests/upstream.py'), '--port', '0'], {
+  cwd: repoRoot,
+});
+const upstreamUrl = await new Promise((resolve, reject) => {
+  let out = '';
+  const timer = setTimeout(() => reject(new Error(`upstream did not print READY: ${out}`)), 20_000);
+  upstream.stdout.on('data', (chunk) => {
+    out += chunk;
+    const m = /READY (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]);
+    }
+  });
+  upstream.on('exit', (code) => reject(new Error(`upstream exited (${code}): ${out}`)));
+});
+log(`upstream ${upstreamUrl}`);
+
+async function upstreamPost(pathname, body) {
+  const res = await fetch(upstreamUrl + pathname, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  if (!res.ok) {
+    throw new Error(`upstream ${pathname}: ${res.status} ${await res.text()}`);
+  }
+  return res.json().catch(() => undefined);
+}
+async function upstreamRequests() {
+  return (await fetch(`${upstreamUrl}/__requests`)).json();
+}
+
+// code-server settings and the extension.
+const daemon = hermesdCommand();
+log(`hermesd: ${daemon.path} ${daemon.args.join(' ')}`);
+const settingsFile = path.join(userData, 'User/settings.json');
+const baseSettings = {
+  'security.workspace.trust.enabled': false,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'chat.commandCenter.enabled': false,
+  'workbench.colorTheme': 'Default Dark Modern',
+  'hermes.server.path': daemon.path,
+  'hermes.server.args': daemon.args,
+};
+fs.writeFileSync(settingsFile, JSON.stringify(baseSettings, null, 2));
+
+const env = {
+  PATH: process.env.PATH,
+  HOME: home,
+  LANG: 'C.UTF-8',
+  TMPDIR: tmp,
+  XDG_CONFIG_HOME: path.join(home, '.config'),
+  XDG_DATA_HOME: path.join(home, '.local/share'),
+  XDG_CACHE_HOME: path.join(home, '.cache'),
+  XDG_RUNTIME_DIR: path.join(tmp, 'run'),
+  HERMES_HOME: hermesHome,
+  HERMESD_CACHE_DIR: path.join(tmp, 'hermesd/cache'),
+  HERMESD_DATA_DIR: path.join(tmp, 'hermesd/data'),
+  HERMESD_LOG_DIR: path.join(artifacts, 'hermesd-logs'),
+  HERMESD_RUNTIME_DIR: path.join(tmp, 'hermesd/run'),
+  OPENROUTER_API_KEY: CANARY_KEY,
+  OPENROUTER_BASE_URL: `${upstreamUrl}/api/v1`,
+  PYTHONUNBUFFERED: '1',
+};
+fs.mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+if (process.env.VIRTUAL_ENV) {
+  env.VIRTUAL_ENV = process.env.VIRTUAL_ENV;
+}
+
+const csArgs = ['--user-data-dir', userData, '--extensions-dir', extensionsDir];
+const install = spawnSync(codeServer, [...csArgs, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 120_000 });
+fs.writeFileSync(path.join(artifacts, 'install-extension.log'), `${install.stdout}\n${install.stderr}`);
+if (install.status !== 0 || !fs.readdirSync(extensionsDir).some((d) => d.startsWith(EXTENSION_ID))) {
+  fail(`code-server --install-extension failed (${install.status}): ${install.stdout}${install.stderr}`);
+}
+log(`installed ${path.basename(vsix)}`);
+
+const port = await freePort();
+const csConfig = path.join(tmp, 'code-server.yaml');
+fs.writeFileSync(csConfig, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+const cs = startProcess(
+  'code-server',
+  codeServer,
+  [
+    ...csArgs,
+    '--config', csConfig,
+    '--auth', 'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--bind-addr', `127.0.0.1:${port}`,
+    workspace,
+  ],
+  { env, cwd: workspace },
+);
+cs.on('exit', (code, signal) => log(`code-server exited (${code ?? signal})`));
+const base = `http://127.0.0.1:${port}`;
+await waitFor('code-server /healthz', async () => (await fetch(`${base}/healthz`)).ok, 60_000, 300);
+log(`code-server ${base}`);
+
+// ---------------------------------------------------------------- browser
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+const page = await context.newPage();
+const consoleLog = fs.createWriteStream(path.join(artifacts, 'browser-console.log'));
+page.on('console', (msg) => consoleLog.write(`[${msg.type()}] ${msg.text()}\n`));
+page.on('pageerror', (err) => consoleLog.write(`[pageerror] ${err.message}\n`));
+await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}`);
+await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+log('workbench loaded');
+
+const results = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - t0 });
+    log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  } catch (err) {
+    results.push({ name, ok: false, ms: Date.now() - t0, error: String(err?.stack || err) });
+    log(`FAIL ${name}: ${err?.message || err}`);
+    await shot(`failed-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
+  }
+}
+async function shot(name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+}
+async function closeNotifications() {
+  await page.keyboard.press('Escape');
+}
+
+/**
+ * Runs a command from the command palette by its title (focus stays where it
+ * is). Escape first closes whatever quick input is open, unless the editor
+ * selection must survive (Escape would clear it).
+ */
+async function runCommand(title, { escape = true } = {}) {
+  const input = page.locator('.quick-input-widget input');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (escape || attempt > 1) {
+        await page.keyboard.press('Escape');
+      }
+      // F1 first; Ctrl+Shift+P when focus sat somewhere that swallowed F1.
+      await page.keyboard.press(attempt % 2 ? 'F1' : 'Control+Shift+P');
+      await input.waitFor({ state: 'visible', timeout: 4_000 });
+      await input.fill(`>${title}`, { timeout: 4_000 });
+      await row.waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (attempt >= 4) {
+        throw err;
+      }
+    }
+  }
+}
+
+/** The chat webview's inner document. */
+const chat = page.frameLocator(`iframe.webview[src*="extensionId=${EXTENSION_ID}"]`).frameLocator('#active-frame');
+const lastReply = () => chat.locator('article.entry.assistant').last();
+
+async function sendPrompt(text) {
+  const input = chat.locator('#input');
+  await input.click();
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+async function waitForIdle(timeoutMs = 30_000) {
+  await chat.locator('#send:not(.hidden)').waitFor({ timeout: timeoutMs });
+}
+
+// ---------------------------------------------------------------- steps
+const REPLY =
+  'Here is a **Fibonacci** function:\n\n```python\ndef fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n```\n\nIt runs in *O(n)* time.';
+
+await step('the extension activates and the status bar shows the model', async () => {
+  // onStartupFinished activation, hermesd started, hermes/listProviders answered.
+  await page.locator('.statusbar-item', { hasText: 'pareto-code' }).first().waitFor({ timeout: 60_000 });
+  await shot('00-status-bar');
+});
+
+await step('chat view opens and shows the current model', async () => {
+  await runCommand('Hermes: Open Chat');
+  await chat.locator('#input').waitFor({ timeout: 30_000 });
+  await waitFor(
+    'the model bar to show openrouter/pareto-code',
+    async () => (await chat.locator('#model-name').textContent())?.includes('openrouter · openrouter/pareto-code'),
+    30_000,
+  );
+  const detail = await chat.locator('#model-detail').textContent();
+  if (!/min coding score 0\.65/.test(detail ?? '')) {
+    throw new Error(`model detail: ${detail}`);
+  }
+  await shot('01-chat-open');
+});
+
+await step('a prompt streams a markdown reply with the routed model', async () => {
+  await upstreamPost('/__config', { reply_text: REPLY, chunk_count: 40, chunk_delay: 0.06, routed_model: 'qwen/qwen3-coder' });
+  await sendPrompt('Write a fast Fibonacci function in Python.');
+  // Seen while streaming: partial text and the streaming marker.
+  const partial = await waitFor(
+    'partial streamed text',
+    async () => {
+      const reply = lastReply();
+      const streaming = await reply.evaluate((el) => el.classList.contains('streaming'));
+      const text = (await reply.locator('.content').textContent()) ?? '';
+      return streaming && text.length > 10 ? text : undefined;
+    },
+    20_000,
+    50,
+  );
+  await shot('02-chat-streaming');
+  await waitForIdle();
+  const reply = lastReply();
+  const finalText = (await reply.locator('.content').textContent()) ?? '';
+  if (!(partial.length < finalText.length)) {
+    throw new Error(`no streaming seen: partial ${partial.length} chars, final ${finalText.length}`);
+  }
+  const code = await reply.locator('.code-block code.language-python').textContent();
+  if (!code?.includes('a, b = b, a + b')) {
+    throw new Error(`code block missing: ${code}`);
+  }
+  if ((await reply.locator('strong').first().textContent()) !== 'Fibonacci') {
+    throw new Error('markdown not rendered');
+  }
+  const meta = await reply.locator('.meta').textContent();
+  if (!meta?.includes('openrouter/pareto-code → qwen/qwen3-coder')) {
+    throw new Error(`routed model not shown: ${meta}`);
+  }
+  await shot('03-chat-reply');
+  const requests = (await upstreamRequests()).filter((r) => r.path.endsWith('/chat/completions'));
+  const last = requests.at(-1);
+  if (!last) {
+    throw new Error('upstream saw no chat request');
+  }
+  const auth = last.headers.Authorization ?? last.headers.authorization;
+  if (auth !== `Bearer ${CANARY_KEY}`) {
+    throw new Error(`upstream Authorization header: ${auth}`);
+  }
+  if (last.json?.model !== 'openrouter/pareto-code' || !JSON.stringify(last.json.messages).includes('Fibonacci')) {
+    throw new Error(`upstream request body: ${JSON.stringify(last.json).slice(0, 400)}`);
+  }
+});
+
+await step('Stop ends a long reply early and keeps the partial text', async () => {
+  const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+  await upstreamPost('/__config', { reply_text: long, chunk_count: 200, chunk_delay: 0.1, routed_model: null });
+  const t0 = Date.now();
+  await sendPrompt('Tell me a very long story.');
+  await waitFor('some streamed words', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('word5'), 20_000, 50);
+  await chat.locator('#stop').click();
+  await waitForIdle(10_000);
+  const stoppedAfter = Date.now() - t0;
+  const reply = lastReply();
+  const meta = (await reply.locator('.meta').textContent()) ?? '';
+  const text = (await reply.locator('.content').textContent()) ?? '';
+  if (!meta.includes('stopped')) {
+    throw new Error(`reply not marked stopped: ${meta}`);
+  }
+  if (text.includes('word199') || stoppedAfter > 15_000) {
+    throw new Error(`reply was not cut short (${stoppedAfter} ms, ${text.length} chars)`);
+  }
+  await shot('04-chat-stopped');
+});
+
+await step('an upstream failure shows inline with the daemon hint', async () => {
+  await upstreamPost('/__fault', { kind: 'status', status: 401, path_contains: 'chat/completions', message: 'Invalid API key' });
+  await sendPrompt('This one fails.');
+  await waitForIdle();
+  const error = lastReply().locator('.error-block');
+  await error.waitFor({ timeout: 10_000 });
+  const text = (await error.textContent()) ?? '';
+  if (!/Authentication failed/.test(text) || !/OPENROUTER_API_KEY/.test(text)) {
+    throw new Error(`error block: ${text}`);
+  }
+  await shot('05-chat-error');
+});
+
+await step('New Chat clears the conversation', async () => {
+  await chat.locator('#new-chat').click();
+  await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
+});
+
+await step('the model picker lists openrouter/pareto-code with its score', async () => {
+  await runCommand('Hermes: Select Model');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'openrouter/pareto-code' }).first();
+  await row.waitFor({ timeout: 20_000 });
+  const text = (await row.textContent()) ?? '';
+  if (!/min coding score 0\.65/.test(text)) {
+    throw new Error(`pareto row: ${text}`);
+  }
+  const separator = await page.locator('.quick-input-list .monaco-list-row .quick-input-list-separator', { hasText: 'OpenRouter' }).count();
+  if (separator === 0) {
+    throw new Error('no OpenRouter separator');
+  }
+  // Unconfigured providers are listed, marked with the variable they need.
+  await page.locator('.quick-input-widget input').fill('anthropic_api_key');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Anthropic needs ANTHROPIC_API_KEY' }).first().waitFor({ timeout: 5_000 });
+  await page.locator('.quick-input-widget input').fill('');
+  await shot('06-model-picker');
+  await page.keyboard.press('Escape');
+});
+
+await step('Set Minimum Coding Score validates and saves through the daemon', async () => {
+  await runCommand('Hermes: Set Minimum Coding Score');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('1.5');
+  await page.locator('.quick-input-message', { hasText: 'from 0 to 1' }).waitFor({ timeout: 5_000 });
+  await shot('07-score-validation');
+  await input.fill('0.8');
+  await page.keyboard.press('Enter');
+  await waitFor('config.yaml to hold 0.8', async () => /min_coding_score:\s*0\.8/.test(fs.readFileSync(path.join(hermesHome, 'config.yaml'), 'utf8')), 10_000);
+  await waitFor('the chat header to show the new score', async () => (await chat.locator('#model-detail').textContent())?.includes('0.8'), 10_000);
+});
+
+await step('Ask About Selection sends the code with its file name', async () => {
+  await page.keyboard.press('Escape');
+  await runCommand('Go to File');
+  await page.locator('.quick-input-widget input').fill('fib.py');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fib.py' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.monaco-editor .view-lines', { hasText: 'def fib' }).first().waitFor({ timeout: 15_000 });
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+A');
+  await upstreamPost('/__config', { reply_text: 'It computes Fibonacci numbers recursively.', chunk_count: 5, chunk_delay: 0.02, routed_model: 'qwen/qwen3-coder' });
+  await runCommand('Hermes: Ask About Selection', { escape: false });
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('What does this do?');
+  await page.keyboard.press('Enter');
+  await waitFor('the reply', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('recursively'), 20_000);
+  const user = (await chat.locator('article.entry.user').last().textContent()) ?? '';
+  if (!user.includes('fib.py') || !user.includes('What does this do?')) {
+    throw new Error(`user message: ${user}`);
+  }
+  const last = (await upstreamRequests()).filter((r) => r.path.endsWith('/chat/completions')).at(-1);
+  const sent = JSON.stringify(last?.json?.messages ?? []);
+  if (!sent.includes('From `fib.py` (python), lines 1-3') || !sent.includes('def fib(n)')) {
+    throw new Error(`upstream did not get the selection: ${sent.slice(0, 400)}`);
+  }
+  await shot('08-ask-selection');
+});
+
+await step('a plugin added elsewhere shows up in the picker (hermes/providersChanged)', async () => {
+  const pluginDir = path.join(hermesHome, 'plugins/model-providers/acme-inference');
+  fs.mkdirSync(pluginDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(pluginDir, '__init__.py'),
+    [
+      'from providers import register_provider',
+      'from providers.base import ProviderProfile',
+      '',
+      'register_provider(ProviderProfile(',
+      '    name="acme-inference",',
+      '    display_name="Acme Inference",',
+      '    description="Acme: OpenAI-compatible direct API",',
+      '    env_vars=("ACME_API_KEY",),',
+      '    base_url="http://127.0.0.1:9/v1",',
+      '    fallback_models=("acme-large-v3",),',
+      '))',
+      '',
+    ].join('\n'),
+  );
+  // The next session re-reads the plugin directories; hermesd then sends
+  // hermes/providersChanged to every connected editor.
+  await upstreamPost('/__config', { reply_text: 'ok', chunk_count: 1, chunk_delay: 0, routed_model: null });
+  await chat.locator('#new-chat').click();
+  await sendPrompt('Hello again.');
+  await waitForIdle();
+  const log = () => {
+    const dir = path.join(userData, 'logs');
+    const found = [];
+    const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name === 'Hermes.log' && found.push(path.join(d, e.name))));
+    walk(dir);
+    return found.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  };
+  await waitFor('the providersChanged notification in the Hermes log', async () => log().includes('providers changed'), 15_000);
+  await runCommand('Hermes: Select Model');
+  await page.locator('.quick-input-widget input').fill('acme');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Acme Inference needs ACME_API_KEY' }).first().waitFor({ timeout: 15_000 });
+  await shot('09-plugin-added');
+  await page.keyboard.press('Escape');
+});
+
+await step('Run Doctor shows a report with ok/warn/fail rows', async () => {
+  await runCommand('Hermes: Run Doctor');
+  const preview = page
+    .frameLocator('iframe.webview[src*="extensionId=vscode.markdown-language-features"]')
+    .frameLocator('#active-frame');
+  await preview.locator('h1', { hasText: 'Hermes doctor' }).waitFor({ timeout: 30_000 });
+  const table = (await preview.locator('table').first().textContent()) ?? '';
+  if (!/ok/.test(table) || !/provider · openrouter/.test(table)) {
+    throw new Error(`doctor table: ${table.slice(0, 400)}`);
+  }
+  await shot('10-doctor');
+});
+
+await step('Restart Server brings the daemon back', async () => {
+  await runCommand('Hermes: Restart Server');
+  await waitFor('the status bar model after restart', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
+  await upstreamPost('/__config', { reply_text: 'Back again.', chunk_count: 3, chunk_delay: 0, routed_model: null });
+  await sendPrompt('Are you there?');
+  await waitFor('a reply after restart', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('Back again.'), 20_000);
+});
+
+/**
+ * Sets hermes.server.path in the Settings editor, as a user would. The
+ * setting is machine-scoped, so in code-server it lives on the Remote tab.
+ */
+async function setServerPath(value) {
+  const search = page.locator('.settings-editor .suggest-input-container .monaco-editor textarea').first();
+  if (!(await search.isVisible())) {
+    await runCommand('Preferences: Open User Settings');
+  }
+  await search.waitFor({ timeout: 15_000 });
+  await page.locator('.settings-editor .settings-tabs-widget .action-label', { hasText: 'Remote' }).first().click();
+  await search.fill('hermes.server.path');
+  const input = page.locator('.settings-editor .setting-item-contents', { hasText: 'Path' }).locator('input.input').first();
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill(value);
+  await input.press('Enter');
+  await input.press('Tab');
+}
+
+await step('a missing hermesd gets an actionable message, and fixing the setting restarts it', async () => {
+  await setServerPath('/nonexistent/bin/hermesd');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Hermes could not start its server' });
+  await toast.first().waitFor({ timeout: 20_000 });
+  const text = (await toast.first().textContent()) ?? '';
+  for (const expected of ['pip install hermesd', 'Install with pip', 'Open Settings', 'Restart']) {
+    if (!text.includes(expected)) {
+      throw new Error(`notification lacks "${expected}": ${text}`);
+    }
+  }
+  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd' }).waitFor({ timeout: 10_000 });
+  await page.locator('.statusbar-item', { hasText: 'Hermes' }).first().waitFor();
+  await shot('11-server-not-found');
+  await setServerPath(daemon.path);
+  await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
+  await chat.locator('#server-banner.hidden').waitFor({ state: 'attached', timeout: 10_000 });
+});
+
+await browser.close();
+killAll();
+await sleep(500);
+
+await step('the API key appears in no log', async () => {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(full);
+      } else if (/\.(log|txt|json)$/.test(entry.name) || entry.name.endsWith('.log.1')) {
+        files.push(full);
+      }
+    }
+  };
+  walk(artifacts);
+  walk(path.join(userData, 'logs'));
+  const extensionLog = files.find((f) => /Hermes\.log$/.test(f));
+  if (!extensionLog) {
+    throw new Error('the Hermes output channel log was not found');
+  }
+  const leaks = files.filter((f) => fs.readFileSync(f, 'utf8').includes(CANARY_KEY));
+  if (leaks.length) {
+    throw new Error(`the key is in: ${leaks.join(', ')}`);
+  }
+});
+
+// ---------------------------------------------------------------- done
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+fs.writeFileSync(path.join(artifacts, 'results.json'), JSON.stringify({ elapsedMs: Date.now() - started, results }, null, 2));
+if (!keep) {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+for (const r of results.filter((x) => !x.ok)) {
+  console.log(`\n--- ${r.name}\n${r.error}`);
+}
+console.log(`\nvscode e2e: ${passed} passed, ${failed} failed (${elapsed()}); screenshots in ${artifacts}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { ChatEntry } from '../src/logic/chatTypes';
+import { errorTitle, escapeHtml, metaParts, renderError, renderMarkdown, safeLanguage } from '../src/webview/render';
+
+describe('renderMarkdown', () => {
+  it('renders markdown', () => {
+    expect(renderMarkdown('**bold** and `code`')).toBe('<p><strong>bold</strong> and <code>code</code></p>\n');
+  });
+
+  it('escapes raw HTML instead of rendering it', () => {
+    const html = renderMarkdown('<img src=x onerror="alert(1)"> <script>alert(1)</script>');
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<script');
+    expect(html).toContain('&lt;script&gt;');
+  });
+
+  it('drops javascript: links', () => {
+    const html = renderMarkdown('[click](javascript:alert(1)) [ok](https://example.com)');
+    expect(html).not.toContain('href="javascript:');
+    expect(html).toContain('<a href="https://example.com">ok</a>');
+  });
+
+  it('wraps fenced code in a block with its language and a copy button', () => {
+    const html = renderMarkdown('```python\nprint("<hi>")\n```');
+    expect(html).toContain('<span class="code-lang">python</span>');
+    expect(html).toContain('<button type="button" class="copy-code"');
+    expect(html).toContain('<code class="language-python">print(&quot;&lt;hi&gt;&quot;)\n</code>');
+  });
+
+  it('does not let a fence info string inject attributes', () => {
+    const html = renderMarkdown('```"><script>x\ncode\n```');
+    expect(html).not.toContain('<script');
+    expect(html).toContain('<code>code\n</code>');
+  });
+
+  it('renders an unclosed fence while a reply is still streaming', () => {
+    expect(renderMarkdown('Here:\n```ts\nconst a = 1;')).toContain('<code class="language-ts">const a = 1;</code>');
+  });
+
+  it('frames indented code too', () => {
+    expect(renderMarkdown('    indented')).toContain('<div class="code-block">');
+  });
+});
+
+describe('helpers', () => {
+  it('escapeHtml escapes the five characters', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+  it('safeLanguage keeps plain names only', () => {
+    expect(safeLanguage('c++ title="x"')).toBe('c++');
+    expect(safeLanguage('"><b>')).toBe('');
+    expect(safeLanguage('')).toBe('');
+  });
+});
+
+describe('metaParts', () => {
+  const base: ChatEntry = { id: 1, role: 'assistant', text: 'hi' };
+  it('shows the routed model of a Pareto reply', () => {
+    expect(
+      metaParts({ ...base, model: 'openrouter/pareto-code', routedModel: 'qwen/qwen3-coder', stopReason: 'end_turn' }),
+    ).toEqual(['openrouter/pareto-code → qwen/qwen3-coder']);
+  });
+  it('shows streaming, stopped and usage', () => {
+    expect(metaParts({ ...base, streaming: true })).toEqual(['streaming…']);
+    expect(
+      metaParts({ ...base, model: 'm', stopReason: 'cancelled', usage: { inputTokens: 12, outputTokens: 34 } }),
+    ).toEqual(['m', 'stopped', '12 in / 34 out tokens']);
+    expect(metaParts({ ...base, stopReason: 'max_tokens' })).toEqual(['cut at max tokens']);
+  });
+  it('has nothing for user messages', () => {
+    expect(metaParts({ id: 2, role: 'user', text: 'q' })).toEqual([]);
+  });
+});
+
+describe('renderError', () => {
+  it('shows the daemon hint, escaped', () => {
+    const html = renderError({
+      id: 1,
+      role: 'assistant',
+      text: '',
+      error: { kind: 'auth', message: 'OpenRouter rejected the key (401) <b>', hint: 'set OPENROUTER_API_KEY' },
+    });
+    expect(html).toContain('<div class="error-title">Authentication failed</div>');
+    expect(html).toContain('OpenRouter rejected the key (401) &lt;b&gt;');
+    expect(html).toContain('<strong>What to do:</strong> set OPENROUTER_API_KEY');
+    expect(html).toContain('data-command="hermes.runDoctor"');
+    expect(html).not.toContain('hermes.restartServer');
+  });
+  it('offers a restart when the server is gone', () => {
+    expect(renderError({ id: 1, role: 'assistant', text: '', error: { kind: 'server', message: 'gone' } })).toContain(
+      'data-command="hermes.restartServer"',
+    );
+  });
+  it('is empty without an error', () => {
+    expect(renderError({ id: 1, role: 'assistant', text: 'ok' })).toBe('');
+  });
+  it('has a title for every documented error kind', () => {
+    for (const kind of ['auth', 'rate_limited', 'quota', 'context_length', 'model_not_found', 'network', 'timeout', 'bad_response', 'plugin_error', 'config_error']) {
+      expect(errorTitle(kind)).not.toBe('Request failed');
+    }
+    expect(errorTitle('something new')).toBe('Request failed');
+  });
+});

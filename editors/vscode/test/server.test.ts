@@ -1,0 +1,114 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describe, expect, it } from 'vitest';
+import { RestartBackoff, checkProtocol, expandHome, findExecutable, notFoundMessage, serverCommand } from '../src/logic/server';
+
+describe('serverCommand', () => {
+  it('defaults to hermesd --stdio', () => {
+    expect(serverCommand({})).toEqual({ command: 'hermesd', args: ['--stdio'] });
+    expect(serverCommand({ path: '  ', args: 'nonsense' })).toEqual({ command: 'hermesd', args: ['--stdio'] });
+  });
+  it('puts extra arguments before --stdio, once', () => {
+    expect(serverCommand({ path: 'python3', args: ['-m', 'hermesd'] })).toEqual({
+      command: 'python3',
+      args: ['-m', 'hermesd', '--stdio'],
+    });
+    expect(serverCommand({ args: ['--stdio', '--log-level', 'debug'] }).args).toEqual(['--stdio', '--log-level', 'debug']);
+    expect(serverCommand({ args: ['-v', 3, null] }).args).toEqual(['-v', '--stdio']);
+  });
+  it('expands ~', () => {
+    expect(serverCommand({ path: '~/.local/bin/hermesd' }, '/home/u').command).toBe('/home/u/.local/bin/hermesd');
+    expect(expandHome('~', '/home/u')).toBe('/home/u');
+    expect(expandHome('/abs/~x', '/home/u')).toBe('/abs/~x');
+  });
+});
+
+describe('findExecutable', () => {
+  const exists = (files: string[]) => (f: string) => files.includes(f);
+  it('searches PATH in order', () => {
+    const found = findExecutable('hermesd', { PATH: '/a:/b:/c' }, 'linux', exists(['/b/hermesd', '/c/hermesd']));
+    expect(found).toBe('/b/hermesd');
+  });
+  it('returns undefined when missing', () => {
+    expect(findExecutable('hermesd', { PATH: '/a' }, 'linux', exists([]))).toBeUndefined();
+    expect(findExecutable('hermesd', {}, 'linux', exists([]))).toBeUndefined();
+  });
+  it('checks a path directly', () => {
+    expect(findExecutable('/opt/h/hermesd', { PATH: '/a' }, 'linux', exists(['/opt/h/hermesd']))).toBe('/opt/h/hermesd');
+    expect(findExecutable('./bin/hermesd', { PATH: '/a' }, 'linux', exists([]))).toBeUndefined();
+  });
+  it('tries PATHEXT on Windows', () => {
+    const found = findExecutable('hermesd', { PATH: 'C:\\py\\Scripts', PATHEXT: '.EXE;.CMD' }, 'win32', exists(['C:\\py\\Scripts\\hermesd.EXE']));
+    expect(found).toBe('C:\\py\\Scripts\\hermesd.EXE');
+  });
+  it('really finds an executable file and skips a non-executable one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hermes-which-'));
+    const exe = path.join(dir, 'hermesd');
+    fs.writeFileSync(exe, '#!/bin/sh\n', { mode: 0o755 });
+    const plain = path.join(dir, 'plain');
+    fs.writeFileSync(plain, '', { mode: 0o644 });
+    expect(findExecutable('hermesd', { PATH: dir })).toBe(exe);
+    if (process.platform !== 'win32' && process.getuid?.() !== 0) {
+      expect(findExecutable('plain', { PATH: dir })).toBeUndefined();
+    }
+    expect(findExecutable(dir, { PATH: '' })).toBeUndefined(); // a directory is not an executable
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('notFoundMessage', () => {
+  it('explains how to install and where it looked', () => {
+    const m = notFoundMessage('hermesd');
+    expect(m).toContain('"hermesd" on PATH');
+    expect(m).toContain('pip install hermesd');
+    expect(m).toContain('hermes.server.path');
+    expect(notFoundMessage('/opt/hermesd')).toContain('at /opt/hermesd');
+  });
+});
+
+describe('checkProtocol', () => {
+  it('accepts version 1', () => {
+    expect(checkProtocol({ hermes: { protocolVersion: 1, methods: [] } })).toBeUndefined();
+  });
+  it('rejects another major version, saying what to update', () => {
+    expect(checkProtocol({ hermes: { protocolVersion: 2 } })).toMatch(/Update the extension/);
+    expect(checkProtocol({ hermes: { protocolVersion: 0 } })).toMatch(/pip install -U hermesd/);
+  });
+  it('rejects a server that is not hermesd', () => {
+    expect(checkProtocol(undefined)).toMatch(/did not announce/);
+    expect(checkProtocol({})).toMatch(/did not announce/);
+  });
+});
+
+describe('RestartBackoff', () => {
+  it('doubles up to the cap, then gives up', () => {
+    const b = new RestartBackoff(1000, 4000, 4, 60_000, () => 0);
+    expect([b.nextDelay(), b.nextDelay(), b.nextDelay(), b.nextDelay(), b.nextDelay()]).toEqual([1000, 2000, 4000, 4000, undefined]);
+    expect(b.tries).toBe(4);
+  });
+  it('resets after a stable run', () => {
+    let now = 0;
+    const b = new RestartBackoff(1000, 30_000, 5, 60_000, () => now);
+    b.nextDelay();
+    b.nextDelay();
+    b.started();
+    now = 61_000;
+    expect(b.nextDelay()).toBe(1000);
+  });
+  it('does not reset after a short run', () => {
+    let now = 0;
+    const b = new RestartBackoff(1000, 30_000, 5, 60_000, () => now);
+    b.nextDelay();
+    b.started();
+    now = 5_000;
+    expect(b.nextDelay()).toBe(2000);
+  });
+  it('resets on request', () => {
+    const b = new RestartBackoff(1000, 30_000, 1, 60_000, () => 0);
+    b.nextDelay();
+    expect(b.nextDelay()).toBeUndefined();
+    b.reset();
+    expect(b.nextDelay()).toBe(1000);
+  });
+});
