@@ -57,16 +57,19 @@ def require(ok: bool, what: str) -> None:
 
 
 def run(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    # Plain output whatever the environment (CI sets variables that turn colours on).
+    plain = {**(env if env is not None else os.environ), "NO_COLOR": "1", "FORCE_COLOR": "0"}
     proc = subprocess.run(
         args,
         cwd=EXT,
-        env=env,
+        env=plain,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         timeout=timeout,
     )
+    proc.stdout = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout or "")
     return proc
 
 
