@@ -96,7 +96,7 @@ def list_models(
         error = None
         try:
             fetched = call_fetch_models(profile, api_key=api_key, base_url=base_url, timeout=FETCH_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - a plugin's fetch may raise anything
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's fetch may raise anything, even exit
             fetched, error = None, f"the plugin's fetch_models raised {type(exc).__name__}: {exc}"
         if isinstance(fetched, (list, tuple)) and all(isinstance(m, str) for m in fetched):
             now = time.time()

@@ -9,10 +9,11 @@ first token, and records the turn, partial or not, when it ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from hermesd import config as config_mod
 from hermesd.errors import HermesError
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_MESSAGES = 10_000
+# Content parts are shallow objects; deeper nesting is refused before it reaches a JSON encoder.
+MAX_CONTENT_DEPTH = 8
+# One reply's text and reasoning together; beyond it the stream is cut (bad_response, partial kept).
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+# A Retry-After longer than this is reported (rate_limited, retryAfter) instead of waited out.
+MAX_RETRY_WAIT = 30.0
 ROLES = ("system", "developer", "user", "assistant", "tool")
 SUMMARY_PROMPT = (
     "Summarise the conversation below for your own later use. Keep every fact, decision, "
@@ -68,12 +75,17 @@ class ChatRequest:
                 raise ParamsError(f"`message` must be a string, not {_type(message)}")
             if not message.strip():
                 raise ParamsError("`message` must not be empty")
+            _require_unicode("message", message)
             req.message = message
         if messages is not None:
             req.messages = _parse_messages(messages)
-        size = len((req.message or "").encode()) + sum(len(text_of(m["content"]).encode()) for m in req.messages or [])
+        size = len((req.message or "").encode()) + len((req.system or "").encode())
+        size += sum(len(text_of(m["content"]).encode()) for m in req.messages or [])
         if size > MAX_MESSAGE_BYTES:
-            raise ParamsError(f"the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB)")
+            raise ParamsError(
+                f"the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB) "
+                "for `message`, `messages` and `system` together"
+            )
         temperature = params.get("temperature")
         if temperature is not None:
             if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
@@ -99,7 +111,14 @@ def _opt_str(params: dict[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ParamsError(f"`{name}` must be a string, not {_type(value)}")
+    _require_unicode(name, value)
     return value.strip() or None
+
+
+def _require_unicode(name: str, value: Any) -> None:
+    """Lone surrogates arrive through JSON escapes but can be neither saved nor sent."""
+    if not config_mod.is_valid_unicode(value):
+        raise ParamsError(f"`{name}` is not valid Unicode text (it contains a lone surrogate such as \\ud800)")
 
 
 def _parse_messages(messages: Any) -> list[dict[str, Any]]:
@@ -111,7 +130,16 @@ def _parse_messages(messages: Any) -> list[dict[str, Any]]:
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), (str, list)):
             raise ParamsError(f"`messages[{i}]` must be {{role: one of {', '.join(ROLES)}, content: string}}")
-        parsed.append({"role": m["role"], "content": m["content"]})
+        content = m["content"]
+        if isinstance(content, list) and (
+            not all(isinstance(part, dict) for part in content) or config_mod.deeper_than(content, MAX_CONTENT_DEPTH)
+        ):
+            raise ParamsError(
+                f"`messages[{i}].content` must be a string or a list of parts such as {{type: text, text: string}}"
+                f" (nested at most {MAX_CONTENT_DEPTH} levels)"
+            )
+        _require_unicode(f"messages[{i}].content", content)
+        parsed.append({"role": m["role"], "content": content})
     return parsed
 
 
@@ -163,6 +191,10 @@ class ChatEngine:
         parent_id: str | None = None,
         system: str | None = None,
     ) -> Session:
+        for name, value in (("provider", provider), ("model", model), ("parentSessionId", parent_id), ("system", system)):
+            _require_unicode(name, value)
+        if system is not None and len(system.encode()) > MAX_MESSAGE_BYTES:
+            raise ParamsError(f"`system` is {len(system.encode())} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB)")
         cfg = self.load_config()
         parent = None
         if parent_id is not None:
@@ -174,7 +206,8 @@ class ChatEngine:
             model = model or parent.model or None
         settings = Settings.from_dict(parent.settings.to_dict()) if parent else settings_from_config(cfg)
         try:
-            resolved = resolve(cfg, provider=provider, model=model)
+            with _exit_guard(provider):
+                resolved = resolve(cfg, provider=provider, model=model)
             target = (resolved.provider, resolved.model, resolved.profile)
         except HermesError as exc:
             if provider:  # the editor asked for a provider that does not exist
@@ -200,8 +233,9 @@ class ChatEngine:
         if wants_provider or wants_model:
             cfg = self.load_config()
             try:
-                resolved = resolve(cfg, provider=req.provider or session.provider or None, model=req.model or session.model,
-                                   profile=None if wants_provider else session.profile)
+                with _exit_guard(req.provider or session.provider):
+                    resolved = resolve(cfg, provider=req.provider or session.provider or None, model=req.model or session.model,
+                                       profile=None if wants_provider else session.profile)
             except HermesError as exc:
                 raise ParamsError(f"{exc.message}; {exc.hint}") from exc
             self.store.update_target(session, resolved.provider, resolved.model, resolved.profile)
@@ -263,6 +297,11 @@ class ChatEngine:
     def preview(self, params: Any) -> dict[str, Any]:
         """``hermes/previewRequest``: what ``hermes/chat`` would send, sending nothing."""
         req = ChatRequest.parse(params)
+        session = self.store.get(req.session_id) if req.session_id is not None else None
+        with _exit_guard(req.provider or (session.provider if session else None)):
+            return self._preview(req)
+
+    def _preview(self, req: ChatRequest) -> dict[str, Any]:
         if req.session_id is not None:
             session = self.store.get(req.session_id)
             if session is None:
@@ -359,6 +398,12 @@ class ChatEngine:
 
     async def _run(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
                    on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
+        # Inside the task: a SystemExit escaping a task would stop the event loop, and the daemon.
+        with _exit_guard(session.provider):
+            await self._stream(session, req, run, request_id, on_delta, result)
+
+    async def _stream(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
+                      on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
         cfg = self.load_config()
         resolved = self._resolve(session, cfg)
         result.update(provider=resolved.provider, model=resolved.model)
@@ -368,10 +413,18 @@ class ChatEngine:
         net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
         retries = cfg.get("network.max_retries")
         seq = 0
+        size = 0
         for attempt in range(retries + 1):
             try:
-                async for event in open_stream(prepared, resolved, net):
-                    if isinstance(event, Delta):
+                # aclosing: an error raised here (the size limit) still closes the upstream connection now.
+                async with contextlib.aclosing(open_stream(prepared, resolved, net)) as events:
+                    async for event in events:
+                        if not isinstance(event, Delta):
+                            run.finish = event
+                            continue
+                        size += len(event.text.encode()) + len(event.reasoning.encode())
+                        if size > MAX_REPLY_BYTES:
+                            raise _reply_too_large(resolved)
                         if event.text:
                             run.text.append(event.text)
                         if event.reasoning:
@@ -384,12 +437,12 @@ class ChatEngine:
                                 delta["reasoning"] = event.reasoning
                             seq += 1
                             on_delta(delta)
-                    else:
-                        run.finish = event
                 return
             except HermesError as exc:
                 if run.text or run.reasoning or not exc.retryable or attempt >= retries:
                     raise
+                if exc.retry_after is not None and exc.retry_after > MAX_RETRY_WAIT:
+                    raise  # minutes away: tell the user when to come back rather than hang the chat
                 await asyncio.sleep(_backoff(attempt, exc.retry_after))
 
     async def _maybe_summarise(self, session: Session, req: ChatRequest, resolved: Resolved, cfg: config_mod.Config) -> None:
@@ -436,8 +489,41 @@ def _with_model(resolved: Resolved, model: str) -> Resolved:
     return replace(resolved, model=model or resolved.model)
 
 
+@contextlib.contextmanager
+def _exit_guard(provider: str | None) -> Iterator[None]:
+    """A plugin calling ``sys.exit()`` fails its request (plugin_error) instead of stopping the daemon.
+
+    Only plugin code runs inside these blocks and hermesd never exits from
+    them itself, so a SystemExit here is the plugin's.
+    """
+    try:
+        yield
+    except SystemExit as exc:
+        import providers
+
+        origin = providers.provider_origin(provider) if provider else None
+        where = f" ({origin.path})" if origin and origin.path else ""
+        label = f"provider plugin {provider!r}" if provider else "a provider plugin"
+        raise HermesError(
+            "plugin_error",
+            f"{label} called exit ({exc.code!r}) while preparing the request",
+            hint=f"fix or remove the plugin{where}; other providers keep working",
+            provider=provider or None,
+        ) from None
+
+
+def _reply_too_large(resolved: Resolved) -> HermesError:
+    return HermesError(
+        "bad_response",
+        f"{resolved.provider or resolved.base_url} sent a reply over the {MAX_REPLY_BYTES // (1024 * 1024)} MiB limit; "
+        "hermesd stopped reading it",
+        hint="the partial reply is kept; ask for a shorter answer or lower model.max_tokens",
+        provider=resolved.provider,
+    )
+
+
 def _backoff(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
-        return min(retry_after, 30.0)
+        return min(retry_after, MAX_RETRY_WAIT)
     return min(0.5 * (2**attempt), 8.0) * (0.75 + random.random() / 2)
 

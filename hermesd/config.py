@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,27 +140,55 @@ def _min_coding_score(key: str, value: Any) -> float | None:
     return score
 
 
-MAX_VALUE_DEPTH = 16
+MAX_VALUE_DEPTH = 16  # what hermes/setConfig accepts for a mapping value
+MAX_FILE_DEPTH = 64  # what a hand-written file may hold anywhere
 
 
 def _mapping(key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{key} must be a mapping (got {_shown(value)})")
-    if nesting_depth(value) > MAX_VALUE_DEPTH:
+    if deeper_than(value, MAX_VALUE_DEPTH):
         # YAML reads and writes recursively: a deeper value could be written but never read back.
         raise ConfigError(f"{key} is nested more than {MAX_VALUE_DEPTH} levels deep")
     return value
 
 
-def nesting_depth(value: Any) -> int:
-    """Nesting depth of lists and mappings, without recursing (the value may be thousands deep)."""
-    deepest, stack = 0, [(value, 1)]
+def is_valid_unicode(value: Any) -> bool:
+    """False when a string anywhere in ``value`` holds a lone surrogate.
+
+    JSON can carry ``"\\ud800"``; such a string cannot be encoded as UTF-8, so
+    it could be neither written to a file nor sent upstream.
+    """
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """True when lists and mappings nest more than ``limit`` levels.
+
+    Iterative (the value may be thousands deep) and bounded, so it also ends
+    on a YAML alias that contains itself (``a: &x [*x]``).
+    """
+    stack = [(value, 1)]
     while stack:
         node, level = stack.pop()
         if isinstance(node, (dict, list)):
-            deepest = max(deepest, level)
+            if level > limit:
+                return True
             stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
+    return False
 
 
 @dataclass(frozen=True)
@@ -232,6 +261,10 @@ def load(path: Path | None = None) -> Config:
         parse_error = exc
     values = defaults()
     problems: list[str] = []
+    for section in dict.fromkeys(name.split(".")[0] for name in KEYS):
+        content = raw.get(section)
+        if content is not None and not isinstance(content, dict):
+            problems.append(f"{section} must be a mapping of keys (got {_shown(content)}); its keys use their defaults")
     for key in KEYS.values():
         if not _has_path(raw, key.name):
             continue
@@ -267,6 +300,10 @@ def _parse(path: Path) -> dict[str, Any]:
         raise ConfigUnreadable(path, f"invalid YAML: {problem}", line) from exc
     except RecursionError as exc:  # the YAML parser recurses per nesting level
         raise ConfigUnreadable(path, "nested too deeply to read", None) from exc
+    except (ValueError, TypeError, AttributeError) as exc:  # a tag or date PyYAML cannot build (2024-13-45, !!int x)
+        raise ConfigUnreadable(path, f"invalid YAML value: {exc}", None) from exc
+    if deeper_than(data, MAX_FILE_DEPTH):
+        raise ConfigUnreadable(path, f"nested more than {MAX_FILE_DEPTH} levels deep, or an alias contains itself", None)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -280,6 +317,8 @@ def validate(key: str, value: Any) -> Any:
     if spec is None:
         known = ", ".join(sorted(KEYS))
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}")
+    if not is_valid_unicode(value):
+        raise ConfigError(f"{key} must be valid Unicode text (it contains a lone surrogate such as \\ud800)")
     normalised = spec.check(key, value)
     if spec.check is _provider and normalised and not provider_exists(normalised):
         raise ConfigError(
@@ -302,7 +341,8 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
             _delete_path(raw, key)
         else:
             _set_path(raw, key, normalised)
-        _atomic_write(path, _dump(raw))
+        # A symlinked config (dotfiles) stays a link: the file it points to is replaced.
+        _atomic_write(path.resolve() if path.is_symlink() else path, _dump(raw))
     return load(path).get(key)
 
 
@@ -328,7 +368,14 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Temp file in the same directory, fsync, keep a backup, rename, fsync the directory."""
+    """Temp file in the same directory, fsync, keep a backup, rename, fsync the directory.
+
+    Called under the lock, so any temp file already there belongs to a writer
+    that was killed mid-write: it is removed rather than left in the user's home.
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -337,11 +384,7 @@ def _atomic_write(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
         if path.exists():
-            backup = path.with_name(path.name + ".bak")
-            with contextlib.suppress(OSError):
-                os.unlink(backup)
-            with contextlib.suppress(OSError):
-                os.link(path, backup)
+            _keep_backup(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -354,19 +397,41 @@ def _atomic_write(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
+def _keep_backup(path: Path, tmp: str) -> None:
+    """``config.yaml.bak`` becomes the current file, atomically (a hard link renamed into place)."""
+    backup = path.with_name(path.name + ".bak")
+    staged = tmp[: -len(".tmp")] + ".bak.tmp"  # still matches the stale-temp pattern if we are killed
+    try:
+        os.link(path, staged)
+    except OSError:  # no hard links here (some network or FAT file systems): copy instead
+        with contextlib.suppress(OSError):
+            shutil.copyfile(path, staged)
+    with contextlib.suppress(OSError):
+        os.chmod(staged, 0o600)  # the new file is 0600; its backup should not be wider
+    with contextlib.suppress(OSError):
+        os.rename(staged, backup)  # POSIX rename: atomic, replaces the old backup
+
+
 _SECRET_WORDS = ("key", "token", "secret", "password", "credential")
 
 
 def masked(tree: Any, _name: str = "") -> Any:
-    """A copy with secret-looking values replaced by ``***`` (for editors and logs)."""
+    """A JSON-safe copy with secret-looking values replaced by ``***`` (for editors and logs).
+
+    YAML has dates, NaN and non-string keys, which JSON (and so an editor) cannot take.
+    """
     if isinstance(tree, dict):
-        return {k: masked(v, str(k)) for k, v in tree.items()}
-    if isinstance(tree, list):
+        return {str(k): masked(v, str(k)) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple, set)):
         return [masked(v, _name) for v in tree]
     lowered = _name.lower()
     if isinstance(tree, str) and tree and any(w in lowered for w in _SECRET_WORDS):
         return "***"
-    return tree
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return str(tree)
+    if tree is None or isinstance(tree, (str, int, float)):
+        return tree
+    return tree.isoformat() if hasattr(tree, "isoformat") else str(tree)
 
 
 # -- dotted paths --------------------------------------------------------

@@ -166,7 +166,14 @@ async def run(
 
         async def one(profile: ProviderProfile) -> Check:
             nonlocal done
-            result = await _probe(client, profile, cfg)
+            try:
+                result = await _probe(client, profile, cfg)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's hook failed; the others still report
+                origin = providers.provider_origin(profile.name)
+                result = Check(f"provider:{profile.name}", "fail",
+                               f"plugin {profile.name!r} raised {type(exc).__name__} while being probed: {exc}",
+                               hint=f"fix or remove {origin.path if origin else 'the plugin'}; other providers still work",
+                               provider=profile.name)
             done += 1
             if progress:
                 progress(done, total, profile.name)

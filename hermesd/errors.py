@@ -34,6 +34,11 @@ class HermesError(Exception):
         retry_after: float | None = None,
         provider: str | None = None,
     ) -> None:
+        from hermesd.credentials import redact
+
+        # Scrubbed now, not only in to_dict(): servers, the CLI and logs all print
+        # ``message`` directly, and it may quote an upstream body or a plugin's exception.
+        message, hint = redact(message), redact(hint) if hint else hint
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -44,7 +49,8 @@ class HermesError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.kind in ("rate_limited", "network") or (self.status in RETRYABLE_STATUS)
+        """By kind, not status: a 429 that means "out of credit" is a quota error, never retried."""
+        return self.kind in ("rate_limited", "network")
 
     def to_dict(self) -> dict[str, Any]:
         from hermesd.credentials import redact
@@ -59,6 +65,15 @@ class HermesError(Exception):
         if self.provider:
             out["provider"] = self.provider
         return out
+
+
+def _upstream_code(body: Any) -> str:
+    """The provider's machine-readable error code or type (``context_length_exceeded``, ``insufficient_quota``)."""
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            return " ".join(str(err.get(k)) for k in ("code", "type") if isinstance(err.get(k), str))
+    return ""
 
 
 def _upstream_message(body: Any) -> str:
@@ -91,7 +106,7 @@ def from_status(
 ) -> HermesError:
     """Classify an HTTP error response from the upstream."""
     said = _upstream_message(body)
-    lowered = said.lower()
+    lowered = f"{said} {_upstream_code(body)}".lower()
     label = provider or "the endpoint"
     suffix = f": {said}" if said else ""
     key_hint = key_env_var or (key_env_vars[0] if key_env_vars else "the provider's API key variable")
@@ -103,7 +118,7 @@ def from_status(
             status=status,
             provider=provider,
         )
-    if status == 402 or "insufficient" in lowered and ("credit" in lowered or "quota" in lowered or "balance" in lowered):
+    if status == 402 or _is_quota_error(lowered):
         return HermesError(
             "quota",
             f"{label} says the account is out of credit ({status}){suffix}",
@@ -154,12 +169,22 @@ def from_status(
     )
 
 
+def _is_quota_error(lowered: str) -> bool:
+    """Out of credit, however the provider words it (OpenAI says it with a 429, Anthropic with a 400)."""
+    if "insufficient_quota" in lowered or "credit balance is too low" in lowered:
+        return True
+    return "insufficient" in lowered and ("credit" in lowered or "quota" in lowered or "balance" in lowered)
+
+
 def _is_context_error(lowered: str) -> bool:
     return any(
         phrase in lowered
         for phrase in (
             "context length",
             "context_length",
+            "maximum prompt length",
+            "prompt length is",
+            "input is too long",
             "maximum context",
             "context window",
             "too many tokens",

@@ -46,14 +46,19 @@ def provider_row(profile: ProviderProfile) -> dict[str, Any]:
     return row
 
 
+def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
+    """A load failure for editors; a plugin's exception text may quote a key, so it is scrubbed."""
+    row: dict[str, Any] = {"plugin": error.plugin, "path": error.path, "message": credentials.redact(error.message)}
+    if error.line is not None:
+        row["line"] = error.line
+    return row
+
+
 def providers_result() -> dict[str, Any]:
     cfg = config_mod.load()
     return {
         "providers": [provider_row(p) for p in providers.list_providers()],
-        "pluginErrors": [
-            {k: v for k, v in {"plugin": e.plugin, "path": e.path, "line": e.line, "message": e.message}.items() if v is not None}
-            for e in providers.plugin_errors()
-        ],
+        "pluginErrors": [plugin_error_row(e) for e in providers.plugin_errors()],
         "current": {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""},
     }
 

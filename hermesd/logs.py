@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 
 from hermesd.paths import ensure_private_dir, log_dir
@@ -29,6 +30,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files are created 0600 (and rotated ones too): they name files, hosts and models."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
@@ -36,7 +46,7 @@ def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         path = ensure_private_dir(log_dir()) / "hermesd.log"
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+        handler: logging.Handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
         handler.setLevel(getattr(logging, level.upper(), logging.INFO))
     except OSError:
         handler = logging.StreamHandler(sys.stderr)

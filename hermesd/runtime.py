@@ -155,7 +155,7 @@ def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: st
     if callable(per_model) and model:
         try:
             chosen = per_model(model)
-        except Exception:  # noqa: BLE001 - a plugin hook must not break resolution
+        except (Exception, SystemExit):  # noqa: BLE001 - a plugin hook must not break resolution
             chosen = None
         if chosen:
             return chosen

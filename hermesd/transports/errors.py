@@ -40,32 +40,50 @@ def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> 
         return from_http_response(status, headers, raw, resolved)
     name = type(exc).__name__
     text = str(exc) or name
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and name.startswith("API"):  # the SDK's wrapper hides the real failure
+        text = f"{text} {type(cause).__name__}: {cause}".strip()
+    if _unreadable(exc):
+        return HermesError(
+            "bad_response",
+            f"{label} sent a reply hermesd could not read ({name}: {text})",
+            hint="the partial reply is kept; try again or pick another model",
+            provider=resolved.provider,
+        )
     if "Timeout" in name:
+        if started:
+            return HermesError(
+                "timeout",
+                f"{label} went silent mid-reply ({text})",
+                hint="the partial reply is kept; send again to retry, or raise network.timeout if the model pauses for long",
+                provider=resolved.provider,
+            )
         return HermesError(
             "timeout",
             f"{label} did not answer in time ({text})",
             hint="try again, or raise network.timeout if the model is slow to start",
             provider=resolved.provider,
         )
-    if started and any(word in name for word in ("Read", "Protocol", "Remote", "Decode", "Incomplete")):
+    networkish = any(word in name for word in ("Connect", "Network", "Read", "Write", "Protocol", "Remote", "Incomplete", "OSError"))
+    if started and (networkish or isinstance(exc, OSError)):
         return HermesError(
             "network",
             f"the connection to {label} broke mid-reply ({name}: {text})",
             hint="the partial reply is kept; send again to retry",
             provider=resolved.provider,
         )
-    if any(word in name for word in ("Connect", "Network", "Read", "Write", "Protocol", "Remote", "OSError")):
+    if networkish or isinstance(exc, OSError):
         return HermesError(
             "network",
             f"cannot reach {label} ({name}: {text})",
             hint=f"check the base URL ({resolved.base_url}) and your network",
             provider=resolved.provider,
         )
-    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)) or "JSON" in name or "APIError" in name:
+    if name == "APIError":  # the SDK read an {"error": ...} event inside the stream
         return HermesError(
             "bad_response",
-            f"{label} sent a reply hermesd could not read ({name}: {text})",
-            hint="the partial reply is kept; try again or pick another model",
+            f"{label} reported an error mid-reply: {text}",
+            hint="the partial reply is kept; try again",
             provider=resolved.provider,
         )
     return HermesError(
@@ -74,3 +92,11 @@ def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> 
         hint="try again; `hermesd doctor` checks the provider",
         provider=resolved.provider,
     )
+
+
+def _unreadable(exc: BaseException) -> bool:
+    """The bytes arrived but do not parse: JSON, SSE or content-encoding errors (never retried)."""
+    name = type(exc).__name__
+    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError, IndexError)):
+        return True
+    return "JSON" in name or "Decod" in name

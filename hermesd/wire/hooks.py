@@ -20,7 +20,7 @@ def call_hook(profile: ProviderProfile, name: str, expected: Any, call: Callable
         result = call(*args)
     except HermesError:
         raise
-    except Exception as exc:  # noqa: BLE001 - plugin code may raise anything
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin code may raise anything, even exit
         raise plugin_error(profile, name, f"raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(result, expected):
         raise plugin_error(profile, name, f"returned {type(result).__name__}")
@@ -54,4 +54,7 @@ def max_tokens(profile: ProviderProfile | None, options: ChatOptions, model: str
     """The request's cap, else the profile's for this model."""
     if options.max_tokens is not None or profile is None:
         return options.max_tokens
-    return call_hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, model)
+    cap = call_hook(profile, "get_max_tokens", (int, type(None)), profile.get_max_tokens, model)
+    if cap is not None and (isinstance(cap, bool) or cap < 1):
+        raise plugin_error(profile, "get_max_tokens", f"returned {cap!r}, not a positive whole number or None")
+    return cap
