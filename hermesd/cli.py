@@ -11,17 +11,23 @@ failure), 2 usage error, 3 invalid or unreadable config.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     from hermesd import __version__
 
     parser = argparse.ArgumentParser(prog="hermesd", description="One daemon for every editor to reach LLMs.")
@@ -72,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
+        # What editors run: skip building the whole CLI (argparse and its
+        # gettext cost milliseconds an editor waits for at every start).
+        _setup_logging("INFO", to_stderr=False)
+        return _serve_stdio()
     args = _parser().parse_args(argv)
     if args.command is None:
         _setup_logging(args.log_level, to_stderr=False)
@@ -101,11 +112,30 @@ def main(argv: list[str] | None = None) -> int:
 # -- serving -------------------------------------------------------------
 
 
+WARMUP_ENV = "HERMESD_WARMUP"
+
+
 def _serve_stdio() -> int:
+    if os.environ.get(WARMUP_ENV) == "early":
+        # Import the HTTP stack while pygls loads, instead of after
+        # ``initialized``: the first chat is ready sooner, but the two imports
+        # share one GIL, so ``initialize`` is answered later (docs/performance.md).
+        threading.Thread(target=_early_warm_up, name="hermesd-early-warm-up", daemon=True).start()
     from hermesd.server import create_server
 
     create_server().start_io()
     return EXIT_OK
+
+
+def _early_warm_up() -> None:
+    """The HTTP stack first: importing hermesd.server here would only wait for
+    the main thread, which is importing pygls for it."""
+    import httpx  # noqa: F401
+    import openai  # noqa: F401
+
+    from hermesd.server import start_warm_up
+
+    start_warm_up()
 
 
 def _serve_tcp(port: int) -> int:

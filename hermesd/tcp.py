@@ -39,14 +39,14 @@ def serve(port: int) -> int:
 async def _serve(port: int) -> int:
     from pygls.io_ import run_async
 
-    from hermesd.server import Daemon, create_server
+    from hermesd.server import Daemon, StreamOutbox, create_server
 
     daemon = Daemon()
     state: dict[str, str] = {}
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server = create_server(daemon, token=state["token"])
-        server.protocol.set_writer(writer)  # type: ignore[arg-type]
+        server.use_outbox(StreamOutbox(writer))
         server.drop_connection = writer.close
         try:
             await run_async(

@@ -16,6 +16,7 @@ import importlib.util
 import os
 import re
 import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -422,29 +423,64 @@ _MAX_DEPTH = 16
 _WATCHED_SUFFIXES = (".py", ".yaml", ".yml")
 
 
+# A directory's listing is kept while its mtime says nothing in it was added,
+# removed or renamed: one stat instead of listing it again. Listings made
+# within _RACY_NS of the directory's last change are not kept, since a
+# filesystem with coarse timestamps may not show a change made in the same tick.
+_listings: dict[str, tuple[tuple[int, int], list[tuple[str, str, bool]]]] = {}
+_RACY_NS = 2_000_000_000
+
+
+def _listing(path: str) -> list[tuple[str, str, bool]] | None:
+    """``(name, path, is_dir)`` of what the fingerprint looks at in ``path``, sorted; None if unreadable."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        _listings.pop(path, None)
+        return None
+    key = (st.st_mtime_ns, st.st_ino)
+    cached = _listings.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    entries = []
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                name = entry.name
+                if name == "__pycache__" or name.startswith("."):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    continue
+                if is_dir or name.endswith(_WATCHED_SUFFIXES):
+                    entries.append((name, entry.path, is_dir))
+    except OSError:
+        return None
+    entries.sort()
+    if time.time_ns() - st.st_mtime_ns > _RACY_NS:
+        _listings[path] = (key, entries)
+    return entries
+
+
 def _tree_stats(root: str, depth: int, rows: list[tuple]) -> None:
     """Append ``(path, "d" | size, mtime_ns)`` rows for ``root``'s tree, ``depth`` levels deep.
 
     Plain strings and one list: this runs at every session start, for every plugin.
     """
-    try:
-        with os.scandir(root) as it:
-            entries = list(it)
-    except OSError:
+    entries = _listing(root)
+    if entries is None:
         return
-    for entry in entries:
-        name = entry.name
-        if name == "__pycache__" or name.startswith("."):
-            continue
+    for _, path, is_dir in entries:
         try:
-            if entry.is_dir():
+            if is_dir:
                 if depth > 1:  # its listing below shows what was added, removed or renamed
-                    rows.append((entry.path, "d"))
-                    _tree_stats(entry.path, depth - 1, rows)
+                    rows.append((path, "d"))
+                    _tree_stats(path, depth - 1, rows)
                 else:  # not listed: its mtime stands for its contents
-                    rows.append((entry.path, "d", entry.stat().st_mtime_ns))
-            elif name.endswith(_WATCHED_SUFFIXES):
-                st = entry.stat()
-                rows.append((entry.path, st.st_size, st.st_mtime_ns))
+                    rows.append((path, "d", os.stat(path).st_mtime_ns))
+            else:
+                st = os.stat(path)
+                rows.append((path, st.st_size, st.st_mtime_ns))
         except OSError:
             continue
