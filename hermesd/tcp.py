@@ -39,7 +39,8 @@ def serve(port: int) -> int:
 async def _serve(port: int) -> int:
     from pygls.io_ import run_async
 
-    from hermesd.server import Daemon, StreamOutbox, create_server
+    from hermesd.outbox import StreamOutbox
+    from hermesd.server import Daemon, create_server
 
     daemon = Daemon()
     state: dict[str, str] = {}
