@@ -22,7 +22,6 @@ from bench.lsp import LspClient, cpu_seconds, rss_mb
 from bench.report import Row
 from bench.upstream import chunk_text
 
-WHATIF_ENV = "HERMESD_BENCH_WHATIF"  # run the daemon with bench/whatif.py's proposed transport
 WARM_ENV = "HERMESD_WARMUP"  # "early": warm imports before reading stdin (see hermesd/server.py)
 
 
@@ -48,8 +47,7 @@ def _sign_ms(seconds: float) -> str:
 
 async def _started_daemon(ctx: Ctx, name: str, extra: dict[str, str] | None = None) -> Daemon:
     """A daemon past initialize whose first chat is done (imports and plugins warm)."""
-    daemon = await Daemon.spawn(Home(ctx.root, name).env(ctx.upstream.url, extra),
-                                patched=bool(extra and extra.get(WHATIF_ENV)))
+    daemon = await Daemon.spawn(Home(ctx.root, name).env(ctx.upstream.url, extra))
     await daemon.client.initialize()
     session = await daemon.new_session("warm")
     _, done = daemon.chat({"sessionId": session, "message": "warm up"})
@@ -268,11 +266,6 @@ async def b4(ctx: Ctx) -> list[Row]:
         slow = await _paced_chat(ctx, daemon, "b4-slow", slow_n, slow_rate, pause=pause)
     finally:
         await daemon.close()
-    patched = await _started_daemon(ctx, "b4-whatif", {WHATIF_ENV: "1"})
-    try:
-        whatif = await _paced_chat(ctx, patched, "b4-whatif", n, rate)
-    finally:
-        await patched.close()
     editor, upstream = median([r["editor_rate"] for r in runs]), median([r["upstream_rate"] for r in runs])
     ok = all(r["ok"] for r in runs)
     return [
@@ -286,11 +279,6 @@ async def b4(ctx: Ctx) -> list[Row]:
             f"reply complete {_ms(slow['after_resume'])} after the editor resumed; "
             f"{slow_n:,} chunks in {slow['messages']:,} deltas; lossless: {'yes' if slow['ok'] else 'NO'}",
             "-", "-", "upstream never stalled; no loss", slow["ok"] and slow["after_resume"] < 0.25),
-        Row("B4", f"what-if: proposed chat_completions change (bench/whatif.py), {n:,} chunks, "
-            f"no loss, in order: {'yes' if whatif['ok'] else 'NO'}; daemon CPU "
-            f"{whatif['cpu_per_chunk'] * 1e6:.0f} µs/chunk", f"{whatif['editor_rate']:,.0f}/s",
-            f"upstream send rate {whatif['upstream_rate']:,.0f}/s",
-            f"{whatif['editor_rate'] / whatif['upstream_rate']:.2f}×", "≥ 20,000/s", None),
     ]
 
 
@@ -488,23 +476,20 @@ async def _b6_sdk(ctx: Ctx) -> dict[str, Any]:
 
 async def b6(ctx: Ctx) -> list[Row]:
     """100 concurrent streams on one connection vs one stream alone."""
-    real = await _b6_run(ctx, "b6", None)
-    whatif = await _b6_run(ctx, "b6-whatif", {WHATIF_ENV: "1"})
+    r = await _b6_run(ctx, "b6", None)
     sdk = await _b6_sdk(ctx)
-    rows = []
-    for r, label in ((real, ""), (whatif, "what-if: proposed chat_completions change; ")):
-        added = r["all"] - r["alone"]
-        rows.append(Row(
-            "B6", f"{label}{r['streams']} concurrent streams × {r['n']} chunks at {r['rate']:g}/s: p99 delay "
+    added = r["all"] - r["alone"]
+    return [
+        Row("B6", f"{r['streams']} concurrent streams × {r['n']} chunks at {r['rate']:g}/s: p99 delay "
             f"upstream → editor (worst stream p99 {_ms(r['worst'])}; streams starved: {r['starving']}; "
             f"{r['aggregate']:,.0f} chunks/s in all; daemon CPU {r['cpu_per_chunk'] * 1e6:.0f} µs/chunk, "
             f"{r['busy']:.0%} of a core)",
             _ms(r["all"]), f"one stream alone {_ms(r['alone'])}", _sign_ms(added), "≤ +20 ms p99; none starves",
-            (added <= 0.020 and r["starving"] == 0) if not label else None))
-    rows.append(Row("B6", f"reference: the same {real['streams']} streams read directly by the openai SDK in the "
-                    "benchmark process (no hermesd)", _ms(sdk["all"]), f"one stream alone via hermesd {_ms(real['alone'])}",
-                    _sign_ms(sdk["all"] - real["alone"]), "-", None))
-    return rows
+            added <= 0.020 and r["starving"] == 0),
+        Row("B6", f"reference: the same {r['streams']} streams read directly by the openai SDK in the "
+            "benchmark process (no hermesd)", _ms(sdk["all"]), f"one stream alone via hermesd {_ms(r['alone'])}",
+            _sign_ms(sdk["all"] - r["alone"]), "-", None),
+    ]
 
 
 # -- B7 ------------------------------------------------------------------------

@@ -135,10 +135,9 @@ class Daemon:
         client.on_notification = self._on_notification
 
     @classmethod
-    async def spawn(cls, env: dict[str, str], patched: bool = False) -> "Daemon":
-        """``python -m hermesd --stdio``; ``patched``: with bench/whatif.py's transport."""
-        module = "bench.whatif" if patched else "hermesd"
-        client = await LspClient.spawn([sys.executable, "-m", module, "--stdio"], env, cwd=str(REPO))
+    async def spawn(cls, env: dict[str, str]) -> "Daemon":
+        """``python -m hermesd --stdio``, as an editor starts it."""
+        client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], env, cwd=str(REPO))
         return cls(client)
 
     def _on_notification(self, method: str, params: Any, now: float) -> None:

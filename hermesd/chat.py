@@ -338,7 +338,8 @@ class ChatEngine:
     async def chat(self, params: Any, *, request_id: Any = None, on_delta: DeltaCallback | None = None) -> dict[str, Any]:
         """Run one chat to its end; upstream failures are results, not exceptions."""
         req = ChatRequest.parse(params)
-        session = self._session_for(req)
+        # Session files are fsynced: keep that off the event loop other streams share.
+        session = await asyncio.to_thread(self._session_for, req)
         if session.id in self._runs:
             raise ParamsError(f"session {session.id} is already answering; cancel it or wait")
         run = Run()
@@ -357,7 +358,7 @@ class ChatEngine:
                     # $/cancelRequest cancelled us: stop the upstream, keep the text, re-raise.
                     run.task.cancel()
                     await asyncio.gather(run.task, return_exceptions=True)
-                    self._record(session, user_message, run, result, "cancelled", None)
+                    await asyncio.to_thread(self._record, session, user_message, run, result, "cancelled", None)
                     raise
                 else:
                     raise
@@ -375,7 +376,7 @@ class ChatEngine:
             stop = "error"
         else:
             stop = run.finish.stop_reason if run.finish else "end_turn"
-        self._record(session, user_message, run, result, stop, error)
+        await asyncio.to_thread(self._record, session, user_message, run, result, stop, error)
         return result
 
     def _record(self, session: Session, user: dict[str, Any], run: Run, result: dict[str, Any],

@@ -393,7 +393,8 @@ def _register(server: HermesServer) -> None:
     async def new_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
         """A new conversation; first picks up plugins changed since the last one."""
         await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        session = daemon.engine.new_session(
+        session = await asyncio.to_thread(
+            daemon.engine.new_session,
             provider=_str_param(params, "provider"),
             model=_str_param(params, "model"),
             parent_id=_str_param(params, "parentSessionId"),

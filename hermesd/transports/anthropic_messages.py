@@ -9,7 +9,7 @@ from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.transports.clients import httpx_client
-from hermesd.transports.errors import from_exception, from_http_response
+from hermesd.transports.errors import from_exception, from_http_response, truncated
 from hermesd.wire import PreparedRequest
 
 
@@ -55,12 +55,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                         hint="the partial reply is kept; try again",
                         provider=resolved.provider,
                     )
-        raise HermesError(
-            "bad_response",
-            f"{resolved.provider or resolved.base_url} ended the stream before it finished",
-            hint="the partial reply is kept; send again to retry",
-            provider=resolved.provider,
-        )
+        raise truncated(resolved)
     except HermesError:
         raise
     except Exception as exc:  # noqa: BLE001

@@ -26,6 +26,16 @@ def from_http_response(status: int, headers: Any, body_bytes: bytes, resolved: R
     )
 
 
+def truncated(resolved: Resolved) -> HermesError:
+    """The stream closed cleanly but without its final event: the reply may be cut short."""
+    return HermesError(
+        "bad_response",
+        f"{resolved.provider or resolved.base_url} ended the stream before it finished",
+        hint="the partial reply is kept; send again to retry",
+        provider=resolved.provider,
+    )
+
+
 def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> HermesError:
     """Classify anything a transport raised. ``started``: some output already arrived."""
     if isinstance(exc, HermesError):
