@@ -12,11 +12,7 @@ import json
 import math
 import socket
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +22,7 @@ import yaml
 import providers
 from providers.base import API_MODES, AUTH_TYPES, OMIT_TEMPERATURE, ProviderProfile
 from providers.discovery import bundled_dir
+from tests._unit_helpers import catalog_server
 
 PLUGINS_DIR = Path(__file__).resolve().parent.parent / "plugins" / "model-providers"
 
@@ -174,54 +171,7 @@ def extras(name: str, **context: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return profile(name).build_api_kwargs_extras(**context)
 
 
-# -- a local catalog server ---------------------------------------------------
-
-
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
-class CatalogServer:
-    """Answers GETs from a script of (status, payload); the last entry repeats."""
-
-    url: str
-    script: list[tuple[int, Any]]
-    requests: list[Recorded] = field(default_factory=list)
-
-
-@contextmanager
-def catalog_server(*script: tuple[int, Any]) -> Iterator[CatalogServer]:
-    state = CatalogServer(url="", script=list(script) or [(200, {"data": []})])
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            with lock:
-                state.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}))
-                status, payload = state.script.pop(0) if len(state.script) > 1 else state.script[0]
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+# The local catalog server is shared with the other unit tests: tests._unit_helpers.catalog_server.
 
 
 @pytest.fixture
