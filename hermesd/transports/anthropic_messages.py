@@ -9,7 +9,7 @@ from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.transports.clients import httpx_client
-from hermesd.transports.errors import from_exception, from_http_response, truncated
+from hermesd.transports.errors import from_exception, from_http_response, reported_mid_reply, truncated
 from hermesd.wire import PreparedRequest
 
 
@@ -49,12 +49,8 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                     return
                 elif kind == "error":
                     error = data.get("error") or {}
-                    raise HermesError(
-                        "rate_limited" if error.get("type") == "overloaded_error" else "bad_response",
-                        f"{resolved.provider or resolved.base_url} reported an error mid-reply: {error.get('message', 'unknown')}",
-                        hint="the partial reply is kept; try again",
-                        provider=resolved.provider,
-                    )
+                    kind = "rate_limited" if error.get("type") == "overloaded_error" else "bad_response"
+                    raise reported_mid_reply(resolved, error.get("message"), kind)
         raise truncated(resolved)
     except HermesError:
         raise

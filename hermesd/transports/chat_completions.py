@@ -16,7 +16,7 @@ from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.transports.clients import openai_client, sdk_headers
-from hermesd.transports.errors import from_exception, truncated
+from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
 from hermesd.wire import PreparedRequest
 
 
@@ -49,7 +49,8 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                 if not isinstance(chunk, dict):
                     raise ValueError(f"a stream event that is not an object: {sse.data[:80]!r}")
                 if chunk.get("error"):
-                    raise _reported_error(chunk["error"], resolved)
+                    error = chunk["error"]
+                    raise reported_mid_reply(resolved, error.get("message") if isinstance(error, dict) else str(error))
                 if chunk.get("model"):
                     finish.routed_model = chunk["model"]
                 usage = chunk.get("usage")
@@ -82,13 +83,3 @@ def _reasoning_of(delta: dict[str, Any]) -> str:
             return value
     return ""
 
-
-def _reported_error(error: Any, resolved: Resolved) -> HermesError:
-    """An error event inside a 200 stream (OpenRouter sends these when a provider fails mid-reply)."""
-    message = error.get("message") if isinstance(error, dict) else str(error)
-    return HermesError(
-        "bad_response",
-        f"{resolved.provider or resolved.base_url} reported an error mid-reply: {message or 'unknown'}",
-        hint="the partial reply is kept; try again",
-        provider=resolved.provider,
-    )

@@ -8,7 +8,7 @@ from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.transports.clients import openai_client, sdk_headers
-from hermesd.transports.errors import from_exception, truncated
+from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
 from hermesd.wire import PreparedRequest
 
 
@@ -46,12 +46,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                 return
             elif kind in ("response.failed", "error"):
                 detail = getattr(getattr(getattr(event, "response", None), "error", None), "message", None)
-                raise HermesError(
-                    "bad_response",
-                    f"{resolved.provider or resolved.base_url} reported a failure: {detail or getattr(event, 'message', kind)}",
-                    hint="the partial reply is kept; try again",
-                    provider=resolved.provider,
-                )
+                raise reported_mid_reply(resolved, detail or getattr(event, "message", kind))
         raise truncated(resolved)
     except HermesError:
         raise

@@ -36,6 +36,16 @@ def truncated(resolved: Resolved) -> HermesError:
     )
 
 
+def reported_mid_reply(resolved: Resolved, message: str | None, kind: str = "bad_response") -> HermesError:
+    """An error event inside a 200 stream: the provider failed after it started answering."""
+    return HermesError(
+        kind,
+        f"{resolved.provider or resolved.base_url} reported an error mid-reply: {message or 'unknown'}",
+        hint="the partial reply is kept; try again",
+        provider=resolved.provider,
+    )
+
+
 def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> HermesError:
     """Classify anything a transport raised. ``started``: some output already arrived."""
     if isinstance(exc, HermesError):
