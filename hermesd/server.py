@@ -227,10 +227,10 @@ class HermesServer(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """pygls' stdio loop, reading on one thread and writing through a :class:`PipeOutbox`."""
         self._stop_event = threading.Event()
-        outbox = PipeOutbox((stdout or sys.stdout.buffer).fileno())
+        outbox = PipeOutbox(stdout.fileno() if stdout is not None else _claim_stdout())
         self.use_outbox(outbox)
         try:
-            asyncio.run(self._serve_frames(stdin or sys.stdin.buffer))
+            asyncio.run(self._serve_frames(stdin if stdin is not None else _own_stdin()))
         except BrokenPipeError:
             log.error("the editor closed the connection; shutting down")
         except (KeyboardInterrupt, SystemExit):
@@ -278,6 +278,29 @@ class HermesServer(LanguageServer):
 
         threading.Thread(target=read, name="hermesd-reader", daemon=True).start()
         await ended
+
+
+def _own_stdin() -> Any:
+    """A reader of fd 0 that is not ``sys.stdin``.
+
+    The reader thread blocks in it; were it ``sys.stdin.buffer``, interpreter
+    shutdown would try to take that object's lock from under the thread and
+    abort (SIGABRT) on every clean ``exit``.
+    """
+    return open(os.dup(sys.stdin.fileno()), "rb", buffering=1 << 16)  # noqa: SIM115 - lives as long as the process
+
+
+def _claim_stdout() -> int:
+    """Keep fd 1 for the protocol alone; anything else printing goes to stderr.
+
+    A plugin's stray ``print()`` would otherwise land between LSP frames, and a
+    strict client (VS Code's) drops the connection on the first unframed byte.
+    """
+    sys.stdout.flush()
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return protocol_fd
 
 
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:

@@ -141,3 +141,54 @@ class _Conn:
             except OSError:
                 return True
         return False
+
+
+def test_stdout_carries_only_frames_even_when_a_plugin_prints(isolated_home, upstream):
+    """A plugin's print() must go to stderr: one stray byte breaks a strict client's framing."""
+    plugin = isolated_home / "plugins" / "model-providers" / "chatty"
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text(
+        "from providers import register_provider\n"
+        "from providers.base import ProviderProfile\n"
+        "print('chatty plugin loading')\n"
+        "class Chatty(ProviderProfile):\n"
+        "    def build_extra_body(self, *, session_id=None, **context):\n"
+        "        print('building the body')\n"
+        "        return {}\n"
+        f"register_provider(Chatty(name='chatty', base_url='{upstream.url}/v1', env_vars=('CHATTY_API_KEY',)))\n",
+        encoding="utf-8",
+    )
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": None}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "hermes/chat", "params": {"provider": "chatty", "model": "m", "message": "hi"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": None},
+        {"jsonrpc": "2.0", "method": "exit", "params": None},
+    ]
+    proc = subprocess.Popen([sys.executable, "-m", "hermesd", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "CHATTY_API_KEY": CANARY_KEY})
+    replies, out = {}, b""
+    try:
+        for message in messages:
+            body = json.dumps(message).encode()
+            proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            proc.stdin.flush()
+            while "id" in message and message["id"] not in replies:
+                out += proc.stdout.read1(65536)
+                while True:  # strict framing: the buffer must start with a header, always
+                    assert out == b"" or out.startswith(b"Content-Length: "), out[:120]
+                    head, sep, rest = out.partition(b"\r\n\r\n")
+                    if not sep:
+                        break
+                    length = int(re.match(rb"Content-Length: (\d+)", head).group(1))
+                    if len(rest) < length:
+                        break
+                    reply, out = json.loads(rest[:length]), rest[length:]
+                    if "id" in reply:
+                        replies[reply["id"]] = reply
+        assert replies[2]["result"]["stopReason"] == "end_turn", replies[2]
+        assert proc.wait(10) == 0
+        stderr = proc.stderr.read().decode()
+        assert "chatty plugin loading" in stderr and "building the body" in stderr
+    finally:
+        proc.kill()
