@@ -435,6 +435,41 @@ def _keep_backup(path: Path, tmp: str) -> None:
         os.rename(staged, backup)  # POSIX rename: atomic, replaces the old backup
 
 
+def fallback_chain(cfg: Config) -> list[dict[str, Any]]:
+    """The providers to fail over to, in order, as the Hermes agent reads them.
+
+    ``fallback_providers`` (a list) comes first and keeps its order; the legacy
+    ``fallback_model`` (one mapping, or a list of them) is appended after it.
+    An entry needs a non-empty ``provider`` and ``model``; anything else is
+    skipped (doctor reports it). Entries naming the same provider, model and
+    base URL as an earlier one are dropped. Each entry is a fresh dict keeping
+    its other keys (``base_url`` without a trailing slash, ``api_key``,
+    ``key_env``, ``api_mode``): a ``base_url`` here was set *for* that entry's
+    provider, so the entry's key may go there.
+    """
+    chain: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for section in ("fallback_providers", "fallback_model"):
+        raw = cfg.values.get(section)
+        for entry in [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            provider, model = (str(entry.get(k) or "").strip() for k in ("provider", "model"))
+            if not provider or not model:
+                continue
+            item = {**{str(k): v for k, v in entry.items()}, "provider": provider, "model": model}
+            base_url = entry.get("base_url")
+            if isinstance(base_url, str) and base_url.strip():
+                item["base_url"] = base_url.strip().rstrip("/")
+            else:
+                item.pop("base_url", None)
+            identity = (provider.lower(), model.lower(), str(item.get("base_url", "")).lower())
+            if identity not in seen:
+                seen.add(identity)
+                chain.append(item)
+    return chain
+
+
 _SECRET_WORDS = ("key", "token", "secret", "password", "credential")
 
 

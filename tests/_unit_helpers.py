@@ -272,3 +272,21 @@ def config_writer(sys_path: list[str], config_file: str, prefix: str, count: int
         name = f"{prefix}.k{i}"
         config.KEYS[name] = config.Key(name, "", config._string, "test key")
         config.set_value(name, f"{prefix}-{i}", path=Path(config_file))
+
+
+def hermes_reference() -> Path | None:
+    """The Hermes agent snapshot (``../shared/hermes-reference`` next to the repo), or None.
+
+    Looked up from the repository upwards, so a git worktree nested deeper than the
+    main checkout finds it too; ``HERMES_REFERENCE`` overrides. Tests that need it
+    skip with a reason when it is absent (a user's clone).
+    """
+    override = os.environ.get("HERMES_REFERENCE")
+    if override:
+        return Path(override) if Path(override).is_dir() else None
+    repo = Path(__file__).resolve().parent.parent
+    for parent in (repo, *repo.parents):
+        candidate = parent / "shared" / "hermes-reference"
+        if parent != repo and candidate.is_dir():
+            return candidate
+    return None
