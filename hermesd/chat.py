@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from hermesd import config as config_mod
+from hermesd.credentials import redact
 from hermesd.errors import HermesError
-from hermesd.runtime import Resolved, reasoning_config, resolve
+from hermesd.runtime import Resolved, openrouter_provider, reasoning_config, resolve
 from hermesd.sessions import Session, SessionStore, Settings
 from hermesd.transports import Delta, Finish, NetworkSettings, open_stream
 from hermesd.wire import ChatOptions, PreparedRequest, text_of
@@ -147,13 +148,13 @@ def settings_from_config(cfg: config_mod.Config) -> Settings:
     """Read once per session: later config edits affect new sessions only."""
     return Settings(
         min_coding_score=cfg.get("openrouter.min_coding_score"),
-        provider_preferences=dict(cfg.get("openrouter.provider_preferences") or {}),
-        reasoning_effort=cfg.get("model.reasoning_effort") or "",
+        provider_preferences=openrouter_provider(cfg.get("provider_routing")),
+        reasoning_effort=cfg.get("agent.reasoning_effort") or "",
         temperature=cfg.get("model.temperature"),
         max_tokens=cfg.get("model.max_tokens"),
         ollama_num_ctx=cfg.get("ollama.num_ctx"),
-        aux_provider=cfg.get("auxiliary.provider") or "",
-        aux_model=cfg.get("auxiliary.model") or "",
+        aux_provider=cfg.get("auxiliary.compression.provider") or "",
+        aux_model=cfg.get("auxiliary.compression.model") or "",
         budget_tokens=cfg.get("context.budget_tokens"),
         keep_recent_messages=cfg.get("context.keep_recent_messages"),
     )
@@ -319,7 +320,9 @@ class ChatEngine:
                               settings=session.settings, system=session.system, messages=session.messages,
                               summary=session.summary, profile=resolved.profile)
         _, prepared = self.prepare(req, session)
-        return prepared.preview()
+        shown = prepared.preview()
+        shown["url"] = redact(shown["url"])  # a ${VAR} from config.yaml shows as the template
+        return shown
 
     # -- running ---------------------------------------------------------
 
@@ -412,7 +415,7 @@ class ChatEngine:
             await self._maybe_summarise(session, req, resolved, cfg)
         prepared = build_request(resolved, self._transcript(session, req), self._options(session, req))
         net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
-        retries = cfg.get("network.max_retries")
+        retries = cfg.get("agent.api_max_retries") - 1  # Hermes counts attempts
         seq = 0
         size = 0
         for attempt in range(retries + 1):
