@@ -408,7 +408,7 @@ class ChatEngine:
 
     async def _stream(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
                       on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
-        cfg = self.load_config()
+        cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
         resolved = self._resolve(session, cfg)
         result.update(provider=resolved.provider, model=resolved.model)
         if req.messages is None:

@@ -157,7 +157,7 @@ async def run(
     progress: Callable[[int, int, str], None] | None = None,
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
-    cfg = cfg or config_mod.load()
+    cfg = cfg or await asyncio.to_thread(config_mod.load)
     checks = config_checks(cfg) + plugin_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()
     if only:

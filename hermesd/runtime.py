@@ -86,11 +86,13 @@ def resolve(
     profile: ProviderProfile | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
+    key_env: str | None = None,
 ) -> Resolved:
     """Resolve a request. ``profile`` pins the profile a running session started with.
 
-    ``base_url``/``api_key`` come from a config entry that names its provider
-    (a fallback entry, ``auxiliary.compression``): set *for* that provider.
+    ``base_url``, ``api_key`` and ``key_env`` come from a config entry that
+    names its provider (a fallback entry, see :func:`hermesd.config.fallback_chain`):
+    set *for* that provider.
     A key read for a provider only ever goes to that provider's own URL or to
     a URL set for it (docs/config.md, "Which URL a key goes to").
     """
@@ -101,7 +103,8 @@ def resolve(
 
     entry = named_endpoint(config, requested) if requested and providers.get_provider_profile(requested) is None else None
     if entry is not None:
-        return _resolve_named(config, requested, entry, model, base_url, api_key)
+        explicit = {k: v for k, v in (("api_key", api_key), ("key_env", key_env)) if v}
+        return _resolve_named(config, requested, {**entry, **explicit}, model, base_url, None)
     if profile is None and requested:
         profile = providers.get_provider_profile(requested)
     if profile is None and not requested and configured_url:
@@ -132,7 +135,9 @@ def resolve(
     chosen_model = (model or "").strip() or (
         (config.get("model.default") or "").strip() if uses_config else ""
     ) or (profile.fallback_models[0] if profile.fallback_models else "")
-    key_var, key = _entry_key(api_key, own)
+    key_var, key = _entry_key(api_key, {"key_env": key_env} if key_env else {})
+    if key is None:
+        key_var, key = _entry_key(None, {"api_key": config.get("model.api_key")} if source == "model.base_url" else own)
     if key is None:
         key_var, key = credentials.find_key(profile.key_env_vars)
     return Resolved(
