@@ -669,7 +669,7 @@ def _apply(doc: Any, key: str, value: Any, reset: bool, asked: str) -> None:
             yaml_edit.put(doc, "model", {"default": model} if isinstance(model, str) and model.strip() else {})
         for name in ("provider", "base_url"):
             # Hermes' migration of root-level keys, done as Hermes' save_config does it.
-            if doc.get(name) and not doc["model"].get(name):
+            if doc.get(name) and isinstance(doc.get("model"), dict) and not doc["model"].get(name):
                 yaml_edit.set_path(doc, ["model", name], doc[name])
             yaml_edit.remove(doc, [name])
         if parts[1] == "provider":
