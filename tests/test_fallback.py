@@ -324,3 +324,20 @@ def test_read_chain_legacy_forms_and_bad_values():
         "fallback_providers[2].model must be a string (got int); skipped",
         "fallback_providers[3].key_env must be an environment variable name such as MY_API_KEY; skipped",
     ]
+
+
+async def test_a_key_written_in_the_file_is_scrubbed_from_its_errors(start_daemon, upstream, second, isolated_home, tmp_path):
+    literal = "sk-written-in-config-31d9"
+    upstream.fail(status=503)
+    second.fail(status=503, message=f"bad gateway for key {literal}")  # an upstream that echoes the key
+    entry = {"provider": "custom", "model": "llama3.1:8b", "base_url": f"{second.url}/v1", "api_key": literal}
+    daemon = await start_daemon(env=_setup(isolated_home, upstream.url, [entry]))
+    result = await daemon.request("hermes/chat", {"message": "hi"})
+    assert result["error"]["kind"] == "network"
+    assert "bad gateway for key ***" in result["error"]["message"]
+    saved = await daemon.request("hermes/getSession", {"sessionId": result["sessionId"]})
+    config = await daemon.request("hermes/getConfig")
+    assert literal not in json.dumps([result, saved, config])
+    assert [r.headers["authorization"] for r in second.requests] == [f"Bearer {literal}"]
+    logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").rglob("*") if p.is_file())
+    assert "failed before answering" in logs and literal not in logs
