@@ -421,7 +421,8 @@ class ChatEngine:
         # The session's own target, then the fallback chain; the chain moves on only before the first token.
         for entry, target in fallback.targets(cfg, resolved):
             try:
-                prepared = build_request(target, transcript, options)
+                with _exit_guard(target.provider):
+                    prepared = build_request(target, transcript, options)
             except HermesError as exc:
                 if entry is None:
                     raise

@@ -341,3 +341,25 @@ async def test_a_key_written_in_the_file_is_scrubbed_from_its_errors(start_daemo
     assert [r.headers["authorization"] for r in second.requests] == [f"Bearer {literal}"]
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").rglob("*") if p.is_file())
     assert "failed before answering" in logs and literal not in logs
+
+
+async def test_the_primary_url_never_gets_the_fallback_key(start_daemon, upstream, second, isolated_home):
+    """Issue 11's case as a chain: a custom primary at A, then OpenRouter (its own URL, B). The OpenRouter
+    key reaches only B, the custom key only A."""
+    upstream.fail(status=503)
+    write_config(isolated_home, {
+        "model": {"provider": "custom", "default": "qwen3:8b", "base_url": f"{upstream.url}/v1"},
+        "network": {"max_retries": 0},
+        "fallback_providers": [{"provider": "openrouter", "model": "openai/gpt-5.4"}],
+    })
+    env = {"CUSTOM_API_KEY": KEY_B, "OPENROUTER_API_KEY": KEY_A, "OPENROUTER_BASE_URL": f"{second.url}/api/v1"}
+    daemon = await start_daemon(env=env)
+    result = await daemon.request("hermes/chat", {"message": "hi"})
+    assert result["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-5.4"}
+    [primary] = upstream.requests
+    assert primary.path == "/v1/chat/completions" and primary.headers["authorization"] == f"Bearer {KEY_B}"
+    assert not _carries(primary, KEY_A)
+    [request] = second.requests
+    assert request.path == "/api/v1/chat/completions" and request.headers["authorization"] == f"Bearer {KEY_A}"
+    assert request.json == {"model": "openai/gpt-5.4", "messages": MESSAGE, "stream": True}
+    assert not _carries(request, KEY_B)
