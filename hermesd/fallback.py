@@ -117,7 +117,7 @@ def fails_over(exc: HermesError) -> bool:
     return exc.kind in FAILOVER_KINDS
 
 
-def resolve_entry(config: "Config", entry: Entry) -> "Resolved":
+def resolve_entry(config: Config, entry: Entry) -> Resolved:
     """The runtime for one entry: its provider's profile, then the entry's own URL, API shape and key."""
     from hermesd import credentials
     from hermesd.runtime import detect_api_mode, resolve
@@ -138,7 +138,7 @@ def resolve_entry(config: "Config", entry: Entry) -> "Resolved":
     return replace(resolved, **changes)
 
 
-def unusable(resolved: "Resolved") -> str | None:
+def unusable(resolved: Resolved) -> str | None:
     """Why trying this target can only fail (no URL, or a hosted key-based provider without a key), or None."""
     profile = resolved.profile
     if not resolved.base_url:
@@ -149,7 +149,7 @@ def unusable(resolved: "Resolved") -> str | None:
     return None
 
 
-def targets(config: "Config", primary: "Resolved") -> Iterator[tuple[Entry | None, "Resolved"]]:
+def targets(config: Config, primary: Resolved) -> Iterator[tuple[Entry | None, Resolved]]:
     """The primary, then each usable entry, resolved only when reached (no cost while the primary answers).
 
     Entries that cannot be resolved, have no key, or repeat an earlier target are skipped with a log line.
@@ -179,7 +179,7 @@ def targets(config: "Config", primary: "Resolved") -> Iterator[tuple[Entry | Non
         yield entry, resolved
 
 
-def _tree(config: "Config") -> dict[str, Any]:
+def _tree(config: Config) -> dict[str, Any]:
     """The two root keys as config.py exposes them (values carry unknown sections through)."""
     return {"fallback_providers": config.get("fallback_providers"), "fallback_model": config.get("fallback_model")}
 
@@ -195,7 +195,7 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def describe(config: "Config") -> list[tuple[str, str, str | None]]:
+def describe(config: Config) -> list[tuple[str, str, str | None]]:
     """Doctor's view of the chain: ``(status, summary, hint)`` per entry and per problem, never a key."""
     entries, problems = read_chain(_tree(config))
     rows: list[tuple[str, str, str | None]] = []
@@ -213,13 +213,13 @@ def describe(config: "Config") -> list[tuple[str, str, str | None]]:
         note = ""
         if entry.key_env and not entry.api_key and resolved.key_env_var != entry.key_env:
             note = f"; {entry.key_env} is not set, so the provider's own key variable is used"
-        rows.append(("ok", f"{head} at {shown_url(resolved.base_url)} ({resolved.api_mode}); "
-                           f"{_key_text(entry, resolved)}{note}", None))
+        summary = f"{head} at {shown_url(resolved.base_url)} ({resolved.api_mode}); {_key_text(entry, resolved)}{note}"
+        rows.append(("ok", summary, None))
     rows += [("warn", problem, "see fallback_providers in docs/config.md") for problem in problems]
     return rows
 
 
-def _key_text(entry: Entry, resolved: "Resolved") -> str:
+def _key_text(entry: Entry, resolved: Resolved) -> str:
     if entry.api_key:
         return "key written in config.yaml"
     if resolved.key_env_var:

@@ -240,7 +240,7 @@ async def test_cancel_stops_the_chain(start_daemon, upstream, second, third, iso
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "hermesd", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_cli_chat_says_which_model_answered(upstream, second, isolated_home):
@@ -319,8 +319,8 @@ def test_read_chain_legacy_forms_and_bad_values():
     ]})
     assert problems == [
         "fallback_providers[0].base_url must be an http:// or https:// URL; skipped",
-        "fallback_providers[1].api_mode must be one of chat_completions, codex_responses, anthropic_messages, "
-        "bedrock_converse; skipped",
+        ("fallback_providers[1].api_mode must be one of chat_completions, codex_responses, anthropic_messages, "
+         "bedrock_converse; skipped"),
         "fallback_providers[2].model must be a string (got int); skipped",
         "fallback_providers[3].key_env must be an environment variable name such as MY_API_KEY; skipped",
     ]
