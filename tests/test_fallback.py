@@ -174,12 +174,13 @@ async def test_each_entry_uses_its_own_profile_and_key(start_daemon, upstream, s
 
 
 async def test_chain_walks_past_dead_and_keyless_entries(start_daemon, upstream, second, third, isolated_home):
-    """Three entries: one unreachable, one whose provider has no key (skipped, nothing sent), then a custom
-    endpoint with a key variable named in the entry."""
+    """Entries: one unreachable, an unknown provider and one whose provider has no key (both skipped, nothing
+    sent), then a custom endpoint with a key variable named in the entry."""
     upstream.fail(status=503)
     third.reply_text = "third time lucky"
     entries = [
         {"provider": "deepseek", "model": "deepseek-chat", "base_url": closed_port_url() + "/v1"},
+        {"provider": "no-such-provider", "model": "m", "base_url": f"{second.url}/v1"},  # skipped: unknown
         {"provider": "zai", "model": "glm-4.6", "base_url": f"{second.url}/v1"},  # ZAI_API_KEY is not set
         {"provider": "custom", "model": "qwen3:8b", "base_url": f"{third.url}/v1", "key_env": "LOCAL_LLM_KEY"},
     ]
@@ -268,6 +269,8 @@ def test_doctor_lists_the_chain_without_key_values(isolated_home):
         {"provider": "custom", "model": "qwen3:8b", "base_url": "http://user:pw-secret@127.0.0.1:9/v1", "api_key": literal},
         {"provider": "anthropic"},
         "openrouter",
+        {"provider": "no-such-provider", "model": "m"},
+        {"provider": "custom", "model": "m"},
     ]
     proc = _cli("doctor", "--no-probe", "--json", env=_setup(isolated_home, "http://127.0.0.1:9", entries))
     rows = [c for c in json.loads(proc.stdout)["checks"] if c["id"] == "fallback"]
@@ -280,6 +283,8 @@ def test_doctor_lists_the_chain_without_key_values(isolated_home):
                             "key written in config.yaml")
     assert "fallback_providers[3] has no model; skipped (each entry needs provider and model)" in summaries
     assert "fallback_providers[4] must be a mapping with provider and model (got str); skipped" in summaries
+    assert rows[3]["status"] == "warn" and summaries[3].startswith("fallback 4: no-such-provider/m: unknown provider")
+    assert summaries[4] == "fallback 5: custom/m: no base URL (add base_url to the entry); skipped"
     for secret in (KEY_A, KEY_B, literal, "pw-secret"):
         assert secret not in proc.stdout + proc.stderr
 
