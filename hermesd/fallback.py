@@ -15,7 +15,7 @@ provider's base URL or to the URL the user wrote next to it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,7 +40,7 @@ class Entry:
     model: str
     base_url: str = ""
     api_mode: str = ""
-    api_key: str = ""  # written in the config file (Hermes allows it); never shown
+    api_key: str = field(default="", repr=False)  # written in the config file (Hermes allows it); never shown
     key_env: str = ""
 
     @property
