@@ -19,7 +19,12 @@ import pytest
 import pytest_asyncio
 import yaml
 
+import hermesd.aliases
 from tests.upstream import Upstream
+
+# The same import aliases the daemon installs at start (`providers` is hermesd's
+# plugin API, plus the Hermes compatibility surface): tests import them directly.
+hermesd.aliases.install()
 
 # A canary key: scanned for in everything the suite captures (see test_secrets).
 CANARY_KEY = "sk-canary-7f3a9c2e1b4d"
