@@ -43,7 +43,7 @@ def pip(python: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def install(python: str, *requirements: str | Path) -> None:
-    pip(python, "install", "--no-index", "--find-links", str(wheel_cache()), *map(str, requirements))
+    pip(python, "install", "--no-index", "--no-compile", "--find-links", str(wheel_cache()), *map(str, requirements))
 
 
 def bare_venv(path: Path, requirements: list[str | Path]) -> str:
