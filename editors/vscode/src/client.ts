@@ -3,6 +3,7 @@
  * vscode-languageclient, checks the protocol version, restarts with backoff
  * when the process dies, and tells the user what to do when it cannot run.
  */
+import { ChildProcess, spawn } from 'child_process';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -17,7 +18,17 @@ import {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { ChatDelta, ConfigChanged, Notifications } from './protocol';
-import { INSTALL_COMMAND, RestartBackoff, checkProtocol, findExecutable, notFoundMessage, serverCommand } from './logic/server';
+import {
+  INSTALL_COMMAND,
+  RestartBackoff,
+  checkProtocol,
+  findExecutable,
+  initializeTimeoutMs,
+  initializeTimeoutProblem,
+  notFoundMessage,
+  serverCommand,
+  wrongServerMessage,
+} from './logic/server';
 import { ServerStatus } from './logic/chatTypes';
 
 export class ServerNotRunningError extends Error {
@@ -115,39 +126,81 @@ export class HermesClient implements vscode.Disposable {
 
     this.setStatus({ state: 'starting' });
     this.output.info(`starting ${executable} ${args.join(' ')}`);
-    const serverOptions: ServerOptions = { command: executable, args, options: { env: process.env } };
+    // Spawned here, not by the language client, so that a server that never
+    // answers initialize (another program called hermesd) can be killed.
+    const proc: { child?: ChildProcess; printed: string } = { printed: '' };
+    const serverOptions: ServerOptions = () =>
+      new Promise<ChildProcess>((resolve, reject) => {
+        const child = spawn(executable, args, { env: process.env });
+        child.once('error', reject);
+        child.once('spawn', () => {
+          proc.child = child;
+          child.stdout?.on('data', (data: Buffer) => {
+            if (!client.initializeResult && proc.printed.length < 400) {
+              proc.printed += data.toString('utf8');
+            }
+          });
+          resolve(child);
+        });
+      });
     const self: { client?: LanguageClient } = {};
     const client = new LanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
     self.client = client;
     this.client = client;
     this.registerHandlers(client);
+    const timeoutMs = initializeTimeoutMs(settings.get('initializeTimeout'));
+    let timer: NodeJS.Timeout | undefined;
+    const started = client.start().then(() => true);
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    let answered: boolean;
     try {
-      await client.start();
+      answered = await Promise.race([started, timedOut]);
     } catch (err) {
       this.output.error(`hermesd failed to start: ${err instanceof Error ? err.message : String(err)}`);
       this.handleExit(client, 'hermesd failed to start');
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (this.client !== client) {
       return; // restarted or disposed meanwhile
     }
-    const protocolError = checkProtocol(client.initializeResult?.capabilities.experimental);
+    if (!answered) {
+      started.catch(() => undefined); // it fails when the process is killed
+      await this.refuse(client, wrongServerMessage(executable, initializeTimeoutProblem(timeoutMs, proc.printed)), proc.child);
+      return;
+    }
+    const initialized = client.initializeResult;
+    const protocolError = checkProtocol(initialized?.capabilities.experimental, executable, initialized?.serverInfo?.name);
     if (protocolError) {
-      this.output.error(protocolError);
-      this.exited.add(client);
-      await client.stop().catch(() => undefined);
-      this.setStatus({ state: 'stopped', message: protocolError });
-      void vscode.window.showErrorMessage(protocolError, 'Show Logs').then((choice) => {
-        if (choice) {
-          this.output.show();
-        }
-      });
+      await this.refuse(client, protocolError);
       return;
     }
     this.backoff.started();
     const version = this.serverVersion;
     this.output.info(`hermesd ${version ?? ''} is running`);
     this.setStatus({ state: 'running', version });
+  }
+
+  /** Stops a server that is not the one this extension speaks to, and says why. */
+  private async refuse(client: LanguageClient, message: string, child?: ChildProcess): Promise<void> {
+    this.output.error(message);
+    this.exited.add(client);
+    this.client = undefined;
+    if (child) {
+      child.kill(); // it never finished the handshake: nothing to shut down politely
+    } else {
+      await client.stop().catch(() => undefined);
+    }
+    void client.dispose().catch(() => undefined);
+    this.setStatus({ state: 'stopped', message });
+    void vscode.window.showErrorMessage(message, 'Open Settings', 'Show Logs').then((choice) => {
+      if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'hermes.server');
+      } else if (choice === 'Show Logs') {
+        this.output.show();
+      }
+    });
   }
 
   private clientOptions(owner: () => LanguageClient | undefined): LanguageClientOptions {
