@@ -129,7 +129,18 @@ class Env:
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(f"Hermes Agent v{version}")
 
-    def hermesd_works(self) -> None:
+    def doctor(self) -> dict[str, dict]:
+        out = self.run(str(self.bin / "hermesd"), "doctor", "--no-probe", "--json")
+        return {check["id"]: check for check in json.loads(out.stdout)["checks"]}
+
+    def hermesd_works(self, hermes: str | None = None) -> None:
+        """hermesd runs on its own registry; doctor names the Hermes release installed beside it."""
+        checks = self.doctor()
+        assert checks["registry"]["status"] == "ok" and "hermesd/plugin-api" in checks["registry"]["summary"]
+        if hermes:
+            assert f"Hermes agent {hermes} is installed in this environment" in checks["hermes-agent"]["summary"]
+        else:
+            assert "hermes-agent" not in checks
         out = self.run(str(self.bin / "hermesd-lsp"), "chat", "--preview", "-p", "acme", "-m", "acme-1", "hi")
         assert out.returncode == 0, out.stderr
         preview = json.loads(out.stdout)
@@ -144,7 +155,7 @@ class Env:
         assert {path.split("/")[0] for path in record["ours"]} == {"hermesd", "hermesd_lsp-0.1.0.dist-info", ".."}
         assert self.hermes_providers() == alone
         self.hermes_works(version)
-        self.hermesd_works()
+        self.hermesd_works(hermes=version)
 
 
 def test_hermes_first_then_hermesd_then_uninstall_hermesd(ours, hermes_alone, tmp_path):
