@@ -46,6 +46,8 @@ export class HermesClient implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly exited = new WeakSet<LanguageClient>();
+  /** The process behind each client (spawned here, so stopping it is ours to finish). */
+  private readonly processes = new WeakMap<LanguageClient, ChildProcess>();
   private readonly backoff = new RestartBackoff();
   private installTerminal: vscode.Terminal | undefined;
   private status: ServerStatus = { state: 'stopped', message: 'hermesd has not been started.' };
@@ -135,6 +137,7 @@ export class HermesClient implements vscode.Disposable {
         child.once('error', reject);
         child.once('spawn', () => {
           proc.child = child;
+          this.processes.set(client, child);
           child.stdout?.on('data', (data: Buffer) => {
             if (!client.initializeResult && proc.printed.length < 400) {
               proc.printed += data.toString('utf8');
@@ -315,6 +318,14 @@ export class HermesClient implements vscode.Disposable {
       this.output.warn(`stopping hermesd: ${err instanceof Error ? err.message : String(err)}`);
     }
     await client.dispose().catch(() => undefined);
+    // As the language client does for processes it spawns: one that has not
+    // exited 2 s after `exit` is terminated.
+    const child = this.processes.get(client);
+    setTimeout(() => {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill();
+      }
+    }, 2000).unref?.();
   }
 
   /** Sends a request, waiting for a server that is starting. */
