@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _packaging_helpers import bare_venv, build_wheel, install, pip, wheel_cache  # noqa: E402
+from tests._packaging_helpers import bare_venv, build_wheel, install, pip, wheel_cache
 
 HERMES_VERSIONS = ("0.13.0", "0.19.0")
 KEY = "sk-coexist-not-a-real-key"

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from _packaging_helpers import bare_venv, build_wheel  # noqa: E402
+from tests._packaging_helpers import bare_venv, build_wheel
 
 # Run from outside the checkout: hermesd's modules come from the given path only.
 ONE_OBJECT = (
