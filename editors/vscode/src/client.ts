@@ -41,6 +41,14 @@ export class ServerNotRunningError extends Error {
 
 export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
+/** A language client that stays quiet once Hermes has explained a failure itself. */
+class HermesLanguageClient extends LanguageClient {
+  quiet = false;
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.quiet ? false : showNotification);
+  }
+}
+
 export class HermesClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<void> | undefined;
@@ -147,7 +155,7 @@ export class HermesClient implements vscode.Disposable {
         });
       });
     const self: { client?: LanguageClient } = {};
-    const client = new LanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
+    const client = new HermesLanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
     self.client = client;
     this.client = client;
     this.registerHandlers(client);
@@ -170,6 +178,7 @@ export class HermesClient implements vscode.Disposable {
     }
     if (!answered) {
       started.catch(() => undefined); // it fails when the process is killed
+      client.quiet = true; // ...and the language client's "couldn't create connection" would say less than ours
       await this.refuse(client, wrongServerMessage(executable, initializeTimeoutProblem(timeoutMs, proc.printed)), proc.child);
       return;
     }

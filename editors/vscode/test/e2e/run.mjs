@@ -661,6 +661,11 @@ await step('a program called hermesd that is not hermesd is refused within secon
     if (name === 'noise') {
       await shot('12-not-hermesd');
     }
+    // One message, Hermes' own: the language client's generic one stays in the log.
+    const generic = await page.locator('.notifications-toasts .notification-toast', { hasText: "couldn't create connection" }).count();
+    if (generic) {
+      throw new Error(`${name}: the language client's "couldn't create connection" toast is shown too`);
+    }
   }
   await setServerPath(daemon.path);
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
