@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hermesd.aliases import install
+
+    install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
     if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
         # What editors run: skip building the whole CLI (argparse and its
         # gettext cost milliseconds an editor waits for at every start).

@@ -86,6 +86,46 @@ def plugin_checks() -> list[Check]:
     return checks
 
 
+def environment_checks() -> list[Check]:
+    """Which plugin registry this process uses, and what else in this environment shares our names.
+
+    The Hermes agent owns the top-level ``providers`` package; inside hermesd's
+    process that name is hermesd's own (see hermesd.aliases), so both can live
+    in one environment. The registry's ``hermesd`` distribution is another
+    program that installs the same ``hermesd`` package and command.
+    """
+    from importlib import metadata
+
+    from hermesd import aliases
+
+    api = os.path.dirname(providers.__file__)
+    if aliases.is_ours(providers):
+        checks = [Check("registry", "ok", f"plugin registry in use: hermesd's own ({api})")]
+    else:
+        checks = [Check("registry", "fail", f"plugin registry in use: {api}, not hermesd's ({aliases.api_dir()})",
+                        hint="start hermesd through its `hermesd` or `hermesd-lsp` command, which installs its import aliases first")]
+    try:
+        hermes = metadata.distribution("hermes-agent")
+    except metadata.PackageNotFoundError:
+        hermes = None
+    if hermes is not None:
+        where = hermes.locate_file("providers")
+        checks.append(Check("hermes-agent", "ok",
+                            f"Hermes agent {hermes.version} is installed in this environment; its `providers` package ({where}) "
+                            "serves Hermes' own processes, hermesd uses its own registry and changes none of Hermes' files"))
+    try:
+        other = metadata.distribution("hermesd")
+    except metadata.PackageNotFoundError:
+        other = None
+    if other is not None and "editor" not in (other.metadata["Summary"] or ""):
+        checks.append(Check("hermesd-distribution", "warn",
+                            f"the `hermesd` distribution {other.version} ({other.metadata['Summary']}) is installed here too: "
+                            "it is another program, and it overwrites the `hermesd` package and command",
+                            hint="install this daemon into its own environment (`pipx install hermesd-lsp`, or a venv) "
+                                 "and point your editor at that `hermesd-lsp`"))
+    return checks
+
+
 def _writable_by_others(path: Path) -> bool:
     try:
         mode = os.stat(path).st_mode
@@ -155,7 +195,7 @@ async def run(
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
     cfg = cfg or config_mod.load()
-    checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + [pareto_check(cfg)]
+    checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()
     if only:
         wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}

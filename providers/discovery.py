@@ -39,11 +39,12 @@ def hermes_home() -> Path:
 
 
 def bundled_dir() -> Path:
-    """Bundled plugins: inside the installed package (wheel) or the checkout."""
-    installed = Path(__file__).resolve().parent.parent / "hermesd" / "bundled_plugins" / "model-providers"
+    """Bundled plugins: beside this package inside ``hermesd/`` (wheel), or the checkout's."""
+    parent = Path(__file__).resolve().parent.parent
+    installed = parent / "bundled_plugins" / "model-providers"
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parent.parent / "plugins" / "model-providers"
+    return parent / "plugins" / "model-providers"
 
 
 def user_dir() -> Path:

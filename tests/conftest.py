@@ -16,10 +16,15 @@ import pytest
 import pytest_asyncio
 import yaml
 
+import hermesd.aliases
 from tests.daemon import CANARY_KEY, KEEP, SECRETISH, Daemon, private_dirs, spawn_daemon, stop_daemon
 from tests.upstream import Upstream
 
 __all__ = ["CANARY_KEY", "Daemon", "write_config"]
+
+# The same import aliases the daemon installs at start (`providers` is hermesd's
+# plugin API, plus the Hermes compatibility surface): tests import them directly.
+hermesd.aliases.install()
 
 
 @pytest.fixture(autouse=True)

@@ -224,6 +224,7 @@ const baseSettings = {
   'workbench.colorTheme': 'Default Dark Modern',
   'hermes.server.path': daemon.path,
   'hermes.server.args': daemon.args,
+  'hermes.server.initializeTimeout': 2,
 };
 fs.writeFileSync(settingsFile, JSON.stringify(baseSettings, null, 2));
 
@@ -619,17 +620,55 @@ await step('a missing hermesd gets an actionable message, and fixing the setting
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Hermes could not start its server' });
   await toast.first().waitFor({ timeout: 20_000 });
   const text = (await toast.first().textContent()) ?? '';
-  for (const expected of ['pip install hermesd', 'Install with pip', 'Open Settings', 'Restart']) {
+  for (const expected of ['pip install hermesd-lsp', 'Install with pip', 'Open Settings', 'Restart']) {
     if (!text.includes(expected)) {
       throw new Error(`notification lacks "${expected}": ${text}`);
     }
   }
-  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd' }).waitFor({ timeout: 10_000 });
+  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd-lsp' }).waitFor({ timeout: 10_000 });
   await page.locator('.statusbar-item', { hasText: 'Hermes' }).first().waitFor();
   await shot('11-server-not-found');
   await setServerPath(daemon.path);
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
   await chat.locator('#server-banner.hidden').waitFor({ state: 'attached', timeout: 10_000 });
+});
+
+// Programs called hermesd that are not hermesd's server (tests/editors/impostors.py
+// writes them; HERMES_TEST_IMPOSTORS maps each case to its directory).
+await step('a program called hermesd that is not hermesd is refused within seconds, naming the executable', async () => {
+  const impostors = JSON.parse(process.env.HERMES_TEST_IMPOSTORS ?? 'null');
+  if (!impostors) {
+    throw new Error('HERMES_TEST_IMPOSTORS is not set');
+  }
+  const problems = {
+    hang: 'did not answer the LSP initialize request within 2 s',
+    noise: 'printed "hermesd 2026.9.26: TUI monitoring dashboard for Hermes AI agent" instead of answering the LSP initialize request within 2 s',
+    other: 'answered initialize as "hermesd-dashboard", without a hermes protocol version',
+  };
+  for (const [name, problem] of Object.entries(problems)) {
+    await closeNotifications();
+    const exe = path.join(impostors[name], 'hermesd');
+    await setServerPath(exe);
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: `Hermes started ${exe}` });
+    await toast.first().waitFor({ timeout: 15_000 });
+    const text = (await toast.first().textContent()) ?? '';
+    for (const expected of [problem, 'pip install hermesd-lsp', 'hermes.server.path', 'Open Settings', 'Show Logs']) {
+      if (!text.includes(expected)) {
+        throw new Error(`${name}: notification lacks "${expected}": ${text}`);
+      }
+    }
+    await chat.locator('#server-banner:not(.hidden)', { hasText: exe }).waitFor({ timeout: 10_000 });
+    if (name === 'noise') {
+      await shot('12-not-hermesd');
+    }
+    // One message, Hermes' own: the language client's generic one stays in the log.
+    const generic = await page.locator('.notifications-toasts .notification-toast', { hasText: "couldn't create connection" }).count();
+    if (generic) {
+      throw new Error(`${name}: the language client's "couldn't create connection" toast is shown too`);
+    }
+  }
+  await setServerPath(daemon.path);
+  await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
 });
 
 await browser.close();
