@@ -32,7 +32,7 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.outbox import DeltaStream, Outbox, PipeOutbox, frame, frame_body, read_frame
+from hermesd.outbox import DeltaStream, FrameError, Outbox, PipeOutbox, frame, frame_body, parse_error, read_frame
 
 # The chat engine, config, sessions and the provider registry are imported on
 # first use (by the warm-up thread, usually): nothing of them is needed to
@@ -239,6 +239,20 @@ class HermesServer(LanguageServer):
             outbox.close()
             self.shutdown()
 
+    def handle_frame(self, body: bytes) -> None:
+        """Hand one frame's body to pygls; a bad one is reported, never fatal."""
+        try:
+            self.protocol.handle_message(json.loads(body, object_hook=self.protocol.structure_message))
+        except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
+            log.exception("unable to handle a message")
+            self.report_server_error(exc, JsonRpcException)
+
+    def frame_error(self, message: str) -> None:
+        """A frame dropped for its header: a parse error (its id is unknown), and a log line."""
+        log.warning("%s", message)
+        if self.outbox is not None:
+            self.outbox.write(parse_error(message))
+
     async def _serve_frames(self, stdin: Any) -> None:
         """Hand each message from ``stdin`` to pygls, until end of input.
 
@@ -250,13 +264,6 @@ class HermesServer(LanguageServer):
         ended: asyncio.Future[None] = loop.create_future()
         stop = self._stop_event
 
-        def handle(body: bytes) -> None:
-            try:
-                self.protocol.handle_message(json.loads(body, object_hook=self.protocol.structure_message))
-            except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
-                log.exception("unable to handle a message")
-                self.report_server_error(exc, JsonRpcException)
-
         def finish() -> None:
             if not ended.done():
                 ended.set_result(None)
@@ -264,10 +271,14 @@ class HermesServer(LanguageServer):
         def read() -> None:
             try:
                 while stop is None or not stop.is_set():
-                    body = read_frame(stdin)
+                    try:
+                        body = read_frame(stdin)
+                    except FrameError as exc:
+                        loop.call_soon_threadsafe(self.frame_error, str(exc))
+                        continue
                     if body is None:
                         break
-                    loop.call_soon_threadsafe(handle, body)
+                    loop.call_soon_threadsafe(self.handle_frame, body)
             except (OSError, ValueError):
                 log.info("stdin closed")
             finally:

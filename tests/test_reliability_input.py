@@ -401,6 +401,39 @@ def test_a_frame_with_a_lying_content_length_is_survived(raw: RawDaemon) -> None
     assert raw.proc.poll() is None
 
 
+@pytest.mark.parametrize(
+    "header",
+    [b"Content-Length: abc", b"Content-Length: -5", b"Content-Length: 99999999999999999999",
+     b"Content-Length: 9000000000", b"Content-Length:"],
+    ids=["non-numeric", "negative", "absurd", "9-GB", "empty"],
+)
+def test_a_bad_content_length_is_answered_and_dropped(raw: RawDaemon, header: bytes) -> None:
+    """A parse error with a null id (the body is never read, so its id is unknown), then service as usual.
+
+    Before: the ValueError of int(b"abc") ended the stdio reader, and the daemon with it;
+    a 9 GB length was allocated up front.
+    """
+    body = json.dumps({"jsonrpc": "2.0", "id": "dropped", "method": "hermes/getConfig", "params": {}}).encode()
+    assert raw.proc.stdin is not None
+    raw.proc.stdin.write(header + b"\r\n\r\n" + body)
+    raw.proc.stdin.flush()
+    error = raw.wait(lambda m: "error" in m and m.get("id") is None)
+    assert error["error"]["code"] == -32700
+    assert "Content-Length" in error["error"]["message"] and "dropped" in error["error"]["message"]
+    reply = raw.request("after", "hermes/getConfig", {})
+    assert "result" in reply
+    assert not [m for m in raw.drain() if m.get("id") == "dropped"]
+    assert raw.proc.poll() is None
+
+
+def test_an_endless_header_line_is_read_in_pieces(raw: RawDaemon) -> None:
+    """4 MiB without a newline is garbage headers, not one 4 MiB allocation per line; the next frame is served."""
+    assert raw.proc.stdin is not None
+    raw.proc.stdin.write(b"X-Junk: " + b"j" * (4 * MiB) + b"\r\n\r\n")
+    raw.proc.stdin.flush()
+    assert "result" in raw.request("after", "hermes/getConfig", {})
+
+
 # -- the fuzz ---------------------------------------------------------------------------------
 
 _text = st.one_of(
