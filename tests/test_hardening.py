@@ -1,0 +1,98 @@
+"""Issue 11, round 2: keys stay with their origin, hostile input never stops the daemon.
+
+Every test runs the real daemon (stdio, through ``start_daemon``) against
+recording servers on 127.0.0.1. After each test, every file the test left
+(home, logs, sessions) and everything it printed is scanned for the canary
+key (``_no_canary_anywhere``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.conftest import CANARY_KEY, write_config
+from tests.upstream import Upstream
+
+KEY_HEADERS = ("authorization", "x-api-key", "api-key")
+
+
+def canary_hits(root: Path) -> list[str]:
+    """Files under ``root`` holding the canary key (plain, JSON-escaped or UTF-16)."""
+    needles = (CANARY_KEY.encode(), json.dumps(CANARY_KEY).encode()[1:-1], CANARY_KEY.encode("utf-16-le"))
+    return [str(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.is_symlink() and p.name != ".env" and any(n in p.read_bytes() for n in needles)]
+
+
+@pytest.fixture(autouse=True)
+def _no_canary_anywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    yield
+    assert canary_hits(tmp_path) == []
+    captured = capfd.readouterr()
+    assert CANARY_KEY not in captured.out + captured.err
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Upstream]:
+    """A second recording server: another origin (another loopback port)."""
+    with Upstream() as up:
+        yield up
+
+
+def key_headers(up: Upstream) -> list[tuple[str, str]]:
+    """(path, header) of every request ``up`` received carrying a key header."""
+    return [(r.path, h) for r in up.requests for h in KEY_HEADERS if r.header(h) is not None]
+
+
+# -- item 1: a redirect never carries a key to another origin ---------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_catalog_redirect_to_another_origin_carries_no_key(start_daemon: Any, upstream: Upstream,
+                                                                   elsewhere: Upstream) -> None:
+    """Azure sends its key as ``api-key``, which httpx keeps on a cross-origin redirect: hermesd does not follow it."""
+    elsewhere.models = ["stolen"]
+    upstream.fail(status=302, headers={"Location": f"{elsewhere.url}/openai/v1/models"}, times=None)
+    daemon = await start_daemon(env={"AZURE_FOUNDRY_API_KEY": CANARY_KEY, "AZURE_FOUNDRY_BASE_URL": f"{upstream.url}/openai/v1"})
+    result = await daemon.request("hermes/listModels", {"provider": "azure-foundry", "refresh": True})
+    assert upstream.requests and upstream.requests[0].header("api-key") == CANARY_KEY  # the key did go to its own URL
+    assert key_headers(elsewhere) == []
+    assert "stolen" not in [m["id"] for m in result["models"]]
+
+
+@pytest.mark.asyncio
+async def test_a_same_origin_catalog_redirect_is_followed(start_daemon: Any, upstream: Upstream) -> None:
+    upstream.models = ["moved-model"]
+    upstream.fail(status=301, headers={"Location": "/openai/moved/models"}, times=None, path_contains="/v1/models")
+    daemon = await start_daemon(env={"AZURE_FOUNDRY_API_KEY": CANARY_KEY, "AZURE_FOUNDRY_BASE_URL": f"{upstream.url}/openai/v1"})
+    result = await daemon.request("hermes/listModels", {"provider": "azure-foundry", "refresh": True})
+    assert [m["id"] for m in result["models"]] == ["moved-model"] and result["source"] == "live"
+    assert [r.path for r in upstream.requests] == ["/openai/v1/models", "/openai/moved/models"]
+    assert all(r.header("api-key") == CANARY_KEY for r in upstream.requests)
+
+
+@pytest.mark.asyncio
+async def test_a_doctor_probe_does_not_follow_a_key_to_another_origin(start_daemon: Any, upstream: Upstream,
+                                                                      elsewhere: Upstream) -> None:
+    """Anthropic's key is an ``x-api-key`` header: before, the probe followed the redirect with it."""
+    upstream.fail(status=307, headers={"Location": f"{elsewhere.url}/v1/models"}, times=None)
+    daemon = await start_daemon(env={"ANTHROPIC_API_KEY": CANARY_KEY, "ANTHROPIC_BASE_URL": f"{upstream.url}/v1"})
+    checks = (await daemon.request("hermes/doctor", {"providers": ["anthropic"]}))["checks"]
+    [check] = [c for c in checks if c["id"] == "provider:anthropic"]
+    assert upstream.requests[0].header("x-api-key") == CANARY_KEY
+    assert key_headers(elsewhere) == [] and elsewhere.requests == []
+    assert check["status"] == "warn" and "another origin" in check["summary"]
+    assert f"127.0.0.1:{elsewhere.port}" in check["summary"] and "not followed" in check["summary"]
+
+
+@pytest.mark.asyncio
+async def test_a_same_origin_doctor_redirect_is_followed(start_daemon: Any, upstream: Upstream) -> None:
+    upstream.fail(status=308, headers={"Location": f"{upstream.url}/moved/models"}, times=None, path_contains="/v1/models")
+    daemon = await start_daemon(env={"ANTHROPIC_API_KEY": CANARY_KEY, "ANTHROPIC_BASE_URL": f"{upstream.url}/v1"})
+    checks = (await daemon.request("hermes/doctor", {"providers": ["anthropic"]}))["checks"]
+    [check] = [c for c in checks if c["id"] == "provider:anthropic"]
+    assert check["status"] == "ok", check
+    assert [r.path for r in upstream.requests] == ["/v1/models", "/moved/models"]
