@@ -133,6 +133,22 @@ class HermesProtocol(LanguageServerProtocol):
 
     _server: "HermesServer"
 
+    def handle_message(self, message: Any) -> None:
+        """Over TCP, nothing but ``initialize`` reaches pygls before the token is checked.
+
+        A stranger's other requests are refused; its notifications (``exit``,
+        ``$/cancelRequest``) and responses are dropped unread.
+        """
+        if self._server.authenticated:
+            super().handle_message(message)
+            return
+        method, msg_id = getattr(message, "method", None), getattr(message, "id", None)
+        if method == types.INITIALIZE and msg_id is not None:
+            super().handle_message(message)
+        elif method is not None and msg_id is not None:
+            error = JsonRpcException("not authenticated: initialize with the token first", UNAUTHORISED)
+            self._send_response(msg_id, error=error.to_response_error())
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         server = self._server
@@ -145,6 +161,7 @@ class HermesProtocol(LanguageServerProtocol):
                 asyncio.get_running_loop().call_later(0.05, server.drop_connection)
                 raise JsonRpcException("missing or wrong token: pass the token file's contents in initializationOptions.token", UNAUTHORISED)
             server.authenticated = True
+            server.daemon.clients.add(server)
         result = yield from super().lsp_initialize(params)
         result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(METHODS)}}
         return result
@@ -218,6 +235,7 @@ class HermesServer(LanguageServer):
         self.authenticated = token is None
         self.drop_connection: Callable[[], None] = lambda: None
         self.outbox: Outbox | None = None
+        self.chats: set[asyncio.Task] = set()  # this connection's hermes/chat requests in flight
 
     def use_outbox(self, outbox: Outbox) -> None:
         """Send everything through ``outbox`` (see :class:`Outbox`)."""
@@ -244,6 +262,9 @@ class HermesServer(LanguageServer):
         try:
             self.protocol.handle_message(json.loads(body, object_hook=self.protocol.structure_message))
         except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
+            if not self.authenticated:  # TCP, before the token: no second chance, and no reply
+                self.drop_connection()
+                return
             log.exception("unable to handle a message")
             self.report_server_error(exc, JsonRpcException)
 
@@ -317,7 +338,8 @@ def _claim_stdout() -> int:
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:
     daemon = daemon or Daemon()
     server = HermesServer(daemon, token)
-    daemon.clients.add(server)
+    if token is None:  # over TCP a client joins the broadcasts once its token is checked
+        daemon.clients.add(server)
     _register(server)
     return server
 
@@ -357,8 +379,6 @@ def _register(server: HermesServer) -> None:
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             async def handler(ls: HermesServer, params: Any) -> Any:
-                if not ls.authenticated:
-                    raise JsonRpcException("not authenticated: initialize with the token first", UNAUTHORISED)
                 try:
                     return await func(ls, _params(params))
                 except Exception as exc:
@@ -380,7 +400,10 @@ def _register(server: HermesServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HermesServer, params: Any) -> None:
-        if "engine" in vars(daemon):  # no chat ever ran: nothing to cancel, nothing to import
+        if ls.token is not None:  # TCP: only this connection's chats; other clients' keep running
+            for task in list(ls.chats):
+                task.cancel()
+        elif "engine" in vars(daemon):  # no chat ever ran: nothing to cancel, nothing to import
             daemon.engine.cancel_all()
 
     @method("hermes/listProviders")
@@ -453,7 +476,13 @@ def _register(server: HermesServer) -> None:
                 streams.append(DeltaStream(delta["sessionId"], request_id))
             outbox.delta(streams[0], delta.get("text") or "", delta.get("reasoning") or "")
 
-        return await daemon.engine.chat(params, request_id=request_id, on_delta=on_delta)
+        task = asyncio.current_task()
+        assert task is not None
+        ls.chats.add(task)
+        try:
+            return await daemon.engine.chat(params, request_id=request_id, on_delta=on_delta)
+        finally:
+            ls.chats.discard(task)
 
     @method("hermes/cancel")
     async def cancel(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
