@@ -54,6 +54,7 @@ METHODS = (
     "hermes/doctor",
 )
 UNAUTHORISED = -32001
+INTERNAL_ERROR = -32603
 CONFIG_UNREADABLE = -32002
 
 
@@ -174,6 +175,8 @@ class HermesProtocol(LanguageServerProtocol):
         lsprotocol objects (the initialize result) still go through pygls'
         converter, via ``default``.
         """
+        if error is not None and getattr(error, "code", None) == INTERNAL_ERROR:
+            error = _without_traceback(msg_id, error)
         if error is not None or self.writer is None:
             super()._send_response(msg_id, result, error)
             return
@@ -198,6 +201,25 @@ class HermesProtocol(LanguageServerProtocol):
             yield from super().lsp_exit(*args)
         else:  # TCP: one client leaving does not stop the daemon
             self._server.drop_connection()
+
+
+def _without_traceback(msg_id: Any, error: types.ResponseError) -> types.ResponseError:
+    """A -32603 reply as the client sees it: a short message and an error id; the traceback goes to the log.
+
+    pygls puts the exception text and traceback in the reply; they name files
+    and can carry whatever the exception held. The id ties the reply to the log entry.
+    """
+    import secrets
+
+    error_id = "E-" + secrets.token_hex(4)
+    trace = "".join(error.data.get("traceback") or []) if isinstance(error.data, dict) else ""
+    log.error("internal error %s answering request %r: %s%s", error_id, msg_id, error.message,
+              "\nTraceback (most recent call last):\n" + trace if trace else "")
+    kind = (error.message or "").split(":", 1)[0].strip()
+    what = f" ({kind})" if kind.isidentifier() else ""
+    return types.ResponseError(
+        code=INTERNAL_ERROR, data={"errorId": error_id},
+        message=f"internal error{what}, error id {error_id}: a hermesd bug; the log has the details (search it for {error_id})")
 
 
 def _converter() -> Any:

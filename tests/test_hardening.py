@@ -96,3 +96,29 @@ async def test_a_same_origin_doctor_redirect_is_followed(start_daemon: Any, upst
     [check] = [c for c in checks if c["id"] == "provider:anthropic"]
     assert check["status"] == "ok", check
     assert [r.path for r in upstream.requests] == ["/v1/models", "/moved/models"]
+
+
+# -- item 7: no Python traceback reaches a client -----------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_an_internal_error_reply_carries_an_error_id_not_a_traceback(start_daemon: Any, tmp_path: Path) -> None:
+    """A session file whose meta record has a string for ``settings`` makes getSession fail inside hermesd."""
+    from pygls.exceptions import JsonRpcException
+
+    sessions = tmp_path / "data" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "s-broken.jsonl").write_text(json.dumps({"type": "meta", "id": "s-broken", "settings": "oops"}) + "\n")
+    daemon = await start_daemon()
+    with pytest.raises(JsonRpcException) as caught:
+        await daemon.request("hermes/getSession", {"sessionId": "s-broken"})
+    error = caught.value
+    assert error.code == -32603
+    reply = json.dumps({"message": error.message, "data": error.data})
+    assert "Traceback" not in reply and "File " not in reply and ".py" not in reply and "line " not in reply
+    error_id = error.data["errorId"]
+    assert error_id in error.message and "(AttributeError)" in error.message and len(error.message) < 200
+    assert "config" in await daemon.request("hermes/getConfig")  # still serving
+    log = (tmp_path / "logs" / "hermesd.log").read_text()
+    entry = log[log.index(f"internal error {error_id}"):]
+    assert "Traceback (most recent call last)" in entry and "sessions.py" in entry
