@@ -56,6 +56,7 @@ METHODS = (
 UNAUTHORISED = -32001
 INTERNAL_ERROR = -32603
 CONFIG_UNREADABLE = -32002
+STORAGE_FAILED = -32003
 
 
 class Daemon:
@@ -464,7 +465,14 @@ def _register(server: HermesServer) -> None:
             raise _invalid("`value` is required (null is a value; pass reset: true to remove the key)")
         from hermesd import config as config_mod
 
-        value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
+        try:
+            value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
+        except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
+            from hermesd.errors import storage_error
+            from hermesd.paths import config_path
+
+            err = storage_error(exc, "the config", f"{config_path()} was not changed")
+            raise JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED) from exc
         daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
         return {"key": key, "value": value}
 
