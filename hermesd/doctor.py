@@ -76,6 +76,11 @@ def plugin_checks() -> list[Check]:
         if _writable_by_others(root):
             checks.append(Check("plugins:permissions", "warn", f"{root} is writable by other users, who could run code as you",
                                 hint=f"chmod go-w {root}"))
+    home = providers.discovery.hermes_home()
+    if _writable_by_others(home):
+        checks.append(Check("home:permissions", "warn",
+                            f"$HERMES_HOME ({home}) is writable by other users, who could change your config, "
+                            "keys and plugins", hint=f"chmod go-w {home}"))
     return checks
 
 

@@ -233,3 +233,67 @@ def test_a_torn_last_line_that_parses_is_skipped_and_later_turns_load(tmp_path: 
     store.add_messages(session, {"role": "user", "content": "two"})
     reloaded = SessionStore(tmp_path / "sessions").get(session.id)
     assert reloaded is not None and [m["content"] for m in reloaded.messages] == ["one", "two"]
+
+
+# -- item 8: user plugins others could have written are not loaded ------------------------------------
+
+PLUGIN = """from providers import register_provider
+from providers.base import ProviderProfile
+register_provider(ProviderProfile(name="mine", base_url="http://127.0.0.1:9/v1", env_vars=("MINE_API_KEY",)))
+"""
+
+
+def write_user_plugin(home: Path, name: str = "mine") -> Path:
+    plugin = home / "plugins" / "model-providers" / name
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text(PLUGIN, encoding="utf-8")
+    return plugin
+
+
+@pytest.mark.parametrize("target", ["directory", "file", "plugins-root"])
+@pytest.mark.asyncio
+async def test_a_user_plugin_writable_by_others_is_refused_with_the_fix(start_daemon: Any, isolated_home: Path,
+                                                                       target: str) -> None:
+    plugin = write_user_plugin(isolated_home)
+    path = {"directory": plugin, "file": plugin / "__init__.py", "plugins-root": isolated_home / "plugins"}[target]
+    path.chmod(path.stat().st_mode | 0o022)
+    daemon = await start_daemon()
+    listing = await daemon.request("hermes/listProviders")
+    assert "mine" not in [p["name"] for p in listing["providers"]]
+    [error] = listing["pluginErrors"]
+    assert error["plugin"] == "mine"
+    assert f"{path} is writable by group or others" in error["message"]
+    assert f"chmod go-w {path}" in error["message"]
+    checks = (await daemon.request("hermes/doctor", {"probe": False}))["checks"]
+    [check] = [c for c in checks if c["id"] == "plugin:mine"]
+    assert check["status"] == "fail" and f"chmod go-w {path}" in check["summary"]
+
+    path.chmod(path.stat().st_mode & ~0o022)  # the fix is picked up at the next refresh
+    listing = await daemon.request("hermes/listProviders", {"refresh": True})
+    assert "mine" in [p["name"] for p in listing["providers"]] and listing["pluginErrors"] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.asyncio
+async def test_a_user_plugin_owned_by_another_user_is_refused(start_daemon: Any, isolated_home: Path) -> None:
+    plugin = write_user_plugin(isolated_home)
+    os.chown(plugin / "__init__.py", 65534, 65534)
+    daemon = await start_daemon()
+    listing = await daemon.request("hermes/listProviders")
+    assert "mine" not in [p["name"] for p in listing["providers"]]
+    [error] = listing["pluginErrors"]
+    assert f"{plugin / '__init__.py'} is owned by uid 65534" in error["message"]
+    assert f"chown {os.getuid()} {plugin / '__init__.py'}" in error["message"]
+
+
+@pytest.mark.asyncio
+async def test_a_private_user_plugin_loads_and_bundled_ones_are_exempt(start_daemon: Any, isolated_home: Path) -> None:
+    write_user_plugin(isolated_home)
+    isolated_home.chmod(0o777)  # only warned about: the home itself
+    daemon = await start_daemon()
+    listing = await daemon.request("hermes/listProviders")
+    assert "mine" in [p["name"] for p in listing["providers"]] and listing["pluginErrors"] == []
+    assert len(listing["providers"]) == 29  # and the 28 bundled ones (exempt from the rule)
+    checks = (await daemon.request("hermes/doctor", {"probe": False}))["checks"]
+    [home] = [c for c in checks if c["id"] == "home:permissions"]
+    assert home["status"] == "warn" and f"chmod go-w {isolated_home}" == home["hint"]
