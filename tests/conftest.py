@@ -21,6 +21,10 @@ import yaml
 
 from tests.upstream import Upstream
 
+# Files the tests write (plugins above all) must not be group/other-writable,
+# or hermesd refuses the plugins (docs/plugins.md), whatever the machine's umask.
+os.umask(0o022)
+
 # A canary key: scanned for in everything the suite captures (see test_secrets).
 CANARY_KEY = "sk-canary-7f3a9c2e1b4d"
 _SECRETISH = re.compile(r"(_API_KEY|_TOKEN|_KEY|_BASE_URL|_URL)$")
