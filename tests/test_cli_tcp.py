@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests._unit_helpers import canary_hits
 from tests.conftest import CANARY_KEY, write_config
 
 
@@ -245,7 +246,8 @@ class _TcpDaemon:
 
 
 @pytest.fixture
-def tcp_daemon() -> Any:
+def tcp_daemon(tmp_path: Path) -> Any:
+    """Factory of TCP daemons; afterwards their stderr, logs and files are scanned for the canary key."""
     started: list[_TcpDaemon] = []
 
     def start(env: dict[str, str] | None = None, **popen: Any) -> _TcpDaemon:
@@ -255,6 +257,19 @@ def tcp_daemon() -> Any:
     yield start
     for daemon in started:
         daemon.stop()
+        assert CANARY_KEY not in daemon.proc.stderr.read()
+    assert canary_hits(tmp_path) == []
+
+
+def test_an_internal_error_over_tcp_carries_an_error_id_not_a_traceback(tcp_daemon: Any, tmp_path: Path) -> None:
+    sessions = tmp_path / "data" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "s-broken.jsonl").write_text(json.dumps({"type": "meta", "id": "s-broken", "settings": 7}) + "\n")
+    member = tcp_daemon().connect()
+    error = member.call("hermes/getSession", {"sessionId": "s-broken"})["error"]
+    assert error["code"] == -32603 and error["data"] == {"errorId": error["data"]["errorId"]}
+    assert error["data"]["errorId"] in error["message"] and "Traceback" not in error["message"]
+    assert error["data"]["errorId"] in (tmp_path / "logs" / "hermesd.log").read_text()
 
 
 def test_a_stranger_cannot_shut_down_cancel_or_listen_in(tcp_daemon: Any, upstream: Any) -> None:

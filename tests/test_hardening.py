@@ -18,17 +18,11 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests._unit_helpers import canary_hits
 from tests.conftest import CANARY_KEY, write_config
 from tests.upstream import Upstream
 
 KEY_HEADERS = ("authorization", "x-api-key", "api-key")
-
-
-def canary_hits(root: Path) -> list[str]:
-    """Files under ``root`` holding the canary key (plain, JSON-escaped or UTF-16)."""
-    needles = (CANARY_KEY.encode(), json.dumps(CANARY_KEY).encode()[1:-1], CANARY_KEY.encode("utf-16-le"))
-    return [str(p) for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.is_symlink() and p.name != ".env" and any(n in p.read_bytes() for n in needles)]
 
 
 @pytest.fixture(autouse=True)
