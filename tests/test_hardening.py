@@ -291,3 +291,31 @@ async def test_a_private_user_plugin_loads_and_bundled_ones_are_exempt(start_dae
     checks = (await daemon.request("hermes/doctor", {"probe": False}))["checks"]
     [home] = [c for c in checks if c["id"] == "home:permissions"]
     assert home["status"] == "warn" and f"chmod go-w {isolated_home}" == home["hint"]
+
+
+def test_a_short_write_then_enospc_leaves_no_torn_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same rule without root: a fault-injecting writer lands half a record, then the disk is full."""
+    import hermesd.sessions as sessions_mod
+    from hermesd.sessions import SessionStore, Settings
+
+    store = SessionStore(tmp_path / "sessions")
+    session = store.create(provider="p", model="m", settings=Settings())
+    path = tmp_path / "sessions" / f"{session.id}.jsonl"
+    before = path.read_bytes()
+    real_write = os.write
+    calls: list[int] = []
+
+    def half_then_full(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))  # a short write
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sessions_mod.os, "write", half_then_full)
+    error = store.add_messages(session, {"role": "user", "content": "lost?"})
+    assert error is not None and error.kind == "storage" and "No space left" in error.message
+    assert len(calls) == 2 and path.read_bytes() == before  # the half record was cut off again
+    monkeypatch.setattr(sessions_mod.os, "write", real_write)
+    assert store.add_messages(session, {"role": "user", "content": "next"}) is None
+    reloaded = SessionStore(tmp_path / "sessions").get(session.id)
+    assert reloaded is not None and [m["content"] for m in reloaded.messages] == ["lost?", "next"]
