@@ -186,6 +186,8 @@ class _OncePerInterval:
             self.last = time.monotonic()
             log.warning("cannot accept connections: %s; retrying every second (next report in %g s at the earliest)",
                         exc, EMFILE_LOG_INTERVAL)
+        else:
+            log.debug("still cannot accept connections: %s", exc)
 
     def exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if str(context.get("message", "")).startswith("socket.accept() out of system resource"):
