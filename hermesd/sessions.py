@@ -223,6 +223,7 @@ class SessionStore:
         except OSError as exc:
             session.unsaved = pending
             return storage_error(exc, "the conversation")
+        size = None
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -230,8 +231,9 @@ class SessionStore:
             _write_all(fd, data)
             os.fsync(fd)
         except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)
+            if size is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
             session.unsaved = pending
             return storage_error(exc, "the conversation")
         finally:

@@ -48,6 +48,8 @@ def private_runtime_dir() -> Path:
     file, and so talk to the daemon with every key it holds.
     """
     path = ensure_private_dir(runtime_dir())
+    if not hasattr(os, "getuid"):  # Windows: no owner and mode bits to check
+        return path
     st = path.stat()
     if st.st_uid != os.getuid():
         raise RuntimeDirError(
@@ -122,7 +124,10 @@ async def _serve(port: int) -> int:
     state["token"] = token
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        try:
+            loop.add_signal_handler(sig, stop.set)  # the finally below removes the token file
+        except (NotImplementedError, RuntimeError):  # Windows' event loop has no signal handlers
+            pass
     print(f"hermesd listening on {HOST}:{bound}; token file: {path}", file=sys.stderr, flush=True)
     try:
         await stop.wait()
