@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -211,6 +212,10 @@ async def test_set_config_on_a_full_disk_is_a_clear_error_and_the_file_is_intact
     assert f"{config} was not changed" in caught.value.message
     assert config.read_bytes() == before
     assert [p.name for p in home.iterdir() if p.name.endswith(".tmp")] == []
+    cli = subprocess.run([sys.executable, "-m", "hermesd", "config", "set", "model.default", "y" * 20000],
+                         env={**os.environ, "HERMES_HOME": str(home)}, capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 1 and "No space left on device" in cli.stderr and "Traceback" not in cli.stderr
+    assert config.read_bytes() == before
     filler.unlink()
     assert (await daemon.request("hermes/setConfig", {"key": "model.default", "value": "ok"}))["value"] == "ok"
 
