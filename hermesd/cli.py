@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConfigUnreadable) as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OSError as exc:  # disk full, read-only: say which file, not a traceback
+        print(f"hermesd: cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

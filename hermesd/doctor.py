@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import providers
-from providers.base import ProviderProfile
+from providers.base import MAX_REDIRECTS, ProviderProfile, same_origin
 from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
 from hermesd import config as config_mod
@@ -83,6 +83,11 @@ def plugin_checks() -> list[Check]:
         if _writable_by_others(root):
             checks.append(Check("plugins:permissions", "warn", f"{root} is writable by other users, who could run code as you",
                                 hint=f"chmod go-w {root}"))
+    home = providers.discovery.hermes_home()
+    if _writable_by_others(home):
+        checks.append(Check("home:permissions", "warn",
+                            f"$HERMES_HOME ({home}) is writable by other users, who could change your config, "
+                            "keys and plugins", hint=f"chmod go-w {home}"))
     return checks
 
 
@@ -134,6 +139,11 @@ def _writable_by_others(path: Path) -> bool:
     return bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
+def _origin(url: Any) -> str:
+    """scheme://host:port of a URL: where a redirect points, without its path or query."""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+
+
 def pareto_check(cfg: config_mod.Config) -> Check:
     raw = cfg.get("openrouter.min_coding_score")
     score = coerce_min_coding_score(raw)
@@ -175,6 +185,16 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
     url = profile.catalog_url(resolved.base_url)
     try:
         response = await client.get(url, headers=_probe_headers(profile, key))
+        for _ in range(MAX_REDIRECTS):  # within the origin only: the key must not follow a redirect elsewhere
+            target = response.next_request
+            if target is None:
+                break
+            if not same_origin(url, target.url):
+                return Check(cid, "warn", f"{var} is set; {url} redirects to another origin ({_origin(target.url)}): "
+                             "not followed, so the key was not sent there",
+                             hint="set the provider's base URL to the address it redirects to, if you trust it",
+                             provider=profile.name)
+            response = await client.send(target)
     except Exception as exc:  # noqa: BLE001 - any network failure is a warning, not a crash
         return Check(cid, "warn", f"{var} is set; cannot reach {url} ({type(exc).__name__})",
                      hint="check your network or the provider's base URL", provider=profile.name)
@@ -209,7 +229,7 @@ async def run(
     import httpx
 
     total, done = len(profiles), 0
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, follow_redirects=True) as client:
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
 
         async def one(profile: ProviderProfile) -> Check:
             nonlocal done

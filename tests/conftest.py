@@ -20,6 +20,10 @@ import hermesd.aliases
 from tests.daemon import CANARY_KEY, KEEP, SECRETISH, Daemon, private_dirs, spawn_daemon, stop_daemon
 from tests.upstream import Upstream
 
+# Files the tests write (plugins above all) must not be group/other-writable,
+# or hermesd refuses the plugins (docs/plugins.md), whatever the machine's umask.
+os.umask(0o022)
+
 __all__ = ["CANARY_KEY", "Daemon", "write_config"]
 
 # The same import aliases the daemon installs at start (`providers` is hermesd's

