@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hermesd.aliases import install
+
+    install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
     if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
         # What editors run: skip building the whole CLI (argparse and its
         # gettext cost milliseconds an editor waits for at every start).
@@ -104,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConfigUnreadable) as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OSError as exc:  # disk full, read-only: say which file, not a traceback
+        print(f"hermesd: cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 
@@ -247,6 +253,11 @@ def _chat(args: argparse.Namespace) -> int:
             sys.stdout.write("\n")
         if result.get("routedModel"):
             print(f"(routed to {result['routedModel']})", file=sys.stderr)
+        if result.get("fallbacks"):
+            by = result["answeredBy"]
+            why = ", ".join(f"{f['provider']}/{f['model']}: {f['error']['kind']}"
+                            + (f" {f['error']['status']}" if f["error"].get("status") else "") for f in result["fallbacks"])
+            print(f"(answered by {by['provider']}/{by['model']} (fallback; {why}))", file=sys.stderr)
     if result.get("error"):
         err = result["error"]
         print(f"hermesd: {err['kind']}: {err['message']}" + (f"\n  -> {err['hint']}" if err.get("hint") else ""), file=sys.stderr)

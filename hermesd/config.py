@@ -810,8 +810,12 @@ def ignored_keys(cfg: Config) -> list[str]:
 
 def shape_problems(cfg: Config) -> list[str]:
     """Hermes sections in a shape hermesd cannot use (each then has no effect)."""
+    written = migrate(cfg.raw)
+    problems = [f"{a.name} ({_shown(_get_path(written, a.name))}) is ignored: {a.canonical}, the Hermes key, is set too "
+                f"({_shown(_get_path(written, a.canonical))}); remove one"
+                for a in ALIASES.values()
+                if _has_path(written, a.name) and _has_path(written, a.canonical)]
     raw = migrate(cfg.values)
-    problems = []
     if raw.get("model") is not None and not isinstance(raw.get("model"), dict):
         problems.append(f"model must be a model id or a mapping (got {_shown(raw['model'])})")
     providers_section, listed = raw.get("providers"), raw.get("custom_providers")
@@ -831,41 +835,6 @@ def shape_problems(cfg: Config) -> list[str]:
         elif url and has_userinfo(url):
             problems.append(f"{name}: the URL holds a user name or password ({mask_url(url)}); chats to it are refused")
     return problems
-
-
-def fallback_chain(cfg: Config) -> list[dict[str, Any]]:
-    """The providers to fail over to, in order, as the Hermes agent reads them.
-
-    ``fallback_providers`` (a list) comes first and keeps its order; the legacy
-    ``fallback_model`` (one mapping, or a list of them) is appended after it.
-    An entry needs a non-empty ``provider`` and ``model``; anything else is
-    skipped (doctor reports it). Entries naming the same provider, model and
-    base URL as an earlier one are dropped. Each entry is a fresh dict keeping
-    its other keys (``base_url`` without a trailing slash, ``api_key``,
-    ``key_env``, ``api_mode``): a ``base_url`` here was set *for* that entry's
-    provider, so the entry's key may go there.
-    """
-    chain: list[dict[str, Any]] = []
-    seen: set[tuple[str, str, str]] = set()
-    for section in ("fallback_providers", "fallback_model"):
-        raw = cfg.values.get(section)
-        for entry in [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []:
-            if not isinstance(entry, dict):
-                continue
-            provider, model = (str(entry.get(k) or "").strip() for k in ("provider", "model"))
-            if not provider or not model:
-                continue
-            item = {**{str(k): v for k, v in entry.items()}, "provider": provider, "model": model}
-            base_url = entry.get("base_url")
-            if isinstance(base_url, str) and base_url.strip():
-                item["base_url"] = base_url.strip().rstrip("/")
-            else:
-                item.pop("base_url", None)
-            identity = (provider.lower(), model.lower(), str(item.get("base_url", "")).lower())
-            if identity not in seen:
-                seen.add(identity)
-                chain.append(item)
-    return chain
 
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "credential", "authorization", "cookie")

@@ -91,8 +91,7 @@ def resolve(
     """Resolve a request. ``profile`` pins the profile a running session started with.
 
     ``base_url``, ``api_key`` and ``key_env`` come from a config entry that
-    names its provider (a fallback entry, see :func:`hermesd.config.fallback_chain`):
-    set *for* that provider.
+    names its provider (a fallback entry): set *for* that provider.
     A key read for a provider only ever goes to that provider's own URL or to
     a URL set for it (docs/config.md, "Which URL a key goes to").
     """

@@ -20,44 +20,6 @@ def load(path: Path, text: str) -> config.Config:
     return config.load(path)
 
 
-# -- fallback chain ---------------------------------------------------------------
-
-
-def test_fallback_chain_reads_fallback_providers_then_the_legacy_fallback_model(path: Path) -> None:
-    cfg = load(path, """\
-fallback_providers:
-  - provider: openrouter
-    model: anthropic/claude-sonnet-4
-  - {provider: custom, model: qwen3, base_url: "http://127.0.0.1:9/v1/", key_env: LOCAL_KEY}
-  - {provider: zai}            # no model: skipped, as Hermes does
-  - just-a-string              # not a mapping: skipped
-fallback_model:
-  provider: OpenRouter-dup-is-case-insensitive
-  model: glm-4.6
-""")
-    assert config.fallback_chain(cfg) == [
-        {"provider": "openrouter", "model": "anthropic/claude-sonnet-4"},
-        {"provider": "custom", "model": "qwen3", "base_url": "http://127.0.0.1:9/v1", "key_env": "LOCAL_KEY"},
-        {"provider": "OpenRouter-dup-is-case-insensitive", "model": "glm-4.6"},
-    ]
-
-
-def test_fallback_chain_drops_a_legacy_entry_that_repeats_a_route(path: Path) -> None:
-    cfg = load(path, """\
-fallback_providers: [{provider: openrouter, model: a/b}]
-fallback_model: [{provider: OPENROUTER, model: A/B}, {provider: zai, model: glm-4.6}]
-""")
-    assert config.fallback_chain(cfg) == [
-        {"provider": "openrouter", "model": "a/b"},
-        {"provider": "zai", "model": "glm-4.6"},
-    ]
-
-
-@pytest.mark.parametrize("text", ["", "fallback_providers: []\n", "fallback_model: {}\n", "fallback_providers: nope\n"])
-def test_no_fallback_chain(path: Path, text: str) -> None:
-    assert config.fallback_chain(load(path, text)) == []
-
-
 # -- Hermes' shapes and names ---------------------------------------------------------------
 
 
@@ -148,3 +110,6 @@ def test_doctor_reports_hermes_keys_it_ignores_as_ok_and_unusable_shapes_as_warn
     warnings = [c.summary for c in doctor.config_checks(cfg) if c.status == "warn"]
     assert any("custom_providers must be a list" in w for w in warnings)
     assert any("bad: 'ftp://x' is not an http" in w for w in warnings)
+    cfg = load(path, "model: {reasoning_effort: low}\nagent: {reasoning_effort: high}\n")
+    assert [c.summary for c in doctor.config_checks(cfg) if c.status == "warn"] == [
+        'model.reasoning_effort ("low") is ignored: agent.reasoning_effort, the Hermes key, is set too ("high"); remove one']
