@@ -275,8 +275,7 @@ def _config(args: argparse.Namespace) -> int:
         cfg = config.load()
         if cfg.parse_error is not None:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
-        shown = config._get_path(cfg.shown, args.key) if args.key else cfg.shown  # ${VAR} as written
-        value = config.masked(shown, args.key.rsplit(".", 1)[-1] if args.key else "")
+        value = config.masked(cfg.show(args.key or ""), args.key.rsplit(".", 1)[-1] if args.key else "")
         if args.key and args.key not in config.KEYS and args.key not in config.ALIASES and value is None:
             print(f"hermesd: unknown config key {args.key!r}", file=sys.stderr)
             return EXIT_USAGE

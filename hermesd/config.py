@@ -313,6 +313,10 @@ class Config:
     def get(self, key: str) -> Any:
         return _get_path(self.values, key)
 
+    def show(self, key: str = "") -> Any:
+        """``key`` (the whole config when empty) as it may be displayed: ``${VAR}`` as written, unmasked."""
+        return _get_path(self.shown, key) if key else self.shown
+
     def has(self, key: str) -> bool:
         """True when the file sets ``key`` or its alias (even to null)."""
         tree = migrate(self.raw)
@@ -638,8 +642,8 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
     """
     path = path or config_path()
     normalised = None if reset else validate(key, value)
-    if reset:
-        validate(key, None) if key not in KEYS and key not in ALIASES and not _PROVIDER_URL.match(key) else None
+    if reset and key not in KEYS and key not in ALIASES and not _PROVIDER_URL.match(key):
+        validate(key, None)  # raises the unknown-key error
     alias = ALIASES.get(key)
     target = alias.canonical if alias else key
     if alias and not reset:
@@ -815,9 +819,9 @@ def shape_problems(cfg: Config) -> list[str]:
                 f"({_shown(_get_path(written, a.canonical))}); remove one"
                 for a in ALIASES.values()
                 if _has_path(written, a.name) and _has_path(written, a.canonical)]
+    if written.get("model") is not None and not isinstance(written.get("model"), dict):
+        problems.append(f"model must be a model id or a mapping (got {_shown(written['model'])})")
     raw = migrate(cfg.values)
-    if raw.get("model") is not None and not isinstance(raw.get("model"), dict):
-        problems.append(f"model must be a model id or a mapping (got {_shown(raw['model'])})")
     providers_section, listed = raw.get("providers"), raw.get("custom_providers")
     if providers_section is not None and not isinstance(providers_section, dict):
         problems.append(f"providers must be a mapping of names to {{base_url, key_env, ...}} (got {_shown(providers_section)})")
@@ -899,12 +903,3 @@ def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
             child = node[part] = {}
         node = child
     node[leaf] = value
-
-
-def _delete_path(tree: dict[str, Any], key: str) -> None:
-    *parents, leaf = key.split(".")
-    node: Any = tree
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(leaf, None)

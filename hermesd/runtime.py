@@ -129,8 +129,7 @@ def resolve(
 
     uses_config = configured_provider == "" or _same_provider(configured_provider, profile)
     own = own_entry(config, profile) or {}
-    url, source = _base_url(config, profile, base_url or own.get("base_url") or "",
-                            "the fallback or auxiliary entry" if base_url else f"providers.{own.get('_key')}.base_url")
+    url, source = _base_url(config, profile, base_url or "", own)
     chosen_model = (model or "").strip() or (
         (config.get("model.default") or "").strip() if uses_config else ""
     ) or (profile.fallback_models[0] if profile.fallback_models else "")
@@ -183,17 +182,17 @@ def model_base_url_applies(config: Config, profile: ProviderProfile) -> bool:
     return owner == profile.name if owner is not None else profile.name == "custom"
 
 
-def _base_url(config: Config, profile: ProviderProfile, for_provider: str, for_source: str) -> tuple[str, str]:
+def _base_url(config: Config, profile: ProviderProfile, explicit: str, own: dict[str, Any]) -> tuple[str, str]:
     """The URL a key for ``profile`` may go to, and where it was set.
 
-    An entry's own URL (fallback, auxiliary), ``model.base_url`` when it
+    The calling entry's own URL (a fallback entry), ``model.base_url`` when it
     belongs to this provider, ``providers.<name>.base_url``, ``*_BASE_URL``,
     then the profile's default.
     """
-    candidates = []
+    candidates = [(explicit, "the fallback entry")]
     if model_base_url_applies(config, profile):
         candidates.append((config.get("model.base_url") or "", "model.base_url"))
-    candidates.insert(0 if for_source.startswith("the fallback") else len(candidates), (for_provider, for_source))
+    candidates.append((own.get("base_url") or "", f"providers.{own.get('_key')}.base_url"))
     var = profile.base_url_env_var
     if var:
         candidates.append((credentials.lookup(var) or "", var))
