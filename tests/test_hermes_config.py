@@ -113,3 +113,32 @@ def test_doctor_reports_hermes_keys_it_ignores_as_ok_and_unusable_shapes_as_warn
     cfg = load(path, "model: {reasoning_effort: low}\nagent: {reasoning_effort: high}\n")
     assert [c.summary for c in doctor.config_checks(cfg) if c.status == "warn"] == [
         'model.reasoning_effort ("low") is ignored: agent.reasoning_effort, the Hermes key, is set too ("high"); remove one']
+
+
+def test_a_hermes_file_survives_many_writes_with_only_the_intended_lines_changed(path: Path) -> None:
+    from tests._unit_helpers import hermes_reference
+
+    reference = hermes_reference()
+    if reference is None:
+        pytest.skip("the Hermes reference snapshot (../shared/hermes-reference) is not here")
+    original = (reference / "config.example.yaml").read_text(encoding="utf-8")
+    path.write_text(original, encoding="utf-8")
+    config.set_value("model.provider", "deepseek", path=path)  # openrouter's URL stays with openrouter
+    config.set_value("model.provider", "openrouter", path=path)
+    config.set_value("providers.zai.base_url", "https://api.z.ai/api/paas/v4", path=path)
+    config.set_value("provider_routing", None, reset=True, path=path)  # the last key, above the closing comments
+    config.set_value("openrouter.provider_preferences", {"sort": "price"}, path=path)
+    config.set_value("agent.reasoning_effort", "high", path=path)  # unchanged value: no change at all
+    import difflib
+
+    changed = [line for line in difflib.unified_diff(original.splitlines(), path.read_text().splitlines(), n=0, lineterm="")
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changed == [
+        "-  base_url: https://openrouter.ai/api/v1", "-providers: {}",
+        "+providers:", "+  openrouter:", "+    base_url: https://openrouter.ai/api/v1",
+        "+  zai:", "+    base_url: https://api.z.ai/api/paas/v4",
+        "-  ignore:", "-  - deepinfra",
+    ]
+    cfg = config.load(path)
+    assert cfg.parse_error is None and cfg.problems == []
+    assert cfg.get("model.base_url") == "" and cfg.get("provider_routing") == {"sort": "price"}
