@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _install_hermes_surface()
     if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
         # What editors run: skip building the whole CLI (argparse and its
         # gettext cost milliseconds an editor waits for at every start).
@@ -112,6 +113,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 WARMUP_ENV = "HERMESD_WARMUP"
+
+
+def _install_hermes_surface() -> None:
+    """Where discovery's world is set up, once per process, before any plugin loads.
+
+    Hermes' own plugins import a few Hermes internals (hermes_cli.__version__,
+    ...); hermesd.compat serves them inside this process only.
+    """
+    from hermesd import compat
+
+    compat.install()
 
 
 def _serve_stdio() -> int:

@@ -26,7 +26,7 @@ def test_providers_and_models_commands(upstream):
     listing = run_cli("providers", "--json", env=env)
     assert listing.returncode == 0
     rows = {r["name"]: r for r in json.loads(listing.stdout)["providers"]}
-    assert rows["deepseek"]["configured"] and len(rows) == 28
+    assert rows["deepseek"]["configured"] and len(rows) == 33
     human = run_cli("providers", env=env)
     assert re.search(r"^\* deepseek .*DEEPSEEK_API_KEY", human.stdout, re.M)
     models = run_cli("models", "deepseek", env=env)
@@ -86,7 +86,7 @@ def test_tcp_requires_the_token_and_survives_bad_clients(tmp_path):
         good = _Conn(port)
         init = good.call("initialize", {"capabilities": {}, "processId": None, "initializationOptions": {"token": token}})
         assert init["result"]["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 1
-        assert len(good.call("hermes/listProviders", {})["result"]["providers"]) == 28
+        assert len(good.call("hermes/listProviders", {})["result"]["providers"]) == 33
         assert proc.poll() is None
     finally:
         proc.terminate()

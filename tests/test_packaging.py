@@ -1,4 +1,4 @@
-"""The wheel carries the bundled plugins: an installed hermesd lists all 28."""
+"""The wheel carries the bundled plugins: an installed hermesd lists all 33."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_wheel_contains_and_loads_the_bundled_plugins(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         plugins = {n.split("/")[3] for n in names if n.startswith("hermesd/bundled_plugins/model-providers/") and n.endswith("/__init__.py")}
-        assert len(plugins) == 28
+        assert len(plugins) == 33
         assert all(f"hermesd/bundled_plugins/model-providers/{p}/plugin.yaml" in names for p in plugins)
         site = tmp_path / "site"
         archive.extractall(site)
@@ -33,4 +33,4 @@ def test_wheel_contains_and_loads_the_bundled_plugins(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(site)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                          env={"HERMES_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["28", "0"]
+    assert out.stdout.split() == ["33", "0"]
