@@ -16,6 +16,7 @@ from hermesd import config as hconfig
 from hermesd.runtime import Resolved, resolve
 from hermesd.wire import ChatOptions
 from hermesd.wire import chat_completions
+from providers.base import ProviderProfile
 from providers.pareto import (
     DEFAULT_MIN_CODING_SCORE,
     PARETO_MODEL,
@@ -164,7 +165,8 @@ def or_resolved(p: Any | None, model: str = PARETO_MODEL) -> Resolved:
 
 
 @pytest.mark.parametrize("path", ["profile", "no-profile"])
-def test_existing_plugins_entries_are_kept_and_pareto_not_duplicated(path: str) -> None:
+def test_the_callers_extra_body_is_a_shallow_merge_over_the_pareto_entry(path: str) -> None:
+    """As in Hermes' transport: the caller's additions come last and replace ``plugins`` whole."""
     p = profile("openrouter") if path == "profile" else None
     options = ChatOptions(
         min_coding_score=0.65,
@@ -172,23 +174,33 @@ def test_existing_plugins_entries_are_kept_and_pareto_not_duplicated(path: str) 
         extra_body={"plugins": [{"id": "web"}]},
     )
     body = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}], options).body
-    assert body["plugins"] == [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.65}]
-    if p is not None:
-        assert body["provider"] == {"order": ["anthropic"], "allow_fallbacks": False}
+    assert body["plugins"] == [{"id": "web"}]
+    assert body["provider"] == {"order": ["anthropic"], "allow_fallbacks": False}
     assert options.extra_body == {"plugins": [{"id": "web"}]}  # the caller's dict is not modified
+    without = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}],
+                                     ChatOptions(min_coding_score=0.65)).body
+    assert without["plugins"] == [{"id": "pareto-router", "min_coding_score": 0.65}]
 
 
-@pytest.mark.parametrize("path", ["profile", "no-profile"])
-def test_an_earlier_pareto_entry_is_replaced_not_duplicated(path: str) -> None:
-    p = profile("openrouter") if path == "profile" else None
-    options = ChatOptions(
-        min_coding_score=0.3,
-        extra_body={"plugins": [{"id": "pareto-router", "min_coding_score": 0.9}, {"id": "web"}]},
-    )
-    body = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}], options).body
-    pareto = [e for e in body["plugins"] if e.get("id") == "pareto-router"]
-    assert pareto == [{"id": "pareto-router", "min_coding_score": 0.3}]
-    assert {"id": "web"} in body["plugins"]
+class _PlainOpenRouter(ProviderProfile):
+    """A user's override of openrouter written for Hermes, with no Pareto support."""
+
+
+class _OwnPareto(ProviderProfile):
+    def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
+        return {"plugins": [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.3}]}
+
+
+@pytest.mark.parametrize("override, sent", [
+    (_PlainOpenRouter, "absent"),
+    (_OwnPareto, [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.3}]),
+], ids=["plain-override", "own-entry"])
+def test_a_loaded_profile_owns_the_pareto_entry(override: type, sent: Any) -> None:
+    """The daemon adds nothing to a profile's body on OpenRouter: what the plugin builds is sent."""
+    p = override(name="openrouter", base_url=OPENROUTER_URL)
+    body = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}],
+                                  ChatOptions(min_coding_score=0.8)).body
+    assert body.get("plugins", "absent") == sent
 
 
 @pytest.mark.parametrize("path", ["profile", "no-profile"])
