@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _install_hermes_surface()
+    install_hermes_surface()
     if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
         # What editors run: skip building the whole CLI (argparse and its
         # gettext cost milliseconds an editor waits for at every start).
@@ -115,11 +115,12 @@ def main(argv: list[str] | None = None) -> int:
 WARMUP_ENV = "HERMESD_WARMUP"
 
 
-def _install_hermes_surface() -> None:
-    """Where discovery's world is set up, once per process, before any plugin loads.
+def install_hermes_surface() -> None:
+    """The one place a process gets the Hermes names plugins import, before any plugin loads.
 
-    Hermes' own plugins import a few Hermes internals (hermes_cli.__version__,
-    ...); hermesd.compat serves them inside this process only.
+    Hermes' own plugins import a few Hermes internals (``hermes_cli.__version__``
+    and others, see hermesd.compat); they exist only in a process that calls
+    this: :func:`main` does first, and so do the test suite's conftests.
     """
     from hermesd import compat
 

@@ -19,12 +19,12 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from hermesd import compat
+from hermesd.cli import install_hermes_surface
 from tests.upstream import Upstream
 
 # What the daemon's entry (hermesd.cli.main) does before discovery: the Hermes
 # internals real Hermes plugins import exist in this process too.
-compat.install()
+install_hermes_surface()
 
 # A canary key: scanned for in everything the suite captures (see test_secrets).
 CANARY_KEY = "sk-canary-7f3a9c2e1b4d"
