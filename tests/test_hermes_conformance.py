@@ -289,3 +289,66 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
     assert sent["openrouter-gpt5-default"]["reasoning"] == {"enabled": True, "effort": "medium"}
     assert sent["gmi-user-agent"] and hermes_side[[c[0] for c in MATRIX].index("gmi-user-agent")]["headers"][
         "user-agent"] == "HermesAgent/0.13.0"
+
+
+# -- the compatibility surface against Hermes' own functions ----------------------------------
+
+SURFACE_PROBE = '''
+import json, sys
+from agent.transports.chat_completions import (
+    _build_gemini_thinking_config as build, _is_gemini_openai_compat_base_url as is_compat,
+    _snake_case_gemini_thinking_config as snake)
+from hermes_cli import __version__
+from hermes_cli.models import github_model_reasoning_efforts as efforts
+inputs = json.load(sys.stdin)
+print(json.dumps({
+    "version": __version__,
+    "efforts": [efforts(m) for m in inputs["copilot_models"]],
+    "efforts_catalog": [efforts(m, catalog=inputs["catalog"]) for m in inputs["copilot_models"]],
+    "thinking": [[build(m, r) for r in inputs["reasoning"]] for m in inputs["gemini_models"]],
+    "snake": [[snake(build(m, r)) for r in inputs["reasoning"]] for m in inputs["gemini_models"]]
+             + [snake(c) for c in inputs["configs"]],
+    "compat": [is_compat(u) for u in inputs["urls"]],
+}, sort_keys=True))
+'''
+SURFACE_INPUTS = {
+    "copilot_models": [
+        "gpt-5", "gpt-5.4", "openai/gpt-5", "openai/gpt-5.4", "OpenAI/GPT-5", "gpt-5-mini", "gpt-5.3-codex",
+        "x/gpt-5-chat", "o1", "o3-mini", "openai/o4-mini", "gpt-4.1", "openai/gpt-4.1-nano", "claude-sonnet-4.6",
+        "claude-sonnet-4-5", "anthropic/claude-opus-4-6", "gemini-2.5-pro", "", None,
+    ],
+    "catalog": [
+        {"id": "gpt-5-mini", "capabilities": {"supports": {"reasoning_effort": ["Low", "high", "low", " "]}}},
+        {"id": "claude-sonnet-4.6", "capabilities": ["chat", "reasoning"]},
+        {"id": "gpt-5.4", "capabilities": ["chat"]},
+        {"id": "gpt-4.1", "capabilities": {"supports": {}}},
+    ],
+    "gemini_models": [
+        "gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-flash-preview", "gemini-3-pro-preview", "gemini-3.1-pro",
+        "gemini-3.1-flash-lite-preview", "google/gemini-3-pro", "GEMINI-3-FLASH", "gemini-3-ultra",
+        "gemini-2.0-flash", "gemma-3-27b", "", None,
+    ],
+    "reasoning": [
+        None, {}, {"enabled": False}, {"enabled": True}, {"effort": "high"},
+        *({"enabled": True, "effort": e} for e in ("none", "minimal", "low", "medium", "high", "xhigh", "max", "", None, " HIGH ")),
+    ],
+    "configs": [{"thinkingBudget": 5.5, "includeThoughts": 1}, {"thinkingLevel": "  "}, {}, None, "x"],
+    "urls": [
+        "https://generativelanguage.googleapis.com/v1beta/openai", "https://generativelanguage.googleapis.com/v1beta/openai/",
+        "HTTPS://GENERATIVELANGUAGE.GOOGLEAPIS.COM/v1beta/OpenAI", "https://generativelanguage.googleapis.com/v1beta",
+        "http://127.0.0.1:1/openai", "", None,
+    ],
+}
+
+
+@needs_hermes
+def test_compat_surface_equals_hermes_own_functions(tmp_path: Path) -> None:
+    """hermesd.compat's behaviour, input for input, against the functions Hermes' plugins import."""
+    proc = subprocess.run([str(HERMES_PYTHON), "-c", SURFACE_PROBE], input=json.dumps(SURFACE_INPUTS),
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    ours = subprocess.run([sys.executable, "-c", "from hermesd import compat; compat.install()\n" + SURFACE_PROBE],
+                          input=json.dumps(SURFACE_INPUTS), capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert ours.returncode == 0, ours.stderr[-4000:]
+    assert json.loads(ours.stdout) == json.loads(proc.stdout)
