@@ -126,7 +126,8 @@ NO_HEALTH_CHECK = {"bedrock", "copilot-acp", "xiaomi", "google-gemini-cli"}
 MAX_TOKENS = {"nvidia": 16384, "kimi-coding": 32000, "kimi-coding-cn": 32000, "qwen-oauth": 65536}
 HEADERS: dict[str, dict[str, str]] = {
     "kimi-coding-cn": {"User-Agent": "hermes-agent/1.0"},
-    "gmi": {"User-Agent": "HermesAgent/1.0"},
+    "gmi": {"User-Agent": "HermesAgent/0.13.0"},
+    "kimi-coding": {"User-Agent": "hermes-agent/1.0"},
     "copilot": {
         "Editor-Version": "vscode/1.104.1",
         "User-Agent": "HermesAgent/1.0",

@@ -343,7 +343,7 @@ def test_a_plugin_may_look_up_providers_while_discovery_runs(fresh_unit_env: Uni
     assert runs.read_text() == "run\n"
     gmi = profile("gmi")
     assert gmi.base_url == "https://gmi-staging.internal.example.com/v1"
-    assert gmi.default_headers == {"User-Agent": "HermesAgent/1.0"}  # kept from the bundled profile
+    assert gmi.default_headers == {"User-Agent": "HermesAgent/0.13.0"}  # kept from the bundled profile
     assert providers.provider_origin("gmi").overrides.source == "bundled"
     assert len(providers.list_plugins()) == 34
 
