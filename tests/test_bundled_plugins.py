@@ -554,7 +554,7 @@ def compat(config: dict[str, Any]) -> dict[str, Any]:
     # 2.5: thoughts on, no level
     ("gemini-2.5-pro", ENABLED_HIGH, {"include_thoughts": True}),
     ("gemini-2.5-flash", {"enabled": True, "effort": "low"}, {"include_thoughts": True}),
-    # 3.x flash: low / medium / high
+    # 3.x flash: low / medium / high (efforts Hermes does not know, such as "max", read as medium)
     ("gemini-3-flash-preview", {"enabled": True, "effort": "minimal"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-flash-preview", {"enabled": True, "effort": "low"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-flash-preview", {"enabled": True, "effort": "medium"}, {"include_thoughts": True, "thinking_level": "medium"}),
@@ -562,11 +562,11 @@ def compat(config: dict[str, Any]) -> dict[str, Any]:
     ("gemini-3-flash-preview", {"enabled": True, "effort": "bogus"}, {"include_thoughts": True, "thinking_level": "medium"}),
     ("gemini-3.1-flash-lite-preview", ENABLED_HIGH, {"include_thoughts": True, "thinking_level": "high"}),
     ("google/gemini-3-flash-preview", {"enabled": True, "effort": "xhigh"}, {"include_thoughts": True, "thinking_level": "high"}),
-    ("gemini-3-flash-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "high"}),
+    ("gemini-3-flash-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "medium"}),
     # 3.x pro: low / high
     ("gemini-3-pro-preview", ENABLED_HIGH, {"include_thoughts": True, "thinking_level": "high"}),
     ("gemini-3-pro-preview", {"enabled": True, "effort": "xhigh"}, {"include_thoughts": True, "thinking_level": "high"}),
-    ("gemini-3-pro-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "high"}),
+    ("gemini-3-pro-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-pro-preview", {"enabled": True, "effort": "medium"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3.1-pro-preview", {"enabled": True, "effort": "minimal"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("GEMINI-3-PRO-PREVIEW", {"enabled": True, "effort": "HIGH"}, {"include_thoughts": True, "thinking_level": "high"}),

@@ -8,6 +8,7 @@ here: what is provided, where, and that nothing leaks outside the process.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,16 @@ def test_setting_and_deleting_entries(fresh_unit_env: UnitEnv) -> None:
         providers._REGISTRY["other-name"] = profile
     del providers._REGISTRY["acme"]
     assert "acme" not in providers._REGISTRY and providers.provider_origin("acme") is None
+
+
+async def test_the_daemon_serves_the_surface_to_bundled_plugins(start_daemon) -> None:
+    """The bundled gemini plugin builds its thinking config through the surface, inside the daemon."""
+    from tests.conftest import CANARY_KEY, write_config
+
+    home = Path(os.environ["HERMES_HOME"])  # this module's unit env moved it
+    write_config(home, {"model": {"provider": "gemini", "default": "gemini-3-pro-preview",
+                                           "reasoning_effort": "xhigh"}})
+    daemon = await start_daemon(env={"GEMINI_API_KEY": CANARY_KEY})
+    preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
+    assert preview["body"]["extra_body"] == {"google": {"thinking_config": {"include_thoughts": True,
+                                                                            "thinking_level": "high"}}}
