@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from hermesd import config as config_mod
+from hermesd import fallback
+from hermesd.credentials import redact
 from hermesd.errors import HermesError
 from hermesd.runtime import Resolved, reasoning_config, resolve
 from hermesd.sessions import Session, SessionStore, Settings
@@ -391,6 +393,8 @@ class ChatEngine:
             routed = run.finish.routed_model
             if routed and routed != session.model:
                 result["routedModel"] = assistant["routedModel"] = routed
+        if result.get("fallbacks"):
+            assistant["answeredBy"] = result["answeredBy"]
         if error is not None:
             result["error"] = error.to_dict()
             assistant["error"] = result["error"]
@@ -409,9 +413,39 @@ class ChatEngine:
         result.update(provider=resolved.provider, model=resolved.model)
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
-        prepared = build_request(resolved, self._transcript(session, req), self._options(session, req))
+        transcript, options = self._transcript(session, req), self._options(session, req)
         net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
         retries = cfg.get("network.max_retries")
+        failed: HermesError | None = None
+        # The session's own target, then the fallback chain; the chain moves on only before the first token.
+        for entry, target in fallback.targets(cfg, resolved):
+            try:
+                with _exit_guard(target.provider):
+                    prepared = build_request(target, transcript, options)
+            except HermesError as exc:
+                if entry is None:
+                    raise
+                log.warning("fallback %s (%s) skipped: %s", entry.where, entry.label, exc.message)
+                continue
+            if failed is not None:
+                log.warning("%s failed before answering (%s: %s); trying %s (%s/%s)", _label(result["answeredBy"]),
+                            failed.kind, failed.message, entry.where if entry else "", target.provider, target.model)
+                result.setdefault("fallbacks", []).append({**result.pop("answeredBy"), "error": failed.to_dict()})
+            result["answeredBy"] = {"provider": target.provider, "model": target.model}
+            try:
+                await self._attempt(prepared, target, net, retries, session, run, request_id, on_delta)
+                return
+            except HermesError as exc:
+                if target.api_key:  # a key written in config.yaml is not in the redactor's list
+                    exc.message = redact(exc.message, [target.api_key])
+                if run.text or run.reasoning or not fallback.fails_over(exc):
+                    raise
+                failed = exc
+        raise failed  # type: ignore[misc] - the primary came first: it returned, raised, or set ``failed``
+
+    async def _attempt(self, prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, retries: int,
+                       session: Session, run: Run, request_id: Any, on_delta: DeltaCallback | None) -> None:
+        """One target, with bounded retries before its first token."""
         seq = 0
         size = 0
         for attempt in range(retries + 1):
@@ -481,6 +515,10 @@ class ChatEngine:
             return aux if s.aux_model else _with_model(aux, aux.profile.default_aux_model if aux.profile else "")
         model = s.aux_model or (resolved.profile.default_aux_model if resolved.profile else "") or resolved.model
         return _with_model(resolved, model)
+
+
+def _label(target: dict[str, str]) -> str:
+    return "/".join(part for part in (target.get("provider"), target.get("model")) if part)
 
 
 def _with_model(resolved: Resolved, model: str) -> Resolved:

@@ -260,6 +260,11 @@ def _chat(args: argparse.Namespace) -> int:
             sys.stdout.write("\n")
         if result.get("routedModel"):
             print(f"(routed to {result['routedModel']})", file=sys.stderr)
+        if result.get("fallbacks"):
+            by = result["answeredBy"]
+            why = ", ".join(f"{f['provider']}/{f['model']}: {f['error']['kind']}"
+                            + (f" {f['error']['status']}" if f["error"].get("status") else "") for f in result["fallbacks"])
+            print(f"(answered by {by['provider']}/{by['model']} (fallback; {why}))", file=sys.stderr)
     if result.get("error"):
         err = result["error"]
         print(f"hermesd: {err['kind']}: {err['message']}" + (f"\n  -> {err['hint']}" if err.get("hint") else ""), file=sys.stderr)

@@ -60,6 +60,13 @@ def config_checks(cfg: config_mod.Config) -> list[Check]:
     return checks
 
 
+def fallback_checks(cfg: config_mod.Config) -> list[Check]:
+    """The fallback chain in order: where each entry goes and whether its key is set (never its value)."""
+    from hermesd import fallback
+
+    return [Check("fallback", status, summary, hint=hint) for status, summary, hint in fallback.describe(cfg)]
+
+
 def plugin_checks() -> list[Check]:
     checks = []
     for err in providers.plugin_errors():
@@ -150,7 +157,7 @@ async def run(
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
     cfg = cfg or config_mod.load()
-    checks = config_checks(cfg) + plugin_checks() + [pareto_check(cfg)]
+    checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()
     if only:
         wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}
