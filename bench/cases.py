@@ -353,7 +353,7 @@ async def b5(ctx: Ctx) -> list[Row]:
     cold, bundled_only, checks = [], [], []
     for _ in range(reps):
         run = await _discovery_once(home.env(ctx.upstream.url), 20)
-        assert run["count"] >= count + 28, run["count"]
+        assert run["count"] >= count + 33, run["count"]
         cold.append(run["cold"])
         checks.extend(run["checks"])
         bundled_only.append((await _discovery_once(bare.env(ctx.upstream.url), 1))["cold"])
@@ -361,7 +361,7 @@ async def b5(ctx: Ctx) -> list[Row]:
     warm, session_rtts = [], []
     try:
         first = await daemon.client.request("hermes/listProviders")
-        assert len(first["providers"]) >= count + 28
+        assert len(first["providers"]) >= count + 33
         for _ in range(warm_reps):
             t = time.monotonic()
             await daemon.client.request("hermes/listProviders")
