@@ -398,7 +398,9 @@ class ChatEngine:
         if error is not None:
             result["error"] = error.to_dict()
             assistant["error"] = result["error"]
-        self.store.add_messages(session, user, assistant)
+        unsaved = self.store.add_messages(session, user, assistant)
+        if unsaved is not None and "error" not in result:  # the reply stands; the user learns it is not on disk
+            result["error"] = unsaved.to_dict()
 
     async def _run(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
                    on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:

@@ -77,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    install_hermes_surface()
+    from hermesd.aliases import install
+
+    install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
     if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
         # What editors run: skip building the whole CLI (argparse and its
         # gettext cost milliseconds an editor waits for at every start).
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConfigUnreadable) as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OSError as exc:  # disk full, read-only: say which file, not a traceback
+        print(f"hermesd: cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 
@@ -113,18 +118,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 WARMUP_ENV = "HERMESD_WARMUP"
-
-
-def install_hermes_surface() -> None:
-    """The one place a process gets the Hermes names plugins import, before any plugin loads.
-
-    Hermes' own plugins import a few Hermes internals (``hermes_cli.__version__``
-    and others, see hermesd.compat); they exist only in a process that calls
-    this: :func:`main` does first, and so do the test suite's conftests.
-    """
-    from hermesd import compat
-
-    compat.install()
 
 
 def _serve_stdio() -> int:

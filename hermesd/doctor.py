@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import providers
-from providers.base import ProviderProfile
+from providers.base import MAX_REDIRECTS, ProviderProfile, same_origin
 from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
 from hermesd import config as config_mod
@@ -83,6 +83,51 @@ def plugin_checks() -> list[Check]:
         if _writable_by_others(root):
             checks.append(Check("plugins:permissions", "warn", f"{root} is writable by other users, who could run code as you",
                                 hint=f"chmod go-w {root}"))
+    home = providers.discovery.hermes_home()
+    if _writable_by_others(home):
+        checks.append(Check("home:permissions", "warn",
+                            f"$HERMES_HOME ({home}) is writable by other users, who could change your config, "
+                            "keys and plugins", hint=f"chmod go-w {home}"))
+    return checks
+
+
+def environment_checks() -> list[Check]:
+    """Which plugin registry this process uses, and what else in this environment shares our names.
+
+    The Hermes agent owns the top-level ``providers`` package; inside hermesd's
+    process that name is hermesd's own (see hermesd.aliases), so both can live
+    in one environment. The registry's ``hermesd`` distribution is another
+    program that installs the same ``hermesd`` package and command.
+    """
+    from importlib import metadata
+
+    from hermesd import aliases
+
+    api = os.path.dirname(providers.__file__)
+    if aliases.is_ours(providers):
+        checks = [Check("registry", "ok", f"plugin registry in use: hermesd's own ({api})")]
+    else:
+        checks = [Check("registry", "fail", f"plugin registry in use: {api}, not hermesd's ({aliases.api_dir()})",
+                        hint="start hermesd through its `hermesd` or `hermesd-lsp` command, which installs its import aliases first")]
+    try:
+        hermes = metadata.distribution("hermes-agent")
+    except metadata.PackageNotFoundError:
+        hermes = None
+    if hermes is not None:
+        where = hermes.locate_file("providers")
+        checks.append(Check("hermes-agent", "ok",
+                            f"Hermes agent {hermes.version} is installed in this environment; its `providers` package ({where}) "
+                            "serves Hermes' own processes, hermesd uses its own registry and changes none of Hermes' files"))
+    try:
+        other = metadata.distribution("hermesd")
+    except metadata.PackageNotFoundError:
+        other = None
+    if other is not None and "editor" not in (other.metadata["Summary"] or ""):
+        checks.append(Check("hermesd-distribution", "warn",
+                            f"the `hermesd` distribution {other.version} ({other.metadata['Summary']}) is installed here too: "
+                            "it is another program, and it overwrites the `hermesd` package and command",
+                            hint="install this daemon into its own environment (`pipx install hermesd-lsp`, or a venv) "
+                                 "and point your editor at that `hermesd-lsp`"))
     return checks
 
 
@@ -92,6 +137,11 @@ def _writable_by_others(path: Path) -> bool:
     except OSError:
         return False
     return bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _origin(url: Any) -> str:
+    """scheme://host:port of a URL: where a redirect points, without its path or query."""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def pareto_check(cfg: config_mod.Config) -> Check:
@@ -137,6 +187,16 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
     url = profile.catalog_url(resolved.base_url)
     try:
         response = await client.get(url, headers=_probe_headers(profile, key))
+        for _ in range(MAX_REDIRECTS):  # within the origin only: the key must not follow a redirect elsewhere
+            target = response.next_request
+            if target is None:
+                break
+            if not same_origin(url, target.url):
+                return Check(cid, "warn", f"{var} is set; {url} redirects to another origin ({_origin(target.url)}): "
+                             "not followed, so the key was not sent there",
+                             hint="set the provider's base URL to the address it redirects to, if you trust it",
+                             provider=profile.name)
+            response = await client.send(target)
     except Exception as exc:  # noqa: BLE001 - any network failure is a warning, not a crash
         return Check(cid, "warn", f"{var} is set; cannot reach {url} ({type(exc).__name__})",
                      hint="check your network or the provider's base URL", provider=profile.name)
@@ -157,7 +217,7 @@ async def run(
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
     cfg = cfg or config_mod.load()
-    checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + [pareto_check(cfg)]
+    checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()
     if only:
         wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}
@@ -171,7 +231,7 @@ async def run(
     import httpx
 
     total, done = len(profiles), 0
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, follow_redirects=True) as client:
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
 
         async def one(profile: ProviderProfile) -> Check:
             nonlocal done

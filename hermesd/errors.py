@@ -19,6 +19,7 @@ KINDS = (
     "bad_response",
     "plugin_error",
     "config_error",
+    "storage",
 )
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 
@@ -202,3 +203,11 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return max(0.0, min(seconds, 600.0))
+
+
+def storage_error(exc: OSError, what: str, outcome: str = "nothing already saved was lost, and the next "
+                  "successful write catches up") -> HermesError:
+    """A write that failed (disk full, quota, permissions), naming the file and what to do."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return HermesError("storage", f"{what} could not be saved{where}: {exc.strerror or exc}",
+                       hint=f"free some disk space (or fix the directory's permissions); {outcome}")

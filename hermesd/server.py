@@ -32,7 +32,7 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.outbox import DeltaStream, Outbox, PipeOutbox, frame, frame_body, read_frame
+from hermesd.outbox import DeltaStream, FrameError, Outbox, PipeOutbox, frame, frame_body, parse_error, read_frame
 
 # The chat engine, config, sessions and the provider registry are imported on
 # first use (by the warm-up thread, usually): nothing of them is needed to
@@ -54,7 +54,9 @@ METHODS = (
     "hermes/doctor",
 )
 UNAUTHORISED = -32001
+INTERNAL_ERROR = -32603
 CONFIG_UNREADABLE = -32002
+STORAGE_FAILED = -32003
 
 
 class Daemon:
@@ -133,6 +135,22 @@ class HermesProtocol(LanguageServerProtocol):
 
     _server: "HermesServer"
 
+    def handle_message(self, message: Any) -> None:
+        """Over TCP, nothing but ``initialize`` reaches pygls before the token is checked.
+
+        A stranger's other requests are refused; its notifications (``exit``,
+        ``$/cancelRequest``) and responses are dropped unread.
+        """
+        if self._server.authenticated:
+            super().handle_message(message)
+            return
+        method, msg_id = getattr(message, "method", None), getattr(message, "id", None)
+        if method == types.INITIALIZE and msg_id is not None:
+            super().handle_message(message)
+        elif method is not None and msg_id is not None:
+            error = JsonRpcException("not authenticated: initialize with the token first", UNAUTHORISED)
+            self._send_response(msg_id, error=error.to_response_error())
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         server = self._server
@@ -145,6 +163,7 @@ class HermesProtocol(LanguageServerProtocol):
                 asyncio.get_running_loop().call_later(0.05, server.drop_connection)
                 raise JsonRpcException("missing or wrong token: pass the token file's contents in initializationOptions.token", UNAUTHORISED)
             server.authenticated = True
+            server.daemon.clients.add(server)
         result = yield from super().lsp_initialize(params)
         result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(METHODS)}}
         return result
@@ -157,6 +176,8 @@ class HermesProtocol(LanguageServerProtocol):
         lsprotocol objects (the initialize result) still go through pygls'
         converter, via ``default``.
         """
+        if error is not None and getattr(error, "code", None) == INTERNAL_ERROR:
+            error = _without_traceback(msg_id, error)
         if error is not None or self.writer is None:
             super()._send_response(msg_id, result, error)
             return
@@ -181,6 +202,25 @@ class HermesProtocol(LanguageServerProtocol):
             yield from super().lsp_exit(*args)
         else:  # TCP: one client leaving does not stop the daemon
             self._server.drop_connection()
+
+
+def _without_traceback(msg_id: Any, error: types.ResponseError) -> types.ResponseError:
+    """A -32603 reply as the client sees it: a short message and an error id; the traceback goes to the log.
+
+    pygls puts the exception text and traceback in the reply; they name files
+    and can carry whatever the exception held. The id ties the reply to the log entry.
+    """
+    import secrets
+
+    error_id = "E-" + secrets.token_hex(4)
+    trace = "".join(error.data.get("traceback") or []) if isinstance(error.data, dict) else ""
+    log.error("internal error %s answering request %r: %s%s", error_id, msg_id, error.message,
+              "\nTraceback (most recent call last):\n" + trace if trace else "")
+    kind = (error.message or "").split(":", 1)[0].strip()
+    what = f" ({kind})" if kind.isidentifier() else ""
+    return types.ResponseError(
+        code=INTERNAL_ERROR, data={"errorId": error_id},
+        message=f"internal error{what}, error id {error_id}: a hermesd bug; the log has the details (search it for {error_id})")
 
 
 def _converter() -> Any:
@@ -218,6 +258,7 @@ class HermesServer(LanguageServer):
         self.authenticated = token is None
         self.drop_connection: Callable[[], None] = lambda: None
         self.outbox: Outbox | None = None
+        self.chats: set[asyncio.Task] = set()  # this connection's hermes/chat requests in flight
 
     def use_outbox(self, outbox: Outbox) -> None:
         """Send everything through ``outbox`` (see :class:`Outbox`)."""
@@ -239,6 +280,23 @@ class HermesServer(LanguageServer):
             outbox.close()
             self.shutdown()
 
+    def handle_frame(self, body: bytes) -> None:
+        """Hand one frame's body to pygls; a bad one is reported, never fatal."""
+        try:
+            self.protocol.handle_message(json.loads(body, object_hook=self.protocol.structure_message))
+        except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
+            if not self.authenticated:  # TCP, before the token: no second chance, and no reply
+                self.drop_connection()
+                return
+            log.exception("unable to handle a message")
+            self.report_server_error(exc, JsonRpcException)
+
+    def frame_error(self, message: str) -> None:
+        """A frame dropped for its header: a parse error (its id is unknown), and a log line."""
+        log.warning("%s", message)
+        if self.outbox is not None:
+            self.outbox.write(parse_error(message))
+
     async def _serve_frames(self, stdin: Any) -> None:
         """Hand each message from ``stdin`` to pygls, until end of input.
 
@@ -250,13 +308,6 @@ class HermesServer(LanguageServer):
         ended: asyncio.Future[None] = loop.create_future()
         stop = self._stop_event
 
-        def handle(body: bytes) -> None:
-            try:
-                self.protocol.handle_message(json.loads(body, object_hook=self.protocol.structure_message))
-            except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
-                log.exception("unable to handle a message")
-                self.report_server_error(exc, JsonRpcException)
-
         def finish() -> None:
             if not ended.done():
                 ended.set_result(None)
@@ -264,10 +315,14 @@ class HermesServer(LanguageServer):
         def read() -> None:
             try:
                 while stop is None or not stop.is_set():
-                    body = read_frame(stdin)
+                    try:
+                        body = read_frame(stdin)
+                    except FrameError as exc:
+                        loop.call_soon_threadsafe(self.frame_error, str(exc))
+                        continue
                     if body is None:
                         break
-                    loop.call_soon_threadsafe(handle, body)
+                    loop.call_soon_threadsafe(self.handle_frame, body)
             except (OSError, ValueError):
                 log.info("stdin closed")
             finally:
@@ -306,7 +361,8 @@ def _claim_stdout() -> int:
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:
     daemon = daemon or Daemon()
     server = HermesServer(daemon, token)
-    daemon.clients.add(server)
+    if token is None:  # over TCP a client joins the broadcasts once its token is checked
+        daemon.clients.add(server)
     _register(server)
     return server
 
@@ -346,8 +402,6 @@ def _register(server: HermesServer) -> None:
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             async def handler(ls: HermesServer, params: Any) -> Any:
-                if not ls.authenticated:
-                    raise JsonRpcException("not authenticated: initialize with the token first", UNAUTHORISED)
                 try:
                     return await func(ls, _params(params))
                 except Exception as exc:
@@ -369,7 +423,10 @@ def _register(server: HermesServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HermesServer, params: Any) -> None:
-        if "engine" in vars(daemon):  # no chat ever ran: nothing to cancel, nothing to import
+        if ls.token is not None:  # TCP: only this connection's chats; other clients' keep running
+            for task in list(ls.chats):
+                task.cancel()
+        elif "engine" in vars(daemon):  # no chat ever ran: nothing to cancel, nothing to import
             daemon.engine.cancel_all()
 
     @method("hermes/listProviders")
@@ -408,7 +465,14 @@ def _register(server: HermesServer) -> None:
             raise _invalid("`value` is required (null is a value; pass reset: true to remove the key)")
         from hermesd import config as config_mod
 
-        value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
+        try:
+            value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
+        except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
+            from hermesd.errors import storage_error
+            from hermesd.paths import config_path
+
+            err = storage_error(exc, "the config", f"{config_path()} was not changed")
+            raise JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED) from exc
         daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
         return {"key": key, "value": value}
 
@@ -442,7 +506,13 @@ def _register(server: HermesServer) -> None:
                 streams.append(DeltaStream(delta["sessionId"], request_id))
             outbox.delta(streams[0], delta.get("text") or "", delta.get("reasoning") or "")
 
-        return await daemon.engine.chat(params, request_id=request_id, on_delta=on_delta)
+        task = asyncio.current_task()
+        assert task is not None
+        ls.chats.add(task)
+        try:
+            return await daemon.engine.chat(params, request_id=request_id, on_delta=on_delta)
+        finally:
+            ls.chats.discard(task)
 
     @method("hermes/cancel")
     async def cancel(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:

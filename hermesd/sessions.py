@@ -3,11 +3,15 @@
 Each session is one JSON-lines file (mode 0600) in the data directory: a
 ``meta`` record, then ``message`` and ``summary`` records. Appends are
 fsynced, so a crash or kill loses at most the turn in flight; a torn last
-line from a crash mid-write is skipped on load.
+line from a crash mid-write is skipped on load. An append that fails (disk
+full, a short write) is cut back off the file, so no torn record is left,
+and its records wait in memory to go out, in order, with the next append.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hermesd.errors import HermesError, storage_error
 from hermesd.paths import data_dir, ensure_private_dir
 
 if TYPE_CHECKING:
@@ -70,6 +75,8 @@ class Session:
     updated_at: float = field(default_factory=time.time)
     # The profile this session started with; a plugin reload does not change it.
     profile: "ProviderProfile | None" = field(default=None, repr=False)
+    # Records a failed append could not write; they go first in the next one.
+    unsaved: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def title(self) -> str:
@@ -164,10 +171,11 @@ class SessionStore:
         session.provider, session.model, session.profile = provider, model, profile
         self._append(session, self._meta(session))
 
-    def add_messages(self, session: Session, *messages: dict[str, Any]) -> None:
+    def add_messages(self, session: Session, *messages: dict[str, Any]) -> HermesError | None:
+        """Add a turn; the error says it could not be saved (it is kept in memory and retried)."""
         session.messages.extend(messages)
         session.updated_at = time.time()
-        self._append(session, *({"type": "message", **m} for m in messages))
+        return self._append(session, *({"type": "message", **m} for m in messages))
 
     def replace_with_summary(self, session: Session, summary: str, kept: int) -> None:
         """Older turns become ``summary``; the ``kept`` most recent messages stay."""
@@ -204,19 +212,34 @@ class SessionStore:
     def _path(self, session_id: str) -> Path:
         return self.root / f"{session_id}.jsonl"
 
-    def _append(self, session: Session, *records: dict[str, Any], create: bool = False) -> None:
-        ensure_private_dir(self.root)
+    def _append(self, session: Session, *records: dict[str, Any], create: bool = False) -> HermesError | None:
+        """Write ``records`` (after any left unsaved) whole, or not at all: None, or why not."""
         now = time.time()
-        lines = "".join(json.dumps({**r, "at": now}, ensure_ascii=False) + "\n" for r in records)
-        fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        pending = session.unsaved + [{**r, "at": now} for r in records]
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pending).encode("utf-8")
+        try:
+            ensure_private_dir(self.root)
+            fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            session.unsaved = pending
+            return storage_error(exc, "the conversation")
+        size = None
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
-                lines = "\n" + lines  # a crash tore the last line: start ours on a fresh one
-            os.write(fd, lines.encode("utf-8"))
+                data = b"\n" + data  # a crash tore the last line: start ours on a fresh one
+            _write_all(fd, data)
             os.fsync(fd)
+        except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
+            if size is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+            session.unsaved = pending
+            return storage_error(exc, "the conversation")
         finally:
             os.close(fd)
+        session.unsaved = []
+        return None
 
     def _load(self, session_id: str) -> Session | None:
         try:
@@ -229,6 +252,8 @@ class SessionStore:
                 record = json.loads(line)
             except ValueError:
                 continue  # a line torn by a crash mid-write
+            if not isinstance(record, dict):
+                continue  # a torn line that happens to parse (``12``, ``"te``): not a record
             kind = record.pop("type", None)
             at = record.pop("at", None)
             if kind == "meta":
@@ -254,3 +279,13 @@ class SessionStore:
             if session is not None and isinstance(at, (int, float)):
                 session.updated_at = at
         return session
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte; a short write is continued, and a disk that stays full raises ENOSPC."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]

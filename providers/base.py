@@ -141,14 +141,43 @@ class ProviderProfile:
         return f"{base}/models"
 
 
+MAX_REDIRECTS = 5
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def same_origin(a: Any, b: Any) -> bool:
+    """Whether two URLs share scheme, host and port: the only redirects a key may follow.
+
+    httpx strips ``Authorization`` on a cross-origin redirect but keeps every
+    other header, so ``x-api-key``, ``api-key`` or a plugin's own key header
+    would go wherever a redirect points. hermesd follows same-origin
+    redirects only, and none at all to another origin.
+    """
+    try:
+        x, y = urlsplit(str(a)), urlsplit(str(b))
+        return (x.scheme.lower(), x.hostname, x.port or _DEFAULT_PORTS.get(x.scheme.lower())) == (
+            y.scheme.lower(), y.hostname, y.port or _DEFAULT_PORTS.get(y.scheme.lower()))
+    except ValueError:
+        return False
+
+
 def fetch_model_ids(url: str, *, headers: dict[str, str], timeout: float) -> list[str] | None:
-    """GET a ``/models`` style catalog; accept a bare list or ``{"data": [...]}``."""
+    """GET a ``/models`` style catalog; accept a bare list or ``{"data": [...]}``.
+
+    Redirects are followed within the catalog's origin only (see :func:`same_origin`).
+    """
     if not url.startswith(("http://", "https://")):
         return None
     import httpx  # deferred: ~90 ms, never on the startup path
 
     try:
-        response = httpx.get(url, headers=headers, timeout=timeout, follow_redirects=True)
+        with httpx.Client(timeout=timeout) as client:
+            response = client.get(url, headers=headers)
+            for _ in range(MAX_REDIRECTS):
+                target = response.next_request
+                if target is None or not same_origin(url, target.url):
+                    break
+                response = client.send(target)
         if response.status_code != 200:
             return None
         payload = response.json()

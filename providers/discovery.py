@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import stat
 import sys
 import time
 import traceback
@@ -39,11 +40,12 @@ def hermes_home() -> Path:
 
 
 def bundled_dir() -> Path:
-    """Bundled plugins: inside the installed package (wheel) or the checkout."""
-    installed = Path(__file__).resolve().parent.parent / "hermesd" / "bundled_plugins" / "model-providers"
+    """Bundled plugins: beside this package inside ``hermesd/`` (wheel), or the checkout's."""
+    parent = Path(__file__).resolve().parent.parent
+    installed = parent / "bundled_plugins" / "model-providers"
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parent.parent / "plugins" / "model-providers"
+    return parent / "plugins" / "model-providers"
 
 
 def user_dir() -> Path:
@@ -248,7 +250,13 @@ class Loader:
             manifest_path=str(manifest) if manifest.is_file() else None,
         )
         module_name = self._module_name(source, plugin_dir.name)
-        self._guarded(info, lambda: _import_package(plugin_dir, module_name))
+
+        def run() -> None:
+            if source == "user":
+                check_private(plugin_dir)
+            _import_package(plugin_dir, module_name)
+
+        self._guarded(info, run)
 
     def load_legacy(self, root: Path) -> None:
         for path in sorted(root.glob("*.py")):
@@ -281,6 +289,52 @@ def _plugin_dirs(root: Path) -> Iterator[Path]:
             continue
         if os.path.isfile(os.path.join(entry.path, "__init__.py")):
             yield Path(entry.path)
+
+
+class UnsafePlugin(Exception):
+    """A user plugin that someone else could have written: not loaded."""
+
+
+def check_private(plugin_dir: Path) -> None:
+    """Refuse a user plugin that another user could have changed, like ssh's StrictModes.
+
+    Its directory, everything in it, and the directories between it and
+    ``$HERMES_HOME`` must be owned by the user (or root) and writable by no
+    one else: whoever can write any of them can run code as the user, with
+    every key the daemon holds. Bundled plugins and entry points are exempt
+    (they are installed like any other package).
+    """
+    if not hasattr(os, "getuid"):  # Windows: no owner and mode bits to speak of
+        return
+    home = hermes_home()
+    chain = [p for p in plugin_dir.parents if home in p.parents]  # plugins/, plugins/model-providers/
+    for path in [*reversed(chain), plugin_dir, *_tree(plugin_dir)]:
+        problem = _not_private(path)
+        if problem is not None:
+            raise UnsafePlugin(problem)
+
+
+def _tree(root: Path) -> Iterator[Path]:
+    for parent, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in dirs + files:
+            yield Path(parent, name)
+
+
+def _not_private(path: Path) -> str | None:
+    """Why ``path`` could have been written by another user; None when only its owner (or root) could."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    me = os.getuid()
+    if st.st_uid not in (me, 0):
+        return (f"not loaded: {path} is owned by uid {st.st_uid}, not by you (uid {me}), who could run code as you; "
+                f"fix: `chown {me} {path}` if you trust its contents")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (f"not loaded: {path} is writable by group or others, who could run code as you; "
+                f"fix: `chmod go-w {path}` after checking its contents")
+    return None
 
 
 def _ident(name: str) -> str:
@@ -431,17 +485,19 @@ _listings: dict[str, tuple[tuple[int, int], list[tuple[str, str, bool]]]] = {}
 _RACY_NS = 2_000_000_000
 
 
-def _listing(path: str) -> list[tuple[str, str, bool]] | None:
-    """``(name, path, is_dir)`` of what the fingerprint looks at in ``path``, sorted; None if unreadable."""
+def _listing(path: str) -> tuple[tuple[int, int], list[tuple[str, str, bool]]] | None:
+    """``path``'s (mode, owner), and ``(name, path, is_dir)`` of what the fingerprint looks at in it,
+    sorted; None if unreadable."""
     try:
         st = os.stat(path)
     except OSError:
         _listings.pop(path, None)
         return None
     key = (st.st_mtime_ns, st.st_ino)
+    access = (st.st_mode, st.st_uid)  # a chmod changes no mtime, and may make a plugin loadable
     cached = _listings.get(path)
     if cached is not None and cached[0] == key:
-        return cached[1]
+        return access, cached[1]
     entries = []
     try:
         with os.scandir(path) as it:
@@ -460,7 +516,7 @@ def _listing(path: str) -> list[tuple[str, str, bool]] | None:
     entries.sort()
     if time.time_ns() - st.st_mtime_ns > _RACY_NS:
         _listings[path] = (key, entries)
-    return entries
+    return access, entries
 
 
 def _tree_stats(root: str, depth: int, rows: list[tuple]) -> None:
@@ -468,9 +524,11 @@ def _tree_stats(root: str, depth: int, rows: list[tuple]) -> None:
 
     Plain strings and one list: this runs at every session start, for every plugin.
     """
-    entries = _listing(root)
-    if entries is None:
+    listed = _listing(root)
+    if listed is None:
         return
+    access, entries = listed
+    rows.append((root, *access))
     for _, path, is_dir in entries:
         try:
             if is_dir:
@@ -481,6 +539,6 @@ def _tree_stats(root: str, depth: int, rows: list[tuple]) -> None:
                     rows.append((path, "d", os.stat(path).st_mtime_ns))
             else:
                 st = os.stat(path)
-                rows.append((path, st.st_size, st.st_mtime_ns))
+                rows.append((path, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid))
         except OSError:
             continue

@@ -273,3 +273,15 @@ def config_writer(sys_path: list[str], config_file: str, prefix: str, count: int
         name = f"{prefix}.k{i}"
         config.KEYS[name] = config.Key(name, "", config._string, "test key")
         config.set_value(name, f"{prefix}-{i}", path=Path(config_file))
+
+
+# -- the canary key scan -------------------------------------------------------------
+
+
+def canary_hits(root: Path) -> list[str]:
+    """Files under ``root`` (but ``.env``) holding the canary key: plain, JSON-escaped or UTF-16."""
+    from tests.conftest import CANARY_KEY
+
+    needles = (CANARY_KEY.encode(), json.dumps(CANARY_KEY).encode()[1:-1], CANARY_KEY.encode("utf-16-le"))
+    return [str(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.is_symlink() and p.name != ".env" and any(n in p.read_bytes() for n in needles)]

@@ -16,15 +16,19 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from hermesd.cli import install_hermes_surface
+import hermesd.aliases
 from tests.daemon import CANARY_KEY, KEEP, SECRETISH, Daemon, private_dirs, spawn_daemon, stop_daemon
 from tests.upstream import Upstream
 
+# Files the tests write (plugins above all) must not be group/other-writable,
+# or hermesd refuses the plugins (docs/plugins.md), whatever the machine's umask.
+os.umask(0o022)
+
 __all__ = ["CANARY_KEY", "Daemon", "write_config"]
 
-# What the daemon's entry (hermesd.cli.main) does before discovery: the Hermes
-# internals real Hermes plugins import exist in this process too.
-install_hermes_surface()
+# The same import aliases the daemon installs at start (`providers` is hermesd's
+# plugin API, plus the Hermes compatibility surface): tests import them directly.
+hermesd.aliases.install()
 
 
 @pytest.fixture(autouse=True)

@@ -205,10 +205,10 @@ class TcpDaemon:
             self.proc.wait(10)
 
 
-def start_tcp(env: dict[str, str], args: tuple[str, ...] = ()) -> TcpDaemon:
-    """Start TCP mode and read the port and token file from its first stderr line."""
+def start_tcp(env: dict[str, str], args: tuple[str, ...] = (), **popen: Any) -> TcpDaemon:
+    """Start TCP mode and read the port and token file from its first stderr line (``popen``: e.g. preexec_fn)."""
     proc = subprocess.Popen([sys.executable, "-m", "hermesd", "--tcp", "--port", "0", *args],
-                            env=env, stderr=subprocess.PIPE, text=True)
+                            env=env, stderr=subprocess.PIPE, text=True, **popen)
     assert proc.stderr is not None
     line = proc.stderr.readline()
     match = re.search(r"listening on 127\.0\.0\.1:(\d+); token file: (\S+)", line)

@@ -6,13 +6,20 @@ import asyncio
 import json
 import os
 import re
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any, Iterator
 
+import pytest
+
+from tests._unit_helpers import canary_hits
 from tests.conftest import CANARY_KEY
-from tests.daemon import start_tcp
+from tests.daemon import TcpDaemon, start_tcp
 from tests.lsp_client import LspClient
 
 
@@ -125,3 +132,169 @@ async def test_stdout_carries_only_frames_even_when_a_plugin_prints(isolated_hom
         assert "chatty plugin loading" in stderr and "building the body" in stderr
     finally:
         client.kill()
+
+
+# -- TCP hardening (issue 11): a connection without the token gets nothing -----------------------
+
+
+@pytest.fixture
+def tcp_daemon(tmp_path: Path) -> Iterator[Any]:
+    """Factory of TCP daemons; afterwards their stderr, logs and files are scanned for the canary key."""
+    started: list[TcpDaemon] = []
+
+    def start(env: dict[str, str] | None = None, **popen: Any) -> TcpDaemon:
+        started.append(start_tcp({**os.environ, **(env or {})}, **popen))
+        return started[-1]
+
+    yield start
+    for daemon in started:
+        daemon.stop()
+        assert CANARY_KEY not in daemon.proc.stderr.read()
+    assert canary_hits(tmp_path) == []
+
+
+async def member(daemon: TcpDaemon) -> LspClient:
+    """A connection that sent the token."""
+    client = await LspClient.connect(daemon.port)
+    await client.initialize({"token": daemon.token})
+    return client
+
+
+async def test_a_stranger_cannot_shut_down_cancel_or_listen_in(tcp_daemon: Any, upstream: Any) -> None:
+    """Before: a connection without the token was in the broadcast list and could send exit,
+    $/cancelRequest and shutdown (which cancelled every client's chats)."""
+    upstream.configure(chunk_count=6, chunk_delay=0.3)
+    daemon = tcp_daemon({"DEEPSEEK_API_KEY": CANARY_KEY, "DEEPSEEK_BASE_URL": f"{upstream.url}/v1"})
+    owner = await member(daemon)
+    chat_id, chat = owner.send("hermes/chat", {"provider": "deepseek", "model": "deepseek-chat", "message": "hi"})
+    await owner.wait_for(lambda m: m.get("method") == "hermes/chatDelta")  # the chat is streaming
+
+    stranger = await LspClient.connect(daemon.port)
+    stranger.notify("$/cancelRequest", {"id": chat_id})
+    assert (await stranger.call("shutdown", None))["error"]["code"] == -32001
+    assert (await stranger.call("hermes/cancel", {"sessionId": "s-x"}))["error"]["code"] == -32001
+    stranger.notify("exit")
+
+    result = await asyncio.wait_for(chat, 30)
+    assert result["stopReason"] == "end_turn", result
+    assert (await owner.request("hermes/setConfig", {"key": "model.temperature", "value": 0.5}))["value"] == 0.5
+    await owner.wait_for(lambda m: m.get("method") == "hermes/configChanged")
+    # The stranger saw its refusals and nothing else: no delta, no configChanged.
+    assert (await stranger.call("hermes/getConfig", {}))["error"]["code"] == -32001
+    assert [m.get("error", {}).get("code") for m in stranger.messages] == [-32001, -32001, -32001]
+    assert daemon.proc.poll() is None
+
+
+async def test_shutdown_of_one_connection_leaves_the_others_chats_running(tcp_daemon: Any, upstream: Any) -> None:
+    upstream.configure(chunk_count=6, chunk_delay=0.3)
+    daemon = tcp_daemon({"DEEPSEEK_API_KEY": CANARY_KEY, "DEEPSEEK_BASE_URL": f"{upstream.url}/v1"})
+    first, second = await member(daemon), await member(daemon)
+    _, chat = first.send("hermes/chat", {"provider": "deepseek", "model": "deepseek-chat", "message": "hi"})
+    await first.wait_for(lambda m: m.get("method") == "hermes/chatDelta")
+    await second.request("shutdown", None)
+    second.notify("exit")
+    result = await asyncio.wait_for(chat, 30)
+    assert result["stopReason"] == "end_turn" and result["text"] == "Hello from upstream", result
+
+
+async def test_a_stranger_is_closed_without_initialize_and_its_frames_are_capped(tcp_daemon: Any) -> None:
+    daemon = tcp_daemon()
+    silent = await LspClient.connect(daemon.port)
+    await silent.wait_closed(15)  # INIT_TIMEOUT is 5 s
+    big = await LspClient.connect(daemon.port)
+    big.send_raw(b"Content-Length: %d\r\n\r\n" % (64 * 1024 + 1))  # over the 64 KiB cap: closed before the body
+    await big.wait_closed(15)
+    assert big.messages == [] and silent.messages == []
+
+    client = await member(daemon)  # after the token, a bad frame is answered and the connection lives
+    client.send_raw(b"Content-Length: nope\r\n\r\n{}")
+    error = await client.wait_for(lambda m: "error" in m)
+    assert error["error"]["code"] == -32700 and error["id"] is None
+    assert await client.request("hermes/getConfig", {}) is not None
+    assert daemon.proc.poll() is None
+
+
+async def test_the_number_of_connections_is_capped(tcp_daemon: Any) -> None:
+    from hermesd.tcp import MAX_CONNECTIONS
+
+    daemon = tcp_daemon()
+    held = [await member(daemon) for _ in range(MAX_CONNECTIONS)]
+    extra = await LspClient.connect(daemon.port)
+    await extra.wait_closed(5)
+    assert extra.messages == []
+    await held.pop().close()
+    assert await (await _member_when_a_slot_frees(daemon)).request("hermes/getConfig", {}) is not None
+
+
+async def _member_when_a_slot_frees(daemon: TcpDaemon) -> LspClient:
+    """A fresh authenticated connection, retried while the daemon frees a slot (it closes refused ones at once)."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return await member(daemon)
+        except (ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise
+
+
+async def test_running_out_of_file_descriptors_logs_one_line_not_a_traceback_per_attempt(
+        tcp_daemon: Any, tmp_path: Path) -> None:
+    """With 48 descriptors, 60 connections exhaust them; asyncio retries accept() every second."""
+    import resource
+
+    daemon = tcp_daemon(args=("--log-level", "DEBUG"),
+                        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48)))
+    log_file = tmp_path / "logs" / "hermesd.log"
+    conns = [socket.create_connection(("127.0.0.1", daemon.port), timeout=10) for _ in range(60)]
+    deadline = time.monotonic() + 20
+    while log_file.read_text().count("still cannot accept connections") < 2:  # at DEBUG: each retry after the first
+        assert time.monotonic() < deadline, log_file.read_text()[-2000:]
+        await asyncio.sleep(0.1)
+    log = log_file.read_text()
+    assert log.count("WARNING hermesd.tcp: cannot accept connections: [Errno 24] Too many open files") == 1
+    assert "Traceback" not in log
+    for conn in conns:
+        conn.close()
+    assert await (await _member_when_a_slot_frees(daemon)).request("hermes/getConfig", {}) is not None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_token_file_is_removed_on_a_signal(tcp_daemon: Any, sig: int) -> None:
+    daemon = tcp_daemon()
+    assert daemon.token_file.exists()
+    daemon.proc.send_signal(sig)
+    assert daemon.proc.wait(10) == 0
+    assert not daemon.token_file.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_a_runtime_dir_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    run_dir = tmp_path / "shared-run"
+    run_dir.mkdir(mode=0o700)
+    os.chown(run_dir, 65534, 65534)
+    proc = run_cli("--tcp", env={"HERMESD_RUNTIME_DIR": str(run_dir)})
+    assert proc.returncode == 1
+    assert f"the runtime directory {run_dir} belongs to uid 65534, not to you" in proc.stderr
+    assert "HERMESD_RUNTIME_DIR" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(run_dir.iterdir()) == []
+
+
+def test_a_runtime_dir_others_can_write_is_refused(tmp_path: Path) -> None:
+    run_dir = tmp_path / "open-run"
+    run_dir.mkdir()
+    run_dir.chmod(0o777)
+    proc = run_cli("--tcp", env={"HERMESD_RUNTIME_DIR": str(run_dir)})
+    assert proc.returncode == 1
+    assert f"run `chmod 700 {run_dir}`" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(run_dir.iterdir()) == []
+
+
+async def test_an_internal_error_over_tcp_carries_an_error_id_not_a_traceback(tcp_daemon: Any, tmp_path: Path) -> None:
+    sessions = tmp_path / "data" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "s-broken.jsonl").write_text(json.dumps({"type": "meta", "id": "s-broken", "settings": 7}) + "\n")
+    client = await member(tcp_daemon())
+    error = (await client.call("hermes/getSession", {"sessionId": "s-broken"}))["error"]
+    assert error["code"] == -32603 and error["data"] == {"errorId": error["data"]["errorId"]}
+    assert error["data"]["errorId"] in error["message"] and "Traceback" not in error["message"]
+    assert error["data"]["errorId"] in (tmp_path / "logs" / "hermesd.log").read_text()

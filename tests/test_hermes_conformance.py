@@ -75,9 +75,9 @@ import re
 
 import pytest
 
-from hermesd.cli import install_hermes_surface
+import hermesd.aliases
 
-install_hermes_surface()  # what the daemon's entry does before discovery
+hermesd.aliases.install()  # what the daemon's entry (hermesd.cli.main) does before any plugin loads
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,7 @@
-"""The wheel carries the bundled plugins: an installed hermesd lists all 33."""
+"""What an installed hermesd looks like: the wheel carries the bundled plugins and the
+plugin API inside ``hermesd/`` and nothing at the top level but ``hermesd``; an editable
+install exposes ``hermesd`` alone. In every layout, ``providers`` is hermesd's plugin
+API inside hermesd's process and nothing outside it."""
 
 from __future__ import annotations
 
@@ -7,30 +10,73 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+from tests._packaging_helpers import bare_venv, build_wheel
+
+# Run from outside the checkout: hermesd's modules come from the given path only.
+ONE_OBJECT = (
+    "import hermesd, hermesd.runtime, providers, providers.base;"
+    "from providers.discovery import bundled_dir;"
+    "assert hermesd.runtime.providers is providers and hermesd.runtime.ProviderProfile is providers.base.ProviderProfile;"
+    "print(hermesd.aliases.api_dir() == __import__('os').path.dirname(providers.__file__),"
+    " bundled_dir().is_relative_to(__import__('pathlib').Path(hermesd.__file__).parent.parent),"
+    " len(providers.list_providers()), len(providers.plugin_errors()))"
+)
 
 
-def test_wheel_contains_and_loads_the_bundled_plugins(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
-    )
-    [wheel] = tmp_path.glob("hermesd-*.whl")
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"HERMES_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+
+
+def test_wheel_ships_only_hermesd_and_loads_the_bundled_plugins(tmp_path):
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        plugins = {n.split("/")[3] for n in names if n.startswith("hermesd/bundled_plugins/model-providers/") and n.endswith("/__init__.py")}
-        assert len(plugins) == 33
-        assert all(f"hermesd/bundled_plugins/model-providers/{p}/plugin.yaml" in names for p in plugins)
-        site = tmp_path / "site"
-        archive.extractall(site)
-    # Import from the unpacked wheel, not the checkout, and list providers.
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import providers, hermesd;"
-        "assert providers.__file__.startswith(sys.argv[1]), providers.__file__;"
-        "from providers.discovery import bundled_dir; assert str(bundled_dir()).startswith(sys.argv[1]);"
-        "print(len(providers.list_providers()), len(providers.plugin_errors()))"
-    )
-    out = subprocess.run([sys.executable, "-c", code, str(site)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         env={"HERMES_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
+        archive.extractall(tmp_path / "site")
+    assert {n.split("/")[0] for n in names} == {"hermesd", "hermesd_lsp-0.1.0.dist-info"}
+    assert "hermesd/plugin-api/__init__.py" in names and "hermesd/plugin-api/base.py" in names
+    assert not [n for n in names if "__pycache__" in n]
+    plugins = {n.split("/")[3] for n in names if n.startswith("hermesd/bundled_plugins/model-providers/") and n.endswith("/__init__.py")}
+    assert len(plugins) == 33
+    assert all(f"hermesd/bundled_plugins/model-providers/{p}/plugin.yaml" in names for p in plugins)
+    entry_points = zipfile.ZipFile(wheel).read("hermesd_lsp-0.1.0.dist-info/entry_points.txt").decode()
+    assert "hermesd = hermesd.cli:main" in entry_points and "hermesd-lsp = hermesd.cli:main" in entry_points
+
+    site = tmp_path / "site"
+    plain = subprocess.run([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); import providers"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
+    assert "No module named 'providers'" in plain.stderr  # nothing installed under that name (-S: the wheel alone)
+    out = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {ONE_OBJECT}"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["33", "0"]
+    assert out.stdout.split() == ["True", "True", "33", "0"]
+
+
+def test_editable_install_exposes_hermesd_alone(tmp_path):
+    editable = tmp_path / "dist"
+    subprocess.run([sys.executable, "-c", f"from hatchling.build import build_editable; print(build_editable({str(editable)!r}))"],
+                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    [wheel] = editable.glob("hermesd_lsp-*.whl")
+    python = bare_venv(tmp_path / "venv", [wheel])
+    plain = subprocess.run([python, "-c", "import providers"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
+    assert "No module named 'providers'" in plain.stderr, plain.stderr
+    for name in ("plugins", "tests", "bench"):
+        assert subprocess.run([python, "-c", f"import {name}"], cwd=tmp_path, capture_output=True, timeout=60).returncode == 1
+    out = subprocess.run([python, "-c", ONE_OBJECT], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "33", "0"]
+    where = subprocess.run([python, "-c", "import hermesd, providers; print(hermesd.__file__, providers.__file__)"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
+    assert where.stdout.split() == [str(ROOT / "hermesd" / "__init__.py"), str(ROOT / "providers" / "__init__.py")]
+
+
+@pytest.mark.parametrize("name", ["providers", "providers.base"])
+def test_checkout_serves_one_object_under_one_name(name, tmp_path):
+    # A checkout on sys.path (what the tests and `python -m hermesd` from the repo see):
+    # importing the plugin API before or after hermesd gives the same module.
+    code = f"import {name}, hermesd.runtime, sys; print(sys.modules['providers'] is hermesd.runtime.providers)"
+    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {code}"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
+    assert out.stdout.split() == ["True"], out.stderr

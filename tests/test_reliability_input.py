@@ -327,6 +327,36 @@ async def test_a_frame_with_a_lying_content_length_is_survived(raw: LspClient) -
     assert raw.proc.returncode is None
 
 
+@module_loop
+@pytest.mark.parametrize(
+    "header",
+    [b"Content-Length: abc", b"Content-Length: -5", b"Content-Length: 99999999999999999999",
+     b"Content-Length: 9000000000", b"Content-Length:"],
+    ids=["non-numeric", "negative", "absurd", "9-GB", "empty"],
+)
+async def test_a_bad_content_length_is_answered_and_dropped(raw: LspClient, header: bytes) -> None:
+    """A parse error with a null id (the body is never read, so its id is unknown), then service as usual.
+
+    Before: the ValueError of int(b"abc") ended the stdio reader, and the daemon with it;
+    a 9 GB length was allocated up front.
+    """
+    body = json.dumps({"jsonrpc": "2.0", "id": "dropped", "method": "hermes/getConfig", "params": {}}).encode()
+    raw.send_raw(header + b"\r\n\r\n" + body)
+    error = await raw.wait_for(lambda m: "error" in m and m.get("id") is None)
+    assert error["error"]["code"] == -32700
+    assert "Content-Length" in error["error"]["message"] and "dropped" in error["error"]["message"]
+    assert await raw.request("hermes/getConfig", {}) is not None
+    assert not [m for m in raw.messages if m.get("id") == "dropped"]
+    assert raw.proc.returncode is None
+
+
+@module_loop
+async def test_an_endless_header_line_is_read_in_pieces(raw: LspClient) -> None:
+    """4 MiB without a newline is garbage headers, not one 4 MiB allocation per line; the next frame is served."""
+    raw.send_raw(b"X-Junk: " + b"j" * (4 * MiB) + b"\r\n\r\n")
+    assert await raw.request("hermes/getConfig", {}) is not None
+
+
 # -- the fuzz ---------------------------------------------------------------------------------
 
 _text = st.one_of(

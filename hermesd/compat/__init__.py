@@ -7,12 +7,13 @@ which efforts a model takes, and ``gemini`` builds its thinking config with
 helpers from ``agent.transports.chat_completions``. :func:`install` makes
 exactly those names importable, from the modules of this package, by putting
 a finder first on ``sys.meta_path``. Nothing is written to site-packages:
-the names exist only in a process that called :func:`install` (the daemon
-and CLI entry, ``hermesd.cli.main``; the test suite's conftest).
+the names exist only in a process that called :func:`install`, which
+``hermesd.aliases.install()`` does for the daemon and CLI entry
+(``hermesd.cli.main``) and the test suite's conftest.
 
 Inside hermesd's process these shims take precedence over a real Hermes
 install in the same environment. The plugins then see the behaviour hermesd
-documents and tests (docs/plugins.md, "Hermes compatibility surface") whatever
+documents and tests (docs/plugins.md, "Hermes compatibility") whatever
 Hermes version sits beside it, and loading a plugin never drags in Hermes'
 agent, its config loader or its network clients. Any other submodule
 (``hermes_cli.plugins``, ``agent.prompt_builder``) is not provided and fails

@@ -1,4 +1,4 @@
-"""AWS Bedrock Converse through botocore (optional extra: ``hermesd[bedrock]``)."""
+"""AWS Bedrock Converse through botocore (optional extra: ``hermesd-lsp[bedrock]``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
         raise HermesError(
             "config_error",
             "the bedrock provider needs botocore, which is not installed",
-            hint="pip install 'hermesd[bedrock]'",
+            hint="pip install 'hermesd-lsp[bedrock]'",
             provider=resolved.provider,
         ) from None
     queue: asyncio.Queue[Any] = asyncio.Queue()

@@ -11,6 +11,7 @@ it these tests fail (they do not skip) unless HERMESD_SKIP_EDITOR_E2E=1.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ for _p in (str(_HERE), str(_HERE.parents[1])):
         sys.path.insert(0, _p)
 
 import nvim_helpers as nh  # noqa: E402
+from impostors import write_impostors  # noqa: E402
 from tests.upstream import Upstream  # noqa: E402
 
 PARETO = "openrouter/pareto-code"
@@ -247,6 +249,27 @@ def test_missing_daemon_is_reported(nvim, tmp_path, up):
     assert "ERROR" in health and "not executable" in health
     crash = "\n".join(report["crash_lines"])
     assert "exited (code 3) before the handshake" in crash, crash
+
+
+def test_programs_called_hermesd_that_are_not_hermesd_are_refused(nvim, tmp_path, up):
+    dirs = write_impostors(tmp_path)
+    env = nh.hermes_env(tmp_path, up.url) | {"HERMES_TEST_IMPOSTORS": json.dumps({k: str(v) for k, v in dirs.items()})}
+    report = run(nvim, "impostors", env, tmp_path)
+    problems = {
+        "hang": "did not answer the LSP initialize request within 1.5 s",
+        "noise": "did not answer the LSP initialize request within 1.5 s",
+        "other": 'answered initialize as "hermesd-dashboard", without a hermes protocol version',
+    }
+    for case, problem in problems.items():
+        seen = report["cases"][case]
+        text = " ".join(seen["lines"])
+        exe = str(dirs[case] / "hermesd")
+        for part in (f"{exe} {problem}", "pip install hermesd-lsp", "server = { cmd = { '/path/to/hermesd-lsp'"):
+            assert part in seen["failure"], (case, seen["failure"])
+            assert part in text, (case, text)
+    health = "\n".join(report["cases"]["hang"]["health"])
+    assert f"server command: hermesd --stdio ({dirs['hang'] / 'hermesd'})" in health
+    assert "ERROR" in health and "did not answer the LSP initialize request" in health and "pip install hermesd-lsp" in health
 
 
 def test_setup_validation_layouts_and_commands(nvim, tmp_path, up):

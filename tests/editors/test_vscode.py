@@ -14,14 +14,19 @@ when HERMESD_SKIP_EDITOR_E2E=1.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from impostors import write_impostors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "editors" / "vscode"
@@ -44,6 +49,7 @@ SCREENSHOTS = [
     "09-plugin-added.png",
     "10-doctor.png",
     "11-server-not-found.png",
+    "12-not-hermesd.png",
 ]
 
 
@@ -122,7 +128,7 @@ def test_vsix_holds_the_bundles_only(vsix: Path) -> None:
     assert '"hermes.server.path"' in manifest and '"hermes.trace.server"' in manifest
 
 
-def test_end_to_end_in_code_server(vsix: Path) -> None:
+def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path) -> None:
     if SKIP:
         pytest.skip("HERMESD_SKIP_EDITOR_E2E=1")
     require(CODE_SERVER.exists(), f"code-server not found at {CODE_SERVER}")
@@ -130,6 +136,8 @@ def test_end_to_end_in_code_server(vsix: Path) -> None:
     node = shutil.which("node")
     assert node
     env = dict(os.environ)
+    # Programs called hermesd that are not hermesd's server: the extension must refuse each.
+    env["HERMES_TEST_IMPOSTORS"] = json.dumps({k: str(v) for k, v in write_impostors(tmp_path).items()})
     proc = run(
         [node, "test/e2e/run.mjs", "--vsix", str(vsix), "--artifacts", str(ARTIFACTS)],
         timeout=900,

@@ -319,6 +319,36 @@ function scenarios.missing_daemon()
   R.crash_lines = buf_lines(chat().state.buf)
 end
 
+-- Programs called hermesd that are not hermesd's language server
+-- (HERMES_TEST_IMPOSTORS: JSON {case: directory holding an executable `hermesd`}):
+-- each is refused within its initialize timeout, naming the executable.
+function scenarios.impostors()
+  local dirs = vim.json.decode((assert(os.getenv("HERMES_TEST_IMPOSTORS"), "HERMES_TEST_IMPOSTORS not set")))
+  local path = vim.env.PATH
+  R.cases = {}
+  for _, case in ipairs({ "hang", "noise", "other" }) do
+    vim.env.PATH = dirs[case] .. ":" .. path
+    require("hermes.client").stop()
+    require("hermes").setup({ server = { cmd = { "hermesd", "--stdio" }, initialize_timeout_ms = 1500 } })
+    vim.cmd("HermesNew")
+    vim.cmd("HermesChat hi")
+    wait_reply_done(8000)
+    local lines = buf_lines(chat().state.buf)
+    local seen = {}
+    wait(5000, function()
+      return #vim.lsp.get_clients({ name = "hermesd" }) == 0
+    end, "the impostor to be stopped")
+    if case == "hang" then
+      vim.cmd("checkhealth hermes")
+      seen.health = buf_lines(0)
+      pcall(vim.cmd, "tabclose")
+    end
+    seen.lines = lines
+    seen.failure = require("hermes.client").info().failure
+    R.cases[case] = seen
+  end
+end
+
 -- setup() validation.
 function scenarios.setup_validation()
   local ok, err = pcall(require("hermes").setup, { chat = { layout = "diagonal" } })

@@ -3,6 +3,7 @@
  * vscode-languageclient, checks the protocol version, restarts with backoff
  * when the process dies, and tells the user what to do when it cannot run.
  */
+import { ChildProcess, spawn } from 'child_process';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -17,7 +18,17 @@ import {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { ChatDelta, ConfigChanged, Notifications } from './protocol';
-import { INSTALL_COMMAND, RestartBackoff, checkProtocol, findExecutable, notFoundMessage, serverCommand } from './logic/server';
+import {
+  INSTALL_COMMAND,
+  RestartBackoff,
+  checkProtocol,
+  findExecutable,
+  initializeTimeoutMs,
+  initializeTimeoutProblem,
+  notFoundMessage,
+  serverCommand,
+  wrongServerMessage,
+} from './logic/server';
 import { ServerStatus } from './logic/chatTypes';
 
 export class ServerNotRunningError extends Error {
@@ -30,11 +41,21 @@ export class ServerNotRunningError extends Error {
 
 export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
+/** A language client that stays quiet once Hermes has explained a failure itself. */
+class HermesLanguageClient extends LanguageClient {
+  quiet = false;
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.quiet ? false : showNotification);
+  }
+}
+
 export class HermesClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly exited = new WeakSet<LanguageClient>();
+  /** The process behind each client (spawned here, so stopping it is ours to finish). */
+  private readonly processes = new WeakMap<LanguageClient, ChildProcess>();
   private readonly backoff = new RestartBackoff();
   private installTerminal: vscode.Terminal | undefined;
   private status: ServerStatus = { state: 'stopped', message: 'hermesd has not been started.' };
@@ -115,39 +136,83 @@ export class HermesClient implements vscode.Disposable {
 
     this.setStatus({ state: 'starting' });
     this.output.info(`starting ${executable} ${args.join(' ')}`);
-    const serverOptions: ServerOptions = { command: executable, args, options: { env: process.env } };
+    // Spawned here, not by the language client, so that a server that never
+    // answers initialize (another program called hermesd) can be killed.
+    const proc: { child?: ChildProcess; printed: string } = { printed: '' };
+    const serverOptions: ServerOptions = () =>
+      new Promise<ChildProcess>((resolve, reject) => {
+        const child = spawn(executable, args, { env: process.env });
+        child.once('error', reject);
+        child.once('spawn', () => {
+          proc.child = child;
+          this.processes.set(client, child);
+          child.stdout?.on('data', (data: Buffer) => {
+            if (!client.initializeResult && proc.printed.length < 400) {
+              proc.printed += data.toString('utf8');
+            }
+          });
+          resolve(child);
+        });
+      });
     const self: { client?: LanguageClient } = {};
-    const client = new LanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
+    const client = new HermesLanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
     self.client = client;
     this.client = client;
     this.registerHandlers(client);
+    const timeoutMs = initializeTimeoutMs(settings.get('initializeTimeout'));
+    let timer: NodeJS.Timeout | undefined;
+    const started = client.start().then(() => true);
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    let answered: boolean;
     try {
-      await client.start();
+      answered = await Promise.race([started, timedOut]);
     } catch (err) {
       this.output.error(`hermesd failed to start: ${err instanceof Error ? err.message : String(err)}`);
       this.handleExit(client, 'hermesd failed to start');
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (this.client !== client) {
       return; // restarted or disposed meanwhile
     }
-    const protocolError = checkProtocol(client.initializeResult?.capabilities.experimental);
+    if (!answered) {
+      started.catch(() => undefined); // it fails when the process is killed
+      client.quiet = true; // ...and the language client's "couldn't create connection" would say less than ours
+      await this.refuse(client, wrongServerMessage(executable, initializeTimeoutProblem(timeoutMs, proc.printed)), proc.child);
+      return;
+    }
+    const initialized = client.initializeResult;
+    const protocolError = checkProtocol(initialized?.capabilities.experimental, executable, initialized?.serverInfo?.name);
     if (protocolError) {
-      this.output.error(protocolError);
-      this.exited.add(client);
-      await client.stop().catch(() => undefined);
-      this.setStatus({ state: 'stopped', message: protocolError });
-      void vscode.window.showErrorMessage(protocolError, 'Show Logs').then((choice) => {
-        if (choice) {
-          this.output.show();
-        }
-      });
+      await this.refuse(client, protocolError);
       return;
     }
     this.backoff.started();
     const version = this.serverVersion;
     this.output.info(`hermesd ${version ?? ''} is running`);
     this.setStatus({ state: 'running', version });
+  }
+
+  /** Stops a server that is not the one this extension speaks to, and says why. */
+  private async refuse(client: LanguageClient, message: string, child?: ChildProcess): Promise<void> {
+    this.output.error(message);
+    this.exited.add(client);
+    this.client = undefined;
+    if (child) {
+      child.kill(); // it never finished the handshake: nothing to shut down politely
+    } else {
+      await client.stop().catch(() => undefined);
+    }
+    void client.dispose().catch(() => undefined);
+    this.setStatus({ state: 'stopped', message });
+    void vscode.window.showErrorMessage(message, 'Open Settings', 'Show Logs').then((choice) => {
+      if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'hermes.server');
+      } else if (choice === 'Show Logs') {
+        this.output.show();
+      }
+    });
   }
 
   private clientOptions(owner: () => LanguageClient | undefined): LanguageClientOptions {
@@ -262,6 +327,14 @@ export class HermesClient implements vscode.Disposable {
       this.output.warn(`stopping hermesd: ${err instanceof Error ? err.message : String(err)}`);
     }
     await client.dispose().catch(() => undefined);
+    // As the language client does for processes it spawns: one that has not
+    // exited 2 s after `exit` is terminated.
+    const child = this.processes.get(client);
+    setTimeout(() => {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill();
+      }
+    }, 2000).unref?.();
   }
 
   /** Sends a request, waiting for a server that is starting. */

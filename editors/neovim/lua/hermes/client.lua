@@ -184,23 +184,55 @@ function M.refresh_config(cb)
   end)
 end
 
+--- The executable `server.cmd` runs, as found on PATH (or the command itself).
+---@return string
+function M.executable()
+  local cmd = config.options.server.cmd
+  if type(cmd) ~= "table" then
+    return "the server.cmd function"
+  end
+  local exe = vim.fn.exepath(cmd[1])
+  return exe ~= "" and exe or cmd[1]
+end
+
+--- The message for a server that is not hermesd (it hung, printed something
+--- else, or answered as another program): names the executable and the fix.
+---@param problem string what the executable did, e.g. "did not answer initialize within 5 s"
+---@return string
+function M.wrong_server_message(problem)
+  return ("hermes: %s %s: it is not hermesd's language server (the registry's `hermesd` is another program)."
+    .. " Install this one with `pip install hermesd-lsp` (a venv or pipx keeps it apart) and point the plugin at it:"
+    .. " require('hermes').setup({ server = { cmd = { '/path/to/hermesd-lsp', '--stdio' } } })"):format(
+    M.executable(),
+    problem
+  )
+end
+
+--- Stop the client as not hermesd, with `msg` as the reason everybody waiting gets.
+local function refuse(client, msg)
+  state.failure = msg
+  vim.schedule(function()
+    invoke(client, "stop", true)
+    vim.notify(msg, vim.log.levels.ERROR)
+    flush_waiters(nil, msg)
+  end)
+end
+
 local function on_init(client, result)
   local hermes = vim.tbl_get(result or {}, "capabilities", "experimental", "hermes") or {}
   local version = tonumber(hermes.protocolVersion)
   state.server_info = (result or {}).serverInfo
   state.protocol_version = version
-  if not version or math.floor(version) ~= M.PROTOCOL_VERSION then
-    local msg = ("hermes: the daemon speaks protocol version %s but this plugin needs version %d;"
-      .. " update hermesd and hermes.nvim together"):format(
-      version and tostring(version) or "(none: is this hermesd?)",
-      M.PROTOCOL_VERSION
-    )
-    state.failure = msg
-    vim.schedule(function()
-      invoke(client, "stop", true)
-      vim.notify(msg, vim.log.levels.ERROR)
-      flush_waiters(nil, msg)
-    end)
+  if not version then
+    local name = vim.tbl_get(result or {}, "serverInfo", "name")
+    refuse(client, M.wrong_server_message(("answered initialize as %s, without a hermes protocol version"):format(
+      type(name) == "string" and ("%q"):format(name) or "a server"
+    )))
+    return
+  end
+  if math.floor(version) ~= M.PROTOCOL_VERSION then
+    refuse(client, ("hermes: the daemon speaks protocol version %s but this plugin needs version %d;"
+      .. " update hermesd-lsp and hermes.nvim together"):format(tostring(version), M.PROTOCOL_VERSION))
     return
   end
   vim.schedule(function()
@@ -272,7 +304,7 @@ function M.start()
   local opts = config.options.server
   local cmd = opts.cmd
   if type(cmd) == "table" and vim.fn.executable(cmd[1]) ~= 1 then
-    local msg = ("hermes: cannot start the daemon: %q is not executable. Install hermesd (pip install hermesd)"
+    local msg = ("hermes: cannot start the daemon: %q is not executable. Install it (pip install hermesd-lsp)"
       .. " or set server.cmd in require('hermes').setup()"):format(cmd[1])
     state.failure = msg
     return nil, msg
@@ -317,6 +349,15 @@ function M.start()
     local caps = client.server_capabilities or {}
     on_init(client, { capabilities = { experimental = caps.experimental }, serverInfo = client.server_info })
   end
+  -- Another program of the same name may hang or print something that is not LSP.
+  local timeout = opts.initialize_timeout_ms
+  vim.defer_fn(function()
+    local c = vim.lsp.get_client_by_id(id)
+    if state.id ~= id or state.ready or state.failure or not c or c.initialized then
+      return
+    end
+    refuse(c, M.wrong_server_message(("did not answer the LSP initialize request within %g s"):format(timeout / 1000)))
+  end, timeout)
   return id
 end
 

@@ -17,6 +17,7 @@ local M = {}
 ---@field cmd string[]|fun(dispatchers: table, config: table): table  Command that starts the daemon (stdio).
 ---@field cmd_env? table<string,string>  Extra environment for the daemon.
 ---@field init_timeout_ms integer  How long synchronous callers wait for the handshake.
+---@field initialize_timeout_ms integer  How long the daemon has to answer `initialize` before it is stopped as not hermesd.
 ---@field request_timeout_ms integer  How long synchronous requests (health, completion) wait.
 
 ---@class hermes.ChatOptions
@@ -42,9 +43,12 @@ local M = {}
 ---@type hermes.Options
 M.defaults = {
   server = {
-    cmd = { "hermesd", "--stdio" },
+    -- `hermesd-lsp`: a name only this project's distribution installs (the
+    -- registry's `hermesd` distribution is another program).
+    cmd = { "hermesd-lsp", "--stdio" },
     cmd_env = nil,
     init_timeout_ms = 10000,
+    initialize_timeout_ms = 5000,
     request_timeout_ms = 5000,
   },
   chat = {
@@ -80,10 +84,14 @@ local function validate(opts)
   local cmd = opts.server.cmd
   if type(cmd) == "table" then
     if #cmd == 0 or type(cmd[1]) ~= "string" then
-      error("hermes: server.cmd must be a non-empty list of strings, e.g. { 'hermesd', '--stdio' }", 0)
+      error("hermes: server.cmd must be a non-empty list of strings, e.g. { 'hermesd-lsp', '--stdio' }", 0)
     end
   elseif type(cmd) ~= "function" then
     error("hermes: server.cmd must be a list of strings or a function", 0)
+  end
+  local t = opts.server.initialize_timeout_ms
+  if type(t) ~= "number" or t <= 0 then
+    error(("hermes: server.initialize_timeout_ms must be a positive number (got %s)"):format(vim.inspect(t)), 0)
   end
   if not layouts[opts.chat.layout] then
     local got = vim.inspect(opts.chat.layout)

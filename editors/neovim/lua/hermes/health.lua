@@ -23,8 +23,8 @@ function M.check()
     local exe = vim.fn.exepath(cmd[1])
     if exe == "" then
       health.error(("server command %q is not executable"):format(cmd[1]), {
-        "Install the daemon: pip install hermesd",
-        "Or point the plugin at it: require('hermes').setup({ server = { cmd = { '/path/to/hermesd', '--stdio' } } })",
+        "Install the daemon: pip install hermesd-lsp (pipx or a venv keeps it apart from other programs)",
+        "Or point the plugin at it: require('hermes').setup({ server = { cmd = { '/path/to/hermesd-lsp', '--stdio' } } })",
       })
       return
     end

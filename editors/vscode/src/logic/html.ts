@@ -11,13 +11,14 @@ export function escapeAttr(text: string): string {
 
 /**
  * default-src 'none'; scripts only with the nonce; styles and fonts only from
- * the extension; images from the extension, https and data: (markdown images).
+ * the extension; images only from the extension and data: (a reply's remote
+ * images render as links, so a reply cannot make the editor fetch a URL).
  * No 'unsafe-inline' anywhere, so inline handlers and style attributes are dead.
  */
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
-    `img-src ${cspSource} https: data:`,
+    `img-src ${cspSource} data:`,
     `style-src ${cspSource}`,
     `font-src ${cspSource}`,
     `script-src 'nonce-${nonce}'`,

@@ -7,8 +7,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { HermesCapabilities, PROTOCOL_VERSION } from '../protocol';
 
-export const DEFAULT_SERVER_PATH = 'hermesd';
-export const INSTALL_COMMAND = 'pip install hermesd';
+/** A name only this project's distribution installs (the registry's `hermesd` is another program). */
+export const DEFAULT_SERVER_PATH = 'hermesd-lsp';
+export const INSTALL_COMMAND = 'pip install hermesd-lsp';
+/** How long a server has to answer `initialize` before it is stopped as not hermesd. */
+export const DEFAULT_INITIALIZE_TIMEOUT_S = 5;
 
 export interface ServerSettings {
   path?: string;
@@ -98,20 +101,49 @@ export function notFoundMessage(command: string): string {
   return (
     `Hermes could not start its server: no executable ${where}. ` +
     `Install it with "${INSTALL_COMMAND}" (in the Python environment VS Code sees), ` +
-    `or set "hermes.server.path" to the hermesd executable, then restart the server.`
+    `or set "hermes.server.path" to the hermesd-lsp executable, then restart the server.`
   );
 }
 
+/** hermes.server.initializeTimeout (seconds) in milliseconds; the default when unset or not positive. */
+export function initializeTimeoutMs(seconds: unknown): number {
+  const s = typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_INITIALIZE_TIMEOUT_S;
+  return Math.round(s * 1000);
+}
+
+/**
+ * The message for a program that is not hermesd's server (it hung, printed
+ * something else, or answered as another program): names the executable it
+ * ran and how to point the extension at the right one.
+ */
+export function wrongServerMessage(executable: string, problem: string): string {
+  return (
+    `Hermes started ${executable}, but it ${problem}: it is not hermesd's language server ` +
+    `(the package registry's "hermesd" is another program). Install the server with "${INSTALL_COMMAND}" ` +
+    `(pipx or a venv keeps it apart) and set "hermes.server.path" to its hermesd-lsp executable, then restart the server.`
+  );
+}
+
+/** What a server that did not answer `initialize` in time did, from the first output it printed. */
+export function initializeTimeoutProblem(timeoutMs: number, printed: string): string {
+  const within = `within ${timeoutMs / 1000} s`;
+  const first = printed.trim().split(/\r?\n/)[0]?.slice(0, 120) ?? '';
+  return first
+    ? `printed "${first}" instead of answering the LSP initialize request ${within}`
+    : `did not answer the LSP initialize request ${within}`;
+}
+
 /** Reads the protocol version; an error message when it is not ours. */
-export function checkProtocol(experimental: unknown): string | undefined {
+export function checkProtocol(experimental: unknown, executable = 'the server', serverName?: unknown): string | undefined {
   const hermes = (experimental as { hermes?: HermesCapabilities } | undefined)?.hermes;
   if (!hermes || typeof hermes.protocolVersion !== 'number') {
-    return 'The server did not announce a hermes protocol version: is "hermes.server.path" really hermesd?';
+    const as = typeof serverName === 'string' && serverName ? `"${serverName}"` : 'a server';
+    return wrongServerMessage(executable, `answered initialize as ${as}, without a hermes protocol version`);
   }
   if (Math.floor(hermes.protocolVersion) !== PROTOCOL_VERSION) {
     return (
       `hermesd speaks protocol version ${hermes.protocolVersion}; this extension speaks ${PROTOCOL_VERSION}. ` +
-      `Update ${hermes.protocolVersion > PROTOCOL_VERSION ? 'the extension' : `hermesd (pip install -U hermesd)`}.`
+      `Update ${hermes.protocolVersion > PROTOCOL_VERSION ? 'the extension' : `the server (${INSTALL_COMMAND} --upgrade)`}.`
     );
   }
   return undefined;

