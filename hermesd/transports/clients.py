@@ -1,7 +1,9 @@
 """Long-lived HTTP clients, one per endpoint, so connections are reused.
 
-Creating an SDK client costs a TLS handshake on first use; reusing it across
-chats keeps steady-state time to first token at the network's floor.
+A new client costs a TLS handshake on first use; reusing it across chats
+keeps steady-state time to first token at the network's floor. Chat
+Completions and Anthropic Messages use the plain httpx client; only the
+Responses API loads the openai SDK (and the HTTP stack it brings).
 """
 
 from __future__ import annotations
@@ -43,7 +45,11 @@ def httpx_client(base_url: str, net: NetworkSettings) -> Any:
     cache_key = (base_url, net.timeout, net.connect_timeout)
     client = _httpx.get(cache_key)
     if client is None:
-        client = httpx.AsyncClient(timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout))
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
+            # Many concurrent chats to one endpoint each hold a connection (the SDK's limits).
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
         _httpx[cache_key] = client
     return client
 

@@ -1,0 +1,67 @@
+"""POST a prepared request over the pooled httpx client and read its server-sent events.
+
+The bytes on the wire are the :class:`~hermesd.wire.PreparedRequest`'s own
+URL, headers and JSON body; nothing is added but the transport defaults
+(``Accept``, httpx's ``User-Agent``, ``Content-Length``). A failed status
+becomes a :class:`~hermesd.errors.HermesError` with the provider's words and
+``Retry-After``; anything else the caller classifies with
+:func:`~hermesd.transports.errors.from_exception`.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+from hermesd.transports import NetworkSettings
+from hermesd.transports.clients import httpx_client
+from hermesd.transports.errors import from_http_response
+
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
+
+    from hermesd.runtime import Resolved
+    from hermesd.wire import PreparedRequest
+
+# An error reply's body is read up to this much: enough for any provider's
+# message, and a misbehaving endpoint cannot make hermesd buffer without end.
+MAX_ERROR_BODY = 1024 * 1024
+
+
+@asynccontextmanager
+async def post_sse(
+    prepared: "PreparedRequest",
+    resolved: "Resolved",
+    net: NetworkSettings,
+    *,
+    accept: str = "*/*",
+    follow_redirects: bool = False,
+) -> AsyncIterator[AsyncIterator["ServerSentEvent"]]:
+    """Send ``prepared`` and yield its events; leaving the block closes the response.
+
+    Leaving early (a cancel, an error) closes the connection instead of
+    returning it to the pool, so the upstream sees the client go away.
+    """
+    import httpx
+    from httpx_sse import EventSource
+
+    client = httpx_client(resolved.base_url, net)
+    headers = httpx.Headers({"Accept": accept})
+    headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
+    request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
+    response = await client.send(request, stream=True, follow_redirects=follow_redirects)
+    try:
+        if not response.is_success:
+            raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
+        yield EventSource(response).aiter_sse()
+    finally:
+        await response.aclose()
+
+
+async def _read_capped(response: Any) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= MAX_ERROR_BODY:
+            break
+    return bytes(body[:MAX_ERROR_BODY])
