@@ -605,10 +605,12 @@ def _warm_up() -> None:
         import hermesd.transports.chat_completions  # noqa: F401
         import providers
         from hermesd import config as config_mod
+        from hermesd.transports import clients
 
         # Nearly everything allocated so far lives as long as the daemon: keep
         # the cyclic collector from walking it again at every full collection
         # (tens of ms each in the middle of a stream).
+        clients.warm_up()
         gc.freeze()
         config_mod.load()
         providers.list_providers()
