@@ -309,7 +309,7 @@ _MANIFEST = "name: bench-{i:03d}\nkind: model-provider\nversion: 1.0.0\ndescript
 
 _DISCOVERY_SCRIPT = textwrap.dedent('''
     import json, sys, time
-    import hermesd.server, hermesd.listing, openai  # what the daemon has loaded when it discovers
+    import hermesd.server, hermesd.listing, httpx  # what the daemon has loaded when it discovers
     import providers
     t = time.perf_counter(); providers.list_providers(); cold = time.perf_counter() - t
     checks = []
