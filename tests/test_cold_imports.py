@@ -90,7 +90,9 @@ def test_stdio_daemon_answers_initialize_before_any_http_stack_or_sdk(isolated_h
     """``initialize`` then end of input: the process imports what the first reply needs, and exits."""
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}
     result = run_cold("--stdio", env={}, stdin=_frame(init))
-    assert '"id": 1' in result.stdout.replace('"id":1', '"id": 1') and "capabilities" in result.stdout, result.stdout
+    assert result.stdout.startswith("Content-Length:"), result.stdout[:500]
+    reply, _ = json.JSONDecoder().raw_decode(result.stdout, result.stdout.index("{"))
+    assert reply["id"] == 1 and "capabilities" in reply["result"], reply
     roots = imported_roots(result.stderr)
     assert "pygls" in roots  # the editor protocol is what this path is for
     heavy = set(HTTP_STACK + ("openai", "httpx2", "yaml"))
