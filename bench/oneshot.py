@@ -57,16 +57,20 @@ def find_llm() -> str | None:
     return str(exe) if exe.is_file() else None
 
 
-def install_llm() -> str:
-    """Create the bench's llm venv (idempotent) and return its ``llm``."""
+def install_llm() -> str | None:
+    """Create the bench's llm venv (idempotent) and return its ``llm``; None when that fails (offline)."""
     found = find_llm()
     if found:
         return found
     venv = llm_venv()
     print(f"installing llm {LLM_VERSION} into {venv} (bench baseline only) ...", file=sys.stderr, flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"llm=={LLM_VERSION}"], check=True)
-    return str(venv / "bin" / "llm")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"llm=={LLM_VERSION}"], check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"could not install llm ({exc}); C2 compares with the bare httpx script only", file=sys.stderr)
+        return None
+    return find_llm()
 
 
 def llm_home(root: Path, base_url: str, model: str, key: str) -> dict[str, str]:
@@ -119,4 +123,6 @@ def import_breakdown(stderrs: list[str], top: int = 12) -> tuple[float, list[tup
 
 
 if __name__ == "__main__":
-    print(install_llm())
+    found = install_llm()
+    print(found or "llm is not installed")
+    sys.exit(0 if found else 1)
