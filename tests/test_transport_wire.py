@@ -65,3 +65,15 @@ async def test_a_huge_error_body_is_read_only_in_part(start_daemon, upstream, is
     assert len(error["message"]) < 1000
     again = await daemon.request("hermes/chat", {"provider": "deepseek", "model": "m", "message": "hi"})
     assert again["stopReason"] == "end_turn", again
+
+
+@pytest.mark.parametrize("provider", sorted(MODES))
+async def test_the_next_chat_reuses_the_connection(start_daemon, upstream, isolated_home, provider):
+    """A reply read to its end leaves its connection in the pool: no new TCP (or TLS) handshake per chat."""
+    prefix, _, _, suffix = MODES[provider]
+    daemon = await start_daemon(env={f"{prefix}_API_KEY": CANARY_KEY, f"{prefix}_BASE_URL": upstream.url + suffix})
+    for _ in range(3):
+        result = await daemon.request("hermes/chat", {"provider": provider, "model": "m", "message": "hi"})
+        assert result["stopReason"] == "end_turn", result
+    ports = {request.client_port for request in upstream.requests}
+    assert len(upstream.requests) == 3 and len(ports) == 1, ports

@@ -10,6 +10,7 @@ becomes a :class:`~hermesd.errors.HermesError` with the provider's words and
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 # An error reply's body is read up to this much: enough for any provider's
 # message, and a misbehaving endpoint cannot make hermesd buffer without end.
 MAX_ERROR_BODY = 1024 * 1024
+# After the last event, how long the rest of the body (the chunked terminator)
+# may take to arrive before the connection is closed instead of reused.
+DRAIN_SECONDS = 0.1  # what the openai SDK allows its own drain
 
 
 @asynccontextmanager
@@ -39,8 +43,10 @@ async def post_sse(
 ) -> AsyncIterator[AsyncIterator["ServerSentEvent"]]:
     """Send ``prepared`` and yield its events; leaving the block closes the response.
 
-    Leaving early (a cancel, an error) closes the connection instead of
-    returning it to the pool, so the upstream sees the client go away.
+    Leaving normally (after the stream's last event) reads the rest of the
+    body, so the connection goes back to the pool and the next chat skips the
+    TCP and TLS handshakes. Leaving early (a cancel, an error) closes the
+    connection, so the upstream sees the client go away.
     """
     import httpx
     from httpx_sse import EventSource
@@ -53,9 +59,22 @@ async def post_sse(
     try:
         if not response.is_success:
             raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
-        yield EventSource(response).aiter_sse()
+        events = EventSource(response).aiter_sse()
+        yield events
+        await _drain(events)
     finally:
         await response.aclose()
+
+
+async def _drain(events: AsyncIterator[Any]) -> None:
+    async def rest() -> None:
+        async for _ in events:
+            pass
+
+    try:
+        await asyncio.wait_for(rest(), DRAIN_SECONDS)
+    except Exception:  # noqa: BLE001 - the reply is complete; reuse is only an optimisation
+        pass
 
 
 async def _read_capped(response: Any) -> bytes:
