@@ -12,6 +12,7 @@ import json
 import pytest
 
 from tests.conftest import CANARY_KEY, write_config
+from tests.upstream import Upstream
 
 MODES = {
     # provider: (env var prefix, path on the upstream, the Accept header sent, base URL suffix)
@@ -77,3 +78,29 @@ async def test_the_next_chat_reuses_the_connection(start_daemon, upstream, isola
         assert result["stopReason"] == "end_turn", result
     ports = {request.client_port for request in upstream.requests}
     assert len(upstream.requests) == 3 and len(ports) == 1, ports
+
+
+@pytest.mark.parametrize("provider", sorted(MODES))
+async def test_a_same_origin_redirect_is_followed_with_the_same_body(start_daemon, upstream, isolated_home, provider):
+    prefix, path, _, suffix = MODES[provider]
+    upstream.fail(status=307, headers={"Location": f"{upstream.url}/moved{path}"}, path_contains=path)
+    daemon = await start_daemon(env={f"{prefix}_API_KEY": CANARY_KEY, f"{prefix}_BASE_URL": upstream.url + suffix})
+    result = await daemon.request("hermes/chat", {"provider": provider, "model": "m", "message": "hi"})
+    assert result["stopReason"] == "end_turn", result
+    first, moved = upstream.requests
+    assert (first.path, moved.path) == (path, f"/moved{path}")
+    assert moved.method == "POST" and moved.body == first.body
+
+
+@pytest.mark.parametrize("provider", sorted(MODES))
+async def test_a_redirect_to_another_origin_is_not_followed(start_daemon, upstream, isolated_home, provider):
+    """The key header (``Authorization``, ``x-api-key``) never goes to a host the redirect names."""
+    prefix, path, _, suffix = MODES[provider]
+    with Upstream() as elsewhere:
+        upstream.fail(status=307, headers={"Location": f"{elsewhere.url}{path}"})
+        daemon = await start_daemon(env={f"{prefix}_API_KEY": CANARY_KEY, f"{prefix}_BASE_URL": upstream.url + suffix})
+        result = await daemon.request("hermes/chat", {"provider": provider, "model": "m", "message": "hi"})
+        assert elsewhere.requests == []
+    error = result["error"]
+    assert error["status"] == 307 and error["kind"] == "bad_response", error
+    assert len(upstream.requests) == 1

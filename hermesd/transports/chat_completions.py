@@ -22,8 +22,8 @@ from hermesd.wire import PreparedRequest
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
     started = False
     try:
-        # Accept and redirects as the openai SDK had them, so endpoints see no change.
-        async with post_sse(prepared, resolved, net, accept="application/json", follow_redirects=True) as events:
+        # The Accept the openai SDK sent, so endpoints see no change.
+        async with post_sse(prepared, resolved, net, accept="application/json") as events:
             finish = Finish()
             seen_finish = False
             async for sse in events:

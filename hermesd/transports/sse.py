@@ -34,14 +34,14 @@ DRAIN_SECONDS = 0.1  # what the openai SDK allows its own drain
 
 @asynccontextmanager
 async def post_sse(
-    prepared: "PreparedRequest",
-    resolved: "Resolved",
-    net: NetworkSettings,
-    *,
-    accept: str = "*/*",
-    follow_redirects: bool = False,
-) -> AsyncIterator[AsyncIterator["ServerSentEvent"]]:
+    prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, *, accept: str = "*/*"
+) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """Send ``prepared`` and yield its events; leaving the block closes the response.
+
+    Redirects are followed within the endpoint's origin only, as every
+    hermesd request does (:func:`providers.base.same_origin`): the key
+    headers never go to another host. A redirect elsewhere is reported with
+    its status.
 
     Leaving normally (after the stream's last event) reads the rest of the
     body, so the connection goes back to the pool and the next chat skips the
@@ -51,11 +51,19 @@ async def post_sse(
     import httpx
     from httpx_sse import EventSource
 
+    from providers.base import MAX_REDIRECTS, same_origin
+
     client = httpx_client(resolved.base_url, net)
     headers = httpx.Headers({"Accept": accept})
     headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
     request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
-    response = await client.send(request, stream=True, follow_redirects=follow_redirects)
+    response = await client.send(request, stream=True)
+    for _ in range(MAX_REDIRECTS):
+        target = response.next_request
+        if target is None or not same_origin(prepared.url, target.url):
+            break
+        await response.aclose()
+        response = await client.send(target, stream=True)
     try:
         if not response.is_success:
             raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
