@@ -49,16 +49,21 @@ async def test_preview_for_openrouter_carries_provider_routing_and_reasoning_as_
     daemon = await start_daemon(env={"OPENROUTER_API_KEY": CANARY_KEY})
     preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
     body = preview["body"]
-    # provider_routing: {sort: price, ignore: [deepinfra]}; agent.reasoning_effort: high
+    # provider_routing: {sort: price, ignore: [deepinfra]}
     assert body["provider"] == {"sort": "price", "ignore": ["deepinfra"]}
-    assert body["reasoning"] == {"enabled": True, "effort": "high"}
+    # Hermes' supports_reasoning gate is false for openrouter/pareto-code: no reasoning, as Hermes sends.
+    assert "reasoning" not in body
     assert preview["url"] == "https://openrouter.ai/api/v1/chat/completions"
+    # agent.reasoning_effort: high, for a model Hermes sends reasoning to.
+    preview = await daemon.request("hermes/previewRequest", {"message": "hi", "model": "anthropic/claude-sonnet-4"})
+    assert preview["body"]["reasoning"] == {"enabled": True, "effort": "high"}
+    assert preview["body"]["provider"] == {"sort": "price", "ignore": ["deepinfra"]}
     assert CANARY_KEY not in json.dumps(preview)
 
 
 async def test_provider_routing_is_built_as_hermes_does(start_daemon, isolated_home):
     write_config(isolated_home, {
-        "model": "openrouter/auto",  # a plain string is the model id
+        "model": "anthropic/claude-sonnet-4",  # a plain string is the model id
         "provider": "openrouter",  # root level, as older Hermes configs have it
         "provider_routing": {"only": ["anthropic"], "order": [], "sort": "throughput",
                              "require_parameters": False, "data_collection": "deny"},
@@ -66,7 +71,7 @@ async def test_provider_routing_is_built_as_hermes_does(start_daemon, isolated_h
     })
     daemon = await start_daemon()
     preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
-    assert preview["provider"] == "openrouter" and preview["body"]["model"] == "openrouter/auto"
+    assert preview["provider"] == "openrouter" and preview["body"]["model"] == "anthropic/claude-sonnet-4"
     assert preview["body"]["provider"] == {"only": ["anthropic"], "sort": "throughput", "data_collection": "deny"}
     assert preview["body"]["reasoning"] == {"enabled": True, "effort": "low"}
 
