@@ -31,19 +31,29 @@ def edit(text: str, path: Path, check_size: Callable[[Any, Path], None], mutate:
     from ruamel.yaml.comments import CommentedMap
 
     yaml = _yaml()
-    if text.strip():
-        node = yaml.compose(text)
-        if node is not None:
-            check_size(node, path)
-        doc = yaml.load(text)
-    else:
-        doc = None
+    doc = _load_bounded(yaml, text, path, check_size) if text.strip() else None
     if doc is None:
         doc = CommentedMap()
     mutate(doc)
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue() if len(doc) else ""
+
+
+def _load_bounded(yaml: Any, text: str, path: Path, check_size: Callable[[Any, Path], None]) -> Any:
+    """``yaml.load(text)``, with the node graph checked before anything is built (an alias bomb)."""
+    constructor, parser = yaml.get_constructor_parser(text)
+    try:
+        node = constructor.composer.get_single_node()
+        if node is None:
+            return None
+        check_size(node, path)
+        return constructor.construct_document(node)
+    finally:
+        parser.dispose()
+        for reset in (getattr(yaml._reader, "reset_reader", None), getattr(yaml._scanner, "reset_scanner", None)):
+            if reset is not None:
+                reset()
 
 
 def _is_collection(node: Any) -> bool:

@@ -142,3 +142,14 @@ def test_a_hermes_file_survives_many_writes_with_only_the_intended_lines_changed
     cfg = config.load(path)
     assert cfg.parse_error is None and cfg.problems == []
     assert cfg.get("model.base_url") == "" and cfg.get("provider_routing") == {"sort": "price"}
+
+
+def test_the_round_trip_writer_bounds_aliases_on_its_own(path: Path) -> None:
+    from hermesd import yaml_edit
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    with pytest.raises(config.ConfigUnreadable, match="billion laughs"):
+        yaml_edit.edit(bomb, path, config._check_size, lambda doc: None)
+    assert yaml_edit.edit("a: &x [1]\nb: *x\n", path, config._check_size, lambda doc: doc.update(c=2)) == \
+        "a: &x [1]\nb: *x\nc: 2\n"
