@@ -282,9 +282,10 @@ def hermes_reference() -> Path | None:
     main checkout finds it too; ``HERMES_REFERENCE`` overrides. Tests that need it
     skip with a reason when it is absent (a user's clone).
     """
-    override = os.environ.get("HERMES_REFERENCE")
+    override = os.environ.get("HERMES_REFERENCE", "").strip()
     if override:
-        return Path(override) if Path(override).is_dir() else None
+        path = Path(override).expanduser()
+        return path if path.is_dir() else None
     repo = Path(__file__).resolve().parent.parent
     for parent in (repo, *repo.parents):
         candidate = parent / "shared" / "hermes-reference"

@@ -11,7 +11,7 @@ from tests._unit_helpers import UnitEnv, unit_env  # noqa: F401  (autouse fixtur
 
 
 @pytest.fixture
-def path(unit_env: UnitEnv) -> Path:
+def path(unit_env: UnitEnv) -> Path:  # noqa: F811 - the autouse fixture, by name
     return unit_env.config_path
 
 

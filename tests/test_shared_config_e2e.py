@@ -35,7 +35,7 @@ def fixture_config(home: Path) -> Path:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hermesd", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hermesd", *args], check=False, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=60)
 
 
