@@ -7,7 +7,7 @@ from typing import Any
 import providers
 from providers.base import ProviderProfile
 
-from hermesd import catalog, credentials
+from hermesd import catalog, credentials, local, suggest
 from hermesd import config as config_mod
 from hermesd.errors import HermesError
 from hermesd.runtime import resolve
@@ -23,9 +23,21 @@ def key_status(profile: ProviderProfile) -> str | None:
     return var
 
 
-def provider_row(profile: ProviderProfile) -> dict[str, Any]:
+def keyless_url(profile: ProviderProfile, cfg: config_mod.Config) -> str | None:
+    """The base URL of a provider usable without a key (custom, a local server), else None."""
+    if profile.auth_type != "api_key":
+        return None
+    try:
+        base_url = resolve(cfg, provider=profile.name, model="-").base_url
+    except HermesError:
+        return None
+    return base_url if local.key_optional(profile, base_url) else None
+
+
+def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> dict[str, Any]:
     origin = providers.provider_origin(profile.name)
     var = key_status(profile)
+    url = None if var is not None or cfg is None else keyless_url(profile, cfg)
     row: dict[str, Any] = {
         "name": profile.name,
         "displayName": profile.display_name or profile.name,
@@ -36,11 +48,14 @@ def provider_row(profile: ProviderProfile) -> dict[str, Any]:
         "baseUrl": profile.base_url,
         "signupUrl": profile.signup_url,
         "keyEnvVars": list(profile.key_env_vars),
-        "configured": var is not None,
+        "configured": var is not None or url is not None,
         "source": origin.source if origin else "runtime",
     }
     if var:
         row["keyEnvVar"] = var
+    if url:
+        row["keyless"] = True  # configured by its base URL alone; no key is needed or sent
+        row["baseUrl"] = url
     if origin and origin.overrides is not None:
         row["overrides"] = {"source": origin.overrides.source, "path": origin.overrides.path}
     return row
@@ -57,7 +72,7 @@ def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
 def providers_result() -> dict[str, Any]:
     cfg = config_mod.load()
     return {
-        "providers": [provider_row(p) for p in providers.list_providers()],
+        "providers": [provider_row(p, cfg) for p in providers.list_providers()],
         "pluginErrors": [plugin_error_row(e) for e in providers.plugin_errors()],
         "current": {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""},
     }
@@ -66,7 +81,8 @@ def providers_result() -> dict[str, Any]:
 def models_result(name: str, refresh: bool) -> dict[str, Any]:
     profile = providers.get_provider_profile(name)
     if profile is None:
-        raise HermesError("config_error", f"unknown provider {name!r}", hint="run hermes/listProviders to see the names")
+        raise HermesError("config_error", f"unknown provider {name!r}{suggest.did_you_mean(name, suggest.provider_names())}",
+                          hint="run `hermesd providers` to see the names")
     cfg = config_mod.load()
     try:
         resolved = resolve(cfg, provider=profile.name, model="-")
