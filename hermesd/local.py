@@ -53,6 +53,17 @@ def key_optional(profile: ProviderProfile | None, base_url: str | None) -> bool:
     return is_local_url(base_url)
 
 
+def serves_own_models(profile: ProviderProfile, base_url: str | None) -> bool:
+    """A server whose catalog is what the user loaded, so its first model is a fair default.
+
+    A paid service's catalog (OpenRouter, even behind a local proxy) is not:
+    its first row is arbitrary and may be costly. A plugin whose own default
+    URL is public describes such a service.
+    """
+    home = profile.base_url if isinstance(profile.base_url, str) else ""
+    return key_optional(profile, base_url) and (not home or is_local_url(home))
+
+
 @dataclass(frozen=True)
 class DefaultModel:
     """The model a chat uses when nothing names one, and why (for doctor and the preview)."""
@@ -70,7 +81,7 @@ def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, 
     have that model.
     """
     fallback = profile.fallback_models[0] if profile.fallback_models else ""
-    if not key_optional(profile, base_url):
+    if not serves_own_models(profile, base_url):
         return DefaultModel(fallback, "")
     from hermesd import catalog
 
@@ -82,7 +93,7 @@ def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, 
         ttl_seconds=cfg.get("catalog.ttl_seconds"),
         min_coding_score=cfg.get("openrouter.min_coding_score"),
     )
-    served = [m["id"] for m in listing["models"]]
+    served = [m["id"] for m in listing["models"] if m.get("group") == "models"]  # not a curated router
     if listing["source"] in ("live", "cache") and served:
         return DefaultModel(served[0], "served", f"no model.default: using {served[0]}, the first model {base_url} serves")
     note = (
