@@ -61,6 +61,30 @@ def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None)
     return row
 
 
+LABEL_MAX = 40
+_WEIGHT_FILES = (".gguf", ".bin", ".safetensors", ".ggml", ".onnx")
+
+
+def model_label(model: str) -> str:
+    """What a status bar shows for ``model``: a path's file name, a long id's last
+    segment, at most LABEL_MAX characters. Editors show the full id beside it
+    (a tooltip); the rule lives here so every editor shortens alike."""
+    label = model.strip()
+    looks_like_path = label.startswith(("/", "~", "./", "../")) or "\\" in label or label.lower().endswith(_WEIGHT_FILES)
+    if looks_like_path or len(label) > LABEL_MAX:
+        label = label.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or label
+    if len(label) > LABEL_MAX:
+        head = (LABEL_MAX - 1) * 2 // 3
+        label = label[:head] + "…" + label[-(LABEL_MAX - 1 - head):]
+    return label
+
+
+def current_model(cfg: config_mod.Config) -> dict[str, Any]:
+    """The configured provider and model, and the model's short label."""
+    model = cfg.get("model.default") or ""
+    return {"provider": cfg.get("model.provider") or "", "model": model, "label": model_label(model)}
+
+
 def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
     """A load failure for editors; a plugin's exception text may quote a key, so it is scrubbed."""
     row: dict[str, Any] = {"plugin": error.plugin, "path": error.path, "message": credentials.redact(error.message)}
@@ -74,7 +98,7 @@ def providers_result() -> dict[str, Any]:
     return {
         "providers": [provider_row(p, cfg) for p in providers.list_providers()],
         "pluginErrors": [plugin_error_row(e) for e in providers.plugin_errors()],
-        "current": {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""},
+        "current": current_model(cfg),
     }
 
 
@@ -112,4 +136,5 @@ def config_result(cfg: config_mod.Config) -> dict[str, Any]:
         "config": config_mod.masked(cfg.values),
         "defaults": config_mod.defaults(),
         "errors": errors,
+        "current": current_model(cfg),
     }

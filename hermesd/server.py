@@ -409,7 +409,12 @@ def _register(server: HermesServer) -> None:
         from hermesd import config as config_mod
 
         value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
-        daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
+        change: dict[str, Any] = {"key": key, "value": value}
+        if key == "model.default":
+            from hermesd.listing import model_label
+
+            change["label"] = model_label(value or "")
+        daemon.broadcast("hermes/configChanged", change)
         return {"key": key, "value": value}
 
     @method("hermes/newSession")

@@ -207,3 +207,19 @@ def test_a_paid_catalog_never_picks_the_default_model(upstream, isolated_home):
     shown = json.loads(done.stdout)
     assert shown["body"]["model"] == providers.get_provider_profile("openrouter").fallback_models[0]
     assert "modelNote" not in shown and upstream.requests == []
+
+
+async def test_a_long_or_path_model_id_gets_a_short_label_from_the_daemon(start_daemon, isolated_home):
+    path = "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": path}})
+    daemon = await start_daemon()
+    current = (await daemon.request("hermes/listProviders"))["current"]
+    assert current == {"provider": "custom", "model": path, "label": "SmolLM2-135M-Instruct-Q8_0.gguf"}
+    assert (await daemon.request("hermes/getConfig"))["current"] == current
+    long_id = "accounts/fireworks/models/llama-v3p1-405b-instruct-long-context-edition"
+    await daemon.request("hermes/setConfig", {"key": "model.default", "value": long_id})
+    changed = daemon.of("hermes/configChanged") or [await daemon.wait_for("hermes/configChanged")]
+    label = changed[0]["label"]
+    assert len(label) <= 40 and label.startswith("llama-v3p1") and label.endswith("ntext-edition") and "\u2026" in label
+    await daemon.request("hermes/setConfig", {"key": "model.default", "value": "qwen3:8b"})
+    assert (await daemon.request("hermes/listProviders"))["current"]["label"] == "qwen3:8b"

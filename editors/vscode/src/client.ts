@@ -17,7 +17,8 @@ import {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { ChatDelta, ConfigChanged, Notifications } from './protocol';
-import { INSTALL_COMMAND, RestartBackoff, checkProtocol, findExecutable, notFoundMessage, serverCommand } from './logic/server';
+import { INSTALL_COMMAND, RestartBackoff, checkProtocol, expandHome, findExecutable, serverCommand } from './logic/server';
+import { PYTHON_EXTENSION_ID, PythonExtensionLike, locateServer, notFoundText } from './logic/locate';
 import { ServerStatus } from './logic/chatTypes';
 
 export class ServerNotRunningError extends Error {
@@ -103,18 +104,22 @@ export class HermesClient implements vscode.Disposable {
   private async doStart(): Promise<void> {
     this.clearRestartTimer();
     const settings = vscode.workspace.getConfiguration('hermes.server');
-    const { command, args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
-    const executable = findExecutable(command);
-    if (!executable) {
-      const message = notFoundMessage(command);
+    const { args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
+    this.setStatus({ state: 'starting' });
+    const located = await locateServer({
+      setting: settings.get<string>('path'),
+      pythonExtension: () => vscode.extensions.getExtension(PYTHON_EXTENSION_ID) as PythonExtensionLike | undefined,
+      resource: vscode.workspace.workspaceFolders?.[0]?.uri,
+    });
+    if (!located.found) {
+      const message = notFoundText(located.tried);
       this.output.error(message);
       this.setStatus({ state: 'stopped', message, notFound: true });
-      void this.showNotFound(message);
+      void this.showNotFound(message, located.pythonExtension);
       return;
     }
-
-    this.setStatus({ state: 'starting' });
-    this.output.info(`starting ${executable} ${args.join(' ')}`);
+    const executable = located.found.command;
+    this.output.info(`starting ${executable} ${args.join(' ')} (found via ${located.found.source})`);
     const serverOptions: ServerOptions = { command: executable, args, options: { env: process.env } };
     const self: { client?: LanguageClient } = {};
     const client = new LanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
@@ -210,19 +215,43 @@ export class HermesClient implements vscode.Disposable {
     }
   }
 
-  private async showNotFound(message: string): Promise<void> {
-    const choice = await vscode.window.showErrorMessage(message, 'Install with pip', 'Open Settings', 'Restart');
-    if (choice === 'Install with pip') {
+  private async showNotFound(message: string, pythonExtension: boolean): Promise<void> {
+    const actions = [...(pythonExtension ? ['Select Interpreter'] : []), 'Set Path', 'Install with pip'];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === 'Select Interpreter') {
+      await this.selectInterpreter();
+    } else if (choice === 'Set Path') {
+      await this.askServerPath();
+    } else if (choice === 'Install with pip') {
       this.installTerminal?.dispose();
       this.installTerminal = vscode.window.createTerminal({ name: 'Hermes: install hermesd' });
       this.installTerminal.show();
       // The terminal closes when the install succeeds; its closing restarts the server.
       this.installTerminal.sendText(`${INSTALL_COMMAND} && exit`);
-    } else if (choice === 'Open Settings') {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'hermes.server');
-    } else if (choice === 'Restart') {
-      await this.restart();
     }
+  }
+
+  /** The Python extension's interpreter picker; hermesd beside the new choice is used at once. */
+  async selectInterpreter(): Promise<void> {
+    await vscode.commands.executeCommand('python.setInterpreter');
+    await this.restart();
+  }
+
+  /** Asks for the hermesd executable (checked before it is saved) and saves it as hermes.server.path. */
+  async askServerPath(): Promise<void> {
+    const value = await vscode.window.showInputBox({
+      title: 'Hermes: path to hermesd',
+      prompt: 'The hermesd executable, e.g. ~/.venvs/tools/bin/hermesd (where `pip install hermesd` put it)',
+      placeHolder: '/path/to/venv/bin/hermesd',
+      ignoreFocusOut: true,
+      validateInput: (text) =>
+        !text.trim() || findExecutable(expandHome(text.trim())) ? undefined : `No executable file at ${text.trim()}`,
+    });
+    if (!value?.trim()) {
+      return;
+    }
+    // Changing the setting restarts the server (see the configuration listener).
+    await vscode.workspace.getConfiguration('hermes.server').update('path', value.trim(), vscode.ConfigurationTarget.Global);
   }
 
   private async showCrashed(message: string): Promise<void> {

@@ -120,7 +120,7 @@ describe('HermesClient', () => {
     expect(changes).toEqual([{ key: 'model.default', value: 'm' }]);
   });
 
-  it('explains how to install hermesd when it is not found, and installs on request', async () => {
+  it('explains what it tried when hermesd is not found, and installs on request', async () => {
     setServerPath('/nonexistent/bin/hermesd');
     vscode.window.showErrorMessage.mockResolvedValueOnce('Install with pip');
     const client = new HermesClient(output as never);
@@ -129,12 +129,43 @@ describe('HermesClient', () => {
     expect(FakeLanguageClient.instances).toHaveLength(0);
     expect(client.serverStatus).toMatchObject({ state: 'stopped', notFound: true });
     const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
-    expect(message).toContain('no executable at /nonexistent/bin/hermesd');
+    expect(message).toContain('hermes.server.path "/nonexistent/bin/hermesd": not found');
     expect(message).toContain('pip install hermesd');
-    expect(buttons).toEqual(['Install with pip', 'Open Settings', 'Restart']);
+    expect(buttons).toEqual(['Set Path', 'Install with pip']); // no Python extension: no "Select Interpreter"
     const terminal = vscode.window.createTerminal.mock.results[0].value;
     expect(terminal.sendText).toHaveBeenCalledWith('pip install hermesd && exit');
     await expect(client.request('hermes/chat', {})).rejects.toBeInstanceOf(ServerNotRunningError);
+  });
+
+  it('offers Select Interpreter with the Python extension, and Set Path saves a checked path', async () => {
+    // Nothing to find anywhere: no hermesd on PATH, in ~/.local or pipx.
+    vi.stubEnv('PATH', '/nonexistent');
+    vi.stubEnv('HOME', '/nonexistent-home');
+    vi.stubEnv('PIPX_BIN_DIR', '');
+    vi.stubEnv('PIPX_HOME', '');
+    const update = vi.fn(async () => undefined);
+    vscode.workspace.getConfiguration.mockImplementation(() => ({ get: (key: string) => (key === 'path' ? '' : undefined), update }));
+    const environments = {
+      getActiveEnvironmentPath: () => ({ id: 'e', path: '/nowhere/bin/python' }),
+      resolveEnvironment: async () => ({ executable: { uri: { fsPath: '/nowhere/bin/python' } } }),
+    };
+    vscode.extensions.getExtension.mockImplementation(() => ({ isActive: true, activate: async () => undefined, exports: { environments } }));
+    vscode.window.showErrorMessage.mockResolvedValueOnce('Set Path');
+    let validate: ((text: string) => string | undefined) | undefined;
+    vscode.window.showInputBox.mockImplementationOnce(async (options?: unknown) => {
+      validate = (options as { validateInput: (t: string) => string | undefined }).validateInput;
+      return process.execPath;
+    });
+    const client = new HermesClient(output as never);
+    await client.start();
+    await flush();
+    const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
+    expect(buttons).toEqual(['Select Interpreter', 'Set Path', 'Install with pip']);
+    expect(message).toContain("the Python extension's interpreter /nowhere/bin/python: no hermesd in /nowhere/bin");
+    expect(validate?.('/nonexistent/hermesd')).toBe('No executable file at /nonexistent/hermesd');
+    expect(validate?.(process.execPath)).toBeUndefined();
+    expect(update).toHaveBeenCalledWith('path', process.execPath, vscode.ConfigurationTarget.Global);
+    vi.unstubAllEnvs();
   });
 
   it('refuses a server speaking another protocol version', async () => {

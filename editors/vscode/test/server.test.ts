@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, it } from 'vitest';
-import { RestartBackoff, checkProtocol, expandHome, findExecutable, notFoundMessage, serverCommand } from '../src/logic/server';
+import { RestartBackoff, checkProtocol, expandHome, findExecutable, serverCommand } from '../src/logic/server';
 
 describe('serverCommand', () => {
   it('defaults to hermesd --stdio', () => {
@@ -54,16 +54,6 @@ describe('findExecutable', () => {
     }
     expect(findExecutable(dir, { PATH: '' })).toBeUndefined(); // a directory is not an executable
     fs.rmSync(dir, { recursive: true });
-  });
-});
-
-describe('notFoundMessage', () => {
-  it('explains how to install and where it looked', () => {
-    const m = notFoundMessage('hermesd');
-    expect(m).toContain('"hermesd" on PATH');
-    expect(m).toContain('pip install hermesd');
-    expect(m).toContain('hermes.server.path');
-    expect(notFoundMessage('/opt/hermesd')).toContain('at /opt/hermesd');
   });
 });
 

@@ -92,16 +92,6 @@ export function findExecutable(
   return undefined;
 }
 
-/** The message shown when the server executable cannot be found. */
-export function notFoundMessage(command: string): string {
-  const where = command.includes('/') || command.includes('\\') ? `at ${command}` : `"${command}" on PATH`;
-  return (
-    `Hermes could not start its server: no executable ${where}. ` +
-    `Install it with "${INSTALL_COMMAND}" (in the Python environment VS Code sees), ` +
-    `or set "hermes.server.path" to the hermesd executable, then restart the server.`
-  );
-}
-
 /** Reads the protocol version; an error message when it is not ours. */
 export function checkProtocol(experimental: unknown): string | undefined {
   const hermes = (experimental as { hermes?: HermesCapabilities } | undefined)?.hermes;
