@@ -44,6 +44,7 @@ SCREENSHOTS = [
     "09-plugin-added.png",
     "10-doctor.png",
     "11-server-not-found.png",
+    "12-server-search-failed.png",
 ]
 
 
