@@ -118,14 +118,7 @@ def models_result(name: str, refresh: bool) -> dict[str, Any]:
         base_url, api_key = resolved.base_url, resolved.api_key
     except HermesError:
         base_url, api_key = profile.base_url, None
-    return catalog.list_models(
-        profile,
-        base_url=base_url,
-        api_key=api_key,
-        refresh=refresh,
-        ttl_seconds=cfg.get("catalog.ttl_seconds"),
-        min_coding_score=cfg.get("openrouter.min_coding_score"),
-    )
+    return catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key, refresh=refresh)
 
 
 def config_result(cfg: config_mod.Config) -> dict[str, Any]:

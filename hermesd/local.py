@@ -85,14 +85,7 @@ def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, 
         return DefaultModel(fallback, "")
     from hermesd import catalog
 
-    listing = catalog.list_models(
-        profile,
-        base_url=base_url,
-        api_key=api_key,
-        refresh=False,
-        ttl_seconds=cfg.get("catalog.ttl_seconds"),
-        min_coding_score=cfg.get("openrouter.min_coding_score"),
-    )
+    listing = catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key)
     served = [m["id"] for m in listing["models"] if m.get("group") == "models"]  # not a curated router
     if listing["source"] in ("live", "cache") and served:
         return DefaultModel(served[0], "served", f"no model.default: using {served[0]}, the first model {base_url} serves")

@@ -566,7 +566,7 @@ await step('a plugin added elsewhere shows up in the picker (hermes/providersCha
       '    display_name="Acme Inference",',
       '    description="Acme: OpenAI-compatible direct API",',
       '    env_vars=("ACME_API_KEY",),',
-      '    base_url="http://127.0.0.1:9/v1",',
+      '    base_url="https://api.acme-inference.example/v1",',
       '    fallback_models=("acme-large-v3",),',
       '))',
       '',
@@ -652,7 +652,14 @@ await step('a missing hermesd gets an actionable message, and fixing the setting
 });
 
 await step('hermesd only in a venv off PATH: the extension says what it tried, and "Set Path" gets it chatting', async () => {
-  await setServerPath('');
+  // Clear the setting, from the user settings and where code-server keeps
+  // machine settings (what the Remote tab edits), then reload the window.
+  for (const file of [settingsFile, path.join(userData, 'Machine/settings.json')]) {
+    const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+    delete settings['hermes.server.path'];
+    delete settings['hermes.server.args'];
+    fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+  }
   const reloaded = page.waitForEvent('load', { timeout: 60_000 });
   await runCommand('Developer: Reload Window');
   await reloaded;
