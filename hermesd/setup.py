@@ -125,14 +125,15 @@ def at_url(url: str) -> Server:
 
 
 def write(provider: str, model: str, base_url: str | None = None) -> None:
-    """Provider, base URL and model in one atomic write; a stale base URL is cleared."""
+    """Provider, base URL and model in one atomic write. The previous provider's
+    base URL and forced API shape would be wrong for this one: they are removed."""
     from hermesd import config
 
     values = {"model.provider": provider, "model.default": model}
     if base_url:
-        config.set_values({**values, "model.base_url": base_url})
+        config.set_values({**values, "model.base_url": base_url}, unset=("model.api_mode",))
     else:
-        config.set_values(values, unset=("model.base_url",))
+        config.set_values(values, unset=("model.base_url", "model.api_mode"))
 
 
 def test_chat(provider: str, model: str) -> str:

@@ -105,7 +105,7 @@ def test_setup_local_with_nothing_running_says_what_it_tried(isolated_home):
 
 
 def test_setup_local_url_writes_once_and_runs_a_test_chat_without_a_key(upstream, isolated_home):
-    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openrouter/pareto-code"},
+    write_config(isolated_home, {"model": {"provider": "anthropic", "default": "claude-x", "api_mode": "anthropic_messages"},
                                  "network": {"max_retries": 0}})
     upstream.models = ["qwen3:8b", "llama3.1:8b"]
     upstream.reply_text = "Hello there"
