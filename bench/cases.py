@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, median, model, percentile
-from bench.lsp import LspClient, cpu_seconds, rss_mb
+from bench.lsp import cpu_seconds, rss_mb
 from bench.report import Row
 from bench.upstream import chunk_text
+from tests.lsp_client import LspClient
 
 WARM_ENV = "HERMESD_WARMUP"  # "early": warm imports before reading stdin (see hermesd/server.py)
 

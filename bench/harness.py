@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.lsp import LspClient
+from tests.lsp_client import LspClient
 
 REPO = Path(__file__).resolve().parent.parent
 PROVIDER = "deepseek"

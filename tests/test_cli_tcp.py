@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.conftest import CANARY_KEY, write_config
+from tests.conftest import CANARY_KEY
+from tests.daemon import start_tcp
+from tests.lsp_client import LspClient
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -61,36 +62,30 @@ def test_chat_command_reports_errors_with_exit_codes(upstream, isolated_home):
     assert CANARY_KEY not in denied.stderr
 
 
-def test_tcp_requires_the_token_and_survives_bad_clients(tmp_path):
-    run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "hermesd", "--tcp", "--port", "0"],
-                            env={**os.environ, "HERMESD_RUNTIME_DIR": str(run_dir)},
-                            stderr=subprocess.PIPE, text=True)
+async def test_tcp_requires_the_token_and_survives_bad_clients(tmp_path):
+    daemon = start_tcp({**os.environ, "HERMESD_RUNTIME_DIR": str(tmp_path / "run")})
     try:
-        line = proc.stderr.readline()
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+); token file: (\S+)", line)
-        assert match, line
-        port, token_file = int(match.group(1)), Path(match.group(2))
-        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-        token = token_file.read_text()
-        assert _listening_on_loopback_only(port)
+        assert stat.S_IMODE(daemon.token_file.stat().st_mode) == 0o600
+        assert _listening_on_loopback_only(daemon.port)
 
-        bad = _Conn(port)
-        reply = bad.call("initialize", {"capabilities": {}, "processId": None, "initializationOptions": {"token": "wrong"}})
+        bad = await LspClient.connect(daemon.port)
+        reply = await bad.call("initialize", {"capabilities": {}, "processId": None,
+                                              "initializationOptions": {"token": "wrong"}})
         assert reply["error"]["code"] == -32001
-        assert bad.closed_by_server()
+        await bad.wait_closed(5)
 
-        sneaky = _Conn(port)  # skips initialize altogether
-        assert sneaky.call("hermes/listProviders", {})["error"]["code"] == -32001
+        sneaky = await LspClient.connect(daemon.port)  # skips initialize altogether
+        assert (await sneaky.call("hermes/listProviders", {}))["error"]["code"] == -32001
 
-        good = _Conn(port)
-        init = good.call("initialize", {"capabilities": {}, "processId": None, "initializationOptions": {"token": token}})
-        assert init["result"]["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 1
-        assert len(good.call("hermes/listProviders", {})["result"]["providers"]) == 28
-        assert proc.poll() is None
+        good = await LspClient.connect(daemon.port)
+        init = await good.initialize({"token": daemon.token})
+        assert init["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 1
+        assert len((await good.request("hermes/listProviders", {}))["providers"]) == 28
+        assert daemon.proc.poll() is None
+        for client in (sneaky, good):
+            await client.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        daemon.stop()
 
 
 def _listening_on_loopback_only(port: int) -> bool:
@@ -99,51 +94,7 @@ def _listening_on_loopback_only(port: int) -> bool:
     return listening == ["0100007F:%04X" % port]
 
 
-class _Conn:
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.buf = b""
-        self.next_id = 1
-
-    def call(self, method: str, params: dict) -> dict:
-        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}).encode()
-        self.next_id += 1
-        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        while True:
-            message = self._read()
-            if "id" in message:
-                return message
-
-    def _read(self) -> dict:
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self._recv()
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-        while len(self.buf) < length:
-            self.buf += self._recv()
-        body, self.buf = self.buf[:length], self.buf[length:]
-        return json.loads(body)
-
-    def _recv(self) -> bytes:
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("closed")
-        return data
-
-    def closed_by_server(self) -> bool:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                if not self.sock.recv(65536):
-                    return True
-            except socket.timeout:
-                continue
-            except OSError:
-                return True
-        return False
-
-
-def test_stdout_carries_only_frames_even_when_a_plugin_prints(isolated_home, upstream):
+async def test_stdout_carries_only_frames_even_when_a_plugin_prints(isolated_home, upstream):
     """A plugin's print() must go to stderr: one stray byte breaks a strict client's framing."""
     plugin = isolated_home / "plugins" / "model-providers" / "chatty"
     plugin.mkdir(parents=True)
@@ -158,37 +109,19 @@ def test_stdout_carries_only_frames_even_when_a_plugin_prints(isolated_home, ups
         f"register_provider(Chatty(name='chatty', base_url='{upstream.url}/v1', env_vars=('CHATTY_API_KEY',)))\n",
         encoding="utf-8",
     )
-    messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": None}},
-        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
-        {"jsonrpc": "2.0", "id": 2, "method": "hermes/chat", "params": {"provider": "chatty", "model": "m", "message": "hi"}},
-        {"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": None},
-        {"jsonrpc": "2.0", "method": "exit", "params": None},
-    ]
-    proc = subprocess.Popen([sys.executable, "-m", "hermesd", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, "CHATTY_API_KEY": CANARY_KEY})
-    replies, out = {}, b""
+    # strict: every byte on stdout must belong to a Content-Length frame, or reading fails.
+    client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"],
+                                   {**os.environ, "CHATTY_API_KEY": CANARY_KEY},
+                                   stderr=asyncio.subprocess.PIPE, strict=True)
     try:
-        for message in messages:
-            body = json.dumps(message).encode()
-            proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            proc.stdin.flush()
-            while "id" in message and message["id"] not in replies:
-                out += proc.stdout.read1(65536)
-                while True:  # strict framing: the buffer must start with a header, always
-                    assert out == b"" or out.startswith(b"Content-Length: "), out[:120]
-                    head, sep, rest = out.partition(b"\r\n\r\n")
-                    if not sep:
-                        break
-                    length = int(re.match(rb"Content-Length: (\d+)", head).group(1))
-                    if len(rest) < length:
-                        break
-                    reply, out = json.loads(rest[:length]), rest[length:]
-                    if "id" in reply:
-                        replies[reply["id"]] = reply
-        assert replies[2]["result"]["stopReason"] == "end_turn", replies[2]
-        assert proc.wait(10) == 0
-        stderr = proc.stderr.read().decode()
+        await client.initialize()
+        result = await client.request("hermes/chat", {"provider": "chatty", "model": "m", "message": "hi"})
+        assert result["stopReason"] == "end_turn", result
+        await client.request("shutdown", None)
+        client.notify("exit")
+        assert await asyncio.wait_for(client.proc.wait(), 10) == 0
+        await client.wait_closed()
+        stderr = (await client.proc.stderr.read()).decode()
         assert "chatty plugin loading" in stderr and "building the body" in stderr
     finally:
-        proc.kill()
+        client.kill()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CANARY_KEY, Daemon, write_config
-from tests.test_reliability_upstream import daemon_env, spawn_daemon, stop_daemon
+from tests.daemon import daemon_env, spawn_daemon, stop_daemon
 from tests.upstream import Upstream
 
 pytestmark = pytest.mark.asyncio
@@ -59,12 +59,8 @@ async def test_kill_9_mid_reply_keeps_every_completed_turn(tmp_path: Path, up: U
         up.reply_text = " ".join(f"w{i}" for i in range(400))
         up.chunk_count, up.chunk_delay = 400, 0.02
         pending = [first.send("hermes/chat", {"sessionId": sid, "message": "in flight"}) for sid in sessions]
-        for _ in range(50):
-            streaming = {d["sessionId"] for d in first.deltas()}
-            if streaming >= set(sessions):
-                break
-            await asyncio.sleep(0.05)
-        assert {d["sessionId"] for d in first.deltas()} >= set(sessions)
+        for sid in sessions:  # every reply is streaming
+            await first.wait_until("hermes/chatDelta", lambda delta, sid=sid: delta["sessionId"] == sid)
         await _kill(first)
         for future in pending:
             with pytest.raises(Exception):

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
@@ -26,7 +23,8 @@ from hypothesis import strategies as st
 from pygls.exceptions import JsonRpcException
 
 from tests.conftest import CANARY_KEY, Daemon, write_config
-from tests.test_reliability_upstream import alive, daemon_env, spawn_daemon, stop_daemon
+from tests.daemon import alive, daemon_env, spawn_daemon, stop_daemon
+from tests.lsp_client import LspClient, frame
 from tests.upstream import Upstream, closed_port_url
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -237,91 +235,22 @@ async def test_invalid_session_ids(daemon: Daemon, root: Path, session_id: str) 
 # -- raw frames: what a client library would refuse to send ------------------------------
 
 
-class RawDaemon:
-    """``hermesd --stdio`` spoken to byte by byte, for frames no LSP library builds."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hermesd", "--stdio"], env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        out = self.proc.stdout
-        assert out is not None
-        while True:
-            length = None
-            while True:
-                line = out.readline()
-                if not line:
-                    return
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-                if line in (b"\r\n", b"\n"):
-                    break
-            self.messages.put(json.loads(out.read(length or 0)))
-
-    def send_raw(self, body: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_raw(json.dumps(message).encode())
-
-    def wait(self, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no matching message from the daemon")
-            message = self.messages.get(timeout=remaining)
-            if predicate(message):
-                return message
-
-    def request(self, msg_id: Any, method: str, params: Any) -> dict[str, Any]:
-        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
-        return self.wait(lambda m: m.get("id") == msg_id and "method" not in m)
-
-    def drain(self) -> list[dict[str, Any]]:
-        out = []
-        while True:
-            try:
-                out.append(self.messages.get_nowait())
-            except queue.Empty:
-                return out
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                pipe.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def raw_daemon(env: dict[str, str]) -> AsyncIterator[LspClient]:
+    client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], env)
+    await client.initialize()
+    yield client
+    await client.close()
 
 
-@pytest.fixture(scope="module")
-def raw_daemon(env: dict[str, str]) -> Iterator[RawDaemon]:
-    daemon = RawDaemon(env)
-    init = daemon.request(0, "initialize", {"processId": None, "capabilities": {}})
-    assert "result" in init
-    daemon.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-    yield daemon
-    daemon.close()
-
-
-@pytest.fixture
-def raw(raw_daemon: RawDaemon) -> RawDaemon:
-    assert raw_daemon.proc.poll() is None, "an earlier test killed the daemon"
-    raw_daemon.drain()
+@pytest_asyncio.fixture(loop_scope="module")
+async def raw(raw_daemon: LspClient) -> LspClient:
+    assert raw_daemon.proc.returncode is None, "an earlier test killed the daemon"
+    raw_daemon.messages.clear()
     return raw_daemon
 
 
-def _answered_or_reported(raw: RawDaemon, msg_id: Any) -> dict[str, Any]:
+async def _answered_or_reported(raw: LspClient, msg_id: Any) -> dict[str, Any]:
     """The daemon's reaction to a frame it could not parse: a reply, a parse error or a shown error."""
     def reaction(m: dict[str, Any]) -> bool:
         if m.get("id") == msg_id and "method" not in m:
@@ -330,38 +259,38 @@ def _answered_or_reported(raw: RawDaemon, msg_id: Any) -> dict[str, Any]:
             return True
         return m.get("method") == "window/showMessage" and m["params"].get("type") == 1
 
-    message = raw.wait(reaction)
+    message = await raw.wait_for(reaction)
     if "error" in message:
         assert message["error"]["message"]
     return message
 
 
+@module_loop
 @pytest.mark.parametrize("shape", ["lists", "objects"])
-def test_deeply_nested_params_are_rejected_and_the_daemon_lives(raw: RawDaemon, shape: str) -> None:
+async def test_deeply_nested_params_are_rejected_and_the_daemon_lives(raw: LspClient, shape: str) -> None:
     depth = 10_000
     nested = "[" * depth + "]" * depth if shape == "lists" else '{"a":' * depth + "1" + "}" * depth
-    raw.send_raw(('{"jsonrpc":"2.0","id":"deep","method":"hermes/setConfig","params":{"key":"openrouter.provider_preferences","value":'
-                  + nested + "}}").encode())
-    reaction = _answered_or_reported(raw, "deep")
+    raw.send_raw(frame(('{"jsonrpc":"2.0","id":"deep","method":"hermes/setConfig","params":'
+                        '{"key":"openrouter.provider_preferences","value":' + nested + "}}").encode()))
+    reaction = await _answered_or_reported(raw, "deep")
     assert "result" not in reaction
-    reply = raw.request("next", "hermes/getConfig", {})
-    assert reply["result"]["config"]["openrouter"]["provider_preferences"] == {}
-    assert raw.proc.poll() is None
+    reply = await raw.request("hermes/getConfig", {})
+    assert reply["config"]["openrouter"]["provider_preferences"] == {}
+    assert raw.proc.returncode is None
 
 
-def test_nested_values_the_parser_accepts_are_refused_by_the_rules(raw: RawDaemon, root: Path) -> None:
+@module_loop
+async def test_nested_values_the_parser_accepts_are_refused_by_the_rules(raw: LspClient, root: Path) -> None:
     """800 levels parse as JSON but must not reach the YAML writer (or the file would not load again)."""
     value: Any = {}
     for _ in range(800):
         value = {"a": value}
-    body = json.dumps({"jsonrpc": "2.0", "id": "n", "method": "hermes/setConfig",
-                       "params": {"key": "openrouter.provider_preferences", "value": value}}).encode()
-    raw.send_raw(body)
-    reply = raw.wait(lambda m: m.get("id") == "n")
+    reply = await raw.call("hermes/setConfig", {"key": "openrouter.provider_preferences", "value": value})
     assert reply["error"]["code"] == -32602 and "nested" in reply["error"]["message"]
-    assert raw.request("next", "hermes/getConfig", {})["result"]["errors"] == []
+    assert (await raw.request("hermes/getConfig", {}))["errors"] == []
 
 
+@module_loop
 @pytest.mark.parametrize(
     "body",
     [
@@ -380,25 +309,22 @@ def test_nested_values_the_parser_accepts_are_refused_by_the_rules(raw: RawDaemo
         b"\xff\xfe garbage",
     ],
 )
-def test_malformed_frames_leave_the_daemon_serving(raw: RawDaemon, body: bytes) -> None:
-    raw.send_raw(body)
-    reply = raw.request("after", "hermes/getConfig", {})
-    assert "result" in reply
-    for message in raw.drain():
+async def test_malformed_frames_leave_the_daemon_serving(raw: LspClient, body: bytes) -> None:
+    raw.send_raw(frame(body))
+    assert await raw.request("hermes/getConfig", {}) is not None
+    for message in raw.messages:
         if "error" in message:
             assert message["error"]["message"]
-    assert raw.proc.poll() is None
+    assert raw.proc.returncode is None
 
 
-def test_a_frame_with_a_lying_content_length_is_survived(raw: RawDaemon) -> None:
+@module_loop
+async def test_a_frame_with_a_lying_content_length_is_survived(raw: LspClient) -> None:
     """A length shorter than the body: the rest reads as garbage headers, then the daemon resyncs."""
     body = json.dumps({"jsonrpc": "2.0", "id": "short", "method": "hermes/getConfig", "params": {}}).encode()
-    assert raw.proc.stdin is not None
-    raw.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % (len(body) - 5) + body + b"\r\n")
-    raw.proc.stdin.flush()
-    reply = raw.request("after", "hermes/getConfig", {})
-    assert "result" in reply
-    assert raw.proc.poll() is None
+    raw.send_raw(b"Content-Length: %d\r\n\r\n" % (len(body) - 5) + body + b"\r\n")
+    assert await raw.request("hermes/getConfig", {}) is not None
+    assert raw.proc.returncode is None
 
 
 # -- the fuzz ---------------------------------------------------------------------------------

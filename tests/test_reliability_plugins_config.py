@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
-import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -29,7 +25,8 @@ import yaml
 from pygls.exceptions import JsonRpcException
 
 from tests.conftest import CANARY_KEY, Daemon, write_config
-from tests.test_reliability_upstream import alive, daemon_env, spawn_daemon, stop_daemon
+from tests.daemon import alive, daemon_env, spawn_daemon, start_tcp, stop_daemon
+from tests.lsp_client import LspClient
 from tests.upstream import Upstream
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -460,82 +457,29 @@ async def test_two_daemons_writing_different_keys_lose_no_update(tmp_path: Path)
         await asyncio.gather(stop_daemon(first), stop_daemon(second))
 
 
-class _TcpClient:
-    """A bare LSP client over TCP that can pipeline requests."""
-
-    def __init__(self, port: int, token: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-        self.call(0, "initialize", {"processId": None, "capabilities": {}, "initializationOptions": {"token": token}})
-
-    def send(self, msg_id: Any, method: str, params: Any) -> None:
-        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}).encode()
-        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-
-    def call(self, msg_id: Any, method: str, params: Any) -> dict[str, Any]:
-        self.send(msg_id, method, params)
-        return self.replies({msg_id})[msg_id]
-
-    def replies(self, ids: set[Any]) -> dict[str, Any]:
-        found: dict[Any, Any] = {}
-        while not ids <= set(found):
-            message = self._read()
-            if "id" in message and "method" not in message:
-                found[message["id"]] = message
-        return found
-
-    def _read(self) -> dict[str, Any]:
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self._recv()
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-        while len(self.buf) < length:
-            self.buf += self._recv()
-        body, self.buf = self.buf[:length], self.buf[length:]
-        return json.loads(body)
-
-    def _recv(self) -> bytes:
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("closed")
-        return data
-
-
-def test_two_clients_of_one_daemon_writing_different_keys_lose_no_update(tmp_path: Path) -> None:
-    env = daemon_env(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "hermesd", "--tcp", "--port", "0"], env=env,
-                            stderr=subprocess.PIPE, text=True)
+async def test_two_clients_of_one_daemon_writing_different_keys_lose_no_update(tmp_path: Path) -> None:
+    daemon = start_tcp(daemon_env(tmp_path))
     try:
-        line = proc.stderr.readline() if proc.stderr else ""
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+); token file: (\S+)", line)
-        assert match, line
-        port, token = int(match.group(1)), Path(match.group(2)).read_text()
-        a, b = _TcpClient(port, token), _TcpClient(port, token)
+        a, b = await LspClient.connect(daemon.port), await LspClient.connect(daemon.port)
+        for client in (a, b):
+            await client.initialize({"token": daemon.token}, initialized=False)
         path = tmp_path / "hermes-home" / "config.yaml"
         for round_ in range(3):
-            failures: list[Any] = []
+            async def burst(client: LspClient, keys: dict[str, Any]) -> list[dict[str, Any]]:
+                """Every write of the burst is in flight before the first reply is read."""
+                pending = [client.call("hermes/setConfig", {"key": key, "value": value(round_)})
+                           for key, value in keys.items()]
+                return [reply for reply in await asyncio.gather(*pending) if "error" in reply]
 
-            def burst(client: _TcpClient, keys: dict[str, Any], tag: str) -> None:
-                ids = set()
-                for n, (key, value) in enumerate(keys.items()):
-                    ids.add(f"{tag}{round_}-{n}")
-                    client.send(f"{tag}{round_}-{n}", "hermes/setConfig", {"key": key, "value": value(round_)})
-                failures.extend(r for r in client.replies(ids).values() if "error" in r)
-
-            threads = [threading.Thread(target=burst, args=(a, KEYS_A, "a")), threading.Thread(target=burst, args=(b, KEYS_B, "b"))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(30)
-            assert failures == []
+            failures = await asyncio.gather(burst(a, KEYS_A), burst(b, KEYS_B))
+            assert failures == [[], []]
             for key, value in {**KEYS_A, **KEYS_B}.items():
                 assert _effective(path, key) == value(round_), (round_, key)
-        assert proc.poll() is None
+        assert daemon.proc.poll() is None
+        for client in (a, b):
+            await client.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stderr:
-            proc.stderr.close()
+        daemon.stop()
 
 
 # -- killed mid-write -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CANARY_KEY, write_config
-from tests.test_reliability_upstream import daemon_env, spawn_daemon, stop_daemon
+from tests.daemon import daemon_env, spawn_daemon, stop_daemon
 from tests.upstream import Upstream
 
 ECHO = f"Incorrect API key provided: {CANARY_KEY}. You can find your API key at https://example.invalid/keys."

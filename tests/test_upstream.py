@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,7 +92,6 @@ def test_chat_stream_order_and_content(up: Upstream, client: httpx.Client) -> No
     assert req.headers["authorization"] == "Bearer sk-test"
     assert req.header("X-Custom") == "yes"
     assert json.loads(req.body) == req.json == chat_body(stream=True)
-    assert req.received_at <= time.monotonic()
 
 
 def test_chat_stream_settings(up: Upstream, client: httpx.Client) -> None:
@@ -326,10 +324,10 @@ def test_oversized_delta(up: Upstream, client: httpx.Client) -> None:
 
 
 def test_delay_first_byte_and_stall(up: Upstream, client: httpx.Client) -> None:
-    up.fault("delay_first_byte", seconds=0.3)
-    t0 = time.monotonic()
-    assert client.get(up.url + "/v1/models").status_code == 200
-    assert time.monotonic() - t0 >= 0.3
+    up.fault("delay_first_byte", seconds=5)
+    with pytest.raises(httpx.ReadTimeout):  # nothing arrives within the read timeout
+        client.get(up.url + "/v1/models", timeout=httpx.Timeout(5.0, read=0.3))
+    assert client.get(up.url + "/v1/models").status_code == 200  # the fault was used up
 
     up.fault("stall", after_chunks=1, seconds=5)
     lines: list[str] = []
@@ -346,16 +344,15 @@ def test_delay_first_byte_and_stall(up: Upstream, client: httpx.Client) -> None:
 
 
 def test_disconnect_detection(up: Upstream, client: httpx.Client) -> None:
-    up.chunk_delay = 0.2
+    up.chunk_count, up.chunk_delay = 50, 0.2  # a 10 s stream
     with client.stream("POST", up.url + "/v1/chat/completions", json=chat_body(stream=True)) as r:
         for line in r.iter_lines():
             if '"content"' in line:
                 break
-    t_closed = time.monotonic()
-    [(path, seconds)] = up.wait_for_disconnects(1, timeout=2)
-    assert time.monotonic() - t_closed < 1.0
+    [(path, seconds)] = up.wait_for_disconnects(1, timeout=5)
     assert path == "/v1/chat/completions"
-    assert 0.0 <= seconds < 1.0
+    assert up.answered == []  # noticed mid-stream: the stream was never written whole
+    assert 0.0 <= seconds < 50 * 0.2
 
 
 def test_refuse_uses_closed_port(up: Upstream) -> None:

@@ -702,6 +702,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._control(route, body)
             else:
                 self._provider(route, body)
+                self.up._add_answered(self._path)
         except _Disconnected:
             self.close_connection = True
 
@@ -909,6 +910,7 @@ class Upstream:
         self._requests: list[Recorded] = []
         self._faults: list[_Fault] = []
         self._disconnects: list[tuple[str, float]] = []
+        self._answered: list[str] = []  # paths of responses written whole
         self._conns: set[socket.socket] = set()
         self._counter = 0
         self._stopping = threading.Event()
@@ -989,6 +991,7 @@ class Upstream:
             self._requests.clear()
             self._faults.clear()
             self._disconnects.clear()
+            self._answered.clear()
             self._set_defaults()
 
     # ----------------------------------------------------------- faults
@@ -1052,6 +1055,11 @@ class Upstream:
             self._disconnects.append((path, seconds))
             self._lock.notify_all()
 
+    def _add_answered(self, path: str) -> None:
+        with self._lock:
+            self._answered.append(path)
+            self._lock.notify_all()
+
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
             if add:
@@ -1068,6 +1076,11 @@ class Upstream:
     def last(self) -> Recorded | None:
         with self._lock:
             return self._requests[-1] if self._requests else None
+
+    @property
+    def answered(self) -> list[str]:
+        with self._lock:
+            return list(self._answered)
 
     @property
     def disconnects(self) -> list[tuple[str, float]]:
@@ -1093,6 +1106,18 @@ class Upstream:
             return [r for r in self._requests if not path_contains or path_contains in r.path]
 
         return self._wait("requests", get, n, timeout)
+
+    def wait_for_answers(self, n: int = 1, timeout: float = 5.0, path_contains: str | None = None) -> list[str]:
+        """Block until at least ``n`` (matching) responses were written whole; TimeoutError otherwise.
+
+        For ordering: once the upstream has answered, what the client does
+        next (retry, back off, fail over) depends only on the client.
+        """
+
+        def get() -> list[str]:
+            return [p for p in self._answered if not path_contains or path_contains in p]
+
+        return self._wait("answers", get, n, timeout)
 
     def wait_for_disconnects(self, n: int = 1, timeout: float = 5.0) -> list[tuple[str, float]]:
         """Block until at least ``n`` client disconnects were seen; TimeoutError otherwise."""
