@@ -18,7 +18,7 @@ import {
 } from 'vscode-languageclient/node';
 import { ChatDelta, ConfigChanged, Notifications } from './protocol';
 import { INSTALL_COMMAND, RestartBackoff, checkProtocol, expandHome, findExecutable, serverCommand } from './logic/server';
-import { PYTHON_EXTENSION_ID, PythonExtensionLike, locateServer, notFoundText } from './logic/locate';
+import { PYTHON_EXTENSION_ID, PythonExtensionLike, explicitSetting, locateServer, notFoundText } from './logic/locate';
 import { ServerStatus } from './logic/chatTypes';
 
 export class ServerNotRunningError extends Error {
@@ -38,6 +38,7 @@ export class HermesClient implements vscode.Disposable {
   private readonly exited = new WeakSet<LanguageClient>();
   private readonly backoff = new RestartBackoff();
   private installTerminal: vscode.Terminal | undefined;
+  private interpreterWatch: { dispose(): unknown } | undefined;
   private status: ServerStatus = { state: 'stopped', message: 'hermesd has not been started.' };
   private disposed = false;
 
@@ -111,6 +112,7 @@ export class HermesClient implements vscode.Disposable {
       pythonExtension: () => vscode.extensions.getExtension(PYTHON_EXTENSION_ID) as PythonExtensionLike | undefined,
       resource: vscode.workspace.workspaceFolders?.[0]?.uri,
     });
+    this.watchInterpreter();
     if (!located.found) {
       const message = notFoundText(located.tried);
       this.output.error(message);
@@ -234,7 +236,24 @@ export class HermesClient implements vscode.Disposable {
   /** The Python extension's interpreter picker; hermesd beside the new choice is used at once. */
   async selectInterpreter(): Promise<void> {
     await vscode.commands.executeCommand('python.setInterpreter');
-    await this.restart();
+    if (!this.interpreterWatch) {
+      await this.restart(); // an extension without the change event: look again now
+    }
+  }
+
+  /** Another interpreter selected in the Python extension: look for hermesd again (unless the setting pins it). */
+  private watchInterpreter(): void {
+    const extension = vscode.extensions.getExtension(PYTHON_EXTENSION_ID) as PythonExtensionLike | undefined;
+    const onChange = extension?.isActive ? extension.exports?.environments?.onDidChangeActiveEnvironmentPath : undefined;
+    if (this.interpreterWatch || !onChange) {
+      return;
+    }
+    this.interpreterWatch = onChange(() => {
+      if (!explicitSetting(vscode.workspace.getConfiguration('hermes.server').get<string>('path'))) {
+        this.output.info('the Python interpreter changed: looking for hermesd again');
+        void this.restart();
+      }
+    });
   }
 
   /** Asks for the hermesd executable (checked before it is saved) and saves it as hermes.server.path. */
@@ -325,6 +344,7 @@ export class HermesClient implements vscode.Disposable {
     this.clearRestartTimer();
     await this.stopClient();
     this.installTerminal?.dispose();
+    this.interpreterWatch?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

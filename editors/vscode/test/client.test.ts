@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as vscode from './mocks/vscode';
 import { HermesClient, ServerNotRunningError } from '../src/client';
@@ -145,9 +148,15 @@ describe('HermesClient', () => {
     vi.stubEnv('PIPX_HOME', '');
     const update = vi.fn(async () => undefined);
     vscode.workspace.getConfiguration.mockImplementation(() => ({ get: (key: string) => (key === 'path' ? '' : undefined), update }));
+    let python = '/nowhere/bin/python';
+    let interpreterChanged: (() => unknown) | undefined;
     const environments = {
-      getActiveEnvironmentPath: () => ({ id: 'e', path: '/nowhere/bin/python' }),
-      resolveEnvironment: async () => ({ executable: { uri: { fsPath: '/nowhere/bin/python' } } }),
+      getActiveEnvironmentPath: () => ({ id: 'e', path: python }),
+      resolveEnvironment: async () => ({ executable: { uri: { fsPath: python } } }),
+      onDidChangeActiveEnvironmentPath: (listener: () => unknown) => {
+        interpreterChanged = listener;
+        return { dispose: () => undefined };
+      },
     };
     vscode.extensions.getExtension.mockImplementation(() => ({ isActive: true, activate: async () => undefined, exports: { environments } }));
     vscode.window.showErrorMessage.mockResolvedValueOnce('Set Path');
@@ -165,6 +174,17 @@ describe('HermesClient', () => {
     expect(validate?.('/nonexistent/hermesd')).toBe('No executable file at /nonexistent/hermesd');
     expect(validate?.(process.execPath)).toBeUndefined();
     expect(update).toHaveBeenCalledWith('path', process.execPath, vscode.ConfigurationTarget.Global);
+
+    // The user selects a venv that has hermesd in the Python extension: it is found and started.
+    const venv = fs.mkdtempSync(path.join(os.tmpdir(), 'hermes-venv-'));
+    fs.writeFileSync(path.join(venv, 'hermesd'), '#!/bin/sh\n', { mode: 0o755 });
+    python = path.join(venv, 'python');
+    interpreterChanged?.();
+    await flush();
+    await flush();
+    expect(FakeLanguageClient.instances.at(-1)?.serverOptions.command).toBe(path.join(venv, 'hermesd'));
+    expect(client.serverStatus.state).toBe('running');
+    fs.rmSync(venv, { recursive: true });
     vi.unstubAllEnvs();
   });
 

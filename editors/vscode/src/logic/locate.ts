@@ -19,6 +19,8 @@ export interface PythonEnvironments {
   resolveEnvironment(
     environment: { id: string; path: string } | string,
   ): Promise<{ executable?: { uri?: { fsPath: string }; sysPrefix?: string } } | undefined>;
+  /** Fires when the user selects another interpreter. */
+  onDidChangeActiveEnvironmentPath?: (listener: (event: unknown) => unknown) => { dispose(): unknown };
 }
 
 export interface PythonExtensionLike {
