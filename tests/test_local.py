@@ -223,3 +223,13 @@ async def test_a_long_or_path_model_id_gets_a_short_label_from_the_daemon(start_
     assert len(label) <= 40 and label.startswith("llama-v3p1") and label.endswith("ntext-edition") and "\u2026" in label
     await daemon.request("hermes/setConfig", {"key": "model.default", "value": "qwen3:8b"})
     assert (await daemon.request("hermes/listProviders"))["current"]["label"] == "qwen3:8b"
+
+
+def test_a_key_typed_at_setup_replaces_the_old_line_in_dotenv(isolated_home):
+    from hermesd.setup import save_key
+
+    env = isolated_home / ".env"
+    env.write_text("DEEPSEEK_API_KEY=keep-me\nexport OPENROUTER_API_KEY=old-value\n# a comment\n")
+    save_key("OPENROUTER_API_KEY", CANARY_KEY)
+    assert env.read_text() == f"DEEPSEEK_API_KEY=keep-me\n# a comment\nOPENROUTER_API_KEY={CANARY_KEY}\n"
+    assert env.stat().st_mode & 0o777 == 0o600
