@@ -669,6 +669,12 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
     target = alias.canonical if alias else key
     if alias and not reset:
         normalised = alias.to_canonical(normalised)
+    _edit(path, lambda doc: _apply(doc, target, normalised, reset, key))
+    return load(path).get(key)
+
+
+def _edit(path: Path, change: Callable[[Any], None]) -> None:
+    """Apply ``change`` to the round-trip document under the lock; write only when the text changed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
         _parse(path)  # re-read under the lock: never lose a concurrent write, never replace a broken file
@@ -677,10 +683,26 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
         text = _read_text(real) or ""
         from hermesd import yaml_edit
 
-        edited = yaml_edit.edit(text, path, _check_size, lambda doc: _apply(doc, target, normalised, reset, key))
+        edited = yaml_edit.edit(text, path, _check_size, change)
         if edited != text:
             _atomic_write(real, edited)
-    return load(path).get(key)
+
+
+def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Path | None = None) -> None:
+    """Validate every key, then set ``values`` and remove ``unset`` in one atomic, round-trip write (``hermesd setup``)."""
+    path = path or config_path()
+    changes = []
+    for key, value in values.items():
+        alias = ALIASES.get(key)
+        normalised = validate(key, value)
+        changes.append((alias.canonical if alias else key, alias.to_canonical(normalised) if alias else normalised, False, key))
+    changes += [(canonical_key(key), None, True, key) for key in unset]
+
+    def apply_all(doc: Any) -> None:
+        for target, value, reset, asked in changes:
+            _apply(doc, target, value, reset, asked)
+
+    _edit(path, apply_all)
 
 
 def _apply(doc: Any, key: str, value: Any, reset: bool, asked: str) -> None:

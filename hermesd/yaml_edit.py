@@ -185,16 +185,35 @@ def set_path(doc: Any, parts: list[str], value: Any) -> None:
 
 
 def remove(doc: Any, parts: list[str]) -> None:
-    """Delete ``a.b.c`` if present; the comments that closed the block stay in the file."""
+    """Delete ``a.b.c`` if present, and the sections it leaves empty (no ``openrouter: {}`` behind).
+
+    The comments that closed a block stay in the file.
+    """
+    chain: list[tuple[Any, str]] = []
     node = doc
     for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return
+        chain.append((node, part))
+        node = node.get(part)
     if not isinstance(node, dict) or parts[-1] not in node:
         return
-    if list(node.keys())[-1] == parts[-1]:
-        tail = _take_tail_comment(node)
-        del node[parts[-1]]
-        if tail and len(node):
-            _attach_tail_comment(node, tail) if _is_collection(node[list(node.keys())[-1]]) else _attach_after(node, list(node.keys())[-1], tail)
+    _delete(node, parts[-1])
+    for parent, part in reversed(chain):
+        if not isinstance(parent.get(part), dict) or len(parent[part]):
+            break
+        _delete(parent, part)
+
+
+def _delete(mapping: Any, key: str) -> None:
+    if list(mapping.keys())[-1] != key:
+        del mapping[key]
         return
-    del node[parts[-1]]
+    tail = _take_tail_comment(mapping)
+    del mapping[key]
+    if tail and len(mapping):
+        last = list(mapping.keys())[-1]
+        if _is_collection(mapping[last]) and len(mapping[last]):
+            _attach_tail_comment(mapping[last], tail)
+        else:
+            _attach_after(mapping, last, tail)
