@@ -697,6 +697,8 @@ def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Pat
         normalised = validate(key, value)
         changes.append((alias.canonical if alias else key, alias.to_canonical(normalised) if alias else normalised, False, key))
     changes += [(canonical_key(key), None, True, key) for key in unset]
+    # The provider first: a URL written in the same call is then the new provider's, not moved to the old one.
+    changes.sort(key=lambda change: change[0] != "model.provider")
 
     def apply_all(doc: Any) -> None:
         for target, value, reset, asked in changes:

@@ -153,3 +153,11 @@ def test_the_round_trip_writer_bounds_aliases_on_its_own(path: Path) -> None:
         yaml_edit.edit(bomb, path, config._check_size, lambda doc: None)
     assert yaml_edit.edit("a: &x [1]\nb: *x\n", path, config._check_size, lambda doc: doc.update(c=2)) == \
         "a: &x [1]\nb: *x\nc: 2\n"
+
+
+def test_set_values_gives_a_url_written_with_a_provider_to_that_provider(path: Path) -> None:
+    load(path, "model: {provider: openrouter, base_url: 'https://openrouter.ai/api/v1'}\n")
+    config.set_values({"model.base_url": "http://127.0.0.1:11434/v1", "model.provider": "custom"}, path=path)
+    cfg = config.load(path)
+    assert cfg.get("model.base_url") == "http://127.0.0.1:11434/v1" and cfg.get("model.provider") == "custom"
+    assert cfg.get("providers.openrouter.base_url") == "https://openrouter.ai/api/v1"
