@@ -7,6 +7,7 @@ transports send it; ``hermes/previewRequest`` shows it with secrets masked.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,10 @@ class PreparedRequest:
     api_mode: str
     provider: str
     model: str
+
+    def content(self) -> bytes:
+        """The body as sent: compact UTF-8 JSON in the prepared key order (what httpx's ``json=`` writes)."""
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
     def preview(self) -> dict[str, Any]:
         """The request as an editor may see it: secrets masked."""
