@@ -5,10 +5,8 @@ and the ``hermes_cli`` helpers of hermesd.compat. Real packages: tests/test_thir
 
 from __future__ import annotations
 
-import importlib
 import secrets
 import sys
-import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +24,8 @@ from tests._unit_helpers import (  # noqa: F401  (fresh_unit_env is an autouse f
     UnitEnv,
     catalog_server,
     fresh_unit_env,
+    on_sys_path,
+    serving,
     simple_plugin,
     write_plugin,
 )
@@ -87,15 +87,8 @@ def distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Iterator[tuple[str,
         f"tp-client = {mods['client']}\n"
         f"tp-tools = {mods['tools']}\n"
     )
-    sys.path.insert(0, str(site))
-    importlib.invalidate_caches()
-    try:
+    with on_sys_path(site, list(mods.values())):
         yield token, mods
-    finally:
-        sys.path.remove(str(site))
-        importlib.invalidate_caches()
-        for module in mods.values():
-            sys.modules.pop(module, None)
 
 
 def infos() -> dict[str, providers.PluginInfo]:
@@ -252,16 +245,11 @@ def redirector() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        with serving(Handler) as url:
+            yield url, seen
     finally:
-        server.shutdown()
-        server.server_close()
         other.server_close()
-        thread.join(timeout=5)
 
 
 def test_open_credentialed_url_keeps_the_key_in_its_origin(redirector: tuple[str, list[str]]) -> None:
