@@ -622,11 +622,8 @@ def fingerprint() -> tuple:
     plugin's own subpackages go.
     """
     rows: list[tuple] = [("HERMES_HOME", str(hermes_home()))]
-    try:  # its ``plugins.disabled`` decides what loads
-        st = os.stat(hermes_home() / "config.yaml")
-        rows.append(("config.yaml", st.st_size, st.st_mtime_ns))
-    except OSError:
-        pass
+    # config.yaml's ``plugins.disabled`` decides what loads; its other keys do not.
+    rows.append(("plugins.disabled", tuple(sorted(disabled_plugins()))))
     for root in (bundled_dir(), general_user_dir()):
         _tree_stats(os.fspath(root), _MAX_DEPTH, rows)
     legacy: list[tuple] = []

@@ -145,9 +145,11 @@ def test_plugins_disabled_by_entry_point_or_distribution_name(distribution: Any,
     assert "is installed but not loaded: plugins.disabled in config.yaml names it" in checks["plugin:tp-noarg"].summary
     assert checks["plugin:tp-noarg"].hint == "to load it, remove 'tp-noarg' from plugins.disabled in config.yaml"
     fresh_unit_env.config_path.write_text("plugins:\n  disabled: []\n")
-    assert providers.plugins_changed()  # config.yaml is part of the fingerprint
+    assert providers.plugins_changed()  # plugins.disabled is part of the fingerprint
     providers.reload()
     assert providers.get_provider_profile(f"tp-noarg-{token}") is not None
+    fresh_unit_env.config_path.write_text("model:\n  default: m\nplugins:\n  disabled: []\n")
+    assert not providers.plugins_changed()  # other keys do not reload plugins
 
 
 def test_directory_plugin_with_register_only_is_registered(fresh_unit_env: UnitEnv) -> None:
