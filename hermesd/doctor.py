@@ -121,8 +121,10 @@ def third_party_checks() -> list[Check]:
             checks.append(Check(f"profile:{profile.name}", "warn",
                                 f"provider {profile.name!r} sets {', '.join(sorted(newer))}, from a Hermes release newer "
                                 "than hermesd's plugin API (0.19.0): kept, not used",
-                                hint="requests still go out as for the fields hermesd knows; a credential such fields "
-                                     "manage has to come from the provider's key variable", provider=profile.name))
+                                hint="requests go out as for the fields hermesd knows" + (
+                                    "" if profile.key_env_vars else
+                                    f"; hermesd runs no {profile.auth_type} sign-in and this provider declares no key "
+                                    "variable, so its requests carry no credential"), provider=profile.name))
     return checks
 
 
