@@ -79,8 +79,15 @@ def plugin_checks() -> list[Check]:
     checks = []
     for err in providers.plugin_errors():
         where = f"{err.path} line {err.line}" if err.line else err.path
+        if err.entry_point:
+            checks.append(Check(f"plugin:{err.plugin}", "fail",
+                                f"installed provider plugin {err.plugin!r} ({err.entry_point}) is not loaded: {err.message}",
+                                hint="upgrade or `pip uninstall` the package that declares it, or add "
+                                     f"{err.plugin!r} to plugins.disabled in config.yaml; other providers still work"))
+            continue
         checks.append(Check(f"plugin:{err.plugin}", "fail", f"plugin {err.plugin!r} failed to load: {err.message}",
                             hint=f"fix {where} or remove the plugin directory; other providers still work"))
+    checks += third_party_checks()
     for profile in providers.list_providers():
         origin = providers.provider_origin(profile.name)
         if origin and origin.overrides is not None:
@@ -96,6 +103,36 @@ def plugin_checks() -> list[Check]:
         checks.append(Check("home:permissions", "warn",
                             f"$HERMES_HOME ({home}) is writable by other users, who could change your config, "
                             "keys and plugins", hint=f"chmod go-w {home}"))
+    return checks
+
+
+def third_party_checks() -> list[Check]:
+    """Installed-but-disabled plugins, and what hermesd keeps but does not use of newer Hermes plugins."""
+    from providers.base import newer_fields
+
+    checks = []
+    for info in providers.list_plugins():
+        if info.disabled:
+            where = info.entry_point or info.path
+            checks.append(Check(f"plugin:{info.name}", "warn",
+                                f"provider plugin {info.name!r} ({where}) is installed but not loaded: "
+                                "plugins.disabled in config.yaml names it",
+                                hint=f"to load it, remove {info.name!r} from plugins.disabled in config.yaml"))
+        elif info.ignored:
+            checks.append(Check(f"plugin:{info.name}", "warn",
+                                f"plugin {info.name!r} also registers {', '.join(sorted(set(info.ignored)))}: "
+                                "hermesd serves providers only and ignores them",
+                                hint="nothing to do; the Hermes agent uses them"))
+    for profile in providers.list_providers():
+        newer = newer_fields(profile)
+        if newer:
+            checks.append(Check(f"profile:{profile.name}", "warn",
+                                f"provider {profile.name!r} sets {', '.join(sorted(newer))}, from a Hermes release newer "
+                                "than hermesd's plugin API (0.19.0): kept, not used",
+                                hint="requests go out as for the fields hermesd knows" + (
+                                    "" if profile.key_env_vars else
+                                    f"; hermesd runs no {profile.auth_type} sign-in and this provider declares no key "
+                                    "variable, so its requests carry no credential"), provider=profile.name))
     return checks
 
 

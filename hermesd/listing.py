@@ -95,6 +95,8 @@ def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
     row: dict[str, Any] = {"plugin": error.plugin, "path": error.path, "message": credentials.redact(error.message)}
     if error.line is not None:
         row["line"] = error.line
+    if error.entry_point:
+        row["entryPoint"] = error.entry_point
     return row
 
 
