@@ -835,6 +835,7 @@ USED_KEYS = {
     "auxiliary": {"compression", "provider", "model"},
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
+    "plugins": {"disabled"},  # read by providers.discovery
 }
 USED_AUX_KEYS = {"provider", "model"}
 
