@@ -1,7 +1,8 @@
 """The ``hermesd`` command: the daemon for editors, and the same features for people.
 
-``hermesd`` / ``hermesd --stdio`` serves an editor over stdio; ``--tcp``
-serves 127.0.0.1 with a token. The subcommands (doctor, providers, models,
+``hermesd`` / ``hermesd --stdio`` serves an editor over stdio through the
+user's shared daemon (``--no-shared``: in this process); ``--tcp`` serves
+127.0.0.1 with a token. The subcommands (doctor, providers, models,
 chat, config, sessions) run the daemon's own modules in-process: human
 output by default, ``--json`` for scripts.
 
@@ -34,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stdio", action="store_true", help="serve an editor over stdin/stdout (the default)")
     parser.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 (needs the token file)")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
+    parser.add_argument("--no-shared", action="store_true",
+                        help="serve this editor in this process instead of through the shared per-user daemon")
     parser.add_argument("--log-level", default="INFO", help="log level for the log file (default INFO)")
     sub = parser.add_subparsers(dest="command")
 
@@ -77,20 +80,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv in ([], ["--stdio"]):
+        # What editors run: a byte relay to the shared daemon, importing the
+        # standard library only (no argparse either: its gettext costs milliseconds).
+        return _forward_or_serve("INFO")
     from hermesd.aliases import install
 
     install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
-    if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
-        # What editors run: skip building the whole CLI (argparse and its
-        # gettext cost milliseconds an editor waits for at every start).
+    if argv[:1] == ["--daemon"] and len(argv) == 4:  # started by a forwarder: hermesd.forwarder._spawn
+        _setup_logging("INFO", to_stderr=False)
+        from pathlib import Path
+
+        from hermesd import shared
+
+        return shared.serve(Path(argv[1]), argv[2], int(argv[3]))
+    if sorted(argv) in (["--no-shared"], ["--no-shared", "--stdio"]):
         _setup_logging("INFO", to_stderr=False)
         return _serve_stdio()
     args = _parser().parse_args(argv)
     if args.command is None:
-        _setup_logging(args.log_level, to_stderr=False)
         if args.tcp:
+            _setup_logging(args.log_level, to_stderr=False)
             return _serve_tcp(args.port)
-        return _serve_stdio()
+        if args.no_shared:
+            _setup_logging(args.log_level, to_stderr=False)
+            return _serve_stdio()
+        return _forward_or_serve(args.log_level)
     _setup_logging("WARNING", to_stderr=True)
     handler = {
         "doctor": _doctor,
@@ -118,6 +134,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 WARMUP_ENV = "HERMESD_WARMUP"
+
+
+def _forward_or_serve(log_level: str) -> int:
+    """Relay to the shared daemon (docs/protocol.md); serve in-process when it cannot be reached or started."""
+    from hermesd.forwarder import forward
+
+    status = forward()
+    if status >= 0:
+        return status
+    from hermesd.aliases import install
+
+    install()
+    _setup_logging(log_level, to_stderr=False)
+    return _serve_stdio()
 
 
 def _serve_stdio() -> int:

@@ -221,6 +221,7 @@ KEYS: dict[str, Key] = {
         Key("network.connect_timeout", 10.0, _number(0.5, 300.0), "seconds to connect"),
         Key("network.max_retries", 2, _integer(0, 10), "retries of 429/5xx before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
+        Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
     )
 }
 
