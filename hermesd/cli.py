@@ -271,7 +271,9 @@ def _chat(args: argparse.Namespace) -> int:
                 sys.stdout.write(delta["text"])
                 sys.stdout.flush()
 
-        result = asyncio.run(engine.chat(params, on_delta=on_delta))
+        result = None if args.no_shared else _chat_via_daemon(params, on_delta)
+        if result is None:
+            result = asyncio.run(engine.chat(params, on_delta=on_delta))
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
         print(f"hermesd: {message}", file=sys.stderr)
@@ -293,6 +295,19 @@ def _chat(args: argparse.Namespace) -> int:
         print(f"hermesd: {err['kind']}: {err['message']}" + (f"\n  -> {err['hint']}" if err.get("hint") else ""), file=sys.stderr)
         return EXIT_CONFIG if err["kind"] == "config_error" else EXIT_FAILED
     return EXIT_OK
+
+
+def _chat_via_daemon(params: dict[str, Any], on_delta: Any) -> dict[str, Any] | None:
+    """The chat on the running shared daemon (None when none runs); its errors as the engine's."""
+    from hermesd import remote
+    from hermesd.chat import ParamsError
+
+    try:
+        return remote.chat(params, on_delta)
+    except remote.RemoteError as exc:
+        if exc.code == -32602:  # invalid params: what ParamsError and HermesError become over the protocol
+            raise ParamsError(str(exc)) from exc
+        return {"text": "", "error": {"kind": "daemon_error", "message": str(exc)}}
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -219,6 +219,7 @@ class SharedDaemon:
             await writer.drain()
             self.arm_idle()
             return False
+        log.info("hello from pid %s", hello.get("pid"))
         _reply(writer, ok=True, version=__version__, pid=os.getpid())
         return True
 
