@@ -124,7 +124,7 @@ export class HermesClient implements vscode.Disposable {
   private async doStart(): Promise<void> {
     this.clearRestartTimer();
     const settings = vscode.workspace.getConfiguration('hermes.server');
-    const { command, args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
+    const { command, args } = serverCommand({ path: settings.get('path'), args: settings.get('args'), shared: settings.get('shared') });
     const executable = findExecutable(command);
     if (!executable) {
       const message = notFoundMessage(command);

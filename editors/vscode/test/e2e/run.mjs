@@ -133,7 +133,18 @@ function startProcess(name, cmd, args, options) {
   return child;
 }
 
+let sharedRunDir; // the shared daemon runs in its own session: stopped by the pid in its lock file
 function killAll() {
+  if (sharedRunDir && fs.existsSync(sharedRunDir)) {
+    for (const f of fs.readdirSync(sharedRunDir).filter((n) => /^hermesd-.*\.lock$/.test(n))) {
+      const pid = Number(fs.readFileSync(path.join(sharedRunDir, f), 'utf8'));
+      try {
+        if (pid > 0) process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+  }
   for (const child of children.reverse()) {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -225,6 +236,7 @@ const baseSettings = {
   'hermes.server.path': daemon.path,
   'hermes.server.args': daemon.args,
   'hermes.server.initializeTimeout': 2,
+  'hermes.server.shared': process.env.HERMES_TEST_SHARED !== '0',
 };
 fs.writeFileSync(settingsFile, JSON.stringify(baseSettings, null, 2));
 
@@ -247,6 +259,8 @@ const env = {
   PYTHONUNBUFFERED: '1',
 };
 fs.mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+sharedRunDir = env.HERMESD_RUNTIME_DIR;
+log(`shared daemon: ${baseSettings['hermes.server.shared']}`);
 if (process.env.VIRTUAL_ENV) {
   env.VIRTUAL_ENV = process.env.VIRTUAL_ENV;
 }
