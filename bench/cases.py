@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, median, model, percentile
 from bench.lsp import cpu_seconds, rss_mb
+from bench import shared
 from bench.report import Row
 from bench.upstream import chunk_text
 from tests.lsp_client import LspClient
@@ -95,7 +96,7 @@ async def _spawn_to_initialize(ctx: Ctx, argv: list[str], name: str, extra: dict
 async def b1(ctx: Ctx) -> list[Row]:
     """Spawn to ``initialize`` reply, beside a minimal pygls server."""
     reps = ctx.size(9, 1)
-    hermesd = [sys.executable, "-m", "hermesd", "--stdio"]
+    hermesd = [sys.executable, "-m", "hermesd", "--stdio", "--no-shared"]  # the shared daemon's cold start: C1
     minimal = [sys.executable, "-m", "bench.minimal_server"]
     times: dict[str, list[float]] = {"hermesd": [], "early": [], "minimal": []}
     for i in range(reps):
@@ -479,6 +480,7 @@ async def b6(ctx: Ctx) -> list[Row]:
     """100 concurrent streams on one connection vs one stream alone."""
     r = await _b6_run(ctx, "b6", None)
     sdk = await _b6_sdk(ctx)
+    plain = await shared.httpx_baseline(ctx, r["streams"], r["n"], r["rate"])
     added = r["all"] - r["alone"]
     return [
         Row("B6", f"{r['streams']} concurrent streams × {r['n']} chunks at {r['rate']:g}/s: p99 delay "
@@ -490,6 +492,7 @@ async def b6(ctx: Ctx) -> list[Row]:
         Row("B6", f"reference: the same {r['streams']} streams read directly by the openai SDK in the "
             "benchmark process (no hermesd)", _ms(sdk["all"]), f"one stream alone via hermesd {_ms(r['alone'])}",
             _sign_ms(sdk["all"] - r["alone"]), "-", None),
+        *shared.b6_rows(r, plain),
     ]
 
 
@@ -527,6 +530,7 @@ async def b7(ctx: Ctx) -> list[Row]:
             f"{warm:.1f} MB", "-", "-", "≤ 90 MB", warm <= 90),
         Row("B7", f"growth over {chats:,} chats (new session each)", f"{growth:+.1f} MB",
             f"warm {warm:.1f} MB", f"{after:.1f} MB after", "≤ +20 MB", growth <= 20),
+        *await shared.b7_shared(ctx),
     ]
 
 
@@ -562,4 +566,5 @@ async def b8(ctx: Ctx) -> list[Row]:
                 median(closes) <= 0.050)]
 
 
-CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8}
+CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8,
+         "C1": shared.c1, "C1s": shared.c1s}

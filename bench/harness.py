@@ -135,9 +135,11 @@ class Daemon:
         client.on_notification = self._on_notification
 
     @classmethod
-    async def spawn(cls, env: dict[str, str]) -> "Daemon":
-        """``python -m hermesd --stdio``, as an editor starts it."""
-        client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], env, cwd=str(REPO))
+    async def spawn(cls, env: dict[str, str], shared: bool = False) -> "Daemon":
+        """``python -m hermesd --stdio`` as an editor starts it: ``--no-shared`` (the daemon is this
+        process, so its CPU and memory can be read) unless ``shared`` (the forwarder to the shared daemon)."""
+        argv = [sys.executable, "-m", "hermesd", "--stdio"] + ([] if shared else ["--no-shared"])
+        client = await LspClient.spawn(argv, env, cwd=str(REPO))
         return cls(client)
 
     def _on_notification(self, method: str, params: Any, now: float) -> None:
