@@ -31,6 +31,7 @@ def clean_environ() -> dict[str, str]:
     """This process's environment without keys, base URLs or proxies."""
     env = {k: v for k, v in os.environ.items() if not _SECRETISH.search(k) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env.pop("HERMES_INFERENCE_PROVIDER", None)
+    env.pop("HERMESD_SHARED", None)  # each daemon's command line says which mode it runs in
     env["NO_PROXY"] = "127.0.0.1,localhost"
     return env
 

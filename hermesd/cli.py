@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv in ([], ["--stdio"]):
+    if argv in ([], ["--stdio"]) and os.environ.get(SHARED_ENV) != "0":
         # What editors run: a byte relay to the shared daemon, importing the
         # standard library only (no argparse either: its gettext costs milliseconds).
         return _forward_or_serve("INFO")
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         from hermesd import shared
 
         return shared.serve(Path(argv[1]), argv[2], int(argv[3]))
-    if sorted(argv) in (["--no-shared"], ["--no-shared", "--stdio"]):
+    if sorted(argv) in ([], ["--stdio"], ["--no-shared"], ["--no-shared", "--stdio"]):
         _setup_logging("INFO", to_stderr=False)
         return _serve_stdio()
     args = _parser().parse_args(argv)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tcp:
             _setup_logging(args.log_level, to_stderr=False)
             return _serve_tcp(args.port)
-        if args.no_shared:
+        if args.no_shared or os.environ.get(SHARED_ENV) == "0":
             _setup_logging(args.log_level, to_stderr=False)
             return _serve_stdio()
         return _forward_or_serve(args.log_level)
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 WARMUP_ENV = "HERMESD_WARMUP"
+SHARED_ENV = "HERMESD_SHARED"  # "0": as --no-shared, for clients that cannot change the command line
 
 
 def _forward_or_serve(log_level: str) -> int:
@@ -271,7 +272,7 @@ def _chat(args: argparse.Namespace) -> int:
                 sys.stdout.write(delta["text"])
                 sys.stdout.flush()
 
-        result = None if args.no_shared else _chat_via_daemon(params, on_delta)
+        result = None if args.no_shared or os.environ.get(SHARED_ENV) == "0" else _chat_via_daemon(params, on_delta)
         if result is None:
             result = asyncio.run(engine.chat(params, on_delta=on_delta))
     except (ParamsError, HermesError) as exc:

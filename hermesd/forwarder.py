@@ -52,7 +52,7 @@ class ForwardError(Exception):
 def key_names(environ: dict[str, str] | os._Environ = os.environ) -> list[str]:
     """The variables whose names and values decide which daemon a client may share."""
     names = {n for n in environ if n.upper() in _EXACT or n.startswith(_PREFIXES) or _SUFFIX.search(n.upper())}
-    return sorted(names | set(_template_names(environ)))
+    return sorted((names | set(_template_names(environ))) - {"HERMESD_SHARED"})  # it decides whether to share at all
 
 
 def _template_names(environ: Any) -> list[str]:

@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from providers.discovery import hermes_home
+
+def hermes_home() -> Path:
+    """``$HERMES_HOME`` or ``~/.hermes`` (the plugin API's rule); imported when called, so the
+    forwarder, which needs only :func:`socket_dir`, does not load the plugin API."""
+    from providers.discovery import hermes_home as home
+
+    return home()
 
 __all__ = ["hermes_home", "config_path", "env_path", "cache_dir", "log_dir", "data_dir", "runtime_dir",
            "socket_dir", "RuntimeDirError", "check_private_dir"]

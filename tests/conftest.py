@@ -24,6 +24,11 @@ from tests.upstream import Upstream
 # or hermesd refuses the plugins (docs/plugins.md), whatever the machine's umask.
 os.umask(0o022)
 
+# Every hermesd a test starts serves in its own process (--no-shared), as before the
+# shared daemon, unless the test asks for the shared one (spawn_daemon(shared=True),
+# the editor e2e's shared mode). Set here, so module-scoped fixtures see it too.
+os.environ["HERMESD_SHARED"] = "0"
+
 __all__ = ["CANARY_KEY", "Daemon", "write_config"]
 
 # The same import aliases the daemon installs at start (`providers` is hermesd's

@@ -136,11 +136,10 @@ async def spawn_daemon(env: dict[str, str], *, stderr_path: Path | None = None, 
     ``stderr_path``: append the daemon's stderr to this file (for secret scans)
     instead of forwarding it to the test's stderr. ``args``: extra command-line
     options (``--log-level DEBUG``). ``shared``: the forwarder to the shared
-    daemon (in the test's own runtime dir) instead of ``--no-shared``, so a
-    test owns its daemon process unless it asks otherwise.
+    daemon (in the test's own runtime dir) instead of ``HERMESD_SHARED=0``
+    (``--no-shared``), so a test owns its daemon process unless it asks otherwise.
     """
-    if not shared:
-        args = ("--no-shared", *args)
+    env = {k: v for k, v in env.items() if k != "HERMESD_SHARED"} if shared else {**env, "HERMESD_SHARED": "0"}
     from lsprotocol import types
     from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
     from pytest_lsp.client import register_lsp_features

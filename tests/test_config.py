@@ -40,6 +40,7 @@ EXPECTED_DEFAULTS = {
     "network.connect_timeout": 10.0,
     "network.max_retries": 2,
     "catalog.ttl_seconds": 3600,
+    "daemon.idle_timeout": 300,
 }
 
 
@@ -199,6 +200,7 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "network.connect_timeout": (301, "301", "must be a number from 0.5 to 300.0"),
     "network.max_retries": (11, "11", "must be a whole number from 0 to 10"),
     "catalog.ttl_seconds": (-1, "-1", "must be a whole number of at least 0"),
+    "daemon.idle_timeout": (0, "0", "must be a whole number of at least 1"),
 }
 
 

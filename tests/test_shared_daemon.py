@@ -26,6 +26,11 @@ from tests.lsp_client import LspClient, frame
 HEAVY = ("pygls", "lsprotocol", "openai", "httpx", "httpx_sse", "yaml", "platformdirs")
 
 
+def shared_env(**extra: str) -> dict[str, str]:
+    """This test's environment for a client that uses the shared daemon (conftest sets HERMESD_SHARED=0)."""
+    return {**{k: v for k, v in os.environ.items() if k != "HERMESD_SHARED"}, **extra}
+
+
 def run_dir() -> Path:
     return Path(os.environ["HERMESD_RUNTIME_DIR"])
 
@@ -92,7 +97,7 @@ async def test_the_forwarder_imports_the_standard_library_only(start_daemon, tmp
     log = tmp_path / "importtime.txt"
     with log.open("w") as err:
         client = await LspClient.spawn([sys.executable, "-X", "importtime", "-m", "hermesd", "--stdio"],
-                                       dict(os.environ), stderr=err)
+                                       shared_env(), stderr=err)
         result = await client.initialize()
         assert result["serverInfo"]["name"] == "hermesd"
         await client.close()
@@ -153,7 +158,7 @@ async def test_the_daemon_exits_after_the_idle_timeout(start_daemon, isolated_ho
 @pytest.mark.asyncio
 async def test_hermesd_chat_uses_the_running_daemon(start_daemon, upstream, isolated_home):
     write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
-    env = {**os.environ, "OPENROUTER_API_KEY": KEY, "OPENROUTER_BASE_URL": f"{upstream.url}/api/v1"}
+    env = shared_env(OPENROUTER_API_KEY=KEY, OPENROUTER_BASE_URL=f"{upstream.url}/api/v1")
     upstream.reply_text = "from the shared daemon"
     await start_daemon(env=env, shared=True)
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hermesd", "chat", "hi", env=env,
