@@ -97,12 +97,34 @@ async def c1s(ctx: Any) -> list[Row]:
         for i in range(reps):
             bare.append(await _bare_initialize(Home(ctx.root, f"c1s-bare-{i}")))
             warm.append(await _spawn_to_first_delta(env, f"c1s-{i}"))
+        imports = [await _forwarder_imports(env) for _ in range(ctx.size(5, 1))]
     finally:
         await asyncio.to_thread(stop_shared_daemons, _run_dir(env))
     ratio = median(warm) / median(bare)
+    total = median([sum(t.values()) for t in imports])
+    ours = median([sum(v for k, v in t.items() if k.split(".")[0] == "hermesd") for t in imports])
     return [Row("C1s", "daemon already running: a new `hermesd --stdio` → first chat delta", _ms(median(warm)),
                 f"bare pygls server spawn → initialize reply {_ms(median(bare))}", f"{ratio:.2f}×", "≤ 0.3×",
-                ratio <= 0.3)]
+                ratio <= 0.3),
+            Row("C1s", f"the forwarder's imports (`-X importtime`, all modules, standard library only; "
+                f"hermesd's own {_ms(ours)})", _ms(total), "-", "-", "-", None)]
+
+
+async def _forwarder_imports(env: dict[str, str]) -> dict[str, float]:
+    """Self import time per module of one forwarder that connects and leaves (seconds)."""
+    client = await LspClient.spawn([sys.executable, "-X", "importtime", "-m", "hermesd", "--stdio"], env,
+                                   cwd=str(REPO), stderr=asyncio.subprocess.PIPE)
+    await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, timeout=60)
+    client.notify("exit")
+    await client.close()
+    assert client.proc is not None and client.proc.stderr is not None
+    trace = (await client.proc.stderr.read()).decode()
+    out: dict[str, float] = {}
+    for line in trace.splitlines():
+        if line.startswith("import time:") and "|" in line and "self" not in line:
+            self_us, _, name = line[len("import time:"):].split("|")
+            out[name.strip()] = int(self_us) / 1e6
+    return out
 
 
 # -- B6: plain httpx + httpx-sse reading the same streams --------------------

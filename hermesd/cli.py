@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from hermesd import shared
 
-        return shared.serve(Path(argv[1]), argv[2], int(argv[3]))
+        return shared.serve(Path(argv[1]), argv[2], int(argv[3]) if int(argv[3]) >= 0 else None)
     if sorted(argv) in ([], ["--stdio"], ["--no-shared"], ["--no-shared", "--stdio"]):
         _setup_logging("INFO", to_stderr=False)
         return _serve_stdio()

@@ -236,14 +236,23 @@ def _spawn(ep: Endpoint) -> subprocess.Popen:
     """``hermesd --daemon BASE KIND READY_FD`` in its own session, its stderr in ``<base>.log``; it reports ready on a pipe."""
     read_fd, write_fd = os.pipe()
     fd = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if os.name == "nt":  # untested: no fd passing; detached, and the caller polls until it answers
+        os.close(write_fd)
+        write_fd = -1
+        detach: dict[str, Any] = {"creationflags": 0x00000008 | 0x00000200}  # DETACHED_PROCESS | NEW_PROCESS_GROUP
+    else:
+        detach = {"start_new_session": True, "pass_fds": (write_fd,)}
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "hermesd", "--daemon", str(ep.base), ep.kind, str(write_fd)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fd, pass_fds=(write_fd,),
-            start_new_session=True, close_fds=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fd, close_fds=True, **detach)
     finally:
         os.close(fd)
-        os.close(write_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+    if write_fd < 0:
+        os.close(read_fd)
+        read_fd = -1
     proc.ready_fd = read_fd  # type: ignore[attr-defined]
     return proc
 
@@ -257,6 +266,8 @@ def _wait_ready(ep: Endpoint, proc: subprocess.Popen, deadline: float) -> None:
     import select
 
     read_fd = proc.ready_fd  # type: ignore[attr-defined]
+    if read_fd < 0:  # Windows: the caller polls
+        return
     try:
         select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
         ready = os.read(read_fd, 1) if select.select([read_fd], [], [], 0)[0] else b""

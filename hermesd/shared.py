@@ -262,6 +262,9 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
         except OSError:
             pass
     log.info("hermesd %s serving %s (pid %d)", __version__, ep.address, os.getpid())
+    from hermesd.server import start_warm_up
+
+    start_warm_up()  # now, not at a client's `initialized`: the first client is connecting meanwhile
     try:
         await shared.stop.wait()
     finally:

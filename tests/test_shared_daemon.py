@@ -199,3 +199,26 @@ def test_loopback_endpoint_needs_the_token(tmp_path):
     with socket.create_connection(("127.0.0.1", info["port"])) as stranger:
         stranger.sendall(json.dumps({"hermesd": 1, "version": __version__, "token": "wrong"}).encode() + b"\n")
         assert stranger.recv(100) == b""  # closed, nothing said
+
+
+@pytest.mark.asyncio
+async def test_two_clients_starting_at_once_end_up_on_one_daemon(start_daemon):
+    a, b = await asyncio.gather(start_daemon(shared=True), start_daemon(shared=True))
+    assert len(shared_daemon_pids(run_dir())) == 1
+    await a.request("hermes/setConfig", {"key": "model.default", "value": "raced"})
+    assert await b.wait_until("hermes/configChanged", lambda p: p["value"] == "raced")
+
+
+@pytest.mark.asyncio
+async def test_a_killed_daemon_is_replaced_by_the_next_client(start_daemon):
+    import signal
+
+    await start_daemon(shared=True)
+    [(lock, pid)] = shared_daemon_pids(run_dir()).items()
+    os.kill(pid, signal.SIGKILL)
+    assert await asyncio.to_thread(wait_shared_daemon_gone, lock)
+    assert forwarder.endpoint().address.exists()  # left behind: nobody removed it
+    b = await start_daemon(shared=True)
+    [(_, new_pid)] = shared_daemon_pids(run_dir()).items()
+    assert new_pid != pid
+    assert (await b.request("hermes/getConfig"))["path"]
