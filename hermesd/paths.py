@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["hermes_home", "config_path", "env_path", "cache_dir", "log_dir", "data_dir", "runtime_dir",
+           "socket_dir", "RuntimeDirError", "check_private_dir"]
+
 
 def hermes_home() -> Path:
     """``$HERMES_HOME`` or ``~/.hermes`` (the plugin API's rule); imported when called, so the
@@ -18,9 +21,6 @@ def hermes_home() -> Path:
     from providers.discovery import hermes_home as home
 
     return home()
-
-__all__ = ["hermes_home", "config_path", "env_path", "cache_dir", "log_dir", "data_dir", "runtime_dir",
-           "socket_dir", "RuntimeDirError", "check_private_dir"]
 
 
 def config_path() -> Path:
