@@ -88,13 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     from hermesd.aliases import install
 
     install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
-    if argv[:1] == ["--daemon"] and len(argv) == 4:  # started by a forwarder: hermesd.forwarder._spawn
-        _setup_logging("INFO", to_stderr=False)
+    if argv[:1] == ["--daemon"] and len(argv) == 4:  # started by a forwarder that cannot fork (Windows)
         from pathlib import Path
 
-        from hermesd import shared
-
-        return shared.serve(Path(argv[1]), argv[2], int(argv[3]) if int(argv[3]) >= 0 else None)
+        return serve_daemon(Path(argv[1]), argv[2], int(argv[3]))
     if sorted(argv) in ([], ["--stdio"], ["--no-shared"], ["--no-shared", "--stdio"]):
         _setup_logging("INFO", to_stderr=False)
         return _serve_stdio()
@@ -135,6 +132,16 @@ def main(argv: list[str] | None = None) -> int:
 
 WARMUP_ENV = "HERMESD_WARMUP"
 SHARED_ENV = "HERMESD_SHARED"  # "0": as --no-shared, for clients that cannot change the command line
+
+
+def serve_daemon(base: Any, kind: str, ready_fd: int) -> int:
+    """The shared daemon named ``base`` (hermesd.forwarder starts it); ``ready_fd`` -1: nobody waits."""
+    from hermesd import shared
+    from hermesd.aliases import install
+
+    install()
+    _setup_logging("INFO", to_stderr=False)
+    return shared.serve(base, kind, ready_fd if ready_fd >= 0 else None)
 
 
 def _forward_or_serve(log_level: str) -> int:

@@ -201,10 +201,10 @@ def connect(ep: Endpoint, *, start: bool = True) -> tuple[socket.socket, bytes] 
     """A socket past the handshake to the daemon at ``ep``, starting (or replacing) it when ``start``.
 
     None when no daemon runs and ``start`` is false. Two clients starting at
-    once start two daemons; the second finds the first's lock and exits.
+    once start two daemons; the second finds the first's lock and leaves.
     """
     deadline = time.monotonic() + START_TIMEOUT
-    started: subprocess.Popen | None = None
+    started = False
     while True:
         sock = ep.connect()
         if sock is not None:
@@ -214,73 +214,88 @@ def connect(ep: Endpoint, *, start: bool = True) -> tuple[socket.socket, bytes] 
                 sock.close()
                 if time.monotonic() > deadline:
                     raise
-                reply, rest = {"retry": True}, b""
+                reply, rest = {"busy": True}, b""  # at its connection limit, or stopping: try again
             else:
                 if reply.get("ok"):
                     return sock, rest
                 sock.close()
-                if not reply.get("retiring") and not reply.get("retry"):
+                if not reply.get("retiring"):
                     raise ForwardError(f"the shared daemon refused the connection: {reply.get('error', reply)}")
         if not start:
             return None
-        if started is None:
-            started = _spawn(ep)
-            _wait_ready(ep, started, deadline)
+        if not started:
+            started = True
+            _wait_ready(ep, _spawn(ep), deadline)
         elif time.monotonic() > deadline:
             raise ForwardError(f"the shared daemon did not start within {START_TIMEOUT:g} s; {_log_tail(ep)}")
         else:
             time.sleep(0.01)  # another client's daemon won the lock and is still starting
 
 
-def _spawn(ep: Endpoint) -> subprocess.Popen:
-    """``hermesd --daemon BASE KIND READY_FD`` in its own session, its stderr in ``<base>.log``; it reports ready on a pipe."""
-    read_fd, write_fd = os.pipe()
-    fd = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    if os.name == "nt":  # untested: no fd passing; detached, and the caller polls until it answers
-        os.close(write_fd)
-        write_fd = -1
-        detach: dict[str, Any] = {"creationflags": 0x00000008 | 0x00000200}  # DETACHED_PROCESS | NEW_PROCESS_GROUP
-    else:
-        detach = {"start_new_session": True, "pass_fds": (write_fd,)}
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hermesd", "--daemon", str(ep.base), ep.kind, str(write_fd)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fd, close_fds=True, **detach)
-    finally:
-        os.close(fd)
-        if write_fd >= 0:
-            os.close(write_fd)
-    if write_fd < 0:
-        os.close(read_fd)
-        read_fd = -1
-    proc.ready_fd = read_fd  # type: ignore[attr-defined]
-    return proc
+READY, LOST = b"1", b"0"  # what the daemon writes on the ready pipe: listening / another one holds the lock
 
 
-def _wait_ready(ep: Endpoint, proc: subprocess.Popen, deadline: float) -> None:
-    """Until the daemon writes its ready byte or exits (end of file on the pipe), or the deadline.
+def _spawn(ep: Endpoint) -> int:
+    """Start ``hermesd --daemon`` for ``ep``, detached; the read end of the pipe it reports on (-1: poll).
 
-    Exit status 0 means another client's daemon holds the lock: the caller
-    keeps connecting. Anything else is a failure, reported with its log.
+    POSIX: a double fork of this process, which has imported nothing but
+    the standard library, so the daemon skips a second interpreter start.
     """
+    read_fd, write_fd = os.pipe()
+    if hasattr(os, "fork"):
+        pid = os.fork()
+        if pid == 0:
+            _become_daemon(ep, read_fd, write_fd)
+        os.close(write_fd)
+        os.waitpid(pid, 0)  # the first child exits as soon as it has forked the daemon
+        return read_fd
+    os.close(write_fd)  # Windows (untested): a detached interpreter; the caller polls until it answers
+    os.close(read_fd)
+    with open(ep.log, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "hermesd", "--daemon", str(ep.base), ep.kind, "-1"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, close_fds=True,
+                         creationflags=0x00000008 | 0x00000200)  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+    return -1
+
+
+def _become_daemon(ep: Endpoint, read_fd: int, write_fd: int) -> None:
+    """In the forked child: a new session, a second fork, stdio away from the editor's pipes; never returns."""
+    status = 1
+    try:
+        os.close(read_fd)
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        log = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for fd, target in ((0, null), (1, null), (2, log)):  # the editor's pipes must not stay open here
+            os.dup2(target, fd)
+        os.close(null)
+        os.close(log)
+        from hermesd.cli import serve_daemon
+
+        status = serve_daemon(ep.base, ep.kind, write_fd)
+    except BaseException:  # noqa: BLE001 - report in the daemon's log, then leave: never return into the forwarder
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _wait_ready(ep: Endpoint, read_fd: int, deadline: float) -> None:
+    """Until the daemon says it listens, or that another one holds the lock, or dies (end of file), or the deadline."""
+    if read_fd < 0:
+        return
     import select
 
-    read_fd = proc.ready_fd  # type: ignore[attr-defined]
-    if read_fd < 0:  # Windows: the caller polls
-        return
     try:
-        select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
-        ready = os.read(read_fd, 1) if select.select([read_fd], [], [], 0)[0] else b""
+        readable, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+        said = os.read(read_fd, 1) if readable else b"?"
     finally:
         os.close(read_fd)
-    if ready:
-        return
-    try:
-        status = proc.wait(1.0)
-    except subprocess.TimeoutExpired:
-        return
-    if status != 0:
-        raise ForwardError(f"the shared daemon exited with status {status}; {_log_tail(ep)}")
+    if said == b"":
+        raise ForwardError(f"the shared daemon exited while starting; {_log_tail(ep)}")
 
 
 def _log_tail(ep: Endpoint | None) -> str:

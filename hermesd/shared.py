@@ -1,4 +1,4 @@
-"""``hermesd --daemon BASE KIND READY_FD``: the shared per-user daemon behind :mod:`hermesd.forwarder`.
+"""The shared per-user daemon behind :mod:`hermesd.forwarder`.
 
 One process serves every editor and CLI client of one user and environment
 (docs/protocol.md, "Shared daemon"). A connection is admitted when its
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hermesd import __version__
-from hermesd.forwarder import HANDSHAKE_VERSION, HELLO_LIMIT, Endpoint, LoopbackEndpoint, endpoint_at
+from hermesd.forwarder import HANDSHAKE_VERSION, HELLO_LIMIT, LOST, READY, Endpoint, LoopbackEndpoint, endpoint_at
 from hermesd.tcp import INIT_TIMEOUT, MAX_CONNECTIONS, _OncePerInterval, _serve_connection
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,16 @@ class SharedDaemon:
         return True
 
 
+def _say(ready_fd: int | None, what: bytes) -> None:
+    """Tell the forwarder that started us how the start went (it waits on the pipe)."""
+    if ready_fd is not None:
+        try:
+            os.write(ready_fd, what)
+            os.close(ready_fd)
+        except OSError:
+            pass
+
+
 def _reply(writer: asyncio.StreamWriter, **fields: Any) -> None:
     writer.write(json.dumps(fields).encode() + b"\n")
 
@@ -248,6 +258,7 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
     shared = SharedDaemon(ep)
     if not await shared.start():
         log.info("another daemon holds %s: leaving it the address", ep.lock)
+        _say(ready_fd, LOST)
         return 0
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -255,12 +266,7 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
             loop.add_signal_handler(sig, shared.stop.set)
         except (NotImplementedError, RuntimeError):  # Windows' event loop has no signal handlers
             pass
-    if ready_fd is not None:
-        try:
-            os.write(ready_fd, b"1")
-            os.close(ready_fd)
-        except OSError:
-            pass
+    _say(ready_fd, READY)
     log.info("hermesd %s serving %s (pid %d)", __version__, ep.address, os.getpid())
     from hermesd.server import start_warm_up
 
