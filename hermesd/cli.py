@@ -12,7 +12,6 @@ failure), 2 usage error, 3 invalid or unreadable config.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -202,6 +201,8 @@ def _emit_json(data: Any) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
     from hermesd import doctor
 
     checks = asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe))
@@ -281,6 +282,8 @@ def _chat(args: argparse.Namespace) -> int:
 
         result = None if args.no_shared or os.environ.get(SHARED_ENV) == "0" else _chat_via_daemon(params, on_delta)
         if result is None:
+            import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
+
             result = asyncio.run(engine.chat(params, on_delta=on_delta))
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
