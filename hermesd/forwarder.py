@@ -272,6 +272,9 @@ def _become_daemon(ep: Endpoint, read_fd: int, write_fd: int) -> None:
             os.dup2(target, fd)
         os.close(null)
         os.close(log)
+        import gc
+
+        gc.disable()  # start-up imports allocate only what lives on: no collections (the daemon turns it back on)
         from hermesd.cli import serve_daemon
 
         status = serve_daemon(ep.base, ep.kind, write_fd)

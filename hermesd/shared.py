@@ -17,6 +17,7 @@ exits when its last connection closes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +226,18 @@ class SharedDaemon:
         return True
 
 
+def _warm_up_then_collect() -> None:
+    """The warm-up now, not at a client's ``initialized`` (the first client is connecting meanwhile);
+    then the cyclic collector back on (the forwarder's fork turned it off for the start-up imports)."""
+    from hermesd.server import start_warm_up
+
+    start_warm_up()
+    for thread in threading.enumerate():
+        if thread.name == "hermesd-warm-up":
+            thread.join()
+    gc.enable()
+
+
 def _say(ready_fd: int | None, what: bytes) -> None:
     """Tell the forwarder that started us how the start went (it waits on the pipe)."""
     if ready_fd is not None:
@@ -268,9 +282,7 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
             pass
     _say(ready_fd, READY)
     log.info("hermesd %s serving %s (pid %d)", __version__, ep.address, os.getpid())
-    from hermesd.server import start_warm_up
-
-    start_warm_up()  # now, not at a client's `initialized`: the first client is connecting meanwhile
+    threading.Thread(target=_warm_up_then_collect, name="hermesd-shared-warm-up", daemon=True).start()
     try:
         await shared.stop.wait()
     finally:
