@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve_stdio()
         return _forward_or_serve(args.log_level)
     _setup_logging("WARNING", to_stderr=True)
+    if args.command == "chat" and (status := _chat_via_daemon(args)) is not None:
+        return status
     handler = {
         "doctor": _doctor,
         "providers": _providers,
@@ -259,36 +261,47 @@ def _models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
+    if args.prompt == "-":
+        args.prompt = sys.stdin.read()  # once: the in-process path may need it after the shared daemon's
+    params: dict[str, Any] = {"message": args.prompt}
+    for name, value in (("provider", args.provider), ("model", args.model), ("system", args.system), ("sessionId", args.session)):
+        if value:
+            params[name] = value
+    return params
+
+
+def _print_delta(args: argparse.Namespace) -> Any:
+    def on_delta(delta: dict[str, Any]) -> None:
+        if not args.json and delta.get("text"):
+            sys.stdout.write(delta["text"])
+            sys.stdout.flush()
+
+    return on_delta
+
+
 def _chat(args: argparse.Namespace) -> int:
     from hermesd.chat import ChatEngine, ParamsError
     from hermesd.errors import HermesError
     from hermesd.sessions import SessionStore
 
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    params: dict[str, Any] = {"message": prompt}
-    for name, value in (("provider", args.provider), ("model", args.model), ("system", args.system), ("sessionId", args.session)):
-        if value:
-            params[name] = value
+    params = _chat_params(args)
     engine = ChatEngine(SessionStore())
     try:
         if args.preview:
             _emit_json(engine.preview(params))
             return EXIT_OK
+        import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
 
-        def on_delta(delta: dict[str, Any]) -> None:
-            if not args.json and delta.get("text"):
-                sys.stdout.write(delta["text"])
-                sys.stdout.flush()
-
-        result = None if args.no_shared or os.environ.get(SHARED_ENV) == "0" else _chat_via_daemon(params, on_delta)
-        if result is None:
-            import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
-
-            result = asyncio.run(engine.chat(params, on_delta=on_delta))
+        result = asyncio.run(engine.chat(params, on_delta=_print_delta(args)))
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
         print(f"hermesd: {message}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ParamsError) else EXIT_CONFIG
+    return _report_chat(args, result)
+
+
+def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
     if args.json:
         _emit_json(result)
     else:
@@ -308,17 +321,19 @@ def _chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _chat_via_daemon(params: dict[str, Any], on_delta: Any) -> dict[str, Any] | None:
-    """The chat on the running shared daemon (None when none runs); its errors as the engine's."""
+def _chat_via_daemon(args: argparse.Namespace) -> int | None:
+    """``hermesd chat`` on the running shared daemon, before anything of the chat engine is imported;
+    None when none runs (or ``--no-shared``, ``--preview``): the caller works in-process."""
+    if args.preview or args.no_shared or os.environ.get(SHARED_ENV) == "0":
+        return None
     from hermesd import remote
-    from hermesd.chat import ParamsError
 
     try:
-        return remote.chat(params, on_delta)
-    except remote.RemoteError as exc:
-        if exc.code == -32602:  # invalid params: what ParamsError and HermesError become over the protocol
-            raise ParamsError(str(exc)) from exc
-        return {"text": "", "error": {"kind": "daemon_error", "message": str(exc)}}
+        result = remote.chat(_chat_params(args), _print_delta(args))
+    except remote.RemoteError as exc:  # -32602: what ParamsError and HermesError become over the protocol
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.code == -32602 else EXIT_FAILED
+    return None if result is None else _report_chat(args, result)
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -348,10 +348,12 @@ def relay(sock: socket.socket, pending: bytes = b"", stdin_fd: int = 0, stdout_f
 
 def forward() -> int:
     """``hermesd --stdio``: reach (or start) the shared daemon and relay; None of pygls is imported here."""
+    from hermesd.paths import RuntimeDirError
+
     try:
         ep = endpoint()
         connected = connect(ep)
-    except (OSError, ForwardError) as exc:
+    except (OSError, ForwardError, RuntimeDirError) as exc:
         print(f"hermesd: cannot use the shared daemon ({exc}); serving this editor in-process", file=sys.stderr, flush=True)
         return -1
     assert connected is not None

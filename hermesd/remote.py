@@ -25,10 +25,11 @@ class RemoteError(Exception):
 def chat(params: dict[str, Any], on_delta: Callable[[dict[str, Any]], None]) -> dict[str, Any] | None:
     """``hermes/chat`` on the running shared daemon; None when none runs (or it cannot be reached)."""
     from hermesd import forwarder
+    from hermesd.paths import RuntimeDirError
 
     try:
         connected = forwarder.connect(forwarder.endpoint(), start=False)
-    except (OSError, forwarder.ForwardError):
+    except (OSError, forwarder.ForwardError, RuntimeDirError):  # no usable daemon: the caller works in-process
         return None
     if connected is None:
         return None

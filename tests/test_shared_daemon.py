@@ -161,13 +161,15 @@ async def test_hermesd_chat_uses_the_running_daemon(start_daemon, upstream, isol
     env = shared_env(OPENROUTER_API_KEY=KEY, OPENROUTER_BASE_URL=f"{upstream.url}/api/v1")
     upstream.reply_text = "from the shared daemon"
     await start_daemon(env=env, shared=True)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hermesd", "chat", "hi", env=env,
-                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-X", "importtime", "-m", "hermesd", "chat", "hi",
+                                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert out.decode() == "from the shared daemon\n"
     [request] = upstream.requests
     assert request.json["messages"][-1]["content"] == "hi"
+    imported = {line.split("|")[-1].strip() for line in err.decode().splitlines() if line.startswith("import time:")}
+    assert not {name for name in imported if name.split(".")[0] in HEAVY or name == "hermesd.chat"}
     log = (Path(os.environ["HERMESD_LOG_DIR"]) / "hermesd.log").read_text()
     assert f"hello from pid {proc.pid}" in log  # the daemon served it
 
@@ -222,3 +224,16 @@ async def test_a_killed_daemon_is_replaced_by_the_next_client(start_daemon):
     [(_, new_pid)] = shared_daemon_pids(run_dir()).items()
     assert new_pid != pid
     assert (await b.request("hermes/getConfig"))["path"]
+
+
+def test_a_runtime_dir_others_may_write_to_makes_the_forwarder_serve_in_process(tmp_path):
+    run = tmp_path / "shared-run"
+    run.mkdir(mode=0o777)
+    run.chmod(0o777)
+    proc = subprocess.run([sys.executable, "-m", "hermesd", "--stdio"], input=b"", capture_output=True, timeout=60,
+                          env=shared_env(HERMESD_RUNTIME_DIR=str(run)))
+    assert proc.returncode == 0
+    err = proc.stderr.decode()
+    assert "cannot use the shared daemon" in err and "writable by other users" in err and "in-process" in err
+    assert "Traceback" not in err
+    assert not list(run.glob("hermesd-*"))
