@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -185,15 +184,26 @@ def b6_rows(r: dict[str, Any], base: dict[str, Any]) -> list[Row]:
 # -- B7: one shared daemon for three clients vs three daemons -----------------
 
 
-def _peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Run ``argv`` to its end: its peak resident memory (wait4's ru_maxrss) and its output."""
-    proc = subprocess.Popen(argv, env=env, cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    out = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0, (argv, out[-300:])
-    return usage.ru_maxrss / 1024, out
+# ``hermesd chat`` run in-process, then its peak resident memory (VmHWM) on stderr. Not wait4's
+# ru_maxrss: that counts the pages of the (large) benchmark process the child was forked from.
+PEAK_CLI = (
+    "import sys\n"
+    "from hermesd.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "sys.stdout.flush()\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "print('PEAK', int(peak.split()[1]), file=sys.stderr)\n"
+    "sys.exit(status)\n"
+)
+
+
+def _peak_rss_mb(cli_args: list[str], env: dict[str, str]) -> float:
+    """Run ``hermesd <cli_args>`` to its end: its peak resident memory in MiB."""
+    proc = subprocess.run([sys.executable, "-c", PEAK_CLI, *cli_args], env=env, cwd=str(REPO),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, (cli_args, proc.stderr[-500:])
+    [peak] = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("PEAK ")]
+    return int(peak) / 1024
 
 
 async def _chatted(env: dict[str, str], tag: str, shared: bool) -> Daemon:
@@ -206,12 +216,12 @@ async def _chatted(env: dict[str, str], tag: str, shared: bool) -> Daemon:
 
 async def b7_shared(ctx: Any) -> list[Row]:
     """Two editors and a CLI chat on one shared daemon, against two ``--no-shared`` daemons and an in-process CLI."""
-    cli = [sys.executable, "-m", "hermesd", "chat", "-p", PROVIDER, "-m", model("b7s-cli"), "hi"]
+    cli = ["chat", "-p", PROVIDER, "-m", model("b7s-cli"), "hi"]
     env = Home(ctx.root, "b7-shared").env(ctx.upstream.url)
     editors: list[Daemon] = []
     try:
         editors = [await _chatted(env, f"b7s-{k}", shared=True) for k in range(2)]
-        shared_cli, _ = await asyncio.to_thread(_peak_rss_mb, cli, env)
+        shared_cli = await asyncio.to_thread(_peak_rss_mb, cli, env)
         [(_, pid)] = _shared_pids(_run_dir(env)).items()
         await asyncio.sleep(0.2)
         daemon_rss = rss_mb(pid)
@@ -226,7 +236,7 @@ async def b7_shared(ctx: Any) -> list[Row]:
                  for k in range(2)]
         await asyncio.sleep(0.2)
         apart_rss = sum(rss_mb(d.client.pid()) for d in apart)
-        own_cli, _ = await asyncio.to_thread(_peak_rss_mb, cli, Home(ctx.root, "b7-apart-cli").env(ctx.upstream.url))
+        own_cli = await asyncio.to_thread(_peak_rss_mb, cli, Home(ctx.root, "b7-apart-cli").env(ctx.upstream.url))
     finally:
         for d in apart:
             await d.close()

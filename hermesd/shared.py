@@ -31,8 +31,21 @@ from pathlib import Path
 from typing import Any
 
 from hermesd import __version__
-from hermesd.forwarder import HANDSHAKE_VERSION, HELLO_LIMIT, LOST, READY, Endpoint, LoopbackEndpoint, endpoint_at
-from hermesd.tcp import INIT_TIMEOUT, MAX_CONNECTIONS, _OncePerInterval, _serve_connection
+from hermesd.forwarder import (
+    HANDSHAKE_VERSION,
+    HELLO_LIMIT,
+    LOST,
+    READY,
+    Endpoint,
+    LoopbackEndpoint,
+    endpoint_at,
+)
+from hermesd.tcp import (
+    INIT_TIMEOUT,
+    MAX_CONNECTIONS,
+    _OncePerInterval,
+    _serve_connection,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT = 300.0
