@@ -715,6 +715,14 @@ await step('a program called hermesd that is not hermesd is refused within secon
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
 });
 
+await step('hermes.server.shared decides whether the window used the shared daemon', async () => {
+  const sockets = fs.existsSync(sharedRunDir) ? fs.readdirSync(sharedRunDir).filter((n) => /^hermesd-.*\.sock$/.test(n)) : [];
+  const wanted = baseSettings['hermes.server.shared'] ? 1 : 0;
+  if (sockets.length !== wanted) {
+    throw new Error(`expected ${wanted} shared daemon socket(s) in ${sharedRunDir}, found ${JSON.stringify(sockets)}`);
+  }
+});
+
 await browser.close();
 killAll();
 await sleep(500);
