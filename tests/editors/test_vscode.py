@@ -50,6 +50,7 @@ SCREENSHOTS = [
     "10-doctor.png",
     "11-server-not-found.png",
     "12-not-hermesd.png",
+    "13-server-search-failed.png",
 ]
 
 
