@@ -50,7 +50,7 @@ async def test_two_editors_share_one_daemon_and_see_each_others_config_changes(s
 
     await a.request("hermes/setConfig", {"key": "model.default", "value": "from-a"})
     seen_by_b = await b.wait_until("hermes/configChanged", lambda p: p["value"] == "from-a")
-    assert seen_by_b == {"key": "model.default", "value": "from-a"}
+    assert (seen_by_b["key"], seen_by_b["value"]) == ("model.default", "from-a")
     await b.request("hermes/setConfig", {"key": "model.default", "value": "from-b"})
     assert await a.wait_until("hermes/configChanged", lambda p: p["value"] == "from-b")
 
