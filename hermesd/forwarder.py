@@ -21,7 +21,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -251,6 +250,8 @@ def _spawn(ep: Endpoint) -> int:
         return read_fd
     os.close(write_fd)  # Windows (untested): a detached interpreter; the caller polls until it answers
     os.close(read_fd)
+    import subprocess
+
     with open(ep.log, "ab") as log:
         subprocess.Popen([sys.executable, "-m", "hermesd", "--daemon", str(ep.base), ep.kind, "-1"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, close_fds=True,
