@@ -262,6 +262,7 @@ KEYS: dict[str, Key] = {
         Key("network.connect_timeout", 10.0, _number(0.5, 300.0), "seconds to connect"),
         Key("agent.api_max_retries", 3, _integer(1, 11), "attempts (first try included) before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
+        Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
     )
 }
 
@@ -836,6 +837,7 @@ USED_KEYS = {
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
     "plugins": {"disabled"},  # read by providers.discovery
+    "daemon": {"idle_timeout"},  # read by hermesd.shared
 }
 USED_AUX_KEYS = {"provider", "model"}
 

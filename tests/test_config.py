@@ -40,6 +40,7 @@ EXPECTED_DEFAULTS = {
     "network.connect_timeout": 10.0,
     "agent.api_max_retries": 3,
     "catalog.ttl_seconds": 3600,
+    "daemon.idle_timeout": 300,
 }
 # hermesd's older names, read and written as the Hermes keys (docs/config.md).
 EXPECTED_ALIASES = {
@@ -208,6 +209,7 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "network.connect_timeout": (301, "301", "must be a number from 0.5 to 300.0"),
     "agent.api_max_retries": (12, "12", "must be a whole number from 1 to 11"),
     "catalog.ttl_seconds": (-1, "-1", "must be a whole number of at least 0"),
+    "daemon.idle_timeout": (0, "0", "must be a whole number of at least 1"),
 }
 
 

@@ -35,6 +35,7 @@ M.KNOWN_KEYS = {
   "network.connect_timeout",
   "network.max_retries",
   "catalog.ttl_seconds",
+  "daemon.idle_timeout",
 }
 
 --- Values `:HermesSet` completes for keys with a fixed set.
