@@ -529,9 +529,14 @@ def _register(server: HermesServer) -> None:
 
     @method("hermes/listSessions")
     async def list_sessions(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Saved conversations, newest first."""
-        sessions = await asyncio.to_thread(daemon.store.list)
-        return {"sessions": [s.summary_row() for s in sessions]}
+        """Saved conversations, newest first, a page at a time from the session index."""
+        from hermesd import session_index
+
+        try:
+            paging = session_index.page_params(params)
+        except ValueError as exc:
+            raise _invalid(str(exc)) from exc
+        return await asyncio.to_thread(daemon.store.page, **paging)
 
     @method("hermes/getSession")
     async def get_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
