@@ -57,6 +57,7 @@ UNAUTHORISED = -32001
 INTERNAL_ERROR = -32603
 CONFIG_UNREADABLE = -32002
 STORAGE_FAILED = -32003
+NEEDS_CONFIRMATION = -32004  # attachments that may hold secrets: data.attachments lists them
 
 
 class Daemon:
@@ -382,9 +383,12 @@ def _invalid(message: str) -> JsonRpcInvalidParams:
 def _rpc_error(exc: Exception) -> JsonRpcException | None:
     """Our exceptions as JSON-RPC errors; None for anything else (a bug: -32603)."""
     from hermesd import config as config_mod
+    from hermesd.attachments import NeedsConfirmation
     from hermesd.chat import ParamsError
     from hermesd.errors import HermesError
 
+    if isinstance(exc, NeedsConfirmation):
+        return JsonRpcException(str(exc), NEEDS_CONFIRMATION, exc.data())
     if isinstance(exc, (ParamsError, config_mod.ConfigError)):
         return _invalid(str(exc))
     if isinstance(exc, config_mod.ConfigUnreadable):
