@@ -50,6 +50,7 @@ METHODS = (
     "hermes/cancel",
     "hermes/previewRequest",
     "hermes/listSessions",
+    "hermes/planApply",
     "hermes/getSession",
     "hermes/doctor",
 )
@@ -541,6 +542,16 @@ def _register(server: HermesServer) -> None:
         except ValueError as exc:
             raise _invalid(str(exc)) from exc
         return await asyncio.to_thread(daemon.store.page, **paging)
+
+    @method("hermes/planApply")
+    async def plan_apply(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+        """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
+        from hermesd import apply
+
+        try:
+            return await asyncio.to_thread(apply.plan, params)
+        except apply.ApplyError as exc:
+            raise _invalid(str(exc)) from exc
 
     @method("hermes/getSession")
     async def get_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:

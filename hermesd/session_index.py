@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any, Iterable
@@ -271,14 +272,22 @@ def _mtime(path: Path) -> int:
     return os.stat(path).st_mtime_ns
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, sent as a JSON escape
+        return False
+    return True
+
+
 def page_params(params: dict[str, Any]) -> dict[str, Any]:
     """``hermes/listSessions`` params checked: ``limit`` (1-500, default 50), ``cursor``, ``query``."""
     limit = params.get("limit", DEFAULT_PAGE)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"`limit` must be an integer from 1 to {MAX_PAGE}")
     query = params.get("query")
-    if query is not None and not isinstance(query, str):
-        raise ValueError("`query` must be a string (matched against title, provider and model)")
+    if query is not None and (not isinstance(query, str) or not _is_text(query)):
+        raise ValueError("`query` must be a string of valid Unicode (matched against title, provider and model)")
     return {"limit": limit, "cursor": parse_cursor(params.get("cursor")), "query": (query or "").strip() or None}
 
 
@@ -293,6 +302,6 @@ def parse_cursor(cursor: Any) -> str | None:
         except ValueError:
             pass
         else:
-            if sep and after.startswith("s-"):
+            if sep and re.fullmatch(r"s-[A-Za-z0-9_-]{1,64}", after):
                 return cursor
     raise ValueError("`cursor` must be the `nextCursor` string of the previous hermes/listSessions page")
