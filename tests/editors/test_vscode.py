@@ -50,6 +50,12 @@ SCREENSHOTS = [
     "10-doctor.png",
     "11-server-not-found.png",
     "12-not-hermesd.png",
+    "13-apply-diff.png",
+    "14-applied.png",
+    "15-inserted.png",
+    "16-context-preview.png",
+    "17-history.png",
+    "18-reopened.png",
 ]
 
 
