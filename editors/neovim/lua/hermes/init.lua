@@ -82,6 +82,7 @@ function M.chat(opts)
       message = table.concat(vim.api.nvim_buf_get_lines(buf, opts.line1 - 1, opts.line2, false), "\n")
     else
       message = chat.selection_message(buf, opts.line1, opts.line2, opts.prompt)
+      chat.state.carried = { buf = buf, line1 = opts.line1, line2 = opts.line2 } -- :HermesApply replaces these lines
     end
   end
   chat.open(message)

@@ -336,7 +336,8 @@ async function runCommand(title, { escape = true } = {}) {
       await input.waitFor({ state: 'visible', timeout: 4_000 });
       await input.fill(`>${title}`, { timeout: 4_000 });
       await row.waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
+      // The row itself, not Enter: "Open Chat" and "Open Conversation…" rank close together.
+      await row.click({ timeout: 4_000 });
       return;
     } catch (err) {
       if (attempt >= 4) {
