@@ -19,13 +19,19 @@ M.source_buf = nil
 ---@type integer?
 M.source_win = nil
 
+--- Remember `buf` (shown in the current window) as where code and context come from, if it is a file buffer.
+---@param buf integer
+function M.note(buf)
+  if api.nvim_buf_is_valid(buf) and vim.bo[buf].buftype == "" and not vim.startswith(api.nvim_buf_get_name(buf), "hermes://") then
+    M.source_buf, M.source_win = buf, api.nvim_get_current_win()
+  end
+end
+
+M.note(api.nvim_get_current_buf())
 api.nvim_create_autocmd({ "BufEnter", "WinEnter" }, {
   group = api.nvim_create_augroup("hermes.context", { clear = true }),
   callback = function(ev)
-    local buf = ev.buf
-    if vim.bo[buf].buftype == "" and not vim.startswith(api.nvim_buf_get_name(buf), "hermes://") then
-      M.source_buf, M.source_win = buf, api.nvim_get_current_win()
-    end
+    M.note(ev.buf)
   end,
 })
 

@@ -74,6 +74,7 @@ end
 function M.chat(opts)
   opts = opts or {}
   local chat = require("hermes.chat")
+  require("hermes.context").note(vim.api.nvim_get_current_buf()) -- #buffer means the buffer you are in
   local message = opts.prompt
   if opts.range and opts.range > 0 then
     local buf = opts.bufnr or vim.api.nvim_get_current_buf()
