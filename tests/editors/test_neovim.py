@@ -292,7 +292,8 @@ def test_help_tags(nvim, tmp_path):
     assert not re.search(r"\bE\d+:", proc.stdout + proc.stderr), proc.stdout + proc.stderr  # e.g. E154 duplicate tag
     tags = {line.split("\t")[0] for line in (doc / "tags").read_text().splitlines()}
     for tag in ("hermes.txt", "hermes", ":HermesChat", ":HermesModel", ":HermesSet", ":HermesDoctor",
-                ":HermesNew", ":HermesStop", "hermes.setup()", "hermes.statusline()", "hermes-config"):
+                ":HermesNew", ":HermesStop", "hermes.setup()", "hermes.statusline()", "hermes-config",
+                ":HermesHistory", ":HermesInsert", ":HermesApply", ":HermesAccept", ":HermesAdd"):
         assert tag in tags, f"{tag} missing from the help tags"
 
 

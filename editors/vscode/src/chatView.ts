@@ -13,11 +13,13 @@ import { ModelState } from './logic/modelState';
 import { ChatParams, ChatResult, GetSessionResult, Methods, NeedsConfirmation, NewSessionResult } from './protocol';
 
 export const CHAT_VIEW_ID = 'hermes.chatView';
+const PREVIEW_SCHEME = 'hermes-preview';
 
 export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private readonly controller: ChatController;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly previews = new Map<string, string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -37,6 +39,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     );
     const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header() }));
     this.disposables.push(
+      vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, {
+        provideTextDocumentContent: (uri) => this.previews.get(uri.toString()) ?? '',
+      }),
       { dispose: () => modelSub.dispose() },
       client.onChatDelta((delta) => this.controller.onDelta(delta)),
       client.onDidChangeStatus((server) => {
@@ -191,7 +196,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     try {
       const preview = await this.client.request<unknown>(Methods.previewRequest, params);
-      const document = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(preview, null, 2) });
+      // A read-only document: it closes without asking to be saved.
+      const uri = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: '/Hermes request preview.json', query: String(Date.now()) });
+      this.previews.set(uri.toString(), JSON.stringify(preview, null, 2));
+      const document = await vscode.workspace.openTextDocument(uri);
       await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Active });
     } catch (err) {
       void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
