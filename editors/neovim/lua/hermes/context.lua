@@ -109,7 +109,8 @@ function M.take(message)
   local attachments = M.pending
   M.pending = {}
   local buf = M.source()
-  local cleaned = message:gsub("#(%a+)", function(word)
+  -- Only the variables (and the space before each) go; the rest of the text stays as typed.
+  local cleaned = message:gsub("(%s?)#(%a+)", function(_, word)
     if (word == "buffer" or word == "diagnostics") and buf then
       local attachment, why = M.attachment(word, buf)
       if attachment then
@@ -120,7 +121,7 @@ function M.take(message)
       return ""
     end
   end)
-  cleaned = vim.trim((cleaned:gsub("  +", " ")))
+  cleaned = vim.trim(cleaned)
   if cleaned == "" and #attachments > 0 then
     cleaned = "See the attached context."
   end
