@@ -21,7 +21,7 @@ export async function openConversation(client: HermesClient, open: (sessionId: s
       // The daemon pages and filters from its session index; no transcript is read until one is opened.
       const result = await client.request<ListSessionsResult>(Methods.listSessions, query ? { limit: 50, query } : { limit: 50 });
       if (mine === asked) {
-        pick.items = historyItems(result.sessions).map((item: HistoryItem) => ({ ...item, alwaysShow: true }));
+        pick.items = historyItems(result.sessions).map((item: HistoryItem) => ({ ...item }));
         if (!result.sessions.length) {
           pick.placeholder = query ? 'No conversation matches' : 'No saved conversations yet';
         }

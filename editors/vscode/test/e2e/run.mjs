@@ -640,9 +640,8 @@ await step('Open Conversation reopens an earlier conversation and continues it',
   if (!text.includes('openrouter · openrouter/pareto-code') || !/ago|just now/.test(text)) {
     throw new Error(`history row: ${text}`);
   }
-  if ((await page.locator('.quick-input-list .monaco-list-row', { hasText: 'What does this do?' }).count()) !== 0) {
-    throw new Error('the filter kept a conversation that does not match');
-  }
+  await waitFor('the filter to drop the conversation that does not match',
+    async () => (await page.locator('.quick-input-list .monaco-list-row', { hasText: 'What does this do?' }).count()) === 0, 5_000);
   await shot('17-history');
   await page.keyboard.press('Enter');
   await chat.locator('article.entry.user', { hasText: 'Write a fast Fibonacci function in Python.' }).waitFor({ timeout: 10_000 });
