@@ -115,9 +115,8 @@ export class EditorActions implements vscode.TextDocumentContentProvider, vscode
     await vscode.commands.executeCommand('setContext', 'hermes.proposalOpen', true);
     const how = { range: 'the selection', diff: 'the diff', file: 'the whole file' }[plan.mode];
     await vscode.commands.executeCommand('vscode.diff', document.uri, uri, `${name} ↔ Hermes' change (${how}): Accept or Discard`);
-    void vscode.window
-      .showInformationMessage(`Hermes: apply this change to ${name}? Nothing is written until you accept.`, 'Accept', 'Discard')
-      .then((choice) => (choice === 'Accept' ? this.accept() : choice === 'Discard' ? this.discard() : undefined));
+    // ✓ and ↺ in the diff's title bar (or the commands) accept or discard; a notification would outlive the diff.
+    vscode.window.setStatusBarMessage(`Hermes: ✓ in the diff's title bar writes the change to ${name}; nothing is written until then`, 8000);
   }
 
   /** Hermes: Accept Proposed Change. */
