@@ -166,13 +166,13 @@ class SessionIndex:
         with contextlib.suppress(Exception), self._lock:
             self._conn().execute("DELETE FROM state WHERE key = 'dir_mtime'")
 
-    def _refresh(self, db: Any, session_id: str, size: int | None = None) -> None:
+    def _refresh(self, db: Any, session_id: str) -> None:
         path = self.root / f"{session_id}.jsonl"
         found = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         row = dict(zip(_COLUMNS, found)) if found else {"id": session_id}
         try:
             with open(path, "rb") as handle:
-                end = os.fstat(handle.fileno()).st_size if size is None else size
+                end = os.fstat(handle.fileno()).st_size
                 start = row.get("size", 0)
                 if start == end and found:
                     return
