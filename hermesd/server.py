@@ -478,7 +478,12 @@ def _register(server: HermesServer) -> None:
 
             err = storage_error(exc, "the config", f"{config_path()} was not changed")
             raise JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED) from exc
-        daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
+        change: dict[str, Any] = {"key": key, "value": value}
+        if key == "model.default":
+            from hermesd.listing import model_label
+
+            change["label"] = model_label(value or "")
+        daemon.broadcast("hermes/configChanged", change)
         return {"key": key, "value": value}
 
     @method("hermes/newSession")

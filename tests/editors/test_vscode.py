@@ -50,12 +50,13 @@ SCREENSHOTS = [
     "10-doctor.png",
     "11-server-not-found.png",
     "12-not-hermesd.png",
-    "13-apply-diff.png",
-    "14-applied.png",
-    "15-inserted.png",
-    "16-context-preview.png",
-    "17-history.png",
-    "18-reopened.png",
+    "13-server-search-failed.png",
+    "14-apply-diff.png",
+    "15-applied.png",
+    "16-inserted.png",
+    "17-context-preview.png",
+    "18-history.png",
+    "19-reopened.png",
 ]
 
 

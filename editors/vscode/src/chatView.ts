@@ -37,7 +37,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       (event) => this.onControllerEvent(event),
       () => models.value.current,
     );
-    const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header() }));
+    const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header(client.serverStatus) }));
     this.disposables.push(
       vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, {
         provideTextDocumentContent: (uri) => this.previews.get(uri.toString()) ?? '',
@@ -49,6 +49,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.controller.serverLost(server.message);
         }
         this.post({ type: 'server', server });
+        this.post({ type: 'header', header: models.header(server) });
       }),
     );
   }
@@ -82,7 +83,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return {
       entries: this.controller.snapshot(),
       busy: this.controller.busy,
-      header: this.models.header(),
+      header: this.models.header(this.client.serverStatus),
       server: this.client.serverStatus,
       chips: this.controller.chips(),
     };

@@ -116,5 +116,6 @@ export function registerCommands(services: Services): vscode.Disposable[] {
     register('hermes.addProblems', async () => services.chat.addContext('problems')),
     register('hermes.restartServer', () => services.client.restart()),
     register('hermes.showLogs', () => services.client.showLogs()),
+    register('hermes.setServerPath', () => services.client.askServerPath()),
   ];
 }

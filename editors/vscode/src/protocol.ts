@@ -51,6 +51,8 @@ export interface PluginError {
 export interface CurrentModel {
   provider: string;
   model: string;
+  /** The daemon's short form of `model` for narrow places (a path's file name, a long id shortened). */
+  label?: string;
 }
 
 export interface ListProvidersResult {
@@ -197,6 +199,8 @@ export interface ChatDelta {
 export interface ConfigChanged {
   key: string;
   value: unknown;
+  /** For model.default: the daemon's short label of the new model. */
+  label?: string;
 }
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';

@@ -47,6 +47,9 @@ describe('ModelState', () => {
     state.applyChange({ key: 'model.default', value: 'claude-sonnet-4-6' });
     expect(state.header()).toEqual({ model: 'anthropic · claude-sonnet-4-6' });
     state.applyChange({ key: 'network.timeout', value: 30 });
+    state.applyChange({ key: 'model.default', value: '/m/SmolLM2.gguf', label: 'SmolLM2.gguf' });
+    expect(state.value.current?.label).toBe('SmolLM2.gguf');
+    state.applyChange({ key: 'model.default', value: 'claude-sonnet-4-6' });
     expect(state.value.current).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-6' });
   });
 
@@ -58,7 +61,11 @@ describe('ModelState', () => {
     expect(formatConfigErrors(undefined, undefined)).toEqual([]);
   });
 
-  it('says it is connecting before the first refresh', () => {
-    expect(new ModelState(daemon()).header()).toEqual({ model: 'Connecting to hermesd…' });
+  it('says it is connecting before the first refresh, or what the banner says about the server', () => {
+    const state = new ModelState(daemon());
+    expect(state.header()).toEqual({ model: 'Connecting to hermesd…' });
+    expect(state.header({ state: 'starting' })).toEqual({ model: 'Starting hermesd…' });
+    expect(state.header({ state: 'stopped', message: 'x', notFound: true })).toEqual({ model: 'Not connected: hermesd was not found' });
+    expect(state.header({ state: 'stopped', message: 'x' })).toEqual({ model: 'Not connected: hermesd is not running' });
   });
 });

@@ -130,9 +130,12 @@ describe('paretoDescription', () => {
 });
 
 describe('status bar and header text', () => {
-  it('shows the short model name', () => {
-    expect(statusBarText({ provider: 'openrouter', model: 'openrouter/pareto-code' })).toBe('$(hubot) pareto-code');
-    expect(statusBarText({ provider: 'ollama', model: 'llama3' })).toBe('$(hubot) llama3');
+  it("shows the daemon's label for the model, the full id in the tooltip", () => {
+    const path = '/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf';
+    const current = { provider: 'custom', model: path, label: 'SmolLM2-135M-Instruct-Q8_0.gguf' };
+    expect(statusBarText(current)).toBe('$(hubot) SmolLM2-135M-Instruct-Q8_0.gguf');
+    expect(describeCurrent(current)).toBe(`custom · ${path}`);
+    expect(statusBarText({ provider: 'ollama', model: 'llama3' })).toBe('$(hubot) llama3'); // an older daemon: no label
   });
   it('asks to select a model when none is set', () => {
     expect(statusBarText({ provider: '', model: '' })).toBe('$(hubot) Hermes: select model');

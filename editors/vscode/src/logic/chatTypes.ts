@@ -91,6 +91,7 @@ export const WEBVIEW_COMMANDS = [
   'hermes.showLogs',
   'hermes.setMinCodingScore',
   'hermes.openConversation',
+  'hermes.setServerPath',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 

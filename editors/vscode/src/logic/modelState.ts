@@ -6,7 +6,7 @@
  */
 import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods, MIN_SCORE_KEY, PARETO_MODEL_ID } from '../protocol';
 import { formatScore, minScoreOf } from './config';
-import { HeaderInfo } from './chatTypes';
+import { HeaderInfo, ServerStatus } from './chatTypes';
 import { describeCurrent } from './pickerItems';
 
 export type Request = <R>(method: string, params?: object) => Promise<R>;
@@ -77,7 +77,13 @@ export class ModelState {
         this.set({ current: { ...current, provider: typeof change.value === 'string' ? change.value : '' } });
         break;
       case 'model.default':
-        this.set({ current: { ...current, model: typeof change.value === 'string' ? change.value : '' } });
+        this.set({
+          current: {
+            ...current,
+            model: typeof change.value === 'string' ? change.value : '',
+            label: typeof change.label === 'string' ? change.label : undefined,
+          },
+        });
         break;
       case MIN_SCORE_KEY:
         this.set({
@@ -89,13 +95,21 @@ export class ModelState {
     }
   }
 
-  /** The line above the chat input. */
-  header(): HeaderInfo {
+  /** The line above the chat input; before the first answer it tells the server's state, as the banner does. */
+  header(server?: ServerStatus): HeaderInfo {
     const { current, minScore } = this.snapshot;
-    const header: HeaderInfo = { model: current ? describeCurrent(current) : 'Connecting to hermesd…' };
+    const header: HeaderInfo = { model: current ? describeCurrent(current) : waitingText(server) };
     if (current?.model === PARETO_MODEL_ID && minScore !== undefined) {
       header.detail = minScore === null ? 'no minimum coding score' : `min coding score ${formatScore(minScore)}`;
     }
     return header;
   }
+}
+
+/** What the model line says while no model is known: the same state as the server banner. */
+export function waitingText(server: ServerStatus | undefined): string {
+  if (server?.state === 'stopped') {
+    return server.notFound ? 'Not connected: hermesd was not found' : 'Not connected: hermesd is not running';
+  }
+  return server?.state === 'starting' ? 'Starting hermesd…' : 'Connecting to hermesd…';
 }

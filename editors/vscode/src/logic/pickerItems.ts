@@ -192,9 +192,7 @@ export function statusBarText(current: CurrentModel | undefined): string {
   if (!current || !current.model) {
     return '$(hubot) Hermes: select model';
   }
-  const slash = current.model.lastIndexOf('/');
-  const short = slash >= 0 ? current.model.slice(slash + 1) : current.model;
-  return `$(hubot) ${short}`;
+  return `$(hubot) ${current.label || current.model}`;
 }
 
 /** "openrouter · openrouter/pareto-code", or a hint when nothing is set. */
