@@ -313,11 +313,11 @@ def _config(args: argparse.Namespace) -> int:
         cfg = config.load()
         if cfg.parse_error is not None:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
-        value = config.masked(cfg.values if not args.key else cfg.get(args.key))
-        if args.key and args.key not in config.KEYS and value is None:
+        value = config.masked(cfg.show(args.key or ""), args.key.rsplit(".", 1)[-1] if args.key else "")
+        if args.key and args.key not in config.KEYS and args.key not in config.ALIASES and value is None:
             from hermesd.suggest import did_you_mean
 
-            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, config.KEYS)}; "
+            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, [*config.KEYS, *config.ALIASES])}; "
                   "`hermesd config get` prints them all", file=sys.stderr)
             return EXIT_USAGE
         if args.json or isinstance(value, (dict, list)):

@@ -131,7 +131,7 @@ def config_result(cfg: config_mod.Config) -> dict[str, Any]:
     errors += [{"message": p} for p in cfg.problems]
     return {
         "path": str(cfg.path),
-        "config": config_mod.masked(cfg.values),
+        "config": config_mod.masked(cfg.shown),
         "defaults": config_mod.defaults(),
         "errors": errors,
         "current": current_model(cfg),

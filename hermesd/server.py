@@ -457,7 +457,8 @@ def _register(server: HermesServer) -> None:
         from hermesd import config as config_mod
         from hermesd import listing
 
-        return listing.config_result(config_mod.load())
+        # Off the event loop: reading a large or hostile file must not stall other chats.
+        return await asyncio.to_thread(lambda: listing.config_result(config_mod.load()))
 
     @method("hermes/setConfig")
     async def set_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
