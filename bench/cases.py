@@ -568,6 +568,67 @@ async def b8(ctx: Ctx) -> list[Row]:
                 median(closes) <= 0.050)]
 
 
+# -- B9 ------------------------------------------------------------------------
+
+
+def _write_sessions(sessions_dir: Path, count: int) -> None:
+    """``count`` saved conversations as the daemon writes them: a meta record and six messages each."""
+    sessions_dir.mkdir(parents=True, exist_ok=True)
+    base = time.time() - count
+    for i in range(count):
+        sid, at = f"s-bench{i:08x}", base + i
+        records = [{"type": "meta", "id": sid, "provider": PROVIDER, "model": "deepseek-chat", "system": "",
+                    "parent_id": None, "settings": {}, "created_at": at, "at": at}]
+        for turn in range(3):
+            records.append({"type": "message", "role": "user", "content": f"question {turn} of conversation {i}: "
+                            + "how do I make this function faster? " * 4, "at": at})
+            records.append({"type": "message", "role": "assistant", "content": "Use a cache. " * 30,
+                            "model": "deepseek-chat", "stopReason": "end_turn", "at": at})
+        (sessions_dir / f"{sid}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+async def _first_page(ctx: Ctx, name: str, count: int, reps: int) -> tuple[float, float, float]:
+    """Median time of a fresh daemon's first listSessions page, its RSS after it, and the index build time."""
+    home = Home(ctx.root, name)
+    env = home.env(ctx.upstream.url)
+    _write_sessions(Path(env["HERMESD_DATA_DIR"]) / "sessions", count)
+    build = 0.0
+    times, rss = [], []
+    for rep in range(reps + 1):
+        daemon = await Daemon.spawn(env)
+        try:
+            await daemon.client.initialize()
+            t0 = time.monotonic()
+            page = await daemon.client.request("hermes/listSessions", {"limit": 50})
+            took = time.monotonic() - t0
+            assert len(page["sessions"]) == min(50, count), len(page["sessions"])
+            if rep == 0:
+                build = took  # this daemon found transcripts but no index (an upgrade): it built one
+            else:
+                times.append(took)
+                rss.append(rss_mb(daemon.client.pid()))
+        finally:
+            await daemon.close()
+    return median(times), median(rss), build
+
+
+async def b9(ctx: Ctx) -> list[Row]:
+    """Session history: a fresh daemon's first listSessions page, and its memory, at 100 and 10,000 sessions."""
+    big, small, reps = ctx.size(10_000, 300), 100, ctx.size(5, 1)
+    t_small, rss_small, _ = await _first_page(ctx, "b9-small", small, reps)
+    t_big, rss_big, build = await _first_page(ctx, "b9-big", big, reps)
+    t_none, rss_none, _ = await _first_page(ctx, "b9-none", 0, reps)
+    time_ratio, rss_ratio = t_big / t_small, rss_big / rss_none
+    return [
+        Row("B9", f"fresh daemon's first listSessions page (50 rows), {big:,} saved sessions",
+            _ms(t_big), f"{small} sessions {_ms(t_small)}", f"{time_ratio:.2f}×", "≤ 1.5×", time_ratio <= 1.5),
+        Row("B9", f"resident memory after that listing, {big:,} saved sessions", f"{rss_big:.1f} MB",
+            f"no history {rss_none:.1f} MB", f"{rss_ratio:.3f}×", "≤ 1.1×", rss_ratio <= 1.1),
+        Row("B9", f"first listing after an upgrade: index built from {big:,} transcripts (once)", _ms(build),
+            "-", "-", "-", None),
+    ]
+
+
 # -- C2 ------------------------------------------------------------------------
 
 
@@ -630,5 +691,5 @@ def _c2_section(total: float, ranked: list[tuple[str, float]], runs: int) -> str
     return "\n".join(lines)
 
 
-CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8,
+CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9,
          "C1": shared.c1, "C1s": shared.c1s, "C2": c2}

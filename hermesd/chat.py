@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from hermesd import attachments as attachments_mod
 from hermesd import config as config_mod
 from hermesd import fallback
 from hermesd.credentials import redact
@@ -58,6 +59,7 @@ class ChatRequest:
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def parse(cls, params: Any) -> "ChatRequest":
@@ -81,12 +83,20 @@ class ChatRequest:
             req.message = message
         if messages is not None:
             req.messages = _parse_messages(messages)
+        try:
+            req.attachments = attachments_mod.parse(params.get("attachments"))
+        except attachments_mod.AttachmentError as exc:
+            raise ParamsError(str(exc)) from exc
+        if req.attachments and req.message is None:
+            raise ParamsError("`attachments` go with `message` (the turn they belong to)")
+        _require_unicode("attachments", req.attachments)
         size = len((req.message or "").encode()) + len((req.system or "").encode())
         size += sum(len(text_of(m["content"]).encode()) for m in req.messages or [])
+        size += attachments_mod.size(req.attachments)
         if size > MAX_MESSAGE_BYTES:
             raise ParamsError(
                 f"the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB) "
-                "for `message`, `messages` and `system` together"
+                "for `message`, `messages`, `system` and `attachments` together"
             )
         temperature = params.get("temperature")
         if temperature is not None:
@@ -278,7 +288,7 @@ class ChatEngine:
         if req.messages is not None:
             sent = list(req.messages)
             if req.message:
-                sent.append({"role": "user", "content": req.message})
+                sent.append({"role": "user", "content": attachments_mod.render(req.message, req.attachments)})
             return sent
         out: list[dict[str, Any]] = []
         system = req.system or session.system
@@ -286,8 +296,8 @@ class ChatEngine:
             out.append({"role": "system", "content": system})
         if session.summary:
             out.append({"role": "system", "content": "Summary of the earlier conversation:\n" + session.summary})
-        out.extend({"role": m["role"], "content": m.get("content", "")} for m in session.messages)
-        out.append({"role": "user", "content": req.message})
+        out.extend({"role": m["role"], "content": _sent_content(m)} for m in session.messages)
+        out.append({"role": "user", "content": attachments_mod.render(req.message or "", req.attachments)})
         return out
 
     def prepare(self, req: ChatRequest, session: Session) -> tuple[Resolved, PreparedRequest]:
@@ -298,6 +308,7 @@ class ChatEngine:
     def preview(self, params: Any) -> dict[str, Any]:
         """``hermes/previewRequest``: what ``hermes/chat`` would send, sending nothing."""
         req = ChatRequest.parse(params)
+        attachments_mod.confirm(req.attachments)  # secrets-ish files wait for the user's yes
         session = self.store.get(req.session_id) if req.session_id is not None else None
         with _exit_guard(req.provider or (session.provider if session else None)):
             return self._preview(req)
@@ -346,6 +357,8 @@ class ChatEngine:
     async def chat(self, params: Any, *, request_id: Any = None, on_delta: DeltaCallback | None = None) -> dict[str, Any]:
         """Run one chat to its end; upstream failures are results, not exceptions."""
         req = ChatRequest.parse(params)
+        if req.attachments:  # asks git about ignored files: off the event loop
+            await asyncio.to_thread(attachments_mod.confirm, req.attachments)
         # Session files are fsynced: keep that off the event loop other streams share.
         session = await asyncio.to_thread(self._session_for, req)
         if session.id in self._runs:
@@ -354,6 +367,8 @@ class ChatEngine:
         self._runs[session.id] = run
         result: dict[str, Any] = {"sessionId": session.id, "provider": session.provider, "model": session.model}
         user_message = {"role": "user", "content": req.message if req.message is not None else text_of(req.messages[-1]["content"])}
+        if req.attachments:
+            user_message["attachments"] = attachments_mod.saved(req.attachments)
         error: HermesError | None = None
         try:
             run.task = asyncio.ensure_future(self._run(session, req, run, request_id, on_delta, result))
@@ -495,7 +510,7 @@ class ChatEngine:
         if len(session.messages) <= keep or estimate_tokens(self._transcript(session, req)) <= s.budget_tokens:
             return
         older = session.messages[:-keep]
-        transcript = "\n\n".join(f"{m['role']}: {text_of(m.get('content'))}" for m in older)
+        transcript = "\n\n".join(f"{m['role']}: {text_of(_sent_content(m))}" for m in older)
         if session.summary:
             transcript = f"(earlier summary) {session.summary}\n\n{transcript}"
         try:
@@ -524,6 +539,14 @@ class ChatEngine:
             return aux if s.aux_model else _with_model(aux, aux.profile.default_aux_model if aux.profile else "")
         model = s.aux_model or (resolved.profile.default_aux_model if resolved.profile else "") or resolved.model
         return _with_model(resolved, model)
+
+
+def _sent_content(message: dict[str, Any]) -> Any:
+    """A saved message as it is sent again: its attachments rendered ahead of its text."""
+    content = message.get("content", "")
+    if message.get("attachments") and isinstance(content, str):
+        return attachments_mod.render(content, message["attachments"])
+    return content
 
 
 def _label(target: dict[str, str]) -> str:

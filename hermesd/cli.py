@@ -422,7 +422,7 @@ def _setup(args: argparse.Namespace) -> int:
 def _sessions(args: argparse.Namespace) -> int:
     from hermesd.sessions import SessionStore
 
-    rows = [s.summary_row() for s in SessionStore().list()]
+    rows = SessionStore().list()
     if args.json:
         _emit_json({"sessions": rows})
     else:

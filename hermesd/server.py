@@ -50,6 +50,7 @@ METHODS = (
     "hermes/cancel",
     "hermes/previewRequest",
     "hermes/listSessions",
+    "hermes/planApply",
     "hermes/getSession",
     "hermes/doctor",
 )
@@ -57,6 +58,7 @@ UNAUTHORISED = -32001
 INTERNAL_ERROR = -32603
 CONFIG_UNREADABLE = -32002
 STORAGE_FAILED = -32003
+NEEDS_CONFIRMATION = -32004  # attachments that may hold secrets: data.attachments lists them
 
 
 class Daemon:
@@ -382,9 +384,12 @@ def _invalid(message: str) -> JsonRpcInvalidParams:
 def _rpc_error(exc: Exception) -> JsonRpcException | None:
     """Our exceptions as JSON-RPC errors; None for anything else (a bug: -32603)."""
     from hermesd import config as config_mod
+    from hermesd.attachments import NeedsConfirmation
     from hermesd.chat import ParamsError
     from hermesd.errors import HermesError
 
+    if isinstance(exc, NeedsConfirmation):
+        return JsonRpcException(str(exc), NEEDS_CONFIRMATION, exc.data())
     if isinstance(exc, (ParamsError, config_mod.ConfigError)):
         return _invalid(str(exc))
     if isinstance(exc, config_mod.ConfigUnreadable):
@@ -535,9 +540,24 @@ def _register(server: HermesServer) -> None:
 
     @method("hermes/listSessions")
     async def list_sessions(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Saved conversations, newest first."""
-        sessions = await asyncio.to_thread(daemon.store.list)
-        return {"sessions": [s.summary_row() for s in sessions]}
+        """Saved conversations, newest first, a page at a time from the session index."""
+        from hermesd import session_index
+
+        try:
+            paging = session_index.page_params(params)
+        except ValueError as exc:
+            raise _invalid(str(exc)) from exc
+        return await asyncio.to_thread(daemon.store.page, **paging)
+
+    @method("hermes/planApply")
+    async def plan_apply(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+        """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
+        from hermesd import apply
+
+        try:
+            return await asyncio.to_thread(apply.plan, params)
+        except apply.ApplyError as exc:
+            raise _invalid(str(exc)) from exc
 
     @method("hermes/getSession")
     async def get_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:

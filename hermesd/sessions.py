@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hermesd.errors import HermesError, storage_error
 from hermesd.paths import data_dir, ensure_private_dir
+from hermesd.session_index import SessionIndex, derive_title
 
 if TYPE_CHECKING:
     from providers.base import ProviderProfile
@@ -81,9 +82,7 @@ class Session:
     @property
     def title(self) -> str:
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "")
-        text = first if isinstance(first, str) else ""
-        text = " ".join(text.split())
-        return text[:60] + ("…" if len(text) > 60 else "") if text else "(empty)"
+        return derive_title(first) or "(empty)"
 
     def summary_row(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -114,6 +113,21 @@ class Session:
         return out
 
 
+def index_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An index row as ``hermes/listSessions`` shows it (the same shape as ``Session.summary_row``)."""
+    out: dict[str, Any] = {
+        "sessionId": row["id"],
+        "title": row["title"] or "(empty)",
+        "provider": row["provider"],
+        "model": row["model"],
+        "updatedAt": _iso(row["updated_at"]),
+        "messageCount": row["message_count"],
+    }
+    if row.get("parent_id"):
+        out["parentSessionId"] = row["parent_id"]
+    return out
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
@@ -125,10 +139,17 @@ class SessionStore:
         self._root = root
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self._index: SessionIndex | None = None
 
     @property
     def root(self) -> Path:
         return self._root or data_dir() / "sessions"
+
+    @property
+    def index(self) -> SessionIndex:
+        if self._index is None or self._index.root != self.root:
+            self._index = SessionIndex(self.root)
+        return self._index
 
     def create(
         self,
@@ -184,16 +205,24 @@ class SessionStore:
         session.updated_at = time.time()
         self._append(session, {"type": "summary", "text": summary, "kept": kept})
 
-    def list(self) -> list[Session]:
-        ids = set()
-        try:
-            ids = {p.stem for p in self.root.glob(f"{SESSION_ID_PREFIX}*.jsonl") if is_session_id(p.stem)}
-        except OSError:
-            pass
-        with self._lock:
-            ids |= set(self._sessions)
-        found = [s for s in (self.get(i) for i in ids) if s is not None]
-        return sorted(found, key=lambda s: s.updated_at, reverse=True)
+    def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> dict[str, Any]:
+        """One page of ``hermes/listSessions``, newest first, from the index (no transcript is read)."""
+        rows, next_cursor = self.index.page(limit=limit, cursor=cursor, query=query)
+        out: dict[str, Any] = {"sessions": [index_row(r) for r in rows if is_session_id(r["id"])]}
+        if next_cursor:
+            out["nextCursor"] = next_cursor
+        return out
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every saved session's row, newest first (the CLI's listing)."""
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self.page(limit=500, cursor=cursor)
+            rows += page["sessions"]
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return rows
 
     # -- disk ---------------------------------------------------------------
 
@@ -217,6 +246,7 @@ class SessionStore:
         now = time.time()
         pending = session.unsaved + [{**r, "at": now} for r in records]
         data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pending).encode("utf-8")
+        dir_before = self.index.dir_mtime() if create else None
         try:
             ensure_private_dir(self.root)
             fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -239,6 +269,7 @@ class SessionStore:
         finally:
             os.close(fd)
         session.unsaved = []
+        self.index.refresh(session.id, dir_before=dir_before)
         return None
 
     def _load(self, session_id: str) -> Session | None:

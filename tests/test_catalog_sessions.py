@@ -361,7 +361,7 @@ def test_session_summary_rows_and_listing(fresh_unit_env: UnitEnv) -> None:
     third = store.create(provider="", model="", settings=Settings())
     assert third.title == "(empty)"
     listed = SessionStore().list()  # newest first, read back from disk
-    assert [s.id for s in listed] == [third.id, second.id, first.id]
+    assert [s["sessionId"] for s in listed] == [third.id, second.id, first.id]
 
 
 def test_a_torn_last_line_is_skipped(fresh_unit_env: UnitEnv) -> None:

@@ -40,6 +40,7 @@ METHODS = (
     "hermes/cancel",
     "hermes/previewRequest",
     "hermes/listSessions",
+    "hermes/planApply",
     "hermes/getSession",
     "hermes/doctor",
 )
@@ -395,6 +396,12 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "message": _text.filter(str.strip), "sessionId": sessions, "messages": st.lists(message, min_size=1, max_size=3),
         "provider": _PROVIDERS, "model": _text, "system": _text,
         "temperature": st.floats(0, 2), "maxTokens": st.integers(1, 10**6),
+        "attachments": st.lists(st.fixed_dictionaries(
+            {"kind": st.sampled_from(["file", "selection", "diagnostics", "image"]), "text": _text},
+            optional={"path": st.sampled_from(["/tmp/a.py", ".env", "rel.txt", ""]), "language": _text,
+                      "range": st.fixed_dictionaries({"start": st.fixed_dictionaries({"line": st.integers(-1, 5),
+                                                      "character": st.integers(0, 5)}), "end": _json}),
+                      "confirmed": st.booleans()}), max_size=3),
     }
     return {
         "hermes/listProviders": {"refresh": st.booleans()},
@@ -406,7 +413,11 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "hermes/chat": chat,
         "hermes/previewRequest": chat,
         "hermes/cancel": {"sessionId": sessions},
-        "hermes/listSessions": {},
+        "hermes/listSessions": {"limit": st.integers(-1, 600), "cursor": st.one_of(_text, st.just("1.5:s-x")),
+                                "query": _text},
+        "hermes/planApply": {"code": _text, "path": _text, "text": _text, "language": st.sampled_from(["diff", "", "py"]),
+                             "range": st.fixed_dictionaries({"start": st.fixed_dictionaries(
+                                 {"line": st.integers(0, 3), "character": st.integers(0, 3)}), "end": _json})},
         "hermes/getSession": {"sessionId": sessions},
         "hermes/doctor": {"providers": st.lists(_PROVIDERS, max_size=3), "probe": st.booleans(),
                           "workDoneToken": st.one_of(st.none(), st.text(max_size=8))},
@@ -414,7 +425,8 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
 
 
 _REQUIRED = {"hermes/listModels": ["provider"], "hermes/setConfig": ["key", "value"], "hermes/chat": ["message"],
-             "hermes/previewRequest": ["message"], "hermes/cancel": ["sessionId"], "hermes/getSession": ["sessionId"]}
+             "hermes/previewRequest": ["message"], "hermes/cancel": ["sessionId"], "hermes/getSession": ["sessionId"],
+             "hermes/planApply": ["code", "path", "text"]}
 
 
 def _params(method: str, session_id: str) -> st.SearchStrategy[Any]:

@@ -299,7 +299,8 @@ def test_help_tags(nvim, tmp_path):
     assert not re.search(r"\bE\d+:", proc.stdout + proc.stderr), proc.stdout + proc.stderr  # e.g. E154 duplicate tag
     tags = {line.split("\t")[0] for line in (doc / "tags").read_text().splitlines()}
     for tag in ("hermes.txt", "hermes", ":HermesChat", ":HermesModel", ":HermesSet", ":HermesDoctor",
-                ":HermesNew", ":HermesStop", "hermes.setup()", "hermes.statusline()", "hermes-config"):
+                ":HermesNew", ":HermesStop", "hermes.setup()", "hermes.statusline()", "hermes-config",
+                ":HermesHistory", ":HermesInsert", ":HermesApply", ":HermesAccept", ":HermesAdd"):
         assert tag in tags, f"{tag} missing from the help tags"
 
 
@@ -334,3 +335,43 @@ def nh_shared_daemons(tmp_path: Path) -> int:
     from tests.daemon import shared_daemon_pids
 
     return len(shared_daemon_pids(tmp_path / "run"))
+
+
+REPLY_BLOCK = "def add(a, b):\n    return a + b\n"
+
+
+def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
+    up.reply_text = f"Like this:\n\n```python\n{REPLY_BLOCK}```\n"
+    report = run(nvim, "essentials", env, tmp_path)
+    path = report["path"]
+    requests = chat_requests(up)
+    first = requests[0].json["messages"][-1]["content"]
+    source = "def add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
+    diagnostics = "2:5 warning: missing whitespace around operator (pycodestyle)"
+    # #buffer and #diagnostics become typed attachments, rendered by the daemon ahead of the message.
+    assert first == (f"File {path}:\n```python\n{source}```\n\n"
+                     f"Diagnostics for {path}:\n```\n{diagnostics}\n```\n\nExplain with")
+    assert "> context: sample.py, diagnostics: sample.py" in report["context_lines"]
+    assert report["queued"] == 1
+    assert requests[1].json["messages"][-1]["content"] == (
+        f"Diagnostics for {path}:\n```\n{diagnostics}\n```\n\nWhat about these?")
+    # Apply: the block replaces the lines the conversation was about, shown as a diff first.
+    assert report["proposal_lines"] == ["def add(a, b):", "    return a + b", "", "print(add(1, 2))"]
+    assert report["diff_on"] == [True, True]
+    assert report["file_before_accept"] == ["def add(a, b):", "    return a+b", "", "print(add(1, 2))"]
+    assert report["file_after_accept"] == report["proposal_lines"]
+    assert report["diff_after_accept"] is False
+    # Insert: at the cursor (the start of the last line).
+    assert report["after_insert"] == ["def add(a, b):", "    return a + b", "", "def add(a, b):", "    return a + b",
+                                      "print(add(1, 2))"]
+    # History: newest first, title, provider/model and age; the reopened one continues.
+    assert len(report["history"]) == 2
+    assert report["history"][0].startswith("File: ") or "Fix the style" in report["history"][0]
+    assert report["history"][1].startswith("Explain with  [openrouter · openrouter/pareto-code]  just now, 4 messages")
+    assert "## You" in report["reopened"] and "Explain with" in report["reopened"]
+    assert "> context: sample.py, diagnostics: sample.py" in report["reopened"]
+    assert report["continued_session"] == report["first_session"]
+    last = chat_requests(up)[-1].json["messages"]
+    assert last[0]["content"] == first and last[-1]["content"] == "And now?" and len(last) == 5
+    assert len(report["filtered"]) == 1 and "Fix the style" in report["filtered"][0]
+    only_loopback(up)

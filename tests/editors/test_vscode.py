@@ -51,6 +51,12 @@ SCREENSHOTS = [
     "11-server-not-found.png",
     "12-not-hermesd.png",
     "13-server-search-failed.png",
+    "14-apply-diff.png",
+    "15-applied.png",
+    "16-inserted.png",
+    "17-context-preview.png",
+    "18-history.png",
+    "19-reopened.png",
 ]
 
 

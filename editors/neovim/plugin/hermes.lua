@@ -68,3 +68,33 @@ end, {
 command("HermesDoctor", function()
   require("hermes").doctor()
 end, { nargs = 0, desc = "Hermes: show the daemon's doctor report" })
+
+command("HermesHistory", function(opts)
+  require("hermes.history").open(opts.args)
+end, { nargs = "*", desc = "Hermes: reopen a saved conversation ([query] filters)" })
+
+command("HermesInsert", function()
+  require("hermes.code").insert()
+end, { nargs = 0, desc = "Hermes: insert the chat's code block at the cursor of your file" })
+
+command("HermesApply", function(opts)
+  require("hermes.code").apply({ range = opts.range, line1 = opts.line1, line2 = opts.line2 })
+end, { nargs = 0, range = true, desc = "Hermes: apply the chat's code block to your file, as a diff to accept" })
+
+command("HermesAccept", function()
+  require("hermes.code").accept()
+end, { nargs = 0, desc = "Hermes: write the proposed change" })
+
+command("HermesDiscard", function()
+  require("hermes.code").discard()
+end, { nargs = 0, desc = "Hermes: drop the proposed change" })
+
+command("HermesAdd", function(opts)
+  require("hermes.context").add(opts.args)
+end, {
+  nargs = 1,
+  complete = function()
+    return { "buffer", "diagnostics" }
+  end,
+  desc = "Hermes: send the buffer or its diagnostics with the next message",
+})

@@ -151,6 +151,99 @@ function scenarios.visual()
   R.clients = #vim.lsp.get_clients({ name = "hermesd" })
 end
 
+-- Context, code into the buffer, and history: #buffer/#diagnostics, :HermesAdd,
+-- :HermesApply through a diffthis split and :HermesAccept, :HermesInsert, and
+-- :HermesHistory reopening the first conversation and continuing it.
+function scenarios.essentials()
+  setup()
+  local dir = assert(os.getenv("HERMES_TEST_TMP"))
+  local path = dir .. "/sample.py"
+  vim.fn.writefile({ "def add(a, b):", "    return a+b", "", "print(add(1, 2))" }, path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local src = vim.api.nvim_get_current_buf()
+  local diag_ns = vim.api.nvim_create_namespace("hermes.test")
+  vim.diagnostic.set(diag_ns, src, {
+    { lnum = 1, col = 4, message = "missing whitespace around operator", severity = vim.diagnostic.severity.WARN, source = "pycodestyle" },
+  })
+  R.path = vim.fn.fnamemodify(path, ":p")
+
+  -- 1. #buffer and #diagnostics in the message.
+  vim.cmd("HermesChat Explain #buffer with #diagnostics")
+  wait_reply_done()
+  local buf = chat().state.buf
+  R.first_session = chat().state.session_id
+  R.context_lines = buf_lines(buf)
+  step("variables sent")
+
+  -- 2. :HermesAdd queues context for the next message.
+  vim.api.nvim_set_current_win(vim.fn.win_findbuf(src)[1])
+  vim.cmd("HermesAdd diagnostics")
+  R.queued = #require("hermes.context").pending
+  chat().send("What about these?")
+  wait_reply_done()
+  step("HermesAdd sent")
+
+  -- 3. A new conversation about lines 1-2; :HermesApply replaces them through a diff.
+  vim.cmd("HermesNew")
+  vim.api.nvim_set_current_win(vim.fn.win_findbuf(src)[1])
+  vim.cmd("1,2HermesChat Fix the style")
+  wait_reply_done()
+  vim.api.nvim_set_current_win(vim.fn.win_findbuf(buf)[1])
+  vim.cmd("HermesApply")
+  wait(10000, function()
+    return require("hermes.code").proposal ~= nil
+  end, "the proposed change")
+  local proposal = require("hermes.code").proposal
+  R.proposal_lines = vim.api.nvim_buf_get_lines(proposal.buf, 0, -1, false)
+  R.diff_on = { vim.wo[vim.fn.win_findbuf(src)[1]].diff, vim.wo[vim.fn.win_findbuf(proposal.buf)[1]].diff }
+  R.file_before_accept = vim.fn.readfile(path)
+  vim.cmd("HermesAccept")
+  R.file_after_accept = vim.fn.readfile(path)
+  R.diff_after_accept = vim.wo[vim.fn.win_findbuf(src)[1]].diff
+  step("applied")
+
+  -- 4. :HermesInsert at the cursor of the file.
+  local win = vim.fn.win_findbuf(src)[1]
+  vim.api.nvim_set_current_win(win)
+  vim.api.nvim_win_set_cursor(win, { vim.api.nvim_buf_line_count(src), 0 })
+  vim.api.nvim_set_current_win(vim.fn.win_findbuf(buf)[1])
+  vim.cmd("HermesInsert")
+  R.after_insert = vim.api.nvim_buf_get_lines(src, 0, -1, false)
+  step("inserted")
+
+  -- 5. :HermesHistory lists both conversations; the first is reopened and continued.
+  local shown
+  vim.ui.select = function(items, opts, on_choice)
+    shown = vim.tbl_map(opts.format_item, items)
+    for _, item in ipairs(items) do
+      if item.sessionId == R.first_session then
+        vim.schedule(function()
+          on_choice(item)
+        end)
+      end
+    end
+  end
+  vim.cmd("HermesHistory")
+  wait(10000, function()
+    return chat().state.session_id == R.first_session
+  end, "the first conversation to be reopened")
+  R.history = shown
+  R.reopened = buf_lines(buf)
+  chat().send("And now?")
+  wait_reply_done()
+  R.continued_session = chat().state.session_id
+  -- A filter the daemon applies.
+  shown = nil
+  vim.ui.select = function(items, opts)
+    shown = vim.tbl_map(opts.format_item, items)
+  end
+  vim.cmd("HermesHistory style")
+  wait(10000, function()
+    return shown ~= nil
+  end, "the filtered history")
+  R.filtered = shown
+end
+
 -- :HermesModel: providers (configured first), models with Pareto Code and its
 -- description, the minimum score asked with vim.ui.input, statusline and
 -- header following hermes/configChanged.

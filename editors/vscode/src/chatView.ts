@@ -4,35 +4,44 @@
  */
 import * as vscode from 'vscode';
 import type { HermesClient } from './client';
-import { ChatController, ChatEvent } from './logic/chatController';
+import type { EditorActions } from './editorActions';
+import { CarriedRange, ChatController, ChatEvent } from './logic/chatController';
 import { FromWebview, ToWebview, ViewState, isFromWebview } from './logic/chatTypes';
+import { errorText } from './logic/errors';
 import { chatHtml, makeNonce } from './logic/html';
 import { ModelState } from './logic/modelState';
-import { ChatParams, ChatResult, Methods, NewSessionResult } from './protocol';
+import { ChatParams, ChatResult, GetSessionResult, Methods, NeedsConfirmation, NewSessionResult } from './protocol';
 
 export const CHAT_VIEW_ID = 'hermes.chatView';
+const PREVIEW_SCHEME = 'hermes-preview';
 
 export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private readonly controller: ChatController;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly previews = new Map<string, string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly client: HermesClient,
     private readonly models: ModelState,
+    private readonly actions: EditorActions,
   ) {
     this.controller = new ChatController(
       {
         newSession: () => client.request<NewSessionResult>(Methods.newSession, {}),
         chat: (params: ChatParams) => client.request<ChatResult>(Methods.chat, params),
         cancel: (sessionId: string) => client.request(Methods.cancel, { sessionId }),
+        confirm: (found) => confirmAttachments(found),
       },
       (event) => this.onControllerEvent(event),
       () => models.value.current,
     );
     const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header(client.serverStatus) }));
     this.disposables.push(
+      vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, {
+        provideTextDocumentContent: (uri) => this.previews.get(uri.toString()) ?? '',
+      }),
       { dispose: () => modelSub.dispose() },
       client.onChatDelta((delta) => this.controller.onDelta(delta)),
       client.onDidChangeStatus((server) => {
@@ -76,6 +85,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       busy: this.controller.busy,
       header: this.models.header(this.client.serverStatus),
       server: this.client.serverStatus,
+      chips: this.controller.chips(),
     };
   }
 
@@ -108,6 +118,21 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'copy':
         await vscode.env.clipboard.writeText(message.text);
         break;
+      case 'insert':
+        await this.actions.insert(message.text);
+        break;
+      case 'apply':
+        await this.actions.apply(message.text, message.language, this.controller.carriedRange);
+        break;
+      case 'addContext':
+        await this.addContext(message.what);
+        break;
+      case 'removeChip':
+        this.controller.removeAttachment(message.id);
+        break;
+      case 'preview':
+        await this.preview(message.text);
+        break;
       case 'command':
         await vscode.commands.executeCommand(message.command);
         break;
@@ -138,6 +163,50 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
   }
 
+  /** Adds context chips (the commands and the view's buttons). */
+  async addContext(what: 'file' | 'editors' | 'problems'): Promise<void> {
+    this.controller.addAttachments(await this.actions.collect(what));
+  }
+
+  /** Reopens a saved conversation: its transcript, then the next message continues it. */
+  async open(sessionId: string): Promise<void> {
+    const session = await this.client.request<GetSessionResult>(Methods.getSession, { sessionId });
+    await this.reveal();
+    this.controller.load(session);
+  }
+
+  /** Ask About Selection: Apply… then replaces that selection by default. */
+  noteRange(carried: CarriedRange): void {
+    this.controller.noteRange(carried);
+  }
+
+  /** Exactly what the next message would send (hermes/previewRequest), in a JSON editor. */
+  async preview(text: string): Promise<void> {
+    const params: ChatParams = { message: text.trim() || '(your message)' };
+    const session = this.controller.session;
+    if (session) {
+      params.sessionId = session;
+    }
+    const current = this.models.value.current;
+    if (current?.provider && current.model) {
+      params.provider = current.provider;
+      params.model = current.model;
+    }
+    if (this.controller.attachments.length) {
+      params.attachments = this.controller.attachments.map((a) => ({ ...a, confirmed: true }));
+    }
+    try {
+      const preview = await this.client.request<unknown>(Methods.previewRequest, params);
+      // A read-only document: it closes without asking to be saved.
+      const uri = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: '/Hermes request preview.json', query: String(Date.now()) });
+      this.previews.set(uri.toString(), JSON.stringify(preview, null, 2));
+      const document = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Active });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
+    }
+  }
+
   newChat(): void {
     this.controller.reset();
     this.post({ type: 'focusInput' });
@@ -146,4 +215,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
   }
+}
+
+/** The daemon flagged attachments as possibly secret (-32004): the user decides. */
+async function confirmAttachments(found: NeedsConfirmation['attachments']): Promise<boolean> {
+  const list = found.map((f) => `${f.path} (${f.reason})`).join('\n');
+  const choice = await vscode.window.showWarningMessage(
+    'Send files that may hold secrets?',
+    { modal: true, detail: `${list}\n\nThey go to the model and are saved with the conversation.` },
+    'Send Anyway',
+  );
+  return choice === 'Send Anyway';
 }

@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import type { ChatViewProvider } from './chatView';
 import type { HermesClient } from './client';
 import type { Doctor } from './doctor';
+import type { EditorActions } from './editorActions';
+import { openConversation } from './history';
 import { formatScore } from './logic/config';
 import type { ModelState } from './logic/modelState';
 import { parseScoreInput, validateScoreInput } from './logic/score';
@@ -17,6 +19,7 @@ export interface Services {
   models: ModelState;
   chat: ChatViewProvider;
   doctor: Doctor;
+  actions: EditorActions;
 }
 
 /** Hermes: Set Minimum Coding Score (openrouter.min_coding_score). */
@@ -80,6 +83,15 @@ export async function askAboutSelection(services: Services): Promise<void> {
     endLine,
     code: document.getText(selection),
   });
+  if (document.uri.scheme === 'file') {
+    services.chat.noteRange({
+      path: document.uri.fsPath,
+      range: {
+        start: { line: selection.start.line, character: selection.start.character },
+        end: { line: selection.end.line, character: selection.end.character },
+      },
+    });
+  }
   await services.chat.send(message);
 }
 
@@ -96,6 +108,12 @@ export function registerCommands(services: Services): vscode.Disposable[] {
     register('hermes.setMinCodingScore', () => setMinCodingScore(services)),
     register('hermes.askAboutSelection', () => askAboutSelection(services)),
     register('hermes.runDoctor', () => services.doctor.run()),
+    register('hermes.openConversation', () => openConversation(services.client, (id) => services.chat.open(id))),
+    register('hermes.acceptProposal', () => services.actions.accept()),
+    register('hermes.discardProposal', () => services.actions.discard()),
+    register('hermes.addCurrentFile', async () => services.chat.addContext('file')),
+    register('hermes.addOpenEditors', async () => services.chat.addContext('editors')),
+    register('hermes.addProblems', async () => services.chat.addContext('problems')),
     register('hermes.restartServer', () => services.client.restart()),
     register('hermes.showLogs', () => services.client.showLogs()),
     register('hermes.setServerPath', () => services.client.askServerPath()),

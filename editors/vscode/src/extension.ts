@@ -7,6 +7,7 @@ import { CHAT_VIEW_ID, ChatViewProvider } from './chatView';
 import { HermesClient } from './client';
 import { registerCommands } from './commands';
 import { Doctor } from './doctor';
+import { EditorActions } from './editorActions';
 import { errorText } from './logic/errors';
 import { ModelState } from './logic/modelState';
 import { StatusBar } from './statusBar';
@@ -18,7 +19,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new HermesClient(output);
   const hermes = client;
   const models = new ModelState((method, params) => hermes.request(method, params));
-  const chat = new ChatViewProvider(context.extensionUri, hermes, models);
+  const actions = new EditorActions(hermes);
+  const chat = new ChatViewProvider(context.extensionUri, hermes, models, actions);
   const doctor = new Doctor(hermes);
 
   const refreshModels = () =>
@@ -50,10 +52,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     { dispose: () => configWatch.dispose() },
     { dispose: () => void hermes.dispose() },
     chat,
+    actions,
     doctor,
     new StatusBar(hermes, models),
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chat, { webviewOptions: { retainContextWhenHidden: true } }),
-    ...registerCommands({ client: hermes, models, chat, doctor }),
+    ...registerCommands({ client: hermes, models, chat, doctor, actions }),
     hermes.onDidChangeStatus((status) => {
       if (status.state === 'running') {
         void refreshModels();

@@ -13,6 +13,10 @@ export const Methods = {
   newSession: 'hermes/newSession',
   chat: 'hermes/chat',
   cancel: 'hermes/cancel',
+  previewRequest: 'hermes/previewRequest',
+  listSessions: 'hermes/listSessions',
+  getSession: 'hermes/getSession',
+  planApply: 'hermes/planApply',
   doctor: 'hermes/doctor',
 } as const;
 
@@ -91,11 +95,75 @@ export interface NewSessionResult {
   model: string;
 }
 
+export interface LspRange {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+/** Context sent with a turn; the daemon checks, renders and saves it. */
+export interface Attachment {
+  kind: 'file' | 'selection' | 'diagnostics';
+  path?: string;
+  language?: string;
+  range?: LspRange;
+  text: string;
+  /** The user said yes to sending a file the daemon flagged as possibly secret. */
+  confirmed?: boolean;
+}
+
+/** -32004: attachments that may hold secrets; `data.attachments` lists them. */
+export const NEEDS_CONFIRMATION = -32004;
+
+export interface NeedsConfirmation {
+  kind: 'needsConfirmation';
+  attachments: { index: number; path: string; reason: string }[];
+}
+
 export interface ChatParams {
   sessionId?: string;
   message: string;
   provider?: string;
   model?: string;
+  attachments?: Attachment[];
+}
+
+export interface SessionRow {
+  sessionId: string;
+  title: string;
+  provider: string;
+  model: string;
+  updatedAt: string;
+  messageCount: number;
+  parentSessionId?: string;
+}
+
+export interface ListSessionsResult {
+  sessions: SessionRow[];
+  nextCursor?: string;
+}
+
+export interface SessionMessage {
+  role: string;
+  content: unknown;
+  attachments?: Attachment[];
+  model?: string;
+  routedModel?: string;
+  stopReason?: string;
+  error?: ChatError;
+}
+
+export interface GetSessionResult {
+  sessionId: string;
+  provider: string;
+  model: string;
+  messages: SessionMessage[];
+}
+
+export interface PlanApplyResult {
+  mode: 'range' | 'diff' | 'file' | 'needsRange';
+  path: string;
+  text?: string;
+  reason?: string;
 }
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'cancelled' | 'error';

@@ -208,6 +208,72 @@ describe('ChatController', () => {
   });
 });
 
+describe('ChatController context and history', () => {
+  const file = { kind: 'file' as const, path: '/w/fib.py', language: 'python', text: 'def fib(n):\n    pass\n' };
+  const env = { kind: 'file' as const, path: '/w/.env', text: 'TOKEN=x\n' };
+
+  it('sends chips with the next message, once, and shows them on it', async () => {
+    const { chats, events, controller } = setup();
+    controller.addAttachments([file, env]);
+    controller.addAttachments([file]); // the same file again replaces it
+    expect(controller.chips().map((c) => [c.label, c.size])).toEqual([['.env', '8 B'], ['fib.py', '21 B']]);
+    controller.removeAttachment(controller.chips()[0].id);
+    const done = controller.send('explain');
+    await tick();
+    expect(chats[0].params.attachments).toEqual([file]);
+    chats[0].resolve({ sessionId: 's-1', text: 'ok', stopReason: 'end_turn' });
+    await done;
+    expect(controller.chips()).toEqual([]);
+    expect(controller.snapshot()[0].attachments).toEqual(['fib.py']);
+    expect(events.some((e) => e.type === 'chips' && e.chips.length === 0)).toBe(true);
+  });
+
+  it('re-sends flagged attachments confirmed only when the user says yes', async () => {
+    for (const answer of [true, false]) {
+      const { api, chats, controller } = setup();
+      api.confirm = vi.fn(async () => answer);
+      controller.addAttachments([file, env]);
+      const done = controller.send('look');
+      await tick();
+      chats[0].reject({ code: -32004, message: 'may hold secrets', data: { kind: 'needsConfirmation', attachments: [{ index: 1, path: '/w/.env', reason: 'named like a secrets file (.env)' }] } });
+      await tick();
+      if (answer) {
+        expect(chats[1].params.attachments).toEqual([file, { ...env, confirmed: true }]);
+        chats[1].resolve({ sessionId: 's-1', text: 'ok', stopReason: 'end_turn' });
+        expect((await done)?.text).toBe('ok');
+      } else {
+        expect(chats).toHaveLength(1);
+        const reply = await done;
+        expect(reply?.error?.message).toMatch(/declined/);
+        expect(controller.chips()).toHaveLength(2); // kept, to remove or send again
+      }
+    }
+  });
+
+  it('reopens a saved conversation and continues it', async () => {
+    const { chats, controller } = setup();
+    controller.load({
+      sessionId: 's-old',
+      provider: 'openrouter',
+      model: 'openrouter/pareto-code',
+      messages: [
+        { role: 'user', content: 'fix this', attachments: [{ kind: 'selection', path: '/w/fib.py', range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } }, text: 'x' }] },
+        { role: 'assistant', content: 'done', model: 'openrouter/pareto-code', stopReason: 'end_turn' },
+      ],
+    });
+    expect(controller.snapshot().map((e) => [e.role, e.text, e.attachments])).toEqual([
+      ['user', 'fix this', ['fib.py:1-3']],
+      ['assistant', 'done', undefined],
+    ]);
+    expect(controller.carriedRange).toEqual({ path: '/w/fib.py', range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } } });
+    const done = controller.send('and again');
+    await tick();
+    expect(chats[0].params.sessionId).toBe('s-old');
+    chats[0].resolve({ sessionId: 's-old', text: 'ok', stopReason: 'end_turn' });
+    await done;
+  });
+});
+
 describe('toEntryError', () => {
   it('maps RequestCancelled', () => {
     expect(toEntryError({ code: -32800, message: 'cancelled' })).toEqual({ kind: 'cancelled', message: 'The request was cancelled.' });

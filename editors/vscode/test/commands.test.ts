@@ -13,7 +13,7 @@ function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value })) 
     'hermes/setConfig': setConfig,
   });
   const models = new ModelState((m, p) => fake.client.request(m, p));
-  const chat = { send: vi.fn(async (_text: string) => undefined) };
+  const chat = { send: vi.fn(async (_text: string) => undefined), noteRange: vi.fn() };
   return { fake, models, chat, services: { client: fake.client, models, chat, doctor: {} } as unknown as Services };
 }
 
@@ -84,6 +84,11 @@ describe('Ask About Selection', () => {
     expect(s.chat.send).toHaveBeenCalledWith(
       'Is this right?\n\nFrom `util.py` (python), lines 5-6:\n\n```python\ndef f():\n    return 1\n```\n',
     );
+    // Apply… in this conversation then replaces that selection.
+    expect(s.chat.noteRange).toHaveBeenCalledWith({
+      path: '/work/proj/src/util.py',
+      range: { start: { line: 4, character: 0 }, end: { line: 6, character: 0 } },
+    });
   });
 
   it('uses the workspace-relative path inside a folder', async () => {

@@ -54,6 +54,8 @@ local S = {
   ---@type hermes.Run?
   running = nil,
   generation = 0,
+  ---@type {buf: integer, line1: integer, line2: integer}? the lines the conversation is about (Apply's default)
+  carried = nil,
 }
 
 --- The chat state (read-only for callers; tests look at it).
@@ -339,8 +341,13 @@ function M.send(message)
     notify("type a message below the separator first", vim.log.levels.WARN)
     return
   end
+  local attachments
+  message, attachments = require("hermes.context").take(message)
   local lines = { "## You" }
   vim.list_extend(lines, split_lines(message))
+  if #attachments > 0 then
+    table.insert(lines, "> context: " .. table.concat(vim.tbl_map(require("hermes.context").label, attachments), ", "))
+  end
   vim.list_extend(lines, { "", "## Hermes", "" })
   insert_before_separator(lines)
 
@@ -368,9 +375,33 @@ function M.send(message)
       params.model = S.override.model
     end
   end
-  client.request("hermes/chat", params, function(err, result)
-    on_result(run, err, result)
-  end, function(c, request_id)
+  if #attachments > 0 then
+    params.attachments = attachments
+  end
+  local function issue()
+    client.request("hermes/chat", params, function(err, result)
+      if err and err.code == -32004 and type(err.data) == "table" and type(err.data.attachments) == "table" then
+        -- Files that may hold secrets: the daemon decides which, the user decides whether.
+        local names = vim.tbl_map(function(f)
+          return ("%s (%s)"):format(f.path, f.reason)
+        end, err.data.attachments)
+        vim.ui.select({ "Send anyway", "Don't send" }, {
+          prompt = "Send files that may hold secrets (saved with the conversation)? " .. table.concat(names, ", "),
+          kind = "hermes.confirm",
+        }, function(choice)
+          if choice == "Send anyway" then
+            for _, f in ipairs(err.data.attachments) do
+              params.attachments[f.index + 1].confirmed = true
+            end
+            issue()
+          else
+            on_result(run, { code = err.code, message = "not sent: you declined to send " .. table.concat(names, ", ") }, nil)
+          end
+        end)
+        return
+      end
+      on_result(run, err, result)
+    end, function(c, request_id)
     run.client = c
     run.request_id = request_id
     if run.cancelling then
@@ -378,6 +409,8 @@ function M.send(message)
       client.cancel_request(c, request_id)
     end
   end, S.buf)
+  end
+  issue()
 end
 
 --- Send what is typed below the separator and clear the prompt area.
@@ -444,6 +477,12 @@ local function set_keymaps(buf)
   map({ "n", "i" }, km.stop, M.stop, "stop the reply")
   map("n", km.close, M.close, "close the chat window")
   map("n", km.new, M.new_session, "new session")
+  map("n", km.insert, function()
+    require("hermes.code").insert()
+  end, "insert the code block at the cursor of your file")
+  map("n", km.apply, function()
+    require("hermes.code").apply()
+  end, "apply the code block to your file (as a diff)")
 end
 
 --- Create the chat buffer unless it exists.
@@ -588,6 +627,37 @@ function M.close()
   end
 end
 
+--- Show a saved session (`hermes/getSession`); the next message continues it.
+---@param session table
+function M.load(session)
+  M.new_session()
+  M.ensure_buffer()
+  S.session_id = session.sessionId
+  S.provider, S.model = session.provider, session.model
+  local lines = {}
+  for _, m in ipairs(session.messages or {}) do
+    if m.role == "user" or m.role == "assistant" then
+      local content = type(m.content) == "string" and m.content or ""
+      if m.role == "user" then
+        table.insert(lines, "## You")
+      else
+        table.insert(lines, "## Hermes" .. ((type(m.model) == "string" and m.model ~= "") and (" (" .. m.model .. ")") or ""))
+      end
+      vim.list_extend(lines, split_lines(content))
+      if type(m.attachments) == "table" and #m.attachments > 0 then
+        table.insert(lines, "> context: " .. table.concat(vim.tbl_map(require("hermes.context").label, m.attachments), ", "))
+      end
+      if type(m.error) == "table" then
+        vim.list_extend(lines, M.error_lines(m.error))
+      end
+      table.insert(lines, "")
+    end
+  end
+  insert_before_separator(lines)
+  M.render_header()
+  M.focus_prompt()
+end
+
 --- Forget the session and clear the transcript (a running reply is stopped).
 function M.new_session()
   if S.running then
@@ -596,6 +666,7 @@ function M.new_session()
   S.running = nil
   S.generation = S.generation + 1
   S.session_id, S.provider, S.model, S.routed_model, S.override = nil, nil, nil, nil, nil
+  S.carried = nil
   if valid_buf() then
     reset_buffer_lines()
   end

@@ -37,6 +37,8 @@ local M = {}
 ---@field stop string|false  Normal and insert mode: stop the running reply.
 ---@field close string|false  Normal mode: close the chat window.
 ---@field new string|false  Normal mode: start a new session in the chat buffer.
+---@field insert string|false  Normal mode: insert the code block under the cursor into your file (:HermesInsert).
+---@field apply string|false  Normal mode: apply the code block under the cursor to your file as a diff (:HermesApply).
 
 ---@class hermes.HealthOptions
 ---@field probe boolean  Let `:checkhealth hermes` probe the providers' catalogs.
@@ -70,6 +72,8 @@ M.defaults = {
     stop = "<C-c>",
     close = "q",
     new = false,
+    insert = "gi",
+    apply = "ga",
   },
   health = {
     probe = true,

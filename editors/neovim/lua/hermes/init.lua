@@ -75,6 +75,7 @@ end
 function M.chat(opts)
   opts = opts or {}
   local chat = require("hermes.chat")
+  require("hermes.context").note(vim.api.nvim_get_current_buf()) -- #buffer means the buffer you are in
   local message = opts.prompt
   if opts.range and opts.range > 0 then
     local buf = opts.bufnr or vim.api.nvim_get_current_buf()
@@ -83,6 +84,7 @@ function M.chat(opts)
       message = table.concat(vim.api.nvim_buf_get_lines(buf, opts.line1 - 1, opts.line2, false), "\n")
     else
       message = chat.selection_message(buf, opts.line1, opts.line2, opts.prompt)
+      chat.state.carried = { buf = buf, line1 = opts.line1, line2 = opts.line2 } -- :HermesApply replaces these lines
     end
   end
   chat.open(message)

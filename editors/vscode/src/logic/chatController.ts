@@ -4,18 +4,62 @@
  * through the small ChatApi interface, so it has no vscode import and is
  * unit-tested with a fake daemon.
  */
-import { ChatDelta, ChatParams, ChatResult, CurrentModel, NewSessionResult } from '../protocol';
-import { ChatEntry, EntryError } from './chatTypes';
+import {
+  Attachment,
+  ChatDelta,
+  ChatParams,
+  ChatResult,
+  CurrentModel,
+  GetSessionResult,
+  LspRange,
+  NEEDS_CONFIRMATION,
+  NeedsConfirmation,
+  NewSessionResult,
+} from '../protocol';
+import { ChatEntry, Chip, EntryError } from './chatTypes';
 import { DeltaAssembler } from './deltaAssembler';
 
 export interface ChatApi {
   newSession(): Promise<NewSessionResult>;
   chat(params: ChatParams): Promise<ChatResult>;
   cancel(sessionId: string): Promise<unknown>;
+  /** Asks the user about attachments the daemon flagged (-32004); true sends them. */
+  confirm?(found: NeedsConfirmation['attachments']): Promise<boolean>;
+}
+
+/** The selection a conversation carried: where "Apply…" puts a block by default. */
+export interface CarriedRange {
+  path: string;
+  range: LspRange;
+}
+
+export function attachmentLabel(a: Attachment): string {
+  const name = a.path ? a.path.split(/[\\/]/).pop() || a.path : a.kind;
+  const lines = a.range ? `:${a.range.start.line + 1}-${a.range.end.line + 1}` : '';
+  return a.kind === 'diagnostics' ? `problems: ${name}${lines}` : `${name}${lines}`;
+}
+
+export function formatSize(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') {
+    return content;
+  }
+  if (Array.isArray(content)) {
+    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
+  }
+  return '';
 }
 
 export type ChatEvent =
   | { type: 'reset' }
+  | { type: 'chips'; chips: Chip[] }
   | { type: 'entry'; entry: ChatEntry }
   | { type: 'append'; id: number; text: string; reasoning: string }
   | { type: 'busy'; busy: boolean };
@@ -54,6 +98,8 @@ export class ChatController {
   private readonly assembler = new DeltaAssembler();
   private nextId = 1;
   private generation = 0;
+  private pending: { id: number; attachment: Attachment }[] = [];
+  private carried: CarriedRange | undefined;
 
   constructor(
     private readonly api: ChatApi,
@@ -74,6 +120,72 @@ export class ChatController {
     return this.entries.map((e) => ({ ...e }));
   }
 
+  /** The context chips waiting for the next message. */
+  chips(): Chip[] {
+    return this.pending.map(({ id, attachment }) => ({
+      id,
+      label: attachmentLabel(attachment),
+      size: formatSize(byteLength(attachment.text)),
+      title: attachment.path,
+    }));
+  }
+
+  /** Adds context for the next message; the same file (and kind and range) is replaced, not doubled. */
+  addAttachments(attachments: Attachment[]): void {
+    for (const attachment of attachments) {
+      const same = (a: Attachment) => a.kind === attachment.kind && a.path === attachment.path && JSON.stringify(a.range) === JSON.stringify(attachment.range);
+      this.pending = this.pending.filter((p) => !same(p.attachment));
+      this.pending.push({ id: this.nextId++, attachment });
+    }
+    this.listener({ type: 'chips', chips: this.chips() });
+  }
+
+  removeAttachment(id: number): void {
+    this.pending = this.pending.filter((p) => p.id !== id);
+    this.listener({ type: 'chips', chips: this.chips() });
+  }
+
+  /** What the next message would carry (for hermes/previewRequest). */
+  get attachments(): Attachment[] {
+    return this.pending.map((p) => p.attachment);
+  }
+
+  /** Remembers the selection the conversation is about (Ask About Selection). */
+  noteRange(carried: CarriedRange): void {
+    this.carried = carried;
+  }
+
+  get carriedRange(): CarriedRange | undefined {
+    return this.carried;
+  }
+
+  /** Shows a saved conversation; the next message continues it. */
+  load(session: GetSessionResult): void {
+    this.reset();
+    this.sessionId = session.sessionId;
+    for (const m of session.messages) {
+      if (m.role !== 'user' && m.role !== 'assistant') {
+        continue;
+      }
+      const entry: ChatEntry = { id: this.nextId++, role: m.role, text: contentText(m.content) };
+      if (m.role === 'assistant') {
+        Object.assign(entry, { model: m.model, routedModel: m.routedModel, stopReason: m.stopReason });
+        if (m.error) {
+          entry.error = { kind: m.error.kind, message: m.error.message, hint: m.error.hint };
+        }
+      }
+      if (m.attachments?.length) {
+        entry.attachments = m.attachments.map(attachmentLabel);
+        const selection = m.attachments.find((a) => a.kind === 'selection' && a.path && a.range);
+        if (selection) {
+          this.carried = { path: selection.path!, range: selection.range! };
+        }
+      }
+      this.entries.push(entry);
+    }
+    this.listener({ type: 'reset' });
+  }
+
   /** Sends a user message and resolves when the reply has ended. */
   async send(text: string): Promise<ChatEntry | undefined> {
     const message = text.trim();
@@ -81,7 +193,15 @@ export class ChatController {
       return undefined;
     }
     const generation = this.generation;
+    const attachments = this.pending.map((p) => ({ ...p.attachment }));
     const user: ChatEntry = { id: this.nextId++, role: 'user', text: message };
+    if (attachments.length) {
+      user.attachments = attachments.map(attachmentLabel);
+      const selection = attachments.find((a) => a.kind === 'selection' && a.path && a.range);
+      if (selection) {
+        this.carried = { path: selection.path!, range: selection.range! };
+      }
+    }
     const reply: ChatEntry = { id: this.nextId++, role: 'assistant', text: '', streaming: true };
     this.entries.push(user, reply);
     const running: Running = { entry: reply, generation, stopRequested: false };
@@ -110,9 +230,12 @@ export class ChatController {
         params.provider = current.provider;
         params.model = current.model;
       }
+      if (attachments.length) {
+        params.attachments = attachments;
+      }
       let result: ChatResult;
       try {
-        result = await this.api.chat(params);
+        result = await this.chatConfirming(params);
       } catch (err) {
         if (!isUnknownSession(err) || generation !== this.generation) {
           throw err;
@@ -129,6 +252,11 @@ export class ChatController {
       }
       if (generation !== this.generation) {
         return undefined;
+      }
+      if (attachments.length) {
+        // Sent (and saved with the turn): the chips are done.
+        this.pending = [];
+        this.listener({ type: 'chips', chips: [] });
       }
       this.finish(reply, {
         text: result.text ?? reply.text,
@@ -153,6 +281,23 @@ export class ChatController {
       });
     }
     return { ...reply };
+  }
+
+  /** hermes/chat; attachments the daemon flags as possibly secret are sent only after the user says yes. */
+  private async chatConfirming(params: ChatParams): Promise<ChatResult> {
+    try {
+      return await this.api.chat(params);
+    } catch (err) {
+      const e = err as { code?: unknown; data?: NeedsConfirmation } | undefined;
+      if (e?.code !== NEEDS_CONFIRMATION || !params.attachments || !e.data?.attachments || !this.api.confirm) {
+        throw err;
+      }
+      if (!(await this.api.confirm(e.data.attachments))) {
+        throw { code: 'declined', message: 'Not sent: you declined to send the flagged files. Remove their chips and send again.' };
+      }
+      const confirmed = params.attachments.map((a, i) => (e.data!.attachments.some((f) => f.index === i) ? { ...a, confirmed: true } : a));
+      return this.api.chat({ ...params, attachments: confirmed });
+    }
   }
 
   private finish(entry: ChatEntry, fields: Partial<ChatEntry>): void {
@@ -206,6 +351,7 @@ export class ChatController {
     this.running = undefined;
     this.sessionId = undefined;
     this.entries = [];
+    this.carried = undefined;
     this.listener({ type: 'reset' });
     this.listener({ type: 'busy', busy: false });
   }

@@ -23,6 +23,17 @@ export interface ChatEntry {
   stopReason?: string;
   error?: EntryError;
   usage?: { inputTokens?: number; outputTokens?: number };
+  /** Labels of the context sent with a user message. */
+  attachments?: string[];
+}
+
+/** A piece of context waiting to go with the next message. */
+export interface Chip {
+  id: number;
+  label: string;
+  /** "1.2 KB". */
+  size: string;
+  title?: string;
 }
 
 export interface HeaderInfo {
@@ -42,6 +53,7 @@ export interface ViewState {
   busy: boolean;
   header: HeaderInfo;
   server: ServerStatus;
+  chips: Chip[];
 }
 
 /** Extension → webview. */
@@ -52,7 +64,10 @@ export type ToWebview =
   | { type: 'busy'; busy: boolean }
   | { type: 'header'; header: HeaderInfo }
   | { type: 'server'; server: ServerStatus }
+  | { type: 'chips'; chips: Chip[] }
   | { type: 'focusInput' };
+
+export type ContextKind = 'file' | 'editors' | 'problems';
 
 /** Webview → extension. */
 export type FromWebview =
@@ -61,6 +76,11 @@ export type FromWebview =
   | { type: 'stop' }
   | { type: 'newChat' }
   | { type: 'copy'; text: string }
+  | { type: 'insert'; text: string }
+  | { type: 'apply'; text: string; language: string }
+  | { type: 'addContext'; what: ContextKind }
+  | { type: 'removeChip'; id: number }
+  | { type: 'preview'; text: string }
   | { type: 'command'; command: WebviewCommand };
 
 /** Extension commands the webview may run (buttons in the view). */
@@ -70,6 +90,7 @@ export const WEBVIEW_COMMANDS = [
   'hermes.restartServer',
   'hermes.showLogs',
   'hermes.setMinCodingScore',
+  'hermes.openConversation',
   'hermes.setServerPath',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
@@ -86,7 +107,15 @@ export function isFromWebview(value: unknown): value is FromWebview {
       return true;
     case 'send':
     case 'copy':
+    case 'insert':
+    case 'preview':
       return typeof msg.text === 'string';
+    case 'apply':
+      return typeof msg.text === 'string' && typeof msg.language === 'string';
+    case 'addContext':
+      return msg.what === 'file' || msg.what === 'editors' || msg.what === 'problems';
+    case 'removeChip':
+      return typeof msg.id === 'number';
     case 'command':
       return (WEBVIEW_COMMANDS as readonly string[]).includes(msg.command as string);
     default:

@@ -60,9 +60,19 @@ export function chatHtml(o: ChatHtmlOptions): string {
     </button>
     <span id="model-detail" class="muted"></span>
   </div>
+  <div id="context-bar" class="context-bar">
+    <div id="chips" class="chips" aria-label="Context sent with the next message"></div>
+    <span class="context-actions">
+      <button id="add-file" class="link-button" type="button" title="Send the current file with the next message">+ File</button>
+      <button id="add-editors" class="link-button" type="button" title="Send every open editor with the next message">+ Open editors</button>
+      <button id="add-problems" class="link-button" type="button" title="Send the problems of the selection (or the file)">+ Problems</button>
+    </span>
+  </div>
   <form id="form" autocomplete="off">
     <textarea id="input" rows="3" placeholder="Ask Hermes… (Enter to send, Shift+Enter for a new line)" aria-label="Message"></textarea>
     <div class="actions">
+      <button id="history" class="secondary" type="button" title="Open an earlier conversation (Hermes: Open Conversation…)">History</button>
+      <button id="preview" class="secondary" type="button" title="Show exactly what would be sent (hermes/previewRequest)">Preview</button>
       <button id="new-chat" class="secondary" type="button" title="Start a new conversation">New Chat</button>
       <button id="stop" class="danger hidden" type="button" title="Stop the reply">Stop</button>
       <button id="send" type="submit" title="Send (Enter)">Send</button>

@@ -3,7 +3,7 @@
  * posts the user's actions back; it holds no conversation logic of its own.
  * Loaded with a nonce under a strict CSP: no inline handlers, no eval.
  */
-import type { ChatEntry, FromWebview, HeaderInfo, ServerStatus, ToWebview, WebviewCommand } from '../logic/chatTypes';
+import type { ChatEntry, Chip, ContextKind, FromWebview, HeaderInfo, ServerStatus, ToWebview, WebviewCommand } from '../logic/chatTypes';
 import { metaParts, renderError, renderMarkdown } from './render';
 
 interface VsCodeApi {
@@ -27,6 +27,9 @@ const modelButton = $<HTMLButtonElement>('model-button');
 const modelName = $<HTMLElement>('model-name');
 const modelDetail = $<HTMLElement>('model-detail');
 const banner = $<HTMLElement>('server-banner');
+const chips = $<HTMLElement>('chips');
+const historyButton = $<HTMLButtonElement>('history');
+const previewButton = $<HTMLButtonElement>('preview');
 
 interface Rendered {
   entry: ChatEntry;
@@ -70,7 +73,9 @@ function createEntryElement(entry: ChatEntry): HTMLElement {
   error.className = 'error';
   const meta = document.createElement('div');
   meta.className = 'meta';
-  el.append(role, reasoning, content, error, meta);
+  const attached = document.createElement('div');
+  attached.className = 'attached';
+  el.append(role, attached, reasoning, content, error, meta);
   return el;
 }
 
@@ -87,6 +92,15 @@ function paint(item: Rendered): void {
     reasoning.querySelector<HTMLElement>('.reasoning-body')!.textContent = entry.reasoning;
   }
   el.querySelector<HTMLElement>('.error')!.innerHTML = renderError(entry);
+  const attached = el.querySelector<HTMLElement>('.attached')!;
+  attached.replaceChildren(
+    ...(entry.attachments ?? []).map((label) => {
+      const chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.textContent = label;
+      return chip;
+    }),
+  );
   const meta = el.querySelector<HTMLElement>('.meta')!;
   meta.textContent = metaParts(entry).join(' · ');
   if (entry.routedModel && entry.routedModel !== entry.model) {
@@ -184,6 +198,26 @@ function setServer(server: ServerStatus): void {
   }
 }
 
+function setChips(list: Chip[]): void {
+  chips.replaceChildren(
+    ...list.map((c) => {
+      const chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.title = c.title ?? c.label;
+      const label = document.createElement('span');
+      label.textContent = `${c.label} · ${c.size}`;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'remove-chip link-button';
+      remove.dataset.chip = String(c.id);
+      remove.title = `Remove ${c.label}`;
+      remove.textContent = '×';
+      chip.append(label, remove);
+      return chip;
+    }),
+  );
+}
+
 function send(): void {
   const text = input.value;
   if (busy || !text.trim()) {
@@ -203,7 +237,11 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       setBusy(msg.state.busy);
       setHeader(msg.state.header);
       setServer(msg.state.server);
+      setChips(msg.state.chips);
       scrollToBottom();
+      break;
+    case 'chips':
+      setChips(msg.chips);
       break;
     case 'entry':
       upsert(msg.entry);
@@ -251,6 +289,11 @@ input.addEventListener('input', () => vscode.setState({ draft: input.value }));
 stopButton.addEventListener('click', () => post({ type: 'stop' }));
 newChatButton.addEventListener('click', () => post({ type: 'newChat' }));
 modelButton.addEventListener('click', () => post({ type: 'command', command: 'hermes.selectModel' }));
+historyButton.addEventListener('click', () => post({ type: 'command', command: 'hermes.openConversation' }));
+previewButton.addEventListener('click', () => post({ type: 'preview', text: input.value }));
+for (const [id, what] of [['add-file', 'file'], ['add-editors', 'editors'], ['add-problems', 'problems']] as const) {
+  $<HTMLButtonElement>(id).addEventListener('click', () => post({ type: 'addContext', what: what as ContextKind }));
+}
 
 document.body.addEventListener('click', (event) => {
   const target = event.target as HTMLElement | null;
@@ -260,6 +303,19 @@ document.body.addEventListener('click', (event) => {
     post({ type: 'copy', text: code });
     copy.textContent = 'Copied';
     setTimeout(() => (copy.textContent = 'Copy'), 1500);
+    return;
+  }
+  const codeAction = target?.closest<HTMLElement>('.insert-code, .apply-code');
+  if (codeAction) {
+    const block = codeAction.closest('.code-block');
+    const code = block?.querySelector('code')?.textContent ?? '';
+    const language = block?.querySelector('.code-lang')?.textContent ?? '';
+    post(codeAction.classList.contains('insert-code') ? { type: 'insert', text: code } : { type: 'apply', text: code, language: language === 'text' ? '' : language });
+    return;
+  }
+  const removeChip = target?.closest<HTMLElement>('.remove-chip');
+  if (removeChip?.dataset.chip) {
+    post({ type: 'removeChip', id: Number(removeChip.dataset.chip) });
     return;
   }
   const commandButton = target?.closest<HTMLElement>('[data-command]');

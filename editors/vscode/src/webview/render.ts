@@ -40,6 +40,8 @@ md.renderer.rules.fence = (tokens, idx) => {
     '<div class="code-block">' +
     '<div class="code-toolbar">' +
     `<span class="code-lang">${escapeHtml(lang || 'text')}</span>` +
+    '<button type="button" class="insert-code" title="Insert at the cursor in the editor">Insert</button>' +
+    '<button type="button" class="apply-code" title="Apply to the file: shown as a diff, written only when you accept">Apply…</button>' +
     '<button type="button" class="copy-code" title="Copy code">Copy</button>' +
     '</div>' +
     `<pre><code${langClass}>${escapeHtml(token.content)}</code></pre>` +

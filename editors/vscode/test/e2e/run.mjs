@@ -374,7 +374,8 @@ async function runCommand(title, { escape = true } = {}) {
       await input.waitFor({ state: 'visible', timeout: 4_000 });
       await input.fill(`>${title}`, { timeout: 4_000 });
       await row.waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
+      // The row itself, not Enter: "Open Chat" and "Open Conversation…" rank close together.
+      await row.click({ timeout: 4_000 });
       return;
     } catch (err) {
       if (attempt >= 4) {
@@ -598,6 +599,100 @@ await step('Ask About Selection sends the code with its file name', async () => 
     throw new Error(`upstream did not get the selection: ${sent.slice(0, 400)}`);
   }
   await shot('08-ask-selection');
+});
+
+const FAST_FIB = 'def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n';
+const fibFile = path.join(workspace, 'fib.py');
+
+await step('Apply… puts a code block over the asked-about selection through a diff, written only on accept', async () => {
+  const before = fs.readFileSync(fibFile, 'utf8');
+  await upstreamPost('/__config', { reply_text: REPLY, chunk_count: 4, chunk_delay: 0, routed_model: null });
+  await sendPrompt('Make it faster.');
+  await waitForIdle();
+  await lastReply().locator('button.apply-code').click();
+  await page.locator('.tab', { hasText: "Hermes' change" }).first().waitFor({ timeout: 15_000 });
+  await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 10_000 });
+  if (fs.readFileSync(fibFile, 'utf8') !== before) {
+    throw new Error('fib.py was written before the change was accepted');
+  }
+  await shot('14-apply-diff');
+  await runCommand('Hermes: Accept Proposed Change');
+  await waitFor('fib.py to hold the new code', async () => fs.readFileSync(fibFile, 'utf8') === FAST_FIB, 10_000);
+  await waitFor('the diff to close', async () => (await page.locator('.tab', { hasText: "Hermes' change" }).count()) === 0, 10_000);
+  await shot('15-applied');
+});
+
+await step('Insert puts a code block at the cursor', async () => {
+  await upstreamPost('/__config', { reply_text: 'Call it like this:\n\n```python\nprint(fib(30))\n```\n', chunk_count: 2, chunk_delay: 0, routed_model: null });
+  await sendPrompt('How do I call it?');
+  await waitForIdle();
+  const editor = page.locator('.monaco-editor .view-lines', { hasText: 'def fib' }).first();
+  await editor.click();
+  await page.keyboard.press('Control+End');
+  await lastReply().locator('button.insert-code').click();
+  await waitFor('the inserted line in the editor', async () => ((await editor.textContent()) ?? '').replace(/\u00a0/g, ' ').includes('print(fib(30))'), 10_000);
+  await shot('16-inserted');
+  await editor.click();
+  await page.keyboard.press('Control+Z');
+  await page.keyboard.press('Control+S');
+});
+
+await step('Add current file shows a chip with its size, Preview shows exactly how it is sent, and it goes with the next message', async () => {
+  await page.locator('.monaco-editor .view-lines', { hasText: 'def fib' }).first().click();
+  await chat.locator('#add-file').click();
+  const chip = chat.locator('#chips .chip', { hasText: 'fib.py' });
+  await chip.waitFor({ timeout: 10_000 });
+  const label = (await chip.textContent()) ?? '';
+  if (!label.includes(`${Buffer.byteLength(FAST_FIB)} B`)) {
+    throw new Error(`chip: ${label}`);
+  }
+  await chat.locator('#input').fill('What is in this file?');
+  await chat.locator('#preview').click();
+  const expected = `File ${fibFile}:`;
+  await page.locator('.monaco-editor .view-lines', { hasText: expected }).first().waitFor({ timeout: 15_000 });
+  await shot('17-context-preview');
+  await page.keyboard.press('Control+W');
+  await upstreamPost('/__config', { reply_text: 'It holds fib.', chunk_count: 2, chunk_delay: 0, routed_model: null });
+  await chat.locator('#input').press('Enter');
+  await waitForIdle();
+  await chat.locator('#chips .chip').first().waitFor({ state: 'detached', timeout: 10_000 });
+  await chat.locator('article.entry.user .attached .chip', { hasText: 'fib.py' }).last().waitFor({ timeout: 5_000 });
+  const last = (await upstreamRequests()).filter((r) => r.path.endsWith('/chat/completions')).at(-1);
+  const content = last?.json?.messages?.at(-1)?.content ?? '';
+  if (content !== `${expected}\n\`\`\`python\n${FAST_FIB}\`\`\`\n\nWhat is in this file?`) {
+    throw new Error(`sent: ${JSON.stringify(content).slice(0, 400)}`);
+  }
+});
+
+await step('Open Conversation reopens an earlier conversation and continues it', async () => {
+  await chat.locator('#new-chat').click();
+  await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
+  await chat.locator('#history').click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'What does this do?' }).first().waitFor({ timeout: 10_000 });
+  await input.fill('fibonacci');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Write a fast Fibonacci function in Python.' }).first();
+  await row.waitFor({ timeout: 10_000 });
+  const text = (await row.textContent()) ?? '';
+  if (!text.includes('openrouter · openrouter/pareto-code') || !/ago|just now/.test(text)) {
+    throw new Error(`history row: ${text}`);
+  }
+  await waitFor('the filter to drop the conversation that does not match',
+    async () => (await page.locator('.quick-input-list .monaco-list-row', { hasText: 'What does this do?' }).count()) === 0, 5_000);
+  await shot('18-history');
+  await page.keyboard.press('Enter');
+  await chat.locator('article.entry.user', { hasText: 'Write a fast Fibonacci function in Python.' }).waitFor({ timeout: 10_000 });
+  await chat.locator('article.entry.assistant .code-block code.language-python').first().waitFor({ timeout: 5_000 });
+  await shot('19-reopened');
+  await upstreamPost('/__config', { reply_text: 'Sure, in Rust too.', chunk_count: 2, chunk_delay: 0, routed_model: null });
+  await sendPrompt('And in Rust?');
+  await waitFor('the continued reply', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('in Rust too'), 20_000);
+  const last = (await upstreamRequests()).filter((r) => r.path.endsWith('/chat/completions')).at(-1);
+  const sent = (last?.json?.messages ?? []).map((m) => m.content);
+  if (sent[0] !== 'Write a fast Fibonacci function in Python.' || sent.at(-1) !== 'And in Rust?' || !sent.includes('Tell me a very long story.')) {
+    throw new Error(`the continued chat did not carry the earlier turns: ${JSON.stringify(sent).slice(0, 300)}`);
+  }
 });
 
 await step('a plugin added elsewhere shows up in the picker (hermes/providersChanged)', async () => {

@@ -41,6 +41,9 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri('file', path);
   }
+  get fsPath(): string {
+    return this.path;
+  }
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, [base.path, ...parts].join('/'));
   }

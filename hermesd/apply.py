@@ -1,0 +1,161 @@
+"""Where a code block from a reply goes when the user chooses "Apply…" (``hermes/planApply``).
+
+The editor sends the block and the target document (its path and current
+text, and the range the conversation carried, if any); this module says
+what the document would become, and how it decided:
+
+- ``range``: the block replaces that range;
+- ``diff``: the block is a unified diff for this file, applied hunk by hunk;
+- ``file``: the block is the whole file, rewritten;
+- ``needsRange``: none of these holds (a fragment, and no range): the user
+  picks the range and the editor asks again. Replacing a whole file with a
+  fragment is never proposed.
+
+Pure functions: nothing is written. The editor shows the result as a diff
+and writes it only when the user accepts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from typing import Any
+
+MAX_BYTES = 4 * 1024 * 1024
+# A block counts as the whole file when it keeps at least this share of the file's lines in order.
+WHOLE_FILE_SIMILARITY = 0.6
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+class ApplyError(ValueError):
+    """The block cannot be applied (JSON-RPC -32602); the message says why and what to do."""
+
+
+def plan(params: dict[str, Any]) -> dict[str, Any]:
+    """``hermes/planApply {code, path, text, range?, language?}`` → ``{mode, path, text?, reason?}``."""
+    code, path, text = params.get("code"), params.get("path"), params.get("text")
+    for name, value in (("code", code), ("path", path), ("text", text)):
+        if not isinstance(value, str):
+            raise ApplyError(f"`{name}` (a string) is required")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApplyError(f"`{name}` is not valid Unicode text (it contains a lone surrogate)") from None
+    if len(code.encode()) + len(text.encode()) > MAX_BYTES:
+        raise ApplyError(f"`code` and `text` together exceed {MAX_BYTES // (1024 * 1024)} MiB")
+    language = params.get("language") if isinstance(params.get("language"), str) else ""
+    span = params.get("range")
+    if is_diff(code, language):
+        return {"mode": "diff", "path": path, "text": apply_diff(code, text, path)}
+    if span is not None:
+        return {"mode": "range", "path": path, "text": replace_range(text, span, code)}
+    if is_whole_file(code, text):
+        return {"mode": "file", "path": path, "text": code if code.endswith("\n") or not text.endswith("\n") else code + "\n"}
+    return {"mode": "needsRange", "path": path,
+            "reason": "the block is a fragment of the file: select the lines it should replace, then apply again"}
+
+
+def is_diff(code: str, language: str = "") -> bool:
+    lines = code.splitlines()
+    has_hunk = any(_HUNK.match(line) for line in lines)
+    has_headers = any(line.startswith("--- ") for line in lines) and any(line.startswith("+++ ") for line in lines)
+    return has_hunk and (has_headers or language.lower() in ("diff", "patch"))
+
+
+def is_whole_file(code: str, text: str) -> bool:
+    """The block rewrites the whole file (not a fragment of it)."""
+    old, new = text.splitlines(), code.splitlines()
+    if not any(line.strip() for line in old):
+        return True  # an empty file: any block is all of it
+    if len(new) < len(old) * WHOLE_FILE_SIMILARITY:
+        return False
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    kept = sum(block.size for block in matcher.get_matching_blocks())
+    return kept >= len(old) * WHOLE_FILE_SIMILARITY
+
+
+def replace_range(text: str, span: Any, code: str) -> str:
+    """``text`` with the LSP range ``span`` (zero-based, UTF-16 characters) replaced by ``code``."""
+    try:
+        start = _offset(text, span["start"]["line"], span["start"]["character"])
+        end = _offset(text, span["end"]["line"], span["end"]["character"])
+    except (TypeError, KeyError) as exc:
+        raise ApplyError("`range` must be {start: {line, character}, end: {line, character}}, zero-based") from exc
+    if end < start:
+        raise ApplyError("`range` ends before it starts")
+    replaced = text[start:end]
+    if code.endswith("\n") and not replaced.endswith("\n"):
+        code = code[:-1]  # the range stops at a line's end: keep the newline that follows it
+    return text[:start] + code + text[end:]
+
+
+def _offset(text: str, line: Any, character: Any) -> int:
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (line, character)):
+        raise TypeError
+    lines = text.splitlines(keepends=True)
+    if line >= len(lines):
+        return len(text)
+    offset = sum(len(chunk) for chunk in lines[:line])
+    content = lines[line].rstrip("\r\n")
+    units = 0
+    for i, char in enumerate(content):
+        if units >= character:
+            return offset + i
+        units += 2 if ord(char) > 0xFFFF else 1
+    return offset + len(content)
+
+
+def apply_diff(diff: str, text: str, path: str) -> str:
+    """``text`` with the unified diff's hunks applied; each hunk must match the file exactly."""
+    lines = diff.splitlines()
+    target = next((line[4:].strip() for line in lines if line.startswith("+++ ")), "")
+    target = target.split("\t")[0]
+    if target.startswith(("a/", "b/")):
+        target = target[2:]
+    if target and target != "/dev/null" and os.path.basename(target) != os.path.basename(path):
+        raise ApplyError(f"this diff is for {target}, not {os.path.basename(path)}: open {target} and apply it there")
+    old = text.splitlines(keepends=True)
+    out: list[str] = []
+    cursor = 0
+    i = 0
+    while i < len(lines):
+        match = _HUNK.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        i += 1
+        before: list[str] = []
+        after: list[str] = []
+        while i < len(lines) and not _HUNK.match(lines[i]):
+            line = lines[i]
+            if line.startswith("\\"):
+                pass  # "\ No newline at end of file"
+            elif line.startswith("-"):
+                before.append(line[1:])
+            elif line.startswith("+"):
+                after.append(line[1:])
+            elif line.startswith(" ") or line == "":
+                before.append(line[1:])
+                after.append(line[1:])
+            else:
+                break
+            i += 1
+        at = _find(old, before, int(match.group(1)) - 1, cursor)
+        if at is None:
+            raise ApplyError(f"hunk {match.group(0)} does not match "
+                             f"{os.path.basename(path)} as it is now: ask for the whole changed section instead")
+        out.extend(old[cursor:at])
+        out.extend(line + "\n" for line in after)
+        cursor = at + len(before)
+    out.extend(old[cursor:])
+    result = "".join(out)
+    return result[:-1] if text and not text.endswith("\n") and result.endswith("\n") else result
+
+
+def _find(old: list[str], wanted: list[str], hint: int, start: int) -> int | None:
+    """Where ``wanted`` occurs in ``old`` at or after ``start``, nearest to ``hint``."""
+    stripped = [line.rstrip("\r\n") for line in old]
+    size = len(wanted)
+    spots = [i for i in range(start, len(old) - size + 1) if stripped[i:i + size] == wanted]
+    return min(spots, key=lambda i: abs(i - hint)) if spots else None

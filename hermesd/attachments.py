@@ -1,0 +1,185 @@
+"""Context an editor attaches to a chat turn: files, selections, diagnostics.
+
+Attachments arrive typed (``{kind, path?, language?, range?, text}``), are
+checked here (size, binary, files that usually hold secrets), are rendered
+into the user's turn as fenced blocks ahead of the message (what
+``hermes/previewRequest`` shows is exactly what is sent), and are saved with
+the turn in the session file, so a continued conversation keeps them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+KINDS = ("file", "selection", "diagnostics")
+# Per attachment; above it the request is refused (nothing sent, nothing saved): attach a selection instead.
+MAX_ATTACHMENT_BYTES = 256 * 1024
+MAX_ATTACHMENTS = 20
+# Names of files that usually hold secrets; ``.env.example`` and friends do not.
+SENSITIVE_NAMES = (
+    ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx",
+    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".netrc", ".npmrc", ".pypirc", ".git-credentials",
+    ".htpasswd", "credentials", "credentials.json", "auth.json", "secrets.*", "*.secret",
+)
+NOT_SENSITIVE = (".env.example", ".env.sample", ".env.template", "*.pub")
+
+
+class AttachmentError(ValueError):
+    """A malformed or refused attachment (JSON-RPC -32602); the message names it."""
+
+
+class NeedsConfirmation(AttachmentError):
+    """Attachments the user must confirm: re-send them with ``confirmed: true``."""
+
+    def __init__(self, found: list[dict[str, Any]]) -> None:
+        self.found = found
+        names = ", ".join(f"{f['path']} ({f['reason']})" for f in found)
+        super().__init__(f"these attachments may hold secrets and are saved with the conversation: {names}; "
+                         "ask the user, then re-send each with `confirmed: true`")
+
+    def data(self) -> dict[str, Any]:
+        return {"kind": "needsConfirmation", "attachments": self.found}
+
+
+def parse(value: Any) -> list[dict[str, Any]]:
+    """The ``attachments`` param, checked; the saved (and rendered) form of each."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise AttachmentError("`attachments` must be a list of {kind, path?, language?, range?, text}")
+    if len(value) > MAX_ATTACHMENTS:
+        raise AttachmentError(f"`attachments` has {len(value)} items; the limit is {MAX_ATTACHMENTS}")
+    out = []
+    for i, item in enumerate(value):
+        where = f"`attachments[{i}]`"
+        if not isinstance(item, dict):
+            raise AttachmentError(f"{where} must be an object {{kind, path?, language?, range?, text}}")
+        kind, text = item.get("kind"), item.get("text")
+        if kind not in KINDS:
+            raise AttachmentError(f"{where}.kind must be one of {', '.join(KINDS)}")
+        if not isinstance(text, str):
+            raise AttachmentError(f"{where}.text must be a string (the file's, selection's or diagnostics' text)")
+        attachment: dict[str, Any] = {"kind": kind}
+        for name in ("path", "language"):
+            field = item.get(name)
+            if field is not None:
+                if not isinstance(field, str) or not field.strip() or "\n" in field:
+                    raise AttachmentError(f"{where}.{name} must be a one-line string")
+                attachment[name] = field.strip()
+        if item.get("range") is not None:
+            attachment["range"] = _range(item["range"], where)
+        label = attachment.get("path") or kind
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_ATTACHMENT_BYTES:
+            raise AttachmentError(
+                f"{where} ({label}) is {size} bytes; the limit is {MAX_ATTACHMENT_BYTES} bytes "
+                f"({MAX_ATTACHMENT_BYTES // 1024} KiB) per attachment: attach a selection of it instead"
+            )
+        if _looks_binary(text):
+            raise AttachmentError(f"{where} ({label}) looks like a binary file; only text can be attached")
+        attachment["text"] = text
+        if item.get("confirmed") is True:
+            attachment["confirmed"] = True
+        out.append(attachment)
+    return out
+
+
+def _range(value: Any, where: str) -> dict[str, Any]:
+    """An LSP range (zero-based lines and characters)."""
+    try:
+        start, end = value["start"], value["end"]
+        points = [start["line"], start["character"], end["line"], end["character"]]
+    except (TypeError, KeyError):
+        points = None
+    if not points or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in points):
+        raise AttachmentError(f"{where}.range must be {{start: {{line, character}}, end: {{line, character}}}}, "
+                              "zero-based")
+    return {"start": {"line": points[0], "character": points[1]}, "end": {"line": points[2], "character": points[3]}}
+
+
+def _looks_binary(text: str) -> bool:
+    replaced = text.count("\ufffd")  # what an editor shows for bytes that are not text
+    return "\x00" in text or (replaced >= 8 and replaced * 100 >= len(text))
+
+
+def sensitive_reason(path: str) -> str | None:
+    """Why ``path`` usually holds secrets (a name rule, or ignored by git), or None."""
+    name = os.path.basename(path)
+    if any(fnmatch.fnmatch(name, pattern) for pattern in NOT_SENSITIVE):
+        return None
+    for pattern in SENSITIVE_NAMES:
+        if fnmatch.fnmatch(name, pattern):
+            return f"named like a secrets file ({pattern})"
+    if os.path.isabs(path) and _git_ignored(Path(path)):
+        return "ignored by git"
+    return None
+
+
+def _git_ignored(path: Path) -> bool:
+    git = shutil.which("git")
+    folder = path.parent
+    if git is None or not folder.is_dir():
+        return False
+    try:
+        done = subprocess.run([git, "-C", str(folder), "check-ignore", "-q", "--", path.name],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def confirm(attachments: list[dict[str, Any]]) -> None:
+    """Raise NeedsConfirmation for unconfirmed attachments whose path looks sensitive (runs git: off the loop)."""
+    found = []
+    for i, attachment in enumerate(attachments):
+        path = attachment.get("path")
+        if path and not attachment.get("confirmed"):
+            reason = sensitive_reason(path)
+            if reason:
+                found.append({"index": i, "path": path, "reason": reason})
+    if found:
+        raise NeedsConfirmation(found)
+
+
+def size(attachments: list[dict[str, Any]]) -> int:
+    return sum(len(a["text"].encode("utf-8", "surrogatepass")) for a in attachments)
+
+
+def render(message: str, attachments: list[dict[str, Any]] | None) -> str:
+    """The user's turn as sent: each attachment as a fenced block, then the message."""
+    if not attachments:
+        return message
+    blocks = [_block(a) for a in attachments]
+    return "\n\n".join([*blocks, message])
+
+
+def _block(attachment: dict[str, Any]) -> str:
+    kind, path, text = attachment["kind"], attachment.get("path"), attachment["text"]
+    where = path or "the editor"
+    span = attachment.get("range")
+    lines = f", lines {span['start']['line'] + 1}-{span['end']['line'] + 1}" if span else ""
+    header = {"file": "File", "selection": "Selection from", "diagnostics": "Diagnostics for"}[kind]
+    header = f"{header} {where}{lines}"
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
+    language = attachment.get("language", "") if kind != "diagnostics" else ""
+    body = text if text.endswith("\n") or not text else text + "\n"
+    return f"{header}:\n{fence}{language}\n{body}{fence}"
+
+
+def _longest_backtick_run(text: str) -> int:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return longest
+
+
+def saved(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the session file keeps (the confirmation is not part of the context)."""
+    return [{k: v for k, v in a.items() if k != "confirmed"} for a in attachments]

@@ -1,0 +1,307 @@
+"""A small SQLite index of saved sessions, so listing never parses transcripts.
+
+One row per session file: title, provider/model, message count, times, and
+how many bytes of the file the row reflects. Every writer (the daemon, the
+CLI, another daemon) brings a session's row up to date after appending to it
+by reading only the bytes added since; rows are ordered by ``updated_at``
+so the first page of ``hermes/listSessions`` costs the same with 100 or
+10,000 sessions. Files the index has not seen (an older hermesd, a file
+copied in or deleted by hand) are caught by the directory's mtime: when it
+differs from the one recorded, the next listing stats every file and reads
+what changed. The index is a cache: it can be deleted at any time, and a
+broken one is rebuilt from the transcripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+log = logging.getLogger(__name__)
+
+# In its own directory: SQLite's journal files come and go there, not beside the transcripts
+# (whose directory mtime tells the index that a file appeared or went).
+INDEX_PATH = (".index", "sessions.sqlite3")
+TITLE_CHARS = 60
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    updated_at REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL DEFAULT 0,
+    title TEXT NOT NULL DEFAULT '',
+    provider TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    parent_id TEXT,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sessions_by_time ON sessions (updated_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER);
+"""
+_COLUMNS = ("id", "updated_at", "created_at", "title", "provider", "model", "parent_id", "message_count", "size")
+
+
+def derive_title(content: Any) -> str:
+    """The first user message, whitespace collapsed, cut at 60 characters."""
+    text = " ".join(content.split()) if isinstance(content, str) else ""
+    return text[:TITLE_CHARS] + ("…" if len(text) > TITLE_CHARS else "") if text else ""
+
+
+def fold(row: dict[str, Any], lines: Iterable[bytes]) -> dict[str, Any]:
+    """``row`` advanced over transcript lines (pure: the same rules as loading a session)."""
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # torn by a crash mid-write
+        if not isinstance(record, dict):
+            continue
+        kind, at = record.get("type"), record.get("at")
+        if kind == "meta":
+            row.update(provider=record.get("provider") or "", model=record.get("model") or "",
+                       parent_id=record.get("parent_id"))
+            row["created_at"] = row.get("created_at") or record.get("created_at") or at or 0
+        elif kind == "message":
+            row["message_count"] = row.get("message_count", 0) + 1
+            if not row.get("title") and record.get("role") == "user":
+                row["title"] = derive_title(record.get("content"))
+        elif kind == "summary":
+            kept = int(record.get("kept") or 0)
+            row["message_count"] = min(row.get("message_count", 0), kept) if kept else 0
+        else:
+            continue
+        if isinstance(at, (int, float)):
+            row["updated_at"] = at
+    return row
+
+
+class SessionIndex:
+    """The index of one sessions directory; every method is safe to call from any thread."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._db: Any = None
+
+    # -- connection ------------------------------------------------------
+
+    def _conn(self) -> Any:
+        if self._db is None:
+            import sqlite3
+
+            path = self.root.joinpath(*INDEX_PATH)
+            try:
+                from hermesd.paths import ensure_private_dir
+
+                ensure_private_dir(path.parent)
+            except OSError:
+                pass  # opening fails below, and the index lives in memory
+            try:
+                self._db = self._open(sqlite3, str(path))
+            except sqlite3.DatabaseError as exc:  # not a database, or corrupt: it is only a cache
+                log.warning("session index %s unusable (%s); rebuilding it", path, exc)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                try:
+                    self._db = self._open(sqlite3, str(path))
+                except (sqlite3.Error, OSError):
+                    self._db = self._open(sqlite3, ":memory:")
+            except OSError:  # read-only or full disk: still list, from memory
+                self._db = self._open(sqlite3, ":memory:")
+        return self._db
+
+    @staticmethod
+    def _open(sqlite3: Any, where: str) -> Any:
+        if where != ":memory:":
+            fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)  # private, like the transcripts
+            os.close(fd)
+        db = sqlite3.connect(where, timeout=5, check_same_thread=False, isolation_level=None)
+        db.executescript(_SCHEMA)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # -- writing ---------------------------------------------------------
+
+    def refresh(self, session_id: str, *, dir_before: int | None = None) -> None:
+        """Bring one session's row up to date with its file (call after appending to it).
+
+        ``dir_before`` is the directory's mtime before this writer created the
+        file: if the index had seen that state, it now records the new one, so
+        creating a session does not force the next listing to rescan.
+        """
+        import sqlite3
+
+        try:
+            with self._lock:
+                db = self._conn()
+                self._refresh(db, session_id)
+                if dir_before is not None:
+                    db.execute("UPDATE state SET value = ? WHERE key = 'dir_mtime' AND value = ?",
+                               (_mtime(self.root), dir_before))
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("session index not updated for %s: %s (the next listing rescans)", session_id, exc)
+            self._forget_dir_state()
+
+    def dir_mtime(self) -> int | None:
+        try:
+            return _mtime(self.root)
+        except OSError:
+            return None
+
+    def _forget_dir_state(self) -> None:
+        with contextlib.suppress(Exception), self._lock:
+            self._conn().execute("DELETE FROM state WHERE key = 'dir_mtime'")
+
+    def _refresh(self, db: Any, session_id: str) -> None:
+        path = self.root / f"{session_id}.jsonl"
+        found = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        row = dict(zip(_COLUMNS, found)) if found else {"id": session_id}
+        try:
+            with open(path, "rb") as handle:
+                end = os.fstat(handle.fileno()).st_size
+                start = row.get("size", 0)
+                if start == end and found:
+                    return
+                if start > end:  # the file shrank (rewritten): read it again from the top
+                    row, start = {"id": session_id}, 0
+                handle.seek(start)
+                data = handle.read(end - start)
+        except FileNotFoundError:
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            return
+        complete = data.rfind(b"\n") + 1  # a line still being written is read next time
+        row = fold(row, data[:complete].splitlines())
+        row["size"] = start + complete
+        values = [row.get(c) for c in _COLUMNS]
+        defaults = {"updated_at": 0, "created_at": 0, "title": "", "provider": "", "model": "", "message_count": 0}
+        values = [defaults.get(c, v) if v is None else v for c, v in zip(_COLUMNS, values)]
+        db.execute(f"INSERT OR REPLACE INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                   values)
+
+    def _reconcile(self, db: Any) -> None:
+        """Catch up with files written without the index: stat every file, read what changed."""
+        try:
+            before = _mtime(self.root)
+            entries = {e.name[: -len(".jsonl")]: e.stat().st_size for e in os.scandir(self.root)
+                       if e.name.endswith(".jsonl") and e.name.startswith("s-")}
+        except FileNotFoundError:
+            db.execute("DELETE FROM sessions")
+            return
+        known = dict(db.execute("SELECT id, size FROM sessions").fetchall())
+        db.execute("BEGIN")
+        try:
+            for session_id in known.keys() - entries.keys():
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            for session_id, size in entries.items():
+                if known.get(session_id) != size:
+                    self._refresh(db, session_id)
+            db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('dir_mtime', ?)", (before,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # -- reading ---------------------------------------------------------
+
+    def page(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
+             query: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """Rows newest first, ``limit`` at a time, optionally filtered; and the next page's cursor."""
+        import sqlite3
+
+        with self._lock:
+            db = self._conn()
+            try:
+                self._catch_up(db)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("session index could not catch up: %s", exc)
+            where, args = [], []  # type: list[str], list[Any]
+            if query:
+                pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                where.append("(title LIKE ? ESCAPE '\\' OR provider LIKE ? ESCAPE '\\' OR model LIKE ? ESCAPE '\\')")
+                args += [pattern] * 3
+            if cursor:
+                at, _, after = cursor.partition(":")
+                where.append("(updated_at < ? OR (updated_at = ? AND id < ?))")
+                args += [float(at), float(at), after]
+            sql = f"SELECT {', '.join(_COLUMNS)} FROM sessions"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += " ORDER BY updated_at DESC, id DESC LIMIT ?"
+            found = [dict(zip(_COLUMNS, r)) for r in db.execute(sql, (*args, limit + 1)).fetchall()]
+            # The rows shown are checked against their files (a cheap stat each).
+            for i, row in enumerate(found[:limit]):
+                try:
+                    size = os.stat(self.root / f"{row['id']}.jsonl").st_size
+                except OSError:
+                    continue
+                if size != row["size"]:
+                    self._refresh(db, row["id"])
+                    again = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (row["id"],)).fetchone()
+                    if again:
+                        found[i] = dict(zip(_COLUMNS, again))
+        more = len(found) > limit
+        rows = found[:limit]
+        next_cursor = f"{rows[-1]['updated_at']!r}:{rows[-1]['id']}" if more and rows else None
+        return rows, next_cursor
+
+    def _catch_up(self, db: Any) -> None:
+        seen = db.execute("SELECT value FROM state WHERE key = 'dir_mtime'").fetchone()
+        try:
+            now = _mtime(self.root)
+        except FileNotFoundError:
+            now = None
+        if seen is None or seen[0] != now:
+            self._reconcile(db)
+
+
+def _mtime(path: Path) -> int:
+    return os.stat(path).st_mtime_ns
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, sent as a JSON escape
+        return False
+    return True
+
+
+def page_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``hermes/listSessions`` params checked: ``limit`` (1-500, default 50), ``cursor``, ``query``."""
+    limit = params.get("limit", DEFAULT_PAGE)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"`limit` must be an integer from 1 to {MAX_PAGE}")
+    query = params.get("query")
+    if query is not None and (not isinstance(query, str) or not _is_text(query)):
+        raise ValueError("`query` must be a string of valid Unicode (matched against title, provider and model)")
+    return {"limit": limit, "cursor": parse_cursor(params.get("cursor")), "query": (query or "").strip() or None}
+
+
+def parse_cursor(cursor: Any) -> str | None:
+    """A cursor from ``nextCursor``, checked; ValueError names what is wrong."""
+    if cursor is None:
+        return None
+    if isinstance(cursor, str):
+        at, sep, after = cursor.partition(":")
+        try:
+            float(at)
+        except ValueError:
+            pass
+        else:
+            if sep and re.fullmatch(r"s-[A-Za-z0-9_-]{1,64}", after):
+                return cursor
+    raise ValueError("`cursor` must be the `nextCursor` string of the previous hermes/listSessions page")
