@@ -10,7 +10,8 @@ import { parseScoreInput, validateScoreInput } from './logic/score';
 import { formatSelectionPrompt } from './logic/selection';
 import { errorText } from './logic/errors';
 import { ModelPicker } from './picker';
-import { MIN_SCORE_KEY, Methods } from './protocol';
+import { Methods } from './protocol';
+import { MIN_SCORE_KEY } from './logic/config';
 
 export interface Services {
   client: HermesClient;

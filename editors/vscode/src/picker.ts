@@ -8,7 +8,8 @@ import { dirnameOf, formatScore } from './logic/config';
 import { errorText } from './logic/errors';
 import { ModelState } from './logic/modelState';
 import { ModelRow, ModelsState, PickerRow, buildPickerRows, providerTitle } from './logic/pickerItems';
-import { ListModelsResult, ListProvidersResult, Methods, PARETO_MODEL_ID, ProviderInfo } from './protocol';
+import { ListModelsResult, ListProvidersResult, Methods, ProviderInfo } from './protocol';
+import { PARETO_MODEL_ID } from './logic/config';
 
 interface Item extends vscode.QuickPickItem {
   row: PickerRow;

@@ -15,7 +15,7 @@ local config = require("hermes.config")
 local M = {}
 
 --- Major protocol version this plugin speaks (docs/protocol.md).
-M.PROTOCOL_VERSION = 1
+M.PROTOCOL_VERSION = 2
 
 --- Name of the LSP client (see |vim.lsp.get_clients()|).
 M.NAME = "hermesd"

@@ -46,3 +46,7 @@ export function dirnameOf(path: string): string {
   const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
   return i > 0 ? path.slice(0, i) : path;
 }
+
+// Temporary, until the picker renders hermes/listPicker (issue 16): the daemon owns these.
+export const PARETO_MODEL_ID = 'openrouter/pareto-code';
+export const MIN_SCORE_KEY = 'openrouter.min_coding_score';

@@ -4,7 +4,8 @@
  * hermes/listProviders + hermes/getConfig and kept current by
  * hermes/configChanged, so every window shows what the CLI and Neovim see.
  */
-import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods, MIN_SCORE_KEY, PARETO_MODEL_ID } from '../protocol';
+import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods } from '../protocol';
+import { MIN_SCORE_KEY, PARETO_MODEL_ID } from './config';
 import { formatScore, minScoreOf } from './config';
 import { HeaderInfo } from './chatTypes';
 import { describeCurrent } from './pickerItems';
@@ -20,7 +21,7 @@ export interface ModelSnapshot {
 }
 
 /** "config.yaml line 3: mapping values are not allowed here". */
-export function formatConfigErrors(path: string | undefined, errors: GetConfigResult['errors']): string[] {
+export function formatConfigErrors(path: string | undefined, errors: GetConfigResult['errors'] | undefined): string[] {
   const file = path ? path.replace(/^.*[\\/]/, '') : 'config.yaml';
   return (errors ?? []).map((e) => `${file}${e.line ? ` line ${e.line}` : ''}: ${e.message}`);
 }

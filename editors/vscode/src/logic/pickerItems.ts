@@ -8,7 +8,8 @@
  * row; its models are listed only when the user asks for them (so opening
  * the picker never probes providers the user has no key for).
  */
-import { CurrentModel, ListModelsResult, ModelInfo, PARETO_MODEL_ID, ProviderInfo } from '../protocol';
+import { CurrentModel, ListModelsResult, ModelInfo, ProviderInfo } from '../protocol';
+import { PARETO_MODEL_ID } from './config';
 import { formatScore } from './config';
 
 export type ModelsState =
