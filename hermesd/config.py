@@ -101,6 +101,7 @@ def _number(low: float, high: float) -> Callable[[str, Any], float | None]:
             raise ConfigError(f"{key} must be a number from {low} to {high} (got {_shown(value)})")
         return number
 
+    check.rule = {"type": "number", "min": low, "max": high, "nullable": True}  # type: ignore[attr-defined]
     return check
 
 
@@ -128,6 +129,7 @@ def _integer(low: int, high: int | None = None, nullable: bool = False) -> Calla
             raise ConfigError(f"{key} must be a whole number {rule}{extra} (got {_shown(value)})")
         return int(number)
 
+    check.rule = {"type": "integer", "min": low, "max": high, "nullable": nullable}  # type: ignore[attr-defined]
     return check
 
 
@@ -138,6 +140,9 @@ def _min_coding_score(key: str, value: Any) -> float | None:
     if score is None:
         raise ConfigError(f"{key} must be a number from 0.0 to 1.0 (got {_shown(value)})")
     return score
+
+
+_min_coding_score.rule = {"type": "number", "min": 0.0, "max": 1.0, "nullable": True}  # type: ignore[attr-defined]
 
 
 MAX_VALUE_DEPTH = 16  # what hermes/setConfig accepts for a mapping value
@@ -222,6 +227,16 @@ KEYS: dict[str, Key] = {
         Key("network.max_retries", 2, _integer(0, 10), "retries of 429/5xx before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
     )
+}
+
+
+_RULES: dict[Callable[[str, Any], Any], dict[str, Any]] = {
+    _string: {"type": "string"},
+    _provider: {"type": "provider"},
+    _url: {"type": "url"},
+    _api_mode: {"type": "enum", "enum": ["", *API_MODES]},
+    _effort: {"type": "enum", "enum": ["", *REASONING_EFFORTS]},
+    _mapping: {"type": "mapping"},
 }
 
 
@@ -367,6 +382,78 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
         # A symlinked config (dotfiles) stays a link: the file it points to is replaced.
         _atomic_write(path.resolve() if path.is_symlink() else path, _dump(raw))
     return load(path).get(key)
+
+
+SCORE_KEY = "openrouter.min_coding_score"
+NO_FLOOR_WORDS = ("none", "null", "off")
+
+
+def parse_typed(key: str, text: str) -> Any:
+    """What a person typed for ``key`` (an input box), as the value to validate.
+
+    For a nullable key, ``none``/``null``/``off`` mean null; every other text
+    goes to the key's rule as it is, which reads numbers from text.
+    """
+    spec = KEYS.get(key)
+    if spec is not None and describe(spec)["nullable"] and text.strip().lower() in NO_FLOOR_WORDS:
+        return None
+    return text
+
+
+def select_model(provider: str, model: str, changes: dict[str, Any] | None = None, *, path: Path | None = None) -> Config:
+    """Write ``model.provider``, ``model.default`` and ``changes`` in one atomic write.
+
+    Everything is validated before the file is touched, so a refusal leaves
+    it byte-identical. On a provider switch, a ``model.base_url`` set for the
+    old provider moves to ``providers.<old>.base_url`` and a forced
+    ``model.api_mode`` is dropped: both described the old endpoint, and the
+    new provider's key must never be sent to the old provider's URL.
+    """
+    path = path or config_path()
+    if not model.strip():
+        raise ConfigError("model must be a model id (got an empty string)")
+    values = {"model.provider": validate("model.provider", provider), "model.default": validate("model.default", model)}
+    values.update((key, validate(key, value)) for key, value in (changes or {}).items())
+    if not values["model.provider"]:
+        raise ConfigError("provider must be a provider name or alias (got an empty string)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        raw = _parse(path)
+        old = _get_path(raw, "model.provider")
+        if _provider_identity(old) != _provider_identity(values["model.provider"]):
+            url = _get_path(raw, "model.base_url")
+            if isinstance(url, str) and url.strip():
+                owner = old.strip() if isinstance(old, str) and old.strip() and old.strip().lower() != "auto" else "custom"
+                _set_path(raw, f"providers.{owner}.base_url", url)
+            _delete_path(raw, "model.base_url")
+            _delete_path(raw, "model.api_mode")
+        for key, value in values.items():
+            _set_path(raw, key, value)
+        _atomic_write(path.resolve() if path.is_symlink() else path, _dump(raw))
+    return load(path)
+
+
+def changed_keys(before: Config, after: Config) -> list[tuple[str, Any]]:
+    """The known keys whose effective value differs, with the new value (for hermes/configChanged)."""
+    return [(key, after.get(key)) for key in KEYS if before.get(key) != after.get(key)]
+
+
+def _provider_identity(name: Any) -> str:
+    """A provider's canonical name (aliases resolved), ``""`` for none or auto."""
+    import providers
+
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or name.lower() == "auto":
+        return ""
+    profile = providers.get_provider_profile(name)
+    return profile.name if profile is not None else name.lower()
+
+
+def describe(key: Key) -> dict[str, Any]:
+    """A key's rule as data (``hermes/describeConfig``), so no editor keeps a copy of it."""
+    rule: dict[str, Any] = dict(getattr(key.check, "rule", None) or _RULES.get(key.check, {"type": "string"}))
+    rule.setdefault("nullable", False)
+    return {"key": key.name, "default": key.default, "doc": key.doc, **rule}
 
 
 def _dump(data: dict[str, Any]) -> str:

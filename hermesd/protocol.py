@@ -204,6 +204,16 @@ class ListPickerParams:
 
 
 @dataclass
+class PickerInput:
+    """A value to ask for before selecting a row (Pareto Code's minimum coding score)."""
+
+    param: str = required("the hermes/selectModel param to send the typed text in, as typed")
+    prompt: str = required("the question")
+    value: str = required("the current value, as text")
+    placeholder: str = required("the input box's placeholder")
+
+
+@dataclass
 class PickerItem:
     """One row of the model picker, ready to display as it is."""
 
@@ -216,6 +226,7 @@ class PickerItem:
     configured: bool = required("choosing it works now; otherwise `hint` says what to do first")
     current: bool | None = doc("this is the configured model")
     hint: str | None = doc("what choosing it needs first (a key to set, and where)")
+    input: PickerInput | None = doc("ask for this before selecting; send the text typed (empty: unchanged)")
 
 
 @dataclass
@@ -254,8 +265,10 @@ class SelectModelParams:
 @dataclass
 class SelectModelResult:
     current: CurrentModel = required("the configured provider and model after the write")
+    message: str = required("what was selected, in a sentence to show")
     min_coding_score: float | None = doc("openrouter.min_coding_score after the write (null: no floor)", nullable=True)
-    hint: str | None = doc("what the choice still needs (a key to set), to show the user")
+    hint: str | None = doc("what the choice still needs (a key to set), to show as a warning")
+    signup_url: str | None = doc("where to get the key the hint names")
 
 
 # -- config ------------------------------------------------------------------

@@ -43,8 +43,11 @@ log = logging.getLogger(__name__)
 METHODS = (
     "hermes/listProviders",
     "hermes/listModels",
+    "hermes/listPicker",
+    "hermes/selectModel",
     "hermes/getConfig",
     "hermes/setConfig",
+    "hermes/describeConfig",
     "hermes/newSession",
     "hermes/chat",
     "hermes/cancel",
@@ -384,8 +387,9 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
     from hermesd import config as config_mod
     from hermesd.chat import ParamsError
     from hermesd.errors import HermesError
+    from hermesd.protocol import ParamsError as ProtocolParamsError
 
-    if isinstance(exc, (ParamsError, config_mod.ConfigError)):
+    if isinstance(exc, (ParamsError, ProtocolParamsError, config_mod.ConfigError)):
         return _invalid(str(exc))
     if isinstance(exc, config_mod.ConfigUnreadable):
         return JsonRpcException(str(exc), CONFIG_UNREADABLE)
@@ -468,13 +472,40 @@ def _register(server: HermesServer) -> None:
         try:
             value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
         except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
-            from hermesd.errors import storage_error
-            from hermesd.paths import config_path
-
-            err = storage_error(exc, "the config", f"{config_path()} was not changed")
-            raise JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED) from exc
+            raise _storage_failed(exc) from exc
         daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
         return {"key": key, "value": value}
+
+    @method("hermes/listPicker")
+    async def list_picker(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+        """The cross-provider model picker, display-ready: clients render it as it is."""
+        from hermesd import listing, protocol
+
+        typed = protocol.parse(protocol.ListPickerParams, params)
+        return await asyncio.to_thread(listing.picker_result, typed.refresh is True)
+
+    @method("hermes/selectModel")
+    async def select_model(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+        """Provider, model (and score) in one atomic write; every client hears each changed key."""
+        from hermesd import listing, protocol
+
+        typed = protocol.parse(protocol.SelectModelParams, params)
+        try:
+            result, changed = await asyncio.to_thread(listing.select_model, typed.provider, typed.model, typed.min_coding_score)
+        except OSError as exc:
+            raise _storage_failed(exc) from exc
+        for key, value in changed:
+            daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
+        return result
+
+    @method("hermes/describeConfig")
+    async def describe_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+        """Every config key with its type, default and rule, so editors keep no copy."""
+        from hermesd import config as config_mod
+        from hermesd import protocol
+
+        keys = [protocol.ConfigKeyInfo(**config_mod.describe(k)) for k in config_mod.KEYS.values()]
+        return protocol.to_wire(protocol.DescribeConfigResult(keys=keys))
 
     @method("hermes/newSession")
     async def new_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
@@ -558,6 +589,15 @@ def _register(server: HermesServer) -> None:
         if report is not None:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
         return {"checks": [c.to_dict() for c in checks]}
+
+
+def _storage_failed(exc: OSError) -> JsonRpcException:
+    """A config write that failed (disk full, read-only); the atomic write left the old file as it was."""
+    from hermesd.errors import storage_error
+    from hermesd.paths import config_path
+
+    err = storage_error(exc, "the config", f"{config_path()} was not changed")
+    return JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED)
 
 
 def _str_param(params: dict[str, Any], name: str) -> str | None:

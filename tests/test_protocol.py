@@ -59,7 +59,7 @@ async def test_the_daemons_replies_fit_their_types(start_daemon, isolated_home):
     daemon = await start_daemon(env={"DEEPSEEK_API_KEY": "sk-test-1234567890"})
     hermes = daemon.init_result.capabilities.experimental["hermes"]
     parse(protocol.HermesCapabilities, hermes, strict=True)
-    assert set(hermes["methods"]) <= set(protocol.METHODS)
+    assert set(hermes["methods"]) == set(protocol.METHODS)
     calls = {
         "hermes/listProviders": {},
         "hermes/listModels": {"provider": "anthropic"},
@@ -70,6 +70,9 @@ async def test_the_daemons_replies_fit_their_types(start_daemon, isolated_home):
         "hermes/listSessions": {},
         "hermes/cancel": {"sessionId": "nope"},
         "hermes/doctor": {"probe": False},
+        "hermes/describeConfig": {},
+        "hermes/listPicker": {},
+        "hermes/selectModel": {"provider": "openrouter", "model": "openrouter/pareto-code", "minCodingScore": "0.7"},
     }
     for method, params in calls.items():
         result = await daemon.request(method, params)

@@ -197,6 +197,20 @@ export interface PickerItem {
   current?: boolean;
   /** what choosing it needs first (a key to set, and where) */
   hint?: string;
+  /** ask for this before selecting; send the text typed (empty: unchanged) */
+  input?: PickerInput;
+}
+
+/** A value to ask for before selecting a row (Pareto Code's minimum coding score). */
+export interface PickerInput {
+  /** the hermes/selectModel param to send the typed text in, as typed */
+  param: string;
+  /** the question */
+  prompt: string;
+  /** the current value, as text */
+  value: string;
+  /** the input box's placeholder */
+  placeholder: string;
 }
 
 /** A provider with no credential yet, listed behind the picker's setup entry. */
@@ -227,10 +241,14 @@ export interface SelectModelParams {
 export interface SelectModelResult {
   /** the configured provider and model after the write */
   current: CurrentModel;
+  /** what was selected, in a sentence to show */
+  message: string;
   /** openrouter.min_coding_score after the write (null: no floor) */
   minCodingScore?: number | null;
-  /** what the choice still needs (a key to set), to show the user */
+  /** what the choice still needs (a key to set), to show as a warning */
   hint?: string;
+  /** where to get the key the hint names */
+  signupUrl?: string;
 }
 
 /** Params of a method that takes none (an empty object, or none at all). */
