@@ -357,6 +357,8 @@ def validate(key: str, value: Any) -> Any:
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}")
     if not is_valid_unicode(value):
         raise ConfigError(f"{key} must be valid Unicode text (it contains a lone surrogate such as \\ud800)")
+    if isinstance(value, str) and value.strip().lower() in NULL_WORDS and describe(spec)["nullable"]:
+        value = None  # typed into an editor's input box or the CLI; the rule lives here, not in each client
     normalised = spec.check(key, value)
     if spec.check is _provider and normalised and not provider_exists(normalised):
         raise ConfigError(
@@ -385,19 +387,7 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
 
 
 SCORE_KEY = "openrouter.min_coding_score"
-NO_FLOOR_WORDS = ("none", "null", "off")
-
-
-def parse_typed(key: str, text: str) -> Any:
-    """What a person typed for ``key`` (an input box), as the value to validate.
-
-    For a nullable key, ``none``/``null``/``off`` mean null; every other text
-    goes to the key's rule as it is, which reads numbers from text.
-    """
-    spec = KEYS.get(key)
-    if spec is not None and describe(spec)["nullable"] and text.strip().lower() in NO_FLOOR_WORDS:
-        return None
-    return text
+NULL_WORDS = ("none", "null", "off")  # typed for a nullable key, they mean null
 
 
 def select_model(provider: str, model: str, changes: dict[str, Any] | None = None, *, path: Path | None = None) -> Config:

@@ -55,12 +55,21 @@ def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
     return row
 
 
+def current_row(cfg: config_mod.Config) -> dict[str, Any]:
+    """The configured provider and model, with the detail an editor shows beside them."""
+    row = {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""}
+    if row["model"] == PARETO_MODEL:
+        score = cfg.get(config_mod.SCORE_KEY)
+        row["detail"] = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
+    return row
+
+
 def providers_result() -> dict[str, Any]:
     cfg = config_mod.load()
     return {
         "providers": [provider_row(p) for p in providers.list_providers()],
         "pluginErrors": [plugin_error_row(e) for e in providers.plugin_errors()],
-        "current": {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""},
+        "current": current_row(cfg),
     }
 
 
@@ -190,7 +199,7 @@ def picker_result(refresh: bool = False) -> dict[str, Any]:
     profiles = providers.list_providers()
     configured = [p for p in profiles if is_configured(p, cfg)]
     unconfigured = [p for p in profiles if not is_configured(p, cfg)]
-    current = {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""}
+    current = current_row(cfg)
     current_profile = providers.get_provider_profile(current["provider"]) if current["provider"] else None
     if current_profile is not None:
         current["provider"] = current_profile.name
@@ -252,7 +261,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[dict[str, Any],
 
     changes: dict[str, Any] = {}
     if score is not UNSET and not (isinstance(score, str) and not score.strip()):
-        changes[config_mod.SCORE_KEY] = config_mod.parse_typed(config_mod.SCORE_KEY, score) if isinstance(score, str) else score
+        changes[config_mod.SCORE_KEY] = score
     before = config_mod.load()
     after = config_mod.select_model(provider, model, changes)
     profile = providers.get_provider_profile(after.get("model.provider"))
@@ -264,7 +273,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[dict[str, Any],
     if chosen == PARETO_MODEL:
         message += " with no minimum coding score" if floor is None else f", minimum coding score {floor:g}"
     result: dict[str, Any] = {
-        "current": {"provider": profile.name, "model": chosen},
+        "current": {**current_row(after), "provider": profile.name},
         "message": message + ".",
         "minCodingScore": floor,
     }

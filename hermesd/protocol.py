@@ -164,6 +164,7 @@ class CurrentModel:
     provider: str = required("the configured provider, or empty")
     model: str = required("the configured model, or empty")
     label: str | None = doc("the daemon's short form of the model for narrow places")
+    detail: str | None = doc("what else shapes the current model's answers, to show beside it (Pareto Code: its floor)")
 
 
 @dataclass

@@ -63,7 +63,7 @@ async def test_select_model_writes_provider_model_and_score_at_once(start_daemon
     daemon = await start_daemon(env={"OPENROUTER_API_KEY": CANARY_KEY})
     result = await daemon.request("hermes/selectModel",
                                   {"provider": "openrouter", "model": "openrouter/pareto-code", "minCodingScore": " 0.8 "})
-    assert result["current"] == {"provider": "openrouter", "model": "openrouter/pareto-code"}
+    assert result["current"] == {"provider": "openrouter", "model": "openrouter/pareto-code", "detail": "minimum coding score 0.8"}
     assert result["minCodingScore"] == 0.8
     assert result["message"] == "Using openrouter/pareto-code from OpenRouter, minimum coding score 0.8."
     assert "hint" not in result
@@ -125,3 +125,13 @@ async def test_select_model_keeps_a_custom_base_url_with_its_provider(start_daem
     assert preview["url"].startswith("https://openrouter.ai/")
     changed = await daemon.wait_until("hermes/configChanged", lambda p: p["key"] == "model.base_url")
     assert changed["value"] == ""
+
+
+async def test_set_config_takes_none_for_a_nullable_key_as_typed(start_daemon):
+    """Editors send what the user typed; the words meaning null are the daemon's rule, not theirs."""
+    daemon = await start_daemon()
+    assert (await daemon.request("hermes/setConfig", {"key": "openrouter.min_coding_score", "value": " None "}))["value"] is None
+    assert (await daemon.request("hermes/setConfig", {"key": "openrouter.min_coding_score", "value": "1e-1"}))["value"] == 0.1
+    with pytest.raises(JsonRpcInvalidParams, match="model.reasoning_effort must be one of"):
+        await daemon.request("hermes/setConfig", {"key": "model.reasoning_effort", "value": "null"})
+    assert (await daemon.request("hermes/setConfig", {"key": "model.reasoning_effort", "value": "none"}))["value"] == "none"

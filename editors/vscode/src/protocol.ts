@@ -108,6 +108,8 @@ export interface CurrentModel {
   model: string;
   /** the daemon's short form of the model for narrow places */
   label?: string;
+  /** what else shapes the current model's answers, to show beside it (Pareto Code: its floor) */
+  detail?: string;
 }
 
 /** A plugin that failed to load. */
