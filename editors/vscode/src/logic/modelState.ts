@@ -1,20 +1,16 @@
 /**
- * What the daemon's configuration says about the model in use: provider,
- * model, Pareto minimum score, config file path. Refreshed from
+ * What the daemon says about the model in use: provider, model, the detail
+ * it shows beside them, config file path. Refreshed from
  * hermes/listProviders + hermes/getConfig and kept current by
  * hermes/configChanged, so every window shows what the CLI and Neovim see.
  */
 import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods } from '../protocol';
-import { MIN_SCORE_KEY, PARETO_MODEL_ID } from './config';
-import { formatScore, minScoreOf } from './config';
 import { HeaderInfo } from './chatTypes';
-import { describeCurrent } from './pickerItems';
 
 export type Request = <R>(method: string, params?: object) => Promise<R>;
 
 export interface ModelSnapshot {
   current: CurrentModel | undefined;
-  minScore: number | null | undefined;
   configPath: string | undefined;
   /** Why config.yaml could not be read (the daemon then runs on defaults). */
   configErrors: string[];
@@ -27,7 +23,7 @@ export function formatConfigErrors(path: string | undefined, errors: GetConfigRe
 }
 
 export class ModelState {
-  private snapshot: ModelSnapshot = { current: undefined, minScore: undefined, configPath: undefined, configErrors: [] };
+  private snapshot: ModelSnapshot = { current: undefined, configPath: undefined, configErrors: [] };
   private readonly listeners = new Set<(s: ModelSnapshot) => void>();
   private refreshing: Promise<void> | undefined;
 
@@ -49,7 +45,7 @@ export class ModelState {
     }
   }
 
-  /** Reads the current model and score from the daemon. */
+  /** Reads the current model and its detail from the daemon. */
   refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = this.doRefresh().finally(() => (this.refreshing = undefined));
@@ -64,39 +60,58 @@ export class ModelState {
     ]);
     this.set({
       current: providers.current ?? { provider: '', model: '' },
-      minScore: minScoreOf(config.config),
       configPath: config.path,
       configErrors: formatConfigErrors(config.path, config.errors),
     });
   }
 
-  /** Applies a hermes/configChanged notification at once. */
+  /** The current model as hermes/selectModel returned it. */
+  applyCurrent(current: CurrentModel): void {
+    this.set({ current });
+  }
+
+  /**
+   * Applies a hermes/configChanged notification: the model and provider at
+   * once; anything else may change the detail the daemon shows, so ask it.
+   */
   applyChange(change: ConfigChanged): void {
     const current = { provider: '', model: '', ...this.snapshot.current };
-    switch (change.key) {
-      case 'model.provider':
-        this.set({ current: { ...current, provider: typeof change.value === 'string' ? change.value : '' } });
-        break;
-      case 'model.default':
-        this.set({ current: { ...current, model: typeof change.value === 'string' ? change.value : '' } });
-        break;
-      case MIN_SCORE_KEY:
-        this.set({
-          minScore: change.value === null ? null : typeof change.value === 'number' ? change.value : undefined,
-        });
-        break;
-      default:
-        break;
+    if (change.key === 'model.provider' || change.key === 'model.default') {
+      const value = typeof change.value === 'string' ? change.value : '';
+      const next = change.key === 'model.provider' ? { ...current, provider: value } : { ...current, model: value };
+      this.set({ current: { provider: next.provider, model: next.model } });
     }
+    void this.refresh().catch(() => undefined);
   }
 
   /** The line above the chat input. */
   header(): HeaderInfo {
-    const { current, minScore } = this.snapshot;
+    const { current } = this.snapshot;
     const header: HeaderInfo = { model: current ? describeCurrent(current) : 'Connecting to hermesd…' };
-    if (current?.model === PARETO_MODEL_ID && minScore !== undefined) {
-      header.detail = minScore === null ? 'no minimum coding score' : `min coding score ${formatScore(minScore)}`;
+    if (current?.detail) {
+      header.detail = current.detail;
     }
     return header;
   }
+}
+
+/** The text of the status-bar item: "$(hubot) pareto-code". */
+export function statusBarText(current: CurrentModel | undefined): string {
+  if (!current || !current.model) {
+    return '$(hubot) Hermes: select model';
+  }
+  const slash = current.model.lastIndexOf('/');
+  const short = slash >= 0 ? current.model.slice(slash + 1) : current.model;
+  return `$(hubot) ${short}`;
+}
+
+/** "openrouter · openrouter/pareto-code", or a hint when nothing is set. */
+export function describeCurrent(current: CurrentModel | undefined): string {
+  if (!current || (!current.provider && !current.model)) {
+    return 'No model selected';
+  }
+  if (!current.model) {
+    return `${current.provider} · no model set`;
+  }
+  return current.provider ? `${current.provider} · ${current.model}` : current.model;
 }
