@@ -110,7 +110,7 @@ export class ModelPicker {
     }
   }
 
-  /** Asks what the row needs (Pareto Code's score), then saves the choice in one write. */
+  /** Asks what the row needs first (the daemon says what), then saves the choice in one write. */
   private async choose(row: PickerItem): Promise<void> {
     const params: Record<string, unknown> = { provider: row.provider, model: row.id };
     if (row.input) {

@@ -4,7 +4,7 @@
 --- rows in the daemon's order with its wording: the current model, the
 --- recommended router, each configured provider's models, and a "Set up
 --- another provider…" entry listing the others with what they need. A row
---- that asks something first (Pareto Code's minimum coding score) asks it
+--- that asks something first (a router's setting) asks it
 --- with |vim.ui.input()| using the daemon's question; the text goes to the
 --- daemon as typed. The choice is written with `hermes/selectModel`, one
 --- atomic write every editor connected to the daemon sees.
