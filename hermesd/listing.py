@@ -149,9 +149,9 @@ def _setup_row(profile: ProviderProfile) -> dict[str, Any]:
 def _model_row(profile: ProviderProfile, model: dict[str, Any], group: str, configured: bool,
                current: dict[str, str], cfg: config_mod.Config) -> dict[str, Any]:
     described = [t for t in (model.get("label") if model.get("label") != model["id"] else None, model.get("description")) if t]
-    if not configured:
+    if not configured:  # first: a long description is cut at the end
         var = profile.key_env_vars[0] if profile.key_env_vars else None
-        described.append(f"needs {var}" if var else "not configured")
+        described.insert(0, f"needs {var}" if var else "not configured")
     row: dict[str, Any] = {"kind": "model", "id": model["id"], "provider": profile.name, "label": model["id"],
                            "group": group, "description": " · ".join(described), "configured": configured}
     if model["id"] == current["model"] and profile.name == current["provider"]:

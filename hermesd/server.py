@@ -66,8 +66,15 @@ class Daemon:
     """State shared by every connection: sessions, running chats, clients to notify."""
 
     def __init__(self) -> None:
+        from hermesd.config_watch import ConfigWatch
+
         self.clients: set[LanguageServer] = set()
         self._listing: tuple[tuple, RawResult] | None = None
+        self.config_watch = ConfigWatch(self.config_changed)
+
+    def config_changed(self, key: str, value: Any) -> None:
+        """Tell every client that ``key`` now has ``value`` (whoever changed it)."""
+        self.broadcast("hermes/configChanged", {"key": key, "value": value})
 
     @functools.cached_property
     def store(self) -> Any:
@@ -406,6 +413,10 @@ def _register(server: HermesServer) -> None:
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             async def handler(ls: HermesServer, params: Any) -> Any:
+                watch = daemon.config_watch
+                if not watch.has_baseline:  # the first request: what the editor is about to see is the baseline
+                    await asyncio.to_thread(watch.sync)
+                watch.check()  # a stat: changes made elsewhere reach the editors before this reply
                 try:
                     return await func(ls, _params(params))
                 except Exception as exc:
@@ -422,8 +433,9 @@ def _register(server: HermesServer) -> None:
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: HermesServer, params: Any) -> None:
-        """Warm the HTTP stack and the registry in the background."""
+        """Warm the HTTP stack and the registry in the background; start watching config.yaml."""
         start_warm_up()
+        daemon.config_watch.start()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HermesServer, params: Any) -> None:
@@ -473,7 +485,8 @@ def _register(server: HermesServer) -> None:
             value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
         except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
             raise _storage_failed(exc) from exc
-        daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
+        daemon.config_watch.sync()
+        daemon.config_changed(key, value)
         return {"key": key, "value": value}
 
     @method("hermes/listPicker")
@@ -494,8 +507,9 @@ def _register(server: HermesServer) -> None:
             result, changed = await asyncio.to_thread(listing.select_model, typed.provider, typed.model, typed.min_coding_score)
         except OSError as exc:
             raise _storage_failed(exc) from exc
+        daemon.config_watch.sync()
         for key, value in changed:
-            daemon.broadcast("hermes/configChanged", {"key": key, "value": value})
+            daemon.config_changed(key, value)
         return result
 
     @method("hermes/describeConfig")

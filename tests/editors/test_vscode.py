@@ -44,12 +44,15 @@ SCREENSHOTS = [
     "04-chat-stopped.png",
     "05-chat-error.png",
     "06-model-picker.png",
+    "06b-set-up-provider.png",
     "07-score-validation.png",
     "08-ask-selection.png",
     "09-plugin-added.png",
     "10-doctor.png",
     "11-server-not-found.png",
     "12-not-hermesd.png",
+    "13-picker-no-keys.png",
+    "14-pareto-needs-key.png",
 ]
 
 

@@ -380,7 +380,7 @@ await step('chat view opens and shows the current model', async () => {
     30_000,
   );
   const detail = await chat.locator('#model-detail').textContent();
-  if (!/min coding score 0\.65/.test(detail ?? '')) {
+  if (!/minimum coding score 0\.65/.test(detail ?? '')) {
     throw new Error(`model detail: ${detail}`);
   }
   await shot('01-chat-open');
@@ -501,33 +501,41 @@ await step('New Chat clears the conversation', async () => {
   await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
 });
 
-await step('the model picker lists openrouter/pareto-code with its score', async () => {
+await step('the model picker renders the daemon listing: current model, OpenRouter models, the setup entry', async () => {
   await runCommand('Hermes: Select Model');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'openrouter/pareto-code' }).first();
   await row.waitFor({ timeout: 20_000 });
   const text = (await row.textContent()) ?? '';
-  if (!/min coding score 0\.65/.test(text)) {
+  if (!/cheapest coder scoring at least 0\.65/.test(text)) {
     throw new Error(`pareto row: ${text}`);
   }
-  const separator = await page.locator('.quick-input-list .monaco-list-row .quick-input-list-separator', { hasText: 'OpenRouter' }).count();
-  if (separator === 0) {
-    throw new Error('no OpenRouter separator');
+  for (const heading of ['Current model', 'OpenRouter']) {
+    const separator = await page.locator('.quick-input-list .monaco-list-row', { hasText: heading }).count();
+    if (separator === 0) {
+      throw new Error(`no ${heading} separator`);
+    }
   }
-  // Unconfigured providers are listed, marked with the variable they need.
-  await page.locator('.quick-input-widget input').fill('anthropic_api_key');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Anthropic needs ANTHROPIC_API_KEY' }).first().waitFor({ timeout: 5_000 });
-  await page.locator('.quick-input-widget input').fill('');
   await shot('06-model-picker');
+  // Unconfigured providers wait behind one entry, each with its key variable.
+  await page.locator('.quick-input-widget input').fill('set up another');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Set up another provider…' }).first().click();
+  await page.locator('.quick-input-widget input').fill('anthropic');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'needs ANTHROPIC_API_KEY' }).first().waitFor({ timeout: 10_000 });
+  await shot('06b-set-up-provider');
   await page.keyboard.press('Escape');
 });
 
-await step('Set Minimum Coding Score validates and saves through the daemon', async () => {
+await step('Set Minimum Coding Score shows the daemon refusal as it comes, then saves', async () => {
   await runCommand('Hermes: Set Minimum Coding Score');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill('1.5');
-  await page.locator('.quick-input-message', { hasText: 'from 0 to 1' }).waitFor({ timeout: 5_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'must be a number from 0.0 to 1.0' }).first().waitFor({ timeout: 10_000 });
   await shot('07-score-validation');
+  await closeNotifications();
+  await runCommand('Hermes: Set Minimum Coding Score');
+  await input.waitFor({ state: 'visible' });
   await input.fill('0.8');
   await page.keyboard.press('Enter');
   await waitFor('config.yaml to hold 0.8', async () => /min_coding_score:\s*0\.8/.test(fs.readFileSync(path.join(hermesHome, 'config.yaml'), 'utf8')), 10_000);
@@ -599,8 +607,10 @@ await step('a plugin added elsewhere shows up in the picker (hermes/providersCha
   };
   await waitFor('the providersChanged notification in the Hermes log', async () => log().includes('providers changed'), 15_000);
   await runCommand('Hermes: Select Model');
+  await page.locator('.quick-input-widget input').fill('set up another');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Set up another provider…' }).first().click();
   await page.locator('.quick-input-widget input').fill('acme');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Acme Inference needs ACME_API_KEY' }).first().waitFor({ timeout: 15_000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'needs ACME_API_KEY' }).first().waitFor({ timeout: 15_000 });
   await shot('09-plugin-added');
   await page.keyboard.press('Escape');
 });
@@ -699,6 +709,42 @@ await step('a program called hermesd that is not hermesd is refused within secon
   }
   await setServerPath(daemon.path);
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
+});
+
+await step('with no key and no model, the picker leads with pareto-code and "Set up another provider…"', async () => {
+  // A wrapper that starts the same daemon without the key, and no config.yaml.
+  const dir = path.join(tmp, 'no-key');
+  fs.mkdirSync(dir, { recursive: true });
+  const wrapper = path.join(dir, 'hermesd');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY\nexec ${JSON.stringify(daemon.path)} "$@"\n`, { mode: 0o755 });
+  fs.renameSync(path.join(hermesHome, 'config.yaml'), path.join(hermesHome, 'config.yaml.e2e'));
+  await closeNotifications();
+  await setServerPath(wrapper);
+  await waitFor('the status bar to ask for a model', async () => (await page.locator('.statusbar-item', { hasText: 'select model' }).count()) > 0, 30_000);
+  await page.keyboard.press('Escape');
+  await runCommand('Hermes: Select Model');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  await rows.filter({ hasText: 'Set up another provider…' }).first().waitFor({ timeout: 20_000 });
+  const texts = await rows.allTextContents();
+  if (!texts[0]?.includes('Recommended') || !texts.some((t) => t.includes('openrouter/pareto-code') && t.includes('needs OPENROUTER_API_KEY'))) {
+    throw new Error(`first screen: ${JSON.stringify(texts)}`);
+  }
+  if (texts.length > 6) {
+    throw new Error(`more than pareto-code and the setup entry: ${JSON.stringify(texts)}`);
+  }
+  await shot('13-picker-no-keys');
+  // Choosing pareto-code asks the daemon's question, then says how to set the key.
+  await rows.filter({ hasText: 'openrouter/pareto-code' }).first().click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'OPENROUTER_API_KEY' });
+  await toast.first().waitFor({ timeout: 10_000 });
+  const text = (await toast.first().textContent()) ?? '';
+  if (!text.includes('Get a Key') || !text.includes('https://openrouter.ai/keys')) {
+    throw new Error(`key hint: ${text}`);
+  }
+  await shot('14-pareto-needs-key');
 });
 
 await browser.close();
