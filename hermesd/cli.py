@@ -236,9 +236,9 @@ def _chat(args: argparse.Namespace) -> int:
             _emit_json(engine.preview(params))
             return EXIT_OK
 
-        def on_delta(delta: dict[str, Any]) -> None:
-            if not args.json and delta.get("text"):
-                sys.stdout.write(delta["text"])
+        def on_delta(session_id: str, text: str, reasoning: str) -> None:
+            if not args.json and text:
+                sys.stdout.write(text)
                 sys.stdout.flush()
 
         result = asyncio.run(engine.chat(params, on_delta=on_delta))

@@ -541,21 +541,26 @@ def _register(server: HermesServer) -> None:
             await asyncio.to_thread(daemon.reload_plugins_if_changed)
         request_id = ls.protocol.msg_id
         outbox = ls.outbox
-        if outbox is None:  # no transport of ours (embedding, tests): pygls sends each delta
-            notify = ls.protocol.notify
-            return await daemon.engine.chat(params, request_id=request_id, on_delta=lambda d: notify("hermes/chatDelta", d))
         streams: list[DeltaStream] = []
 
-        def on_delta(delta: dict[str, Any]) -> None:
+        def on_delta(session_id: str, text: str, reasoning: str) -> None:
+            """Each piece to the client; the stream numbers the deltas it sends (seq), in order."""
             if not streams:
-                streams.append(DeltaStream(delta["sessionId"], request_id))
-            outbox.delta(streams[0], delta.get("text") or "", delta.get("reasoning") or "")
+                streams.append(DeltaStream(session_id, request_id))
+            stream = streams[0]
+            if outbox is not None:
+                outbox.delta(stream, text, reasoning)
+                return
+            # No transport of ours (embedding, tests): pygls sends each piece as its own delta.
+            stream.add(text, reasoning)
+            ls.protocol.notify("hermes/chatDelta", stream.params())
+            stream.sent()
 
         task = asyncio.current_task()
         assert task is not None
         ls.chats.add(task)
         try:
-            return await daemon.engine.chat(params, request_id=request_id, on_delta=on_delta)
+            return await daemon.engine.chat(params, on_delta=on_delta)
         finally:
             ls.chats.discard(task)
 

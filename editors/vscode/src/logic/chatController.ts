@@ -6,7 +6,6 @@
  */
 import { ChatDelta, ChatParams, ChatResult, CurrentModel, NewSessionResult } from '../protocol';
 import { ChatEntry, EntryError } from './chatTypes';
-import { DeltaAssembler } from './deltaAssembler';
 
 export interface ChatApi {
   newSession(): Promise<NewSessionResult>;
@@ -51,7 +50,6 @@ export class ChatController {
   private entries: ChatEntry[] = [];
   private sessionId: string | undefined;
   private running: Running | undefined;
-  private readonly assembler = new DeltaAssembler();
   private nextId = 1;
   private generation = 0;
 
@@ -167,21 +165,26 @@ export class ChatController {
     this.listener({ type: 'busy', busy: false });
   }
 
-  /** Routes a hermes/chatDelta notification; ignores other sessions'. */
+  /**
+   * Routes a hermes/chatDelta notification; ignores other sessions'. The
+   * daemon sends a request's deltas in seq order (docs/protocol.md), so each
+   * is appended as it comes.
+   */
   onDelta(delta: ChatDelta): void {
     const running = this.running;
     if (!running || !running.sessionId || delta.sessionId !== running.sessionId) {
       return;
     }
-    const piece = this.assembler.push(delta);
-    if (!piece.text && !piece.reasoning) {
+    const text = delta.text ?? '';
+    const reasoning = delta.reasoning ?? '';
+    if (!text && !reasoning) {
       return;
     }
-    running.entry.text += piece.text;
-    if (piece.reasoning) {
-      running.entry.reasoning = (running.entry.reasoning ?? '') + piece.reasoning;
+    running.entry.text += text;
+    if (reasoning) {
+      running.entry.reasoning = (running.entry.reasoning ?? '') + reasoning;
     }
-    this.listener({ type: 'append', id: running.entry.id, text: piece.text, reasoning: piece.reasoning });
+    this.listener({ type: 'append', id: running.entry.id, text, reasoning });
   }
 
   /** Asks the daemon to stop the running reply (hermes/cancel). */
