@@ -1,8 +1,9 @@
-"""``python -m bench``: run B1..B8, print the table, write docs/performance.md.
+"""``python -m bench``: run B1..B8 and C2, print the table, write docs/performance.md.
 
 ``--quick`` runs every benchmark with tiny counts, only to prove the suite
 still works (CI); its figures mean nothing, so its report goes to a temporary
-file unless ``--output`` says otherwise. ``--only B3,B4`` runs a subset.
+file unless ``--output`` says otherwise. ``--only B3,B4`` runs a subset and
+keeps the other rows of an existing report.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ NOTES = Path(__file__).resolve().parent / "notes.md"
 DOCS = REPO / "docs" / "performance.md"
 
 
-async def run(names: list[str], quick: bool) -> tuple[list[Row], bool]:
+async def run(names: list[str], quick: bool) -> tuple[list[Row], dict[str, str], bool]:
     """Run the cases in order; a case that crashes yields a failed row, the rest still run."""
     rows: list[Row] = []
+    sections: dict[str, str] = {}
     crashed = False
     with tempdir() as tmp:
         upstream = await Upstream().start()
         try:
             import openai  # noqa: F401 - B2's baseline is "the SDK, already imported"
 
-            ctx = Ctx(root=Path(tmp), upstream=upstream, quick=quick)
+            ctx = Ctx(root=Path(tmp), upstream=upstream, quick=quick, sections=sections)
             for name in names:
                 started = time.monotonic()
                 print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -45,7 +47,7 @@ async def run(names: list[str], quick: bool) -> tuple[list[Row], bool]:
                 print(f"  {name} took {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
         finally:
             await upstream.stop()
-    return rows, crashed
+    return rows, sections, crashed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,11 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     if output is None:
         output = Path(tempfile.mkdtemp(prefix="hermesd-bench-")) / "performance.md" if args.quick else DOCS
     started = time.monotonic()
-    rows, crashed = asyncio.run(run(names, args.quick))
+    rows, sections, crashed = asyncio.run(run(names, args.quick))
     seconds = time.monotonic() - started
     print(text_table(rows))
     notes = NOTES.read_text(encoding="utf-8") if NOTES.is_file() else ""
-    write_markdown(output, rows, quick=args.quick, seconds=seconds, notes=notes)
+    write_markdown(output, rows, quick=args.quick, seconds=seconds, notes=notes, sections=sections,
+                   only=names if args.only else None, order=list(CASES))
     print(f"\nwrote {output} ({seconds:.0f} s)", file=sys.stderr)
     return 1 if crashed else 0
 

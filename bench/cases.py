@@ -1,4 +1,4 @@
-"""The benchmarks B1..B8 of issue 7, each beside its baseline in the same run.
+"""The benchmarks B1..B8 of issue 7 and C2 of issue 19, each beside its baseline in the same run.
 
 Each case is ``async def bN(ctx) -> list[Row]``. Counts come from ``ctx.size``
 so ``--quick`` runs every code path with tiny numbers. Loops are bounded and
@@ -13,12 +13,13 @@ import os
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, median, model, percentile
+from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, clean_environ, median, model, percentile
 from bench.lsp import cpu_seconds, rss_mb
+from bench.oneshot import BARE_CLIENT, LLM_MODEL_ID, LLM_VERSION, child_cpu, find_llm, import_breakdown, install_llm, llm_home
 from bench.report import Row
 from bench.upstream import chunk_text
 from tests.lsp_client import LspClient
@@ -33,6 +34,7 @@ class Ctx:
     root: Path
     upstream: Upstream
     quick: bool
+    sections: dict[str, str] = field(default_factory=dict)  # case id -> Markdown for the report
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
@@ -139,7 +141,7 @@ async def b2(ctx: Ctx) -> list[Row]:
         client = _sdk_client(ctx)  # a fresh client: a new connection, like the daemon's first chat
         times["sdk"].append(await _sdk_ttft(client, model(f"b2-s-{i}")))
         await client.close()
-    imports = [await _import_cost(ctx, "openai") for _ in range(reps)]
+    imports = [await _import_cost(ctx, "httpx, httpx_sse") for _ in range(reps)]
     base = median(times["sdk"])
     rows = []
     for kind, label in (("hermesd", "first chat TTFT right after initialized"), ("early", "same, HERMESD_WARMUP=early"),
@@ -147,7 +149,7 @@ async def b2(ctx: Ctx) -> list[Row]:
         diff = median(times[kind]) - base
         rows.append(Row("B2", label, _ms(median(times[kind])), f"openai SDK, imported, new client {_ms(base)}",
                         _sign_ms(diff), "≤ +50 ms", diff <= 0.050 if kind == "hermesd" else None))
-    rows.append(Row("B2", "cause: `import openai` in a fresh process (the SDK transport needs it)",
+    rows.append(Row("B2", "cause: `import httpx, httpx_sse` in a fresh process (what the chat transport needs)",
                     _ms(median(imports)), "-", "-", "-", None))
     return rows
 
@@ -307,7 +309,7 @@ _MANIFEST = "name: bench-{i:03d}\nkind: model-provider\nversion: 1.0.0\ndescript
 
 _DISCOVERY_SCRIPT = textwrap.dedent('''
     import json, sys, time
-    import hermesd.server, hermesd.listing, openai  # what the daemon has loaded when it discovers
+    import hermesd.server, hermesd.listing, httpx  # what the daemon has loaded when it discovers
     import providers
     t = time.perf_counter(); providers.list_providers(); cold = time.perf_counter() - t
     checks = []
@@ -345,7 +347,7 @@ async def _discovery_once(env: dict[str, str], checks: int) -> dict[str, Any]:
 
 
 async def b5(ctx: Ctx) -> list[Row]:
-    """Discovery of 28 bundled + 500 user plugins: cold, warm listProviders, change check."""
+    """Discovery of 33 bundled + 500 user plugins: cold, warm listProviders, change check."""
     count, reps, warm_reps = ctx.size(500, 20), ctx.size(3, 1), ctx.size(30, 3)
     home = Home(ctx.root, "b5")
     _generate_plugins(home.home, count)
@@ -353,7 +355,7 @@ async def b5(ctx: Ctx) -> list[Row]:
     cold, bundled_only, checks = [], [], []
     for _ in range(reps):
         run = await _discovery_once(home.env(ctx.upstream.url), 20)
-        assert run["count"] >= count + 28, run["count"]
+        assert run["count"] >= count + 33, run["count"]
         cold.append(run["cold"])
         checks.extend(run["checks"])
         bundled_only.append((await _discovery_once(bare.env(ctx.upstream.url), 1))["cold"])
@@ -361,7 +363,7 @@ async def b5(ctx: Ctx) -> list[Row]:
     warm, session_rtts = [], []
     try:
         first = await daemon.client.request("hermes/listProviders")
-        assert len(first["providers"]) >= count + 28
+        assert len(first["providers"]) >= count + 33
         for _ in range(warm_reps):
             t = time.monotonic()
             await daemon.client.request("hermes/listProviders")
@@ -373,10 +375,10 @@ async def b5(ctx: Ctx) -> list[Row]:
     finally:
         await daemon.close()
     session_rtt = median(session_rtts)
-    total = count + 28
+    total = count + 33
     return [
         Row("B5", f"cold discovery, {total} plugins (first list_providers in a fresh process)", _ms(median(cold)),
-            f"28 bundled only {_ms(median(bundled_only))}", _sign_ms(median(cold) - median(bundled_only)),
+            f"33 bundled only {_ms(median(bundled_only))}", _sign_ms(median(cold) - median(bundled_only)),
             "≤ 300 ms", median(cold) <= 0.300),
         Row("B5", f"warm hermes/listProviders round trip, {total} providers", _ms(median(warm)), "-", "-",
             "≤ 5 ms", median(warm) <= 0.005),
@@ -562,4 +564,66 @@ async def b8(ctx: Ctx) -> list[Row]:
                 median(closes) <= 0.050)]
 
 
-CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8}
+# -- C2 ------------------------------------------------------------------------
+
+
+async def c2(ctx: Ctx) -> list[Row]:
+    """One-shot ``hermesd chat`` CPU (user + sys of the child), beside llm and a bare httpx script."""
+    reps = ctx.size(9, 1)
+    llm = find_llm() or (None if ctx.quick else install_llm())
+    env = Home(ctx.root, "c2").env(ctx.upstream.url)
+    url = ctx.upstream.url + "/v1"
+    scenario = model("c2")
+    chat = ["-m", "hermesd", "chat", "-p", PROVIDER, "-m", scenario, "hi"]
+    runs: dict[str, tuple[list[str], dict[str, str]]] = {
+        "hermesd": ([sys.executable, *chat], env),
+        "bare": ([sys.executable, "-c", BARE_CLIENT, url + "/chat/completions", scenario, KEY], env),
+    }
+    if llm:
+        llm_env = {**clean_environ(), **llm_home(ctx.root / "c2-llm", url, scenario, KEY)}
+        runs["llm"] = ([llm, "-m", LLM_MODEL_ID, "hi"], llm_env)
+    cpu: dict[str, list[float]] = {kind: [] for kind in runs}
+    kinds = list(runs)
+    for i in range(reps + 1):  # the first round only warms caches (.pyc, llm's logs.db)
+        for kind in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:
+            argv, kind_env = runs[kind]
+            seconds, out, _ = await asyncio.to_thread(child_cpu, argv, kind_env, str(REPO))
+            assert out.strip() == _expected(5), (kind, out[:200])
+            if i:
+                cpu[kind].append(seconds)
+    traces = [(await asyncio.to_thread(child_cpu, [sys.executable, "-X", "importtime", *chat], env, str(REPO)))[2]
+              for _ in range(ctx.size(5, 1))]
+    total, ranked = import_breakdown(traces)
+    ctx.sections["C2"] = _c2_section(total, ranked, len(traces))
+    ours, bare = median(cpu["hermesd"]), median(cpu["bare"])
+    rows = []
+    if llm:
+        base = median(cpu["llm"])
+        rows.append(Row("C2", "one-shot `hermesd chat` CPU (user + sys), in-process", _ms(ours),
+                        f"llm {LLM_VERSION} {_ms(base)}", f"{ours / base:.2f}×", "≤ 0.6×", ours / base <= 0.6))
+        rows.append(Row("C2", "floor: a bare httpx + httpx-sse script streaming the same reply", _ms(bare),
+                        f"llm {LLM_VERSION} {_ms(base)}", f"{bare / base:.2f}×", "-", None))
+    else:
+        rows.append(Row("C2", "one-shot `hermesd chat` CPU (user + sys), in-process; llm not installed "
+                        "(`python -m bench.oneshot` installs it)", _ms(ours),
+                        f"bare httpx + httpx-sse script {_ms(bare)}", f"{ours / bare:.2f}×", "≤ 0.6× llm", None))
+    rows.append(Row("C2", "imports of a cold `hermesd chat` (`-X importtime`, all modules; breakdown below)",
+                    _ms(total), "-", "-", "-", None))
+    return rows
+
+
+def _c2_section(total: float, ranked: list[tuple[str, float]], runs: int) -> str:
+    lines = [
+        "### C2: what a cold `hermesd chat` imports",
+        "",
+        f"`python -X importtime -m hermesd chat -p deepseek -m … hi`, self time summed per top-level package, "
+        f"median of {runs} runs in the run above (total {_ms(total)}):",
+        "",
+        "| package | import time |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | {_ms(seconds)} |" for name, seconds in ranked]
+    return "\n".join(lines)
+
+
+CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "C2": c2}

@@ -274,7 +274,6 @@ class ChatEngine:
             min_coding_score=s.min_coding_score,
             session_id=session.id,
             ollama_num_ctx=s.ollama_num_ctx,
-            supports_reasoning=reasoning is not None,
         )
 
     def _transcript(self, session: Session, req: ChatRequest) -> list[dict[str, Any]]:

@@ -136,7 +136,7 @@ def _early_warm_up() -> None:
     """The HTTP stack first: importing hermesd.server here would only wait for
     the main thread, which is importing pygls for it."""
     import httpx  # noqa: F401
-    import openai  # noqa: F401
+    import httpx_sse  # noqa: F401
 
     from hermesd.server import start_warm_up
 

@@ -133,13 +133,29 @@ def _integer(low: int, high: int | None = None, nullable: bool = False) -> Calla
     return check
 
 
-def _min_coding_score(key: str, value: Any) -> float | None:
-    if value is None:
-        return None  # explicit null: send no floor, OpenRouter picks the strongest coder
+class ReadAs(ConfigError):
+    """A file value kept in a Hermes-compatible reading (``value``) but still reported."""
+
+    def __init__(self, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+def _min_coding_score(key: str, value: Any, *, writing: bool = False) -> float | None:
+    """Hermes' reading of the score (providers.pareto): anything unusable means no floor.
+
+    null means no floor on purpose. A hand-edited value that is not a number
+    in [0, 1] is read as Hermes' CLI reads it (no floor; a boolean as 1.0 or
+    0.0) and reported. A value being written must be a number in range, or null.
+    """
     score = coerce_min_coding_score(value)
-    if score is None:
-        raise ConfigError(f"{key} must be a number from 0.0 to 1.0 (got {_shown(value)})")
-    return score
+    if value is None or (score is not None and not isinstance(value, bool)):
+        return score
+    message = f"{key} must be a number from 0.0 to 1.0 (got {_shown(value)})"
+    if writing:
+        raise ConfigError(message)
+    read = "ignored: no floor is sent" if score is None else f"read as {score:g}"
+    raise ReadAs(f"{message}; {read}, as the Hermes agent reads it", score)
 
 
 _min_coding_score.rule = {"type": "number", "min": 0.0, "max": 1.0, "nullable": True}  # type: ignore[attr-defined]
@@ -308,6 +324,9 @@ def _load_file(path: Path) -> Config:
             continue
         try:
             _set_path(values, key.name, key.check(key.name, _get_path(raw, key.name)))
+        except ReadAs as exc:
+            _set_path(values, key.name, exc.value)
+            problems.append(str(exc))
         except ConfigError as exc:
             problems.append(f"{exc}; using the default {_shown(key.default)}")
     # Unknown keys ride along untouched so plugins or newer versions can read them.
@@ -359,6 +378,8 @@ def validate(key: str, value: Any) -> Any:
         raise ConfigError(f"{key} must be valid Unicode text (it contains a lone surrogate such as \\ud800)")
     if isinstance(value, str) and value.strip().lower() in NULL_WORDS and describe(spec)["nullable"]:
         value = None  # typed into an editor's input box or the CLI; the rule lives here, not in each client
+    if spec.check is _min_coding_score:
+        return _min_coding_score(key, value, writing=True)  # stricter than reading a hand edit
     normalised = spec.check(key, value)
     if spec.check is _provider and normalised and not provider_exists(normalised):
         raise ConfigError(

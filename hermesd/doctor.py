@@ -150,7 +150,9 @@ def pareto_check(cfg: config_mod.Config) -> Check:
     current = cfg.get("model.default") or ""
     with_model = current == PARETO_MODEL
     if score is None:
-        summary = "openrouter.min_coding_score is null: no floor is sent (OpenRouter picks the strongest coder)"
+        ignored = any(p.startswith("openrouter.min_coding_score ") for p in cfg.problems)
+        why = "ignored (see the config warning)" if ignored else "null"
+        summary = f"openrouter.min_coding_score is {why}: no floor is sent (OpenRouter picks the strongest coder)"
     else:
         default = "" if cfg.has("openrouter.min_coding_score") else " (default)"
         sent = "sent with the current model" if with_model else f"not sent: the current model is {current or 'unset'}, not {PARETO_MODEL}"

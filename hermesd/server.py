@@ -656,35 +656,23 @@ def _warm_up() -> None:
     try:
         import httpx  # noqa: F401
         import httpx_sse  # noqa: F401
-        import openai  # noqa: F401
         import yaml  # noqa: F401
 
         import hermesd.chat  # noqa: F401
         import hermesd.listing  # noqa: F401
+        import hermesd.transports.anthropic_messages  # noqa: F401
         import hermesd.transports.chat_completions  # noqa: F401
         import providers
         from hermesd import config as config_mod
+        from hermesd.transports import clients
 
         # Nearly everything allocated so far lives as long as the daemon: keep
         # the cyclic collector from walking it again at every full collection
-        # (tens of ms each, with the SDK loaded, in the middle of a stream).
-        _warm_sdk_client()
+        # (tens of ms each in the middle of a stream).
+        clients.warm_up()
         gc.freeze()
         config_mod.load()
         providers.list_providers()
         gc.freeze()
     except Exception:  # noqa: BLE001 - warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)
-
-
-def _warm_sdk_client() -> None:
-    """Build and drop one SDK client, sending nothing.
-
-    The first client imports its connection pool (and what that pulls in)
-    and the first ``client.chat.completions`` loads the resource modules:
-    a quarter of a second the first chat would otherwise wait for.
-    """
-    from openai import AsyncOpenAI
-
-    client = AsyncOpenAI(api_key="hermesd-warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0)
-    client.chat.completions.with_streaming_response  # noqa: B018 - loaded lazily on first access

@@ -9,6 +9,7 @@ a long-lived daemon can see plugins added, edited or removed since.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, MutableMapping
 from dataclasses import replace
 
 from providers.base import OMIT_TEMPERATURE, ProviderProfile
@@ -54,6 +55,60 @@ _errors: list[PluginError] = []
 _plugins: list[PluginInfo] = []
 _fingerprint: tuple | None = None
 _generation = 0
+
+
+class _LiveTable(MutableMapping):
+    """Hermes' private ``_REGISTRY`` / ``_ALIASES`` dicts, as views of the live registry.
+
+    Hermes' own tests (and a few plugins) reach for these names: they read
+    them, and reset discovery with ``_REGISTRY.clear(); _ALIASES.clear();
+    _discovered = False``. The views follow ``reload()``, which replaces the
+    registry, so a reference taken at import time stays current.
+    """
+
+    def __init__(self, table: str) -> None:
+        self._table = table
+
+    def _data(self) -> dict:
+        return getattr(_registry, self._table)
+
+    def __getitem__(self, key: str):
+        return self._data()[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        if self._table == "profiles":
+            if getattr(value, "name", None) != key:
+                raise ValueError("_REGISTRY[name] must hold a profile with that name; use register_provider()")
+            register_provider(value)
+        else:
+            self._data()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        with _lock:
+            del self._data()[key]
+            if self._table == "profiles":
+                _registry.origins.pop(key, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data()))
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def clear(self) -> None:
+        global _generation
+        with _lock:
+            self._data().clear()
+            if self._table == "profiles":
+                _registry.origins.clear()
+            _generation += 1
+
+    def __repr__(self) -> str:
+        return repr(self._data())
+
+
+_REGISTRY = _LiveTable("profiles")
+_ALIASES = _LiveTable("aliases")
 
 
 def register_provider(profile: ProviderProfile) -> None:

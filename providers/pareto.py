@@ -34,26 +34,22 @@ __all__ = [
 
 
 def coerce_min_coding_score(value: Any) -> float | None:
-    """The score as a float in [0, 1], or None when it is not a usable score.
+    """The score as a float in [0, 1], or None when no floor should be sent.
 
-    Accepts ints, floats and numeric strings (a hand-edited config file may
-    hold ``"0.5"``). Rejects booleans, NaN, infinities, out-of-range numbers,
-    empty strings and everything else.
+    Hermes' rule, so a config file shared with the Hermes agent sends the
+    same floor from both: null and ``""`` mean unset; anything else goes
+    through ``float()`` and is kept only inside [0.0, 1.0]. So ``"0.5"`` and
+    ``" 0.5 "`` give 0.5, YAML ``true``/``false`` give 1.0/0.0 (as
+    ``float(True)`` does in Hermes), and out-of-range numbers, NaN,
+    infinities, non-numeric strings, lists and mappings give None.
     """
-    if isinstance(value, bool) or value is None:
+    if value is None or (isinstance(value, str) and value == ""):
         return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-    if not isinstance(value, (int, float)):
+    try:
+        score = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
-    score = float(value)
-    if math.isnan(score) or math.isinf(score) or not 0.0 <= score <= 1.0:
+    if not 0.0 <= score <= 1.0:  # also False for NaN
         return None
     return score
 

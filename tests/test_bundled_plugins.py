@@ -1,4 +1,4 @@
-"""The 28 bundled model-provider plugins: identity, manifests, and the exact
+"""The 33 bundled model-provider plugins: identity, manifests, and the exact
 request fields each one contributes.
 
 No network: catalog tests run a throwaway HTTP server on 127.0.0.1 and point
@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import providers
+from hermesd.compat import SURFACE as COMPAT_SURFACE
 from providers.base import API_MODES, AUTH_TYPES, OMIT_TEMPERATURE, ProviderProfile
 from providers.discovery import bundled_dir
 from tests._unit_helpers import catalog_server
@@ -40,15 +41,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "custom": ("ollama", "local", "vllm", "llamacpp", "llama.cpp", "llama-cpp"),
     "deepseek": ("deepseek-ai",),
     "gemini": ("google", "google-gemini", "google-ai-studio"),
+    "google-gemini-cli": ("gemini-cli", "gemini-oauth"),
     "gmi": ("gmi-cloud", "gmicloud"),
     "huggingface": ("hf", "hugging-face", "huggingface-hub"),
     "kilocode": ("kilo-code", "kilo", "kilo-gateway"),
     "kimi-coding": ("kimi", "moonshot", "kimi-for-coding"),
+    "kimi-coding-cn": ("kimi-cn", "moonshot-cn"),
     "minimax": ("mini-max",),
+    "minimax-cn": ("minimax-china", "minimax_cn"),
+    "minimax-oauth": ("minimax_oauth", "minimax-oauth-io"),
     "nous": ("nous-portal", "nousresearch"),
     "nvidia": ("nvidia-nim",),
     "ollama-cloud": ("ollama_cloud", "ollama-com"),
     "openai-codex": ("codex", "chatgpt", "openai_codex", "chatgpt-codex"),
+    "opencode-go": ("opencode_go", "go", "opencode-go-sub"),
     "opencode-zen": ("opencode", "opencode_zen", "zen"),
     "openrouter": ("or",),
     "qwen-oauth": ("qwen", "qwen-portal", "qwen-cli"),
@@ -81,19 +87,26 @@ ENDPOINTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "gemini": ("chat_completions", "api_key", "https://generativelanguage.googleapis.com/v1beta/openai",
                ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GEMINI_BASE_URL")),
     "gmi": ("chat_completions", "api_key", "https://api.gmi-serving.com/v1", ("GMI_API_KEY", "GMI_BASE_URL")),
+    "google-gemini-cli": ("chat_completions", "oauth_external", "cloudcode-pa://google", ()),
     "huggingface": ("chat_completions", "api_key", "https://router.huggingface.co/v1", ("HF_TOKEN", "HF_BASE_URL")),
     "kilocode": ("chat_completions", "api_key", "https://api.kilo.ai/api/gateway",
                  ("KILOCODE_API_KEY", "KILOCODE_BASE_URL")),
     "kimi-coding": ("chat_completions", "api_key", "https://api.moonshot.ai/v1",
                     ("KIMI_API_KEY", "KIMI_CODING_API_KEY", "KIMI_BASE_URL")),
+    "kimi-coding-cn": ("chat_completions", "api_key", "https://api.moonshot.cn/v1", ("KIMI_CN_API_KEY",)),
     "minimax": ("anthropic_messages", "api_key", "https://api.minimax.io/anthropic",
                 ("MINIMAX_API_KEY", "MINIMAX_BASE_URL")),
+    "minimax-cn": ("anthropic_messages", "api_key", "https://api.minimaxi.com/anthropic",
+                   ("MINIMAX_CN_API_KEY", "MINIMAX_CN_BASE_URL")),
+    "minimax-oauth": ("anthropic_messages", "oauth_external", "https://api.minimax.io/anthropic", ()),
     "nous": ("chat_completions", "oauth_external", "https://inference-api.nousresearch.com/v1",
              ("NOUS_API_KEY", "NOUS_INFERENCE_BASE_URL")),
     "nvidia": ("chat_completions", "api_key", "https://integrate.api.nvidia.com/v1",
                ("NVIDIA_API_KEY", "NVIDIA_BASE_URL")),
     "ollama-cloud": ("chat_completions", "api_key", "https://ollama.com/v1", ("OLLAMA_API_KEY", "OLLAMA_BASE_URL")),
     "openai-codex": ("codex_responses", "oauth_external", "https://chatgpt.com/backend-api/codex", ()),
+    "opencode-go": ("chat_completions", "api_key", "https://opencode.ai/zen/go/v1",
+                    ("OPENCODE_GO_API_KEY", "OPENCODE_GO_BASE_URL")),
     "opencode-zen": ("chat_completions", "api_key", "https://opencode.ai/zen/v1",
                      ("OPENCODE_ZEN_API_KEY", "OPENCODE_ZEN_BASE_URL")),
     "openrouter": ("chat_completions", "api_key", "https://openrouter.ai/api/v1",
@@ -108,11 +121,13 @@ ENDPOINTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 
 # Providers whose models are the user's own (no sensible cheap default).
-NO_AUX_MODEL = {"custom", "azure-foundry", "copilot-acp"}
-NO_HEALTH_CHECK = {"bedrock", "copilot-acp", "xiaomi"}
-MAX_TOKENS = {"nvidia": 16384, "kimi-coding": 32000, "qwen-oauth": 65536}
+NO_AUX_MODEL = {"custom", "azure-foundry", "copilot-acp", "google-gemini-cli"}
+NO_HEALTH_CHECK = {"bedrock", "copilot-acp", "xiaomi", "google-gemini-cli"}
+MAX_TOKENS = {"nvidia": 16384, "kimi-coding": 32000, "kimi-coding-cn": 32000, "qwen-oauth": 65536}
 HEADERS: dict[str, dict[str, str]] = {
-    "gmi": {"User-Agent": "HermesAgent/1.0"},
+    "kimi-coding-cn": {"User-Agent": "hermes-agent/1.0"},
+    "gmi": {"User-Agent": "HermesAgent/0.13.0"},
+    "kimi-coding": {"User-Agent": "hermes-agent/1.0"},
     "copilot": {
         "Editor-Version": "vscode/1.104.1",
         "User-Agent": "HermesAgent/1.0",
@@ -122,13 +137,14 @@ HEADERS: dict[str, dict[str, str]] = {
     "ai-gateway": {"HTTP-Referer": "https://hermes-agent.nousresearch.com", "X-Title": "Hermes Agent"},
 }
 VISION = {
-    "ai-gateway", "anthropic", "azure-foundry", "bedrock", "copilot", "gemini", "kilocode",
+    "ai-gateway", "anthropic", "azure-foundry", "bedrock", "copilot", "gemini", "google-gemini-cli", "kilocode",
     "openai-codex", "opencode-zen", "openrouter", "qwen-oauth", "xai", "xiaomi",
 }
 # Providers whose hooks add nothing to a request.
 PLAIN = {
     "alibaba", "anthropic", "arcee", "azure-foundry", "bedrock", "copilot", "copilot-acp", "gmi",
-    "huggingface", "kilocode", "minimax", "openai-codex", "opencode-zen", "xai", "xiaomi",
+    "huggingface", "kilocode", "minimax", "minimax-cn", "minimax-oauth", "openai-codex", "opencode-go",
+    "opencode-zen", "xai", "xiaomi",
 }
 
 ENABLED_HIGH = {"enabled": True, "effort": "high"}
@@ -192,8 +208,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.mark.usefixtures("fresh_registry")
-def test_all_28_bundled_providers_load_without_errors() -> None:
-    assert len(NAMES) == 28
+def test_all_33_bundled_providers_load_without_errors() -> None:
+    assert len(NAMES) == 33
     assert providers.plugin_errors() == []
     assert sorted(p.name for p in providers.list_providers()) == NAMES
     assert bundled_dir().resolve() == PLUGINS_DIR.resolve()
@@ -231,7 +247,7 @@ def test_manifest(name: str) -> None:
 
 
 @pytest.mark.usefixtures("fresh_registry")
-def test_every_plugin_directory_is_one_of_the_28_and_registers_only_itself() -> None:
+def test_every_plugin_directory_is_one_of_the_33_and_registers_only_itself() -> None:
     dirs = sorted(d.name for d in PLUGINS_DIR.iterdir() if d.is_dir() and not d.name.startswith(("_", ".")))
     assert dirs == NAMES
     bundled = {info.name: info for info in providers.list_plugins() if info.source == "bundled"}
@@ -245,7 +261,8 @@ def test_every_plugin_directory_is_one_of_the_28_and_registers_only_itself() -> 
 @pytest.mark.parametrize("name", NAMES)
 def test_plugin_imports_only_the_plugin_api_and_the_standard_library(name: str) -> None:
     tree = ast.parse((PLUGINS_DIR / name / "__init__.py").read_text(encoding="utf-8"))
-    allowed = {"providers", "providers.base", "providers.pareto"}
+    # The plugin API, plus the Hermes internals hermesd.compat provides (a documented contract).
+    allowed = {"providers", "providers.base", "providers.pareto", *COMPAT_SURFACE}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
@@ -254,7 +271,7 @@ def test_plugin_imports_only_the_plugin_api_and_the_standard_library(name: str) 
         else:
             continue
         for module in modules:
-            if module.split(".")[0] == "providers":
+            if module.split(".")[0] in {"providers", "hermes_cli", "agent"}:
                 assert module in allowed, module
             else:
                 assert module.split(".")[0] in sys.stdlib_module_names, module
@@ -310,7 +327,7 @@ def test_hostname_maps_back(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_temperature(name: str) -> None:
     p = profile(name)
-    if name == "kimi-coding":
+    if name in ("kimi-coding", "kimi-coding-cn"):
         assert p.fixed_temperature is OMIT_TEMPERATURE
     else:
         assert p.fixed_temperature is None
@@ -401,7 +418,7 @@ def test_openrouter_pareto_entry_for_valid_scores(score: Any, sent: float) -> No
 
 
 @pytest.mark.parametrize("score", [
-    None, "", "  ", "abc", math.nan, math.inf, -math.inf, -0.01, 1.01, 65, True, False, [0.5], {"x": 1},
+    None, "", "  ", "abc", math.nan, math.inf, -math.inf, -0.01, 1.01, 65, [0.5], {"x": 1},
 ])
 def test_openrouter_pareto_entry_absent_for_invalid_scores(score: Any) -> None:
     assert or_body(model="openrouter/pareto-code", openrouter_min_coding_score=score) == {}
@@ -537,7 +554,7 @@ def compat(config: dict[str, Any]) -> dict[str, Any]:
     # 2.5: thoughts on, no level
     ("gemini-2.5-pro", ENABLED_HIGH, {"include_thoughts": True}),
     ("gemini-2.5-flash", {"enabled": True, "effort": "low"}, {"include_thoughts": True}),
-    # 3.x flash: low / medium / high
+    # 3.x flash: low / medium / high (efforts Hermes does not know, such as "max", read as medium)
     ("gemini-3-flash-preview", {"enabled": True, "effort": "minimal"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-flash-preview", {"enabled": True, "effort": "low"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-flash-preview", {"enabled": True, "effort": "medium"}, {"include_thoughts": True, "thinking_level": "medium"}),
@@ -545,11 +562,11 @@ def compat(config: dict[str, Any]) -> dict[str, Any]:
     ("gemini-3-flash-preview", {"enabled": True, "effort": "bogus"}, {"include_thoughts": True, "thinking_level": "medium"}),
     ("gemini-3.1-flash-lite-preview", ENABLED_HIGH, {"include_thoughts": True, "thinking_level": "high"}),
     ("google/gemini-3-flash-preview", {"enabled": True, "effort": "xhigh"}, {"include_thoughts": True, "thinking_level": "high"}),
-    ("gemini-3-flash-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "high"}),
+    ("gemini-3-flash-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "medium"}),
     # 3.x pro: low / high
     ("gemini-3-pro-preview", ENABLED_HIGH, {"include_thoughts": True, "thinking_level": "high"}),
     ("gemini-3-pro-preview", {"enabled": True, "effort": "xhigh"}, {"include_thoughts": True, "thinking_level": "high"}),
-    ("gemini-3-pro-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "high"}),
+    ("gemini-3-pro-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-pro-preview", {"enabled": True, "effort": "medium"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3.1-pro-preview", {"enabled": True, "effort": "minimal"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("GEMINI-3-PRO-PREVIEW", {"enabled": True, "effort": "HIGH"}, {"include_thoughts": True, "thinking_level": "high"}),
@@ -599,8 +616,9 @@ def test_gemini_catalog_strips_the_models_prefix() -> None:
     ({"effort": " High "}, ({}, {"reasoning_effort": "high"})),
     ({"enabled": True, "effort": "xhigh"}, ({"thinking": {"type": "enabled"}}, {})),
 ])
-def test_kimi_thinking_xor_reasoning_effort(reasoning: dict | None, expected: tuple) -> None:
-    result = extras("kimi-coding", reasoning_config=reasoning, model="kimi-k2.5")
+@pytest.mark.parametrize("name", ["kimi-coding", "kimi-coding-cn"])
+def test_kimi_thinking_xor_reasoning_effort(name: str, reasoning: dict | None, expected: tuple) -> None:
+    result = extras(name, reasoning_config=reasoning, model="kimi-k2.5")
     assert result == expected
     extra_body, top_level = result
     assert not ("thinking" in extra_body and "reasoning_effort" in top_level)
@@ -721,7 +739,7 @@ def test_custom_catalog_follows_the_users_url() -> None:
 # -- bedrock / copilot-acp: no REST catalog -------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["bedrock", "copilot-acp"])
+@pytest.mark.parametrize("name", ["bedrock", "copilot-acp", "google-gemini-cli"])
 def test_no_rest_catalog_and_no_io(name: str, no_network: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     import httpx
 
@@ -862,8 +880,39 @@ def test_opencode_zen_api_mode_per_model(model: str, mode: str | None) -> None:
     assert profile("zen").api_mode_for_model(model) == mode
 
 
-def test_only_opencode_zen_declares_per_model_dispatch() -> None:
-    assert [p.name for p in providers.list_providers() if hasattr(p, "api_mode_for_model")] == ["opencode-zen"]
+@pytest.mark.parametrize("model, mode", [
+    ("minimax-m2.7", "anthropic_messages"),
+    ("opencode-go/MiniMax-M2.5", "anthropic_messages"),
+    ("glm-5.1", "chat_completions"),
+    ("kimi-k2.6", "chat_completions"),
+    ("opencode/qwen3.6-plus", "chat_completions"),
+    ("", None),
+])
+def test_opencode_go_api_mode_per_model(model: str, mode: str | None) -> None:
+    assert profile("go").api_mode_for_model(model) == mode
+
+
+def test_only_opencode_declares_per_model_dispatch() -> None:
+    declared = [p.name for p in providers.list_providers() if hasattr(p, "api_mode_for_model")]
+    assert sorted(declared) == ["opencode-go", "opencode-zen"]
+
+
+# -- google gemini cli (Code Assist) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("model, reasoning, expected", [
+    ("gemini-3-pro-preview", ENABLED_HIGH, {"thinking_config": {"includeThoughts": True, "thinkingLevel": "high"}}),
+    ("gemini-3-flash-preview", {"enabled": True, "effort": "minimal"},
+     {"thinking_config": {"includeThoughts": True, "thinkingLevel": "low"}}),
+    ("gemini-2.5-pro", ENABLED_HIGH, {"thinking_config": {"includeThoughts": True}}),
+    ("gemini-2.5-pro", DISABLED, {"thinking_config": {"includeThoughts": False}}),
+    ("gemma-3-27b", ENABLED_HIGH, {}),
+    ("gemini-3-pro-preview", None, {}),
+])
+def test_gemini_cli_native_thinking_config(model: str, reasoning: dict | None, expected: dict) -> None:
+    # Gemini's own schema whatever the URL: Code Assist is not the OpenAI-compat endpoint.
+    p = profile("gemini-cli")
+    assert p.build_extra_body(model=model, reasoning_config=reasoning, base_url=p.base_url) == expected
 
 
 # -- azure foundry ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from hermesd import config as hconfig
 from hermesd.runtime import Resolved, resolve
 from hermesd.wire import ChatOptions
 from hermesd.wire import chat_completions
+from providers.base import ProviderProfile
 from providers.pareto import (
     DEFAULT_MIN_CODING_SCORE,
     PARETO_MODEL,
@@ -48,8 +49,11 @@ SCORES: list[tuple[Any, float | None]] = [
     (1.5, None),
     (-0.01, None),
     ("abc", None),
-    (True, None),
-    (False, None),
+    ("  ", None),
+    ("nan", None),
+    ("1e-1", 0.1),
+    (True, 1.0),  # float(True), as Hermes reads it
+    (False, 0.0),
     ([], None),
     ({}, None),
     ([0.5], None),
@@ -164,7 +168,8 @@ def or_resolved(p: Any | None, model: str = PARETO_MODEL) -> Resolved:
 
 
 @pytest.mark.parametrize("path", ["profile", "no-profile"])
-def test_existing_plugins_entries_are_kept_and_pareto_not_duplicated(path: str) -> None:
+def test_the_callers_extra_body_is_a_shallow_merge_over_the_pareto_entry(path: str) -> None:
+    """As in Hermes' transport: the caller's additions come last and replace ``plugins`` whole."""
     p = profile("openrouter") if path == "profile" else None
     options = ChatOptions(
         min_coding_score=0.65,
@@ -172,23 +177,33 @@ def test_existing_plugins_entries_are_kept_and_pareto_not_duplicated(path: str) 
         extra_body={"plugins": [{"id": "web"}]},
     )
     body = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}], options).body
-    assert body["plugins"] == [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.65}]
-    if p is not None:
-        assert body["provider"] == {"order": ["anthropic"], "allow_fallbacks": False}
+    assert body["plugins"] == [{"id": "web"}]
+    assert body["provider"] == {"order": ["anthropic"], "allow_fallbacks": False}
     assert options.extra_body == {"plugins": [{"id": "web"}]}  # the caller's dict is not modified
+    without = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}],
+                                     ChatOptions(min_coding_score=0.65)).body
+    assert without["plugins"] == [{"id": "pareto-router", "min_coding_score": 0.65}]
 
 
-@pytest.mark.parametrize("path", ["profile", "no-profile"])
-def test_an_earlier_pareto_entry_is_replaced_not_duplicated(path: str) -> None:
-    p = profile("openrouter") if path == "profile" else None
-    options = ChatOptions(
-        min_coding_score=0.3,
-        extra_body={"plugins": [{"id": "pareto-router", "min_coding_score": 0.9}, {"id": "web"}]},
-    )
-    body = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}], options).body
-    pareto = [e for e in body["plugins"] if e.get("id") == "pareto-router"]
-    assert pareto == [{"id": "pareto-router", "min_coding_score": 0.3}]
-    assert {"id": "web"} in body["plugins"]
+class _PlainOpenRouter(ProviderProfile):
+    """A user's override of openrouter written for Hermes, with no Pareto support."""
+
+
+class _OwnPareto(ProviderProfile):
+    def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
+        return {"plugins": [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.3}]}
+
+
+@pytest.mark.parametrize("override, sent", [
+    (_PlainOpenRouter, "absent"),
+    (_OwnPareto, [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.3}]),
+], ids=["plain-override", "own-entry"])
+def test_a_loaded_profile_owns_the_pareto_entry(override: type, sent: Any) -> None:
+    """The daemon adds nothing to a profile's body on OpenRouter: what the plugin builds is sent."""
+    p = override(name="openrouter", base_url=OPENROUTER_URL)
+    body = chat_completions.build(or_resolved(p), [{"role": "user", "content": "hi"}],
+                                  ChatOptions(min_coding_score=0.8)).body
+    assert body.get("plugins", "absent") == sent
 
 
 @pytest.mark.parametrize("path", ["profile", "no-profile"])
@@ -227,24 +242,53 @@ def test_openrouter_profile_pointed_at_a_local_mirror_still_gets_the_entry(unit_
     assert body["plugins"] == [{"id": "pareto-router", "min_coding_score": 0.65}]
 
 
-@pytest.mark.parametrize(
-    "text,sent",
-    [
-        ("", 0.65),  # key absent: the default
-        ("openrouter:\n  min_coding_score: null\n", None),  # explicit null: no floor
-        ("openrouter:\n  min_coding_score: 0.0\n", 0.0),
-        ("openrouter:\n  min_coding_score: 1\n", 1.0),
-        ("openrouter:\n  min_coding_score: '0.5'\n", 0.5),
-        ("openrouter:\n  min_coding_score: 7\n", 0.65),  # invalid in the file: the default, reported
-    ],
-)
-def test_config_score_to_request(unit_env: UnitEnv, text: str, sent: float | None) -> None:
-    unit_env.config_path.write_text(text)
+# Every hand-edited value of docs/providers.md's score table: (YAML, floor sent, doctor status).
+HAND_EDITED: list[tuple[str, float | None, str]] = [
+    ("", 0.65, "ok"),  # key absent: Hermes' config default
+    ("min_coding_score: 0.8", 0.8, "ok"),
+    ("min_coding_score: 0", 0.0, "ok"),
+    ("min_coding_score: 1", 1.0, "ok"),
+    ("min_coding_score: '0.5'", 0.5, "ok"),
+    ("min_coding_score: ' 0.5 '", 0.5, "ok"),
+    ("min_coding_score: null", None, "ok"),  # explicit null: no floor, on purpose
+    ("min_coding_score:", None, "ok"),
+    ("min_coding_score: ''", None, "warn"),
+    ("min_coding_score: ' '", None, "warn"),
+    ("min_coding_score: 1.5", None, "warn"),
+    ("min_coding_score: 7", None, "warn"),
+    ("min_coding_score: -1", None, "warn"),
+    ("min_coding_score: abc", None, "warn"),
+    ("min_coding_score: .nan", None, "warn"),
+    ("min_coding_score: .inf", None, "warn"),
+    ("min_coding_score: [0.5]", None, "warn"),
+    ("min_coding_score: {a: 1}", None, "warn"),
+    ("min_coding_score: true", 1.0, "warn"),  # float(True), as Hermes sends it
+    ("min_coding_score: false", 0.0, "warn"),
+]
+
+
+@pytest.mark.parametrize("line,sent,status", HAND_EDITED, ids=[h[0] or "absent" for h in HAND_EDITED])
+def test_hand_edited_score_to_request_and_doctor(unit_env: UnitEnv, line: str, sent: float | None, status: str) -> None:
+    from hermesd.doctor import config_checks, pareto_check
+
+    unit_env.config_path.write_text(f"openrouter:\n  {line}\n" if line else "")
     cfg = hconfig.load(unit_env.config_path)
     score = cfg.get("openrouter.min_coding_score")
     body = chat_completions.build(or_resolved(profile("openrouter")), [{"role": "user", "content": "x"}],
                                   ChatOptions(min_coding_score=score)).body
     assert_plugins(body, None if sent is None else [{"id": "pareto-router", "min_coding_score": sent}])
+    warnings = [c.summary for c in config_checks(cfg) if c.status == "warn"]
+    if status == "ok":
+        assert cfg.problems == [] and warnings == []
+    else:
+        read = "ignored: no floor is sent" if sent is None else f"read as {sent:g}"
+        [problem] = cfg.problems
+        assert problem.startswith("openrouter.min_coding_score must be a number from 0.0 to 1.0 (got ")
+        assert problem.endswith(f"; {read}, as the Hermes agent reads it")
+        assert any(problem in w for w in warnings)
+    floor = pareto_check(cfg).summary
+    assert ("no floor is sent" in floor) is (sent is None)
+    assert ("ignored" in floor) is (sent is None and status == "warn")
 
 
 def test_default_score() -> None:
@@ -281,7 +325,7 @@ def test_describe_pareto_includes_the_score(score: Any, shown: str) -> None:
     assert "cheapest coder" in text
 
 
-@pytest.mark.parametrize("score", [None, "", float("nan"), 1.5, "abc", True, [0.5]])
+@pytest.mark.parametrize("score", [None, "", float("nan"), 1.5, "abc", [0.5]])
 def test_describe_pareto_without_a_floor(score: Any) -> None:
     text = describe_pareto(score)
     assert "strongest" in text and "at least" not in text

@@ -50,16 +50,20 @@ async def test_score_is_dropped_for_other_models(start_daemon, upstream, isolate
     assert _plugins_sent(upstream) == "absent"
 
 
-async def test_existing_plugins_are_kept_and_pareto_not_duplicated(start_daemon, upstream, isolated_home):
+@pytest.mark.parametrize("hook, sent", [
+    ("", "absent"),  # a plain override written for Hermes: Hermes adds no floor, nor does hermesd
+    ("    def build_extra_body(self, *, session_id=None, **context):\n"
+     "        return {'plugins': [{'id': 'web'}, {'id': 'pareto-router', 'min_coding_score': 0.3}]}\n",
+     [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.3}]),  # its own entry, sent as built
+], ids=["plain-override", "own-entry"])
+async def test_a_user_override_owns_the_pareto_entry(start_daemon, upstream, isolated_home, hook, sent):
     user_plugin = isolated_home / "plugins" / "model-providers" / "openrouter"
     user_plugin.mkdir(parents=True)
-    # A user override written for Hermes that emits its own plugins list, pareto included.
     (user_plugin / "__init__.py").write_text(
         "from providers import register_provider\n"
         "from providers.base import ProviderProfile\n"
         "class OR(ProviderProfile):\n"
-        "    def build_extra_body(self, *, session_id=None, **context):\n"
-        "        return {'plugins': [{'id': 'web'}, {'id': 'pareto-router', 'min_coding_score': 0.3}]}\n"
+        "    pass\n" + hook +
         "register_provider(OR(name='openrouter', aliases=('or',), env_vars=('OPENROUTER_API_KEY', 'OPENROUTER_BASE_URL'),\n"
         "    base_url='https://openrouter.ai/api/v1'))\n",
         encoding="utf-8",
@@ -67,7 +71,7 @@ async def test_existing_plugins_are_kept_and_pareto_not_duplicated(start_daemon,
     write_config(isolated_home, {"model": {"provider": "openrouter", "default": PARETO}, "openrouter": {"min_coding_score": 0.8}})
     daemon = await start_daemon(env=_env(upstream))
     await daemon.request("hermes/chat", {"message": "hi"})
-    assert _plugins_sent(upstream) == [{"id": "web"}, {"id": "pareto-router", "min_coding_score": 0.8}]
+    assert _plugins_sent(upstream) == sent
 
 
 async def test_no_profile_path_for_an_openrouter_url(start_daemon, upstream, isolated_home):

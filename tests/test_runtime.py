@@ -462,7 +462,7 @@ def without_openrouter(env: UnitEnv, tmp_path: Path) -> Iterator[UnitEnv]:
         mp.setattr(discovery, "bundled_dir", lambda: copy)
         providers.reload()
         assert providers.get_provider_profile("openrouter") is None
-        assert len(providers.list_providers()) == 27
+        assert len(providers.list_providers()) == 32
         yield env
 
 

@@ -236,7 +236,7 @@ def test_default_max_tokens_through_the_default_hook() -> None:
 
 def test_default_headers_are_sent() -> None:
     req = chat_completions.build(resolved_for(profile("gmi")), USER, ChatOptions())
-    assert req.headers["User-Agent"] == "HermesAgent/1.0"
+    assert req.headers["User-Agent"] == "HermesAgent/0.13.0"
 
 
 # -- hooks that misbehave ---------------------------------------------------------

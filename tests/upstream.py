@@ -173,6 +173,7 @@ class Recorded:
     body: bytes
     json: Any  # parsed body, or None when empty / not JSON
     received_at: float  # time.monotonic()
+    client_port: int = 0  # the client's TCP port: equal ports, one reused connection
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -750,7 +751,7 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = _json.loads(body) if body.strip() else None
         except ValueError:
             parsed = None
-        rec = Recorded(self.command, self.path, headers, body, parsed, self._t0)
+        rec = Recorded(self.command, self.path, headers, body, parsed, self._t0, self.client_address[1])
         self._n = up._record(rec)
 
         stripped = route.rstrip("/")

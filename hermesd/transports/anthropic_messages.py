@@ -8,22 +8,17 @@ from typing import AsyncIterator
 from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
-from hermesd.transports.clients import httpx_client
-from hermesd.transports.errors import from_exception, from_http_response, reported_mid_reply, truncated
+from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
+from hermesd.transports.sse import post_sse
 from hermesd.wire import PreparedRequest
 
 
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
-    from httpx_sse import EventSource
-
-    client = httpx_client(resolved.base_url, net)
     started = False
     finish = Finish()
     try:
-        async with client.stream("POST", prepared.url, headers=prepared.headers, json=prepared.body) as response:
-            if response.status_code != 200:
-                raise from_http_response(response.status_code, response.headers, await response.aread(), resolved)
-            async for sse in EventSource(response).aiter_sse():
+        async with post_sse(prepared, resolved, net) as events:
+            async for sse in events:
                 if not sse.data:
                     continue
                 data = json.loads(sse.data)

@@ -1,10 +1,9 @@
-"""OpenAI Chat Completions, sent by the official SDK, read as plain JSON events.
+"""OpenAI Chat Completions over httpx, read as plain JSON events.
 
-The SDK builds and sends the request (auth, headers, body exactly as
-prepared) and raises its typed errors for a failed status. The reply is read
-through ``with_streaming_response`` with httpx-sse parsing the events and
-``json.loads`` each chunk: the SDK's typed chunks cost ~150 µs apiece in
-pydantic, which capped a stream at ~5,000 chunks/s (docs/performance.md, B4).
+The prepared request goes out as is (URL, headers, body bytes) and httpx-sse
+parses the events; ``json.loads`` reads each chunk. No SDK: its import cost
+~0.4 s on every cold start, and its typed chunks ~150 µs apiece in pydantic
+(docs/performance.md, B4 and C2).
 """
 
 from __future__ import annotations
@@ -15,32 +14,19 @@ from typing import Any, AsyncIterator
 from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
-from hermesd.transports.clients import openai_client, sdk_headers
 from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
+from hermesd.transports.sse import post_sse
 from hermesd.wire import PreparedRequest
 
 
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
-    from httpx_sse import EventSource
-
-    client = openai_client(resolved.base_url, resolved.api_key, net)
-    body = dict(prepared.body)
-    model, messages = body.pop("model"), body.pop("messages")
-    body.pop("stream", None)
     started = False
     try:
-        # Everything beyond model/messages rides in extra_body, so the JSON the
-        # upstream receives is exactly the prepared body, whatever the SDK knows.
-        async with client.chat.completions.with_streaming_response.create(
-            model=model,
-            messages=messages,
-            stream=True,
-            extra_body=body,
-            extra_headers=sdk_headers(prepared.headers, resolved.api_key),
-        ) as response:
+        # The Accept the openai SDK sent, so endpoints see no change.
+        async with post_sse(prepared, resolved, net, accept="application/json") as events:
             finish = Finish()
             seen_finish = False
-            async for sse in EventSource(response.http_response).aiter_sse():
+            async for sse in events:
                 if not sse.data:
                     continue
                 if sse.data == "[DONE]":

@@ -1,11 +1,14 @@
 """Long-lived HTTP clients, one per endpoint, so connections are reused.
 
-Creating an SDK client costs a TLS handshake on first use; reusing it across
-chats keeps steady-state time to first token at the network's floor.
+A new client costs a TLS handshake on first use; reusing it across chats
+keeps steady-state time to first token at the network's floor. Chat
+Completions and Anthropic Messages use the plain httpx client; only the
+Responses API loads the openai SDK (and the HTTP stack it brings).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -43,9 +46,39 @@ def httpx_client(base_url: str, net: NetworkSettings) -> Any:
     cache_key = (base_url, net.timeout, net.connect_timeout)
     client = _httpx.get(cache_key)
     if client is None:
-        client = httpx.AsyncClient(timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout))
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
+            verify=_tls(),
+            # Many concurrent chats to one endpoint each hold a connection (the SDK's limits).
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
         _httpx[cache_key] = client
     return client
+
+
+@functools.cache
+def _tls() -> Any:
+    """One TLS context for every pooled client: loading the CA bundle costs ~30 ms a time.
+
+    Built as httpx builds its own (``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured).
+    """
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def warm_up() -> None:
+    """What a first chat would otherwise wait for, sending nothing (run off the event loop's thread).
+
+    Building one client imports the connection pool and loads the CA bundle;
+    the pool's locks load anyio's asyncio backend on first use, so one
+    throwaway event loop loads it here.
+    """
+    import anyio
+    import httpx
+
+    httpx.AsyncClient(verify=_tls())
+    anyio.run(anyio.sleep, 0)
 
 
 def sdk_headers(headers: dict[str, str], api_key: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ transports send it; ``hermes/previewRequest`` shows it with secrets masked.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ class ChatOptions:
     min_coding_score: Any = None
     session_id: str | None = None
     ollama_num_ctx: int | None = None
-    supports_reasoning: bool = False
+    supports_reasoning: bool | None = None  # None: Hermes' gate decides (hermesd.wire.hermes_rules)
     stream: bool = True
     extra_body: dict[str, Any] = field(default_factory=dict)
 
@@ -40,6 +41,10 @@ class PreparedRequest:
     api_mode: str
     provider: str
     model: str
+
+    def content(self) -> bytes:
+        """The body as sent: compact UTF-8 JSON in the prepared key order (what httpx's ``json=`` writes)."""
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
     def preview(self) -> dict[str, Any]:
         """The request as an editor may see it: secrets masked."""

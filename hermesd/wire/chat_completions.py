@@ -4,18 +4,20 @@ Order (the plugin contract, section 4): strip internal fields, the profile's
 ``prepare_messages``, model + messages, temperature per ``fixed_temperature``,
 max_tokens, ``build_api_kwargs_extras`` (top-level part), then the extra body:
 ``build_extra_body``, the extras' body part, the caller's additions, each a
-shallow merge over the previous. The Pareto rule is applied last on every
-OpenRouter endpoint, with or without a profile.
+shallow merge over the previous. Hermes' rules outside the plugins
+(:mod:`hermesd.wire.hermes_rules`) decide ``supports_reasoning`` and the
+``developer`` role; with no profile, the daemon adds OpenRouter's fields
+(preferences, reasoning, the Pareto entry) on an openrouter.ai URL. With a
+profile, those are the profile's alone, as in Hermes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from providers.pareto import apply_pareto_router
-
 from hermesd.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, wire_messages
+from hermesd.wire.hermes_rules import developer_role, no_profile_extra_body, supports_reasoning
 from hermesd.wire.hooks import call_hook, max_tokens, plugin_error, temperature
 
 
@@ -25,6 +27,10 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     prepared = wire_messages(messages)
     if profile is not None:
         prepared = call_hook(profile, "prepare_messages", list, profile.prepare_messages, prepared)
+    prepared = developer_role(prepared, model)
+    supports = options.supports_reasoning
+    if supports is None:
+        supports = supports_reasoning(resolved.base_url, model)
 
     body: dict[str, Any] = {"model": model, "messages": prepared}
     temp = temperature(profile, options.temperature)
@@ -48,7 +54,7 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
                 reasoning_config=options.reasoning_config,
                 model=model,
                 base_url=resolved.base_url,
-                supports_reasoning=options.supports_reasoning,
+                supports_reasoning=supports,
                 session_id=options.session_id,
                 ollama_num_ctx=options.ollama_num_ctx,
             ),
@@ -75,9 +81,16 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
             ),
         )
         extra = {**extra, **extra_additions}
+    else:
+        extra = no_profile_extra_body(
+            resolved.base_url,
+            model,
+            reasoning_config=options.reasoning_config,
+            supports=supports,
+            provider_preferences=options.provider_preferences,
+            min_coding_score=options.min_coding_score,
+        )
     extra = {**extra, **options.extra_body}
-    if resolved.is_openrouter:
-        extra = apply_pareto_router(extra, model, options.min_coding_score)
     body.update(extra)
     body["stream"] = options.stream
     return PreparedRequest(

@@ -16,75 +16,28 @@ from providers import register_provider
 from providers.base import ProviderProfile
 
 _GOOGLE_HOST = "generativelanguage.googleapis.com"
-_STRONG_EFFORTS = frozenset({"high", "xhigh", "max", "ultra"})
-_KNOWN_EFFORTS = frozenset({"minimal", "low", "medium"}) | _STRONG_EFFORTS
-
-
-def _gemini_model_name(model: str | None) -> str:
-    """Lower-cased model name without an optional ``google/`` prefix."""
-    name = (model or "").strip().lower()
-    return name[len("google/"):] if name.startswith("google/") else name
-
-
-def thinking_config(model: str | None, reasoning_config: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Gemini's camelCase ``thinkingConfig`` for a reasoning config, or None."""
-    if not isinstance(reasoning_config, dict):
-        return None
-    name = _gemini_model_name(model)
-    if not name.startswith("gemini"):
-        return None
-    effort = str(reasoning_config.get("effort") or "medium").strip().lower()
-    if reasoning_config.get("enabled") is False or effort == "none":
-        # Hides the thoughts without naming a level some models refuse.
-        return {"includeThoughts": False}
-    config: dict[str, Any] = {"includeThoughts": True}
-    if name.startswith("gemini-2.5-"):
-        # 2.5 takes a token budget, which coarse effort levels cannot pick well.
-        return config
-    if effort not in _KNOWN_EFFORTS:
-        effort = "medium"
-    if name.startswith("gemini-3"):
-        if "flash" in name:
-            # Flash documents low / medium / high.
-            if effort in {"minimal", "low"}:
-                config["thinkingLevel"] = "low"
-            elif effort in _STRONG_EFFORTS:
-                config["thinkingLevel"] = "high"
-            else:
-                config["thinkingLevel"] = "medium"
-        elif "pro" in name:
-            # Pro is stricter: low or high only.
-            config["thinkingLevel"] = "high" if effort in _STRONG_EFFORTS else "low"
-    return config
-
-
-def _snake_case(config: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAI-compat spelling of a ``thinkingConfig``."""
-    out: dict[str, Any] = {}
-    if isinstance(config.get("includeThoughts"), bool):
-        out["include_thoughts"] = config["includeThoughts"]
-    level = config.get("thinkingLevel")
-    if isinstance(level, str) and level.strip():
-        out["thinking_level"] = level.strip().lower()
-    return out
-
-
-def _is_openai_compat_url(base_url: str | None) -> bool:
-    url = (base_url or "").strip().rstrip("/").lower()
-    return _GOOGLE_HOST in url and url.endswith("/openai")
 
 
 class GeminiProfile(ProviderProfile):
     """Gemini: thinking-config translation and bare catalog ids."""
 
     def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
-        """Thinking config in the shape the endpoint understands."""
-        config = thinking_config(context.get("model"), context.get("reasoning_config"))
+        """Thinking config in the shape the endpoint understands.
+
+        Built by the helpers Hermes' own gemini plugin uses, which hermesd
+        provides (docs/plugins.md, "The Hermes surface plugins may import").
+        """
+        from agent.transports.chat_completions import (
+            _build_gemini_thinking_config,
+            _is_gemini_openai_compat_base_url,
+            _snake_case_gemini_thinking_config,
+        )
+
+        config = _build_gemini_thinking_config(context.get("model") or "", context.get("reasoning_config"))
         if not config:
             return {}
-        base_url = context.get("base_url") or self.base_url
-        if _is_openai_compat_url(base_url):
-            return {"extra_body": {"google": {"thinking_config": _snake_case(config)}}}
+        if _is_gemini_openai_compat_base_url(context.get("base_url") or self.base_url):
+            return {"extra_body": {"google": {"thinking_config": _snake_case_gemini_thinking_config(config)}}}
         return {"thinking_config": config}
 
     def fetch_models(

@@ -1,7 +1,8 @@
 """GMI Cloud: many vendors' models behind one OpenAI-compatible API.
 
 Model ids are vendor-qualified (``deepseek-ai/DeepSeek-V3.2``). GMI identifies
-Hermes traffic by its User-Agent, so the same one is sent on every request.
+Hermes traffic by its User-Agent, so Hermes' own (with the Hermes release
+hermesd's plugin contract follows, 0.13.0) is sent on every request.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ register_provider(
         env_vars=("GMI_API_KEY", "GMI_BASE_URL"),
         base_url="https://api.gmi-serving.com/v1",
         auth_type="api_key",
-        default_headers={"User-Agent": "HermesAgent/1.0"},
+        default_headers={"User-Agent": "HermesAgent/0.13.0"},  # Hermes' release, as its own gmi plugin sends
         default_aux_model="google/gemini-3.1-flash-lite-preview",
         fallback_models=(
             "zai-org/GLM-5.1-FP8",

@@ -47,6 +47,7 @@ register_provider(
         auth_type="api_key",
         fixed_temperature=OMIT_TEMPERATURE,
         default_max_tokens=32000,
+        default_headers={"User-Agent": "hermes-agent/1.0"},  # as Hermes sends: Moonshot knows coding agents by it
         default_aux_model="kimi-k2-turbo-preview",
         fallback_models=(
             "kimi-k2.5",

@@ -59,14 +59,25 @@ class QwenProfile(ProviderProfile):
         return {"vl_high_resolution_images": True}
 
     def build_api_kwargs_extras(
-        self, *, reasoning_config: dict[str, Any] | None = None, **context: Any
+        self,
+        *,
+        reasoning_config: dict[str, Any] | None = None,
+        qwen_session_metadata: dict[str, Any] | None = None,
+        **context: Any,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Thinking only on an explicit request; never left to the server's auto mode."""
+        """Thinking only on an explicit request; never left to the server's auto mode.
+
+        Session metadata (``{"sessionId", "promptId"}``, when a caller has it)
+        is a top-level ``metadata`` field, as Qwen Code sends it.
+        """
         enabled = isinstance(reasoning_config, dict) and reasoning_config.get("enabled") is True
         extra_body: dict[str, Any] = {"enable_thinking": enabled}
         if enabled:
             extra_body["thinking_budget"] = _THINKING_BUDGET
-        return extra_body, {}
+        top_level: dict[str, Any] = {}
+        if isinstance(qwen_session_metadata, dict) and qwen_session_metadata:
+            top_level["metadata"] = dict(qwen_session_metadata)
+        return extra_body, top_level
 
 
 register_provider(

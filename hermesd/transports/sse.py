@@ -1,0 +1,94 @@
+"""POST a prepared request over the pooled httpx client and read its server-sent events.
+
+The bytes on the wire are the :class:`~hermesd.wire.PreparedRequest`'s own
+URL, headers and JSON body; nothing is added but the transport defaults
+(``Accept``, httpx's ``User-Agent``, ``Content-Length``). A failed status
+becomes a :class:`~hermesd.errors.HermesError` with the provider's words and
+``Retry-After``; anything else the caller classifies with
+:func:`~hermesd.transports.errors.from_exception`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+from hermesd.transports import NetworkSettings
+from hermesd.transports.clients import httpx_client
+from hermesd.transports.errors import from_http_response
+
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
+
+    from hermesd.runtime import Resolved
+    from hermesd.wire import PreparedRequest
+
+# An error reply's body is read up to this much: enough for any provider's
+# message, and a misbehaving endpoint cannot make hermesd buffer without end.
+MAX_ERROR_BODY = 1024 * 1024
+# After the last event, how long the rest of the body (the chunked terminator)
+# may take to arrive before the connection is closed instead of reused.
+DRAIN_SECONDS = 0.1  # what the openai SDK allows its own drain
+
+
+@asynccontextmanager
+async def post_sse(
+    prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, *, accept: str = "*/*"
+) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+    """Send ``prepared`` and yield its events; leaving the block closes the response.
+
+    Redirects are followed within the endpoint's origin only, as every
+    hermesd request does (:func:`providers.base.same_origin`): the key
+    headers never go to another host. A redirect elsewhere is reported with
+    its status.
+
+    Leaving normally (after the stream's last event) reads the rest of the
+    body, so the connection goes back to the pool and the next chat skips the
+    TCP and TLS handshakes. Leaving early (a cancel, an error) closes the
+    connection, so the upstream sees the client go away.
+    """
+    import httpx
+    from httpx_sse import EventSource
+
+    from providers.base import MAX_REDIRECTS, same_origin
+
+    client = httpx_client(resolved.base_url, net)
+    headers = httpx.Headers({"Accept": accept})
+    headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
+    request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
+    response = await client.send(request, stream=True)
+    for _ in range(MAX_REDIRECTS):
+        target = response.next_request
+        if target is None or not same_origin(prepared.url, target.url):
+            break
+        await response.aclose()
+        response = await client.send(target, stream=True)
+    try:
+        if not response.is_success:
+            raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
+        events = EventSource(response).aiter_sse()
+        yield events
+        await _drain(events)
+    finally:
+        await response.aclose()
+
+
+async def _drain(events: AsyncIterator[Any]) -> None:
+    async def rest() -> None:
+        async for _ in events:
+            pass
+
+    try:
+        await asyncio.wait_for(rest(), DRAIN_SECONDS)
+    except Exception:  # noqa: BLE001 - the reply is complete; reuse is only an optimisation
+        pass
+
+
+async def _read_capped(response: Any) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= MAX_ERROR_BODY:
+            break
+    return bytes(body[:MAX_ERROR_BODY])
