@@ -1,10 +1,14 @@
-"""The JSON-RPC face of hermesd: one short handler per ``hermes/*`` method.
+"""hermesd's JSON-RPC server: pygls adapted to hermesd, and one short handler per ``hermes/*`` method.
 
-Handlers validate params, call a plain module (``chat``, ``catalog``,
-``config``, ``doctor``, ``sessions``) and shape the reply; none of the logic
-lives here. Heavy imports (the HTTP stack) happen only after ``initialized``.
-Writing to the editor goes through :mod:`hermesd.outbox`, which never lets
-a slow editor block the event loop.
+The adaptation: the TCP token check before anything else, hermesd's
+capabilities in ``initialize``, -32603 replies without tracebacks, and the
+result fast path (:meth:`HermesProtocol._send_response`). Handlers parse
+params, call a plain module (``chat``, ``listing``, ``config``, ``doctor``,
+``sessions``) and shape the reply. Frames come from a transport
+(:mod:`hermesd.stdio`, :mod:`hermesd.tcp`) and leave through
+:mod:`hermesd.outbox`, which never lets a slow editor block the event loop.
+Message types and error codes are :mod:`hermesd.protocol`'s; heavy imports
+(the HTTP stack) happen only after ``initialized``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.outbox import DeltaStream, FrameError, Outbox, PipeOutbox, frame, frame_body, parse_error, read_frame
+from hermesd.outbox import DeltaStream, Outbox, frame, frame_body, parse_error
 
 # The chat engine, config, sessions and the provider registry are imported on
 # first use (by the warm-up thread, usually): nothing of them is needed to
@@ -56,10 +60,8 @@ METHODS = (
     "hermes/getSession",
     "hermes/doctor",
 )
-UNAUTHORISED = -32001
-INTERNAL_ERROR = -32603
-CONFIG_UNREADABLE = -32002
-STORAGE_FAILED = -32003
+# Error codes, RawResult and the message types live in hermesd.protocol; it is
+# imported on first use (a handler, an error), not on the way to ``initialize``.
 
 
 class Daemon:
@@ -69,7 +71,7 @@ class Daemon:
         from hermesd.config_watch import ConfigWatch
 
         self.clients: set[LanguageServer] = set()
-        self._listing: tuple[tuple, RawResult] | None = None
+        self._listing: tuple[tuple, Any] | None = None
         self.config_watch = ConfigWatch(self.config_changed)
 
     def config_changed(self, key: str, value: Any) -> None:
@@ -88,7 +90,7 @@ class Daemon:
 
         return ChatEngine(self.store)
 
-    async def providers_listing(self) -> "RawResult":
+    async def providers_listing(self) -> Any:
         """hermes/listProviders' result, rebuilt only when its inputs changed.
 
         It depends on the registry, config.yaml (the current model) and .env
@@ -101,6 +103,7 @@ class Daemon:
         if cached is not None and cached[0] == key:
             return cached[1]
         from hermesd import listing
+        from hermesd.protocol import RawResult
 
         result = await asyncio.to_thread(listing.providers_result)
         raw = RawResult(json.dumps(result, separators=(",", ":")).encode("ascii"))
@@ -158,6 +161,8 @@ class HermesProtocol(LanguageServerProtocol):
         if method == types.INITIALIZE and msg_id is not None:
             super().handle_message(message)
         elif method is not None and msg_id is not None:
+            from hermesd.protocol import UNAUTHORISED
+
             error = JsonRpcException("not authenticated: initialize with the token first", UNAUTHORISED)
             self._send_response(msg_id, error=error.to_response_error())
 
@@ -166,6 +171,8 @@ class HermesProtocol(LanguageServerProtocol):
         server = self._server
         if server.token is not None:
             import hmac  # TCP only: stdio never needs it
+
+            from hermesd.protocol import UNAUTHORISED
 
             options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
             given = options.get("token")
@@ -181,18 +188,25 @@ class HermesProtocol(LanguageServerProtocol):
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """Results serialised straight to JSON, not walked through cattrs first.
 
-        cattrs visits every value of a result typed ``Any``: for a
-        listProviders reply with hundreds of providers that tripled its cost.
+        The one seam where hermesd overrides pygls' private members
+        (``_send_response``, ``_result_types``, ``_serialize_message``):
+        pygls has no public hook for how a result is encoded. cattrs visits
+        every value of a result typed ``Any``: for a listProviders reply with
+        hundreds of providers that tripled its cost (bench B5), and a cached
+        :class:`~hermesd.protocol.RawResult` is sent without encoding at all.
         lsprotocol objects (the initialize result) still go through pygls'
-        converter, via ``default``.
+        converter, via ``default``. A pygls upgrade that renames these
+        members breaks here, and only here.
         """
-        if error is not None and getattr(error, "code", None) == INTERNAL_ERROR:
+        if error is not None and getattr(error, "code", None) == -32603:  # protocol.INTERNAL_ERROR
             error = _without_traceback(msg_id, error)
         if error is not None or self.writer is None:
             super()._send_response(msg_id, result, error)
             return
         self._result_types.pop(msg_id, None)
-        body = result.data if isinstance(result, RawResult) else None
+        # A RawResult exists only once hermesd.protocol is loaded: no import on the initialize reply.
+        protocol = sys.modules.get("hermesd.protocol")
+        body = result.data if protocol is not None and isinstance(result, protocol.RawResult) else None
         try:
             if body is None:
                 data = frame({"jsonrpc": "2.0", "id": msg_id, "result": result}, default=self._serialize_message)
@@ -229,7 +243,7 @@ def _without_traceback(msg_id: Any, error: types.ResponseError) -> types.Respons
     kind = (error.message or "").split(":", 1)[0].strip()
     what = f" ({kind})" if kind.isidentifier() else ""
     return types.ResponseError(
-        code=INTERNAL_ERROR, data={"errorId": error_id},
+        code=-32603, data={"errorId": error_id},  # protocol.INTERNAL_ERROR
         message=f"internal error{what}, error id {error_id}: a hermesd bug; the log has the details (search it for {error_id})")
 
 
@@ -243,15 +257,6 @@ def _converter() -> Any:
     for message_type in (JsonRPCRequestMessage, JsonRPCNotification, JsonRPCResponseMessage):
         converter.register_structure_hook(message_type, lambda obj, cls: cls(**obj))
     return converter
-
-
-class RawResult:
-    """A result already serialised to JSON (a cached reply), sent as is."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
 
 
 class HermesServer(LanguageServer):
@@ -276,19 +281,10 @@ class HermesServer(LanguageServer):
         self.protocol.set_writer(outbox)  # type: ignore[arg-type]
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """pygls' stdio loop, reading on one thread and writing through a :class:`PipeOutbox`."""
-        self._stop_event = threading.Event()
-        outbox = PipeOutbox(stdout.fileno() if stdout is not None else _claim_stdout())
-        self.use_outbox(outbox)
-        try:
-            asyncio.run(self._serve_frames(stdin if stdin is not None else _own_stdin()))
-        except BrokenPipeError:
-            log.error("the editor closed the connection; shutting down")
-        except (KeyboardInterrupt, SystemExit):
-            pass
-        finally:
-            outbox.close()
-            self.shutdown()
+        """Serve one editor over stdio until it goes (see :mod:`hermesd.stdio`)."""
+        from hermesd import stdio
+
+        stdio.serve(self, stdin, stdout)
 
     def handle_frame(self, body: bytes) -> None:
         """Hand one frame's body to pygls; a bad one is reported, never fatal."""
@@ -306,66 +302,6 @@ class HermesServer(LanguageServer):
         log.warning("%s", message)
         if self.outbox is not None:
             self.outbox.write(parse_error(message))
-
-    async def _serve_frames(self, stdin: Any) -> None:
-        """Hand each message from ``stdin`` to pygls, until end of input.
-
-        pygls' reader makes three thread-pool round trips per message (header,
-        blank line, body); a thread of our own that reads whole frames makes
-        one hop, which is time off every request's latency.
-        """
-        loop = asyncio.get_running_loop()
-        ended: asyncio.Future[None] = loop.create_future()
-        stop = self._stop_event
-
-        def finish() -> None:
-            if not ended.done():
-                ended.set_result(None)
-
-        def read() -> None:
-            try:
-                while stop is None or not stop.is_set():
-                    try:
-                        body = read_frame(stdin)
-                    except FrameError as exc:
-                        loop.call_soon_threadsafe(self.frame_error, str(exc))
-                        continue
-                    if body is None:
-                        break
-                    loop.call_soon_threadsafe(self.handle_frame, body)
-            except (OSError, ValueError):
-                log.info("stdin closed")
-            finally:
-                try:
-                    loop.call_soon_threadsafe(finish)
-                except RuntimeError:  # the loop is gone already
-                    pass
-
-        threading.Thread(target=read, name="hermesd-reader", daemon=True).start()
-        await ended
-
-
-def _own_stdin() -> Any:
-    """A reader of fd 0 that is not ``sys.stdin``.
-
-    The reader thread blocks in it; were it ``sys.stdin.buffer``, interpreter
-    shutdown would try to take that object's lock from under the thread and
-    abort (SIGABRT) on every clean ``exit``.
-    """
-    return open(os.dup(sys.stdin.fileno()), "rb", buffering=1 << 16)  # noqa: SIM115 - lives as long as the process
-
-
-def _claim_stdout() -> int:
-    """Keep fd 1 for the protocol alone; anything else printing goes to stderr.
-
-    A plugin's stray ``print()`` would otherwise land between LSP frames, and a
-    strict client (VS Code's) drops the connection on the first unframed byte.
-    """
-    sys.stdout.flush()
-    protocol_fd = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return protocol_fd
 
 
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:
@@ -394,6 +330,7 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
     from hermesd import config as config_mod
     from hermesd.chat import ParamsError
     from hermesd.errors import HermesError
+    from hermesd.protocol import CONFIG_UNREADABLE
     from hermesd.protocol import ParamsError as ProtocolParamsError
 
     if isinstance(exc, (ParamsError, ProtocolParamsError, config_mod.ConfigError)):
@@ -614,6 +551,7 @@ def _storage_failed(exc: OSError) -> JsonRpcException:
     """A config write that failed (disk full, read-only); the atomic write left the old file as it was."""
     from hermesd.errors import storage_error
     from hermesd.paths import config_path
+    from hermesd.protocol import STORAGE_FAILED
 
     err = storage_error(exc, "the config", f"{config_path()} was not changed")
     return JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED)
