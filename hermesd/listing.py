@@ -176,7 +176,7 @@ def score_input(cfg: config_mod.Config) -> dict[str, Any]:
     }
 
 
-def _models_of(profile: ProviderProfile, cfg: config_mod.Config, refresh: bool) -> dict[str, Any]:
+def _models_of(profile: ProviderProfile, refresh: bool) -> dict[str, Any]:
     try:
         return models_result(profile.name, refresh)
     except Exception as exc:  # noqa: BLE001 - one provider's failure must not empty the picker
@@ -204,7 +204,7 @@ def picker_result(refresh: bool = False) -> dict[str, Any]:
     if current_profile is not None:
         current["provider"] = current_profile.name
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(configured)))) as pool:
-        listed = list(pool.map(lambda p: _models_of(p, cfg, refresh), configured))
+        listed = list(pool.map(lambda p: _models_of(p, refresh), configured))
 
     items: list[dict[str, Any]] = []
     errors: list[str] = []

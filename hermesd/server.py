@@ -1,14 +1,16 @@
-"""hermesd's JSON-RPC server: pygls adapted to hermesd, and one short handler per ``hermes/*`` method.
+"""hermesd's JSON-RPC server: pygls adapted to hermesd, with the state its connections share.
 
 The adaptation: the TCP token check before anything else, hermesd's
-capabilities in ``initialize``, -32603 replies without tracebacks, and the
-result fast path (:meth:`HermesProtocol._send_response`). Handlers parse
-params, call a plain module (``chat``, ``listing``, ``config``, ``doctor``,
-``sessions``) and shape the reply. Frames come from a transport
+capabilities in ``initialize``, -32603 replies without tracebacks, the result
+fast path (:meth:`HermesProtocol._send_response`), and one wrapper around
+every handler of :mod:`hermesd.handlers` (outside config changes first, then
+hermesd's exceptions as JSON-RPC errors). :class:`Daemon` is what every
+connection shares: sessions, the chat engine, the listing cache, the
+config watch, the clients to notify. Frames come from a transport
 (:mod:`hermesd.stdio`, :mod:`hermesd.tcp`) and leave through
-:mod:`hermesd.outbox`, which never lets a slow editor block the event loop.
-Message types and error codes are :mod:`hermesd.protocol`'s; heavy imports
-(the HTTP stack) happen only after ``initialized``.
+:mod:`hermesd.outbox`. Message types and error codes are
+:mod:`hermesd.protocol`'s; heavy imports (the HTTP stack) happen only after
+``initialized``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.outbox import DeltaStream, Outbox, frame, frame_body, parse_error
+from hermesd.outbox import Outbox, frame, frame_body, parse_error
 
 # The chat engine, config, sessions and the provider registry are imported on
 # first use (by the warm-up thread, usually): nothing of them is needed to
@@ -44,22 +46,6 @@ from hermesd.outbox import DeltaStream, Outbox, frame, frame_body, parse_error
 
 log = logging.getLogger(__name__)
 
-METHODS = (
-    "hermes/listProviders",
-    "hermes/listModels",
-    "hermes/listPicker",
-    "hermes/selectModel",
-    "hermes/getConfig",
-    "hermes/setConfig",
-    "hermes/describeConfig",
-    "hermes/newSession",
-    "hermes/chat",
-    "hermes/cancel",
-    "hermes/previewRequest",
-    "hermes/listSessions",
-    "hermes/getSession",
-    "hermes/doctor",
-)
 # Error codes, RawResult and the message types live in hermesd.protocol; it is
 # imported on first use (a handler, an error), not on the way to ``initialize``.
 
@@ -182,7 +168,9 @@ class HermesProtocol(LanguageServerProtocol):
             server.authenticated = True
             server.daemon.clients.add(server)
         result = yield from super().lsp_initialize(params)
-        result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(METHODS)}}
+        from hermesd.handlers import HANDLERS
+
+        result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(HANDLERS)}}
         return result
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
@@ -343,6 +331,9 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
 
 
 def _register(server: HermesServer) -> None:
+    """The lifecycle hooks, and every :data:`hermesd.handlers.HANDLERS` entry behind one wrapper."""
+    from hermesd import handlers
+
     daemon = server.daemon
 
     def method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -382,197 +373,8 @@ def _register(server: HermesServer) -> None:
         elif "engine" in vars(daemon):  # no chat ever ran: nothing to cancel, nothing to import
             daemon.engine.cancel_all()
 
-    @method("hermes/listProviders")
-    async def list_providers(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Every provider, whether a key is set for it, and plugins that failed to load."""
-        if params.get("refresh") is True:
-            await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        return await daemon.providers_listing()
-
-    @method("hermes/listModels")
-    async def list_models(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """The picker's models for one provider: live, cached or curated."""
-        name = params.get("provider")
-        if not isinstance(name, str) or not name.strip():
-            raise _invalid("`provider` (a provider name or alias) is required")
-        from hermesd import listing
-
-        return await asyncio.to_thread(listing.models_result, name, params.get("refresh") is True)
-
-    @method("hermes/getConfig")
-    async def get_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """The effective configuration, secrets masked."""
-        from hermesd import config as config_mod
-        from hermesd import listing
-
-        return listing.config_result(config_mod.load())
-
-    @method("hermes/setConfig")
-    async def set_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Validate and write one key atomically, then tell every client."""
-        key = params.get("key")
-        if not isinstance(key, str) or not key:
-            raise _invalid("`key` (a dotted config key such as model.default) is required")
-        reset = params.get("reset") is True
-        if "value" not in params and not reset:
-            raise _invalid("`value` is required (null is a value; pass reset: true to remove the key)")
-        from hermesd import config as config_mod
-
-        try:
-            value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
-        except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
-            raise _storage_failed(exc) from exc
-        daemon.config_watch.sync()
-        daemon.config_changed(key, value)
-        return {"key": key, "value": value}
-
-    @method("hermes/listPicker")
-    async def list_picker(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """The cross-provider model picker, display-ready: clients render it as it is."""
-        from hermesd import listing, protocol
-
-        typed = protocol.parse(protocol.ListPickerParams, params)
-        return await asyncio.to_thread(listing.picker_result, typed.refresh is True)
-
-    @method("hermes/selectModel")
-    async def select_model(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Provider, model (and score) in one atomic write; every client hears each changed key."""
-        from hermesd import listing, protocol
-
-        typed = protocol.parse(protocol.SelectModelParams, params)
-        try:
-            result, changed = await asyncio.to_thread(listing.select_model, typed.provider, typed.model, typed.min_coding_score)
-        except OSError as exc:
-            raise _storage_failed(exc) from exc
-        daemon.config_watch.sync()
-        for key, value in changed:
-            daemon.config_changed(key, value)
-        return result
-
-    @method("hermes/describeConfig")
-    async def describe_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Every config key with its type, default and rule, so editors keep no copy."""
-        from hermesd import config as config_mod
-        from hermesd import protocol
-
-        keys = [protocol.ConfigKeyInfo(**config_mod.describe(k)) for k in config_mod.KEYS.values()]
-        return protocol.to_wire(protocol.DescribeConfigResult(keys=keys))
-
-    @method("hermes/newSession")
-    async def new_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """A new conversation; first picks up plugins changed since the last one."""
-        await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        session = await asyncio.to_thread(
-            daemon.engine.new_session,
-            provider=_str_param(params, "provider"),
-            model=_str_param(params, "model"),
-            parent_id=_str_param(params, "parentSessionId"),
-            system=_str_param(params, "system"),
-        )
-        return {"sessionId": session.id, "provider": session.provider, "model": session.model}
-
-    @method("hermes/chat")
-    async def chat(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Stream a reply as hermes/chatDelta notifications; return the whole turn."""
-        if params.get("sessionId") is None:
-            await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        request_id = ls.protocol.msg_id
-        outbox = ls.outbox
-        streams: list[DeltaStream] = []
-
-        def on_delta(session_id: str, text: str, reasoning: str) -> None:
-            """Each piece to the client; the stream numbers the deltas it sends (seq), in order."""
-            if not streams:
-                streams.append(DeltaStream(session_id, request_id))
-            stream = streams[0]
-            if outbox is not None:
-                outbox.delta(stream, text, reasoning)
-                return
-            # No transport of ours (embedding, tests): pygls sends each piece as its own delta.
-            stream.add(text, reasoning)
-            ls.protocol.notify("hermes/chatDelta", stream.params())
-            stream.sent()
-
-        task = asyncio.current_task()
-        assert task is not None
-        ls.chats.add(task)
-        try:
-            return await daemon.engine.chat(params, on_delta=on_delta)
-        finally:
-            ls.chats.discard(task)
-
-    @method("hermes/cancel")
-    async def cancel(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Stop a session's running chat now; its partial text is kept."""
-        session_id = params.get("sessionId")
-        if not isinstance(session_id, str):
-            raise _invalid("`sessionId` (a string) is required")
-        return {"cancelled": daemon.engine.cancel(session_id)}
-
-    @method("hermes/previewRequest")
-    async def preview(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Exactly what hermes/chat would send, with secrets masked; sends nothing."""
-        return await asyncio.to_thread(daemon.engine.preview, params)
-
-    @method("hermes/listSessions")
-    async def list_sessions(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Saved conversations, newest first."""
-        sessions = await asyncio.to_thread(daemon.store.list)
-        return {"sessions": [s.summary_row() for s in sessions]}
-
-    @method("hermes/getSession")
-    async def get_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """One conversation with its history, to reopen it."""
-        session_id = params.get("sessionId")
-        if not isinstance(session_id, str):
-            raise _invalid("`sessionId` (a string) is required")
-        session = await asyncio.to_thread(daemon.store.get, session_id)
-        if session is None:
-            raise _invalid(f"unknown session {session_id!r}")
-        return session.to_protocol()
-
-    @method("hermes/doctor")
-    async def doctor(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Config, plugins, keys and catalog probes, with $/progress while probing."""
-        from hermesd import doctor as doctor_mod
-
-        only = params.get("providers")
-        if only is not None and (not isinstance(only, list) or not all(isinstance(p, str) for p in only)):
-            raise _invalid("`providers` must be a list of provider names")
-        token = params.get("workDoneToken")
-        report = _progress_reporter(ls, token) if isinstance(token, (str, int)) else None
-        checks = await doctor_mod.run(only=only, probe=params.get("probe", True) is not False, progress=report)
-        if report is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-        return {"checks": [c.to_dict() for c in checks]}
-
-
-def _storage_failed(exc: OSError) -> JsonRpcException:
-    """A config write that failed (disk full, read-only); the atomic write left the old file as it was."""
-    from hermesd.errors import storage_error
-    from hermesd.paths import config_path
-    from hermesd.protocol import STORAGE_FAILED
-
-    err = storage_error(exc, "the config", f"{config_path()} was not changed")
-    return JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED)
-
-
-def _str_param(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is not None and not isinstance(value, str):
-        raise _invalid(f"`{name}` must be a string")
-    return value or None
-
-
-def _progress_reporter(ls: HermesServer, token: str | int) -> Callable[[int, int, str], None]:
-    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="Hermes doctor", percentage=0))
-
-    def report(done: int, total: int, name: str) -> None:
-        ls.work_done_progress.report(
-            token, types.WorkDoneProgressReport(message=f"probed {name}", percentage=int(done * 100 / max(total, 1)))
-        )
-
-    return report
+    for name, func in handlers.HANDLERS.items():
+        method(name)(func)
 
 
 _warm_lock = threading.Lock()
