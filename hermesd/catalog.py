@@ -121,6 +121,19 @@ def list_models(
     return result
 
 
+def list_with_config(profile: ProviderProfile, cfg: Any, *, base_url: str, api_key: str | None,
+                     refresh: bool = False) -> dict[str, Any]:
+    """:func:`list_models` with the cache lifetime and Pareto floor from config."""
+    return list_models(
+        profile,
+        base_url=base_url,
+        api_key=api_key,
+        refresh=refresh,
+        ttl_seconds=cfg.get("catalog.ttl_seconds"),
+        min_coding_score=cfg.get("openrouter.min_coding_score"),
+    )
+
+
 def _has_no_catalog(profile: ProviderProfile) -> bool:
     return profile.api_mode == "bedrock_converse"
 

@@ -305,6 +305,7 @@ class ChatEngine:
             return self._preview(req)
 
     def _preview(self, req: ChatRequest) -> dict[str, Any]:
+        note = ""
         if req.session_id is not None:
             session = self.store.get(req.session_id)
             if session is None:
@@ -312,17 +313,22 @@ class ChatEngine:
         else:
             cfg = self.load_config()
             resolved = resolve(cfg, provider=req.provider, model=req.model)
+            note = resolved.model_note
             session = Session(id="s-preview", provider=resolved.provider, model=resolved.model,
                               settings=settings_from_config(cfg), system=req.system or "", profile=resolved.profile)
         if req.provider or req.model:
             cfg = self.load_config()
             resolved = resolve(cfg, provider=req.provider or session.provider or None,
                                model=req.model or session.model or None)
+            note = resolved.model_note
             session = Session(id=session.id, provider=resolved.provider, model=resolved.model,
                               settings=session.settings, system=session.system, messages=session.messages,
                               summary=session.summary, profile=resolved.profile)
         _, prepared = self.prepare(req, session)
-        return prepared.preview()
+        preview = prepared.preview()
+        if note:
+            preview["modelNote"] = note  # the model came from the server's list or the fallback: say so
+        return preview
 
     # -- running ---------------------------------------------------------
 

@@ -5,8 +5,7 @@ serves 127.0.0.1 with a token. The subcommands (doctor, providers, models,
 chat, config, sessions) run the daemon's own modules in-process: human
 output by default, ``--json`` for scripts.
 
-Exit codes: 0 success, 1 the operation failed (chat error, doctor found a
-failure), 2 usage error, 3 invalid or unreadable config.
+Exit codes: see EXIT_CODES (printed by ``hermesd --help``).
 """
 
 from __future__ import annotations
@@ -22,15 +21,21 @@ if TYPE_CHECKING:
     import argparse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+EXIT_CODES = """exit codes:
+  0  success
+  1  the operation failed (a chat error, a FAIL row in doctor, setup found no server)
+  2  usage error (unknown command, provider or config key)
+  3  invalid or unreadable config (config.yaml, a refused value)"""
 
 
 def _parser() -> argparse.ArgumentParser:
     import argparse
 
-    from hermesd import __version__
+    from hermesd import PROTOCOL_VERSION, __version__
 
-    parser = argparse.ArgumentParser(prog="hermesd", description="One daemon for every editor to reach LLMs.")
-    parser.add_argument("--version", action="version", version=f"hermesd {__version__}")
+    parser = argparse.ArgumentParser(prog="hermesd", description="One daemon for every editor to reach LLMs.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hermesd {__version__} (protocol {PROTOCOL_VERSION})")
     parser.add_argument("--stdio", action="store_true", help="serve an editor over stdin/stdout (the default)")
     parser.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 (needs the token file)")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
@@ -67,9 +72,26 @@ def _parser() -> argparse.ArgumentParser:
     s = csub.add_parser("set", help="validate and write one key (VALUE is YAML: 0.5, null, text)")
     s.add_argument("key")
     s.add_argument("value")
+    s.add_argument("--json", action="store_true")
     u = csub.add_parser("unset", help="remove a key so its default applies")
     u.add_argument("key")
-    csub.add_parser("path", help="print the config file's path")
+    u.add_argument("--json", action="store_true")
+    c = csub.add_parser("path", help="print the config file's path")
+    c.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("setup", help="configure a provider in one step, then send a test chat")
+    ssub = p.add_subparsers(dest="target", required=True)
+    s = ssub.add_parser("local", help="use a model server on this machine (Ollama, LM Studio, llama.cpp, vLLM) or at URL")
+    s.add_argument("url", nargs="?", help="the server's URL (http://host:port, or its base URL such as .../v1); default: detect")
+    s.add_argument("--port", type=int, action="append",
+                   help="a port to try instead of 11434, 1234, 8080, 8000 (repeatable; or HERMESD_LOCAL_PORTS=11434,1234)")
+    s.add_argument("-m", "--model", help="the model to use (default: the first one the server serves)")
+    s.add_argument("--no-test", action="store_true", help="do not send the test chat")
+    s.add_argument("--json", action="store_true")
+    s = ssub.add_parser("openrouter", help="use OpenRouter (asks for a key only if none is set)")
+    s.add_argument("-m", "--model", default="openrouter/pareto-code", help="default: openrouter/pareto-code")
+    s.add_argument("--no-test", action="store_true", help="do not send the test chat")
+    s.add_argument("--json", action="store_true")
 
     p = sub.add_parser("sessions", help="list saved conversations")
     p.add_argument("--json", action="store_true")
@@ -99,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat": _chat,
         "config": _config,
         "sessions": _sessions,
+        "setup": _setup,
     }[args.command]
     from hermesd.config import ConfigError, ConfigUnreadable
 
@@ -107,11 +130,22 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConfigUnreadable) as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except BrokenPipeError:  # an OSError too: caught first, it is not a storage failure
+        return _reader_went_away()
     except OSError as exc:  # disk full, read-only: say which file, not a traceback
         print(f"hermesd: cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """``hermesd ... | head``: the reader has what it wanted. No traceback, and no
+    second error when Python flushes stdout at exit (the fd now points at /dev/null)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
 
 
 # -- serving -------------------------------------------------------------
@@ -189,6 +223,8 @@ def _providers(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in result["providers"]:
         key = row.get("keyEnvVar") or ("needs " + " or ".join(row["keyEnvVars"]) if row["keyEnvVars"] else row["authType"])
+        if row.get("keyless"):
+            key = f"no key needed ({row['baseUrl']})"
         aliases = f" ({', '.join(row['aliases'])})" if row["aliases"] else ""
         mark = "*" if row["configured"] else " "
         print(f"{mark} {row['name']}{aliases}  [{row['apiMode']}, {row['source']}]  {key}")
@@ -214,7 +250,8 @@ def _models(args: argparse.Namespace) -> int:
         note = f"  - {model['description']}" if model.get("description") else ""
         print(f"{model['id']}{note}")
     when = f", fetched {result['fetchedAt']}" if result.get("fetchedAt") else ""
-    print(f"({len(result['models'])} models from {result['source']}{when})", file=sys.stderr)
+    count = len(result["models"])
+    print(f"({count} model{'' if count == 1 else 's'} from {result['source']}{when})", file=sys.stderr)
     if result.get("error"):
         print(f"note: {result['error']}", file=sys.stderr)
     return EXIT_OK
@@ -269,7 +306,8 @@ def _config(args: argparse.Namespace) -> int:
     from hermesd import config
 
     if args.action == "path":
-        print(config.load().path)
+        path = str(config.load().path)
+        _emit_json({"path": path}) if args.json else print(path)
         return EXIT_OK
     if args.action == "get":
         cfg = config.load()
@@ -277,7 +315,10 @@ def _config(args: argparse.Namespace) -> int:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
         value = config.masked(cfg.values if not args.key else cfg.get(args.key))
         if args.key and args.key not in config.KEYS and value is None:
-            print(f"hermesd: unknown config key {args.key!r}", file=sys.stderr)
+            from hermesd.suggest import did_you_mean
+
+            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, config.KEYS)}; "
+                  "`hermesd config get` prints them all", file=sys.stderr)
             return EXIT_USAGE
         if args.json or isinstance(value, (dict, list)):
             _emit_json(value)
@@ -294,8 +335,17 @@ def _config(args: argparse.Namespace) -> int:
         except yaml.YAMLError:
             parsed = args.value
         value = config.set_value(args.key, parsed)
-    print(f"{args.key} = {json.dumps(value)}")
+    if args.json:
+        _emit_json({"key": args.key, "value": config.masked(value)})
+    else:
+        print(f"{args.key} = {json.dumps(value)}")
     return EXIT_OK
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from hermesd import setup
+
+    return setup.command(args)
 
 
 def _sessions(args: argparse.Namespace) -> int:

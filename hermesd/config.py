@@ -395,16 +395,30 @@ def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = 
     normalised = None if reset else validate(key, value)
     if reset and key not in KEYS:
         validate(key, None)  # raises the unknown-key error
+    _rewrite(path, lambda raw: _delete_path(raw, key) if reset else _set_path(raw, key, normalised))
+    return load(path).get(key)
+
+
+def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Path | None = None) -> None:
+    """Validate every key, then set ``values`` and remove ``unset`` in one atomic write (``hermesd setup``)."""
+    normalised = {key: validate(key, value) for key, value in values.items()}
+
+    def change(raw: dict[str, Any]) -> None:
+        for key, value in normalised.items():
+            _set_path(raw, key, value)
+        for key in unset:
+            _delete_path(raw, key)
+
+    _rewrite(path or config_path(), change)
+
+
+def _rewrite(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
         raw = _parse(path)  # re-read under the lock: never lose a concurrent write
-        if reset:
-            _delete_path(raw, key)
-        else:
-            _set_path(raw, key, normalised)
+        change(raw)
         # A symlinked config (dotfiles) stays a link: the file it points to is replaced.
         _atomic_write(path.resolve() if path.is_symlink() else path, _dump(raw))
-    return load(path).get(key)
 
 
 SCORE_KEY = "openrouter.min_coding_score"
@@ -427,9 +441,8 @@ def select_model(provider: str, model: str, changes: dict[str, Any] | None = Non
     values.update((key, validate(key, value)) for key, value in (changes or {}).items())
     if not values["model.provider"]:
         raise ConfigError("provider must be a provider name or alias (got an empty string)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path):
-        raw = _parse(path)
+
+    def change(raw: dict[str, Any]) -> None:
         old = _get_path(raw, "model.provider")
         if _provider_identity(old) != _provider_identity(values["model.provider"]):
             url = _get_path(raw, "model.base_url")
@@ -440,7 +453,8 @@ def select_model(provider: str, model: str, changes: dict[str, Any] | None = Non
             _delete_path(raw, "model.api_mode")
         for key, value in values.items():
             _set_path(raw, key, value)
-        _atomic_write(path.resolve() if path.is_symlink() else path, _dump(raw))
+
+    _rewrite(path, change)
     return load(path)
 
 
@@ -588,9 +602,19 @@ def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _delete_path(tree: dict[str, Any], key: str) -> None:
+    """Remove ``key``, and the sections it leaves empty (no ``openrouter: {}`` behind)."""
     *parents, leaf = key.split(".")
+    chain: list[tuple[dict[str, Any], str]] = []
     node: Any = tree
     for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(leaf, None)
+        if not isinstance(node, dict):
+            return
+        chain.append((node, part))
+        node = node.get(part)
+    if not isinstance(node, dict) or leaf not in node:
+        return
+    node.pop(leaf)
+    for parent, part in reversed(chain):
+        if parent.get(part) != {}:
+            break
+        del parent[part]

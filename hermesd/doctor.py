@@ -18,7 +18,7 @@ from providers.base import MAX_REDIRECTS, ProviderProfile, same_origin
 from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
 from hermesd import config as config_mod
-from hermesd import credentials
+from hermesd import credentials, listing, local
 from hermesd.errors import HermesError
 from hermesd.runtime import resolve
 
@@ -178,6 +178,11 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
     var, key = resolved.key_env_var, resolved.api_key
     if profile.auth_type != "api_key":
         return Check(cid, "ok", f"signs in through {profile.auth_type}; not probed", provider=profile.name)
+    if not key and local.key_optional(profile, resolved.base_url):
+        return await _probe_keyless(client, profile, resolved.base_url)
+    if not key and profile.name in local.KEYLESS_PROFILES:
+        return Check(cid, "skip", "no base URL set", provider=profile.name,
+                     hint=f"run `hermesd setup local [URL]`, or set {profile.base_url_env_var or 'model.base_url'}")
     if not key:
         wanted = " or ".join(profile.key_env_vars) or "an API key variable"
         signup = f" (get one at {profile.signup_url})" if profile.signup_url else ""
@@ -209,6 +214,43 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
                  hint="the provider may be having trouble; try again later", provider=profile.name)
 
 
+async def _probe_keyless(client: Any, profile: ProviderProfile, base_url: str) -> Check:
+    """A server the user runs: it must answer, since nothing else can be wrong with it."""
+    cid, url = f"provider:{profile.name}", profile.catalog_url(base_url)
+    try:
+        response = await client.get(url, headers=dict(profile.default_headers or {}))
+    except Exception as exc:  # noqa: BLE001 - any network failure is the finding
+        return Check(cid, "fail", f"cannot reach {url} ({type(exc).__name__})", provider=profile.name,
+                     hint=f"start the model server at {base_url}, or point hermesd at the running one: `hermesd setup local URL`")
+    if response.status_code in (401, 403):
+        wanted = " or ".join(profile.key_env_vars) or "the provider's key variable"
+        return Check(cid, "fail", f"{url} asks for a key ({response.status_code})", provider=profile.name,
+                     hint=f"set {wanted}")
+    if response.status_code != 200:
+        return Check(cid, "warn", f"{url} answered {response.status_code}", provider=profile.name,
+                     hint="check that the base URL ends where the server's /models lives (often /v1)")
+    return Check(cid, "ok", f"no key needed; {url} answered (200)", provider=profile.name)
+
+
+def model_check(cfg: config_mod.Config) -> Check | None:
+    """With no model.default, which model a keyless server's chats get, and from where."""
+    if (cfg.get("model.default") or "").strip() or not (cfg.get("model.provider") or "").strip():
+        return None
+    try:
+        resolved = resolve(cfg, model="-")
+    except HermesError:
+        return None  # the config checks already report an unknown provider
+    if resolved.profile is None:
+        return None
+    chosen = local.default_model(resolved.profile, resolved.base_url, resolved.api_key, cfg)
+    if chosen.source == "served":
+        return Check("model", "ok", chosen.note, provider=resolved.provider)
+    if chosen.source == "fallback":
+        return Check("model", "warn", chosen.note, provider=resolved.provider,
+                     hint="start the server, or name the model: `hermesd config set model.default MODEL`")
+    return None
+
+
 async def run(
     *,
     only: list[str] | None = None,
@@ -225,9 +267,12 @@ async def run(
     if not probe:
         for profile in profiles:
             var, _ = credentials.find_key(profile.key_env_vars)
-            checks.append(Check(f"provider:{profile.name}", "ok" if var else "skip",
-                                f"{var} is set" if var else "no key set", provider=profile.name))
+            url = None if var else listing.keyless_url(profile, cfg)
+            summary = f"{var} is set" if var else f"no key needed ({url}; not probed)" if url else "no key set"
+            checks.append(Check(f"provider:{profile.name}", "ok" if var or url else "skip", summary, provider=profile.name))
         return checks
+    model = await asyncio.to_thread(model_check, cfg)
+    checks += [model] if model else []
     import httpx
 
     total, done = len(profiles), 0

@@ -8,7 +8,7 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
-from hermesd import catalog, credentials
+from hermesd import catalog, credentials, local, suggest
 from hermesd import config as config_mod
 from hermesd.errors import HermesError
 from hermesd.runtime import resolve
@@ -24,9 +24,26 @@ def key_status(profile: ProviderProfile) -> str | None:
     return var
 
 
-def provider_row(profile: ProviderProfile) -> dict[str, Any]:
+def keyless_url(profile: ProviderProfile, cfg: config_mod.Config) -> str | None:
+    """The base URL of a provider usable without a key (custom, a local server), else None."""
+    if profile.auth_type != "api_key":
+        return None
+    # Resolving costs ~0.1 ms a profile; skip it when no URL this profile could use is local.
+    var = profile.base_url_env_var
+    candidates = (profile.base_url, credentials.lookup(var) if var else None, cfg.get("model.base_url"))
+    if profile.name not in local.KEYLESS_PROFILES and not any(isinstance(u, str) and local.is_local_url(u) for u in candidates):
+        return None
+    try:
+        base_url = resolve(cfg, provider=profile.name, model="-").base_url
+    except HermesError:
+        return None
+    return base_url if local.key_optional(profile, base_url) else None
+
+
+def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> dict[str, Any]:
     origin = providers.provider_origin(profile.name)
     var = key_status(profile)
+    url = None if var is not None or cfg is None else keyless_url(profile, cfg)
     row: dict[str, Any] = {
         "name": profile.name,
         "displayName": profile.display_name or profile.name,
@@ -37,13 +54,44 @@ def provider_row(profile: ProviderProfile) -> dict[str, Any]:
         "baseUrl": profile.base_url,
         "signupUrl": profile.signup_url,
         "keyEnvVars": list(profile.key_env_vars),
-        "configured": var is not None,
+        "configured": var is not None or url is not None,
         "source": origin.source if origin else "runtime",
     }
     if var:
         row["keyEnvVar"] = var
+    if url:
+        row["keyless"] = True  # configured by its base URL alone; no key is needed or sent
+        row["baseUrl"] = url
     if origin and origin.overrides is not None:
         row["overrides"] = {"source": origin.overrides.source, "path": origin.overrides.path}
+    return row
+
+
+LABEL_MAX = 40
+_WEIGHT_FILES = (".gguf", ".bin", ".safetensors", ".ggml", ".onnx")
+
+
+def model_label(model: str) -> str:
+    """What a status bar shows for ``model``: a path's file name, a long id's last
+    segment, at most LABEL_MAX characters. Editors show the full id beside it
+    (a tooltip); the rule lives here so every editor shortens alike."""
+    label = model.strip()
+    looks_like_path = label.startswith(("/", "~", "./", "../")) or "\\" in label or label.lower().endswith(_WEIGHT_FILES)
+    if looks_like_path or len(label) > LABEL_MAX:
+        label = label.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or label
+    if len(label) > LABEL_MAX:
+        head = (LABEL_MAX - 1) * 2 // 3
+        label = label[:head] + "…" + label[-(LABEL_MAX - 1 - head):]
+    return label
+
+
+def current_model(cfg: config_mod.Config) -> dict[str, Any]:
+    """The configured provider and model, the model's short label, and the detail an editor shows beside it."""
+    model = cfg.get("model.default") or ""
+    row = {"provider": cfg.get("model.provider") or "", "model": model, "label": model_label(model)}
+    if model == PARETO_MODEL:
+        score = cfg.get(config_mod.SCORE_KEY)
+        row["detail"] = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
     return row
 
 
@@ -55,42 +103,27 @@ def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
     return row
 
 
-def current_row(cfg: config_mod.Config) -> dict[str, Any]:
-    """The configured provider and model, with the detail an editor shows beside them."""
-    row = {"provider": cfg.get("model.provider") or "", "model": cfg.get("model.default") or ""}
-    if row["model"] == PARETO_MODEL:
-        score = cfg.get(config_mod.SCORE_KEY)
-        row["detail"] = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
-    return row
-
-
 def providers_result() -> dict[str, Any]:
     cfg = config_mod.load()
     return {
-        "providers": [provider_row(p) for p in providers.list_providers()],
+        "providers": [provider_row(p, cfg) for p in providers.list_providers()],
         "pluginErrors": [plugin_error_row(e) for e in providers.plugin_errors()],
-        "current": current_row(cfg),
+        "current": current_model(cfg),
     }
 
 
 def models_result(name: str, refresh: bool) -> dict[str, Any]:
     profile = providers.get_provider_profile(name)
     if profile is None:
-        raise HermesError("config_error", f"unknown provider {name!r}", hint="run hermes/listProviders to see the names")
+        raise HermesError("config_error", f"unknown provider {name!r}{suggest.did_you_mean(name, suggest.provider_names())}",
+                          hint="run `hermesd providers` to see the names")
     cfg = config_mod.load()
     try:
         resolved = resolve(cfg, provider=profile.name, model="-")
         base_url, api_key = resolved.base_url, resolved.api_key
     except HermesError:
         base_url, api_key = profile.base_url, None
-    return catalog.list_models(
-        profile,
-        base_url=base_url,
-        api_key=api_key,
-        refresh=refresh,
-        ttl_seconds=cfg.get("catalog.ttl_seconds"),
-        min_coding_score=cfg.get("openrouter.min_coding_score"),
-    )
+    return catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key, refresh=refresh)
 
 
 def config_result(cfg: config_mod.Config) -> dict[str, Any]:
@@ -106,6 +139,7 @@ def config_result(cfg: config_mod.Config) -> dict[str, Any]:
         "config": config_mod.masked(cfg.values),
         "defaults": config_mod.defaults(),
         "errors": errors,
+        "current": current_model(cfg),
     }
 
 
@@ -116,8 +150,8 @@ SETUP_LABEL = "Set up another provider…"
 
 
 def is_configured(profile: ProviderProfile, cfg: config_mod.Config) -> bool:
-    """The picker's notion of usable now: the same as listProviders' ``configured``."""
-    return key_status(profile) is not None
+    """Usable now, as listProviders' ``configured`` says: a key, or a keyless (local) endpoint."""
+    return key_status(profile) is not None or keyless_url(profile, cfg) is not None
 
 
 def setup_hint(profile: ProviderProfile) -> str:
@@ -125,6 +159,9 @@ def setup_hint(profile: ProviderProfile) -> str:
     from hermesd.paths import env_path
 
     name = profile.display_name or profile.name
+    if profile.name in local.KEYLESS_PROFILES:
+        return (f"{name}: for a model server on this machine (Ollama, LM Studio, llama.cpp, vLLM), run"
+                " `hermesd setup local`; for another endpoint, set model.base_url.")
     if profile.auth_type == "aws_sdk":
         return f"{name} uses AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (and AWS_SECRET_ACCESS_KEY) in the environment the editor starts from, then choose it again."
     if profile.auth_type != "api_key" or not profile.key_env_vars:
@@ -152,7 +189,10 @@ def _model_row(profile: ProviderProfile, model: dict[str, Any], group: str, conf
     if not configured:  # first: a long description is cut at the end
         var = profile.key_env_vars[0] if profile.key_env_vars else None
         described.insert(0, f"needs {var}" if var else "not configured")
-    row: dict[str, Any] = {"kind": "model", "id": model["id"], "provider": profile.name, "label": model["id"],
+    label = model_label(model["id"])
+    if label != model["id"]:  # a path or a long id: the short label, the whole id beside it
+        described.insert(0, model["id"])
+    row: dict[str, Any] = {"kind": "model", "id": model["id"], "provider": profile.name, "label": label,
                            "group": group, "description": " · ".join(described), "configured": configured}
     if model["id"] == current["model"] and profile.name == current["provider"]:
         row["current"] = True
@@ -199,7 +239,7 @@ def picker_result(refresh: bool = False) -> dict[str, Any]:
     profiles = providers.list_providers()
     configured = [p for p in profiles if is_configured(p, cfg)]
     unconfigured = [p for p in profiles if not is_configured(p, cfg)]
-    current = current_row(cfg)
+    current = current_model(cfg)
     current_profile = providers.get_provider_profile(current["provider"]) if current["provider"] else None
     if current_profile is not None:
         current["provider"] = current_profile.name
@@ -273,7 +313,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[dict[str, Any],
     if chosen == PARETO_MODEL:
         message += " with no minimum coding score" if floor is None else f", minimum coding score {floor:g}"
     result: dict[str, Any] = {
-        "current": {**current_row(after), "provider": profile.name},
+        "current": {**current_model(after), "provider": profile.name},
         "message": message + ".",
         "minCodingScore": floor,
     }

@@ -30,6 +30,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RefusedRequestFilter(logging.Filter):
+    """pygls logs every error reply with its traceback. A refused request (bad
+    params, a value the config rejects, a file it cannot read) is the user's
+    mistake, not a hermesd bug: one line at INFO is enough."""
+
+    USER_ERROR_CODES = (-32602, -32002, -32001)  # invalid params, config unreadable, not authenticated
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if getattr(exc, "code", None) in self.USER_ERROR_CODES:
+            record.msg, record.args = "request refused: %s", (getattr(exc, "message", None) or str(exc),)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Log files are created 0600 (and rotated ones too): they name files, hosts and models."""
 
@@ -62,5 +78,8 @@ def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:
         root.addHandler(console)
     # pygls logs every message it sends at INFO: far too much, and slow.
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    rpc_logger = logging.getLogger("pygls.protocol.json_rpc")
+    if not any(isinstance(f, RefusedRequestFilter) for f in rpc_logger.filters):
+        rpc_logger.addFilter(RefusedRequestFilter())
     for noisy in ("httpx", "httpcore", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

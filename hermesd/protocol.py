@@ -435,6 +435,7 @@ class PreviewResult:
     body: Any = required("the JSON body")
     provider: str = required("the provider")
     api_mode: str = required("the API shape")
+    model_note: str | None = doc("where the model came from when none was configured (a server's list, the fallback)")
 
 
 @dataclass

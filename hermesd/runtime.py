@@ -37,6 +37,7 @@ class Resolved:
     api_key: str | None
     key_env_var: str | None
     key_env_vars: tuple[str, ...] = ()
+    model_note: str = ""  # how the model was chosen when nothing named one (doctor, preview)
 
     @property
     def is_openrouter(self) -> bool:
@@ -107,18 +108,15 @@ def resolve(
                 f"unknown provider {requested!r}",
                 hint="run `hermesd providers` to see the names, or check the plugin list in `hermesd doctor`",
             )
-        raise HermesError(
-            "config_error",
-            "no provider configured",
-            hint="pick a model in your editor, or run `hermesd config set model.provider NAME`",
-        )
+        raise _nothing_configured(config)
 
     uses_config = configured_provider == "" or _same_provider(configured_provider, profile)
     base_url = _base_url(profile, configured_url if uses_config and configured_provider else "")
-    chosen_model = (model or "").strip() or (
-        (config.get("model.default") or "").strip() if uses_config else ""
-    ) or (profile.fallback_models[0] if profile.fallback_models else "")
+    chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if uses_config else "")
     key_var, key = credentials.find_key(profile.key_env_vars)
+    note = ""
+    if not chosen_model:
+        chosen_model, note = _unnamed_model(config, profile, base_url, key)
     return Resolved(
         provider=profile.name,
         profile=profile,
@@ -128,6 +126,33 @@ def resolve(
         api_key=key,
         key_env_var=key_var,
         key_env_vars=profile.key_env_vars,
+        model_note=note,
+    )
+
+
+def _unnamed_model(config: Config, profile: ProviderProfile, base_url: str, key: str | None) -> tuple[str, str]:
+    """Nothing named a model: a keyless server's first served one, else the plugin's fallback."""
+    from hermesd.local import default_model
+
+    chosen = default_model(profile, base_url, key, config)
+    return chosen.model, chosen.note
+
+
+def _nothing_configured(config: Config) -> HermesError:
+    """No provider: either none was set, or config.yaml cannot be read (then `config set` is refused too)."""
+    broken = config.parse_error
+    if broken is not None:
+        where = f"line {broken.line} of {broken.path}" if broken.line else str(broken.path)
+        return HermesError(
+            "config_error",
+            f"config.yaml cannot be read ({broken.detail}), so no provider is configured",
+            hint=f"fix {where} in an editor (hermesd will not overwrite a file it cannot read); "
+                 "`hermesd doctor` shows the problem",
+        )
+    return HermesError(
+        "config_error",
+        "no provider configured",
+        hint="pick a model in your editor, or run `hermesd setup local` or `hermesd config set model.provider NAME`",
     )
 
 

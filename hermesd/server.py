@@ -61,8 +61,13 @@ class Daemon:
         self.config_watch = ConfigWatch(self.config_changed)
 
     def config_changed(self, key: str, value: Any) -> None:
-        """Tell every client that ``key`` now has ``value`` (whoever changed it)."""
-        self.broadcast("hermes/configChanged", {"key": key, "value": value})
+        """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
+        change: dict[str, Any] = {"key": key, "value": value}
+        if key == "model.default":
+            from hermesd.listing import model_label
+
+            change["label"] = model_label(value or "")
+        self.broadcast("hermes/configChanged", change)
 
     @functools.cached_property
     def store(self) -> Any:

@@ -21,7 +21,7 @@ async def test_a_change_made_with_the_cli_reaches_a_connected_client(start_daemo
     await daemon.request("hermes/getConfig")
     await asyncio.to_thread(cli, "config", "set", "model.default", "qwen/qwen3-coder")
     changed = await daemon.wait_until("hermes/configChanged", lambda p: p["key"] == "model.default", timeout=15)
-    assert changed == {"key": "model.default", "value": "qwen/qwen3-coder"}
+    assert changed == {"key": "model.default", "value": "qwen/qwen3-coder", "label": "qwen/qwen3-coder"}
     await asyncio.to_thread(cli, "config", "set", "openrouter.min_coding_score", "none")
     changed = await daemon.wait_until("hermes/configChanged", lambda p: p["key"] == "openrouter.min_coding_score", timeout=15)
     assert changed["value"] is None
@@ -38,7 +38,7 @@ async def test_a_hand_edit_is_noticed_before_the_next_request(start_daemon, isol
     changed = await daemon.wait_until("hermes/configChanged", lambda p: p["key"] == "model.provider", timeout=15)
     assert changed["value"] == "anthropic"
     provider_changes = [p for p in daemon.of("hermes/configChanged") if p["key"] == "model.default"]
-    assert provider_changes == [{"key": "model.default", "value": "claude-x"}]
+    assert provider_changes == [{"key": "model.default", "value": "claude-x", "label": "claude-x"}]
 
 
 async def test_the_daemons_own_write_is_reported_once(start_daemon, isolated_home):

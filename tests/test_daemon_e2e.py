@@ -249,7 +249,7 @@ async def test_config_round_trip_broadcast_and_refusal(start_daemon, isolated_ho
     result = await daemon.request("hermes/setConfig", {"key": "model.default", "value": "openrouter/pareto-code"})
     assert result == {"key": "model.default", "value": "openrouter/pareto-code"}
     changed = daemon.of("hermes/configChanged") or [await daemon.wait_for("hermes/configChanged")]
-    assert changed[0] == {"key": "model.default", "value": "openrouter/pareto-code"}
+    assert changed[0] == {"key": "model.default", "value": "openrouter/pareto-code", "label": "openrouter/pareto-code"}
     config = await daemon.request("hermes/getConfig")
     assert config["config"]["model"]["default"] == "openrouter/pareto-code"
     assert config["defaults"]["openrouter"]["min_coding_score"] == 0.65

@@ -64,7 +64,8 @@ async def test_select_model_writes_provider_model_and_score_at_once(start_daemon
     daemon = await start_daemon(env={"OPENROUTER_API_KEY": CANARY_KEY})
     result = await daemon.request("hermes/selectModel",
                                   {"provider": "openrouter", "model": "openrouter/pareto-code", "minCodingScore": " 0.8 "})
-    assert result["current"] == {"provider": "openrouter", "model": "openrouter/pareto-code", "detail": "minimum coding score 0.8"}
+    assert result["current"] == {"provider": "openrouter", "model": "openrouter/pareto-code", "label": "openrouter/pareto-code",
+                                 "detail": "minimum coding score 0.8"}
     assert result["minCodingScore"] == 0.8
     assert result["message"] == "Using openrouter/pareto-code from OpenRouter, minimum coding score 0.8."
     assert "hint" not in result

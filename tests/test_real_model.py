@@ -4,14 +4,19 @@ bundled ``custom`` provider. Checks the shape of the reply, never its words."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import write_config
 
@@ -29,8 +34,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def llama_server():
+@contextmanager
+def _llama_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server on a free port; yields its /v1 base URL."""
     assert importlib.util.find_spec("llama_cpp") is not None, "pip install 'llama-cpp-python[server]'"
     port = _free_port()
     proc = subprocess.Popen(
@@ -57,6 +63,12 @@ def llama_server():
         proc.wait(10)
 
 
+@pytest.fixture(scope="module")
+def llama_server():
+    with _llama_server() as url:
+        yield url
+
+
 async def test_chat_with_a_real_model_through_custom(start_daemon, llama_server, isolated_home):
     write_config(isolated_home, {"model": {"provider": "custom", "default": "smollm2", "base_url": llama_server}})
     daemon = await start_daemon()
@@ -71,3 +83,37 @@ async def test_chat_with_a_real_model_through_custom(start_daemon, llama_server,
     deltas = daemon.deltas(result["sessionId"])
     assert "".join(d.get("text", "") for d in deltas) == result["text"]
     assert [d["seq"] for d in deltas] == list(range(len(deltas)))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hermesd", *args], capture_output=True, text=True,
+                          timeout=180, stdin=subprocess.DEVNULL, env=dict(os.environ))
+
+
+def test_setup_local_with_no_key_then_the_server_stops(isolated_home):
+    """The keyless path a privacy-minded user starts with, end to end, with no key anywhere."""
+    assert not any(name.endswith("_API_KEY") for name in os.environ)
+    with _llama_server() as url:
+        root = url.removesuffix("/v1")
+        setup = _cli("setup", "local", root)
+        assert setup.returncode == 0, setup.stderr
+        assert f"found OpenAI-compatible server at {url} serving smollm2" in setup.stdout
+        assert "test chat (smollm2): " in setup.stdout
+        assert yaml.safe_load((isolated_home / "config.yaml").read_text())["model"] == {
+            "provider": "custom", "default": "smollm2", "base_url": url}
+
+        listed = {r["name"]: r for r in json.loads(_cli("providers", "--json").stdout)["providers"]}
+        assert listed["custom"]["configured"] and listed["custom"]["keyless"]
+        models = _cli("models", "custom")
+        assert models.stdout.split() == ["smollm2"] and "(1 model from live" in models.stderr
+        chat = _cli("chat", "Say hello in one short sentence.")
+        assert chat.returncode == 0 and chat.stdout.strip(), chat.stderr
+        preview = json.loads(_cli("chat", "--preview", "hi").stdout)
+        assert preview["body"]["model"] == "smollm2" and "Authorization" not in preview["headers"]
+        doctor = _cli("doctor", "--json")
+        checks = {c["id"]: c for c in json.loads(doctor.stdout)["checks"]}
+        assert doctor.returncode == 0 and checks["provider:custom"]["status"] == "ok", doctor.stdout
+    down = _cli("doctor", "--json")
+    assert down.returncode == 1
+    failed = {c["id"]: c for c in json.loads(down.stdout)["checks"]}["provider:custom"]
+    assert failed["status"] == "fail" and f"{url}/models" in failed["summary"] and "hermesd setup local" in failed["hint"]

@@ -329,7 +329,7 @@ async def test_a_file_yaml_cannot_build_is_unreadable_not_fatal(config_daemon: t
             await daemon.request("hermes/setConfig", {"key": "model.default", "value": "y"})
         assert info.value.code == -32002
         assert path.read_bytes() == PATHOLOGICAL[case]
-        assert (await daemon.request("hermes/listProviders"))["current"] == {"provider": "", "model": ""}
+        assert (await daemon.request("hermes/listProviders"))["current"] == {"provider": "", "model": "", "label": ""}
         assert alive(daemon)
     finally:
         path.unlink()

@@ -46,13 +46,13 @@ async def test_the_wire_carries_the_preview_exactly(start_daemon, upstream, isol
 
 
 async def test_a_plugins_own_user_agent_replaces_the_default(start_daemon, upstream, isolated_home):
-    """gmi's plugin sends ``User-Agent: HermesAgent/1.0`` (its ``default_headers``): exactly one User-Agent goes out."""
+    """gmi's plugin sends ``User-Agent: HermesAgent/0.13.0`` (its ``default_headers``): exactly one User-Agent goes out."""
     write_config(isolated_home, {"model": {"provider": "gmi", "default": "m", "base_url": f"{upstream.url}/v1"}})
     daemon = await start_daemon(env={"GMI_API_KEY": CANARY_KEY})
     result = await daemon.request("hermes/chat", {"message": "hi"})
     assert result["stopReason"] == "end_turn", result
     [request] = upstream.requests
-    assert request.header("user-agent") == "HermesAgent/1.0"
+    assert request.header("user-agent") == "HermesAgent/0.13.0"
     assert request.header("accept") == "application/json"
 
 

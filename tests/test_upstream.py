@@ -327,6 +327,8 @@ def test_delay_first_byte_and_stall(up: Upstream, client: httpx.Client) -> None:
     up.fault("delay_first_byte", seconds=5)
     with pytest.raises(httpx.ReadTimeout):  # nothing arrives within the read timeout
         client.get(up.url + "/v1/models", timeout=httpx.Timeout(5.0, read=0.3))
+    [(path, _)] = up.wait_for_disconnects(1, timeout=5)  # the server saw the client give up
+    assert path == "/v1/models"
     assert client.get(up.url + "/v1/models").status_code == 200  # the fault was used up
 
     up.fault("stall", after_chunks=1, seconds=5)
@@ -340,7 +342,7 @@ def test_delay_first_byte_and_stall(up: Upstream, client: httpx.Client) -> None:
                     lines.append(line)
     assert len(lines) == 2  # role + one chunk, then silence
     # the server notices the client leaving while it stalls
-    up.wait_for_disconnects(1, timeout=2)
+    assert up.wait_for_disconnects(2, timeout=5)[1][0] == "/v1/chat/completions"
 
 
 def test_disconnect_detection(up: Upstream, client: httpx.Client) -> None:

@@ -51,8 +51,9 @@ SCREENSHOTS = [
     "10-doctor.png",
     "11-server-not-found.png",
     "12-not-hermesd.png",
-    "13-picker-no-keys.png",
-    "14-pareto-needs-key.png",
+    "13-server-search-failed.png",
+    "14-picker-no-keys.png",
+    "15-pareto-needs-key.png",
 ]
 
 

@@ -377,6 +377,27 @@ function scenarios.impostors()
 end
 
 -- setup() validation.
+-- A model id that is a path: the statusline shows the daemon's short label,
+-- from hermes/configChanged and again after a fresh hermes/getConfig.
+function scenarios.label()
+  setup()
+  local path = "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
+  vim.cmd("HermesSet model.default " .. path)
+  wait(15000, function()
+    return require("hermes").statusline() ~= "" and require("hermes.client").current().model == path
+  end, "the statusline to follow the new model")
+  R.statusline_changed = require("hermes").statusline()
+  local refreshed = false
+  require("hermes.client").refresh_config(function()
+    refreshed = true
+  end)
+  wait(5000, function()
+    return refreshed
+  end, "hermes/getConfig")
+  R.statusline_refreshed = require("hermes").statusline()
+  R.model = require("hermes.client").current().model
+end
+
 function scenarios.setup_validation()
   local ok, err = pcall(require("hermes").setup, { chat = { layout = "diagonal" } })
   R.bad_layout = { ok = ok, err = tostring(err) }

@@ -31,7 +31,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       (event) => this.onControllerEvent(event),
       () => models.value.current,
     );
-    const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header() }));
+    const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header(client.serverStatus) }));
     this.disposables.push(
       { dispose: () => modelSub.dispose() },
       client.onChatDelta((delta) => this.controller.onDelta(delta)),
@@ -40,6 +40,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.controller.serverLost(server.message);
         }
         this.post({ type: 'server', server });
+        this.post({ type: 'header', header: models.header(server) });
       }),
     );
   }
@@ -73,7 +74,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return {
       entries: this.controller.snapshot(),
       busy: this.controller.busy,
-      header: this.models.header(),
+      header: this.models.header(this.client.serverStatus),
       server: this.client.serverStatus,
     };
   }

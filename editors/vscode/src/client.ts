@@ -1,6 +1,7 @@
 /**
- * The connection to hermesd: starts `hermesd --stdio` through
- * vscode-languageclient, checks the protocol version, restarts with backoff
+ * The connection to hermesd: finds `hermesd-lsp` (logic/locate.ts), starts it
+ * with `--stdio` through vscode-languageclient, refuses a program that is not
+ * hermesd (no timely initialize, another protocol), restarts with backoff
  * when the process dies, and tells the user what to do when it cannot run.
  */
 import { ChildProcess, spawn } from 'child_process';
@@ -22,13 +23,14 @@ import {
   INSTALL_COMMAND,
   RestartBackoff,
   checkProtocol,
+  expandHome,
   findExecutable,
   initializeTimeoutMs,
   initializeTimeoutProblem,
-  notFoundMessage,
   serverCommand,
   wrongServerMessage,
 } from './logic/server';
+import { PYTHON_EXTENSION_ID, PythonExtensionLike, explicitSetting, locateServer, notFoundText } from './logic/locate';
 import { ServerStatus } from './logic/chatTypes';
 
 export class ServerNotRunningError extends Error {
@@ -58,6 +60,7 @@ export class HermesClient implements vscode.Disposable {
   private readonly processes = new WeakMap<LanguageClient, ChildProcess>();
   private readonly backoff = new RestartBackoff();
   private installTerminal: vscode.Terminal | undefined;
+  private interpreterWatch: { dispose(): unknown } | undefined;
   private status: ServerStatus = { state: 'stopped', message: 'hermesd has not been started.' };
   private disposed = false;
 
@@ -124,20 +127,26 @@ export class HermesClient implements vscode.Disposable {
   private async doStart(): Promise<void> {
     this.clearRestartTimer();
     const settings = vscode.workspace.getConfiguration('hermes.server');
-    const { command, args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
-    const executable = findExecutable(command);
-    if (!executable) {
-      const message = notFoundMessage(command);
+    const { args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
+    this.setStatus({ state: 'starting' });
+    const located = await locateServer({
+      setting: settings.get<string>('path'),
+      pythonExtension: () => vscode.extensions.getExtension(PYTHON_EXTENSION_ID) as PythonExtensionLike | undefined,
+      resource: vscode.workspace.workspaceFolders?.[0]?.uri,
+    });
+    this.watchInterpreter();
+    if (!located.found) {
+      const message = notFoundText(located.tried);
       this.output.error(message);
       this.setStatus({ state: 'stopped', message, notFound: true });
-      void this.showNotFound(message);
+      void this.showNotFound(message, located.pythonExtension);
       return;
     }
-
-    this.setStatus({ state: 'starting' });
-    this.output.info(`starting ${executable} ${args.join(' ')}`);
+    const executable = located.found.command;
+    this.output.info(`starting ${executable} ${args.join(' ')} (found via ${located.found.source})`);
     // Spawned here, not by the language client, so that a server that never
     // answers initialize (another program called hermesd) can be killed.
+    // Whatever the search found goes through the same check.
     const proc: { child?: ChildProcess; printed: string } = { printed: '' };
     const serverOptions: ServerOptions = () =>
       new Promise<ChildProcess>((resolve, reject) => {
@@ -275,19 +284,60 @@ export class HermesClient implements vscode.Disposable {
     }
   }
 
-  private async showNotFound(message: string): Promise<void> {
-    const choice = await vscode.window.showErrorMessage(message, 'Install with pip', 'Open Settings', 'Restart');
-    if (choice === 'Install with pip') {
+  private async showNotFound(message: string, pythonExtension: boolean): Promise<void> {
+    const actions = [...(pythonExtension ? ['Select Interpreter'] : []), 'Set Path', 'Install with pip'];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === 'Select Interpreter') {
+      await this.selectInterpreter();
+    } else if (choice === 'Set Path') {
+      await this.askServerPath();
+    } else if (choice === 'Install with pip') {
       this.installTerminal?.dispose();
       this.installTerminal = vscode.window.createTerminal({ name: 'Hermes: install hermesd' });
       this.installTerminal.show();
       // The terminal closes when the install succeeds; its closing restarts the server.
       this.installTerminal.sendText(`${INSTALL_COMMAND} && exit`);
-    } else if (choice === 'Open Settings') {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'hermes.server');
-    } else if (choice === 'Restart') {
-      await this.restart();
     }
+  }
+
+  /** The Python extension's interpreter picker; hermesd beside the new choice is used at once. */
+  async selectInterpreter(): Promise<void> {
+    await vscode.commands.executeCommand('python.setInterpreter');
+    if (!this.interpreterWatch) {
+      await this.restart(); // an extension without the change event: look again now
+    }
+  }
+
+  /** Another interpreter selected in the Python extension: look for hermesd again (unless the setting pins it). */
+  private watchInterpreter(): void {
+    const extension = vscode.extensions.getExtension(PYTHON_EXTENSION_ID) as PythonExtensionLike | undefined;
+    const onChange = extension?.isActive ? extension.exports?.environments?.onDidChangeActiveEnvironmentPath : undefined;
+    if (this.interpreterWatch || !onChange) {
+      return;
+    }
+    this.interpreterWatch = onChange(() => {
+      if (!explicitSetting(vscode.workspace.getConfiguration('hermes.server').get<string>('path'))) {
+        this.output.info('the Python interpreter changed: looking for hermesd again');
+        void this.restart();
+      }
+    });
+  }
+
+  /** Asks for the hermesd-lsp executable (checked before it is saved) and saves it as hermes.server.path. */
+  async askServerPath(): Promise<void> {
+    const value = await vscode.window.showInputBox({
+      title: 'Hermes: path to hermesd-lsp',
+      prompt: `The hermesd-lsp executable, e.g. ~/.venvs/tools/bin/hermesd-lsp (where \`${INSTALL_COMMAND}\` put it)`,
+      placeHolder: '/path/to/venv/bin/hermesd-lsp',
+      ignoreFocusOut: true,
+      validateInput: (text) =>
+        !text.trim() || findExecutable(expandHome(text.trim())) ? undefined : `No executable file at ${text.trim()}`,
+    });
+    if (!value?.trim()) {
+      return;
+    }
+    // Changing the setting restarts the server (see the configuration listener).
+    await vscode.workspace.getConfiguration('hermes.server').update('path', value.trim(), vscode.ConfigurationTarget.Global);
   }
 
   private async showCrashed(message: string): Promise<void> {
@@ -369,6 +419,7 @@ export class HermesClient implements vscode.Disposable {
     this.clearRestartTimer();
     await this.stopClient();
     this.installTerminal?.dispose();
+    this.interpreterWatch?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

@@ -102,5 +102,6 @@ export function registerCommands(services: Services): vscode.Disposable[] {
     register('hermes.runDoctor', () => services.doctor.run()),
     register('hermes.restartServer', () => services.client.restart()),
     register('hermes.showLogs', () => services.client.showLogs()),
+    register('hermes.setServerPath', () => services.client.askServerPath()),
   ];
 }

@@ -447,6 +447,8 @@ export interface PreviewResult {
   provider: string;
   /** the API shape */
   apiMode: string;
+  /** where the model came from when none was configured (a server's list, the fallback) */
+  modelNote?: string;
 }
 
 export type ListSessionsParams = Record<string, never>;

@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as vscode from './mocks/vscode';
 import { HermesClient, ServerNotRunningError } from '../src/client';
@@ -104,7 +107,7 @@ describe('HermesClient', () => {
     const lc = FakeLanguageClient.instances[0];
     expect(lc.id).toBe('hermes'); // so `hermes.trace.server` is the trace setting
     expect(typeof lc.serverOptions).toBe('function'); // spawned by the extension, so it can be killed
-    expect(output.info).toHaveBeenCalledWith(`starting ${process.execPath} -m hermesd --stdio`);
+    expect(output.info).toHaveBeenCalledWith(`starting ${process.execPath} -m hermesd --stdio (found via hermes.server.path)`);
     expect(states).toEqual(['starting', 'running']);
     expect(client.serverVersion).toBe('0.1.0');
     expect(await client.request('hermes/listProviders', {})).toEqual({ method: 'hermes/listProviders', params: {} });
@@ -124,7 +127,7 @@ describe('HermesClient', () => {
     expect(changes).toEqual([{ key: 'model.default', value: 'm' }]);
   });
 
-  it('explains how to install hermesd when it is not found, and installs on request', async () => {
+  it('explains what it tried when hermesd is not found, and installs on request', async () => {
     setServerPath('/nonexistent/bin/hermesd');
     vscode.window.showErrorMessage.mockResolvedValueOnce('Install with pip');
     const client = new HermesClient(output as never);
@@ -133,12 +136,63 @@ describe('HermesClient', () => {
     expect(FakeLanguageClient.instances).toHaveLength(0);
     expect(client.serverStatus).toMatchObject({ state: 'stopped', notFound: true });
     const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
-    expect(message).toContain('no executable at /nonexistent/bin/hermesd');
+    expect(message).toContain('hermes.server.path "/nonexistent/bin/hermesd": not found');
     expect(message).toContain('pip install hermesd-lsp');
-    expect(buttons).toEqual(['Install with pip', 'Open Settings', 'Restart']);
+    expect(buttons).toEqual(['Set Path', 'Install with pip']); // no Python extension: no "Select Interpreter"
     const terminal = vscode.window.createTerminal.mock.results[0].value;
     expect(terminal.sendText).toHaveBeenCalledWith('pip install hermesd-lsp && exit');
     await expect(client.request('hermes/chat', {})).rejects.toBeInstanceOf(ServerNotRunningError);
+  });
+
+  it('offers Select Interpreter with the Python extension, and Set Path saves a checked path', async () => {
+    // Nothing to find anywhere: no hermesd-lsp on PATH, in ~/.local or pipx.
+    vi.stubEnv('PATH', '/nonexistent');
+    vi.stubEnv('HOME', '/nonexistent-home');
+    vi.stubEnv('PIPX_BIN_DIR', '');
+    vi.stubEnv('PIPX_HOME', '');
+    const update = vi.fn(async () => undefined);
+    vscode.workspace.getConfiguration.mockImplementation(() => ({ get: (key: string) => (key === 'path' ? '' : undefined), update }));
+    let python = '/nowhere/bin/python';
+    let interpreterChanged: (() => unknown) | undefined;
+    const environments = {
+      getActiveEnvironmentPath: () => ({ id: 'e', path: python }),
+      resolveEnvironment: async () => ({ executable: { uri: { fsPath: python } } }),
+      onDidChangeActiveEnvironmentPath: (listener: () => unknown) => {
+        interpreterChanged = listener;
+        return { dispose: () => undefined };
+      },
+    };
+    vscode.extensions.getExtension.mockImplementation(() => ({ isActive: true, activate: async () => undefined, exports: { environments } }));
+    vscode.window.showErrorMessage.mockResolvedValueOnce('Set Path');
+    let validate: ((text: string) => string | undefined) | undefined;
+    vscode.window.showInputBox.mockImplementationOnce(async (options?: unknown) => {
+      validate = (options as { validateInput: (t: string) => string | undefined }).validateInput;
+      return process.execPath;
+    });
+    const client = new HermesClient(output as never);
+    await client.start();
+    await flush();
+    const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
+    expect(buttons).toEqual(['Select Interpreter', 'Set Path', 'Install with pip']);
+    expect(message).toContain("the Python extension's interpreter /nowhere/bin/python: no hermesd-lsp in /nowhere/bin");
+    expect(validate?.('/nonexistent/hermesd')).toBe('No executable file at /nonexistent/hermesd');
+    expect(validate?.(process.execPath)).toBeUndefined();
+    expect(update).toHaveBeenCalledWith('path', process.execPath, vscode.ConfigurationTarget.Global);
+
+    // The user selects a venv that has hermesd-lsp in the Python extension: it is found and started.
+    const venv = fs.mkdtempSync(path.join(os.tmpdir(), 'hermes-venv-'));
+    fs.writeFileSync(path.join(venv, 'hermesd-lsp'), '#!/bin/sh\n', { mode: 0o755 });
+    python = path.join(venv, 'python');
+    interpreterChanged?.();
+    await flush();
+    await flush();
+    expect(FakeLanguageClient.instances).toHaveLength(1);
+    expect(output.info).toHaveBeenCalledWith(
+      `starting ${path.join(venv, 'hermesd-lsp')} --stdio (found via the Python extension's interpreter (${python}))`,
+    );
+    expect(client.serverStatus.state).toBe('running');
+    fs.rmSync(venv, { recursive: true });
+    vi.unstubAllEnvs();
   });
 
   it('refuses a server speaking another protocol version', async () => {
@@ -168,6 +222,35 @@ describe('HermesClient', () => {
     expect(buttons).toEqual(['Open Settings', 'Show Logs']);
     expect(FakeLanguageClient.instances).toHaveLength(1); // not restarted: it is the wrong program
     await expect(client.request('hermes/chat', {})).rejects.toThrow(/did not answer the LSP initialize request/);
+  });
+
+  it('checks what the search found too: a hermesd-lsp on PATH that hangs is refused, named by its path', async () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'hermes-path-'));
+    const exe = path.join(bin, 'hermesd-lsp');
+    fs.writeFileSync(exe, '#!/bin/sh\n', { mode: 0o755 });
+    vi.stubEnv('PATH', bin);
+    vi.stubEnv('HOME', '/nonexistent-home');
+    vi.stubEnv('PIPX_BIN_DIR', '');
+    vi.stubEnv('PIPX_HOME', '');
+    vscode.workspace.getConfiguration.mockImplementation(() => ({
+      get: (key: string) => ({ path: 'hermesd', initializeTimeout: 1 })[key], // plain "hermesd": search
+    }));
+    vi.useFakeTimers();
+    FakeLanguageClient.startBehaviour = 'hang';
+    try {
+      const client = new HermesClient(output as never);
+      const starting = client.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      await starting;
+      expect(output.info).toHaveBeenCalledWith(`starting ${exe} --stdio (found via PATH)`);
+      expect(client.serverStatus.state).toBe('stopped');
+      const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
+      expect(message).toContain(`Hermes started ${exe}, but it did not answer the LSP initialize request within 1 s`);
+      expect(buttons).toEqual(['Open Settings', 'Show Logs']);
+    } finally {
+      fs.rmSync(bin, { recursive: true });
+      vi.unstubAllEnvs();
+    }
   });
 
   it('stops a server that answers initialize as another program', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ModelState, formatConfigErrors } from '../src/logic/modelState';
+import { ModelState, formatConfigErrors, statusBarText } from '../src/logic/modelState';
 
 function daemon(detail: () => string | undefined = () => 'minimum coding score 0.65') {
   return vi.fn(async (method: string) => {
@@ -47,6 +47,9 @@ describe('ModelState', () => {
     expect(state.header().detail).toBe('minimum coding score 0.8');
     state.applyChange({ key: 'model.default', value: 'x/y' });
     expect(state.header()).toEqual({ model: 'openrouter · x/y' });
+    state.applyChange({ key: 'model.default', value: '/m/SmolLM2.gguf', label: 'SmolLM2.gguf' });
+    expect(state.value.current?.label).toBe('SmolLM2.gguf');
+    expect(statusBarText(state.value.current)).toBe('$(hubot) SmolLM2.gguf');
   });
 
   it('formats config errors with the file and line', () => {
@@ -57,7 +60,11 @@ describe('ModelState', () => {
     expect(formatConfigErrors(undefined, undefined)).toEqual([]);
   });
 
-  it('says it is connecting before the first refresh', () => {
-    expect(new ModelState(daemon()).header()).toEqual({ model: 'Connecting to hermesd…' });
+  it('says it is connecting before the first refresh, or what the banner says about the server', () => {
+    const state = new ModelState(daemon());
+    expect(state.header()).toEqual({ model: 'Connecting to hermesd…' });
+    expect(state.header({ state: 'starting' })).toEqual({ model: 'Starting hermesd…' });
+    expect(state.header({ state: 'stopped', message: 'x', notFound: true })).toEqual({ model: 'Not connected: hermesd was not found' });
+    expect(state.header({ state: 'stopped', message: 'x' })).toEqual({ model: 'Not connected: hermesd is not running' });
   });
 });

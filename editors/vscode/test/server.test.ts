@@ -10,7 +10,6 @@ import {
   findExecutable,
   initializeTimeoutMs,
   initializeTimeoutProblem,
-  notFoundMessage,
   serverCommand,
   wrongServerMessage,
 } from '../src/logic/server';
@@ -65,16 +64,6 @@ describe('findExecutable', () => {
     }
     expect(findExecutable(dir, { PATH: '' })).toBeUndefined(); // a directory is not an executable
     fs.rmSync(dir, { recursive: true });
-  });
-});
-
-describe('notFoundMessage', () => {
-  it('explains how to install and where it looked', () => {
-    const m = notFoundMessage('hermesd');
-    expect(m).toContain('"hermesd" on PATH');
-    expect(m).toContain('pip install hermesd-lsp');
-    expect(m).toContain('hermes.server.path');
-    expect(notFoundMessage('/opt/hermesd')).toContain('at /opt/hermesd');
   });
 });
 

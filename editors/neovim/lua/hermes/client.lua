@@ -34,7 +34,7 @@ local state = {
   server_info = nil,
   ---@type integer?
   protocol_version = nil,
-  current = { provider = "", model = "" },
+  current = { provider = "", model = "", label = "" },
   ---@type table? effective configuration from hermes/getConfig
   settings = nil,
   ---@type table? built-in defaults from hermes/getConfig
@@ -120,11 +120,13 @@ local function on_config_changed(params)
     end
     if params.key == "model.default" then
       state.current.model = str(params.value)
+      state.current.label = str(params.label) -- the daemon's short form; "" from an older daemon
     elseif params.key == "model.provider" then
       state.current.provider = str(params.value)
     elseif params.key == "model" and type(params.value) == "table" then
       state.current.provider = str(params.value.provider)
       state.current.model = str(params.value.default)
+      state.current.label = ""
     end
   end
   emit("configChanged", params)
@@ -184,6 +186,7 @@ function M.refresh_config(cb)
         state.current.provider = str(model.provider)
         state.current.model = str(model.default)
       end
+      state.current.label = str(type(result.current) == "table" and result.current.label or nil)
       pcall(vim.cmd.redrawstatus, { bang = true })
       emit("configChanged", {})
     end
@@ -470,8 +473,9 @@ function M.stop()
   end
 end
 
---- The configured provider and model, as last seen (both may be "").
----@return {provider: string, model: string}
+--- The configured provider and model, as last seen (both may be ""), and the
+--- daemon's short label for the model ("" when it sent none).
+---@return {provider: string, model: string, label: string}
 function M.current()
   return state.current
 end

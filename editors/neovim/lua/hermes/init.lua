@@ -199,7 +199,9 @@ function M.doctor()
 end
 
 --- For the statusline: the configured model (`model.default`), or "" before
---- the daemon answered. Kept up to date by `hermes/configChanged`.
+--- the daemon answered. A path or an id longer than ~40 characters is shown
+--- as the daemon's short label (the chat header shows the full id). Kept up
+--- to date by `hermes/configChanged`.
 ---
 --- >lua
 ---   vim.o.statusline = "%f %= %{v:lua.require'hermes'.statusline()}"
@@ -210,7 +212,11 @@ function M.statusline()
   if not ok then
     return ""
   end
-  return client.current().model or ""
+  local current = client.current()
+  if current.label and current.label ~= "" then
+    return current.label
+  end
+  return current.model or ""
 end
 
 return M

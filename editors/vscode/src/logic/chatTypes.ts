@@ -70,6 +70,7 @@ export const WEBVIEW_COMMANDS = [
   'hermes.restartServer',
   'hermes.showLogs',
   'hermes.setMinCodingScore',
+  'hermes.setServerPath',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 

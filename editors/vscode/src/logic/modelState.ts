@@ -5,7 +5,7 @@
  * hermes/configChanged, so every window shows what the CLI and Neovim see.
  */
 import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods } from '../protocol';
-import { HeaderInfo } from './chatTypes';
+import { HeaderInfo, ServerStatus } from './chatTypes';
 
 export type Request = <R>(method: string, params?: object) => Promise<R>;
 
@@ -76,18 +76,20 @@ export class ModelState {
    */
   applyChange(change: ConfigChanged): void {
     const current = { provider: '', model: '', ...this.snapshot.current };
-    if (change.key === 'model.provider' || change.key === 'model.default') {
-      const value = typeof change.value === 'string' ? change.value : '';
-      const next = change.key === 'model.provider' ? { ...current, provider: value } : { ...current, model: value };
-      this.set({ current: { provider: next.provider, model: next.model } });
+    if (change.key === 'model.provider') {
+      const provider = typeof change.value === 'string' ? change.value : '';
+      this.set({ current: { provider, model: current.model, label: current.label } });
+    } else if (change.key === 'model.default') {
+      const model = typeof change.value === 'string' ? change.value : '';
+      this.set({ current: { provider: current.provider, model, label: typeof change.label === 'string' ? change.label : undefined } });
     }
     void this.refresh().catch(() => undefined);
   }
 
-  /** The line above the chat input. */
-  header(): HeaderInfo {
+  /** The line above the chat input; before the first answer it tells the server's state, as the banner does. */
+  header(server?: ServerStatus): HeaderInfo {
     const { current } = this.snapshot;
-    const header: HeaderInfo = { model: current ? describeCurrent(current) : 'Connecting to hermesd…' };
+    const header: HeaderInfo = { model: current ? describeCurrent(current) : waitingText(server) };
     if (current?.detail) {
       header.detail = current.detail;
     }
@@ -95,14 +97,20 @@ export class ModelState {
   }
 }
 
+/** What the model line says while no model is known: the same state as the server banner. */
+export function waitingText(server: ServerStatus | undefined): string {
+  if (server?.state === 'stopped') {
+    return server.notFound ? 'Not connected: hermesd was not found' : 'Not connected: hermesd is not running';
+  }
+  return server?.state === 'starting' ? 'Starting hermesd…' : 'Connecting to hermesd…';
+}
+
 /** The text of the status-bar item: "$(hubot) pareto-code". */
 export function statusBarText(current: CurrentModel | undefined): string {
   if (!current || !current.model) {
     return '$(hubot) Hermes: select model';
   }
-  const slash = current.model.lastIndexOf('/');
-  const short = slash >= 0 ? current.model.slice(slash + 1) : current.model;
-  return `$(hubot) ${short}`;
+  return `$(hubot) ${current.label || current.model}`;
 }
 
 /** "openrouter · openrouter/pareto-code", or a hint when nothing is set. */

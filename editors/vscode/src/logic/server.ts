@@ -95,16 +95,6 @@ export function findExecutable(
   return undefined;
 }
 
-/** The message shown when the server executable cannot be found. */
-export function notFoundMessage(command: string): string {
-  const where = command.includes('/') || command.includes('\\') ? `at ${command}` : `"${command}" on PATH`;
-  return (
-    `Hermes could not start its server: no executable ${where}. ` +
-    `Install it with "${INSTALL_COMMAND}" (in the Python environment VS Code sees), ` +
-    `or set "hermes.server.path" to the hermesd-lsp executable, then restart the server.`
-  );
-}
-
 /** hermes.server.initializeTimeout (seconds) in milliseconds; the default when unset or not positive. */
 export function initializeTimeoutMs(seconds: unknown): number {
   const s = typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_INITIALIZE_TIMEOUT_S;

@@ -167,10 +167,12 @@ function setServer(server: ServerStatus): void {
   if (server.state === 'stopped') {
     const actions = document.createElement('span');
     actions.className = 'banner-actions';
-    for (const [label, command] of [
+    const buttons: [string, WebviewCommand][] = [
+      ...(server.notFound ? [['Set Path', 'hermes.setServerPath'] as [string, WebviewCommand]] : []),
       ['Restart Server', 'hermes.restartServer'],
       ['Show Logs', 'hermes.showLogs'],
-    ] as const) {
+    ];
+    for (const [label, command] of buttons) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'secondary';

@@ -156,7 +156,18 @@ export const commands = {
   registerCommand: vi.fn((_id: string, _fn: unknown) => new Disposable()),
 };
 
+export enum ConfigurationTarget {
+  Global = 1,
+  Workspace = 2,
+  WorkspaceFolder = 3,
+}
+
+export const extensions = {
+  getExtension: vi.fn((_id: string) => undefined as unknown),
+};
+
 export const workspace = {
+  workspaceFolders: undefined as { uri: Uri }[] | undefined,
   registerTextDocumentContentProvider: vi.fn((_scheme: string, _provider: unknown) => new Disposable()),
   openTextDocument: vi.fn(async (_uri: unknown) => ({}) as unknown),
   getConfiguration: vi.fn((_section?: string) => ({ get: (_key: string) => undefined as unknown })),
@@ -173,7 +184,7 @@ export const env = {
 /** Resets every scripted answer and recorded call between tests. */
 export function resetMock(): void {
   quickPicks.length = 0;
-  for (const group of [window, commands, workspace, env.clipboard]) {
+  for (const group of [window, commands, workspace, env.clipboard, extensions]) {
     for (const fn of Object.values(group)) {
       if (typeof fn === 'function' && 'mockReset' in fn) {
         // vitest 3: mockReset drops scripted answers and keeps the vi.fn(impl) default.

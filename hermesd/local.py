@@ -1,0 +1,97 @@
+"""Endpoints the user runs: which need no key, and which model they default to.
+
+A provider's key is optional when the user names the endpoint (the ``custom``
+profile: Ollama, LM Studio, llama.cpp, vLLM...) or when its base URL is on
+this machine or a private network. The address alone decides (no DNS, no
+probe), so listing providers stays instant and offline. Such a provider
+counts as configured once it has a base URL, and with no ``model.default`` a
+chat uses the first model the server says it serves, never a paid catalog's
+arbitrary first row.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from providers.base import ProviderProfile
+
+log = logging.getLogger(__name__)
+
+# Profiles whose endpoint is the user's own: any URL they name may be keyless.
+KEYLESS_PROFILES = frozenset({"custom"})
+LOCAL_HOSTNAMES = frozenset({"localhost", "host.docker.internal"})
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+
+
+def is_local_url(url: str | None) -> bool:
+    """True for loopback, private, link-local and ``*.local`` hosts, read from the URL alone."""
+    try:
+        host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host in LOCAL_HOSTNAMES or host.endswith(LOCAL_SUFFIXES):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def key_optional(profile: ProviderProfile | None, base_url: str | None) -> bool:
+    """Whether ``profile`` at ``base_url`` may be used without a key."""
+    if profile is not None and profile.auth_type != "api_key":
+        return False
+    if profile is not None and profile.name in KEYLESS_PROFILES:
+        return bool(base_url)
+    return is_local_url(base_url)
+
+
+def serves_own_models(profile: ProviderProfile, base_url: str | None) -> bool:
+    """A server whose catalog is what the user loaded, so its first model is a fair default.
+
+    A paid service's catalog (OpenRouter, even behind a local proxy) is not:
+    its first row is arbitrary and may be costly. A plugin whose own default
+    URL is public describes such a service.
+    """
+    home = profile.base_url if isinstance(profile.base_url, str) else ""
+    return key_optional(profile, base_url) and (not home or is_local_url(home))
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The model a chat uses when nothing names one, and why (for doctor and the preview)."""
+
+    model: str
+    source: str  # "served" | "fallback" | "" (the plugin's first fallback, as for any provider)
+    note: str = ""
+
+
+def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, cfg: Any) -> DefaultModel:
+    """With no ``model.default``: a keyless endpoint's first served model, else the plugin's fallback.
+
+    The catalog comes through the same cache the pickers use; when it cannot
+    be fetched the fallback is used with a warning, since the server may not
+    have that model.
+    """
+    fallback = profile.fallback_models[0] if profile.fallback_models else ""
+    if not serves_own_models(profile, base_url):
+        return DefaultModel(fallback, "")
+    from hermesd import catalog
+
+    listing = catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key)
+    served = [m["id"] for m in listing["models"] if m.get("group") == "models"]  # not a curated router
+    if listing["source"] in ("live", "cache") and served:
+        return DefaultModel(served[0], "served", f"no model.default: using {served[0]}, the first model {base_url} serves")
+    note = (
+        f"no model.default and {base_url}/models could not be fetched: using the plugin's fallback "
+        f"{fallback or '(none)'}, which the server may not have"
+    )
+    log.warning("%s", note)
+    return DefaultModel(fallback, "fallback", note)
