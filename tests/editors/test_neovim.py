@@ -181,7 +181,7 @@ def test_model_picker_pareto_and_min_score(nvim, env, up, tmp_path):
 
 
 def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tmp_path):
-    env = {k: v for k, v in env.items() if k != "OPENROUTER_API_KEY"}
+    env = {k: v for k, v in env.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL")}  # a loopback URL alone is keyless
     (Path(env["HERMES_HOME"]) / "config.yaml").write_text("")
     report = run(nvim, "picker_no_keys", env, tmp_path)
 

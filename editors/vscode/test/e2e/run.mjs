@@ -782,11 +782,12 @@ await step('hermesd-lsp only in a venv off PATH: the extension says what it trie
 });
 
 await step('with no key and no model, the picker leads with pareto-code and "Set up another provider…"', async () => {
-  // A wrapper that starts the same daemon without the key, and no config.yaml.
+  // A wrapper that starts the same daemon without the key (or the loopback URL, which alone would
+  // count as a keyless endpoint), and no config.yaml.
   const dir = path.join(tmp, 'no-key');
   fs.mkdirSync(dir, { recursive: true });
   const wrapper = path.join(dir, 'hermesd');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY\nexec ${shellQuote(venvHermesd)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY OPENROUTER_BASE_URL\nexec ${shellQuote(venvHermesd)} "$@"\n`, { mode: 0o755 });
   fs.renameSync(path.join(hermesHome, 'config.yaml'), path.join(hermesHome, 'config.yaml.e2e'));
   await closeNotifications();
   await setServerPath(wrapper);
