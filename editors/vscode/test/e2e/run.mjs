@@ -525,6 +525,21 @@ await step('New Chat clears the conversation', async () => {
   await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
 });
 
+/** In the open model picker: accept "Set up another provider…" and wait for the list behind it. */
+async function openSetupList() {
+  await page.locator('.quick-input-widget input').fill('set up another');
+  const entry = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Set up another provider…' }).first();
+  await entry.waitFor({ timeout: 15_000 });
+  // The picker may re-render under the click (providersChanged reloads it): click until the list opens.
+  await waitFor('the list behind "Set up another provider…"', async () => {
+    if ((await page.locator('.quick-input-title', { hasText: 'Set up another provider' }).count()) > 0) {
+      return true;
+    }
+    await entry.click({ timeout: 2_000 }).catch(() => undefined);
+    return false;
+  }, 15_000, 500);
+}
+
 await step('the model picker renders the daemon listing: current model, OpenRouter models, the setup entry', async () => {
   await runCommand('Hermes: Select Model');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'openrouter/pareto-code' }).first();
@@ -541,8 +556,7 @@ await step('the model picker renders the daemon listing: current model, OpenRout
   }
   await shot('06-model-picker');
   // Unconfigured providers wait behind one entry, each with its key variable.
-  await page.locator('.quick-input-widget input').fill('set up another');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Set up another provider…' }).first().click();
+  await openSetupList();
   await page.locator('.quick-input-widget input').fill('anthropic');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'needs ANTHROPIC_API_KEY' }).first().waitFor({ timeout: 10_000 });
   await shot('06b-set-up-provider');
@@ -631,8 +645,7 @@ await step('a plugin added elsewhere shows up in the picker (hermes/providersCha
   };
   await waitFor('the providersChanged notification in the Hermes log', async () => log().includes('providers changed'), 15_000);
   await runCommand('Hermes: Select Model');
-  await page.locator('.quick-input-widget input').fill('set up another');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Set up another provider…' }).first().click();
+  await openSetupList();
   await page.locator('.quick-input-widget input').fill('acme');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'needs ACME_API_KEY' }).first().waitFor({ timeout: 15_000 });
   await shot('09-plugin-added');
@@ -735,6 +748,60 @@ await step('a program called hermesd that is not hermesd is refused within secon
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
 });
 
+await step('with no key and no model, the picker leads with pareto-code and "Set up another provider…"', async () => {
+  // A wrapper that starts the same daemon without the key (or the loopback URL, which alone would
+  // count as a keyless endpoint), and no config.yaml.
+  const dir = path.join(tmp, 'no-key');
+  fs.mkdirSync(dir, { recursive: true });
+  const wrapper = path.join(dir, 'hermesd');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY OPENROUTER_BASE_URL\nexec ${shellQuote(daemon.path)} "$@"\n`, { mode: 0o755 });
+  fs.renameSync(path.join(hermesHome, 'config.yaml'), path.join(hermesHome, 'config.yaml.e2e'));
+  await closeNotifications();
+  // The settings search still holds earlier searches after the reload: start from an empty one.
+  const search = page.locator('.settings-editor .suggest-input-container .monaco-editor textarea').first();
+  if (await search.isVisible()) {
+    await search.focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+  }
+  await setServerPath(wrapper);
+  await page.keyboard.press('Escape');
+  // The picker of the restarted daemon (the one without the key): retry until it answers.
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const texts = await waitFor('the picker of the daemon without a key', async () => {
+    await runCommand('Hermes: Select Model');
+    await rows.filter({ hasText: 'Set up another provider…' }).first().waitFor({ timeout: 20_000 });
+    const shown = await rows.allTextContents();
+    if (shown.some((t) => t.includes('needs OPENROUTER_API_KEY'))) {
+      return shown;
+    }
+    await page.keyboard.press('Escape');
+    return undefined;
+  }, 60_000, 1_000);
+  if (!texts[0]?.includes('Recommended') || !texts.some((t) => t.includes('openrouter/pareto-code') && t.includes('needs OPENROUTER_API_KEY'))) {
+    throw new Error(`first screen: ${JSON.stringify(texts)}`);
+  }
+  if (texts.length > 6) {
+    throw new Error(`more than pareto-code and the setup entry: ${JSON.stringify(texts)}`);
+  }
+  await shot('14-picker-no-keys');
+  // Choosing pareto-code asks the daemon's question, then says how to set the key.
+  await rows.filter({ hasText: 'openrouter/pareto-code' }).first().click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'OPENROUTER_API_KEY' });
+  await toast.first().waitFor({ timeout: 10_000 });
+  const text = (await toast.first().textContent()) ?? '';
+  if (!text.includes('Get a Key') || !text.includes('https://openrouter.ai/keys')) {
+    throw new Error(`key hint: ${text}`);
+  }
+  await shot('15-pareto-needs-key');
+  await closeNotifications();
+  // Back to the configured model for the steps after this one.
+  fs.renameSync(path.join(hermesHome, 'config.yaml.e2e'), path.join(hermesHome, 'config.yaml'));
+});
+
 await step('hermesd-lsp only in a venv off PATH: the extension says what it tried, and "Set Path" gets it chatting', async () => {
   // Clear the setting, from the user settings and where code-server keeps
   // machine settings (what the Remote tab edits), then reload the window.
@@ -779,43 +846,6 @@ await step('hermesd-lsp only in a venv off PATH: the extension says what it trie
   await upstreamPost('/__config', { reply_text: 'Found you.', chunk_count: 2, chunk_delay: 0, routed_model: null });
   await sendPrompt('Can you hear me?');
   await waitFor('a reply through the venv hermesd', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('Found you.'), 30_000);
-});
-
-await step('with no key and no model, the picker leads with pareto-code and "Set up another provider…"', async () => {
-  // A wrapper that starts the same daemon without the key (or the loopback URL, which alone would
-  // count as a keyless endpoint), and no config.yaml.
-  const dir = path.join(tmp, 'no-key');
-  fs.mkdirSync(dir, { recursive: true });
-  const wrapper = path.join(dir, 'hermesd');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY OPENROUTER_BASE_URL\nexec ${shellQuote(venvHermesd)} "$@"\n`, { mode: 0o755 });
-  fs.renameSync(path.join(hermesHome, 'config.yaml'), path.join(hermesHome, 'config.yaml.e2e'));
-  await closeNotifications();
-  await setServerPath(wrapper);
-  await waitFor('the status bar to ask for a model', async () => (await page.locator('.statusbar-item', { hasText: 'select model' }).count()) > 0, 30_000);
-  await page.keyboard.press('Escape');
-  await runCommand('Hermes: Select Model');
-  const rows = page.locator('.quick-input-list .monaco-list-row');
-  await rows.filter({ hasText: 'Set up another provider…' }).first().waitFor({ timeout: 20_000 });
-  const texts = await rows.allTextContents();
-  if (!texts[0]?.includes('Recommended') || !texts.some((t) => t.includes('openrouter/pareto-code') && t.includes('needs OPENROUTER_API_KEY'))) {
-    throw new Error(`first screen: ${JSON.stringify(texts)}`);
-  }
-  if (texts.length > 6) {
-    throw new Error(`more than pareto-code and the setup entry: ${JSON.stringify(texts)}`);
-  }
-  await shot('14-picker-no-keys');
-  // Choosing pareto-code asks the daemon's question, then says how to set the key.
-  await rows.filter({ hasText: 'openrouter/pareto-code' }).first().click();
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'OPENROUTER_API_KEY' });
-  await toast.first().waitFor({ timeout: 10_000 });
-  const text = (await toast.first().textContent()) ?? '';
-  if (!text.includes('Get a Key') || !text.includes('https://openrouter.ai/keys')) {
-    throw new Error(`key hint: ${text}`);
-  }
-  await shot('15-pareto-needs-key');
 });
 
 await browser.close();
