@@ -1,4 +1,4 @@
-"""``python -m bench``: run B1..B8 and C2, print the table, write docs/performance.md.
+"""``python -m bench``: run B1..B8, C1, C1s and C2, print the table, write docs/performance.md.
 
 ``--quick`` runs every benchmark with tiny counts, only to prove the suite
 still works (CI); its figures mean nothing, so its report goes to a temporary
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the Markdown report (default docs/performance.md; "
                              "with --quick, a temporary file, so the real report is never overwritten)")
     args = parser.parse_args(argv)
-    names = [n.strip().upper() for n in args.only.split(",")] if args.only else list(CASES)
+    by_upper = {name.upper(): name for name in CASES}  # C1s
+    names = [by_upper.get(n.strip().upper(), n.strip()) for n in args.only.split(",")] if args.only else list(CASES)
     unknown = [n for n in names if n not in CASES]
     if unknown:
         parser.error(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(CASES)}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import shared
 from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, clean_environ, median, model, percentile
 from bench.lsp import cpu_seconds, rss_mb
 from bench.oneshot import BARE_CLIENT, LLM_MODEL_ID, LLM_VERSION, child_cpu, find_llm, import_breakdown, install_llm, llm_home
@@ -97,7 +98,7 @@ async def _spawn_to_initialize(ctx: Ctx, argv: list[str], name: str, extra: dict
 async def b1(ctx: Ctx) -> list[Row]:
     """Spawn to ``initialize`` reply, beside a minimal pygls server."""
     reps = ctx.size(9, 1)
-    hermesd = [sys.executable, "-m", "hermesd", "--stdio"]
+    hermesd = [sys.executable, "-m", "hermesd", "--stdio", "--no-shared"]  # the shared daemon's cold start: C1
     minimal = [sys.executable, "-m", "bench.minimal_server"]
     times: dict[str, list[float]] = {"hermesd": [], "early": [], "minimal": []}
     for i in range(reps):
@@ -481,6 +482,7 @@ async def b6(ctx: Ctx) -> list[Row]:
     """100 concurrent streams on one connection vs one stream alone."""
     r = await _b6_run(ctx, "b6", None)
     sdk = await _b6_sdk(ctx)
+    plain = await shared.httpx_baseline(ctx, r["streams"], r["n"], r["rate"])
     added = r["all"] - r["alone"]
     return [
         Row("B6", f"{r['streams']} concurrent streams × {r['n']} chunks at {r['rate']:g}/s: p99 delay "
@@ -492,6 +494,7 @@ async def b6(ctx: Ctx) -> list[Row]:
         Row("B6", f"reference: the same {r['streams']} streams read directly by the openai SDK in the "
             "benchmark process (no hermesd)", _ms(sdk["all"]), f"one stream alone via hermesd {_ms(r['alone'])}",
             _sign_ms(sdk["all"] - r["alone"]), "-", None),
+        *shared.b6_rows(r, plain),
     ]
 
 
@@ -529,6 +532,7 @@ async def b7(ctx: Ctx) -> list[Row]:
             f"{warm:.1f} MB", "-", "-", "≤ 90 MB", warm <= 90),
         Row("B7", f"growth over {chats:,} chats (new session each)", f"{growth:+.1f} MB",
             f"warm {warm:.1f} MB", f"{after:.1f} MB after", "≤ +20 MB", growth <= 20),
+        *await shared.b7_shared(ctx),
     ]
 
 
@@ -626,4 +630,5 @@ def _c2_section(total: float, ranked: list[tuple[str, float]], runs: int) -> str
     return "\n".join(lines)
 
 
-CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "C2": c2}
+CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8,
+         "C1": shared.c1, "C1s": shared.c1s, "C2": c2}

@@ -31,6 +31,7 @@ def clean_environ() -> dict[str, str]:
     """This process's environment without keys, base URLs or proxies."""
     env = {k: v for k, v in os.environ.items() if not _SECRETISH.search(k) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env.pop("HERMES_INFERENCE_PROVIDER", None)
+    env.pop("HERMESD_SHARED", None)  # each daemon's command line says which mode it runs in
     env["NO_PROXY"] = "127.0.0.1,localhost"
     return env
 
@@ -135,9 +136,11 @@ class Daemon:
         client.on_notification = self._on_notification
 
     @classmethod
-    async def spawn(cls, env: dict[str, str]) -> "Daemon":
-        """``python -m hermesd --stdio``, as an editor starts it."""
-        client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], env, cwd=str(REPO))
+    async def spawn(cls, env: dict[str, str], shared: bool = False) -> "Daemon":
+        """``python -m hermesd --stdio`` as an editor starts it: ``--no-shared`` (the daemon is this
+        process, so its CPU and memory can be read) unless ``shared`` (the forwarder to the shared daemon)."""
+        argv = [sys.executable, "-m", "hermesd", "--stdio"] + ([] if shared else ["--no-shared"])
+        client = await LspClient.spawn(argv, env, cwd=str(REPO))
         return cls(client)
 
     def _on_notification(self, method: str, params: Any, now: float) -> None:

@@ -19,7 +19,7 @@ from hermesd import config as config_mod
 from hermesd import fallback
 from hermesd.credentials import redact
 from hermesd.errors import HermesError
-from hermesd.runtime import Resolved, reasoning_config, resolve
+from hermesd.runtime import Resolved, openrouter_provider, reasoning_config, resolve
 from hermesd.sessions import Session, SessionStore, Settings
 from hermesd.transports import Delta, Finish, NetworkSettings, open_stream
 from hermesd.wire import ChatOptions, PreparedRequest, text_of
@@ -151,13 +151,13 @@ def settings_from_config(cfg: config_mod.Config) -> Settings:
     """Read once per session: later config edits affect new sessions only."""
     return Settings(
         min_coding_score=cfg.get("openrouter.min_coding_score"),
-        provider_preferences=dict(cfg.get("openrouter.provider_preferences") or {}),
-        reasoning_effort=cfg.get("model.reasoning_effort") or "",
+        provider_preferences=openrouter_provider(cfg.get("provider_routing")),
+        reasoning_effort=cfg.get("agent.reasoning_effort") or "",
         temperature=cfg.get("model.temperature"),
         max_tokens=cfg.get("model.max_tokens"),
         ollama_num_ctx=cfg.get("ollama.num_ctx"),
-        aux_provider=cfg.get("auxiliary.provider") or "",
-        aux_model=cfg.get("auxiliary.model") or "",
+        aux_provider=cfg.get("auxiliary.compression.provider") or "",
+        aux_model=cfg.get("auxiliary.compression.model") or "",
         budget_tokens=cfg.get("context.budget_tokens"),
         keep_recent_messages=cfg.get("context.keep_recent_messages"),
     )
@@ -326,6 +326,7 @@ class ChatEngine:
                               summary=session.summary, profile=resolved.profile)
         _, prepared = self.prepare(req, session)
         preview = prepared.preview()
+        preview["url"] = redact(preview["url"])  # a ${VAR} from config.yaml shows as the template
         if note:
             preview["modelNote"] = note  # the model came from the server's list or the fallback: say so
         return preview
@@ -418,7 +419,7 @@ class ChatEngine:
 
     async def _stream(self, session: Session, req: ChatRequest, run: Run,
                       on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
-        cfg = self.load_config()
+        cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
         resolved = self._resolve(session, cfg)
         result.update(provider=resolved.provider, model=resolved.model)
         if req.messages is None:

@@ -1,7 +1,8 @@
 """The ``hermesd`` command: the daemon for editors, and the same features for people.
 
-``hermesd`` / ``hermesd --stdio`` serves an editor over stdio; ``--tcp``
-serves 127.0.0.1 with a token. The subcommands (doctor, providers, models,
+``hermesd`` / ``hermesd --stdio`` serves an editor over stdio through the
+user's shared daemon (``--no-shared``: in this process); ``--tcp`` serves
+127.0.0.1 with a token. The subcommands (doctor, providers, models,
 chat, config, sessions) run the daemon's own modules in-process: human
 output by default, ``--json`` for scripts.
 
@@ -10,7 +11,6 @@ Exit codes: see EXIT_CODES (printed by ``hermesd --help``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stdio", action="store_true", help="serve an editor over stdin/stdout (the default)")
     parser.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 (needs the token file)")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
+    parser.add_argument("--no-shared", action="store_true",
+                        help="serve this editor in this process instead of through the shared per-user daemon")
     parser.add_argument("--log-level", default="INFO", help="log level for the log file (default INFO)")
     sub = parser.add_subparsers(dest="command")
 
@@ -99,21 +101,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv in ([], ["--stdio"]) and os.environ.get(SHARED_ENV) != "0":
+        # What editors run: a byte relay to the shared daemon, importing the
+        # standard library only (no argparse either: its gettext costs milliseconds).
+        return _forward_or_serve("INFO")
     from hermesd.aliases import install
 
     install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
-    if (sys.argv[1:] if argv is None else argv) in ([], ["--stdio"]):
-        # What editors run: skip building the whole CLI (argparse and its
-        # gettext cost milliseconds an editor waits for at every start).
+    if argv[:1] == ["--daemon"] and len(argv) == 4:  # started by a forwarder that cannot fork (Windows)
+        from pathlib import Path
+
+        return serve_daemon(Path(argv[1]), argv[2], int(argv[3]))
+    if sorted(argv) in ([], ["--stdio"], ["--no-shared"], ["--no-shared", "--stdio"]):
         _setup_logging("INFO", to_stderr=False)
         return _serve_stdio()
     args = _parser().parse_args(argv)
     if args.command is None:
-        _setup_logging(args.log_level, to_stderr=False)
         if args.tcp:
+            _setup_logging(args.log_level, to_stderr=False)
             return _serve_tcp(args.port)
-        return _serve_stdio()
+        if args.no_shared or os.environ.get(SHARED_ENV) == "0":
+            _setup_logging(args.log_level, to_stderr=False)
+            return _serve_stdio()
+        return _forward_or_serve(args.log_level)
     _setup_logging("WARNING", to_stderr=True)
+    if args.command == "chat" and (status := _chat_via_daemon(args)) is not None:
+        return status
     handler = {
         "doctor": _doctor,
         "providers": _providers,
@@ -152,6 +166,31 @@ def _reader_went_away() -> int:
 
 
 WARMUP_ENV = "HERMESD_WARMUP"
+SHARED_ENV = "HERMESD_SHARED"  # "0": as --no-shared, for clients that cannot change the command line
+
+
+def serve_daemon(base: Any, kind: str, ready_fd: int) -> int:
+    """The shared daemon named ``base`` (hermesd.forwarder starts it); ``ready_fd`` -1: nobody waits."""
+    from hermesd import shared
+    from hermesd.aliases import install
+
+    install()
+    _setup_logging("INFO", to_stderr=False)
+    return shared.serve(base, kind, ready_fd if ready_fd >= 0 else None)
+
+
+def _forward_or_serve(log_level: str) -> int:
+    """Relay to the shared daemon (docs/protocol.md); serve in-process when it cannot be reached or started."""
+    from hermesd.forwarder import forward
+
+    status = forward()
+    if status >= 0:
+        return status
+    from hermesd.aliases import install
+
+    install()
+    _setup_logging(log_level, to_stderr=False)
+    return _serve_stdio()
 
 
 def _serve_stdio() -> int:
@@ -198,6 +237,8 @@ def _emit_json(data: Any) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
     from hermesd import doctor
 
     checks = asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe))
@@ -257,32 +298,47 @@ def _models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
+    if args.prompt == "-":
+        args.prompt = sys.stdin.read()  # once: the in-process path may need it after the shared daemon's
+    params: dict[str, Any] = {"message": args.prompt}
+    for name, value in (("provider", args.provider), ("model", args.model), ("system", args.system), ("sessionId", args.session)):
+        if value:
+            params[name] = value
+    return params
+
+
+def _print_delta(args: argparse.Namespace) -> Any:
+    def on_delta(session_id: str, text: str, reasoning: str) -> None:
+        if not args.json and text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    return on_delta
+
+
 def _chat(args: argparse.Namespace) -> int:
     from hermesd.chat import ChatEngine, ParamsError
     from hermesd.errors import HermesError
     from hermesd.sessions import SessionStore
 
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    params: dict[str, Any] = {"message": prompt}
-    for name, value in (("provider", args.provider), ("model", args.model), ("system", args.system), ("sessionId", args.session)):
-        if value:
-            params[name] = value
+    params = _chat_params(args)
     engine = ChatEngine(SessionStore())
     try:
         if args.preview:
             _emit_json(engine.preview(params))
             return EXIT_OK
+        import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
 
-        def on_delta(session_id: str, text: str, reasoning: str) -> None:
-            if not args.json and text:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-
-        result = asyncio.run(engine.chat(params, on_delta=on_delta))
+        result = asyncio.run(engine.chat(params, on_delta=_print_delta(args)))
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
         print(f"hermesd: {message}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ParamsError) else EXIT_CONFIG
+    return _report_chat(args, result)
+
+
+def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
     if args.json:
         _emit_json(result)
     else:
@@ -302,6 +358,21 @@ def _chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _chat_via_daemon(args: argparse.Namespace) -> int | None:
+    """``hermesd chat`` on the running shared daemon, before anything of the chat engine is imported;
+    None when none runs (or ``--no-shared``, ``--preview``): the caller works in-process."""
+    if args.preview or args.no_shared or os.environ.get(SHARED_ENV) == "0":
+        return None
+    from hermesd import remote
+
+    try:
+        result = remote.chat(_chat_params(args), _print_delta(args))
+    except remote.RemoteError as exc:  # -32602: what ParamsError and HermesError become over the protocol
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.code == -32602 else EXIT_FAILED
+    return None if result is None else _report_chat(args, result)
+
+
 def _config(args: argparse.Namespace) -> int:
     from hermesd import config
 
@@ -313,11 +384,11 @@ def _config(args: argparse.Namespace) -> int:
         cfg = config.load()
         if cfg.parse_error is not None:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
-        value = config.masked(cfg.values if not args.key else cfg.get(args.key))
-        if args.key and args.key not in config.KEYS and value is None:
+        value = config.masked(cfg.show(args.key or ""), args.key.rsplit(".", 1)[-1] if args.key else "")
+        if args.key and args.key not in config.KEYS and args.key not in config.ALIASES and value is None:
             from hermesd.suggest import did_you_mean
 
-            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, config.KEYS)}; "
+            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, [*config.KEYS, *config.ALIASES])}; "
                   "`hermesd config get` prints them all", file=sys.stderr)
             return EXIT_USAGE
         if args.json or isinstance(value, (dict, list)):

@@ -12,7 +12,9 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +75,31 @@ def provider_exists(name: str) -> bool:
 def _url(key: str, value: Any) -> str:
     url = _string(key, value)
     if url and not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{key} must be an http:// or https:// URL, or empty (got {_shown(value)})")
+        raise ConfigError(f"{key} must be an http:// or https:// URL, or empty (got {_shown(mask_url(url))})")
+    if has_userinfo(url):
+        # httpx would turn it into Basic auth and drop the Bearer key; and the password would be shown.
+        raise ConfigError(f"{key} must not hold a user name or password (got {_shown(mask_url(url))}); "
+                          "put the key in the provider's API key variable instead")
     return url.rstrip("/")
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]*)@")
+
+
+def has_userinfo(url: str) -> bool:
+    """True when ``url`` names a user (``https://user:pass@host``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "@" in url
+    return bool(parts.username or parts.password or "@" in parts.netloc)
+
+
+def mask_url(text: str) -> str:
+    """Every ``scheme://user:password@`` in ``text`` with the password as ``***``."""
+    return _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@", text) if "@" in text else text
 
 
 def _api_mode(key: str, value: Any) -> str:
@@ -225,23 +250,24 @@ KEYS: dict[str, Key] = {
     for k in (
         Key("model.provider", "", _provider, "provider name or alias; empty: auto-detect"),
         Key("model.default", "", _string, "model id used when a request names none"),
-        Key("model.base_url", "", _url, "endpoint override for model.provider"),
+        Key("model.base_url", "", _url, "endpoint for model.provider when it is custom or unset (docs/config.md)"),
         Key("model.api_mode", "", _api_mode, "force an API shape; empty: detect"),
-        Key("model.reasoning_effort", "", _effort, "reasoning effort; empty: provider default"),
+        Key("agent.reasoning_effort", "", _effort, "reasoning effort; empty: provider default"),
         Key("model.temperature", None, _number(0.0, 2.0), "sampling temperature; null: provider default"),
         Key("model.max_tokens", None, _integer(1, nullable=True), "output cap; null: provider default"),
         Key("openrouter.min_coding_score", DEFAULT_MIN_CODING_SCORE, _min_coding_score,
             "Pareto Code router floor; null: no floor (strongest coder)"),
-        Key("openrouter.provider_preferences", {}, _mapping, "OpenRouter `provider` routing object"),
-        Key("auxiliary.provider", "", _provider, "provider for summaries; empty: the session's"),
-        Key("auxiliary.model", "", _string, "model for summaries; empty: the provider's default_aux_model"),
+        Key("provider_routing", {}, _mapping, "OpenRouter provider routing: sort, only, ignore, order, ..."),
+        Key("auxiliary.compression.provider", "", _provider, "provider for summaries; empty: the session's"),
+        Key("auxiliary.compression.model", "", _string, "model for summaries; empty: the provider's default_aux_model"),
         Key("context.budget_tokens", 32000, _integer(1000), "summarise older turns beyond this estimate"),
         Key("context.keep_recent_messages", 6, _integer(2), "messages never summarised"),
         Key("ollama.num_ctx", None, _integer(1, nullable=True), "context window sent to Ollama"),
         Key("network.timeout", 120.0, _number(1.0, 3600.0), "seconds without a byte before giving up"),
         Key("network.connect_timeout", 10.0, _number(0.5, 300.0), "seconds to connect"),
-        Key("network.max_retries", 2, _integer(0, 10), "retries of 429/5xx before the first token"),
+        Key("agent.api_max_retries", 3, _integer(1, 11), "attempts (first try included) before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
+        Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
     )
 }
 
@@ -256,29 +282,79 @@ _RULES: dict[Callable[[str, Any], Any], dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Alias:
+    """hermesd's older name for a Hermes key: read when the Hermes key is absent, written to it."""
+
+    name: str
+    canonical: str
+    to_canonical: Callable[[Any], Any] = lambda v: v
+    from_canonical: Callable[[Any], Any] = lambda v: v
+    check: Callable[[str, Any], Any] | None = None  # when its values differ from the Hermes key's
+
+
+ALIASES: dict[str, Alias] = {
+    a.name: a
+    for a in (
+        Alias("model.reasoning_effort", "agent.reasoning_effort"),
+        Alias("openrouter.provider_preferences", "provider_routing"),
+        Alias("auxiliary.provider", "auxiliary.compression.provider"),
+        Alias("auxiliary.model", "auxiliary.compression.model"),
+        # hermesd counted retries after the first attempt; Hermes counts attempts.
+        Alias("network.max_retries", "agent.api_max_retries",
+              lambda v: v + 1 if isinstance(v, int) and not isinstance(v, bool) else v,
+              lambda v: v - 1 if isinstance(v, int) else v, _integer(0, 10)),
+    )
+}
+
+
+def canonical_key(key: str) -> str:
+    alias = ALIASES.get(key)
+    return alias.canonical if alias else key
+
+
 def defaults() -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key in KEYS.values():
         _set_path(tree, key.name, json.loads(json.dumps(key.default)))
+    for alias in ALIASES.values():
+        _set_path(tree, alias.name, alias.from_canonical(_get_path(tree, alias.canonical)))
     return tree
 
 
 @dataclass
 class Config:
-    """The effective configuration and what went wrong reading it."""
+    """The effective configuration and what went wrong reading it.
+
+    ``raw`` is the file as written (``${VAR}`` templates intact), ``values``
+    what hermesd uses (Hermes' migrations applied, templates expanded), and
+    ``shown`` the effective values with the templates put back: what
+    editors, ``config get`` and doctor may display.
+    """
 
     path: Path
     raw: dict[str, Any]
     values: dict[str, Any]
     parse_error: ConfigUnreadable | None = None
     problems: list[str] = field(default_factory=list)
+    shown: dict[str, Any] = field(default_factory=dict)
+    unresolved: list[str] = field(default_factory=list)  # "key: ${VAR}" left as written
+    template_names: tuple[str, ...] = ()  # variables the file's templates name
+    env_stamp: tuple = ()  # their values when it was read
 
     def get(self, key: str) -> Any:
         return _get_path(self.values, key)
 
+    def show(self, key: str = "") -> Any:
+        """``key`` (the whole config when empty) as it may be displayed: ``${VAR}`` as written, unmasked."""
+        return _get_path(self.shown, key) if key else self.shown
+
     def has(self, key: str) -> bool:
-        """True when the file sets ``key`` (even to null)."""
-        return _has_path(self.raw, key)
+        """True when the file sets ``key`` or its alias (even to null)."""
+        tree = migrate(self.raw)
+        alias = ALIASES.get(key)
+        names = [key, alias.canonical] if alias else [key, *(a.name for a in ALIASES.values() if a.canonical == key)]
+        return any(_has_path(tree, name) for name in names)
 
 
 _loaded: dict[Path, tuple[bytes, Config]] = {}
@@ -293,16 +369,92 @@ def load(path: Path | None = None) -> Config:
     """
     path = path or config_path()
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
     except OSError:
         data = None
     cached = _loaded.get(path)
-    if data is not None and cached is not None and cached[0] == data:
+    if data is not None and cached is not None and cached[0] == data and _env_stamp(cached[1]) == cached[1].env_stamp:
         return cached[1]
     config = _load_file(path)
+    config.env_stamp = _env_stamp(config)
     if data is not None:
         _loaded[path] = (data, config)
     return config
+
+
+def _env_stamp(config: Config) -> tuple:
+    """The values of the variables the file's templates name: a change re-expands them."""
+    from hermesd.credentials import lookup
+
+    return tuple((name, lookup(name)) for name in config.template_names)
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Hermes' load-time migrations, on a shallow copy: ``model: NAME`` and root-level keys.
+
+    ``model`` may be a plain model id; root-level ``provider``/``base_url``
+    fill ``model.*`` only where that is empty (Hermes moves them there when
+    it next saves; so does :func:`set_value` when it writes that key).
+    """
+    tree = dict(raw)
+    model = tree.get("model")
+    if isinstance(model, str):
+        model = {"default": model} if model.strip() else {}
+    if isinstance(model, dict):
+        model = dict(model)
+        if not model.get("default") and isinstance(model.get("model"), str):
+            model["default"] = model["model"]  # Hermes accepts model.model for model.default
+        for name in ("provider", "base_url"):
+            if tree.get(name) and not model.get(name):
+                model[name] = tree[name]
+        tree["model"] = model
+    return tree
+
+
+_TEMPLATE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _expand(tree: Any, where: str, unresolved: list[str], names: set[str]) -> Any:
+    """``${VAR}`` in string values, from the environment then ``$HERMES_HOME/.env`` (as Hermes loads it).
+
+    Unresolved references stay verbatim and are listed. Iterative over a
+    copy, so a deep or aliased tree costs no recursion.
+    """
+    from hermesd.credentials import lookup
+
+    def expand_string(text: str, key: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            names.add(name)
+            value = lookup(name)
+            if value is None:
+                unresolved.append(f"{key}: {match.group(0)}")
+                return match.group(0)
+            return value
+
+        return _TEMPLATE.sub(one, text) if "${" in text else text
+
+    if isinstance(tree, str):
+        return expand_string(tree, where)
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, str]] = [(tree, root, 0, where)]
+    while stack:
+        node, parent, slot, key = stack.pop()
+        if isinstance(node, dict):
+            copy: Any = {}
+            parent[slot] = copy
+            for k, v in node.items():
+                stack.append((v, copy, k, f"{key}.{k}" if key else str(k)))
+        elif isinstance(node, list):
+            copy = [None] * len(node)
+            parent[slot] = copy
+            for i, v in enumerate(node):
+                stack.append((v, copy, i, f"{key}[{i}]"))
+        elif isinstance(node, str):
+            parent[slot] = expand_string(node, key)
+        else:
+            parent[slot] = node
+    return root[0]
 
 
 def _load_file(path: Path) -> Config:
@@ -313,43 +465,159 @@ def _load_file(path: Path) -> Config:
         raw = _parse(path)
     except ConfigUnreadable as exc:
         parse_error = exc
+    unresolved: list[str] = []
+    names: set[str] = set()
+    written = migrate(raw)
+    expanded = _expand(written, "", unresolved, names)
+    values, problems = _effective(expanded)
+    shown, _ = _effective(written, quiet=True)
+    for key in KEYS:  # a value that only validates once expanded is shown as written
+        if _has_path(written, key) and isinstance(_get_path(written, key), str) and "${" in _get_path(written, key):
+            _set_path(shown, key, _get_path(written, key))
+    for alias in ALIASES.values():
+        _set_path(shown, alias.name, alias.from_canonical(_get_path(shown, alias.canonical)))
+    config = Config(path, raw, values, parse_error, problems, shown, unresolved, tuple(sorted(names)))
+    _remember_templates(names)
+    return config
+
+
+def _effective(tree: dict[str, Any], quiet: bool = False) -> tuple[dict[str, Any], list[str]]:
     values = defaults()
     problems: list[str] = []
-    for section in dict.fromkeys(name.split(".")[0] for name in KEYS):
-        content = raw.get(section)
+    for section in dict.fromkeys(name.split(".")[0] for name in (*KEYS, *ALIASES) if "." in name):
+        content = tree.get(section)
         if content is not None and not isinstance(content, dict):
             problems.append(f"{section} must be a mapping of keys (got {_shown(content)}); its keys use their defaults")
     for key in KEYS.values():
-        if not _has_path(raw, key.name):
+        names = [key.name, *(a.name for a in ALIASES.values() if a.canonical == key.name)]
+        name = next((n for n in names if _has_path(tree, n)), None)
+        if name is None:
             continue
+        value = _get_path(tree, name)
+        alias = ALIASES.get(name)
         try:
-            _set_path(values, key.name, key.check(key.name, _get_path(raw, key.name)))
+            checked = (alias.check if alias and alias.check else key.check)(name, value)
+            _set_path(values, key.name, alias.to_canonical(checked) if alias else checked)
         except ReadAs as exc:
             _set_path(values, key.name, exc.value)
             problems.append(str(exc))
         except ConfigError as exc:
             problems.append(f"{exc}; using the default {_shown(key.default)}")
+    for alias in ALIASES.values():
+        _set_path(values, alias.name, alias.from_canonical(_get_path(values, alias.canonical)))
     # Unknown keys ride along untouched so plugins or newer versions can read them.
-    for section, content in raw.items():
+    _merge_unknown(values, tree)
+    return values, ([] if quiet else problems)
+
+
+def _merge_unknown(values: dict[str, Any], tree: dict[str, Any]) -> None:
+    for section, content in tree.items():
         if section not in values:
             values[section] = content
-        elif isinstance(content, dict):
+        elif isinstance(content, dict) and isinstance(values[section], dict) and section != "provider_routing":
             for name, value in content.items():
-                values[section].setdefault(name, value)
-    return Config(path, raw, values, parse_error, problems)
+                if name not in values[section]:
+                    values[section][name] = value
+                elif isinstance(value, dict) and isinstance(values[section][name], dict):
+                    for sub, item in value.items():
+                        values[section][name].setdefault(sub, item)
+
+
+def _remember_templates(names: set[str]) -> None:
+    """Tell the redactor which values came from ``${VAR}``: shown text puts the template back."""
+    from hermesd import credentials
+
+    credentials.remember_templates(names)
+
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# Nodes a config may hold once every alias is expanded: Hermes' own file has ~600.
+MAX_NODES = 200_000
+
+
+def _check_size(node: Any, path: Path) -> None:
+    """Refuse a document whose aliases expand past :data:`MAX_NODES` (a "billion laughs" file).
+
+    Counts on the composed node graph, where an alias is the same node
+    object again: each distinct node is visited once, so a 300-byte file
+    that would expand to 10^9 nodes is refused in microseconds. A node that
+    contains itself is refused too.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        ident = id(current)
+        children = _children(current)
+        if done:
+            on_path.discard(ident)
+            total = 1 + sum(size[id(c)] for c in children)
+            if total > MAX_NODES:
+                raise ConfigUnreadable(path, f"it expands to more than {MAX_NODES} values (YAML aliases repeating "
+                                             "one another, a \"billion laughs\" file); refusing to read it", None)
+            size[ident] = total
+            continue
+        if ident in size:
+            continue
+        if ident in on_path:
+            raise ConfigUnreadable(path, "an alias contains itself", None)
+        on_path.add(ident)
+        stack.append((current, True))
+        stack.extend((child, False) for child in children if id(child) not in size)
+
+
+def _children(node: Any) -> list[Any]:
+    value = getattr(node, "value", None)
+    if not isinstance(value, list):
+        return []
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, tuple):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text; None when there is no file. Anything else that stops reading is named."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ConfigUnreadable(path, f"it is a symbolic link to {os.readlink(path)}, which does not exist", None) from None
+        return None
+    except OSError as exc:
+        raise ConfigUnreadable(path, f"cannot read: {exc.strerror or exc}", None) from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigUnreadable(path, "it is a directory, not a file; move it away or point HERMES_HOME elsewhere", None)
+    if st.st_size > MAX_FILE_BYTES:
+        raise ConfigUnreadable(path, f"it is {st.st_size} bytes; the limit is {MAX_FILE_BYTES} bytes", None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except PermissionError as exc:
+        raise ConfigUnreadable(path, f"permission denied; run `chmod u+r {path}`", None) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigUnreadable(path, f"cannot read: {exc}", None) from exc
 
 
 def _parse(path: Path) -> dict[str, Any]:
+    """The file as a plain tree, read with PyYAML's C loader (the fast path every chat takes)."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = _read_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigUnreadable(path, f"cannot read: {exc}", None) from exc
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
     try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _check_size(node, path)
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -359,6 +627,8 @@ def _parse(path: Path) -> dict[str, Any]:
         raise ConfigUnreadable(path, "nested too deeply to read", None) from exc
     except (ValueError, TypeError, AttributeError) as exc:  # a tag or date PyYAML cannot build (2024-13-45, !!int x)
         raise ConfigUnreadable(path, f"invalid YAML value: {exc}", None) from exc
+    finally:
+        loader.dispose()
     if deeper_than(data, MAX_FILE_DEPTH):
         raise ConfigUnreadable(path, f"nested more than {MAX_FILE_DEPTH} levels deep, or an alias contains itself", None)
     if data is None:
@@ -368,18 +638,32 @@ def _parse(path: Path) -> dict[str, Any]:
     return data
 
 
+_PROVIDER_URL = re.compile(r"^providers\.([^.]+)\.base_url$")
+
+
 def validate(key: str, value: Any) -> Any:
-    """The normalised value for ``key``, or ConfigError naming the rule."""
-    spec = KEYS.get(key)
+    """The normalised value for ``key`` (its alias's spelling too), or ConfigError naming the rule.
+
+    ``${VAR}`` templates are checked as they expand, and kept as written.
+    """
+    spec = KEYS.get(canonical_key(key))
+    alias = ALIASES.get(key)
+    if spec is not None and alias is not None and alias.check is not None:
+        spec = Key(key, None, alias.check, "")
+    if spec is None and _PROVIDER_URL.match(key):
+        spec = Key(key, "", _url, "")
     if spec is None:
-        known = ", ".join(sorted(KEYS))
-        raise ConfigError(f"unknown config key {key!r}; known keys: {known}")
+        known = ", ".join(sorted({*KEYS, *ALIASES}))
+        raise ConfigError(f"unknown config key {key!r}; known keys: {known}, providers.NAME.base_url")
     if not is_valid_unicode(value):
         raise ConfigError(f"{key} must be valid Unicode text (it contains a lone surrogate such as \\ud800)")
     if isinstance(value, str) and value.strip().lower() in NULL_WORDS and describe(spec)["nullable"]:
         value = None  # typed into an editor's input box or the CLI; the rule lives here, not in each client
     if spec.check is _min_coding_score:
         return _min_coding_score(key, value, writing=True)  # stricter than reading a hand edit
+    if isinstance(value, str) and "${" in value:
+        spec.check(key, _expand(value, key, [], set()))
+        return value.strip()
     normalised = spec.check(key, value)
     if spec.check is _provider and normalised and not provider_exists(normalised):
         raise ConfigError(
@@ -390,35 +674,55 @@ def validate(key: str, value: Any) -> Any:
 
 
 def set_value(key: str, value: Any, *, reset: bool = False, path: Path | None = None) -> Any:
-    """Validate, then write ``key`` atomically. Returns the new effective value."""
+    """Validate, then write ``key`` (an alias writes its Hermes key) atomically. Returns the new effective value.
+
+    The file is edited in place with a round-trip YAML library: every other
+    line, comment, blank line, quote and ``${VAR}`` template stays as written.
+    """
     path = path or config_path()
     normalised = None if reset else validate(key, value)
-    if reset and key not in KEYS:
+    if reset and key not in KEYS and key not in ALIASES and not _PROVIDER_URL.match(key):
         validate(key, None)  # raises the unknown-key error
-    _rewrite(path, lambda raw: _delete_path(raw, key) if reset else _set_path(raw, key, normalised))
+    alias = ALIASES.get(key)
+    target = alias.canonical if alias else key
+    if alias and not reset:
+        normalised = alias.to_canonical(normalised)
+    _edit(path, lambda doc: _apply(doc, target, normalised, reset, key))
     return load(path).get(key)
 
 
-def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Path | None = None) -> None:
-    """Validate every key, then set ``values`` and remove ``unset`` in one atomic write (``hermesd setup``)."""
-    normalised = {key: validate(key, value) for key, value in values.items()}
-
-    def change(raw: dict[str, Any]) -> None:
-        for key, value in normalised.items():
-            _set_path(raw, key, value)
-        for key in unset:
-            _delete_path(raw, key)
-
-    _rewrite(path or config_path(), change)
-
-
-def _rewrite(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+def _edit(path: Path, change: Callable[[Any], None]) -> None:
+    """Apply ``change`` to the round-trip document under the lock; write only when the text changed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
-        raw = _parse(path)  # re-read under the lock: never lose a concurrent write
-        change(raw)
+        _parse(path)  # re-read under the lock: never lose a concurrent write, never replace a broken file
         # A symlinked config (dotfiles) stays a link: the file it points to is replaced.
-        _atomic_write(path.resolve() if path.is_symlink() else path, _dump(raw))
+        real = path.resolve() if path.is_symlink() else path
+        text = _read_text(real) or ""
+        from hermesd import yaml_edit
+
+        edited = yaml_edit.edit(text, path, _check_size, change)
+        if edited != text:
+            _atomic_write(real, edited)
+
+
+def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Path | None = None) -> None:
+    """Validate every key, then set ``values`` and remove ``unset`` in one atomic, round-trip write (``hermesd setup``)."""
+    path = path or config_path()
+    changes = []
+    for key, value in values.items():
+        alias = ALIASES.get(key)
+        normalised = validate(key, value)
+        changes.append((alias.canonical if alias else key, alias.to_canonical(normalised) if alias else normalised, False, key))
+    changes += [(canonical_key(key), None, True, key) for key in unset]
+    # The provider first: a URL written in the same call is then the new provider's, not moved to the old one.
+    changes.sort(key=lambda change: change[0] != "model.provider")
+
+    def apply_all(doc: Any) -> None:
+        for target, value, reset, asked in changes:
+            _apply(doc, target, value, reset, asked)
+
+    _edit(path, apply_all)
 
 
 SCORE_KEY = "openrouter.min_coding_score"
@@ -426,52 +730,27 @@ NULL_WORDS = ("none", "null", "off")  # typed for a nullable key, they mean null
 
 
 def select_model(provider: str, model: str, changes: dict[str, Any] | None = None, *, path: Path | None = None) -> Config:
-    """Write ``model.provider``, ``model.default`` and ``changes`` in one atomic write.
+    """Write ``model.provider``, ``model.default`` and ``changes`` in one atomic write (``hermes/selectModel``).
 
     Everything is validated before the file is touched, so a refusal leaves
-    it byte-identical. On a provider switch, a ``model.base_url`` set for the
-    old provider moves to ``providers.<old>.base_url`` and a forced
-    ``model.api_mode`` is dropped: both described the old endpoint, and the
-    new provider's key must never be sent to the old provider's URL.
+    it byte-identical. On a provider switch a ``model.base_url`` stays with
+    the provider it was set for (see :func:`_keep_url_with_its_provider`)
+    and a forced ``model.api_mode`` is dropped: it described the old endpoint.
     """
     path = path or config_path()
     if not model.strip():
         raise ConfigError("model must be a model id (got an empty string)")
-    values = {"model.provider": validate("model.provider", provider), "model.default": validate("model.default", model)}
-    values.update((key, validate(key, value)) for key, value in (changes or {}).items())
-    if not values["model.provider"]:
+    if not validate("model.provider", provider):
         raise ConfigError("provider must be a provider name or alias (got an empty string)")
-
-    def change(raw: dict[str, Any]) -> None:
-        old = _get_path(raw, "model.provider")
-        if _provider_identity(old) != _provider_identity(values["model.provider"]):
-            url = _get_path(raw, "model.base_url")
-            if isinstance(url, str) and url.strip():
-                owner = old.strip() if isinstance(old, str) and old.strip() and old.strip().lower() != "auto" else "custom"
-                _set_path(raw, f"providers.{owner}.base_url", url)
-            _delete_path(raw, "model.base_url")
-            _delete_path(raw, "model.api_mode")
-        for key, value in values.items():
-            _set_path(raw, key, value)
-
-    _rewrite(path, change)
+    switching = _provider_identity(provider) != _provider_identity(str(load(path).get("model.provider") or ""))
+    set_values({"model.provider": provider, "model.default": model, **(changes or {})},
+               unset=("model.api_mode",) if switching else (), path=path)
     return load(path)
 
 
 def changed_keys(before: Config, after: Config) -> list[tuple[str, Any]]:
     """The known keys whose effective value differs, with the new value (for hermes/configChanged)."""
     return [(key, after.get(key)) for key in KEYS if before.get(key) != after.get(key)]
-
-
-def _provider_identity(name: Any) -> str:
-    """A provider's canonical name (aliases resolved), ``""`` for none or auto."""
-    import providers
-
-    name = name.strip() if isinstance(name, str) else ""
-    if not name or name.lower() == "auto":
-        return ""
-    profile = providers.get_provider_profile(name)
-    return profile.name if profile is not None else name.lower()
 
 
 def describe(key: Key) -> dict[str, Any]:
@@ -481,10 +760,61 @@ def describe(key: Key) -> dict[str, Any]:
     return {"key": key.name, "default": key.default, "doc": key.doc, **rule}
 
 
-def _dump(data: dict[str, Any]) -> str:
-    import yaml
+def _apply(doc: Any, key: str, value: Any, reset: bool, asked: str) -> None:
+    """One key's change on the round-trip document (Hermes' shapes: string ``model``, root keys)."""
+    from hermesd import yaml_edit
 
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    parts = key.split(".")
+    if parts[0] == "model" and len(parts) == 2:
+        model = doc.get("model")
+        if isinstance(model, str) or model is None and not reset:
+            yaml_edit.put(doc, "model", {"default": model} if isinstance(model, str) and model.strip() else {})
+        for name in ("provider", "base_url"):
+            # Hermes' migration of root-level keys, done as Hermes' save_config does it.
+            if doc.get(name) and isinstance(doc.get("model"), dict) and not doc["model"].get(name):
+                yaml_edit.set_path(doc, ["model", name], doc[name])
+            yaml_edit.remove(doc, [name])
+        if parts[1] == "provider":
+            _keep_url_with_its_provider(doc, "" if reset else value)
+    if reset:
+        yaml_edit.remove(doc, parts)
+        if asked != key:
+            yaml_edit.remove(doc, asked.split("."))
+        for alias in ALIASES.values():
+            if alias.canonical == key:
+                yaml_edit.remove(doc, alias.name.split("."))
+        return
+    yaml_edit.set_path(doc, parts, value)
+
+
+def _keep_url_with_its_provider(doc: Any, new_provider: str) -> None:
+    """``model.base_url`` was set for the current ``model.provider``: on a switch it stays with that one.
+
+    It moves to ``providers.<old provider>.base_url`` (Hermes' keyed shape;
+    ``custom`` when no provider was set), so the new provider's key is never
+    sent to the old provider's URL, whatever order the keys were written in.
+    """
+    from hermesd import yaml_edit
+
+    model = doc.get("model")
+    url = model.get("base_url") if isinstance(model, dict) else None
+    if not isinstance(url, str) or not url.strip():
+        return
+    old = str(model.get("provider") or "").strip()
+    if _provider_identity(old) == _provider_identity(new_provider):
+        return
+    yaml_edit.set_path(doc, ["providers", old if old and old.lower() != "auto" else "custom", "base_url"], url)
+    yaml_edit.remove(doc, ["model", "base_url"])
+
+
+def _provider_identity(name: str) -> str:
+    import providers
+
+    name = name.strip()
+    if not name or name.lower() == "auto":
+        return ""
+    profile = providers.get_provider_profile(name)
+    return profile.name if profile is not None else name.lower()
 
 
 @contextlib.contextmanager
@@ -547,24 +877,98 @@ def _keep_backup(path: Path, tmp: str) -> None:
         os.rename(staged, backup)  # POSIX rename: atomic, replaces the old backup
 
 
-_SECRET_WORDS = ("key", "token", "secret", "password", "credential")
+# Hermes keys hermesd reads (docs/config.md has the table): whole sections, and keys of sections it shares.
+USED_SECTIONS = frozenset({"providers", "custom_providers", "fallback_providers", "fallback_model", "provider_routing",
+                           "provider", "base_url", "ollama", "catalog"})
+USED_KEYS = {
+    "model": {"provider", "default", "model", "base_url", "api_mode", "api_key", "temperature", "max_tokens",
+              "reasoning_effort"},
+    "agent": {"reasoning_effort", "api_max_retries"},
+    "openrouter": {"min_coding_score", "provider_preferences"},
+    "auxiliary": {"compression", "provider", "model"},
+    "context": {"budget_tokens", "keep_recent_messages"},
+    "network": {"timeout", "connect_timeout", "max_retries"},
+    "plugins": {"disabled"},  # read by providers.discovery
+    "daemon": {"idle_timeout"},  # read by hermesd.shared
+}
+USED_AUX_KEYS = {"provider", "model"}
 
 
-def masked(tree: Any, _name: str = "") -> Any:
-    """A JSON-safe copy with secret-looking values replaced by ``***`` (for editors and logs).
+def ignored_keys(cfg: Config) -> list[str]:
+    """Keys of the file hermesd does not use: the Hermes agent's own (terminal, agent.max_turns, ...)."""
+    out: list[str] = []
+    for section, content in migrate(cfg.raw).items():
+        name = str(section)
+        if name.startswith("_") or name in USED_SECTIONS:
+            continue
+        if name not in USED_KEYS or not isinstance(content, dict):
+            out.append(name)
+            continue
+        for key, value in content.items():
+            if str(key) not in USED_KEYS[name]:
+                out.append(f"{name}.{key}")
+            elif name == "auxiliary" and key == "compression" and isinstance(value, dict):
+                out += [f"auxiliary.compression.{k}" for k in value if str(k) not in USED_AUX_KEYS]
+    return out
 
-    YAML has dates, NaN and non-string keys, which JSON (and so an editor) cannot take.
+
+def shape_problems(cfg: Config) -> list[str]:
+    """Hermes sections in a shape hermesd cannot use (each then has no effect)."""
+    written = migrate(cfg.raw)
+    problems = [f"{a.name} ({_shown(_get_path(written, a.name))}) is ignored: {a.canonical}, the Hermes key, is set too "
+                f"({_shown(_get_path(written, a.canonical))}); remove one"
+                for a in ALIASES.values()
+                if _has_path(written, a.name) and _has_path(written, a.canonical)]
+    if written.get("model") is not None and not isinstance(written.get("model"), dict):
+        problems.append(f"model must be a model id or a mapping (got {_shown(written['model'])})")
+    raw = migrate(cfg.values)
+    providers_section, listed = raw.get("providers"), raw.get("custom_providers")
+    if providers_section is not None and not isinstance(providers_section, dict):
+        problems.append(f"providers must be a mapping of names to {{base_url, key_env, ...}} (got {_shown(providers_section)})")
+    if listed is not None and not isinstance(listed, list):
+        problems.append("custom_providers must be a list (items start with '-'); it is ignored")
+    entries = list(providers_section.items()) if isinstance(providers_section, dict) else []
+    entries += [(f"custom_providers[{i}]", e) for i, e in enumerate(listed)] if isinstance(listed, list) else []
+    for name, entry in entries:
+        if not isinstance(entry, dict):
+            problems.append(f"{name} must be a mapping with base_url (got {_shown(entry)}); it is ignored")
+            continue
+        url = next((entry[k] for k in ("base_url", "url", "api") if isinstance(entry.get(k), str)), "")
+        if url and not url.startswith(("http://", "https://")):
+            problems.append(f"{name}: {mask_url(url)!r} is not an http:// or https:// URL; the entry is ignored")
+        elif url and has_userinfo(url):
+            problems.append(f"{name}: the URL holds a user name or password ({mask_url(url)}); chats to it are refused")
+    return problems
+
+
+_SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "credential", "authorization", "cookie")
+
+
+def is_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def masked(tree: Any, _name: str = "", _secret: bool = False) -> Any:
+    """A JSON-safe copy for editors and logs: secrets replaced by ``***``.
+
+    Everything under a secret-looking key (``api_key``, ``headers.Authorization``,
+    ``tokens: [..]``) is masked however deep, and a password in any URL
+    (``https://user:***@host``). YAML has dates, NaN and non-string keys,
+    which JSON (and so an editor) cannot take.
     """
+    secret = _secret or bool(_name) and is_secret_name(_name)
     if isinstance(tree, dict):
-        return {str(k): masked(v, str(k)) for k, v in tree.items()}
+        return {str(k): masked(v, str(k), secret) for k, v in tree.items()}
     if isinstance(tree, (list, tuple, set)):
-        return [masked(v, _name) for v in tree]
-    lowered = _name.lower()
-    if isinstance(tree, str) and tree and any(w in lowered for w in _SECRET_WORDS):
+        return [masked(v, _name, secret) for v in tree]
+    if secret and isinstance(tree, str) and tree:
         return "***"
+    if isinstance(tree, str):
+        return mask_url(tree)
     if isinstance(tree, float) and not math.isfinite(tree):
         return str(tree)
-    if tree is None or isinstance(tree, (str, int, float)):
+    if tree is None or isinstance(tree, (int, float)):
         return tree
     return tree.isoformat() if hasattr(tree, "isoformat") else str(tree)
 
@@ -599,22 +1003,3 @@ def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
             child = node[part] = {}
         node = child
     node[leaf] = value
-
-
-def _delete_path(tree: dict[str, Any], key: str) -> None:
-    """Remove ``key``, and the sections it leaves empty (no ``openrouter: {}`` behind)."""
-    *parents, leaf = key.split(".")
-    chain: list[tuple[dict[str, Any], str]] = []
-    node: Any = tree
-    for part in parents:
-        if not isinstance(node, dict):
-            return
-        chain.append((node, part))
-        node = node.get(part)
-    if not isinstance(node, dict) or leaf not in node:
-        return
-    node.pop(leaf)
-    for parent, part in reversed(chain):
-        if parent.get(part) != {}:
-            break
-        del parent[part]

@@ -117,9 +117,31 @@ def _looks_secret(name: str) -> bool:
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` with every known secret value replaced by ``***``."""
+    """``text`` with every known secret value replaced by ``***``, a value that came
+    from a config ``${VAR}`` by that template, and any URL password by ``***``."""
     if not text:
         return text
     for secret in known_secrets(extra):
         text = text.replace(secret, "***")
-    return text
+    for value, template in _templates():
+        text = text.replace(value, template)
+    from hermesd.config import mask_url
+
+    return mask_url(text)
+
+
+_template_names: set[str] = set()
+
+
+def remember_templates(names: Iterable[str]) -> None:
+    """Variables config.yaml names as ``${VAR}``: :func:`redact` shows their values as the template."""
+    _template_names.update(names)
+
+
+def _templates() -> list[tuple[str, str]]:
+    pairs = []
+    for name in sorted(_template_names):
+        value = lookup(name)
+        if value and len(value.strip()) >= MIN_KEY_LENGTH:
+            pairs.append((value.strip(), "${" + name + "}"))
+    return sorted(pairs, key=lambda p: len(p[0]), reverse=True)

@@ -51,7 +51,15 @@ def config_checks(cfg: config_mod.Config) -> list[Check]:
                       hint="fix the file by hand; until then hermesd runs on defaults and will not write it")]
     checks = [Check("config", "ok", f"config parsed ({cfg.path})" if cfg.path.exists() else f"no config file yet ({cfg.path}); using defaults")]
     checks += [Check("config:value", "warn", problem, hint="run `hermesd config set KEY VALUE` to fix it") for problem in cfg.problems]
-    for key in ("model.provider", "auxiliary.provider"):
+    checks += [Check("config:template", "warn", f"{where} is not set; the value is used as written",
+                     hint="set the variable in the environment or in $HERMES_HOME/.env") for where in cfg.unresolved]
+    checks += [Check("config:value", "warn", problem, hint="fix config.yaml by hand (docs/config.md shows the shapes)")
+               for problem in config_mod.shape_problems(cfg)]
+    ignored = config_mod.ignored_keys(cfg)
+    if ignored:
+        # Informational: the file is shared with the Hermes agent, which uses these.
+        checks.append(Check("config:hermes-keys", "ok", "used by the Hermes agent, ignored here: " + ", ".join(ignored)))
+    for key in ("model.provider", "auxiliary.compression.provider"):
         name = cfg.get(key)
         if name and not config_mod.provider_exists(name):
             checks.append(Check("config:value", "warn", f"{key} is {name!r}, which no plugin provides",
@@ -71,8 +79,15 @@ def plugin_checks() -> list[Check]:
     checks = []
     for err in providers.plugin_errors():
         where = f"{err.path} line {err.line}" if err.line else err.path
+        if err.entry_point:
+            checks.append(Check(f"plugin:{err.plugin}", "fail",
+                                f"installed provider plugin {err.plugin!r} ({err.entry_point}) is not loaded: {err.message}",
+                                hint="upgrade or `pip uninstall` the package that declares it, or add "
+                                     f"{err.plugin!r} to plugins.disabled in config.yaml; other providers still work"))
+            continue
         checks.append(Check(f"plugin:{err.plugin}", "fail", f"plugin {err.plugin!r} failed to load: {err.message}",
                             hint=f"fix {where} or remove the plugin directory; other providers still work"))
+    checks += third_party_checks()
     for profile in providers.list_providers():
         origin = providers.provider_origin(profile.name)
         if origin and origin.overrides is not None:
@@ -88,6 +103,36 @@ def plugin_checks() -> list[Check]:
         checks.append(Check("home:permissions", "warn",
                             f"$HERMES_HOME ({home}) is writable by other users, who could change your config, "
                             "keys and plugins", hint=f"chmod go-w {home}"))
+    return checks
+
+
+def third_party_checks() -> list[Check]:
+    """Installed-but-disabled plugins, and what hermesd keeps but does not use of newer Hermes plugins."""
+    from providers.base import newer_fields
+
+    checks = []
+    for info in providers.list_plugins():
+        if info.disabled:
+            where = info.entry_point or info.path
+            checks.append(Check(f"plugin:{info.name}", "warn",
+                                f"provider plugin {info.name!r} ({where}) is installed but not loaded: "
+                                "plugins.disabled in config.yaml names it",
+                                hint=f"to load it, remove {info.name!r} from plugins.disabled in config.yaml"))
+        elif info.ignored:
+            checks.append(Check(f"plugin:{info.name}", "warn",
+                                f"plugin {info.name!r} also registers {', '.join(sorted(set(info.ignored)))}: "
+                                "hermesd serves providers only and ignores them",
+                                hint="nothing to do; the Hermes agent uses them"))
+    for profile in providers.list_providers():
+        newer = newer_fields(profile)
+        if newer:
+            checks.append(Check(f"profile:{profile.name}", "warn",
+                                f"provider {profile.name!r} sets {', '.join(sorted(newer))}, from a Hermes release newer "
+                                "than hermesd's plugin API (0.19.0): kept, not used",
+                                hint="requests go out as for the fields hermesd knows" + (
+                                    "" if profile.key_env_vars else
+                                    f"; hermesd runs no {profile.auth_type} sign-in and this provider declares no key "
+                                    "variable, so its requests carry no credential"), provider=profile.name))
     return checks
 
 
@@ -190,6 +235,8 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
     if not profile.supports_health_check or not resolved.base_url:
         return Check(cid, "ok", f"{var} is set (key configured; not probed)", provider=profile.name)
     url = profile.catalog_url(resolved.base_url)
+    # The URL a chat would use, and where it was set: a key's destination is never a surprise.
+    where = f"{resolved.base_url} (from {resolved.base_url_source})" if resolved.base_url_source else resolved.base_url
     try:
         response = await client.get(url, headers=_probe_headers(profile, key))
         for _ in range(MAX_REDIRECTS):  # within the origin only: the key must not follow a redirect elsewhere
@@ -203,10 +250,10 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
                              provider=profile.name)
             response = await client.send(target)
     except Exception as exc:  # noqa: BLE001 - any network failure is a warning, not a crash
-        return Check(cid, "warn", f"{var} is set; cannot reach {url} ({type(exc).__name__})",
+        return Check(cid, "warn", f"{var} is set; cannot reach {url} ({type(exc).__name__}); chats go to {where}",
                      hint="check your network or the provider's base URL", provider=profile.name)
     if response.status_code == 200:
-        return Check(cid, "ok", f"{var} is set; catalog reachable (200)", provider=profile.name)
+        return Check(cid, "ok", f"{var} is set; catalog reachable (200) at {where}", provider=profile.name)
     if response.status_code in (401, 403):
         return Check(cid, "fail", f"{var} was rejected ({response.status_code})",
                      hint=f"set a valid key in {var}", provider=profile.name)
@@ -258,7 +305,7 @@ async def run(
     progress: Callable[[int, int, str], None] | None = None,
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
-    cfg = cfg or config_mod.load()
+    cfg = cfg or await asyncio.to_thread(config_mod.load)
     checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()
     if only:

@@ -65,7 +65,8 @@ async def get_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, An
     from hermesd import config as config_mod
     from hermesd import listing
 
-    return listing.config_result(config_mod.load())
+    # Off the event loop: reading a large or hostile file must not stall other chats.
+    return await asyncio.to_thread(lambda: listing.config_result(config_mod.load()))
 
 
 @handler("hermes/setConfig")

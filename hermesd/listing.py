@@ -100,6 +100,8 @@ def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
     row: dict[str, Any] = {"plugin": error.plugin, "path": error.path, "message": credentials.redact(error.message)}
     if error.line is not None:
         row["line"] = error.line
+    if error.entry_point:
+        row["entryPoint"] = error.entry_point
     return row
 
 
@@ -136,7 +138,7 @@ def config_result(cfg: config_mod.Config) -> dict[str, Any]:
     errors += [{"message": p} for p in cfg.problems]
     return {
         "path": str(cfg.path),
-        "config": config_mod.masked(cfg.values),
+        "config": config_mod.masked(cfg.shown),
         "defaults": config_mod.defaults(),
         "errors": errors,
         "current": current_model(cfg),

@@ -11,9 +11,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from providers.discovery import hermes_home
+__all__ = ["hermes_home", "config_path", "env_path", "cache_dir", "log_dir", "data_dir", "runtime_dir",
+           "socket_dir", "RuntimeDirError", "check_private_dir"]
 
-__all__ = ["hermes_home", "config_path", "env_path", "cache_dir", "log_dir", "data_dir", "runtime_dir"]
+
+def hermes_home() -> Path:
+    """``$HERMES_HOME`` or ``~/.hermes`` (the plugin API's rule); imported when called, so the
+    forwarder, which needs only :func:`socket_dir`, does not load the plugin API."""
+    from providers.discovery import hermes_home as home
+
+    return home()
 
 
 def config_path() -> Path:
@@ -61,4 +68,56 @@ def runtime_dir() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (mode 0700 when new) and return it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def socket_dir() -> Path:
+    """The shared daemon's socket directory, found without platformdirs (the forwarder imports stdlib only).
+
+    ``HERMESD_RUNTIME_DIR`` overrides; Linux uses ``$XDG_RUNTIME_DIR/hermesd``
+    (or ``/run/user/<uid>/hermesd``), macOS its per-user temporary directory
+    (``$TMPDIR``, under ``/var/folders``), anything else ``<tmp>/hermesd-<uid>``.
+    """
+    override = os.environ.get("HERMESD_RUNTIME_DIR", "").strip()
+    if override:
+        return Path(override).expanduser()
+    import sys
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    if sys.platform.startswith("linux"):
+        xdg = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+        if xdg:
+            return Path(xdg) / "hermesd"
+        if os.path.isdir(f"/run/user/{uid}"):
+            return Path(f"/run/user/{uid}/hermesd")
+    if sys.platform == "darwin":
+        return Path(tempfile.gettempdir()) / "hermesd"
+    return Path(tempfile.gettempdir()) / f"hermesd-{uid}"
+
+
+class RuntimeDirError(Exception):
+    """A runtime directory (token files, sockets) that is not private to this user."""
+
+
+def check_private_dir(path: Path) -> Path:
+    """Create ``path`` 0700 and refuse it when another user owns it or may write to it.
+
+    Whoever owns (or can write to) the directory can read or replace the token
+    file or the socket, and so talk to the daemon with every key it holds.
+    """
+    import stat
+
+    ensure_private_dir(path)
+    if not hasattr(os, "getuid"):  # Windows: no owner and mode bits to check
+        return path
+    st = path.stat()
+    if st.st_uid != os.getuid():
+        raise RuntimeDirError(
+            f"the runtime directory {path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()}), "
+            "so its owner could read or replace the token file; set HERMESD_RUNTIME_DIR to a directory of your own")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise RuntimeDirError(
+            f"the runtime directory {path} is writable by other users, who could replace the token file; "
+            f"run `chmod 700 {path}` or set HERMESD_RUNTIME_DIR to a private directory")
     return path

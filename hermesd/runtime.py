@@ -21,8 +21,6 @@ from hermesd.config import Config
 from hermesd.errors import HermesError
 
 KIMI_HOSTS = ("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn")
-# Keys tried for an endpoint that no profile describes.
-NO_PROFILE_KEY_VARS = ("HERMES_API_KEY", "OPENAI_API_KEY")
 
 
 @dataclass
@@ -37,6 +35,7 @@ class Resolved:
     api_key: str | None
     key_env_var: str | None
     key_env_vars: tuple[str, ...] = ()
+    base_url_source: str = ""  # where the URL came from: doctor and listModels say so
     model_note: str = ""  # how the model was chosen when nothing named one (doctor, preview)
 
     @property
@@ -86,13 +85,26 @@ def resolve(
     provider: str | None = None,
     model: str | None = None,
     profile: ProviderProfile | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    key_env: str | None = None,
 ) -> Resolved:
-    """Resolve a request. ``profile`` pins the profile a running session started with."""
+    """Resolve a request. ``profile`` pins the profile a running session started with.
+
+    ``base_url``, ``api_key`` and ``key_env`` come from a config entry that
+    names its provider (a fallback entry): set *for* that provider.
+    A key read for a provider only ever goes to that provider's own URL or to
+    a URL set for it (docs/config.md, "Which URL a key goes to").
+    """
     configured_provider = (config.get("model.provider") or "").strip()
     configured_url = (config.get("model.base_url") or "").strip().rstrip("/")
     from_env = os.environ.get("HERMES_INFERENCE_PROVIDER", "").strip()
     requested = (provider or "").strip() or configured_provider or ("" if from_env.lower() == "auto" else from_env)
 
+    entry = named_endpoint(config, requested) if requested and providers.get_provider_profile(requested) is None else None
+    if entry is not None:
+        explicit = {k: v for k, v in (("api_key", api_key), ("key_env", key_env)) if v}
+        return _resolve_named(config, requested, {**entry, **explicit}, model, base_url, None)
     if profile is None and requested:
         profile = providers.get_provider_profile(requested)
     if profile is None and not requested and configured_url:
@@ -106,26 +118,33 @@ def resolve(
             raise HermesError(
                 "config_error",
                 f"unknown provider {requested!r}",
-                hint="run `hermesd providers` to see the names, or check the plugin list in `hermesd doctor`",
+                hint="run `hermesd providers` to see the names, add it under `providers:` in config.yaml, "
+                     "or check the plugin list in `hermesd doctor`",
             )
         raise _nothing_configured(config)
 
     uses_config = configured_provider == "" or _same_provider(configured_provider, profile)
-    base_url = _base_url(profile, configured_url if uses_config and configured_provider else "")
+    own = own_entry(config, profile) or {}
+    url, source = _base_url(config, profile, base_url or "", own)
+    key_var, key = _entry_key(api_key, {"key_env": key_env} if key_env else {})
+    if key is None:
+        key_var, key = _entry_key(None, {"api_key": config.get("model.api_key")} if source == "model.base_url" else own)
+    if key is None:
+        key_var, key = credentials.find_key(profile.key_env_vars)
     chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if uses_config else "")
-    key_var, key = credentials.find_key(profile.key_env_vars)
     note = ""
     if not chosen_model:
-        chosen_model, note = _unnamed_model(config, profile, base_url, key)
+        chosen_model, note = _unnamed_model(config, profile, url, key)
     return Resolved(
         provider=profile.name,
         profile=profile,
         model=chosen_model,
-        base_url=base_url,
-        api_mode=_api_mode(config, profile, chosen_model, base_url, uses_config),
+        base_url=url,
+        api_mode=_api_mode(config, profile, chosen_model, url, uses_config, own.get("api_mode") or ""),
         api_key=key,
         key_env_var=key_var,
         key_env_vars=profile.key_env_vars,
+        base_url_source=source,
         model_note=note,
     )
 
@@ -145,7 +164,7 @@ def _nothing_configured(config: Config) -> HermesError:
         where = f"line {broken.line} of {broken.path}" if broken.line else str(broken.path)
         return HermesError(
             "config_error",
-            f"config.yaml cannot be read ({broken.detail}), so no provider is configured",
+            f"{broken.path} cannot be read ({broken.detail}), so no provider is configured",
             hint=f"fix {where} in an editor (hermesd will not overwrite a file it cannot read); "
                  "`hermesd doctor` shows the problem",
         )
@@ -161,19 +180,168 @@ def _same_provider(name: str, profile: ProviderProfile) -> bool:
     return found is not None and found.name == profile.name
 
 
-def _base_url(profile: ProviderProfile, configured_url: str) -> str:
-    """Config (for the configured provider), then ``*_BASE_URL``, then the profile."""
-    if configured_url:
-        return configured_url.rstrip("/")
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def model_base_url_applies(config: Config, profile: ProviderProfile) -> bool:
+    """Whether ``model.base_url`` belongs to ``profile`` (so its key may go there).
+
+    ``model.base_url`` is the URL of ``model.provider`` (the Hermes agent writes
+    the two together). With no ``model.provider``, it belongs to the provider
+    whose host it is, else to ``custom``. When ``model.provider`` changes,
+    :func:`hermesd.config.set_value` moves the URL to
+    ``providers.<old provider>.base_url``, so it never follows the switch.
+    """
+    url = (config.get("model.base_url") or "").strip()
+    if not url:
+        return False
+    configured = (config.get("model.provider") or "").strip()
+    if configured:
+        return _same_provider(configured, profile)
+    owner = provider_for_url(url)
+    return owner == profile.name if owner is not None else profile.name == "custom"
+
+
+def _base_url(config: Config, profile: ProviderProfile, explicit: str, own: dict[str, Any]) -> tuple[str, str]:
+    """The URL a key for ``profile`` may go to, and where it was set.
+
+    The calling entry's own URL (a fallback entry), ``model.base_url`` when it
+    belongs to this provider, ``providers.<name>.base_url``, ``*_BASE_URL``,
+    then the profile's default.
+    """
+    candidates = [(explicit, "the fallback entry")]
+    if model_base_url_applies(config, profile):
+        candidates.append((config.get("model.base_url") or "", "model.base_url"))
+    candidates.append((own.get("base_url") or "", f"providers.{own.get('_key')}.base_url"))
     var = profile.base_url_env_var
-    override = credentials.lookup(var) if var else None
-    if override and override.strip():
-        return override.strip().rstrip("/")
-    return (profile.base_url or "").rstrip("/")
+    if var:
+        candidates.append((credentials.lookup(var) or "", var))
+    for url, source in candidates:
+        if url and url.strip():
+            return _checked_url(url, source, profile.name), source
+    return (profile.base_url or "").rstrip("/"), "the provider's default"
 
 
-def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: str, uses_config: bool) -> str:
-    explicit = (config.get("model.api_mode") or "").strip() if uses_config else ""
+def _checked_url(url: str, source: str, provider: str) -> str:
+    from hermesd.config import has_userinfo, mask_url
+
+    url = url.strip().rstrip("/")
+    if has_userinfo(url):
+        raise HermesError(
+            "config_error",
+            f"the base URL for {provider or 'this endpoint'} from {source} holds a user name or password ({mask_url(url)})",
+            hint="remove it from the URL and put the key in the provider's API key variable",
+            provider=provider or None,
+        )
+    return url
+
+
+def _entry_key(api_key: str | None, entry: dict[str, Any]) -> tuple[str | None, str | None]:
+    """An inline ``api_key`` or the variable ``key_env`` names, from a config entry."""
+    if api_key and credentials.is_usable(api_key):
+        return "api_key in config.yaml", api_key.strip()
+    inline = entry.get("api_key")
+    if isinstance(inline, str) and credentials.is_usable(inline):
+        return "api_key in config.yaml", inline.strip()
+    var = entry.get("key_env")
+    if isinstance(var, str) and var.strip():
+        value = credentials.lookup(var.strip())
+        if credentials.is_usable(value):
+            return var.strip(), value.strip()  # type: ignore[union-attr]
+    return None, None
+
+
+def _normalise_name(name: str) -> str:
+    name = name.strip().lower()
+    return name[len("custom:"):] if name.startswith("custom:") else name.replace(" ", "-")
+
+
+def endpoint_entries(config: Config) -> list[dict[str, Any]]:
+    """``providers:`` (Hermes' keyed shape) and ``custom_providers:`` (its list shape), normalised.
+
+    Each entry: ``_key`` (its name), ``base_url`` (from base_url, url or
+    api), and ``api_key``, ``key_env``, ``model``, ``api_mode`` when given.
+    """
+    out: list[dict[str, Any]] = []
+    keyed = config.get("providers")
+    listed = config.get("custom_providers")
+    items = list(keyed.items()) if isinstance(keyed, dict) else []
+    items += [(e.get("name"), e) for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
+    for key, raw in items:
+        if not isinstance(raw, dict) or not isinstance(key, str) or not key.strip():
+            continue
+        entry: dict[str, Any] = {"_key": key.strip(), "name": str(raw.get("name") or key).strip()}
+        for field_name, spellings in (("base_url", ("base_url", "baseUrl", "url", "api")),
+                                      ("api_key", ("api_key", "apiKey")),
+                                      ("key_env", ("key_env", "keyEnv", "api_key_env", "apiKeyEnv")),
+                                      ("model", ("model", "default_model", "defaultModel")),
+                                      ("api_mode", ("api_mode", "apiMode", "transport"))):
+            value = next((raw[s] for s in spellings if isinstance(raw.get(s), str) and raw[s].strip()), None)
+            if value is not None:
+                entry[field_name] = value.strip()
+        out.append(entry)
+    return out
+
+
+def named_endpoint(config: Config, name: str) -> dict[str, Any] | None:
+    """The ``providers:``/``custom_providers:`` entry called ``name`` that has a URL, if any."""
+    wanted = _normalise_name(name)
+    for entry in endpoint_entries(config):
+        if wanted in (_normalise_name(entry["_key"]), _normalise_name(entry["name"])) and entry.get("base_url"):
+            return entry
+    return None
+
+
+def own_entry(config: Config, profile: ProviderProfile) -> dict[str, Any] | None:
+    """``providers.<name>`` for a provider a plugin defines: its URL and key, set for it."""
+    names = {_normalise_name(n) for n in (profile.name, *profile.aliases)}
+    return next((e for e in endpoint_entries(config) if _normalise_name(e["_key"]) in names), None)
+
+
+def _resolve_named(config: Config, name: str, entry: dict[str, Any], model: str | None,
+                   base_url: str | None, api_key: str | None) -> Resolved:
+    """An endpoint the user named in ``providers:``/``custom_providers:``: the custom profile's behaviour."""
+    profile = providers.get_provider_profile("custom")
+    url = _checked_url(base_url or entry["base_url"], f"providers.{entry['_key']}", name)
+    key_var, key = _entry_key(api_key, entry)
+    if key is None:
+        key_var, key = credentials.find_key(_host_gated_vars(url))
+    configured = _normalise_name(config.get("model.provider") or "") == _normalise_name(name)
+    chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if configured else "") \
+        or entry.get("model", "")
+    mode = entry.get("api_mode") or ((config.get("model.api_mode") or "").strip() if configured else "")
+    return Resolved(
+        provider=name,
+        profile=profile,
+        model=chosen_model,
+        base_url=url,
+        api_mode=("codex_responses" if mode == "responses" else mode) or detect_api_mode(url) or "chat_completions",
+        api_key=key,
+        key_env_var=key_var,
+        key_env_vars=tuple(v for v in (entry.get("key_env"),) if v) + _host_gated_vars(url),
+        base_url_source=f"providers.{entry['_key']}",
+    )
+
+
+def _host_gated_vars(url: str) -> tuple[str, ...]:
+    """Keys an endpoint no profile describes may receive: each only on its own host (as Hermes does)."""
+    host = _host(url)
+    out: tuple[str, ...] = ()
+    if is_openrouter_url(url):
+        out += ("OPENROUTER_API_KEY",)
+    if host == "openai.com" or host.endswith((".openai.com", ".openai.azure.com")):
+        out += ("OPENAI_API_KEY",)
+    return out
+
+
+def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: str, uses_config: bool,
+              entry_mode: str = "") -> str:
+    explicit = entry_mode.strip() or ((config.get("model.api_mode") or "").strip() if uses_config else "")
+    explicit = "codex_responses" if explicit == "responses" else explicit
     if explicit:
         return explicit
     if model:
@@ -187,9 +355,18 @@ def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: st
 
 
 def _resolve_without_profile(config: Config, base_url: str, model: str | None) -> Resolved:
-    """An endpoint defined only in config (or whose plugin is gone or broken)."""
-    key_vars = (("OPENROUTER_API_KEY",) if is_openrouter_url(base_url) else ()) + NO_PROFILE_KEY_VARS
-    key_var, key = credentials.find_key(key_vars)
+    """An endpoint defined only by ``model.base_url`` (or whose plugin is gone or broken).
+
+    Its key: ``model.api_key`` (Hermes' spelling); a provider's key only on
+    that provider's own host (``OPENROUTER_API_KEY`` on openrouter.ai,
+    ``OPENAI_API_KEY`` on openai.com and Azure OpenAI: Hermes' rule); then
+    ``HERMES_API_KEY``, hermesd's variable for exactly this endpoint.
+    """
+    base_url = _checked_url(base_url, "model.base_url", "")
+    key_var, key = _entry_key(None, {"api_key": config.get("model.api_key")})
+    key_vars = _host_gated_vars(base_url) + ("HERMES_API_KEY",)
+    if key is None:
+        key_var, key = credentials.find_key(key_vars)
     api_mode = (config.get("model.api_mode") or "").strip() or detect_api_mode(base_url) or "chat_completions"
     return Resolved(
         provider="",
@@ -200,7 +377,35 @@ def _resolve_without_profile(config: Config, base_url: str, model: str | None) -
         api_key=key,
         key_env_var=key_var,
         key_env_vars=key_vars,
+        base_url_source="model.base_url",
     )
+
+
+ROUTING_LISTS = ("only", "ignore", "order")
+
+
+def openrouter_provider(routing: Any) -> dict[str, Any]:
+    """OpenRouter's ``provider`` object from ``provider_routing``, built as the Hermes agent builds it.
+
+    ``only``, ``ignore``, ``order`` and ``sort`` when set, ``require_parameters:
+    true`` when true, ``data_collection`` when set. Other keys (``allow_fallbacks``,
+    ``quantizations``, ...) are OpenRouter fields Hermes does not send; hermesd
+    passes them through as written (docs/config.md).
+    """
+    if not isinstance(routing, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for name in (*ROUTING_LISTS, "sort"):
+        if routing.get(name):
+            out[name] = routing[name]
+    if routing.get("require_parameters") is True:
+        out["require_parameters"] = True
+    if routing.get("data_collection"):
+        out["data_collection"] = routing["data_collection"]
+    for name, value in routing.items():
+        if name not in (*ROUTING_LISTS, "sort", "require_parameters", "data_collection"):
+            out[str(name)] = value
+    return out
 
 
 def reasoning_config(effort: str) -> dict[str, Any] | None:

@@ -160,7 +160,7 @@ class HermesProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         server = self._server
-        if server.token is not None:
+        if not server.authenticated:  # TCP before the token (a shared-socket peer was checked already)
             import hmac  # TCP only: stdio never needs it
 
             from hermesd.protocol import UNAUTHORISED

@@ -20,14 +20,13 @@ import logging
 import os
 import secrets
 import signal
-import stat
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from hermesd.outbox import MAX_FRAME_BYTES, FrameError, Headers
-from hermesd.paths import ensure_private_dir, runtime_dir
+from hermesd.paths import RuntimeDirError, check_private_dir, runtime_dir
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
@@ -37,29 +36,9 @@ PREAUTH_FRAME_BYTES = 64 * 1024  # an initialize is a few hundred bytes
 EMFILE_LOG_INTERVAL = 60.0
 
 
-class RuntimeDirError(Exception):
-    """The token file's directory is not private to this user."""
-
-
 def private_runtime_dir() -> Path:
-    """The runtime directory, refused when another user owns it or may write to it.
-
-    Whoever owns (or can write to) the directory can read or replace the token
-    file, and so talk to the daemon with every key it holds.
-    """
-    path = ensure_private_dir(runtime_dir())
-    if not hasattr(os, "getuid"):  # Windows: no owner and mode bits to check
-        return path
-    st = path.stat()
-    if st.st_uid != os.getuid():
-        raise RuntimeDirError(
-            f"the runtime directory {path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()}), "
-            "so its owner could read or replace the token file; set HERMESD_RUNTIME_DIR to a directory of your own")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise RuntimeDirError(
-            f"the runtime directory {path} is writable by other users, who could replace the token file; "
-            f"run `chmod 700 {path}` or set HERMESD_RUNTIME_DIR to a private directory")
-    return path
+    """The runtime directory, refused when another user owns it or may write to it."""
+    return check_private_dir(runtime_dir())
 
 
 def write_token(port: int) -> tuple[str, Path]:

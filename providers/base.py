@@ -9,12 +9,13 @@ editor's ``initialize``.
 
 from __future__ import annotations
 
+import inspect  # already loaded by dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["OMIT_TEMPERATURE", "ProviderProfile", "API_MODES", "AUTH_TYPES"]
+__all__ = ["OMIT_TEMPERATURE", "ProviderProfile", "API_MODES", "AUTH_TYPES", "newer_fields", "missing_hooks"]
 
 
 class _OmitTemperature:
@@ -68,6 +69,9 @@ class ProviderProfile:
     auth_type: str = "api_key"
     supports_health_check: bool = True
     supports_vision: bool = False
+    # False: the provider rejects list-type tool message content (image parts in
+    # a tool result); such results go out as their text (hermes-agent 0.19.0).
+    supports_vision_tool_messages: bool = True
     fallback_models: tuple[str, ...] = ()
     hostname: str = ""
     default_headers: dict[str, str] = field(default_factory=dict)
@@ -102,6 +106,10 @@ class ProviderProfile:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(extra_body_additions, top_level_kwargs)`` for fields that depend on reasoning."""
         return {}, {}
+
+    def default_vision_model(self) -> str | None:
+        """A default vision model id for this provider, or None (hermes-agent 0.19.0's hook)."""
+        return None
 
     def get_max_tokens(self, model: str) -> int | None:
         """Provider-level output cap for ``model``; None leaves it to the server."""
@@ -147,6 +155,45 @@ class ProviderProfile:
         if default and self.models_url.startswith(default):
             return base + self.models_url[len(default):]
         return f"{base}/models"
+
+
+# Keyword arguments from Hermes releases newer than this contract (0.19.0), kept
+# on the instance instead of raising TypeError: a plugin that passes
+# ``auth_handler=`` still loads, and doctor names what hermesd ignores.
+_dataclass_init = ProviderProfile.__init__
+_NEWER = "_hermes_newer_fields"
+
+
+def _init_keeping_newer_fields(self: ProviderProfile, *args: Any, **kwargs: Any) -> None:
+    known = ProviderProfile.__dataclass_fields__
+    newer = {key: kwargs.pop(key) for key in list(kwargs) if key not in known}
+    _dataclass_init(self, *args, **kwargs)
+    object.__setattr__(self, _NEWER, newer)
+    for key, value in newer.items():
+        if not hasattr(type(self), key):  # never shadow a hook with a value
+            object.__setattr__(self, key, value)
+
+
+_init_keeping_newer_fields.__doc__ = _dataclass_init.__doc__
+_init_keeping_newer_fields.__signature__ = inspect.signature(_dataclass_init)  # type: ignore[attr-defined]
+ProviderProfile.__init__ = _init_keeping_newer_fields  # type: ignore[method-assign]
+
+
+def newer_fields(profile: Any) -> dict[str, Any]:
+    """The keyword arguments ``profile`` was built with that this contract does not know."""
+    return dict(getattr(profile, _NEWER, None) or {})
+
+
+# Hooks of newer Hermes releases that replace what hermesd does itself, by the
+# release that introduced them. A profile defining one cannot work here: its
+# requests would go to hermesd's client instead of the plugin's.
+NEWER_HOOKS = {"create_client": "0.20.0"}
+
+
+def missing_hooks(profile: Any) -> dict[str, str]:
+    """The hooks ``profile``'s class defines that hermesd lacks, with the Hermes release each needs."""
+    return {hook: version for hook, version in NEWER_HOOKS.items()
+            if callable(getattr(type(profile), hook, None)) and not hasattr(ProviderProfile, hook)}
 
 
 MAX_REDIRECTS = 5

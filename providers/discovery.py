@@ -8,6 +8,15 @@ Each plugin runs inside :func:`_guarded`, which rolls back whatever it
 registered when it raises or registers something that is not a profile, and
 records the error (plugin, file, line, message) for doctor. One bad plugin
 never stops the others.
+
+Entry points (docs/plugins.md, "Installed packages"): every group of
+:data:`ENTRY_POINT_GROUPS`. An entry point naming a callable is called; one
+naming a module is imported and its ``register`` called when it has one; one
+naming a profile registers it. ``register`` gets a :class:`PluginContext` when
+it takes a positional parameter (``register(ctx)``, ``register(ctx=None)``)
+and nothing otherwise (``register()``). A plugin named in the shared
+config.yaml's ``plugins.disabled`` is not run and is listed as disabled.
+Every entry point ends registered, disabled, or in the errors.
 """
 
 from __future__ import annotations
@@ -26,7 +35,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 if TYPE_CHECKING:
     from providers.base import ProviderProfile
 
-ENTRY_POINT_GROUPS = ("hermes.plugins", "hermes_agent.plugins")
+# The seeds' group, Hermes' general plugin group, and the group provider-only
+# packages use (hermes-apertis-provider, hermes-provider-venice).
+ENTRY_POINT_GROUPS = ("hermes.plugins", "hermes_agent.plugins", "hermes_agent.model_providers")
+# Top-level packages of the Hermes agent: a plugin importing one of their
+# modules that hermesd.compat does not serve needs Hermes itself.
+HERMES_PACKAGES = frozenset({"hermes_cli", "agent", "run_agent", "hermes_constants", "tools", "gateway"})
 SOURCES = ("entry_point", "bundled", "user", "legacy", "runtime")
 # Modules of this package that are not legacy single-file plugins.
 _OWN_MODULES = {"base", "discovery", "pareto"}
@@ -78,6 +92,8 @@ class PluginError:
     message: str
     source: str
     line: int | None = None
+    # ``group: name = value`` for an entry point, None for a directory or file.
+    entry_point: str | None = None
 
 
 @dataclass
@@ -91,6 +107,11 @@ class PluginInfo:
     provider_names: list[str] = field(default_factory=list)
     error: PluginError | None = None
     manifest_path: str | None = None
+    entry_point: str | None = None
+    # Named in config.yaml's ``plugins.disabled``: listed, never run.
+    disabled: bool = False
+    # ``register_*`` calls of Hermes' plugin context hermesd accepts and ignores (tools, hooks).
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -119,7 +140,7 @@ class Registry:
         table.pop(key, None)
 
     def register(self, profile: "ProviderProfile", origin: Origin) -> None:
-        from providers.base import ProviderProfile
+        from providers.base import ProviderProfile, missing_hooks
 
         if not isinstance(profile, ProviderProfile):
             raise TypeError(
@@ -127,7 +148,16 @@ class Registry:
             )
         if not isinstance(profile.name, str) or not profile.name.strip():
             raise ValueError("register_provider(): the profile's name must be a non-empty string")
+        unsupported = missing_hooks(profile)
+        if unsupported:
+            hook, version = next(iter(unsupported.items()))
+            raise UnsupportedHook(
+                f"profile {profile.name!r} needs Hermes >= {version}'s {hook}, not supported: "
+                "hermesd sends every request with its own client, so this provider cannot work here"
+            )
         previous = self.origins.get(profile.name)
+        if previous is not None and (previous.source, previous.path) == (origin.source, origin.path):
+            previous = previous.overrides  # the same plugin registering again (import, then register())
         if previous is not None:
             # Drop the replaced profile's aliases that still point at it.
             old = self.profiles[profile.name]
@@ -173,6 +203,10 @@ class Registry:
                 table[key] = old
         self._journal = None
 
+    def journal_names(self) -> list[str]:
+        """The names the running plugin registered so far."""
+        return [key for table, key, _ in self._journal or () if table is self.origins]
+
     def commit(self) -> list[str]:
         """End the run; the names it registered, first registration first."""
         journal, self._journal = self._journal or [], None
@@ -180,6 +214,54 @@ class Registry:
 
 
 _MISSING = object()
+
+
+class UnsupportedHook(Exception):
+    """A profile built for a newer Hermes, relying on a hook hermesd does not call."""
+
+
+class PluginContext:
+    """What a Hermes plugin's ``register(ctx)`` gets in hermesd.
+
+    The part of Hermes' ``hermes_cli.plugins.PluginContext`` provider plugins
+    use: ``register_provider`` (which Hermes' own context lacks), the plugin's
+    ``name``, and every other ``register_*`` method (tools, hooks, commands,
+    skills) accepted and ignored, since hermesd has no agent loop to give them
+    to. What was ignored is listed on the plugin (doctor shows it).
+    """
+
+    def __init__(self, name: str, ignored: list[str] | None = None) -> None:
+        self.name = name
+        self.ignored = ignored if ignored is not None else []
+
+    @property
+    def profile_name(self) -> str:
+        return self.name
+
+    def register_provider(self, profile: "ProviderProfile") -> None:
+        from providers import register_provider
+
+        register_provider(profile)
+
+    def __getattr__(self, attr: str) -> Any:
+        if not attr.startswith("register_"):
+            raise AttributeError(f"hermesd's plugin context has no {attr!r} (it serves provider plugins only)")
+
+        def ignore(*args: Any, **kwargs: Any) -> None:
+            self.ignored.append(attr)
+
+        return ignore
+
+
+def wants_context(register: Callable[..., Any]) -> bool:
+    """Whether ``register`` takes a positional parameter: pass it a context then, nothing otherwise."""
+    import inspect
+
+    try:
+        params = inspect.signature(register).parameters.values()
+    except (TypeError, ValueError):
+        return True  # a builtin or C callable: Hermes always passes one
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
 
 
 class Loader:
@@ -191,6 +273,8 @@ class Loader:
         self.errors: list[PluginError] = []
         self.plugins: list[PluginInfo] = []
         self._module_names: set[str] = set()
+        # config.yaml's ``plugins.disabled``, read once per discovery.
+        self.disabled: frozenset[str] = disabled_plugins()
 
     def _guarded(self, info: PluginInfo, run: Callable[[], Any]) -> None:
         self.registry.begin()
@@ -210,23 +294,29 @@ class Loader:
         self.plugins.append(info)
 
     def load_entry_points(self) -> None:
+        """Every entry point of :data:`ENTRY_POINT_GROUPS`, except those ``plugins.disabled`` names.
+
+        One package may declare the same module in two groups (venice: the
+        module in ``hermes_agent.plugins``, its ``register`` in
+        ``hermes_agent.model_providers``): it runs once, through the callable.
+        """
         from importlib.metadata import entry_points
 
-        for group in ENTRY_POINT_GROUPS:
-            for ep in entry_points(group=group):
-                info = PluginInfo(ep.name, ep.value, "entry_point", "model-provider")
-
-                def run(ep: Any = ep) -> None:
-                    if ep.attr is None and ep.module in sys.modules:
-                        # A module that registers on import: run it again, or a
-                        # reload would lose it (``ep.load()`` returns the cached module).
-                        importlib.reload(sys.modules[ep.module])
-                        return
-                    target = ep.load()
-                    if callable(target) and not isinstance(target, type(sys)):
-                        target()
-
-                self._guarded(info, run)
+        found = [(group, ep) for group in ENTRY_POINT_GROUPS for ep in entry_points(group=group)]
+        callables = {(ep.module, _dist_name(ep)) for _, ep in found if ep.attr is not None}
+        done: set[tuple[str, str, str | None]] = set()
+        for group, ep in found:
+            key = (ep.module, _dist_name(ep), ep.attr)
+            if key in done or (ep.attr is None and (ep.module, _dist_name(ep)) in callables):
+                continue
+            done.add(key)
+            where = f"{group}: {ep.name} = {ep.value}"
+            info = PluginInfo(ep.name, ep.value, "entry_point", "model-provider", entry_point=where)
+            if {ep.name, _dist_name(ep)} & self.disabled:
+                info.disabled = True
+                self.plugins.append(info)
+                continue
+            self._guarded(info, lambda ep=ep, info=info: _run_entry_point(ep, info))
 
     def load_directory_plugins(self, root: Path, source: str) -> None:
         for plugin_dir in _plugin_dirs(root):
@@ -255,7 +345,16 @@ class Loader:
             if source == "user":
                 check_private(plugin_dir)
             _import_package(plugin_dir, module_name)
+            # A package written for entry points (tokenlab, apertis) registers
+            # from ``register`` rather than on import: call it as for an entry point.
+            register = getattr(sys.modules.get(module_name), "register", None)
+            if callable(register) and not self.registry.journal_names():
+                _call_register(register, info)
 
+        if info.name in self.disabled:
+            info.disabled = True
+            self.plugins.append(info)
+            return
         self._guarded(info, run)
 
     def load_legacy(self, root: Path) -> None:
@@ -276,6 +375,59 @@ class Loader:
             module_name = f"{base}_{n}"
         self._module_names.add(module_name)
         return module_name
+
+
+def _dist_name(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else ""
+
+
+def _run_entry_point(ep: Any, info: PluginInfo) -> None:
+    """Load one entry point and run it per the calling convention (module docstring)."""
+    from providers import register_provider
+    from providers.base import ProviderProfile
+
+    if ep.attr is None and ep.module in sys.modules:
+        # ``ep.load()`` would return the cached module: run it again, or a
+        # reload would lose what it registers on import.
+        target: Any = importlib.reload(sys.modules[ep.module])
+    else:
+        target = ep.load()
+    if isinstance(target, ProviderProfile):
+        register_provider(target)
+        return
+    register = getattr(target, "register", None) if isinstance(target, type(sys)) else target
+    if callable(register):
+        _call_register(register, info)
+
+
+def _call_register(register: Callable[..., Any], info: PluginInfo) -> None:
+    if wants_context(register):
+        register(PluginContext(info.name, info.ignored))
+    else:
+        register()
+
+
+def disabled_plugins(path: Path | None = None) -> frozenset[str]:
+    """``plugins.disabled`` of the shared config.yaml: the names not to run (Hermes' list, same meaning)."""
+    path = path or hermes_home() / "config.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    if "disabled" not in text:
+        return frozenset()  # the common case: no YAML parse on the way to discovery
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return frozenset()  # config checks report the broken file
+    section = data.get("plugins") if isinstance(data, dict) else None
+    names = section.get("disabled") if isinstance(section, dict) else None
+    if isinstance(names, str):
+        names = [names]
+    return frozenset(n.strip() for n in names or () if isinstance(n, str) and n.strip())
 
 
 def _plugin_dirs(root: Path) -> Iterator[Path]:
@@ -424,7 +576,14 @@ def _plugin_error(info: PluginInfo, exc: BaseException) -> PluginError:
                 path, line = frame.filename, frame.lineno
                 break
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return PluginError(plugin=info.name, path=path, line=line, message=message, source=info.source)
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] in HERMES_PACKAGES:
+        message = (f"needs Hermes' {missing}, which hermesd does not provide (docs/plugins.md lists the "
+                   f"Hermes modules it serves): not supported ({message})")
+    elif isinstance(exc, UnsupportedHook):
+        message = str(exc)
+    return PluginError(plugin=info.name, path=path, line=line, message=message, source=info.source,
+                       entry_point=info.entry_point)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -449,7 +608,7 @@ def classify_plugin(plugin_dir: Path) -> str:
         source = (plugin_dir / "__init__.py").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "unknown"
-    if "register_provider" in source and "ProviderProfile" in source:
+    if "register_provider" in source and ("ProviderProfile" in source or "from providers import" in source):
         return "model-provider"
     return "unknown"
 
@@ -463,6 +622,8 @@ def fingerprint() -> tuple:
     plugin's own subpackages go.
     """
     rows: list[tuple] = [("HERMES_HOME", str(hermes_home()))]
+    # config.yaml's ``plugins.disabled`` decides what loads; its other keys do not.
+    rows.append(("plugins.disabled", tuple(sorted(disabled_plugins()))))
     for root in (bundled_dir(), general_user_dir()):
         _tree_stats(os.fspath(root), _MAX_DEPTH, rows)
     legacy: list[tuple] = []

@@ -244,16 +244,39 @@ def catalog_server(*script: tuple[int, Any]) -> Iterator[CatalogServer]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(Handler) as url:
+        state.url = url
+        yield state
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on 127.0.0.1 in a thread; yields ``http://127.0.0.1:<port>``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def on_sys_path(site: Path, modules: Iterator[str] | list[str]) -> Iterator[None]:
+    """``site`` importable (its dist-info's entry points visible) until the block ends; then ``modules`` forgotten."""
+    import importlib
+
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path.remove(str(site))
+        importlib.invalidate_caches()
+        for module in modules:
+            sys.modules.pop(module, None)
 
 
 # -- multiprocessing targets (must be importable by a spawned child) -------------
@@ -273,6 +296,25 @@ def config_writer(sys_path: list[str], config_file: str, prefix: str, count: int
         name = f"{prefix}.k{i}"
         config.KEYS[name] = config.Key(name, "", config._string, "test key")
         config.set_value(name, f"{prefix}-{i}", path=Path(config_file))
+
+
+def hermes_reference() -> Path | None:
+    """The Hermes agent snapshot (``../shared/hermes-reference`` next to the repo), or None.
+
+    Looked up from the repository upwards, so a git worktree nested deeper than the
+    main checkout finds it too; ``HERMES_REFERENCE`` overrides. Tests that need it
+    skip with a reason when it is absent (a user's clone).
+    """
+    override = os.environ.get("HERMES_REFERENCE", "").strip()
+    if override:
+        path = Path(override).expanduser()
+        return path if path.is_dir() else None
+    repo = Path(__file__).resolve().parent.parent
+    for parent in (repo, *repo.parents):
+        candidate = parent / "shared" / "hermes-reference"
+        if parent != repo and candidate.is_dir():
+            return candidate
+    return None
 
 
 # -- the canary key scan -------------------------------------------------------------

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
 import pytest_asyncio
 import yaml
 
 import hermesd.aliases
-from tests.daemon import CANARY_KEY, KEEP, SECRETISH, Daemon, private_dirs, spawn_daemon, stop_daemon
+from tests.daemon import CANARY_KEY, KEEP, SECRETISH, Daemon, private_dirs, spawn_daemon, stop_daemon, stop_shared_daemons
 from tests.upstream import Upstream
 
 # Files the tests write (plugins above all) must not be group/other-writable,
 # or hermesd refuses the plugins (docs/plugins.md), whatever the machine's umask.
 os.umask(0o022)
+
+# Every hermesd a test starts serves in its own process (--no-shared), as before the
+# shared daemon, unless the test asks for the shared one (spawn_daemon(shared=True),
+# the editor e2e's shared mode). Set here, so module-scoped fixtures see it too.
+os.environ["HERMESD_SHARED"] = "0"
 
 __all__ = ["CANARY_KEY", "Daemon", "write_config"]
 
@@ -32,8 +37,9 @@ hermesd.aliases.install()
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private HERMES_HOME and platform dirs; no real keys or base URLs."""
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private HERMES_HOME and platform dirs (the runtime dir too, so shared daemons are the test's own,
+    stopped when it ends); no real keys or base URLs."""
     home = tmp_path / "hermes-home"
     for name in list(os.environ):
         if SECRETISH.search(name) and name not in KEEP:
@@ -41,7 +47,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("HERMES_INFERENCE_PROVIDER", raising=False)
     for var, value in private_dirs(tmp_path).items():
         monkeypatch.setenv(var, value)
-    return home
+    yield home
+    stop_shared_daemons(tmp_path / "run")
 
 
 @pytest.fixture

@@ -130,13 +130,16 @@ def _dict_converter() -> Any:
 
 
 async def spawn_daemon(env: dict[str, str], *, stderr_path: Path | None = None, args: tuple[str, ...] = (),
-                       initialization_options: dict | None = None) -> Daemon:
+                       initialization_options: dict | None = None, shared: bool = False) -> Daemon:
     """The real ``hermesd --stdio``, initialised, with a pytest-lsp client.
 
     ``stderr_path``: append the daemon's stderr to this file (for secret scans)
     instead of forwarding it to the test's stderr. ``args``: extra command-line
-    options (``--log-level DEBUG``).
+    options (``--log-level DEBUG``). ``shared``: the forwarder to the shared
+    daemon (in the test's own runtime dir) instead of ``HERMESD_SHARED=0``
+    (``--no-shared``), so a test owns its daemon process unless it asks otherwise.
     """
+    env = {k: v for k, v in env.items() if k != "HERMESD_SHARED"} if shared else {**env, "HERMESD_SHARED": "0"}
     from lsprotocol import types
     from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
     from pytest_lsp.client import register_lsp_features
@@ -216,3 +219,51 @@ def start_tcp(env: dict[str, str], args: tuple[str, ...] = (), **popen: Any) -> 
         proc.kill()
         raise AssertionError(f"hermesd --tcp did not start: {line!r}")
     return TcpDaemon(proc, int(match.group(1)), Path(match.group(2)))
+
+
+def shared_daemon_pids(run_dir: Path) -> dict[Path, int]:
+    """The shared daemons running in ``run_dir``: each lock file still held, and the pid it holds."""
+    import fcntl
+
+    running = {}
+    for lock in sorted(run_dir.glob("hermesd-*.lock")) if run_dir.is_dir() else ():
+        fd = os.open(lock, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            running[lock] = int(lock.read_text() or 0)
+        finally:
+            os.close(fd)
+    return running
+
+
+def wait_shared_daemon_gone(lock: Path, timeout: float = 15.0) -> bool:
+    """Until no process holds ``lock`` (the shared daemon exited): it is not our child, so there is nothing to wait() on."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fd = os.open(lock, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            time.sleep(0.02)
+        finally:
+            os.close(fd)
+    return False
+
+
+def stop_shared_daemons(run_dir: Path) -> None:
+    """SIGTERM (then SIGKILL) every shared daemon whose lock is in ``run_dir``: no test leaves one behind."""
+    import signal
+
+    for lock, pid in shared_daemon_pids(run_dir).items():
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            if wait_shared_daemon_gone(lock, 10.0):
+                break

@@ -11,6 +11,13 @@ does. The OpenAI SDK then turns them into the HTTP request (captured by an
 in-memory transport, nothing leaves the process), with the profile's
 ``default_headers`` on the client as Hermes' client construction puts them.
 
+A case may carry ``plugin`` (tests/test_thirdparty_plugins.py): a third-party
+package on ``PYTHONPATH`` that Hermes is to load first, the way a Hermes
+release running it does: its module imported and its ``register`` called
+(with ``None`` for a context when it takes one; Hermes' own context has no
+provider registration). Or ``profile``: the declarative fields of a plugin no
+Hermes release on the registry can import, registered as a plain profile.
+
 This file never imports hermesd: it is Hermes, measured.
 """
 
@@ -29,6 +36,8 @@ def build(case: dict[str, Any]) -> dict[str, Any]:
     from providers import get_provider_profile
     from run_agent import AIAgent
 
+    if case.get("plugin") or case.get("profile"):
+        load_third_party(case)
     profile = get_provider_profile(case["provider"])
     if profile is None:
         raise SystemExit(f"Hermes has no profile {case['provider']!r}")
@@ -86,6 +95,24 @@ def build(case: dict[str, Any]) -> dict[str, Any]:
         # Hermes loads user plugins as _hermes_user_provider_<dir>: the snapshot's, not the wheel's own.
         "user_plugin": f"_hermes_user_provider_{profile.name.replace('-', '_')}" in sys.modules,
     }
+
+
+def load_third_party(case: dict[str, Any]) -> None:
+    import importlib
+    import inspect
+
+    from providers import list_providers, register_provider
+    from providers.base import ProviderProfile
+
+    list_providers()  # Hermes' own discovery first, so it cannot replace the plugin's profile afterwards
+    if case.get("profile"):
+        register_provider(ProviderProfile(**case["profile"]))
+        return
+    module_name, _, attr = case["plugin"].partition(":")
+    target = getattr(importlib.import_module(module_name), attr or "register", None)
+    if callable(target):
+        takes = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in inspect.signature(target).parameters.values())
+        target(None) if takes else target()
 
 
 def main() -> None:

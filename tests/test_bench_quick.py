@@ -30,6 +30,7 @@ def test_bench_quick_runs_every_benchmark(tmp_path: Path) -> None:
     report = output.read_text(encoding="utf-8")
     ids = set(re.findall(r"^\| (B\d) \|", report, flags=re.MULTILINE))
     assert ids == {f"B{i}" for i in range(1, 9)}, report
+    assert re.search(r"^\| C1 \|", report, flags=re.MULTILINE) and re.search(r"^\| C1s \|", report, flags=re.MULTILINE)
     assert re.search(r"^\| C2 \| one-shot `hermesd chat` CPU", report, flags=re.MULTILINE), report
     assert "### C2: what a cold `hermesd chat` imports" in report and "| `hermesd` |" in report
     assert "crashed" not in report

@@ -26,20 +26,29 @@ EXPECTED_DEFAULTS = {
     "model.default": "",
     "model.base_url": "",
     "model.api_mode": "",
-    "model.reasoning_effort": "",
+    "agent.reasoning_effort": "",
     "model.temperature": None,
     "model.max_tokens": None,
     "openrouter.min_coding_score": 0.65,
-    "openrouter.provider_preferences": {},
-    "auxiliary.provider": "",
-    "auxiliary.model": "",
+    "provider_routing": {},
+    "auxiliary.compression.provider": "",
+    "auxiliary.compression.model": "",
     "context.budget_tokens": 32000,
     "context.keep_recent_messages": 6,
     "ollama.num_ctx": None,
     "network.timeout": 120.0,
     "network.connect_timeout": 10.0,
-    "network.max_retries": 2,
+    "agent.api_max_retries": 3,
     "catalog.ttl_seconds": 3600,
+    "daemon.idle_timeout": 300,
+}
+# hermesd's older names, read and written as the Hermes keys (docs/config.md).
+EXPECTED_ALIASES = {
+    "model.reasoning_effort": ("agent.reasoning_effort", ""),
+    "openrouter.provider_preferences": ("provider_routing", {}),
+    "auxiliary.provider": ("auxiliary.compression.provider", ""),
+    "auxiliary.model": ("auxiliary.compression.model", ""),
+    "network.max_retries": ("agent.api_max_retries", 2),  # retries after the first attempt
 }
 
 
@@ -58,6 +67,7 @@ def write(path: Path, text: str) -> bytes:
 
 def test_the_documented_keys_and_defaults() -> None:
     assert set(config.KEYS) == set(EXPECTED_DEFAULTS)
+    assert {name: (a.canonical, config.load().get(name)) for name, a in config.ALIASES.items()} == EXPECTED_ALIASES
     for key, default in EXPECTED_DEFAULTS.items():
         assert config.KEYS[key].default == default, key
         assert config.KEYS[key].doc, key
@@ -185,20 +195,21 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "model.default": (5, "5", "must be a string"),
     "model.base_url": ("ftp://example.com", '"ftp://example.com"', "http:// or https:// URL"),
     "model.api_mode": ("grpc", '"grpc"', "must be one of chat_completions, codex_responses"),
-    "model.reasoning_effort": ("extreme", '"extreme"', "must be one of none, minimal, low"),
+    "agent.reasoning_effort": ("extreme", '"extreme"', "must be one of none, minimal, low"),
     "model.temperature": (2.5, "2.5", "must be a number from 0.0 to 2.0"),
     "model.max_tokens": (0, "0", "must be a whole number of at least 1 or null"),
     "openrouter.min_coding_score": (1.5, "1.5", "must be a number from 0.0 to 1.0"),
-    "openrouter.provider_preferences": ("fast", '"fast"', "must be a mapping"),
-    "auxiliary.provider": ("nope", '"nope"', "known provider name or alias"),
-    "auxiliary.model": (["a"], '["a"]', "must be a string"),
+    "provider_routing": ("fast", '"fast"', "must be a mapping"),
+    "auxiliary.compression.provider": ("nope", '"nope"', "known provider name or alias"),
+    "auxiliary.compression.model": (["a"], '["a"]', "must be a string"),
     "context.budget_tokens": (999, "999", "must be a whole number of at least 1000"),
     "context.keep_recent_messages": (1, "1", "must be a whole number of at least 2"),
     "ollama.num_ctx": (2.5, "2.5", "must be a whole number of at least 1 or null"),
     "network.timeout": (0.5, "0.5", "must be a number from 1.0 to 3600.0"),
     "network.connect_timeout": (301, "301", "must be a number from 0.5 to 300.0"),
-    "network.max_retries": (11, "11", "must be a whole number from 0 to 10"),
+    "agent.api_max_retries": (12, "12", "must be a whole number from 1 to 11"),
     "catalog.ttl_seconds": (-1, "-1", "must be a whole number of at least 0"),
+    "daemon.idle_timeout": (0, "0", "must be a whole number of at least 1"),
 }
 
 

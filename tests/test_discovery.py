@@ -31,6 +31,7 @@ from tests._unit_helpers import (  # noqa: F401  (fresh_unit_env is an autouse f
     BUNDLED_NAMES,
     UnitEnv,
     fresh_unit_env,
+    on_sys_path,
     profile,
     simple_plugin,
     write_plugin,
@@ -720,8 +721,6 @@ def test_legacy_single_file_provider_is_discovered(fresh_unit_env: UnitEnv) -> N
 @pytest.fixture
 def fake_distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Any:
     """A distribution on sys.path with ``hermes.plugins`` / ``hermes_agent.plugins`` entry points."""
-    import importlib
-
     token = secrets.token_hex(4)
     site = tmp_path / "site"
     site.mkdir()
@@ -761,15 +760,8 @@ def fake_distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Any:
         "\n[hermes_agent.plugins]\n"
         f"ep-agent = {mods['agent']}:setup\n"
     )
-    sys.path.insert(0, str(site))
-    importlib.invalidate_caches()
-    try:
+    with on_sys_path(site, list(mods.values())):
         yield token, mods
-    finally:
-        sys.path.remove(str(site))
-        importlib.invalidate_caches()
-        for module in mods.values():
-            sys.modules.pop(module, None)
 
 
 def test_entry_point_callable_and_module_are_loaded(fake_distribution: Any) -> None:

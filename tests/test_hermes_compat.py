@@ -63,7 +63,7 @@ def test_catalog_entries_decide_when_given() -> None:
 
 def test_only_the_listed_names_are_provided() -> None:
     compat.install()
-    for name in ("hermes_cli.plugins", "hermes_cli.config", "agent.prompt_builder", "agent.transports.base"):
+    for name in ("hermes_cli.auth_device_flow", "hermes_cli.plugins_cmd", "agent.prompt_builder", "agent.transports.base"):
         with pytest.raises(ModuleNotFoundError):
             __import__(name)
 

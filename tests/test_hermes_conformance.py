@@ -33,15 +33,15 @@ from typing import Any
 import pytest
 import yaml
 
+from tests._unit_helpers import hermes_reference
 from tests.conftest import CANARY_KEY, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _reference() -> Path | None:
-    configured = os.environ.get("HERMES_REFERENCE", "").strip()
-    candidate = Path(configured).expanduser() if configured else ROOT.parent / "shared" / "hermes-reference"
-    return candidate if (candidate / "plugins" / "model-providers").is_dir() else None
+    candidate = hermes_reference()  # the one locator: also found from a worktree nested deeper
+    return candidate if candidate is not None and (candidate / "plugins" / "model-providers").is_dir() else None
 
 
 REFERENCE = _reference()

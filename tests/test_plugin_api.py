@@ -29,6 +29,7 @@ CONTRACT_FIELDS: list[tuple[str, Any]] = [
     ("auth_type", "api_key"),
     ("supports_health_check", True),
     ("supports_vision", False),
+    ("supports_vision_tool_messages", True),  # hermes-agent 0.19.0
     ("fallback_models", ()),
     ("hostname", ""),
     ("default_headers", {}),

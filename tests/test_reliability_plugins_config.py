@@ -437,10 +437,15 @@ KEYS_B = {"auxiliary.model": lambda i: f"aux-{i}", "model.max_tokens": lambda i:
 
 
 def _effective(path: Path, key: str) -> Any:
-    node: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for part in key.split("."):
+    """The key as written (an alias such as network.max_retries is written as its Hermes key)."""
+    from hermesd import config
+
+    raw = config.migrate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    alias = config.ALIASES.get(key)
+    node: Any = raw
+    for part in (alias.canonical if alias else key).split("."):
         node = node[part]
-    return node
+    return alias.from_canonical(node) if alias else node
 
 
 @module_loop

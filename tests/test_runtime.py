@@ -11,7 +11,7 @@ import pytest
 
 import providers
 import providers.discovery as discovery
-from hermesd import credentials, runtime
+from hermesd import config, credentials, runtime
 from hermesd.errors import HermesError
 from hermesd.runtime import detect_api_mode, host_table, provider_for_url, resolve
 from providers import register_provider
@@ -215,12 +215,22 @@ def test_config_base_url_for_the_configured_provider(env: UnitEnv, monkeypatch: 
     monkeypatch.setenv("DEEPSEEK_BASE_URL", "https://from-env.example.com/v1")
     c = cfg(env, provider="deepseek", base_url="https://proxy.example.com/v1/")
     assert resolve(c).base_url == "https://proxy.example.com/v1"
-    assert resolve(c, provider="deepseek").base_url == "https://proxy.example.com/v1"
+    assert resolve(c, provider="deepseek").base_url_source == "model.base_url"
 
 
 def test_config_base_url_when_the_request_names_the_configured_provider_by_alias(env: UnitEnv) -> None:
     c = cfg(env, provider="or", base_url="http://127.0.0.1:9999/api/v1")
     assert resolve(c, provider="openrouter").base_url == "http://127.0.0.1:9999/api/v1"
+
+
+def test_providers_section_sets_a_url_for_one_provider(env: UnitEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", "https://from-env.example.com/v1")
+    env.config_path.write_text("model: {provider: custom, base_url: 'http://127.0.0.1:1/v1'}\n"
+                               "providers: {deepseek: {base_url: 'https://proxy.example.com/v2/'}}\n")
+    c = config.load(env.config_path)
+    r = resolve(c, provider="deepseek")
+    assert (r.base_url, r.base_url_source) == ("https://proxy.example.com/v2", "providers.deepseek.base_url")
+    assert resolve(c, provider="openrouter").base_url == "https://openrouter.ai/api/v1"  # not custom's URL
 
 
 def test_config_base_url_is_not_used_for_another_provider(env: UnitEnv, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -477,7 +487,7 @@ def test_no_profile_openrouter_url_uses_the_openrouter_key(without_openrouter: U
     assert r.profile is None and r.provider == ""
     assert r.base_url == OPENROUTER_URL
     assert (r.api_key, r.key_env_var) == ("sk-or-test-1234", "OPENROUTER_API_KEY")
-    assert r.key_env_vars == ("OPENROUTER_API_KEY", "HERMES_API_KEY", "OPENAI_API_KEY")
+    assert r.key_env_vars == ("OPENROUTER_API_KEY", "HERMES_API_KEY")
     assert r.model == "openrouter/pareto-code"
     assert r.api_mode == "chat_completions"
     assert r.is_openrouter
@@ -515,8 +525,11 @@ def test_no_profile_for_an_unknown_endpoint(env: UnitEnv, monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-1234")
     r = resolve(cfg(env, base_url="http://127.0.0.1:8000/v1", default="local-model"))
     assert r.profile is None and r.provider == "" and not r.is_openrouter
-    assert r.key_env_vars == ("HERMES_API_KEY", "OPENAI_API_KEY")
-    assert (r.api_key, r.key_env_var) == ("sk-openai-1234", "OPENAI_API_KEY")
+    assert r.key_env_vars == ("HERMES_API_KEY",)  # OPENAI_API_KEY only goes to OpenAI's hosts
+    assert (r.api_key, r.key_env_var) == (None, None)
+    monkeypatch.setenv("HERMES_API_KEY", "sk-hermes-1234")
+    assert resolve(cfg(env, base_url="http://127.0.0.1:8000/v1")).api_key == "sk-hermes-1234"
+    assert resolve(cfg(env, base_url="https://api.openai.com/v1")).key_env_vars[0] == "OPENAI_API_KEY"
     assert r.model == "local-model"
     assert r.base_url == "http://127.0.0.1:8000/v1"
 

@@ -15,9 +15,14 @@ Inside hermesd's process these shims take precedence over a real Hermes
 install in the same environment. The plugins then see the behaviour hermesd
 documents and tests (docs/plugins.md, "Hermes compatibility") whatever
 Hermes version sits beside it, and loading a plugin never drags in Hermes'
-agent, its config loader or its network clients. Any other submodule
-(``hermes_cli.plugins``, ``agent.prompt_builder``) is not provided and fails
-to import with ``ModuleNotFoundError``.
+agent, its config loader or its network clients. Third-party provider plugins from the
+package registry add ``hermes_cli.plugins.PluginContext`` (nanogpt),
+``hermes_cli.config.get_env_value`` (nanogpt), ``hermes_cli.urllib_security``
+(venice's and zenmux's catalog fetch) and the names zenmux builds its profile
+with from ``hermes_cli.auth_oauth_pkce_plugin``. Any other submodule
+(``agent.prompt_builder``, ``hermes_cli.auth_device_flow``) is not provided and
+fails to import with ``ModuleNotFoundError``; discovery reports it as "needs
+Hermes' <module>".
 """
 
 from __future__ import annotations
@@ -33,6 +38,16 @@ from typing import Sequence
 SURFACE: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "hermes_cli": ("hermesd.compat.version", ("__version__",)),
     "hermes_cli.models": ("hermesd.compat.models", ("github_model_reasoning_efforts",)),
+    "hermes_cli.plugins": ("hermesd.compat.plugins", ("PluginContext",)),
+    "hermes_cli.config": ("hermesd.compat.config", ("get_env_value",)),
+    "hermes_cli.urllib_security": (
+        "hermesd.compat.urllib_security",
+        ("SafeCredentialRedirectHandler", "open_credentialed_url", "url_origin"),
+    ),
+    "hermes_cli.auth_oauth_pkce_plugin": (
+        "hermesd.compat.oauth_pkce",
+        ("OAuthPKCEConfig", "pkce_auth_handler", "pkce_refresh_credential"),
+    ),
     "agent": (None, ()),
     "agent.transports": (None, ()),
     "agent.transports.chat_completions": (

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from hermesd.config import is_secret_name
+
 # Message fields a provider may receive; everything else is our bookkeeping.
 WIRE_MESSAGE_FIELDS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization"})
@@ -61,7 +63,7 @@ class PreparedRequest:
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:
     masked = {}
     for name, value in headers.items():
-        if name.lower() in _SECRET_HEADERS:
+        if name.lower() in _SECRET_HEADERS or is_secret_name(name):  # plugin-set X-Foo-Token too
             scheme = value.split(" ", 1)[0] if " " in value else ""
             masked[name] = f"{scheme} ***" if scheme else "***"
         else:

@@ -19,12 +19,15 @@ from hermesd.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, wire_messages
 from hermesd.wire.hermes_rules import developer_role, no_profile_extra_body, supports_reasoning
 from hermesd.wire.hooks import call_hook, max_tokens, plugin_error, temperature
+from hermesd.wire.tool_content import text_tool_results
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
     profile = resolved.profile
     model = resolved.model
     prepared = wire_messages(messages)
+    if profile is not None and getattr(profile, "supports_vision_tool_messages", True) is False:
+        prepared = text_tool_results(prepared)
     if profile is not None:
         prepared = call_hook(profile, "prepare_messages", list, profile.prepare_messages, prepared)
     prepared = developer_role(prepared, model)

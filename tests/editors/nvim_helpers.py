@@ -67,7 +67,8 @@ def daemon_cmd() -> list[str]:
 
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not _SECRETISH.search(k) and k.lower() not in _PROXY}
+    env = {k: v for k, v in os.environ.items()
+           if not _SECRETISH.search(k) and k.lower() not in _PROXY and k != "HERMESD_SHARED"}  # server.shared decides
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     pythonpath = env.get("PYTHONPATH")
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + pythonpath if pythonpath else "")

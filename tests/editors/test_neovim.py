@@ -49,9 +49,10 @@ def up():
         yield upstream
 
 
-@pytest.fixture
-def env(tmp_path: Path, up: Upstream) -> dict[str, str]:
-    return nh.hermes_env(tmp_path, up.url)
+@pytest.fixture(params=["shared", "no-shared"])
+def env(request: pytest.FixtureRequest, tmp_path: Path, up: Upstream) -> dict[str, str]:
+    """Every scenario through the shared daemon and with ``server.shared = false`` (``--no-shared``)."""
+    return {**nh.hermes_env(tmp_path, up.url), "HERMES_TEST_SHARED": "0" if request.param == "no-shared" else "1"}
 
 
 def run(nvim: str, name: str, env: dict[str, str], tmp_path: Path) -> dict:
@@ -322,3 +323,22 @@ def test_checkhealth_reports_failing_check_with_hint(nvim, env, up, tmp_path):
     assert "ADVICE" in advice and "broken" in advice, advice
     doctor = report["doctor"]
     assert doctor[2].startswith("[FAIL] plugin:broken"), doctor[:4]  # problems first
+
+
+def test_autostart_starts_the_daemon_in_the_background_after_startup(nvim, env, up, tmp_path):
+    report = run(nvim, "autostart", env, tmp_path)
+    assert report["started_during_vimenter"] is False  # deferred: VimEnter returns first
+    assert report["ready"] is True
+    assert ("--no-shared" in report["cmd"]) == (env["HERMES_TEST_SHARED"] == "0")
+    assert nh_shared_daemons(tmp_path) == (1 if env["HERMES_TEST_SHARED"] == "1" else 0)
+
+
+def test_autostart_false_starts_nothing(nvim, tmp_path, up):
+    report = run(nvim, "no_autostart", nh.hermes_env(tmp_path, up.url), tmp_path)
+    assert report["started"] is False
+
+
+def nh_shared_daemons(tmp_path: Path) -> int:
+    from tests.daemon import shared_daemon_pids
+
+    return len(shared_daemon_pids(tmp_path / "run"))

@@ -132,7 +132,8 @@ def test_vsix_holds_the_bundles_only(vsix: Path) -> None:
     assert '"hermes.server.path"' in manifest and '"hermes.trace.server"' in manifest
 
 
-def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["shared", "no-shared"])
+def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path, mode: str) -> None:
     if SKIP:
         pytest.skip("HERMESD_SKIP_EDITOR_E2E=1")
     require(CODE_SERVER.exists(), f"code-server not found at {CODE_SERVER}")
@@ -141,6 +142,7 @@ def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert node
     env = dict(os.environ)
     # Programs called hermesd that are not hermesd's server: the extension must refuse each.
+    env["HERMES_TEST_SHARED"] = "0" if mode == "no-shared" else "1"  # hermes.server.shared
     env["HERMES_TEST_IMPOSTORS"] = json.dumps({k: str(v) for k, v in write_impostors(tmp_path).items()})
     proc = run(
         [node, "test/e2e/run.mjs", "--vsix", str(vsix), "--artifacts", str(ARTIFACTS)],

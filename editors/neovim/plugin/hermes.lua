@@ -14,6 +14,21 @@ end
 
 local command = vim.api.nvim_create_user_command
 
+-- Prestart: once Neovim is idle after startup, start (or connect to) the
+-- daemon in the background, so the first :HermesChat does not wait for it.
+-- Nothing here blocks startup; a failure is reported at the first command.
+vim.api.nvim_create_autocmd("VimEnter", {
+  once = true,
+  desc = "hermes.nvim: start the daemon in the background (option autostart)",
+  callback = function()
+    vim.defer_fn(function()
+      if require("hermes.config").options.autostart then
+        require("hermes.client").start()
+      end
+    end, 0)
+  end,
+})
+
 command("HermesChat", function(opts)
   require("hermes").chat({ prompt = opts.args, range = opts.range, line1 = opts.line1, line2 = opts.line2 })
 end, {

@@ -38,7 +38,7 @@ local function setup(extra)
   assert(cmd_json, "HERMES_TEST_CMD not set")
   local cmd = vim.json.decode(cmd_json)
   require("hermes").setup(vim.tbl_deep_extend("force", {
-    server = { cmd = cmd, init_timeout_ms = 15000 },
+    server = { cmd = cmd, init_timeout_ms = 15000, shared = os.getenv("HERMES_TEST_SHARED") ~= "0" },
     health = { timeout_ms = 15000 },
   }, extra or {}))
 end
@@ -411,6 +411,36 @@ function scenarios.setup_validation()
   for _, name in ipairs({ "HermesChat", "HermesNew", "HermesStop", "HermesModel", "HermesSet", "HermesDoctor" }) do
     R.commands[name] = vim.fn.exists(":" .. name) == 2
   end
+end
+
+-- Prestart: after VimEnter the daemon starts in the background, without a
+-- command, and VimEnter itself returns before anything is spawned.
+function scenarios.autostart()
+  setup()
+  local client = require("hermes.client")
+  vim.api.nvim_exec_autocmds("VimEnter", { modeline = false })
+  R.started_during_vimenter = client.get() ~= nil
+  wait(15000, function()
+    return client.is_ready()
+  end, "the background start")
+  R.ready = client.is_ready()
+  R.cmd = client.get().config.cmd
+  R.ok = true
+end
+
+-- autostart = false: nothing starts until a command needs the daemon.
+function scenarios.no_autostart()
+  setup({ autostart = false })
+  vim.api.nvim_exec_autocmds("VimEnter", { modeline = false })
+  local after = false
+  vim.defer_fn(function() -- timers of equal delay fire in order: the autostart callback has run
+    after = true
+  end, 0)
+  wait(5000, function()
+    return after
+  end, "the deferred autostart callback")
+  R.started = require("hermes.client").get() ~= nil
+  R.ok = true
 end
 
 local fn = scenarios[scenario]

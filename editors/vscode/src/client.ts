@@ -127,7 +127,7 @@ export class HermesClient implements vscode.Disposable {
   private async doStart(): Promise<void> {
     this.clearRestartTimer();
     const settings = vscode.workspace.getConfiguration('hermes.server');
-    const { args } = serverCommand({ path: settings.get('path'), args: settings.get('args') });
+    const { args } = serverCommand({ path: settings.get('path'), args: settings.get('args'), shared: settings.get('shared') });
     this.setStatus({ state: 'starting' });
     const located = await locateServer({
       setting: settings.get<string>('path'),

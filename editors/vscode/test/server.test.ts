@@ -27,6 +27,11 @@ describe('serverCommand', () => {
     expect(serverCommand({ args: ['--stdio', '--log-level', 'debug'] }).args).toEqual(['--stdio', '--log-level', 'debug']);
     expect(serverCommand({ args: ['-v', 3, null] }).args).toEqual(['-v', '--stdio']);
   });
+  it('adds --no-shared when hermes.server.shared is off, once', () => {
+    expect(serverCommand({ shared: false }).args).toEqual(['--no-shared', '--stdio']);
+    expect(serverCommand({ shared: false, args: ['--no-shared'] }).args).toEqual(['--no-shared', '--stdio']);
+    expect(serverCommand({ shared: true }).args).toEqual(['--stdio']);
+  });
   it('expands ~', () => {
     expect(serverCommand({ path: '~/.local/bin/hermesd' }, '/home/u').command).toBe('/home/u/.local/bin/hermesd');
     expect(expandHome('~', '/home/u')).toBe('/home/u');

@@ -323,6 +323,9 @@ function M.start()
   end
   state.ready = false
   state.failure = nil
+  if opts.shared == false and type(cmd) == "table" and not vim.tbl_contains(cmd, "--no-shared") then
+    cmd = vim.list_extend(vim.deepcopy(cmd), { "--no-shared" })
+  end
   local lsp_config = {
     name = M.NAME,
     cmd = cmd,

@@ -8,6 +8,7 @@
 local M = {}
 
 ---@class hermes.Options
+---@field autostart boolean  Start (or connect to) the daemon in the background once Neovim is idle after startup.
 ---@field server hermes.ServerOptions
 ---@field chat hermes.ChatOptions
 ---@field keymaps hermes.Keymaps
@@ -16,6 +17,7 @@ local M = {}
 ---@class hermes.ServerOptions
 ---@field cmd string[]|fun(dispatchers: table, config: table): table  Command that starts the daemon (stdio).
 ---@field cmd_env? table<string,string>  Extra environment for the daemon.
+---@field shared boolean  Use the shared per-user daemon (false: `--no-shared`, a daemon for this Neovim alone).
 ---@field init_timeout_ms integer  How long synchronous callers wait for the handshake.
 ---@field initialize_timeout_ms integer  How long the daemon has to answer `initialize` before it is stopped as not hermesd.
 ---@field request_timeout_ms integer  How long synchronous requests (health, completion) wait.
@@ -42,11 +44,13 @@ local M = {}
 
 ---@type hermes.Options
 M.defaults = {
+  autostart = true,
   server = {
     -- `hermesd-lsp`: a name only this project's distribution installs (the
     -- registry's `hermesd` distribution is another program).
     cmd = { "hermesd-lsp", "--stdio" },
     cmd_env = nil,
+    shared = true,
     init_timeout_ms = 10000,
     initialize_timeout_ms = 5000,
     request_timeout_ms = 5000,

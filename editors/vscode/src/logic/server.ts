@@ -16,6 +16,7 @@ export const DEFAULT_INITIALIZE_TIMEOUT_S = 5;
 export interface ServerSettings {
   path?: string;
   args?: unknown;
+  shared?: unknown;
 }
 
 export interface ServerCommand {
@@ -34,11 +35,14 @@ export function expandHome(p: string, home = os.homedir()): string {
   return p;
 }
 
-/** The command line for `hermesd --stdio` from hermes.server.path / .args. */
+/** The command line for `hermesd --stdio` from hermes.server.path / .args / .shared. */
 export function serverCommand(settings: ServerSettings, home?: string): ServerCommand {
   const raw = typeof settings.path === 'string' ? settings.path.trim() : '';
   const command = expandHome(raw || DEFAULT_SERVER_PATH, home);
   const args = Array.isArray(settings.args) ? settings.args.filter((a): a is string => typeof a === 'string') : [];
+  if (settings.shared === false && !args.includes('--no-shared')) {
+    args.push('--no-shared'); // a daemon for this window alone, not the shared per-user one
+  }
   if (!args.includes('--stdio')) {
     args.push('--stdio');
   }

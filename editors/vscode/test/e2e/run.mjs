@@ -133,7 +133,18 @@ function startProcess(name, cmd, args, options) {
   return child;
 }
 
+let sharedRunDir; // the shared daemon runs in its own session: stopped by the pid in its lock file
 function killAll() {
+  if (sharedRunDir && fs.existsSync(sharedRunDir)) {
+    for (const f of fs.readdirSync(sharedRunDir).filter((n) => /^hermesd-.*\.lock$/.test(n))) {
+      const pid = Number(fs.readFileSync(path.join(sharedRunDir, f), 'utf8'));
+      try {
+        if (pid > 0) process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+  }
   for (const child of children.reverse()) {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -227,6 +238,7 @@ const baseSettings = {
   // The real daemon gets this long at every (re)start too: on a loaded machine
   // (2 cores shared with other test runs) a cold start took more than 2 s.
   'hermes.server.initializeTimeout': 5,
+  'hermes.server.shared': process.env.HERMES_TEST_SHARED !== '0',
 };
 fs.writeFileSync(settingsFile, JSON.stringify(baseSettings, null, 2));
 
@@ -271,6 +283,8 @@ const env = {
   PYTHONUNBUFFERED: '1',
 };
 fs.mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+sharedRunDir = env.HERMESD_RUNTIME_DIR;
+log(`shared daemon: ${baseSettings['hermes.server.shared']}`);
 if (process.env.VIRTUAL_ENV) {
   env.VIRTUAL_ENV = process.env.VIRTUAL_ENV;
 }
@@ -748,13 +762,21 @@ await step('a program called hermesd that is not hermesd is refused within secon
   await waitFor('the server to come back', async () => (await page.locator('.statusbar-item', { hasText: 'pareto-code' }).count()) > 0, 30_000);
 });
 
+await step('hermes.server.shared decides whether the window used the shared daemon', async () => {
+  const sockets = fs.existsSync(sharedRunDir) ? fs.readdirSync(sharedRunDir).filter((n) => /^hermesd-.*\.sock$/.test(n)) : [];
+  const wanted = baseSettings['hermes.server.shared'] ? 1 : 0;
+  if (sockets.length !== wanted) {
+    throw new Error(`expected ${wanted} shared daemon socket(s) in ${sharedRunDir}, found ${JSON.stringify(sockets)}`);
+  }
+});
+
 await step('with no key and no model, the picker leads with pareto-code and "Set up another provider…"', async () => {
   // A wrapper that starts the same daemon without the key (or the loopback URL, which alone would
-  // count as a keyless endpoint), and no config.yaml.
+  // count as a keyless endpoint), its own daemon rather than the shared one (which has the key), and no config.yaml.
   const dir = path.join(tmp, 'no-key');
   fs.mkdirSync(dir, { recursive: true });
   const wrapper = path.join(dir, 'hermesd');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY OPENROUTER_BASE_URL\nexec ${shellQuote(daemon.path)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY OPENROUTER_BASE_URL\nexport HERMESD_SHARED=0\nexec ${shellQuote(daemon.path)} "$@"\n`, { mode: 0o755 });
   fs.renameSync(path.join(hermesHome, 'config.yaml'), path.join(hermesHome, 'config.yaml.e2e'));
   await closeNotifications();
   // The settings search still holds earlier searches after the reload: start from an empty one.

@@ -1,0 +1,254 @@
+"""Benchmarks of the shared per-user daemon (issue 19): C1, C1s and B7's shared row; B6's httpx baseline.
+
+C1 and C1s time what an editor waits for from spawning ``hermesd --stdio``
+(the forwarder) to the first ``hermes/chatDelta`` of a chat sent right
+after ``initialize``: with no daemon running (C1, every run in a fresh
+runtime dir, checked to hold no socket) and with one already running (C1s).
+Both are set against a bare pygls server's spawn → ``initialize`` reply.
+Every shared daemon a case starts is stopped before the case returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, median, model, percentile
+from bench.lsp import rss_mb
+from bench.report import Row
+from tests.daemon import stop_shared_daemons
+from tests.lsp_client import LspClient
+
+FORWARDER = [sys.executable, "-m", "hermesd", "--stdio"]
+MINIMAL = [sys.executable, "-m", "bench.minimal_server"]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def _bare_initialize(home: Home) -> float:
+    """A bare pygls server: spawn → ``initialize`` reply."""
+    client = await LspClient.spawn(MINIMAL, home.env(None), cwd=str(REPO))
+    try:
+        await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, timeout=60)
+        return time.monotonic() - client.spawned_at
+    finally:
+        await client.close()
+
+
+async def _spawn_to_first_delta(env: dict[str, str], tag: str) -> float:
+    """``hermesd --stdio`` spawned, ``initialize``, a chat sent right after: seconds to its first delta."""
+    daemon = await Daemon.spawn(env, shared=True)
+    try:
+        await daemon.client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, timeout=60)
+        daemon.client.notify("initialized", {})
+        stream, done = daemon.chat({"provider": PROVIDER, "model": model(tag), "message": "hi"})
+        result = await asyncio.wait_for(done, 60)
+        assert result["stopReason"] == "end_turn", result
+        return stream.times[0] - daemon.client.spawned_at
+    finally:
+        await daemon.close()
+
+
+def _run_dir(env: dict[str, str]) -> Path:
+    return Path(env["HERMESD_RUNTIME_DIR"])
+
+
+async def c1(ctx: Any) -> list[Row]:
+    """No daemon running: spawn → first chat delta, beside a bare pygls server's spawn → initialize."""
+    reps = ctx.size(7, 1)
+    cold, bare = [], []
+    for i in range(reps):
+        home = Home(ctx.root, f"c1-{i}")
+        env = home.env(ctx.upstream.url)
+        run = _run_dir(env)
+        assert not list(run.glob("*.sock")) if run.exists() else True, "a daemon socket exists before a C1 run"
+        try:
+            if i % 2:
+                bare.append(await _bare_initialize(home))
+                cold.append(await _spawn_to_first_delta(env, f"c1-{i}"))
+            else:
+                cold.append(await _spawn_to_first_delta(env, f"c1-{i}"))
+                bare.append(await _bare_initialize(home))
+        finally:
+            await asyncio.to_thread(stop_shared_daemons, run)
+    ratio = median(cold) / median(bare)
+    return [Row("C1", "no daemon running: spawn `hermesd --stdio` → first chat delta (chat sent right after "
+                "initialize; the forwarder starts the shared daemon)", _ms(median(cold)),
+                f"bare pygls server spawn → initialize reply {_ms(median(bare))}", f"{ratio:.2f}×", "≤ 1.4×",
+                ratio <= 1.4)]
+
+
+async def c1s(ctx: Any) -> list[Row]:
+    """A daemon already running: a new ``hermesd --stdio`` → first chat delta."""
+    reps = ctx.size(9, 1)
+    home = Home(ctx.root, "c1s")
+    env = home.env(ctx.upstream.url)
+    warm, bare = [], []
+    try:
+        await _spawn_to_first_delta(env, "c1s-warm")  # starts the shared daemon and warms it
+        for i in range(reps):
+            bare.append(await _bare_initialize(Home(ctx.root, f"c1s-bare-{i}")))
+            warm.append(await _spawn_to_first_delta(env, f"c1s-{i}"))
+        imports = [await _forwarder_imports(env) for _ in range(ctx.size(5, 1))]
+    finally:
+        await asyncio.to_thread(stop_shared_daemons, _run_dir(env))
+    ratio = median(warm) / median(bare)
+    total = median([sum(t.values()) for t in imports])
+    ours = median([sum(v for k, v in t.items() if k.split(".")[0] == "hermesd") for t in imports])
+    return [Row("C1s", "daemon already running: a new `hermesd --stdio` → first chat delta", _ms(median(warm)),
+                f"bare pygls server spawn → initialize reply {_ms(median(bare))}", f"{ratio:.2f}×", "≤ 0.3×",
+                ratio <= 0.3),
+            Row("C1s", f"the forwarder's imports (`-X importtime`, all modules, standard library only; "
+                f"hermesd's own {_ms(ours)})", _ms(total), "-", "-", "-", None)]
+
+
+async def _forwarder_imports(env: dict[str, str]) -> dict[str, float]:
+    """Self import time per module of one forwarder that connects and leaves (seconds)."""
+    client = await LspClient.spawn([sys.executable, "-X", "importtime", "-m", "hermesd", "--stdio"], env,
+                                   cwd=str(REPO), stderr=asyncio.subprocess.PIPE)
+    await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, timeout=60)
+    client.notify("exit")
+    await client.close()
+    assert client.proc is not None and client.proc.stderr is not None
+    trace = (await client.proc.stderr.read()).decode()
+    out: dict[str, float] = {}
+    for line in trace.splitlines():
+        if line.startswith("import time:") and "|" in line and "self" not in line:
+            self_us, _, name = line[len("import time:"):].split("|")
+            out[name.strip()] = int(self_us) / 1e6
+    return out
+
+
+# -- B6: plain httpx + httpx-sse reading the same streams --------------------
+
+HTTPX_STREAMS = r'''
+import asyncio, json, sys, time
+import httpx, httpx_sse
+
+async def one(client, url, key, scenario, out):
+    body = {"model": scenario, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    async with httpx_sse.aconnect_sse(client, "POST", url, json=body, headers={"Authorization": "Bearer " + key}) as source:
+        async for event in source.aiter_sse():
+            if event.data == "[DONE]":
+                break
+            for choice in json.loads(event.data).get("choices") or ():
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    now = time.monotonic()
+                    out.extend(now - float(p.split("@", 1)[1]) for p in text.split(";") if "@" in p)
+
+async def main(url, key, scenarios):
+    lat = []
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=len(scenarios) * 2), timeout=120) as client:
+        cpu = time.process_time()
+        await asyncio.gather(*(one(client, url, key, s, lat) for s in scenarios))
+        cpu = time.process_time() - cpu
+    print(json.dumps({"latencies": lat, "cpu": cpu}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
+'''
+
+
+async def httpx_baseline(ctx: Any, streams: int, n: int, rate: float) -> dict[str, Any]:
+    """The same streams read by plain httpx + httpx-sse in a process of their own: CPU per chunk and p99."""
+    scenarios = [model(f"b6-httpx-{k}", n, rate, stamp=1) for k in range(streams)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HTTPX_STREAMS, ctx.upstream.url + "/v1/chat/completions", KEY, json.dumps(scenarios),
+        stdout=asyncio.subprocess.PIPE, cwd=str(REPO), env=Home(ctx.root, "b6-httpx").env(None))
+    out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    data = json.loads(out)
+    lat = data["latencies"]
+    assert len(lat) == streams * n, (len(lat), streams * n)
+    return {"p99": percentile(lat, 99), "cpu_per_chunk": data["cpu"] / len(lat)}
+
+
+def b6_rows(r: dict[str, Any], base: dict[str, Any]) -> list[Row]:
+    ratio = r["cpu_per_chunk"] / base["cpu_per_chunk"]
+    added = r["all"] - base["p99"]
+    return [
+        Row("B6", f"daemon CPU per chunk, {r['streams']} concurrent streams (upstream read, parsed, sent on as deltas)",
+            f"{r['cpu_per_chunk'] * 1e6:.0f} µs", f"plain httpx + httpx-sse reading the same streams "
+            f"{base['cpu_per_chunk'] * 1e6:.0f} µs", f"{ratio:.2f}×", "≤ 1.5×", ratio <= 1.5),
+        Row("B6", f"p99 delay upstream → editor, {r['streams']} concurrent streams", _ms(r["all"]),
+            f"plain httpx + httpx-sse p99 {_ms(base['p99'])}", f"{added * 1000:+.1f} ms", "≤ +20 ms", added <= 0.020),
+    ]
+
+
+# -- B7: one shared daemon for three clients vs three daemons -----------------
+
+
+# ``hermesd chat`` run in-process, then its peak resident memory (VmHWM) on stderr. Not wait4's
+# ru_maxrss: that counts the pages of the (large) benchmark process the child was forked from.
+PEAK_CLI = (
+    "import sys\n"
+    "from hermesd.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "sys.stdout.flush()\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "print('PEAK', int(peak.split()[1]), file=sys.stderr)\n"
+    "sys.exit(status)\n"
+)
+
+
+def _peak_rss_mb(cli_args: list[str], env: dict[str, str]) -> float:
+    """Run ``hermesd <cli_args>`` to its end: its peak resident memory in MiB."""
+    proc = subprocess.run([sys.executable, "-c", PEAK_CLI, *cli_args], env=env, cwd=str(REPO),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, (cli_args, proc.stderr[-500:])
+    [peak] = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("PEAK ")]
+    return int(peak) / 1024
+
+
+async def _chatted(env: dict[str, str], tag: str, shared: bool) -> Daemon:
+    daemon = await Daemon.spawn(env, shared=shared)
+    await daemon.client.initialize()
+    _, done = daemon.chat({"provider": PROVIDER, "model": model(tag), "message": "hi"})
+    await asyncio.wait_for(done, 60)
+    return daemon
+
+
+async def b7_shared(ctx: Any) -> list[Row]:
+    """Two editors and a CLI chat on one shared daemon, against two ``--no-shared`` daemons and an in-process CLI."""
+    cli = ["chat", "-p", PROVIDER, "-m", model("b7s-cli"), "hi"]
+    env = Home(ctx.root, "b7-shared").env(ctx.upstream.url)
+    editors: list[Daemon] = []
+    try:
+        editors = [await _chatted(env, f"b7s-{k}", shared=True) for k in range(2)]
+        shared_cli = await asyncio.to_thread(_peak_rss_mb, cli, env)
+        [(_, pid)] = _shared_pids(_run_dir(env)).items()
+        await asyncio.sleep(0.2)
+        daemon_rss = rss_mb(pid)
+        forwarders = sum(rss_mb(d.client.pid()) for d in editors)
+    finally:
+        for d in editors:
+            await d.close()
+        await asyncio.to_thread(stop_shared_daemons, _run_dir(env))
+    apart: list[Daemon] = []
+    try:
+        apart = [await _chatted(Home(ctx.root, f"b7-apart-{k}").env(ctx.upstream.url), f"b7a-{k}", shared=False)
+                 for k in range(2)]
+        await asyncio.sleep(0.2)
+        apart_rss = sum(rss_mb(d.client.pid()) for d in apart)
+        own_cli = await asyncio.to_thread(_peak_rss_mb, cli, Home(ctx.root, "b7-apart-cli").env(ctx.upstream.url))
+    finally:
+        for d in apart:
+            await d.close()
+    shared_total = daemon_rss + forwarders + shared_cli
+    apart_total = apart_rss + own_cli
+    return [Row("B7", f"resident memory, two editors + one CLI chat: one shared daemon ({daemon_rss:.1f} MB) + two "
+                f"forwarders ({forwarders:.1f} MB) + CLI through it (peak {shared_cli:.1f} MB)",
+                f"{shared_total:.1f} MB", f"two --no-shared daemons ({apart_rss:.1f} MB) + in-process CLI "
+                f"(peak {own_cli:.1f} MB) = {apart_total:.1f} MB", f"{shared_total / apart_total:.2f}×", "-", None)]
+
+
+def _shared_pids(run: Path) -> dict[Path, int]:
+    from tests.daemon import shared_daemon_pids
+
+    return shared_daemon_pids(run)

@@ -1,0 +1,362 @@
+"""``hermesd --stdio``: a byte relay to the user's shared daemon, starting it when none runs.
+
+The gopls ``-remote=auto`` model. Editors (and ``hermesd chat``) share one
+daemon per user and environment: the forwarder finds its endpoint, says
+hello (one JSON line each way, see docs/protocol.md), then copies bytes in
+both directions until either side closes. It never parses LSP frames and
+imports the standard library only, so a new editor window costs a Python
+start and a connect, not pygls and an HTTP stack.
+
+Clients that would make the daemon behave differently never share one: the
+endpoint's name is a hash of everything that decides what the daemon does
+(:func:`env_key`). A daemon whose version differs from the forwarder's
+retires: it gives up its socket at once, so a new daemon takes the name,
+and exits once its own connections have closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hermesd import __version__
+
+HANDSHAKE_VERSION = 1
+HELLO_LIMIT = 4096  # bytes: a hello line is well under 200
+START_TIMEOUT = 15.0  # seconds a starting daemon has to answer
+
+# What the daemon's behaviour depends on, besides config files under HERMES_HOME.
+_EXACT = frozenset({
+    "HOME", "PYTHONPATH", "PYTHONHOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+})
+_PREFIXES = ("HERMES_", "HERMESD_")  # HERMES_HOME, HERMES_INFERENCE_PROVIDER, the HERMESD_* dirs
+_SUFFIX = re.compile(r"_(API_KEY|KEY|TOKEN|SECRET|BASE_URL|API_BASE|URL|ENDPOINT)$")
+_TEMPLATE = re.compile(r"\$\{([^}]+)\}")  # config.yaml's ${VAR} templates
+
+
+class ForwardError(Exception):
+    """No shared daemon could be reached or started; the message says why."""
+
+
+def key_names(environ: dict[str, str] | os._Environ = os.environ) -> list[str]:
+    """The variables whose names and values decide which daemon a client may share."""
+    names = {n for n in environ if n.upper() in _EXACT or n.startswith(_PREFIXES) or _SUFFIX.search(n.upper())}
+    return sorted((names | set(_template_names(environ))) - {"HERMESD_SHARED"})  # it decides whether to share at all
+
+
+def _template_names(environ: Any) -> list[str]:
+    home = environ.get("HERMES_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".hermes")
+    try:
+        text = Path(home, "config.yaml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [name.split(":", 1)[0].strip() for name in _TEMPLATE.findall(text)]
+
+
+def env_key(environ: dict[str, str] | os._Environ = os.environ, prefix: str = sys.prefix) -> str:
+    """A short hash of the interpreter and of :func:`key_names` (names and values): values are never stored."""
+    digest = hashlib.sha256()
+    for part in (prefix, *(f"{name}={environ.get(name, '')}" for name in key_names(environ))):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+# -- endpoints -------------------------------------------------------------
+
+
+class Endpoint:
+    """Where one shared daemon listens, and the files beside it.
+
+    ``base`` is ``<socket dir>/hermesd-<key>``: ``.lock`` (held by the
+    daemon for its whole life, holding its pid) and ``.log`` (its stderr)
+    sit beside the listening address.
+    """
+
+    kind = ""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.lock = base.with_name(base.name + ".lock")
+        self.log = base.with_name(base.name + ".log")
+
+    @property
+    def address(self) -> Path:
+        raise NotImplementedError
+
+    def connect(self) -> socket.socket | None:
+        """A connected socket, or None when no daemon listens."""
+        raise NotImplementedError
+
+    def hello(self) -> dict[str, Any]:
+        return {"hermesd": HANDSHAKE_VERSION, "version": __version__, "pid": os.getpid()}
+
+
+class UnixEndpoint(Endpoint):
+    """Linux and macOS: a 0600 socket in the user's 0700 runtime directory; the daemon checks the peer's uid."""
+
+    kind = "unix"
+
+    @property
+    def address(self) -> Path:
+        """``<base>.sock``; when that is too long for ``sun_path`` (104-108 bytes), a short name in the temp dir."""
+        path = self.base.with_name(self.base.name + ".sock")
+        if len(os.fsencode(path)) <= 100:
+            return path
+        import tempfile
+
+        short = hashlib.sha256(os.fsencode(self.base)).hexdigest()[:16]
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+        from hermesd.paths import check_private_dir
+
+        return check_private_dir(Path(tempfile.gettempdir()) / f"hermesd-{uid}") / f"{short}.sock"
+
+    def connect(self) -> socket.socket | None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(self.address))
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            return None
+        return sock
+
+
+class LoopbackEndpoint(Endpoint):
+    """Windows (untested there): 127.0.0.1 on a free port; port and token in a 0600 file the hello proves it read."""
+
+    kind = "tcp"
+
+    @property
+    def address(self) -> Path:
+        return self.base.with_name(self.base.name + ".json")
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            info = json.loads(self.address.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) and isinstance(info.get("port"), int) else None
+
+    def connect(self) -> socket.socket | None:
+        info = self.read()
+        if info is None:
+            return None
+        try:
+            return socket.create_connection(("127.0.0.1", info["port"]), timeout=START_TIMEOUT)
+        except OSError:
+            return None
+
+    def hello(self) -> dict[str, Any]:
+        info = self.read() or {}
+        return {**super().hello(), "token": info.get("token", "")}
+
+
+def endpoint(environ: dict[str, str] | os._Environ = os.environ, kind: str | None = None) -> Endpoint:
+    """This client's endpoint: its directory is the user's runtime dir, its name the :func:`env_key`."""
+    from hermesd.paths import check_private_dir, socket_dir
+
+    kind = kind or ("unix" if hasattr(socket, "AF_UNIX") and os.name != "nt" else "tcp")
+    base = check_private_dir(socket_dir()) / f"hermesd-{env_key(environ)}"
+    return endpoint_at(base, kind)
+
+
+def endpoint_at(base: Path, kind: str) -> Endpoint:
+    """The endpoint named ``base`` (what ``hermesd --daemon BASE KIND`` is given)."""
+    return (UnixEndpoint if kind == "unix" else LoopbackEndpoint)(base)
+
+
+# -- the handshake ---------------------------------------------------------
+
+
+def handshake(ep: Endpoint, sock: socket.socket) -> tuple[dict[str, Any], bytes]:
+    """Send our hello, read the daemon's reply line; also any bytes that came after it."""
+    sock.settimeout(START_TIMEOUT)
+    sock.sendall(json.dumps(ep.hello()).encode() + b"\n")
+    data = b""
+    while b"\n" not in data:
+        chunk = sock.recv(HELLO_LIMIT)
+        if not chunk or len(data) > HELLO_LIMIT:
+            raise ForwardError("the shared daemon closed the connection during the handshake (see its log)")
+        data += chunk
+    line, rest = data.split(b"\n", 1)
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        raise ForwardError(f"the shared daemon's handshake reply is not JSON: {line[:80]!r}") from None
+    sock.settimeout(None)
+    return reply if isinstance(reply, dict) else {}, rest
+
+
+def connect(ep: Endpoint, *, start: bool = True) -> tuple[socket.socket, bytes] | None:
+    """A socket past the handshake to the daemon at ``ep``, starting (or replacing) it when ``start``.
+
+    None when no daemon runs and ``start`` is false. Two clients starting at
+    once start two daemons; the second finds the first's lock and leaves.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    started = False
+    while True:
+        sock = ep.connect()
+        if sock is not None:
+            try:
+                reply, rest = handshake(ep, sock)
+            except (OSError, ForwardError):
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                reply, rest = {"busy": True}, b""  # at its connection limit, or stopping: try again
+            else:
+                if reply.get("ok"):
+                    return sock, rest
+                sock.close()
+                if not reply.get("retiring"):
+                    raise ForwardError(f"the shared daemon refused the connection: {reply.get('error', reply)}")
+        if not start:
+            return None
+        if not started:
+            started = True
+            _wait_ready(ep, _spawn(ep), deadline)
+        elif time.monotonic() > deadline:
+            raise ForwardError(f"the shared daemon did not start within {START_TIMEOUT:g} s; {_log_tail(ep)}")
+        else:
+            time.sleep(0.01)  # another client's daemon won the lock and is still starting
+
+
+READY, LOST = b"1", b"0"  # what the daemon writes on the ready pipe: listening / another one holds the lock
+
+
+def _spawn(ep: Endpoint) -> int:
+    """Start ``hermesd --daemon`` for ``ep``, detached; the read end of the pipe it reports on (-1: poll).
+
+    POSIX: a double fork of this process, which has imported nothing but
+    the standard library, so the daemon skips a second interpreter start.
+    """
+    read_fd, write_fd = os.pipe()
+    if hasattr(os, "fork"):
+        pid = os.fork()
+        if pid == 0:
+            _become_daemon(ep, read_fd, write_fd)
+        os.close(write_fd)
+        os.waitpid(pid, 0)  # the first child exits as soon as it has forked the daemon
+        return read_fd
+    os.close(write_fd)  # Windows (untested): a detached interpreter; the caller polls until it answers
+    os.close(read_fd)
+    import subprocess
+
+    with open(ep.log, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "hermesd", "--daemon", str(ep.base), ep.kind, "-1"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, close_fds=True,
+                         creationflags=0x00000008 | 0x00000200)  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+    return -1
+
+
+def _become_daemon(ep: Endpoint, read_fd: int, write_fd: int) -> None:
+    """In the forked child: a new session, a second fork, stdio away from the editor's pipes; never returns."""
+    status = 1
+    try:
+        os.close(read_fd)
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        log = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for fd, target in ((0, null), (1, null), (2, log)):  # the editor's pipes must not stay open here
+            os.dup2(target, fd)
+        os.close(null)
+        os.close(log)
+        import gc
+
+        gc.disable()  # start-up imports allocate only what lives on: no collections (the daemon turns it back on)
+        from hermesd.cli import serve_daemon
+
+        status = serve_daemon(ep.base, ep.kind, write_fd)
+    except BaseException:  # noqa: BLE001 - report in the daemon's log, then leave: never return into the forwarder
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _wait_ready(ep: Endpoint, read_fd: int, deadline: float) -> None:
+    """Until the daemon says it listens, or that another one holds the lock, or dies (end of file), or the deadline."""
+    if read_fd < 0:
+        return
+    import select
+
+    try:
+        readable, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+        said = os.read(read_fd, 1) if readable else b"?"
+    finally:
+        os.close(read_fd)
+    if said == b"":
+        raise ForwardError(f"the shared daemon exited while starting; {_log_tail(ep)}")
+
+
+def _log_tail(ep: Endpoint | None) -> str:
+    if ep is None:
+        return ""
+    try:
+        tail = ep.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    except OSError:
+        return f"its log: {ep.log}"
+    return f"its log ({ep.log}) ends: " + " | ".join(tail) if tail else f"its log: {ep.log}"
+
+
+# -- the relay ---------------------------------------------------------------
+
+
+def relay(sock: socket.socket, pending: bytes = b"", stdin_fd: int = 0, stdout_fd: int = 1) -> int:
+    """Copy stdin to the daemon and the daemon to stdout; return when the daemon closes the connection.
+
+    End of stdin half-closes the socket; the daemon then ends this
+    connection (its other clients go on) and closes it, which ends the relay.
+    The upward copy runs on a daemon thread: it may stay blocked reading
+    stdin when the daemon goes first, and must not keep the process alive.
+    """
+
+    def up() -> None:
+        try:
+            while data := os.read(stdin_fd, 1 << 16):
+                sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    threading.Thread(target=up, name="hermesd-up", daemon=True).start()
+    try:
+        data = pending or sock.recv(1 << 16)
+        while data:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(stdout_fd, view):]
+            data = sock.recv(1 << 16)
+    except OSError:  # the editor closed stdout, or the daemon reset the connection
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+def forward() -> int:
+    """``hermesd --stdio``: reach (or start) the shared daemon and relay; None of pygls is imported here."""
+    from hermesd.paths import RuntimeDirError
+
+    try:
+        ep = endpoint()
+        connected = connect(ep)
+    except (OSError, ForwardError, RuntimeDirError) as exc:
+        print(f"hermesd: cannot use the shared daemon ({exc}); serving this editor in-process", file=sys.stderr, flush=True)
+        return -1
+    assert connected is not None
+    sock, pending = connected
+    return relay(sock, pending)

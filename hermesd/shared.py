@@ -1,0 +1,306 @@
+"""The shared per-user daemon behind :mod:`hermesd.forwarder`.
+
+One process serves every editor and CLI client of one user and environment
+(docs/protocol.md, "Shared daemon"). A connection is admitted when its
+peer is this user (``SO_PEERCRED``; on the loopback fallback, the token)
+and its hello names our handshake and version; it is then served exactly
+like a TCP connection whose token was checked (hermesd.tcp's frame caps,
+connection cap and per-connection ``shutdown``/``exit``), and joins the
+broadcasts (``hermes/configChanged`` reaches every client).
+
+The daemon holds ``<base>.lock`` for its whole life, exits after
+``daemon.idle_timeout`` seconds without connections, and retires when a
+client of another version says hello: it gives up its address at once and
+exits when its last connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from hermesd import __version__
+from hermesd.forwarder import (
+    HANDSHAKE_VERSION,
+    HELLO_LIMIT,
+    LOST,
+    READY,
+    Endpoint,
+    LoopbackEndpoint,
+    endpoint_at,
+)
+from hermesd.tcp import (
+    INIT_TIMEOUT,
+    MAX_CONNECTIONS,
+    _OncePerInterval,
+    _serve_connection,
+)
+
+log = logging.getLogger(__name__)
+DEFAULT_IDLE_TIMEOUT = 300.0
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket (None where the platform cannot tell)."""
+    if hasattr(socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}
+        _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        return uid
+    if sys.platform == "darwin":  # untested here: LOCAL_PEERCRED's struct xucred {version, uid, ...}
+        data = sock.getsockopt(0, 0x001, struct.calcsize("IIh16I"))
+        return struct.unpack_from("II", data)[1]
+    return None
+
+
+def idle_timeout() -> float:
+    """``daemon.idle_timeout`` from config.yaml; read at each idle start, so a change applies next time."""
+    from hermesd import config
+
+    try:
+        value = config.load().get("daemon.idle_timeout")
+    except Exception:  # noqa: BLE001 - an unreadable config must not keep the daemon forever
+        return DEFAULT_IDLE_TIMEOUT
+    return float(value) if isinstance(value, (int, float)) else DEFAULT_IDLE_TIMEOUT
+
+
+class Lock:
+    """``<base>.lock``: held (flock) by the daemon that owns the address; it holds the pid."""
+
+    def __init__(self, ep: Endpoint) -> None:
+        self.path = ep.lock
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows: msvcrt's lock (untested here)
+            import msvcrt
+
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            except OSError:
+                os.close(fd)
+                return False
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # the lock goes with the descriptor; the file stays (unlinking it would race)
+            self.fd = None
+
+
+class SharedDaemon:
+    """The listener, its connections and the lifecycle rules around them."""
+
+    def __init__(self, ep: Endpoint) -> None:
+        from hermesd.server import Daemon
+
+        self.ep = ep
+        self.daemon = Daemon()
+        self.secret = secrets.token_urlsafe(32)  # marks connections as "one of many"; no client ever sends it
+        self.token = secrets.token_urlsafe(32)  # the loopback fallback's: proven in the hello
+        self.live: set[Any] = set()
+        self.listener: asyncio.AbstractServer | None = None
+        self.lock = Lock(ep)
+        self.stop = asyncio.Event()
+        self.retiring = False
+        self.idle: asyncio.TimerHandle | None = None
+        self.refusals = _OncePerInterval()
+        self.address_id: tuple[int, int] | None = None
+
+    async def start(self) -> bool:
+        if not self.lock.acquire():
+            return False
+        address = self.ep.address
+        if isinstance(self.ep, LoopbackEndpoint):
+            self.listener = await asyncio.start_server(self.on_connect, "127.0.0.1", 0, limit=HELLO_LIMIT * 16)
+            port = self.listener.sockets[0].getsockname()[1]
+            _write_private(address, json.dumps({"port": port, "token": self.token, "pid": os.getpid()}))
+        else:
+            address.unlink(missing_ok=True)  # a socket left by a daemon that was killed; we hold the lock
+            old = os.umask(0o177)  # the socket is created 0600, never wider for an instant
+            try:
+                self.listener = await asyncio.start_unix_server(self.on_connect, str(address), limit=HELLO_LIMIT * 16)
+            finally:
+                os.umask(old)
+            os.chmod(address, 0o600)
+        st = address.stat()
+        self.address_id = (st.st_dev, st.st_ino)
+        self.arm_idle()
+        return True
+
+    def give_up_address(self) -> None:
+        """Stop listening and free the address and lock, so the next daemon can take them at once."""
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        try:
+            st = self.ep.address.stat()
+            if (st.st_dev, st.st_ino) == self.address_id:  # ours, not a successor's
+                self.ep.address.unlink()
+        except OSError:
+            pass
+        self.lock.release()
+
+    def arm_idle(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+            self.idle = None
+        if self.live:
+            return
+        if self.retiring:
+            self.stop.set()
+            return
+        seconds = idle_timeout()
+        log.info("no connections: exiting in %g s unless one arrives", seconds)
+        self.idle = asyncio.get_running_loop().call_later(seconds, self.stop.set)
+
+    async def on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if not await self.admit(reader, writer):
+                writer.close()
+                return
+        except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+            log.debug("closing a connection whose handshake failed: %s", exc)
+            writer.close()
+            return
+        from hermesd.server import create_server
+
+        server = create_server(self.daemon, token=self.secret)
+        server.authenticated = True  # the peer's uid (or the token) was checked before the first LSP byte
+        self.daemon.clients.add(server)
+        self.live.add(server)
+        self.arm_idle()
+        try:
+            await _serve_connection(server, reader, writer)
+        finally:
+            self.live.discard(server)
+            self.daemon.clients.discard(server)
+            for task in list(server.chats):  # the client is gone: nobody reads its chats
+                task.cancel()
+            writer.close()
+            self.arm_idle()
+
+    async def admit(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """The peer check and the hello; True when the connection may speak LSP."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None and sock.family == getattr(socket, "AF_UNIX", None):
+            uid = peer_uid(sock)
+            if uid is not None and uid != os.getuid():
+                log.warning("refused a connection from uid %d (this daemon serves uid %d only)", uid, os.getuid())
+                return False
+        if len(self.live) >= MAX_CONNECTIONS:
+            self.refusals.report(OSError(f"{MAX_CONNECTIONS} connections are open (the limit)"))
+            return False
+        line = await asyncio.wait_for(reader.readline(), INIT_TIMEOUT)
+        if len(line) > HELLO_LIMIT or not line.endswith(b"\n"):
+            return False
+        hello = json.loads(line)
+        if not isinstance(hello, dict) or hello.get("hermesd") != HANDSHAKE_VERSION:
+            _reply(writer, ok=False, error=f"unknown handshake (this daemon speaks {HANDSHAKE_VERSION})")
+            return False
+        if isinstance(self.ep, LoopbackEndpoint):
+            import hmac
+
+            if not hmac.compare_digest(str(hello.get("token", "")), self.token):
+                return False
+        if self.retiring:
+            _reply(writer, ok=False, retiring=True, version=__version__)
+            return False
+        if hello.get("version") != __version__:
+            log.info("a client of version %s said hello: retiring (this is %s)", hello.get("version"), __version__)
+            self.retiring = True
+            self.give_up_address()
+            _reply(writer, ok=False, retiring=True, version=__version__)
+            await writer.drain()
+            self.arm_idle()
+            return False
+        log.info("hello from pid %s", hello.get("pid"))
+        _reply(writer, ok=True, version=__version__, pid=os.getpid())
+        return True
+
+
+def _warm_up_then_collect() -> None:
+    """The warm-up now, not at a client's ``initialized`` (the first client is connecting meanwhile);
+    then the cyclic collector back on (the forwarder's fork turned it off for the start-up imports)."""
+    from hermesd.server import start_warm_up
+
+    start_warm_up()
+    for thread in threading.enumerate():
+        if thread.name == "hermesd-warm-up":
+            thread.join()
+    gc.enable()
+
+
+def _say(ready_fd: int | None, what: bytes) -> None:
+    """Tell the forwarder that started us how the start went (it waits on the pipe)."""
+    if ready_fd is not None:
+        try:
+            os.write(ready_fd, what)
+            os.close(ready_fd)
+        except OSError:
+            pass
+
+
+def _reply(writer: asyncio.StreamWriter, **fields: Any) -> None:
+    writer.write(json.dumps(fields).encode() + b"\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def serve(base: Path, kind: str, ready_fd: int | None = None) -> int:
+    """Run the shared daemon named ``base``; exit 0 at once when another holds its lock."""
+    return asyncio.run(_serve(endpoint_at(base, kind), ready_fd))
+
+
+async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
+    import pygls.progress  # noqa: F401 - what a server imports when created
+
+    import hermesd.credentials  # noqa: F401 - the log filter's
+
+    shared = SharedDaemon(ep)
+    if not await shared.start():
+        log.info("another daemon holds %s: leaving it the address", ep.lock)
+        _say(ready_fd, LOST)
+        return 0
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, shared.stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows' event loop has no signal handlers
+            pass
+    _say(ready_fd, READY)
+    log.info("hermesd %s serving %s (pid %d)", __version__, ep.address, os.getpid())
+    threading.Thread(target=_warm_up_then_collect, name="hermesd-shared-warm-up", daemon=True).start()
+    try:
+        await shared.stop.wait()
+    finally:
+        shared.give_up_address()
+        if isinstance(ep, LoopbackEndpoint):
+            ep.address.unlink(missing_ok=True)
+    log.info("shared daemon exiting (%s)", "retired" if shared.retiring else "idle or signalled")
+    return 0
