@@ -753,6 +753,16 @@ def changed_keys(before: Config, after: Config) -> list[tuple[str, Any]]:
     return [(key, after.get(key)) for key in KEYS if before.get(key) != after.get(key)]
 
 
+def describe_all() -> list[dict[str, Any]]:
+    """Every key, then every alias (hermesd's older names, still accepted), described."""
+    rows = [describe(key) for key in KEYS.values()]
+    for alias in ALIASES.values():
+        target = KEYS[alias.canonical]
+        spec = Key(alias.name, alias.from_canonical(target.default), alias.check or target.check, target.doc)
+        rows.append({**describe(spec), "doc": f"{target.doc} (hermesd's name for {alias.canonical})"})
+    return rows
+
+
 def describe(key: Key) -> dict[str, Any]:
     """A key's rule as data (``hermes/describeConfig``), so no editor keeps a copy of it."""
     rule: dict[str, Any] = dict(getattr(key.check, "rule", None) or _RULES.get(key.check, {"type": "string"}))

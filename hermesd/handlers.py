@@ -120,7 +120,7 @@ async def describe_config(conn: HermesServer, params: dict[str, Any]) -> dict[st
     from hermesd import config as config_mod
     from hermesd import protocol
 
-    keys = [protocol.ConfigKeyInfo(**config_mod.describe(k)) for k in config_mod.KEYS.values()]
+    keys = [protocol.ConfigKeyInfo(**row) for row in config_mod.describe_all()]
     return protocol.to_wire(protocol.DescribeConfigResult(keys=keys))
 
 

@@ -13,7 +13,8 @@ from tests.conftest import CANARY_KEY, write_config
 async def test_describe_config_lists_every_key_with_its_rule(start_daemon):
     daemon = await start_daemon()
     keys = {k["key"]: k for k in (await daemon.request("hermes/describeConfig"))["keys"]}
-    assert list(keys) == list(config_mod.KEYS)
+    assert list(keys) == [*config_mod.KEYS, *config_mod.ALIASES]
+    assert keys["model.reasoning_effort"]["enum"] == keys["agent.reasoning_effort"]["enum"]
     assert keys["openrouter.min_coding_score"] == {
         "key": "openrouter.min_coding_score", "type": "number", "default": 0.65, "nullable": True,
         "min": 0.0, "max": 1.0, "doc": "Pareto Code router floor; null: no floor (strongest coder)"}
