@@ -42,7 +42,9 @@ SUMMARY_PROMPT = (
     "code identifier and open question; drop pleasantries. Reply with the summary only."
 )
 
-DeltaCallback = Callable[[dict[str, Any]], None]
+# (session id, text, reasoning) of each piece as it arrives. The transport
+# numbers the pieces it sends (hermes/chatDelta's seq): the engine does not.
+DeltaCallback = Callable[[str, str, str], None]
 
 
 class ParamsError(ValueError):
@@ -354,7 +356,7 @@ class ChatEngine:
         for session_id in list(self._runs):
             self.cancel(session_id)
 
-    async def chat(self, params: Any, *, request_id: Any = None, on_delta: DeltaCallback | None = None) -> dict[str, Any]:
+    async def chat(self, params: Any, *, on_delta: DeltaCallback | None = None) -> dict[str, Any]:
         """Run one chat to its end; upstream failures are results, not exceptions."""
         req = ChatRequest.parse(params)
         if req.attachments:  # asks git about ignored files: off the event loop
@@ -371,7 +373,7 @@ class ChatEngine:
             user_message["attachments"] = attachments_mod.saved(req.attachments)
         error: HermesError | None = None
         try:
-            run.task = asyncio.ensure_future(self._run(session, req, run, request_id, on_delta, result))
+            run.task = asyncio.ensure_future(self._run(session, req, run, on_delta, result))
             try:
                 await asyncio.shield(run.task)
             except asyncio.CancelledError:
@@ -424,13 +426,13 @@ class ChatEngine:
         if unsaved is not None and "error" not in result:  # the reply stands; the user learns it is not on disk
             result["error"] = unsaved.to_dict()
 
-    async def _run(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
+    async def _run(self, session: Session, req: ChatRequest, run: Run,
                    on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
         # Inside the task: a SystemExit escaping a task would stop the event loop, and the daemon.
         with _exit_guard(session.provider):
-            await self._stream(session, req, run, request_id, on_delta, result)
+            await self._stream(session, req, run, on_delta, result)
 
-    async def _stream(self, session: Session, req: ChatRequest, run: Run, request_id: Any,
+    async def _stream(self, session: Session, req: ChatRequest, run: Run,
                       on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
         cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
         resolved = self._resolve(session, cfg)
@@ -457,7 +459,7 @@ class ChatEngine:
                 result.setdefault("fallbacks", []).append({**result.pop("answeredBy"), "error": failed.to_dict()})
             result["answeredBy"] = {"provider": target.provider, "model": target.model}
             try:
-                await self._attempt(prepared, target, net, retries, session, run, request_id, on_delta)
+                await self._attempt(prepared, target, net, retries, session, run, on_delta)
                 return
             except HermesError as exc:
                 if target.api_key:  # a key written in config.yaml is not in the redactor's list
@@ -468,9 +470,8 @@ class ChatEngine:
         raise failed  # type: ignore[misc] - the primary came first: it returned, raised, or set ``failed``
 
     async def _attempt(self, prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, retries: int,
-                       session: Session, run: Run, request_id: Any, on_delta: DeltaCallback | None) -> None:
+                       session: Session, run: Run, on_delta: DeltaCallback | None) -> None:
         """One target, with bounded retries before its first token."""
-        seq = 0
         size = 0
         for attempt in range(retries + 1):
             try:
@@ -488,13 +489,7 @@ class ChatEngine:
                         if event.reasoning:
                             run.reasoning.append(event.reasoning)
                         if on_delta is not None:
-                            delta: dict[str, Any] = {"sessionId": session.id, "requestId": request_id, "seq": seq}
-                            if event.text:
-                                delta["text"] = event.text
-                            if event.reasoning:
-                                delta["reasoning"] = event.reasoning
-                            seq += 1
-                            on_delta(delta)
+                            on_delta(session.id, event.text, event.reasoning)
                 return
             except HermesError as exc:
                 if run.text or run.reasoning or not exc.retryable or attempt >= retries:

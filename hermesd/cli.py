@@ -309,9 +309,9 @@ def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_delta(args: argparse.Namespace) -> Any:
-    def on_delta(delta: dict[str, Any]) -> None:
-        if not args.json and delta.get("text"):
-            sys.stdout.write(delta["text"])
+    def on_delta(session_id: str, text: str, reasoning: str) -> None:
+        if not args.json and text:
+            sys.stdout.write(text)
             sys.stdout.flush()
 
     return on_delta

@@ -126,6 +126,7 @@ def _number(low: float, high: float) -> Callable[[str, Any], float | None]:
             raise ConfigError(f"{key} must be a number from {low} to {high} (got {_shown(value)})")
         return number
 
+    check.rule = {"type": "number", "min": low, "max": high, "nullable": True}  # type: ignore[attr-defined]
     return check
 
 
@@ -153,6 +154,7 @@ def _integer(low: int, high: int | None = None, nullable: bool = False) -> Calla
             raise ConfigError(f"{key} must be a whole number {rule}{extra} (got {_shown(value)})")
         return int(number)
 
+    check.rule = {"type": "integer", "min": low, "max": high, "nullable": nullable}  # type: ignore[attr-defined]
     return check
 
 
@@ -179,6 +181,9 @@ def _min_coding_score(key: str, value: Any, *, writing: bool = False) -> float |
         raise ConfigError(message)
     read = "ignored: no floor is sent" if score is None else f"read as {score:g}"
     raise ReadAs(f"{message}; {read}, as the Hermes agent reads it", score)
+
+
+_min_coding_score.rule = {"type": "number", "min": 0.0, "max": 1.0, "nullable": True}  # type: ignore[attr-defined]
 
 
 MAX_VALUE_DEPTH = 16  # what hermes/setConfig accepts for a mapping value
@@ -264,6 +269,16 @@ KEYS: dict[str, Key] = {
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
         Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
     )
+}
+
+
+_RULES: dict[Callable[[str, Any], Any], dict[str, Any]] = {
+    _string: {"type": "string"},
+    _provider: {"type": "provider"},
+    _url: {"type": "url"},
+    _api_mode: {"type": "enum", "enum": ["", *API_MODES]},
+    _effort: {"type": "enum", "enum": ["", *REASONING_EFFORTS]},
+    _mapping: {"type": "mapping"},
 }
 
 
@@ -642,6 +657,8 @@ def validate(key: str, value: Any) -> Any:
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}, providers.NAME.base_url")
     if not is_valid_unicode(value):
         raise ConfigError(f"{key} must be valid Unicode text (it contains a lone surrogate such as \\ud800)")
+    if isinstance(value, str) and value.strip().lower() in NULL_WORDS and describe(spec)["nullable"]:
+        value = None  # typed into an editor's input box or the CLI; the rule lives here, not in each client
     if spec.check is _min_coding_score:
         return _min_coding_score(key, value, writing=True)  # stricter than reading a hand edit
     if isinstance(value, str) and "${" in value:
@@ -706,6 +723,51 @@ def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Pat
             _apply(doc, target, value, reset, asked)
 
     _edit(path, apply_all)
+
+
+SCORE_KEY = "openrouter.min_coding_score"
+NULL_WORDS = ("none", "null", "off")  # typed for a nullable key, they mean null
+
+
+def select_model(provider: str, model: str, changes: dict[str, Any] | None = None, *, path: Path | None = None) -> Config:
+    """Write ``model.provider``, ``model.default`` and ``changes`` in one atomic write (``hermes/selectModel``).
+
+    Everything is validated before the file is touched, so a refusal leaves
+    it byte-identical. On a provider switch a ``model.base_url`` stays with
+    the provider it was set for (see :func:`_keep_url_with_its_provider`)
+    and a forced ``model.api_mode`` is dropped: it described the old endpoint.
+    """
+    path = path or config_path()
+    if not model.strip():
+        raise ConfigError("model must be a model id (got an empty string)")
+    if not validate("model.provider", provider):
+        raise ConfigError("provider must be a provider name or alias (got an empty string)")
+    switching = _provider_identity(provider) != _provider_identity(str(load(path).get("model.provider") or ""))
+    set_values({"model.provider": provider, "model.default": model, **(changes or {})},
+               unset=("model.api_mode",) if switching else (), path=path)
+    return load(path)
+
+
+def changed_keys(before: Config, after: Config) -> list[tuple[str, Any]]:
+    """The known keys whose effective value differs, with the new value (for hermes/configChanged)."""
+    return [(key, after.get(key)) for key in KEYS if before.get(key) != after.get(key)]
+
+
+def describe_all() -> list[dict[str, Any]]:
+    """Every key, then every alias (hermesd's older names, still accepted), described."""
+    rows = [describe(key) for key in KEYS.values()]
+    for alias in ALIASES.values():
+        target = KEYS[alias.canonical]
+        spec = Key(alias.name, alias.from_canonical(target.default), alias.check or target.check, target.doc)
+        rows.append({**describe(spec), "doc": f"{target.doc} (hermesd's name for {alias.canonical})"})
+    return rows
+
+
+def describe(key: Key) -> dict[str, Any]:
+    """A key's rule as data (``hermes/describeConfig``), so no editor keeps a copy of it."""
+    rule: dict[str, Any] = dict(getattr(key.check, "rule", None) or _RULES.get(key.check, {"type": "string"}))
+    rule.setdefault("nullable", False)
+    return {"key": key.name, "default": key.default, "doc": key.doc, **rule}
 
 
 def _apply(doc: Any, key: str, value: Any, reset: bool, asked: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import providers
 from providers.base import ProviderProfile
+from providers.pareto import PARETO_MODEL, describe_pareto
 
 from hermesd import catalog, credentials, local, suggest
 from hermesd import config as config_mod
@@ -85,9 +86,13 @@ def model_label(model: str) -> str:
 
 
 def current_model(cfg: config_mod.Config) -> dict[str, Any]:
-    """The configured provider and model, and the model's short label."""
+    """The configured provider and model, the model's short label, and the detail an editor shows beside it."""
     model = cfg.get("model.default") or ""
-    return {"provider": cfg.get("model.provider") or "", "model": model, "label": model_label(model)}
+    row = {"provider": cfg.get("model.provider") or "", "model": model, "label": model_label(model)}
+    if model == PARETO_MODEL:
+        score = cfg.get(config_mod.SCORE_KEY)
+        row["detail"] = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
+    return row
 
 
 def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
@@ -138,3 +143,184 @@ def config_result(cfg: config_mod.Config) -> dict[str, Any]:
         "errors": errors,
         "current": current_model(cfg),
     }
+
+
+# -- the cross-provider model picker (hermes/listPicker) ----------------------
+
+PICKER_TITLE = "Hermes: Select Model"
+SETUP_LABEL = "Set up another provider…"
+
+
+def is_configured(profile: ProviderProfile, cfg: config_mod.Config) -> bool:
+    """Usable now, as listProviders' ``configured`` says: a key, or a keyless (local) endpoint."""
+    return key_status(profile) is not None or keyless_url(profile, cfg) is not None
+
+
+def setup_hint(profile: ProviderProfile) -> str:
+    """How to make ``profile`` usable, in a sentence for a person."""
+    from hermesd.paths import env_path
+
+    name = profile.display_name or profile.name
+    if profile.name in local.KEYLESS_PROFILES:
+        return (f"{name}: for a model server on this machine (Ollama, LM Studio, llama.cpp, vLLM), run"
+                " `hermesd setup local`; for another endpoint, set model.base_url.")
+    if profile.auth_type == "aws_sdk":
+        return f"{name} uses AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (and AWS_SECRET_ACCESS_KEY) in the environment the editor starts from, then choose it again."
+    if profile.auth_type != "api_key" or not profile.key_env_vars:
+        return f"{name} signs in outside Hermes ({profile.auth_type}): sign in with its own tool, then run Hermes doctor to check."
+    where = f" Get a key at {profile.signup_url}." if profile.signup_url else ""
+    return (f"{name} needs {profile.key_env_vars[0]}: set it in {env_path()} or in the environment the editor starts from,"
+            f" then choose the model again.{where}")
+
+
+def _setup_row(profile: ProviderProfile) -> dict[str, Any]:
+    var = profile.key_env_vars[0] if profile.auth_type == "api_key" and profile.key_env_vars else None
+    needs = f"needs {var}" if var else ("uses AWS credentials" if profile.auth_type == "aws_sdk" else f"signs in with {profile.auth_type}")
+    row: dict[str, Any] = {"provider": profile.name, "label": profile.display_name or profile.name,
+                           "description": needs, "hint": setup_hint(profile)}
+    if var:
+        row["keyEnvVar"] = var
+    if profile.signup_url:
+        row["signupUrl"] = profile.signup_url
+    return row
+
+
+def _model_row(profile: ProviderProfile, model: dict[str, Any], group: str, configured: bool,
+               current: dict[str, str], cfg: config_mod.Config) -> dict[str, Any]:
+    described = [t for t in (model.get("label") if model.get("label") != model["id"] else None, model.get("description")) if t]
+    if not configured:  # first: a long description is cut at the end
+        var = profile.key_env_vars[0] if profile.key_env_vars else None
+        described.insert(0, f"needs {var}" if var else "not configured")
+    label = model_label(model["id"])
+    if label != model["id"]:  # a path or a long id: the short label, the whole id beside it
+        described.insert(0, model["id"])
+    row: dict[str, Any] = {"kind": "model", "id": model["id"], "provider": profile.name, "label": label,
+                           "group": group, "description": " · ".join(described), "configured": configured}
+    if model["id"] == current["model"] and profile.name == current["provider"]:
+        row["current"] = True
+    if not configured:
+        row["hint"] = setup_hint(profile)
+    if model["id"] == PARETO_MODEL and profile.name == "openrouter":
+        row["input"] = score_input(cfg)
+    return row
+
+
+def score_input(cfg: config_mod.Config) -> dict[str, Any]:
+    """What to ask before selecting Pareto Code: its minimum coding score."""
+    score = cfg.get(config_mod.SCORE_KEY)
+    shown = "none" if score is None else f"{score:g}"
+    return {
+        "param": "minCodingScore",
+        "prompt": ("Pareto Code routes each request to the cheapest coding model scoring at least this"
+                   " (0.0 to 1.0; none: no minimum, the strongest coder). Empty keeps the current value."),
+        "value": shown,
+        "placeholder": f"{shown} (current)",
+    }
+
+
+def _models_of(profile: ProviderProfile, refresh: bool) -> dict[str, Any]:
+    try:
+        return models_result(profile.name, refresh)
+    except Exception as exc:  # noqa: BLE001 - one provider's failure must not empty the picker
+        return {"provider": profile.name, "models": [], "source": "fallback", "error": credentials.redact(str(exc))}
+
+
+def picker_result(refresh: bool = False) -> dict[str, Any]:
+    """The model picker, display-ready and in display order.
+
+    The current model first, then OpenRouter's Pareto Code router (listed
+    even when OpenRouter has no key: it is what this product is built
+    around), then every configured provider's models under its name, then
+    one entry in front of every provider still to set up. Model lists of
+    configured providers are fetched concurrently; unconfigured providers
+    are never contacted.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = config_mod.load()
+    profiles = providers.list_providers()
+    configured = [p for p in profiles if is_configured(p, cfg)]
+    unconfigured = [p for p in profiles if not is_configured(p, cfg)]
+    current = current_model(cfg)
+    current_profile = providers.get_provider_profile(current["provider"]) if current["provider"] else None
+    if current_profile is not None:
+        current["provider"] = current_profile.name
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(configured)))) as pool:
+        listed = list(pool.map(lambda p: _models_of(p, refresh), configured))
+
+    items: list[dict[str, Any]] = []
+    errors: list[str] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(row: dict[str, Any]) -> None:
+        if (row["provider"], row["id"]) not in seen:
+            seen.add((row["provider"], row["id"]))
+            items.append(row)
+
+    if current_profile is not None and current["model"]:
+        model = next((m for result in listed for m in result["models"]
+                      if result["provider"] == current_profile.name and m["id"] == current["model"]), {"id": current["model"]})
+        if model["id"] == PARETO_MODEL:
+            model = {"id": PARETO_MODEL, "description": describe_pareto(cfg.get(config_mod.SCORE_KEY))}
+        add(_model_row(current_profile, model, "Current model", is_configured(current_profile, cfg), current, cfg))
+    openrouter = providers.get_provider_profile("openrouter")
+    if openrouter is not None:
+        pareto = {"id": PARETO_MODEL, "description": describe_pareto(cfg.get(config_mod.SCORE_KEY))}
+        add(_model_row(openrouter, pareto, "Recommended", is_configured(openrouter, cfg), current, cfg))
+    for profile, result in zip(configured, listed):
+        group = profile.display_name or profile.name
+        if result.get("source") == "fallback":
+            group += " (built-in list)"
+        if result.get("error"):
+            errors.append(f"{profile.display_name or profile.name}: {result['error']}")
+        for model in result["models"]:
+            add(_model_row(profile, model, group, True, current, cfg))
+    setup = [_setup_row(p) for p in unconfigured]
+    if setup:
+        names = ", ".join(row["label"] for row in setup[:3]) + (", …" if len(setup) > 3 else "")
+        items.append({"kind": "setup", "id": "", "provider": "", "label": SETUP_LABEL, "group": "More providers",
+                      "description": f"{len(setup)} more need a key or sign-in: {names}", "configured": False})
+    result: dict[str, Any] = {
+        "title": PICKER_TITLE,
+        "placeholder": "Type to filter the models of every configured provider",
+        "current": current,
+        "items": items,
+        "setupTitle": "Hermes: Set up another provider",
+        "setup": setup,
+    }
+    if errors:
+        result["errors"] = errors
+    return result
+
+
+def select_model(provider: str, model: str, score: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """hermes/selectModel: one atomic write, then what to show and which keys changed.
+
+    ``score`` is what the user typed (text, a number, null, or absent as
+    :data:`hermesd.protocol.UNSET`); empty text keeps the current floor.
+    """
+    from hermesd.protocol import UNSET
+
+    changes: dict[str, Any] = {}
+    if score is not UNSET and not (isinstance(score, str) and not score.strip()):
+        changes[config_mod.SCORE_KEY] = score
+    before = config_mod.load()
+    after = config_mod.select_model(provider, model, changes)
+    profile = providers.get_provider_profile(after.get("model.provider"))
+    assert profile is not None  # select_model validated it
+    name = profile.display_name or profile.name
+    chosen = after.get("model.default")
+    floor = after.get(config_mod.SCORE_KEY)
+    message = f"Using {chosen} from {name}"
+    if chosen == PARETO_MODEL:
+        message += " with no minimum coding score" if floor is None else f", minimum coding score {floor:g}"
+    result: dict[str, Any] = {
+        "current": {**current_model(after), "provider": profile.name},
+        "message": message + ".",
+        "minCodingScore": floor,
+    }
+    if not is_configured(profile, after):
+        result["hint"] = setup_hint(profile)
+        if profile.signup_url:
+            result["signupUrl"] = profile.signup_url
+    return result, config_mod.changed_keys(before, after)

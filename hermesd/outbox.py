@@ -74,6 +74,15 @@ class DeltaStream:
         body = "".join(parts).encode("ascii")
         return _HEADER % len(body) + body
 
+    def params(self) -> dict[str, Any]:
+        """The next delta's params, holding every pending piece (for a transport that encodes itself)."""
+        params: dict[str, Any] = {"sessionId": self.session_id, "requestId": self.request_id, "seq": self.seq}
+        if self.text:
+            params["text"] = "".join(self.text)
+        if self.reasoning:
+            params["reasoning"] = "".join(self.reasoning)
+        return params
+
     def sent(self) -> None:
         """The frame just built was handed to the client: start the next delta."""
         self.seq += 1

@@ -23,8 +23,11 @@ class RemoteError(Exception):
         self.code = error.get("code")
 
 
-def chat(params: dict[str, Any], on_delta: Callable[[dict[str, Any]], None]) -> dict[str, Any] | None:
-    """``hermes/chat`` on the running shared daemon; None when none runs (or it cannot be reached)."""
+def chat(params: dict[str, Any], on_delta: Callable[[str, str, str], None]) -> dict[str, Any] | None:
+    """``hermes/chat`` on the running shared daemon; None when none runs (or it cannot be reached).
+
+    ``on_delta`` gets each piece as the engine reports it: (session id, text, reasoning).
+    """
     from hermesd import forwarder
     from hermesd.paths import RuntimeDirError
 
@@ -43,7 +46,8 @@ def chat(params: dict[str, Any], on_delta: Callable[[dict[str, Any]], None]) -> 
                 if message.get("id") == msg_id and "method" not in message:
                     return message
                 if message.get("method") == "hermes/chatDelta" and message["params"].get("requestId") == msg_id:
-                    on_delta(message["params"])
+                    piece = message["params"]
+                    on_delta(piece.get("sessionId", ""), piece.get("text") or "", piece.get("reasoning") or "")
             raise ConnectionError("the shared daemon closed the connection")
 
         try:

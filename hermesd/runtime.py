@@ -344,10 +344,9 @@ def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: st
     explicit = "codex_responses" if explicit == "responses" else explicit
     if explicit:
         return explicit
-    per_model = getattr(profile, "api_mode_for_model", None)
-    if callable(per_model) and model:
+    if model:
         try:
-            chosen = per_model(model)
+            chosen = profile.api_mode_for_model(model)
         except (Exception, SystemExit):  # noqa: BLE001 - a plugin hook must not break resolution
             chosen = None
         if chosen:

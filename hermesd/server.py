@@ -1,10 +1,16 @@
-"""The JSON-RPC face of hermesd: one short handler per ``hermes/*`` method.
+"""hermesd's JSON-RPC server: pygls adapted to hermesd, with the state its connections share.
 
-Handlers validate params, call a plain module (``chat``, ``catalog``,
-``config``, ``doctor``, ``sessions``) and shape the reply; none of the logic
-lives here. Heavy imports (the HTTP stack) happen only after ``initialized``.
-Writing to the editor goes through :mod:`hermesd.outbox`, which never lets
-a slow editor block the event loop.
+The adaptation: the TCP token check before anything else, hermesd's
+capabilities in ``initialize``, -32603 replies without tracebacks, the result
+fast path (:meth:`HermesProtocol._send_response`), and one wrapper around
+every handler of :mod:`hermesd.handlers` (outside config changes first, then
+hermesd's exceptions as JSON-RPC errors). :class:`Daemon` is what every
+connection shares: sessions, the chat engine, the listing cache, the
+config watch, the clients to notify. Frames come from a transport
+(:mod:`hermesd.stdio`, :mod:`hermesd.tcp`) and leave through
+:mod:`hermesd.outbox`. Message types and error codes are
+:mod:`hermesd.protocol`'s; heavy imports (the HTTP stack) happen only after
+``initialized``.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.outbox import DeltaStream, FrameError, Outbox, PipeOutbox, frame, frame_body, parse_error, read_frame
+from hermesd.outbox import Outbox, frame, frame_body, parse_error
 
 # The chat engine, config, sessions and the provider registry are imported on
 # first use (by the warm-up thread, usually): nothing of them is needed to
@@ -40,33 +46,28 @@ from hermesd.outbox import DeltaStream, FrameError, Outbox, PipeOutbox, frame, f
 
 log = logging.getLogger(__name__)
 
-METHODS = (
-    "hermes/listProviders",
-    "hermes/listModels",
-    "hermes/getConfig",
-    "hermes/setConfig",
-    "hermes/newSession",
-    "hermes/chat",
-    "hermes/cancel",
-    "hermes/previewRequest",
-    "hermes/listSessions",
-    "hermes/planApply",
-    "hermes/getSession",
-    "hermes/doctor",
-)
-UNAUTHORISED = -32001
-INTERNAL_ERROR = -32603
-CONFIG_UNREADABLE = -32002
-STORAGE_FAILED = -32003
-NEEDS_CONFIRMATION = -32004  # attachments that may hold secrets: data.attachments lists them
+# Error codes, RawResult and the message types live in hermesd.protocol; it is
+# imported on first use (a handler, an error), not on the way to ``initialize``.
 
 
 class Daemon:
     """State shared by every connection: sessions, running chats, clients to notify."""
 
     def __init__(self) -> None:
+        from hermesd.config_watch import ConfigWatch
+
         self.clients: set[LanguageServer] = set()
-        self._listing: tuple[tuple, RawResult] | None = None
+        self._listing: tuple[tuple, Any] | None = None
+        self.config_watch = ConfigWatch(self.config_changed)
+
+    def config_changed(self, key: str, value: Any) -> None:
+        """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
+        change: dict[str, Any] = {"key": key, "value": value}
+        if key == "model.default":
+            from hermesd.listing import model_label
+
+            change["label"] = model_label(value or "")
+        self.broadcast("hermes/configChanged", change)
 
     @functools.cached_property
     def store(self) -> Any:
@@ -80,7 +81,7 @@ class Daemon:
 
         return ChatEngine(self.store)
 
-    async def providers_listing(self) -> "RawResult":
+    async def providers_listing(self) -> Any:
         """hermes/listProviders' result, rebuilt only when its inputs changed.
 
         It depends on the registry, config.yaml (the current model) and .env
@@ -93,6 +94,7 @@ class Daemon:
         if cached is not None and cached[0] == key:
             return cached[1]
         from hermesd import listing
+        from hermesd.protocol import RawResult
 
         result = await asyncio.to_thread(listing.providers_result)
         raw = RawResult(json.dumps(result, separators=(",", ":")).encode("ascii"))
@@ -150,6 +152,8 @@ class HermesProtocol(LanguageServerProtocol):
         if method == types.INITIALIZE and msg_id is not None:
             super().handle_message(message)
         elif method is not None and msg_id is not None:
+            from hermesd.protocol import UNAUTHORISED
+
             error = JsonRpcException("not authenticated: initialize with the token first", UNAUTHORISED)
             self._send_response(msg_id, error=error.to_response_error())
 
@@ -159,6 +163,8 @@ class HermesProtocol(LanguageServerProtocol):
         if not server.authenticated:  # TCP before the token (a shared-socket peer was checked already)
             import hmac  # TCP only: stdio never needs it
 
+            from hermesd.protocol import UNAUTHORISED
+
             options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
             given = options.get("token")
             if not isinstance(given, str) or not hmac.compare_digest(given, server.token):
@@ -167,24 +173,33 @@ class HermesProtocol(LanguageServerProtocol):
             server.authenticated = True
             server.daemon.clients.add(server)
         result = yield from super().lsp_initialize(params)
-        result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(METHODS)}}
+        from hermesd.handlers import HANDLERS
+
+        result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(HANDLERS)}}
         return result
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """Results serialised straight to JSON, not walked through cattrs first.
 
-        cattrs visits every value of a result typed ``Any``: for a
-        listProviders reply with hundreds of providers that tripled its cost.
+        The one seam where hermesd overrides pygls' private members
+        (``_send_response``, ``_result_types``, ``_serialize_message``):
+        pygls has no public hook for how a result is encoded. cattrs visits
+        every value of a result typed ``Any``: for a listProviders reply with
+        hundreds of providers that tripled its cost (bench B5), and a cached
+        :class:`~hermesd.protocol.RawResult` is sent without encoding at all.
         lsprotocol objects (the initialize result) still go through pygls'
-        converter, via ``default``.
+        converter, via ``default``. A pygls upgrade that renames these
+        members breaks here, and only here.
         """
-        if error is not None and getattr(error, "code", None) == INTERNAL_ERROR:
+        if error is not None and getattr(error, "code", None) == -32603:  # protocol.INTERNAL_ERROR
             error = _without_traceback(msg_id, error)
         if error is not None or self.writer is None:
             super()._send_response(msg_id, result, error)
             return
         self._result_types.pop(msg_id, None)
-        body = result.data if isinstance(result, RawResult) else None
+        # A RawResult exists only once hermesd.protocol is loaded: no import on the initialize reply.
+        protocol = sys.modules.get("hermesd.protocol")
+        body = result.data if protocol is not None and isinstance(result, protocol.RawResult) else None
         try:
             if body is None:
                 data = frame({"jsonrpc": "2.0", "id": msg_id, "result": result}, default=self._serialize_message)
@@ -221,7 +236,7 @@ def _without_traceback(msg_id: Any, error: types.ResponseError) -> types.Respons
     kind = (error.message or "").split(":", 1)[0].strip()
     what = f" ({kind})" if kind.isidentifier() else ""
     return types.ResponseError(
-        code=INTERNAL_ERROR, data={"errorId": error_id},
+        code=-32603, data={"errorId": error_id},  # protocol.INTERNAL_ERROR
         message=f"internal error{what}, error id {error_id}: a hermesd bug; the log has the details (search it for {error_id})")
 
 
@@ -235,15 +250,6 @@ def _converter() -> Any:
     for message_type in (JsonRPCRequestMessage, JsonRPCNotification, JsonRPCResponseMessage):
         converter.register_structure_hook(message_type, lambda obj, cls: cls(**obj))
     return converter
-
-
-class RawResult:
-    """A result already serialised to JSON (a cached reply), sent as is."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
 
 
 class HermesServer(LanguageServer):
@@ -268,19 +274,10 @@ class HermesServer(LanguageServer):
         self.protocol.set_writer(outbox)  # type: ignore[arg-type]
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """pygls' stdio loop, reading on one thread and writing through a :class:`PipeOutbox`."""
-        self._stop_event = threading.Event()
-        outbox = PipeOutbox(stdout.fileno() if stdout is not None else _claim_stdout())
-        self.use_outbox(outbox)
-        try:
-            asyncio.run(self._serve_frames(stdin if stdin is not None else _own_stdin()))
-        except BrokenPipeError:
-            log.error("the editor closed the connection; shutting down")
-        except (KeyboardInterrupt, SystemExit):
-            pass
-        finally:
-            outbox.close()
-            self.shutdown()
+        """Serve one editor over stdio until it goes (see :mod:`hermesd.stdio`)."""
+        from hermesd import stdio
+
+        stdio.serve(self, stdin, stdout)
 
     def handle_frame(self, body: bytes) -> None:
         """Hand one frame's body to pygls; a bad one is reported, never fatal."""
@@ -298,66 +295,6 @@ class HermesServer(LanguageServer):
         log.warning("%s", message)
         if self.outbox is not None:
             self.outbox.write(parse_error(message))
-
-    async def _serve_frames(self, stdin: Any) -> None:
-        """Hand each message from ``stdin`` to pygls, until end of input.
-
-        pygls' reader makes three thread-pool round trips per message (header,
-        blank line, body); a thread of our own that reads whole frames makes
-        one hop, which is time off every request's latency.
-        """
-        loop = asyncio.get_running_loop()
-        ended: asyncio.Future[None] = loop.create_future()
-        stop = self._stop_event
-
-        def finish() -> None:
-            if not ended.done():
-                ended.set_result(None)
-
-        def read() -> None:
-            try:
-                while stop is None or not stop.is_set():
-                    try:
-                        body = read_frame(stdin)
-                    except FrameError as exc:
-                        loop.call_soon_threadsafe(self.frame_error, str(exc))
-                        continue
-                    if body is None:
-                        break
-                    loop.call_soon_threadsafe(self.handle_frame, body)
-            except (OSError, ValueError):
-                log.info("stdin closed")
-            finally:
-                try:
-                    loop.call_soon_threadsafe(finish)
-                except RuntimeError:  # the loop is gone already
-                    pass
-
-        threading.Thread(target=read, name="hermesd-reader", daemon=True).start()
-        await ended
-
-
-def _own_stdin() -> Any:
-    """A reader of fd 0 that is not ``sys.stdin``.
-
-    The reader thread blocks in it; were it ``sys.stdin.buffer``, interpreter
-    shutdown would try to take that object's lock from under the thread and
-    abort (SIGABRT) on every clean ``exit``.
-    """
-    return open(os.dup(sys.stdin.fileno()), "rb", buffering=1 << 16)  # noqa: SIM115 - lives as long as the process
-
-
-def _claim_stdout() -> int:
-    """Keep fd 1 for the protocol alone; anything else printing goes to stderr.
-
-    A plugin's stray ``print()`` would otherwise land between LSP frames, and a
-    strict client (VS Code's) drops the connection on the first unframed byte.
-    """
-    sys.stdout.flush()
-    protocol_fd = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return protocol_fd
 
 
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:
@@ -387,10 +324,12 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
     from hermesd.attachments import NeedsConfirmation
     from hermesd.chat import ParamsError
     from hermesd.errors import HermesError
+    from hermesd.protocol import CONFIG_UNREADABLE, NEEDS_CONFIRMATION
+    from hermesd.protocol import ParamsError as ProtocolParamsError
 
     if isinstance(exc, NeedsConfirmation):
         return JsonRpcException(str(exc), NEEDS_CONFIRMATION, exc.data())
-    if isinstance(exc, (ParamsError, config_mod.ConfigError)):
+    if isinstance(exc, (ParamsError, ProtocolParamsError, config_mod.ConfigError)):
         return _invalid(str(exc))
     if isinstance(exc, config_mod.ConfigUnreadable):
         return JsonRpcException(str(exc), CONFIG_UNREADABLE)
@@ -400,6 +339,9 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
 
 
 def _register(server: HermesServer) -> None:
+    """The lifecycle hooks, and every :data:`hermesd.handlers.HANDLERS` entry behind one wrapper."""
+    from hermesd import handlers
+
     daemon = server.daemon
 
     def method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -407,6 +349,10 @@ def _register(server: HermesServer) -> None:
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             async def handler(ls: HermesServer, params: Any) -> Any:
+                watch = daemon.config_watch
+                if not watch.has_baseline:  # the first request: what the editor is about to see is the baseline
+                    await asyncio.to_thread(watch.sync)
+                watch.check()  # a stat: changes made elsewhere reach the editors before this reply
                 try:
                     return await func(ls, _params(params))
                 except Exception as exc:
@@ -423,8 +369,9 @@ def _register(server: HermesServer) -> None:
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: HermesServer, params: Any) -> None:
-        """Warm the HTTP stack and the registry in the background."""
+        """Warm the HTTP stack and the registry in the background; start watching config.yaml."""
         start_warm_up()
+        daemon.config_watch.start()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HermesServer, params: Any) -> None:
@@ -434,174 +381,8 @@ def _register(server: HermesServer) -> None:
         elif "engine" in vars(daemon):  # no chat ever ran: nothing to cancel, nothing to import
             daemon.engine.cancel_all()
 
-    @method("hermes/listProviders")
-    async def list_providers(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Every provider, whether a key is set for it, and plugins that failed to load."""
-        if params.get("refresh") is True:
-            await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        return await daemon.providers_listing()
-
-    @method("hermes/listModels")
-    async def list_models(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """The picker's models for one provider: live, cached or curated."""
-        name = params.get("provider")
-        if not isinstance(name, str) or not name.strip():
-            raise _invalid("`provider` (a provider name or alias) is required")
-        from hermesd import listing
-
-        return await asyncio.to_thread(listing.models_result, name, params.get("refresh") is True)
-
-    @method("hermes/getConfig")
-    async def get_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """The effective configuration, secrets masked."""
-        from hermesd import config as config_mod
-        from hermesd import listing
-
-        # Off the event loop: reading a large or hostile file must not stall other chats.
-        return await asyncio.to_thread(lambda: listing.config_result(config_mod.load()))
-
-    @method("hermes/setConfig")
-    async def set_config(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Validate and write one key atomically, then tell every client."""
-        key = params.get("key")
-        if not isinstance(key, str) or not key:
-            raise _invalid("`key` (a dotted config key such as model.default) is required")
-        reset = params.get("reset") is True
-        if "value" not in params and not reset:
-            raise _invalid("`value` is required (null is a value; pass reset: true to remove the key)")
-        from hermesd import config as config_mod
-
-        try:
-            value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
-        except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
-            from hermesd.errors import storage_error
-            from hermesd.paths import config_path
-
-            err = storage_error(exc, "the config", f"{config_path()} was not changed")
-            raise JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED) from exc
-        change: dict[str, Any] = {"key": key, "value": value}
-        if key == "model.default":
-            from hermesd.listing import model_label
-
-            change["label"] = model_label(value or "")
-        daemon.broadcast("hermes/configChanged", change)
-        return {"key": key, "value": value}
-
-    @method("hermes/newSession")
-    async def new_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """A new conversation; first picks up plugins changed since the last one."""
-        await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        session = await asyncio.to_thread(
-            daemon.engine.new_session,
-            provider=_str_param(params, "provider"),
-            model=_str_param(params, "model"),
-            parent_id=_str_param(params, "parentSessionId"),
-            system=_str_param(params, "system"),
-        )
-        return {"sessionId": session.id, "provider": session.provider, "model": session.model}
-
-    @method("hermes/chat")
-    async def chat(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Stream a reply as hermes/chatDelta notifications; return the whole turn."""
-        if params.get("sessionId") is None:
-            await asyncio.to_thread(daemon.reload_plugins_if_changed)
-        request_id = ls.protocol.msg_id
-        outbox = ls.outbox
-        if outbox is None:  # no transport of ours (embedding, tests): pygls sends each delta
-            notify = ls.protocol.notify
-            return await daemon.engine.chat(params, request_id=request_id, on_delta=lambda d: notify("hermes/chatDelta", d))
-        streams: list[DeltaStream] = []
-
-        def on_delta(delta: dict[str, Any]) -> None:
-            if not streams:
-                streams.append(DeltaStream(delta["sessionId"], request_id))
-            outbox.delta(streams[0], delta.get("text") or "", delta.get("reasoning") or "")
-
-        task = asyncio.current_task()
-        assert task is not None
-        ls.chats.add(task)
-        try:
-            return await daemon.engine.chat(params, request_id=request_id, on_delta=on_delta)
-        finally:
-            ls.chats.discard(task)
-
-    @method("hermes/cancel")
-    async def cancel(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Stop a session's running chat now; its partial text is kept."""
-        session_id = params.get("sessionId")
-        if not isinstance(session_id, str):
-            raise _invalid("`sessionId` (a string) is required")
-        return {"cancelled": daemon.engine.cancel(session_id)}
-
-    @method("hermes/previewRequest")
-    async def preview(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Exactly what hermes/chat would send, with secrets masked; sends nothing."""
-        return await asyncio.to_thread(daemon.engine.preview, params)
-
-    @method("hermes/listSessions")
-    async def list_sessions(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Saved conversations, newest first, a page at a time from the session index."""
-        from hermesd import session_index
-
-        try:
-            paging = session_index.page_params(params)
-        except ValueError as exc:
-            raise _invalid(str(exc)) from exc
-        return await asyncio.to_thread(daemon.store.page, **paging)
-
-    @method("hermes/planApply")
-    async def plan_apply(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
-        from hermesd import apply
-
-        try:
-            return await asyncio.to_thread(apply.plan, params)
-        except apply.ApplyError as exc:
-            raise _invalid(str(exc)) from exc
-
-    @method("hermes/getSession")
-    async def get_session(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """One conversation with its history, to reopen it."""
-        session_id = params.get("sessionId")
-        if not isinstance(session_id, str):
-            raise _invalid("`sessionId` (a string) is required")
-        session = await asyncio.to_thread(daemon.store.get, session_id)
-        if session is None:
-            raise _invalid(f"unknown session {session_id!r}")
-        return session.to_protocol()
-
-    @method("hermes/doctor")
-    async def doctor(ls: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
-        """Config, plugins, keys and catalog probes, with $/progress while probing."""
-        from hermesd import doctor as doctor_mod
-
-        only = params.get("providers")
-        if only is not None and (not isinstance(only, list) or not all(isinstance(p, str) for p in only)):
-            raise _invalid("`providers` must be a list of provider names")
-        token = params.get("workDoneToken")
-        report = _progress_reporter(ls, token) if isinstance(token, (str, int)) else None
-        checks = await doctor_mod.run(only=only, probe=params.get("probe", True) is not False, progress=report)
-        if report is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-        return {"checks": [c.to_dict() for c in checks]}
-
-
-def _str_param(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is not None and not isinstance(value, str):
-        raise _invalid(f"`{name}` must be a string")
-    return value or None
-
-
-def _progress_reporter(ls: HermesServer, token: str | int) -> Callable[[int, int, str], None]:
-    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="Hermes doctor", percentage=0))
-
-    def report(done: int, total: int, name: str) -> None:
-        ls.work_done_progress.report(
-            token, types.WorkDoneProgressReport(message=f"probed {name}", percentage=int(done * 100 / max(total, 1)))
-        )
-
-    return report
+    for name, func in handlers.HANDLERS.items():
+        method(name)(func)
 
 
 _warm_lock = threading.Lock()

@@ -135,6 +135,14 @@ class ProviderProfile:
             headers["Authorization"] = f"Bearer {api_key}"
         return fetch_model_ids(self.catalog_url(base_url), headers=headers, timeout=timeout)
 
+    def api_mode_for_model(self, model: str) -> str | None:
+        """The API shape ``model`` is served on, when it differs per model (OpenCode's relays).
+
+        None (the default) means: detect it from the base URL, else use
+        :attr:`api_mode`. A forced ``model.api_mode`` in config.yaml wins over both.
+        """
+        return None
+
     def catalog_url(self, base_url: str | None = None) -> str:
         """The catalog URL, following a user's base-URL override when there is one."""
         default = self.base_url.rstrip("/")

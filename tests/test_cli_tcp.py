@@ -86,7 +86,7 @@ async def test_tcp_requires_the_token_and_survives_bad_clients(tmp_path):
 
         good = await LspClient.connect(daemon.port)
         init = await good.initialize({"token": daemon.token})
-        assert init["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 1
+        assert init["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 2
         assert len((await good.request("hermes/listProviders", {}))["providers"]) == 33
         assert daemon.proc.poll() is None
         for client in (sneaky, good):

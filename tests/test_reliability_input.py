@@ -33,8 +33,11 @@ MiB = 1024 * 1024
 METHODS = (
     "hermes/listProviders",
     "hermes/listModels",
+    "hermes/listPicker",
+    "hermes/selectModel",
     "hermes/getConfig",
     "hermes/setConfig",
+    "hermes/describeConfig",
     "hermes/newSession",
     "hermes/chat",
     "hermes/cancel",
@@ -48,9 +51,9 @@ METHODS = (
 
 def test_the_fuzz_covers_every_method_the_daemon_advertises() -> None:
     """A method added to the server without being added here would escape the fuzz."""
-    from hermesd.server import METHODS as ADVERTISED
+    from hermesd.handlers import HANDLERS
 
-    assert set(METHODS) == set(ADVERTISED)
+    assert set(METHODS) == set(HANDLERS)
 
 
 @pytest.fixture(scope="module")
@@ -406,7 +409,11 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     return {
         "hermes/listProviders": {"refresh": st.booleans()},
         "hermes/listModels": {"provider": _PROVIDERS, "refresh": st.booleans()},
+        "hermes/listPicker": {"refresh": st.booleans()},
+        "hermes/selectModel": {"provider": _PROVIDERS, "model": _text,
+                               "minCodingScore": st.one_of(st.none(), st.floats(-1, 2), _text)},
         "hermes/getConfig": {},
+        "hermes/describeConfig": {},
         # Only values that cannot point the daemon at a real endpoint (base_url needs an http URL).
         "hermes/setConfig": {"key": st.one_of(st.sampled_from(_CONFIG_KEYS), _text), "value": _json, "reset": st.booleans()},
         "hermes/newSession": {"provider": _PROVIDERS, "model": _text, "parentSessionId": sessions, "system": _text},
@@ -424,7 +431,7 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     }
 
 
-_REQUIRED = {"hermes/listModels": ["provider"], "hermes/setConfig": ["key", "value"], "hermes/chat": ["message"],
+_REQUIRED = {"hermes/listModels": ["provider"], "hermes/selectModel": ["provider", "model"], "hermes/setConfig": ["key", "value"], "hermes/chat": ["message"],
              "hermes/previewRequest": ["message"], "hermes/cancel": ["sessionId"], "hermes/getSession": ["sessionId"],
              "hermes/planApply": ["code", "path", "text"]}
 

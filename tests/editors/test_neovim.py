@@ -151,29 +151,20 @@ def test_model_picker_pareto_and_min_score(nvim, env, up, tmp_path):
     up.models = ["model-a", "model-b"]
     report = run(nvim, "picker", env, tmp_path)
 
-    providers_select = report["selects"][0]
-    assert providers_select["kind"] == "hermes.provider"
-    names = [p["name"] for p in providers_select["items"]]
-    assert "openrouter" in names
-    configured = [bool(p["configured"]) for p in providers_select["items"]]
-    assert configured == sorted(configured, reverse=True), "configured providers come first"
-    openrouter = providers_select["items"][names.index("openrouter")]
-    assert openrouter["configured"] is True  # OPENROUTER_API_KEY is set
-    assert "✓" in providers_select["shown"][names.index("openrouter")]
+    first = report["selects"][0]
+    assert first["kind"] == "hermes.model"
+    # The daemon's rows, in its order and wording (the same list VS Code renders).
+    rows = [(i["group"], i["kind"], i["id"]) for i in first["items"]]
+    assert rows[:2] == [("Current model", "model", PARETO), ("OpenRouter", "model", "model-a")]
+    assert rows[-1] == ("More providers", "setup", "")
+    pareto = first["items"][0]
+    assert first["shown"][0] == f"Current model: ✓ {PARETO} — {pareto['description']}"
+    assert "cheapest coder scoring at least" in pareto["description"]
+    assert first["shown"][-1].startswith("More providers: Set up another provider… — ")
 
-    models_select = report["selects"][1]
-    assert models_select["kind"] == "hermes.model"
-    ids = [m["id"] for m in models_select["items"]]
-    assert ids[0] == PARETO
-    assert "model-a" in ids and "model-b" in ids
-    pareto_shown = models_select["shown"][0]
-    assert pareto_shown.startswith(PARETO)
-    description = models_select["items"][0].get("description")
-    assert description and description in pareto_shown
-
-    # Choosing Pareto Code asked for the minimum score (once: model-a did not).
+    # Choosing Pareto Code asked the daemon's question (once: model-a did not).
     assert len(report["inputs"]) == 1
-    assert "minimum coding score" in report["inputs"][0]["prompt"]
+    assert report["inputs"][0]["prompt"].startswith(pareto["input"]["prompt"])
     assert report["statusline_before"] == PARETO
     assert report["statusline_after_model_a"] == "model-a"
     assert "model: model-a" in report["header_after_model_a"]
@@ -188,6 +179,23 @@ def test_model_picker_pareto_and_min_score(nvim, env, up, tmp_path):
     assert cfg["model"]["default"] == PARETO
     assert cfg["model"]["provider"] == "openrouter"
     assert cfg["openrouter"]["min_coding_score"] == 0.8
+
+
+def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tmp_path):
+    env = {k: v for k, v in env.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL")}  # a loopback URL alone is keyless
+    (Path(env["HERMES_HOME"]) / "config.yaml").write_text("")
+    report = run(nvim, "picker_no_keys", env, tmp_path)
+
+    first = report["selects"][0]
+    assert [(i["group"], i["label"]) for i in first["items"]] == [
+        ("Recommended", PARETO), ("More providers", "Set up another provider…")]
+    setup = report["selects"][1]
+    assert setup["kind"] == "hermes.setup"
+    anthropic = next(s for s in setup["shown"] if s.startswith("Anthropic — "))
+    assert anthropic == "Anthropic — needs ANTHROPIC_API_KEY"
+    assert "https://" in report["setup_hint"]["msg"]
+    assert report["key_hint"]["level"] == 3  # vim.log.levels.WARN
+    assert "https://openrouter.ai/keys" in report["key_hint"]["msg"]
 
 
 def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp_path):
@@ -234,7 +242,7 @@ def test_checkhealth_and_doctor(nvim, env, up, tmp_path):
     report = run(nvim, "health", env, tmp_path)
     health = "\n".join(report["health"])
     assert "hermes.nvim" in health
-    assert "hermesd" in health and "running (protocol 1" in health
+    assert "hermesd" in health and "running (protocol 2" in health
     assert "OK provider:openrouter" in health, health
     assert "pareto:" in health
     assert "ERROR" not in health, health

@@ -44,6 +44,7 @@ SCREENSHOTS = [
     "04-chat-stopped.png",
     "05-chat-error.png",
     "06-model-picker.png",
+    "06b-set-up-provider.png",
     "07-score-validation.png",
     "08-ask-selection.png",
     "09-plugin-added.png",
@@ -57,6 +58,8 @@ SCREENSHOTS = [
     "17-context-preview.png",
     "18-history.png",
     "19-reopened.png",
+    "20-picker-no-keys.png",
+    "21-pareto-needs-key.png",
 ]
 
 

@@ -244,13 +244,10 @@ function scenarios.essentials()
   R.filtered = shown
 end
 
--- :HermesModel: providers (configured first), models with Pareto Code and its
--- description, the minimum score asked with vim.ui.input, statusline and
--- header following hermes/configChanged.
-function scenarios.picker()
-  setup()
-  local selects, inputs = {}, {}
-  local answers = {}
+-- A vim.ui.select/vim.ui.input pair answering from `answers` and recording
+-- what was shown. An answer names a row's id (a model), provider (a setup
+-- row) or "setup" (the setup entry).
+local function scripted_ui(answers, selects, inputs, typed)
   vim.ui.select = function(items, opts, on_choice)
     local shown = {}
     for _, item in ipairs(items) do
@@ -259,7 +256,8 @@ function scenarios.picker()
     table.insert(selects, { prompt = opts.prompt, kind = opts.kind, items = items, shown = shown })
     local pick = table.remove(answers, 1)
     for _, item in ipairs(items) do
-      if (item.name or item.id) == pick then
+      local key = item.kind == "setup" and "setup" or (item.id ~= nil and item.id ~= "" and item.id) or item.provider
+      if key == pick then
         vim.schedule(function()
           on_choice(item)
         end)
@@ -273,9 +271,17 @@ function scenarios.picker()
   vim.ui.input = function(opts, on_confirm)
     table.insert(inputs, { prompt = opts.prompt, default = opts.default })
     vim.schedule(function()
-      on_confirm("0.8")
+      on_confirm(typed)
     end)
   end
+end
+
+-- :HermesModel: the daemon's picker rows, Pareto Code's score asked with the
+-- daemon's question, statusline and header following hermes/configChanged.
+function scenarios.picker()
+  setup()
+  local selects, inputs, answers = {}, {}, {}
+  scripted_ui(answers, selects, inputs, "0.8")
   local changes = {}
   vim.api.nvim_create_autocmd("User", {
     pattern = "HermesConfigChanged",
@@ -296,7 +302,7 @@ function scenarios.picker()
   R.header_before = buf_lines(buf)[1]
 
   -- 1: pick model-a from the upstream's catalog.
-  answers = { "openrouter", "model-a" }
+  table.insert(answers, "model-a")
   vim.cmd("HermesModel")
   wait(15000, function()
     return require("hermes").statusline() == "model-a"
@@ -305,20 +311,41 @@ function scenarios.picker()
   R.header_after_model_a = buf_lines(buf)[1]
 
   -- 2: pick Pareto Code; answer 0.8 for the minimum score.
-  answers = { "openrouter", "openrouter/pareto-code" }
+  table.insert(answers, "openrouter/pareto-code")
   vim.cmd("HermesModel")
   wait(15000, function()
     return require("hermes").statusline() == "openrouter/pareto-code"
   end, "the statusline to show openrouter/pareto-code")
+  wait(5000, function()
+    return notification_matching("^hermes: Using openrouter/pareto%-code") ~= nil
+  end, "the daemon's confirmation")
   R.statusline_after_pareto = require("hermes").statusline()
   R.header_after_pareto = buf_lines(buf)[1]
-
-  R.selects = {}
-  for _, s in ipairs(selects) do
-    table.insert(R.selects, { prompt = s.prompt, kind = s.kind, shown = s.shown, items = s.items })
-  end
+  R.selects = selects
   R.inputs = inputs
   R.changes = changes
+end
+
+-- :HermesModel with no key: Pareto Code and the setup entry; the setup list
+-- names each provider's key variable; choosing Pareto Code says how to set
+-- OpenRouter's key.
+function scenarios.picker_no_keys()
+  setup()
+  local selects, inputs, answers = {}, {}, { "setup", "anthropic" }
+  scripted_ui(answers, selects, inputs, "")
+  vim.cmd("HermesModel")
+  wait(15000, function()
+    return notification_matching("ANTHROPIC_API_KEY") ~= nil
+  end, "the setup hint")
+  R.setup_hint = notification_matching("ANTHROPIC_API_KEY")
+  table.insert(answers, "openrouter/pareto-code")
+  vim.cmd("HermesModel")
+  wait(15000, function()
+    return notification_matching("OPENROUTER_API_KEY") ~= nil
+  end, "the key hint")
+  R.key_hint = notification_matching("OPENROUTER_API_KEY")
+  R.selects = selects
+  R.inputs = inputs
 end
 
 -- :HermesSet refuses with the daemon's message, accepts a good value, and

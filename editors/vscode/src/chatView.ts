@@ -10,7 +10,7 @@ import { FromWebview, ToWebview, ViewState, isFromWebview } from './logic/chatTy
 import { errorText } from './logic/errors';
 import { chatHtml, makeNonce } from './logic/html';
 import { ModelState } from './logic/modelState';
-import { ChatParams, ChatResult, GetSessionResult, Methods, NeedsConfirmation, NewSessionResult } from './protocol';
+import { ChatParams, ChatResult, GetSessionResult, Methods, NeedsConfirmationData, NewSessionResult } from './protocol';
 
 export const CHAT_VIEW_ID = 'hermes.chatView';
 const PREVIEW_SCHEME = 'hermes-preview';
@@ -218,7 +218,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 }
 
 /** The daemon flagged attachments as possibly secret (-32004): the user decides. */
-async function confirmAttachments(found: NeedsConfirmation['attachments']): Promise<boolean> {
+async function confirmAttachments(found: NeedsConfirmationData['attachments']): Promise<boolean> {
   const list = found.map((f) => `${f.path} (${f.reason})`).join('\n');
   const choice = await vscode.window.showWarningMessage(
     'Send files that may hold secrets?',

@@ -6,13 +6,12 @@ import type { HermesClient } from './client';
 import type { Doctor } from './doctor';
 import type { EditorActions } from './editorActions';
 import { openConversation } from './history';
-import { formatScore } from './logic/config';
+import { getPath } from './logic/config';
 import type { ModelState } from './logic/modelState';
-import { parseScoreInput, validateScoreInput } from './logic/score';
 import { formatSelectionPrompt } from './logic/selection';
 import { errorText } from './logic/errors';
 import { ModelPicker } from './picker';
-import { MIN_SCORE_KEY, Methods } from './protocol';
+import { ConfigKeyInfo, DescribeConfigResult, GetConfigResult, Methods, SetConfigResult } from './protocol';
 
 export interface Services {
   client: HermesClient;
@@ -22,31 +21,36 @@ export interface Services {
   actions: EditorActions;
 }
 
-/** Hermes: Set Minimum Coding Score (openrouter.min_coding_score). */
-export async function setMinCodingScore(services: Services): Promise<void> {
-  const { client, models } = services;
-  await models.refresh().catch(() => undefined);
-  const current = models.value.minScore;
+/**
+ * Asks for one config key's value, with the daemon's description of it; the
+ * text is sent as typed and the daemon's rule accepts or refuses it.
+ */
+export async function setConfigKey(services: Services, key: string): Promise<void> {
+  const { client } = services;
+  let described: ConfigKeyInfo | undefined;
+  let value: unknown;
+  try {
+    const [description, config] = await Promise.all([
+      client.request<DescribeConfigResult>(Methods.describeConfig, {}),
+      client.request<GetConfigResult>(Methods.getConfig, {}),
+    ]);
+    described = description.keys.find((k) => k.key === key);
+    value = getPath(config.config, key);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
+    return;
+  }
   const text = await vscode.window.showInputBox({
-    title: 'Hermes: Minimum Coding Score',
-    prompt:
-      'Pareto Code routes to the cheapest coding model scoring at least this (0 to 1). "none" sends no floor.',
-    value: current === undefined ? '0.65' : current === null ? 'none' : formatScore(current),
-    validateInput: validateScoreInput,
+    title: `Hermes: ${key}`,
+    prompt: described?.doc,
+    value: typeof value === 'string' ? value : JSON.stringify(value ?? null),
   });
   if (text === undefined) {
     return;
   }
-  const parsed = parseScoreInput(text);
-  if (!parsed.ok) {
-    return;
-  }
   try {
-    // The daemon validates too; its message is shown as it comes.
-    const result = await client.request<{ value: unknown }>(Methods.setConfig, { key: MIN_SCORE_KEY, value: parsed.value });
-    models.applyChange({ key: MIN_SCORE_KEY, value: result?.value ?? parsed.value });
-    const shown = formatScore(models.value.minScore);
-    vscode.window.setStatusBarMessage(`Hermes: minimum coding score ${shown}`, 4000);
+    const result = await client.request<SetConfigResult>(Methods.setConfig, { key, value: text });
+    vscode.window.setStatusBarMessage(`Hermes: ${key} = ${JSON.stringify(result.value ?? null)}`, 4000);
   } catch (err) {
     void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
   }
@@ -96,7 +100,7 @@ export async function askAboutSelection(services: Services): Promise<void> {
 }
 
 export function registerCommands(services: Services): vscode.Disposable[] {
-  const picker = new ModelPicker(services.client, services.models, () => setMinCodingScore(services));
+  const picker = new ModelPicker(services.client, services.models);
   const register = (id: string, fn: () => unknown) => vscode.commands.registerCommand(id, fn);
   return [
     register('hermes.openChat', () => services.chat.reveal()),
@@ -105,7 +109,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       services.chat.newChat();
     }),
     register('hermes.selectModel', () => picker.show()),
-    register('hermes.setMinCodingScore', () => setMinCodingScore(services)),
+    register('hermes.setMinCodingScore', () => setConfigKey(services, 'openrouter.min_coding_score')),
     register('hermes.askAboutSelection', () => askAboutSelection(services)),
     register('hermes.runDoctor', () => services.doctor.run()),
     register('hermes.openConversation', () => openConversation(services.client, (id) => services.chat.open(id))),

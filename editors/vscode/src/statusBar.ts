@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { HermesClient } from './client';
 import { ModelState } from './logic/modelState';
-import { describeCurrent, statusBarText } from './logic/pickerItems';
+import { describeCurrent, statusBarText } from './logic/modelState';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('hermes.model', vscode.StatusBarAlignment.Right, 100);

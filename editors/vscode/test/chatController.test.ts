@@ -39,10 +39,10 @@ describe('ChatController', () => {
 
     controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 0, text: 'Hi ' });
     controller.onDelta({ sessionId: 'other', requestId: 9, seq: 0, text: 'not mine' });
-    controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 2, text: '!' });
     controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 1, text: 'there' });
+    controller.onDelta({ sessionId: 's-1', requestId: 3, seq: 2, text: '!' });
     const appends = events.filter((e) => e.type === 'append');
-    expect(appends.map((e) => (e as { text: string }).text)).toEqual(['Hi ', 'there!']);
+    expect(appends.map((e) => (e as { text: string }).text)).toEqual(['Hi ', 'there', '!']);
 
     chats[0].resolve({
       sessionId: 's-1',

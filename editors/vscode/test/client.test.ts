@@ -10,7 +10,7 @@ const { FakeLanguageClient } = vi.hoisted(() => {
   class FakeLanguageClient {
     static instances: FakeLanguageClient[] = [];
     static startBehaviour: 'ok' | 'fail' | 'hang' = 'ok';
-    static protocolVersion: number | undefined = 1;
+    static protocolVersion: number | undefined = 2;
     static serverName = 'hermesd';
     running = false;
     initializeResult: unknown;
@@ -83,7 +83,7 @@ beforeEach(() => {
   vscode.resetMock();
   FakeLanguageClient.instances = [];
   FakeLanguageClient.startBehaviour = 'ok';
-  FakeLanguageClient.protocolVersion = 1;
+  FakeLanguageClient.protocolVersion = 2;
   FakeLanguageClient.serverName = 'hermesd';
   setServerPath(process.execPath); // an executable that exists
 });
@@ -196,12 +196,12 @@ describe('HermesClient', () => {
   });
 
   it('refuses a server speaking another protocol version', async () => {
-    FakeLanguageClient.protocolVersion = 2;
+    FakeLanguageClient.protocolVersion = 3;
     const client = new HermesClient(output as never);
     await client.start();
     expect(client.serverStatus.state).toBe('stopped');
     expect(FakeLanguageClient.instances[0].stop).toHaveBeenCalled();
-    expect(vscode.window.showErrorMessage.mock.calls[0][0]).toMatch(/protocol version 2.*Update the extension/);
+    expect(vscode.window.showErrorMessage.mock.calls[0][0]).toMatch(/protocol version 3.*Update the extension/);
   });
 
   it('stops a server that does not answer initialize in time, naming the executable', async () => {

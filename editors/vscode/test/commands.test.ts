@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as vscode from './mocks/vscode';
-import { askAboutSelection, setMinCodingScore, Services } from '../src/commands';
+import { askAboutSelection, setConfigKey, Services } from '../src/commands';
 import { ModelState } from '../src/logic/modelState';
 import { fakeClient, Handler } from './fakeClient';
 
@@ -11,6 +11,10 @@ function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value })) 
     'hermes/listProviders': () => ({ providers: [], current: { provider: 'openrouter', model: 'openrouter/pareto-code' } }),
     'hermes/getConfig': () => ({ path: '/h/config.yaml', config: { openrouter: { min_coding_score: 0.65 } } }),
     'hermes/setConfig': setConfig,
+    'hermes/describeConfig': () => ({
+      keys: [{ key: 'openrouter.min_coding_score', type: 'number', default: 0.65, nullable: true, min: 0, max: 1,
+        doc: 'Pareto Code router floor; null: no floor (strongest coder)' }],
+    }),
   });
   const models = new ModelState((m, p) => fake.client.request(m, p));
   const chat = { send: vi.fn(async (_text: string) => undefined), noteRange: vi.fn() };
@@ -18,34 +22,22 @@ function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value })) 
 }
 
 describe('Set Minimum Coding Score', () => {
-  it('prefills the current score, validates, and saves through the daemon', async () => {
-    const s = services();
-    vscode.window.showInputBox.mockResolvedValueOnce('0.8');
-    await setMinCodingScore(s.services);
-    const options = vscode.window.showInputBox.mock.calls[0][0] as unknown as {
-      value: string;
-      validateInput: (v: string) => string | undefined;
-    };
-    expect(options.value).toBe('0.65');
-    expect(options.validateInput('1.5')).toMatch(/from 0 to 1/);
-    expect(options.validateInput('0.5')).toBeUndefined();
-    expect(s.fake.calls.at(-1)).toEqual({ method: 'hermes/setConfig', params: { key: 'openrouter.min_coding_score', value: 0.8 } });
-    expect(s.models.value.minScore).toBe(0.8);
-  });
-
-  it('sends null for "none"', async () => {
+  it('prefills the value, shows the daemon\'s description, and sends the text as typed', async () => {
     const s = services();
     vscode.window.showInputBox.mockResolvedValueOnce('none');
-    await setMinCodingScore(s.services);
-    expect(s.fake.calls.at(-1)?.params).toEqual({ key: 'openrouter.min_coding_score', value: null });
+    await setConfigKey(s.services, 'openrouter.min_coding_score');
+    const options = vscode.window.showInputBox.mock.calls[0][0] as unknown as { value: string; prompt: string };
+    expect(options.value).toBe('0.65');
+    expect(options.prompt).toBe('Pareto Code router floor; null: no floor (strongest coder)');
+    expect(s.fake.calls.at(-1)).toEqual({ method: 'hermes/setConfig', params: { key: 'openrouter.min_coding_score', value: 'none' } });
   });
 
   it('shows the daemon error as it comes', async () => {
     const s = services(() => {
       throw new Error('openrouter.min_coding_score must be a number from 0.0 to 1.0 (got 1.5)');
     });
-    vscode.window.showInputBox.mockResolvedValueOnce('0.9');
-    await setMinCodingScore(s.services);
+    vscode.window.showInputBox.mockResolvedValueOnce('1.5');
+    await setConfigKey(s.services, 'openrouter.min_coding_score');
     expect(vscode.window.showErrorMessage).toHaveBeenCalledWith(
       'Hermes: openrouter.min_coding_score must be a number from 0.0 to 1.0 (got 1.5)',
     );
@@ -53,7 +45,7 @@ describe('Set Minimum Coding Score', () => {
 
   it('does nothing when cancelled', async () => {
     const s = services();
-    await setMinCodingScore(s.services);
+    await setConfigKey(s.services, 'openrouter.min_coding_score');
     expect(s.fake.calls.some((c) => c.method === 'hermes/setConfig')).toBe(false);
   });
 });

@@ -1,32 +1,33 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ModelState, formatConfigErrors } from '../src/logic/modelState';
+import { ModelState, formatConfigErrors, statusBarText } from '../src/logic/modelState';
 
-function daemon(minScore: unknown = 0.65) {
+function daemon(detail: () => string | undefined = () => 'minimum coding score 0.65') {
   return vi.fn(async (method: string) => {
     if (method === 'hermes/listProviders') {
-      return { providers: [], current: { provider: 'openrouter', model: 'openrouter/pareto-code' } };
+      return { providers: [], current: { provider: 'openrouter', model: 'openrouter/pareto-code', detail: detail() } };
     }
     if (method === 'hermes/getConfig') {
-      return { path: '/h/config.yaml', config: { openrouter: { min_coding_score: minScore } } };
+      return { path: '/h/config.yaml', config: {} };
     }
     throw new Error(`unexpected ${method}`);
   }) as unknown as <R>(method: string, params?: object) => Promise<R>;
 }
 
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
 describe('ModelState', () => {
-  it('reads the current model and the Pareto score', async () => {
+  it('reads the current model and the detail the daemon shows beside it', async () => {
     const state = new ModelState(daemon());
     const seen = vi.fn();
     state.onDidChange(seen);
     await state.refresh();
     expect(state.value).toEqual({
-      current: { provider: 'openrouter', model: 'openrouter/pareto-code' },
-      minScore: 0.65,
+      current: { provider: 'openrouter', model: 'openrouter/pareto-code', detail: 'minimum coding score 0.65' },
       configPath: '/h/config.yaml',
       configErrors: [],
     });
     expect(seen).toHaveBeenCalledTimes(1);
-    expect(state.header()).toEqual({ model: 'openrouter · openrouter/pareto-code', detail: 'min coding score 0.65' });
+    expect(state.header()).toEqual({ model: 'openrouter · openrouter/pareto-code', detail: 'minimum coding score 0.65' });
   });
 
   it('shares one refresh between concurrent callers', async () => {
@@ -36,21 +37,19 @@ describe('ModelState', () => {
     expect(request).toHaveBeenCalledTimes(2); // listProviders + getConfig once
   });
 
-  it('applies configChanged notifications at once', async () => {
-    const state = new ModelState(daemon());
+  it('applies a model change at once and asks the daemon for the detail after any change', async () => {
+    let detail: string | undefined = 'minimum coding score 0.65';
+    const state = new ModelState(daemon(() => detail));
     await state.refresh();
+    detail = 'minimum coding score 0.8';
     state.applyChange({ key: 'openrouter.min_coding_score', value: 0.8 });
-    expect(state.header().detail).toBe('min coding score 0.8');
-    state.applyChange({ key: 'openrouter.min_coding_score', value: null });
-    expect(state.header().detail).toBe('no minimum coding score');
-    state.applyChange({ key: 'model.provider', value: 'anthropic' });
-    state.applyChange({ key: 'model.default', value: 'claude-sonnet-4-6' });
-    expect(state.header()).toEqual({ model: 'anthropic · claude-sonnet-4-6' });
-    state.applyChange({ key: 'network.timeout', value: 30 });
+    await settle();
+    expect(state.header().detail).toBe('minimum coding score 0.8');
+    state.applyChange({ key: 'model.default', value: 'x/y' });
+    expect(state.header()).toEqual({ model: 'openrouter · x/y' });
     state.applyChange({ key: 'model.default', value: '/m/SmolLM2.gguf', label: 'SmolLM2.gguf' });
     expect(state.value.current?.label).toBe('SmolLM2.gguf');
-    state.applyChange({ key: 'model.default', value: 'claude-sonnet-4-6' });
-    expect(state.value.current).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-6' });
+    expect(statusBarText(state.value.current)).toBe('$(hubot) SmolLM2.gguf');
   });
 
   it('formats config errors with the file and line', () => {

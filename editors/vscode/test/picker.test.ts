@@ -1,125 +1,136 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as vscode from './mocks/vscode';
 import { ModelPicker } from '../src/picker';
 import { ModelState } from '../src/logic/modelState';
+import { ListPickerResult } from '../src/protocol';
 import { fakeClient } from './fakeClient';
-import { anthropic, openrouter, openrouterModels } from './fixtures';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
+/** A hermes/listPicker result as the daemon sends it with no key set. */
+const listing: ListPickerResult = {
+  title: 'Hermes: Select Model',
+  placeholder: 'Type to filter the models of every configured provider',
+  current: { provider: '', model: '' },
+  items: [
+    {
+      kind: 'model', id: 'openrouter/pareto-code', provider: 'openrouter', label: 'openrouter/pareto-code', group: 'Recommended',
+      description: 'daemon text', configured: false, hint: 'OpenRouter needs OPENROUTER_API_KEY: set it.',
+      input: { param: 'minCodingScore', prompt: 'the daemon question', value: '0.65', placeholder: '0.65 (current)' },
+    },
+    { kind: 'model', id: 'm1', provider: 'p1', label: 'm1', group: 'P1', description: '', configured: true, current: true },
+    { kind: 'setup', id: '', provider: '', label: 'Set up another provider…', group: 'More providers', description: '2 more', configured: false },
+  ],
+  setupTitle: 'Hermes: Set up another provider',
+  setup: [
+    { provider: 'anthropic', label: 'Anthropic', description: 'needs ANTHROPIC_API_KEY', hint: 'Anthropic needs ANTHROPIC_API_KEY.', keyEnvVar: 'ANTHROPIC_API_KEY', signupUrl: 'https://console.anthropic.com/' },
+  ],
+};
+
 function setup() {
   const fake = fakeClient({
-    'hermes/listProviders': () => ({ providers: [anthropic, openrouter], current: { provider: 'openrouter', model: 'qwen/qwen3-coder' } }),
-    'hermes/getConfig': () => ({ path: '/home/u/.hermes/config.yaml', config: { openrouter: { min_coding_score: 0.65 } } }),
-    'hermes/listModels': (p) => ({ ...openrouterModels, provider: p.provider }),
-    'hermes/setConfig': (p) => ({ key: p.key, value: p.value }),
+    'hermes/listPicker': () => listing,
+    'hermes/selectModel': (p) => ({
+      current: { provider: p.provider, model: p.model },
+      message: `Using ${p.model}.`,
+      ...(p.provider === 'openrouter' ? { hint: 'OpenRouter needs OPENROUTER_API_KEY: set it.', signupUrl: 'https://openrouter.ai/keys' } : {}),
+    }),
   });
   const models = new ModelState((m, p) => fake.client.request(m, p));
-  const setScore = vi.fn(async () => undefined);
-  const picker = new ModelPicker(fake.client, models, setScore);
-  return { ...fake, models, setScore, picker };
+  const picker = new ModelPicker(fake.client, models);
+  return { ...fake, models, picker };
 }
 
 beforeEach(() => vscode.resetMock());
 
 describe('ModelPicker', () => {
-  it('lists configured providers with models, pareto-code with its score, and marks the current model', async () => {
-    const { picker, models } = setup();
-    await models.refresh();
+  it('renders the daemon rows in order, a separator wherever the group changes', async () => {
+    const { picker } = setup();
     const shown = picker.show();
     await tick();
     const qp = vscode.quickPicks[0] as unknown as vscode.FakeQuickPick<vscode.QuickPickItemLike>;
-    const labels = qp.items.map((i) => i.label);
-    expect(labels).toEqual([
-      'OpenRouter',
-      'openrouter/pareto-code',
-      'anthropic/claude-sonnet-4.6',
-      '$(check) qwen/qwen3-coder',
-      'Anthropic (not configured)',
-      '$(key) Anthropic needs ANTHROPIC_API_KEY',
+    expect(qp.items.map((i) => [i.label, i.description])).toEqual([
+      ['Recommended', undefined],
+      ['openrouter/pareto-code', 'daemon text'],
+      ['P1', undefined],
+      ['$(check) m1', ''],
+      ['More providers', undefined],
+      ['Set up another provider…', '2 more'],
     ]);
     expect(qp.items[0].kind).toBe(vscode.QuickPickItemKind.Separator);
-    expect(qp.items[1].description).toBe('Pareto Code (router) · min coding score 0.65');
-    expect(qp.activeItems[0].label).toBe('$(check) qwen/qwen3-coder');
-    expect(qp.busy).toBe(false);
+    expect(qp.title).toBe('Hermes: Select Model');
+    expect(qp.activeItems[0].label).toBe('$(check) m1');
     qp.hide();
     await shown;
   });
 
-  it('saves the choice with setConfig and offers the minimum score for Pareto Code', async () => {
-    const { picker, models, calls, setScore } = setup();
-    await models.refresh();
-    vscode.window.showInformationMessage.mockResolvedValueOnce('Set Minimum Score…');
+  it('asks the daemon\'s question, sends the text as typed with selectModel, and shows the hint', async () => {
+    const { picker, calls, models } = setup();
+    vscode.window.showInputBox.mockResolvedValueOnce('0.8');
+    vscode.window.showWarningMessage.mockResolvedValueOnce('Get a Key');
     const shown = picker.show();
     await tick();
     vscode.quickPicks[0].accept('openrouter/pareto-code');
     await shown;
-    const writes = calls.filter((c) => c.method === 'hermes/setConfig').map((c) => c.params);
-    expect(writes).toEqual([
-      { key: 'model.provider', value: 'openrouter' },
-      { key: 'model.default', value: 'openrouter/pareto-code' },
+    expect((vscode.window.showInputBox.mock.calls[0][0] as unknown as { prompt: string }).prompt).toBe('the daemon question');
+    expect(calls.filter((c) => c.method === 'hermes/selectModel').map((c) => c.params)).toEqual([
+      { provider: 'openrouter', model: 'openrouter/pareto-code', minCodingScore: '0.8' },
     ]);
+    expect(calls.some((c) => c.method === 'hermes/setConfig')).toBe(false);
     expect(models.value.current).toEqual({ provider: 'openrouter', model: 'openrouter/pareto-code' });
-    expect(vscode.window.showInformationMessage.mock.calls[0][0]).toContain('scoring at least 0.65');
-    expect(setScore).toHaveBeenCalledTimes(1);
+    expect(vscode.window.showWarningMessage.mock.calls[0][0]).toBe('Hermes: OpenRouter needs OPENROUTER_API_KEY: set it.');
+    expect(vscode.env.openExternal).toHaveBeenCalledTimes(1);
   });
 
-  it('explains the missing key of an unconfigured provider and can open its signup page', async () => {
-    const { picker, models, calls } = setup();
-    await models.refresh();
-    vscode.window.showWarningMessage.mockResolvedValueOnce('Get a Key');
+  it('selects nothing when the question is cancelled', async () => {
+    const { picker, calls } = setup();
     const shown = picker.show();
     await tick();
-    vscode.quickPicks[0].accept('$(key) Anthropic needs ANTHROPIC_API_KEY');
+    vscode.quickPicks[0].accept('openrouter/pareto-code');
     await shown;
-    expect(vscode.window.showWarningMessage.mock.calls[0][0]).toBe(
-      'Anthropic needs ANTHROPIC_API_KEY. Set it in /home/u/.hermes/.env or in the environment VS Code starts from, then select the model again.',
-    );
-    expect(vscode.env.openExternal).toHaveBeenCalledTimes(1);
-    expect(calls.some((c) => c.method === 'hermes/setConfig')).toBe(false);
-    expect(calls.some((c) => c.method === 'hermes/listModels' && c.params.provider === 'anthropic')).toBe(false);
+    expect(calls.some((c) => c.method === 'hermes/selectModel')).toBe(false);
+  });
+
+  it('lists the providers to set up behind the setup entry, with their hint', async () => {
+    const { picker, calls } = setup();
+    vscode.window.showQuickPick.mockImplementationOnce(async (items: unknown) => (items as unknown[])[0]);
+    const shown = picker.show();
+    await tick();
+    vscode.quickPicks[0].accept('Set up another provider…');
+    await shown;
+    expect(vscode.window.showWarningMessage.mock.calls[0][0]).toBe('Hermes: Anthropic needs ANTHROPIC_API_KEY.');
+    expect(calls.some((c) => c.method === 'hermes/selectModel')).toBe(false);
   });
 
   it('shows the daemon error when saving fails', async () => {
     const { picker, raw } = setup();
     const original = raw.request.getMockImplementation()!;
     raw.request.mockImplementation(async (method: string, params?: Record<string, unknown>) => {
-      if (method === 'hermes/setConfig') {
+      if (method === 'hermes/selectModel') {
         throw new Error('config.yaml line 3: cannot parse; write refused');
       }
       return original(method, params);
     });
     const shown = picker.show();
     await tick();
-    vscode.quickPicks[0].accept('anthropic/claude-sonnet-4.6');
+    vscode.quickPicks[0].accept('$(check) m1');
     await shown;
-    expect(vscode.window.showErrorMessage).toHaveBeenCalledWith(
-      'Hermes: could not save the model: config.yaml line 3: cannot parse; write refused',
-    );
+    expect(vscode.window.showErrorMessage).toHaveBeenCalledWith('Hermes: config.yaml line 3: cannot parse; write refused');
   });
 
-  it('reloads when the daemon reports providersChanged, and ignores non-model rows', async () => {
+  it('reloads on providersChanged; the refresh button asks for fresh catalogs', async () => {
     const { picker, calls, providersChanged } = setup();
     const shown = picker.show();
     await tick();
     providersChanged.fire({ reason: 'plugins-changed' });
     await tick();
-    expect(calls.filter((c) => c.method === 'hermes/listProviders')).toHaveLength(2);
-    vscode.quickPicks[0].accept('OpenRouter'); // a separator: nothing happens
-    expect(vscode.quickPicks[0].visible).toBe(true);
-    vscode.quickPicks[0].hide();
-    await shown;
-  });
-
-  it('refresh button asks the daemon to re-read plugins and catalogs', async () => {
-    const { picker, calls } = setup();
-    const shown = picker.show();
-    await tick();
+    expect(calls.filter((c) => c.method === 'hermes/listPicker')).toHaveLength(2);
     const qp = vscode.quickPicks[0];
+    qp.accept('P1'); // a separator: nothing happens
+    expect(qp.visible).toBe(true);
     qp.triggerButton(qp.buttons[0]);
     await tick();
-    expect(calls.some((c) => c.method === 'hermes/listProviders' && c.params.refresh === true)).toBe(true);
-    expect(calls.some((c) => c.method === 'hermes/listModels' && c.params.refresh === true)).toBe(true);
+    expect(calls.some((c) => c.method === 'hermes/listPicker' && c.params.refresh === true)).toBe(true);
     qp.hide();
     await shown;
   });

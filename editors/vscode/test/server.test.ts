@@ -73,12 +73,12 @@ describe('findExecutable', () => {
 });
 
 describe('checkProtocol', () => {
-  it('accepts version 1', () => {
-    expect(checkProtocol({ hermes: { protocolVersion: 1, methods: [] } })).toBeUndefined();
+  it('accepts version 2', () => {
+    expect(checkProtocol({ hermes: { protocolVersion: 2, methods: [] } })).toBeUndefined();
   });
   it('rejects another major version, saying what to update', () => {
-    expect(checkProtocol({ hermes: { protocolVersion: 2 } })).toMatch(/Update the extension/);
-    expect(checkProtocol({ hermes: { protocolVersion: 0 } })).toMatch(/pip install hermesd-lsp --upgrade/);
+    expect(checkProtocol({ hermes: { protocolVersion: 3 } })).toMatch(/Update the extension/);
+    expect(checkProtocol({ hermes: { protocolVersion: 1 } })).toMatch(/pip install hermesd-lsp --upgrade/);
   });
   it('rejects a server that is not hermesd, naming the executable and what it answered', () => {
     expect(checkProtocol(undefined, '/usr/bin/hermesd', 'hermesd-dashboard')).toBe(

@@ -26,9 +26,7 @@ M.SEPARATOR_PREFIX = "──── Prompt"
 ---@class hermes.Run  A reply being streamed.
 ---@field request_id? integer  JSON-RPC id of the hermes/chat request.
 ---@field client? vim.lsp.Client
----@field text string  Reply text received so far (deltas in seq order).
----@field next_seq integer  Next delta expected.
----@field pending table<integer, table>  Deltas that arrived early.
+---@field text string  Reply text received so far.
 ---@field nlines integer  Lines the reply occupies right above the separator.
 ---@field cancelling boolean
 ---@field done? boolean  The result (or a failure) was shown.
@@ -228,18 +226,9 @@ local function on_delta(p)
   if type(p.sessionId) == "string" and not S.session_id then
     S.session_id = p.sessionId
   end
-  local seq = tonumber(p.seq) or run.next_seq
-  if seq < run.next_seq then
-    return
-  end
-  run.pending[seq] = p
-  while run.pending[run.next_seq] do
-    local delta = run.pending[run.next_seq]
-    run.pending[run.next_seq] = nil
-    run.next_seq = run.next_seq + 1
-    if type(delta.text) == "string" and delta.text ~= "" then
-      append_reply(run, delta.text)
-    end
+  -- The daemon sends a request's deltas in seq order (docs/protocol.md): append as they come.
+  if type(p.text) == "string" and p.text ~= "" then
+    append_reply(run, p.text)
   end
 end
 
@@ -354,8 +343,6 @@ function M.send(message)
   ---@type hermes.Run
   local run = {
     text = "",
-    next_seq = 0,
-    pending = {},
     nlines = 1,
     cancelling = false,
     generation = S.generation,

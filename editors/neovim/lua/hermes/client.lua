@@ -15,7 +15,7 @@ local config = require("hermes.config")
 local M = {}
 
 --- Major protocol version this plugin speaks (docs/protocol.md).
-M.PROTOCOL_VERSION = 1
+M.PROTOCOL_VERSION = 2
 
 --- Name of the LSP client (see |vim.lsp.get_clients()|).
 M.NAME = "hermesd"
@@ -39,6 +39,8 @@ local state = {
   settings = nil,
   ---@type table? built-in defaults from hermes/getConfig
   defaults = nil,
+  ---@type table[]? every config key and its rule, from hermes/describeConfig
+  described = nil,
 }
 
 ---@type table<string, table<integer, function>>
@@ -168,6 +170,13 @@ end
 --- Refresh the cached configuration (statusline, header, :HermesSet completion).
 ---@param cb? fun(err: any, result: table?)
 function M.refresh_config(cb)
+  if not state.described then
+    M.request("hermes/describeConfig", {}, function(err, result)
+      if not err and type(result) == "table" then
+        state.described = result.keys
+      end
+    end)
+  end
   M.request("hermes/getConfig", {}, function(err, result)
     if not err and type(result) == "table" then
       state.settings = result.config
@@ -479,6 +488,13 @@ end
 ---@return table? defaults
 function M.settings()
   return state.settings, state.defaults
+end
+
+--- The config keys and their rules as the daemon described them
+--- (`hermes/describeConfig`), or nil before it answered.
+---@return table[]?
+function M.config_description()
+  return state.described
 end
 
 --- What the handshake told about the daemon.

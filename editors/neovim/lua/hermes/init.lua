@@ -14,40 +14,6 @@
 
 local M = {}
 
---- Keys `:HermesSet` completes (docs/config.md); keys the daemon reports in
---- `hermes/getConfig` are added once it has answered.
-M.KNOWN_KEYS = {
-  "model.provider",
-  "model.default",
-  "model.base_url",
-  "model.api_mode",
-  "model.reasoning_effort",
-  "model.temperature",
-  "model.max_tokens",
-  "openrouter.min_coding_score",
-  "openrouter.provider_preferences",
-  "auxiliary.provider",
-  "auxiliary.model",
-  "context.budget_tokens",
-  "context.keep_recent_messages",
-  "ollama.num_ctx",
-  "network.timeout",
-  "network.connect_timeout",
-  "network.max_retries",
-  "catalog.ttl_seconds",
-  "daemon.idle_timeout",
-}
-
---- Values `:HermesSet` completes for keys with a fixed set.
-M.KNOWN_VALUES = {
-  ["model.api_mode"] = { '""', "chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse" },
-  ["model.reasoning_effort"] = { '""', "none", "minimal", "low", "medium", "high", "xhigh" },
-  ["model.temperature"] = { "null" },
-  ["model.max_tokens"] = { "null" },
-  ["openrouter.min_coding_score"] = { "0.65", "null" },
-  ["ollama.num_ctx"] = { "null" },
-}
-
 --- Whether this Neovim is recent enough; says so once when it is not.
 ---@return boolean
 function M.check_version()
@@ -103,7 +69,7 @@ function M.stop()
   require("hermes.chat").stop()
 end
 
---- `:HermesModel`: pick a provider and a model.
+--- `:HermesModel`: pick a model from the daemon's picker.
 function M.model()
   require("hermes.picker").pick()
 end
@@ -161,9 +127,11 @@ function M.set(key, value_text, reset, cb)
   end)
 end
 
---- All keys to offer for completion: the known ones and those the daemon reported.
+--- All keys to offer for completion: those the daemon describes
+--- (`hermes/describeConfig`) and those its configuration holds.
 ---@return string[]
 function M.config_keys()
+  local client = require("hermes.client")
   local keys, seen = {}, {}
   local function add(k)
     if not seen[k] then
@@ -171,10 +139,10 @@ function M.config_keys()
       table.insert(keys, k)
     end
   end
-  for _, k in ipairs(M.KNOWN_KEYS) do
-    add(k)
+  for _, described in ipairs(client.config_description() or {}) do
+    add(described.key)
   end
-  local _, defaults = require("hermes.client").settings()
+  local _, defaults = client.settings()
   for section, values in pairs(type(defaults) == "table" and defaults or {}) do
     if type(values) == "table" and not vim.islist(values) then
       for name in pairs(values) do
@@ -184,6 +152,30 @@ function M.config_keys()
   end
   table.sort(keys)
   return keys
+end
+
+--- Values to offer for `key`, from the daemon's description of it: its
+--- allowed values, its default, and null when null is a value.
+---@param key string
+---@return string[]
+function M.config_values(key)
+  for _, described in ipairs(require("hermes.client").config_description() or {}) do
+    if described.key == key then
+      local values = {}
+      for _, v in ipairs(described.enum or {}) do
+        table.insert(values, v == "" and '""' or v)
+      end
+      if not described.enum and type(described.default) ~= "table" and described.default ~= nil
+          and described.default ~= vim.NIL and described.default ~= "" then
+        table.insert(values, tostring(described.default))
+      end
+      if described.nullable then
+        table.insert(values, "null")
+      end
+      return values
+    end
+  end
+  return {}
 end
 
 --- Completion for `:HermesSet`.
@@ -198,10 +190,9 @@ function M.complete_set(arglead, cmdline)
       return vim.startswith(k, arglead)
     end, M.config_keys())
   end
-  local values = M.KNOWN_VALUES[args[2]] or {}
   return vim.tbl_filter(function(v)
     return vim.startswith(v, arglead)
-  end, values)
+  end, M.config_values(args[2]))
 end
 
 --- `:HermesDoctor`: the daemon's checks in a scratch buffer.

@@ -10,21 +10,20 @@ import {
   ChatParams,
   ChatResult,
   CurrentModel,
+  ErrorCodes,
   GetSessionResult,
   LspRange,
-  NEEDS_CONFIRMATION,
-  NeedsConfirmation,
+  NeedsConfirmationData,
   NewSessionResult,
 } from '../protocol';
 import { ChatEntry, Chip, EntryError } from './chatTypes';
-import { DeltaAssembler } from './deltaAssembler';
 
 export interface ChatApi {
   newSession(): Promise<NewSessionResult>;
   chat(params: ChatParams): Promise<ChatResult>;
   cancel(sessionId: string): Promise<unknown>;
   /** Asks the user about attachments the daemon flagged (-32004); true sends them. */
-  confirm?(found: NeedsConfirmation['attachments']): Promise<boolean>;
+  confirm?(found: NeedsConfirmationData['attachments']): Promise<boolean>;
 }
 
 /** The selection a conversation carried: where "Apply…" puts a block by default. */
@@ -95,7 +94,6 @@ export class ChatController {
   private entries: ChatEntry[] = [];
   private sessionId: string | undefined;
   private running: Running | undefined;
-  private readonly assembler = new DeltaAssembler();
   private nextId = 1;
   private generation = 0;
   private pending: { id: number; attachment: Attachment }[] = [];
@@ -288,8 +286,8 @@ export class ChatController {
     try {
       return await this.api.chat(params);
     } catch (err) {
-      const e = err as { code?: unknown; data?: NeedsConfirmation } | undefined;
-      if (e?.code !== NEEDS_CONFIRMATION || !params.attachments || !e.data?.attachments || !this.api.confirm) {
+      const e = err as { code?: unknown; data?: NeedsConfirmationData } | undefined;
+      if (e?.code !== ErrorCodes.needsConfirmation || !params.attachments || !e.data?.attachments || !this.api.confirm) {
         throw err;
       }
       if (!(await this.api.confirm(e.data.attachments))) {
@@ -312,21 +310,26 @@ export class ChatController {
     this.listener({ type: 'busy', busy: false });
   }
 
-  /** Routes a hermes/chatDelta notification; ignores other sessions'. */
+  /**
+   * Routes a hermes/chatDelta notification; ignores other sessions'. The
+   * daemon sends a request's deltas in seq order (docs/protocol.md), so each
+   * is appended as it comes.
+   */
   onDelta(delta: ChatDelta): void {
     const running = this.running;
     if (!running || !running.sessionId || delta.sessionId !== running.sessionId) {
       return;
     }
-    const piece = this.assembler.push(delta);
-    if (!piece.text && !piece.reasoning) {
+    const text = delta.text ?? '';
+    const reasoning = delta.reasoning ?? '';
+    if (!text && !reasoning) {
       return;
     }
-    running.entry.text += piece.text;
-    if (piece.reasoning) {
-      running.entry.reasoning = (running.entry.reasoning ?? '') + piece.reasoning;
+    running.entry.text += text;
+    if (reasoning) {
+      running.entry.reasoning = (running.entry.reasoning ?? '') + reasoning;
     }
-    this.listener({ type: 'append', id: running.entry.id, text: piece.text, reasoning: piece.reasoning });
+    this.listener({ type: 'append', id: running.entry.id, text, reasoning });
   }
 
   /** Asks the daemon to stop the running reply (hermes/cancel). */

@@ -39,7 +39,7 @@ export interface Chip {
 export interface HeaderInfo {
   /** "openrouter · openrouter/pareto-code". */
   model: string;
-  /** "min coding score 0.65" for Pareto Code, else undefined. */
+  /** What the daemon shows beside the model (`current.detail`), if anything. */
   detail?: string;
 }
 

@@ -12,29 +12,6 @@ export function getPath(config: Record<string, unknown> | undefined, dotted: str
   return node;
 }
 
-/**
- * The Pareto minimum coding score from a config: a number in [0, 1], `null`
- * ("no floor"), or undefined when the config does not say.
- */
-export function minScoreOf(config: Record<string, unknown> | undefined): number | null | undefined {
-  const value = getPath(config, 'openrouter.min_coding_score');
-  if (value === null) {
-    return null;
-  }
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-/** "0.65", "no floor", or "" when unknown. */
-export function formatScore(score: number | null | undefined): string {
-  if (score === null) {
-    return 'no floor';
-  }
-  if (score === undefined) {
-    return '';
-  }
-  return String(Math.round(score * 1000) / 1000);
-}
-
 /** The last path segment of a model id, for compact display: "pareto-code". */
 export function shortModelName(model: string): string {
   const slash = model.lastIndexOf('/');

@@ -1,5 +1,5 @@
 /** The "Open Conversation…" rows: pure, so it is unit-tested without VS Code. */
-import { SessionRow } from '../protocol';
+import { SessionSummary } from '../protocol';
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", else the date. */
 export function age(updatedAt: string, now: number = Date.now()): string {
@@ -31,7 +31,7 @@ export interface HistoryItem {
   sessionId: string;
 }
 
-export function historyItems(rows: SessionRow[], now: number = Date.now()): HistoryItem[] {
+export function historyItems(rows: SessionSummary[], now: number = Date.now()): HistoryItem[] {
   return rows.map((row) => ({
     label: row.title,
     description: [row.provider, row.model].filter(Boolean).join(' · '),

@@ -1,32 +1,29 @@
 /**
- * What the daemon's configuration says about the model in use: provider,
- * model, Pareto minimum score, config file path. Refreshed from
+ * What the daemon says about the model in use: provider, model, the detail
+ * it shows beside them, config file path. Refreshed from
  * hermes/listProviders + hermes/getConfig and kept current by
  * hermes/configChanged, so every window shows what the CLI and Neovim see.
  */
-import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods, MIN_SCORE_KEY, PARETO_MODEL_ID } from '../protocol';
-import { formatScore, minScoreOf } from './config';
+import { ConfigChanged, CurrentModel, GetConfigResult, ListProvidersResult, Methods } from '../protocol';
 import { HeaderInfo, ServerStatus } from './chatTypes';
-import { describeCurrent } from './pickerItems';
 
 export type Request = <R>(method: string, params?: object) => Promise<R>;
 
 export interface ModelSnapshot {
   current: CurrentModel | undefined;
-  minScore: number | null | undefined;
   configPath: string | undefined;
   /** Why config.yaml could not be read (the daemon then runs on defaults). */
   configErrors: string[];
 }
 
 /** "config.yaml line 3: mapping values are not allowed here". */
-export function formatConfigErrors(path: string | undefined, errors: GetConfigResult['errors']): string[] {
+export function formatConfigErrors(path: string | undefined, errors: GetConfigResult['errors'] | undefined): string[] {
   const file = path ? path.replace(/^.*[\\/]/, '') : 'config.yaml';
   return (errors ?? []).map((e) => `${file}${e.line ? ` line ${e.line}` : ''}: ${e.message}`);
 }
 
 export class ModelState {
-  private snapshot: ModelSnapshot = { current: undefined, minScore: undefined, configPath: undefined, configErrors: [] };
+  private snapshot: ModelSnapshot = { current: undefined, configPath: undefined, configErrors: [] };
   private readonly listeners = new Set<(s: ModelSnapshot) => void>();
   private refreshing: Promise<void> | undefined;
 
@@ -48,7 +45,7 @@ export class ModelState {
     }
   }
 
-  /** Reads the current model and score from the daemon. */
+  /** Reads the current model and its detail from the daemon. */
   refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = this.doRefresh().finally(() => (this.refreshing = undefined));
@@ -63,44 +60,38 @@ export class ModelState {
     ]);
     this.set({
       current: providers.current ?? { provider: '', model: '' },
-      minScore: minScoreOf(config.config),
       configPath: config.path,
       configErrors: formatConfigErrors(config.path, config.errors),
     });
   }
 
-  /** Applies a hermes/configChanged notification at once. */
+  /** The current model as hermes/selectModel returned it. */
+  applyCurrent(current: CurrentModel): void {
+    this.set({ current });
+  }
+
+  /**
+   * Applies a hermes/configChanged notification: the model and provider at
+   * once; anything else may change the detail the daemon shows, so ask it.
+   */
   applyChange(change: ConfigChanged): void {
     const current = { provider: '', model: '', ...this.snapshot.current };
-    switch (change.key) {
-      case 'model.provider':
-        this.set({ current: { ...current, provider: typeof change.value === 'string' ? change.value : '' } });
-        break;
-      case 'model.default':
-        this.set({
-          current: {
-            ...current,
-            model: typeof change.value === 'string' ? change.value : '',
-            label: typeof change.label === 'string' ? change.label : undefined,
-          },
-        });
-        break;
-      case MIN_SCORE_KEY:
-        this.set({
-          minScore: change.value === null ? null : typeof change.value === 'number' ? change.value : undefined,
-        });
-        break;
-      default:
-        break;
+    if (change.key === 'model.provider') {
+      const provider = typeof change.value === 'string' ? change.value : '';
+      this.set({ current: { provider, model: current.model, label: current.label } });
+    } else if (change.key === 'model.default') {
+      const model = typeof change.value === 'string' ? change.value : '';
+      this.set({ current: { provider: current.provider, model, label: typeof change.label === 'string' ? change.label : undefined } });
     }
+    void this.refresh().catch(() => undefined);
   }
 
   /** The line above the chat input; before the first answer it tells the server's state, as the banner does. */
   header(server?: ServerStatus): HeaderInfo {
-    const { current, minScore } = this.snapshot;
+    const { current } = this.snapshot;
     const header: HeaderInfo = { model: current ? describeCurrent(current) : waitingText(server) };
-    if (current?.model === PARETO_MODEL_ID && minScore !== undefined) {
-      header.detail = minScore === null ? 'no minimum coding score' : `min coding score ${formatScore(minScore)}`;
+    if (current?.detail) {
+      header.detail = current.detail;
     }
     return header;
   }
@@ -112,4 +103,23 @@ export function waitingText(server: ServerStatus | undefined): string {
     return server.notFound ? 'Not connected: hermesd was not found' : 'Not connected: hermesd is not running';
   }
   return server?.state === 'starting' ? 'Starting hermesd…' : 'Connecting to hermesd…';
+}
+
+/** The text of the status-bar item: "$(hubot) pareto-code". */
+export function statusBarText(current: CurrentModel | undefined): string {
+  if (!current || !current.model) {
+    return '$(hubot) Hermes: select model';
+  }
+  return `$(hubot) ${current.label || current.model}`;
+}
+
+/** "openrouter · openrouter/pareto-code", or a hint when nothing is set. */
+export function describeCurrent(current: CurrentModel | undefined): string {
+  if (!current || (!current.provider && !current.model)) {
+    return 'No model selected';
+  }
+  if (!current.model) {
+    return `${current.provider} · no model set`;
+  }
+  return current.provider ? `${current.provider} · ${current.model}` : current.model;
 }

@@ -419,7 +419,7 @@ await step('chat view opens and shows the current model', async () => {
     30_000,
   );
   const detail = await chat.locator('#model-detail').textContent();
-  if (!/min coding score 0\.65/.test(detail ?? '')) {
+  if (!/minimum coding score 0\.65/.test(detail ?? '')) {
     throw new Error(`model detail: ${detail}`);
   }
   await shot('01-chat-open');
@@ -540,33 +540,55 @@ await step('New Chat clears the conversation', async () => {
   await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
 });
 
-await step('the model picker lists openrouter/pareto-code with its score', async () => {
+/** In the open model picker: accept "Set up another provider…" and wait for the list behind it. */
+async function openSetupList() {
+  await page.locator('.quick-input-widget input').fill('set up another');
+  const entry = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Set up another provider…' }).first();
+  await entry.waitFor({ timeout: 15_000 });
+  // The picker may re-render under the click (providersChanged reloads it): click until the list opens.
+  await waitFor('the list behind "Set up another provider…"', async () => {
+    if ((await page.locator('.quick-input-title', { hasText: 'Set up another provider' }).count()) > 0) {
+      return true;
+    }
+    await entry.click({ timeout: 2_000 }).catch(() => undefined);
+    return false;
+  }, 15_000, 500);
+}
+
+await step('the model picker renders the daemon listing: current model, OpenRouter models, the setup entry', async () => {
   await runCommand('Hermes: Select Model');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'openrouter/pareto-code' }).first();
   await row.waitFor({ timeout: 20_000 });
   const text = (await row.textContent()) ?? '';
-  if (!/min coding score 0\.65/.test(text)) {
+  if (!/cheapest coder scoring at least 0\.65/.test(text)) {
     throw new Error(`pareto row: ${text}`);
   }
-  const separator = await page.locator('.quick-input-list .monaco-list-row .quick-input-list-separator', { hasText: 'OpenRouter' }).count();
-  if (separator === 0) {
-    throw new Error('no OpenRouter separator');
+  for (const heading of ['Current model', 'OpenRouter']) {
+    const separator = await page.locator('.quick-input-list .monaco-list-row', { hasText: heading }).count();
+    if (separator === 0) {
+      throw new Error(`no ${heading} separator`);
+    }
   }
-  // Unconfigured providers are listed, marked with the variable they need.
-  await page.locator('.quick-input-widget input').fill('anthropic_api_key');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Anthropic needs ANTHROPIC_API_KEY' }).first().waitFor({ timeout: 5_000 });
-  await page.locator('.quick-input-widget input').fill('');
   await shot('06-model-picker');
+  // Unconfigured providers wait behind one entry, each with its key variable.
+  await openSetupList();
+  await page.locator('.quick-input-widget input').fill('anthropic');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'needs ANTHROPIC_API_KEY' }).first().waitFor({ timeout: 10_000 });
+  await shot('06b-set-up-provider');
   await page.keyboard.press('Escape');
 });
 
-await step('Set Minimum Coding Score validates and saves through the daemon', async () => {
+await step('Set Minimum Coding Score shows the daemon refusal as it comes, then saves', async () => {
   await runCommand('Hermes: Set Minimum Coding Score');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill('1.5');
-  await page.locator('.quick-input-message', { hasText: 'from 0 to 1' }).waitFor({ timeout: 5_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'must be a number from 0.0 to 1.0' }).first().waitFor({ timeout: 10_000 });
   await shot('07-score-validation');
+  await closeNotifications();
+  await runCommand('Hermes: Set Minimum Coding Score');
+  await input.waitFor({ state: 'visible' });
   await input.fill('0.8');
   await page.keyboard.press('Enter');
   await waitFor('config.yaml to hold 0.8', async () => /min_coding_score:\s*0\.8/.test(fs.readFileSync(path.join(hermesHome, 'config.yaml'), 'utf8')), 10_000);
@@ -732,8 +754,9 @@ await step('a plugin added elsewhere shows up in the picker (hermes/providersCha
   };
   await waitFor('the providersChanged notification in the Hermes log', async () => log().includes('providers changed'), 15_000);
   await runCommand('Hermes: Select Model');
+  await openSetupList();
   await page.locator('.quick-input-widget input').fill('acme');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Acme Inference needs ACME_API_KEY' }).first().waitFor({ timeout: 15_000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'needs ACME_API_KEY' }).first().waitFor({ timeout: 15_000 });
   await shot('09-plugin-added');
   await page.keyboard.press('Escape');
 });
@@ -840,6 +863,60 @@ await step('hermes.server.shared decides whether the window used the shared daem
   if (sockets.length !== wanted) {
     throw new Error(`expected ${wanted} shared daemon socket(s) in ${sharedRunDir}, found ${JSON.stringify(sockets)}`);
   }
+});
+
+await step('with no key and no model, the picker leads with pareto-code and "Set up another provider…"', async () => {
+  // A wrapper that starts the same daemon without the key (or the loopback URL, which alone would
+  // count as a keyless endpoint), its own daemon rather than the shared one (which has the key), and no config.yaml.
+  const dir = path.join(tmp, 'no-key');
+  fs.mkdirSync(dir, { recursive: true });
+  const wrapper = path.join(dir, 'hermesd');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nunset OPENROUTER_API_KEY OPENROUTER_BASE_URL\nexport HERMESD_SHARED=0\nexec ${shellQuote(daemon.path)} "$@"\n`, { mode: 0o755 });
+  fs.renameSync(path.join(hermesHome, 'config.yaml'), path.join(hermesHome, 'config.yaml.e2e'));
+  await closeNotifications();
+  // The settings search still holds earlier searches after the reload: start from an empty one.
+  const search = page.locator('.settings-editor .suggest-input-container .monaco-editor textarea').first();
+  if (await search.isVisible()) {
+    await search.focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+  }
+  await setServerPath(wrapper);
+  await page.keyboard.press('Escape');
+  // The picker of the restarted daemon (the one without the key): retry until it answers.
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const texts = await waitFor('the picker of the daemon without a key', async () => {
+    await runCommand('Hermes: Select Model');
+    await rows.filter({ hasText: 'Set up another provider…' }).first().waitFor({ timeout: 20_000 });
+    const shown = await rows.allTextContents();
+    if (shown.some((t) => t.includes('needs OPENROUTER_API_KEY'))) {
+      return shown;
+    }
+    await page.keyboard.press('Escape');
+    return undefined;
+  }, 60_000, 1_000);
+  if (!texts[0]?.includes('Recommended') || !texts.some((t) => t.includes('openrouter/pareto-code') && t.includes('needs OPENROUTER_API_KEY'))) {
+    throw new Error(`first screen: ${JSON.stringify(texts)}`);
+  }
+  if (texts.length > 6) {
+    throw new Error(`more than pareto-code and the setup entry: ${JSON.stringify(texts)}`);
+  }
+  await shot('20-picker-no-keys');
+  // Choosing pareto-code asks the daemon's question, then says how to set the key.
+  await rows.filter({ hasText: 'openrouter/pareto-code' }).first().click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'OPENROUTER_API_KEY' });
+  await toast.first().waitFor({ timeout: 10_000 });
+  const text = (await toast.first().textContent()) ?? '';
+  if (!text.includes('Get a Key') || !text.includes('https://openrouter.ai/keys')) {
+    throw new Error(`key hint: ${text}`);
+  }
+  await shot('21-pareto-needs-key');
+  await closeNotifications();
+  // Back to the configured model for the steps after this one.
+  fs.renameSync(path.join(hermesHome, 'config.yaml.e2e'), path.join(hermesHome, 'config.yaml'));
 });
 
 await step('hermesd-lsp only in a venv off PATH: the extension says what it tried, and "Set Path" gets it chatting', async () => {

@@ -1,0 +1,263 @@
+"""Every ``hermes/*`` handler: a few lines each, from params to a plain module and back.
+
+Module-level functions taking the connection (``conn``: a
+:class:`~hermesd.server.HermesServer`, whose ``daemon`` holds the shared
+state) and the params. :mod:`hermesd.server` registers them
+(:data:`HANDLERS`) behind one wrapper that checks config.yaml for outside
+changes first and maps hermesd's exceptions onto JSON-RPC errors. The
+modules they call are imported on first use: this module is loaded before
+``initialize`` and must stay light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from hermesd.outbox import DeltaStream
+
+if TYPE_CHECKING:
+    from hermesd.server import HermesServer
+
+Handler = Callable[["HermesServer", dict[str, Any]], Awaitable[Any]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(name: str) -> Callable[[Handler], Handler]:
+    """Make ``func`` the handler of ``name`` (registered by the server)."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[name] = func
+        return func
+
+    return register
+
+
+def _invalid(message: str) -> JsonRpcInvalidParams:
+    return JsonRpcInvalidParams(message)
+
+
+@handler("hermes/listProviders")
+async def list_providers(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Every provider, whether a key is set for it, and plugins that failed to load."""
+    if params.get("refresh") is True:
+        await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+    return await conn.daemon.providers_listing()
+
+
+@handler("hermes/listModels")
+async def list_models(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """The picker's models for one provider: live, cached or curated."""
+    name = params.get("provider")
+    if not isinstance(name, str) or not name.strip():
+        raise _invalid("`provider` (a provider name or alias) is required")
+    from hermesd import listing
+
+    return await asyncio.to_thread(listing.models_result, name, params.get("refresh") is True)
+
+
+@handler("hermes/getConfig")
+async def get_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """The effective configuration, secrets masked."""
+    from hermesd import config as config_mod
+    from hermesd import listing
+
+    # Off the event loop: reading a large or hostile file must not stall other chats.
+    return await asyncio.to_thread(lambda: listing.config_result(config_mod.load()))
+
+
+@handler("hermes/setConfig")
+async def set_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate and write one key atomically, then tell every client."""
+    key = params.get("key")
+    if not isinstance(key, str) or not key:
+        raise _invalid("`key` (a dotted config key such as model.default) is required")
+    reset = params.get("reset") is True
+    if "value" not in params and not reset:
+        raise _invalid("`value` is required (null is a value; pass reset: true to remove the key)")
+    from hermesd import config as config_mod
+
+    try:
+        value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
+    except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
+        raise _storage_failed(exc) from exc
+    conn.daemon.config_watch.sync()
+    conn.daemon.config_changed(key, value)
+    return {"key": key, "value": value}
+
+
+@handler("hermes/listPicker")
+async def list_picker(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """The cross-provider model picker, display-ready: clients render it as it is."""
+    from hermesd import listing, protocol
+
+    typed = protocol.parse(protocol.ListPickerParams, params)
+    return await asyncio.to_thread(listing.picker_result, typed.refresh is True)
+
+
+@handler("hermes/selectModel")
+async def select_model(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Provider, model (and score) in one atomic write; every client hears each changed key."""
+    from hermesd import listing, protocol
+
+    typed = protocol.parse(protocol.SelectModelParams, params)
+    try:
+        result, changed = await asyncio.to_thread(listing.select_model, typed.provider, typed.model, typed.min_coding_score)
+    except OSError as exc:
+        raise _storage_failed(exc) from exc
+    conn.daemon.config_watch.sync()
+    for key, value in changed:
+        conn.daemon.config_changed(key, value)
+    return result
+
+
+@handler("hermes/describeConfig")
+async def describe_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Every config key with its type, default and rule, so editors keep no copy."""
+    from hermesd import config as config_mod
+    from hermesd import protocol
+
+    keys = [protocol.ConfigKeyInfo(**row) for row in config_mod.describe_all()]
+    return protocol.to_wire(protocol.DescribeConfigResult(keys=keys))
+
+
+@handler("hermes/newSession")
+async def new_session(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """A new conversation; first picks up plugins changed since the last one."""
+    await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+    session = await asyncio.to_thread(
+        conn.daemon.engine.new_session,
+        provider=_str_param(params, "provider"),
+        model=_str_param(params, "model"),
+        parent_id=_str_param(params, "parentSessionId"),
+        system=_str_param(params, "system"),
+    )
+    return {"sessionId": session.id, "provider": session.provider, "model": session.model}
+
+
+@handler("hermes/chat")
+async def chat(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Stream a reply as hermes/chatDelta notifications; return the whole turn."""
+    if params.get("sessionId") is None:
+        await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+    request_id = conn.protocol.msg_id
+    outbox = conn.outbox
+    streams: list[DeltaStream] = []
+
+    def on_delta(session_id: str, text: str, reasoning: str) -> None:
+        """Each piece to the client; the stream numbers the deltas it sends (seq), in order."""
+        if not streams:
+            streams.append(DeltaStream(session_id, request_id))
+        stream = streams[0]
+        if outbox is not None:
+            outbox.delta(stream, text, reasoning)
+            return
+        # No transport of ours (embedding, tests): pygls sends each piece as its own delta.
+        stream.add(text, reasoning)
+        conn.protocol.notify("hermes/chatDelta", stream.params())
+        stream.sent()
+
+    task = asyncio.current_task()
+    assert task is not None
+    conn.chats.add(task)
+    try:
+        return await conn.daemon.engine.chat(params, on_delta=on_delta)
+    finally:
+        conn.chats.discard(task)
+
+
+@handler("hermes/cancel")
+async def cancel(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Stop a session's running chat now; its partial text is kept."""
+    session_id = params.get("sessionId")
+    if not isinstance(session_id, str):
+        raise _invalid("`sessionId` (a string) is required")
+    return {"cancelled": conn.daemon.engine.cancel(session_id)}
+
+
+@handler("hermes/previewRequest")
+async def preview(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Exactly what hermes/chat would send, with secrets masked; sends nothing."""
+    return await asyncio.to_thread(conn.daemon.engine.preview, params)
+
+
+@handler("hermes/listSessions")
+async def list_sessions(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Saved conversations, newest first, a page at a time from the session index."""
+    from hermesd import session_index
+
+    try:
+        paging = session_index.page_params(params)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from exc
+    return await asyncio.to_thread(conn.daemon.store.page, **paging)
+
+
+@handler("hermes/planApply")
+async def plan_apply(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
+    from hermesd import apply
+
+    try:
+        return await asyncio.to_thread(apply.plan, params)
+    except apply.ApplyError as exc:
+        raise _invalid(str(exc)) from exc
+
+
+@handler("hermes/getSession")
+async def get_session(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """One conversation with its history, to reopen it."""
+    session_id = params.get("sessionId")
+    if not isinstance(session_id, str):
+        raise _invalid("`sessionId` (a string) is required")
+    session = await asyncio.to_thread(conn.daemon.store.get, session_id)
+    if session is None:
+        raise _invalid(f"unknown session {session_id!r}")
+    return session.to_protocol()
+
+
+@handler("hermes/doctor")
+async def doctor(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+    """Config, plugins, keys and catalog probes, with $/progress while probing."""
+    from hermesd import doctor as doctor_mod
+
+    only = params.get("providers")
+    if only is not None and (not isinstance(only, list) or not all(isinstance(p, str) for p in only)):
+        raise _invalid("`providers` must be a list of provider names")
+    token = params.get("workDoneToken")
+    report = _progress_reporter(conn, token) if isinstance(token, (str, int)) else None
+    checks = await doctor_mod.run(only=only, probe=params.get("probe", True) is not False, progress=report)
+    if report is not None:
+        conn.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+    return {"checks": [c.to_dict() for c in checks]}
+
+
+def _storage_failed(exc: OSError) -> JsonRpcException:
+    """A config write that failed (disk full, read-only); the atomic write left the old file as it was."""
+    from hermesd.errors import storage_error
+    from hermesd.paths import config_path
+    from hermesd.protocol import STORAGE_FAILED
+
+    err = storage_error(exc, "the config", f"{config_path()} was not changed")
+    return JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED)
+
+
+def _str_param(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise _invalid(f"`{name}` must be a string")
+    return value or None
+
+
+def _progress_reporter(conn: HermesServer, token: str | int) -> Callable[[int, int, str], None]:
+    conn.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="Hermes doctor", percentage=0))
+
+    def report(done: int, total: int, name: str) -> None:
+        conn.work_done_progress.report(
+            token, types.WorkDoneProgressReport(message=f"probed {name}", percentage=int(done * 100 / max(total, 1)))
+        )
+
+    return report
