@@ -904,9 +904,12 @@ await step('with no key and no model, the picker leads with pareto-code and "Set
   await shot('20-picker-no-keys');
   // Choosing pareto-code asks the daemon's question, then says how to set the key.
   await rows.filter({ hasText: 'openrouter/pareto-code' }).first().click();
+  // The quick pick and the input box share one widget (and its input): wait for the box's own title,
+  // else Enter can land while the pick is still closing and be lost.
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'openrouter/pareto-code' }).waitFor({ state: 'visible' });
+  await waitFor('the score question', async () => (await input.inputValue()) !== '', 10_000);
+  await input.press('Enter');
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'OPENROUTER_API_KEY' });
   await toast.first().waitFor({ timeout: 10_000 });
   const text = (await toast.first().textContent()) ?? '';
