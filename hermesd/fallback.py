@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
-from urllib.parse import urlsplit, urlunsplit
 
 from hermesd.errors import HermesError
 
@@ -118,24 +117,17 @@ def fails_over(exc: HermesError) -> bool:
 
 
 def resolve_entry(config: Config, entry: Entry) -> Resolved:
-    """The runtime for one entry: its provider's profile, then the entry's own URL, API shape and key."""
-    from hermesd import credentials
+    """The runtime for one entry: resolved as set *for* its provider (URL, key), then its own model and API shape.
+
+    ``runtime.resolve`` applies the entry's URL and key, so they pass the same
+    checks as any configured URL (a URL with a password in it is refused).
+    """
     from hermesd.runtime import detect_api_mode, resolve
 
-    resolved = resolve(config, provider=entry.provider, model=entry.model)
-    changes: dict[str, Any] = {"model": entry.model}
-    if entry.base_url:
-        changes["base_url"] = entry.base_url
+    resolved = resolve(config, provider=entry.provider, model=entry.model, base_url=entry.base_url or None,
+                       api_key=entry.api_key or None, key_env=entry.key_env or None)
     api_mode = entry.api_mode or (detect_api_mode(entry.base_url) if entry.base_url else None)
-    if api_mode:
-        changes["api_mode"] = api_mode
-    if entry.api_key:
-        changes.update(api_key=entry.api_key, key_env_var=None, key_env_vars=())
-    elif entry.key_env:
-        var, key = credentials.find_key((entry.key_env,))
-        if key:  # unset: the provider's own variables, as Hermes does
-            changes.update(api_key=key, key_env_var=var, key_env_vars=(entry.key_env,))
-    return replace(resolved, **changes)
+    return replace(resolved, model=entry.model, **({"api_mode": api_mode} if api_mode else {}))
 
 
 def unusable(resolved: Resolved) -> str | None:
@@ -184,17 +176,6 @@ def _tree(config: Config) -> dict[str, Any]:
     return {"fallback_providers": config.get("fallback_providers"), "fallback_model": config.get("fallback_model")}
 
 
-def shown_url(url: str) -> str:
-    """A URL fit to show: any userinfo (``user:password@``) dropped."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparseable URL)"
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 def describe(config: Config) -> list[tuple[str, str, str | None]]:
     """Doctor's view of the chain: ``(status, summary, hint)`` per entry and per problem, never a key."""
     entries, problems = read_chain(_tree(config))
@@ -213,7 +194,7 @@ def describe(config: Config) -> list[tuple[str, str, str | None]]:
         note = ""
         if entry.key_env and not entry.api_key and resolved.key_env_var != entry.key_env:
             note = f"; {entry.key_env} is not set, so the provider's own key variable is used"
-        summary = f"{head} at {shown_url(resolved.base_url)} ({resolved.api_mode}); {_key_text(entry, resolved)}{note}"
+        summary = f"{head} at {resolved.base_url} ({resolved.api_mode}); {_key_text(entry, resolved)}{note}"
         rows.append(("ok", summary, None))
     rows += [("warn", problem, "see fallback_providers in docs/config.md") for problem in problems]
     return rows

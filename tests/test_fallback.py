@@ -266,11 +266,12 @@ def test_doctor_lists_the_chain_without_key_values(isolated_home):
     entries = [
         {"provider": "deepseek", "model": "deepseek-chat"},
         {"provider": "zai", "model": "glm-4.6"},
-        {"provider": "custom", "model": "qwen3:8b", "base_url": "http://user:pw-secret@127.0.0.1:9/v1", "api_key": literal},
+        {"provider": "custom", "model": "qwen3:8b", "base_url": "http://127.0.0.1:9/v1", "api_key": literal},
         {"provider": "anthropic"},
         "openrouter",
         {"provider": "no-such-provider", "model": "m"},
         {"provider": "custom", "model": "m"},
+        {"provider": "custom", "model": "m2", "base_url": "http://user:pw-secret@127.0.0.1:9/v1"},
     ]
     proc = _cli("doctor", "--no-probe", "--json", env=_setup(isolated_home, "http://127.0.0.1:9", entries))
     rows = [c for c in json.loads(proc.stdout)["checks"] if c["id"] == "fallback"]
@@ -285,6 +286,10 @@ def test_doctor_lists_the_chain_without_key_values(isolated_home):
     assert "fallback_providers[4] must be a mapping with provider and model (got str); skipped" in summaries
     assert rows[3]["status"] == "warn" and summaries[3].startswith("fallback 4: no-such-provider/m: unknown provider")
     assert summaries[4] == "fallback 5: custom/m: no base URL (add base_url to the entry); skipped"
+    # An entry's URL passes the same checks as any configured URL: a password in it is refused, and masked.
+    assert rows[5]["status"] == "warn" and summaries[5] == (
+        "fallback 6: custom/m2: the base URL for custom from the fallback entry holds a user name or password "
+        "(http://user:***@127.0.0.1:9/v1); skipped")
     for secret in (KEY_A, KEY_B, literal, "pw-secret"):
         assert secret not in proc.stdout + proc.stderr
 
