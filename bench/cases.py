@@ -443,7 +443,7 @@ async def _b6_run(ctx: Ctx, name: str, extra: dict[str, str] | None) -> dict[str
         await daemon.close()
     every = [x for lat in together for x in lat]
     return {
-        "streams": streams, "n": n, "rate": rate,
+        "streams": streams, "n": n, "rate": rate, "rounds": reps,
         "alone": percentile(alone, 99), "all": percentile(every, 99),
         "worst": max(percentile(lat, 99) for lat in together),
         "starving": sum(1 for lat in together if len(lat) < n or max(lat) > 1.0),
@@ -482,7 +482,7 @@ async def b6(ctx: Ctx) -> list[Row]:
     """100 concurrent streams on one connection vs one stream alone."""
     r = await _b6_run(ctx, "b6", None)
     sdk = await _b6_sdk(ctx)
-    plain = await shared.httpx_baseline(ctx, r["streams"], r["n"], r["rate"])
+    plain = await shared.httpx_baseline(ctx, r["streams"], r["n"], r["rate"], r["rounds"])
     added = r["all"] - r["alone"]
     return [
         Row("B6", f"{r['streams']} concurrent streams × {r['n']} chunks at {r['rate']:g}/s: p99 delay "

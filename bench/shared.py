@@ -128,6 +128,9 @@ async def _forwarder_imports(env: dict[str, str]) -> dict[str, float]:
 
 # -- B6: plain httpx + httpx-sse reading the same streams --------------------
 
+# The daemon's procedure, step for step, in a process of its own: one long-lived client (as the
+# daemon keeps one per endpoint, with httpx's default keep-alive pool), a warm-up stream, then per
+# round one stream alone and the concurrent streams, CPU counted over the concurrent phases only.
 HTTPX_STREAMS = r'''
 import asyncio, json, sys, time
 import httpx, httpx_sse
@@ -144,28 +147,34 @@ async def one(client, url, key, scenario, out):
                     now = time.monotonic()
                     out.extend(now - float(p.split("@", 1)[1]) for p in text.split(";") if "@" in p)
 
-async def main(url, key, scenarios):
-    lat = []
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=len(scenarios) * 2), timeout=120) as client:
-        cpu = time.process_time()
-        await asyncio.gather(*(one(client, url, key, s, lat) for s in scenarios))
-        cpu = time.process_time() - cpu
+async def main(url, key, plan):
+    lat, cpu = [], 0.0
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=2 * max(map(len, plan["rounds"]))), timeout=120) as client:
+        await one(client, url, key, plan["warm"], [])
+        for alone, *together in plan["rounds"]:
+            await one(client, url, key, alone, [])
+            started = time.process_time()
+            await asyncio.gather(*(one(client, url, key, s, lat) for s in together))
+            cpu += time.process_time() - started
     print(json.dumps({"latencies": lat, "cpu": cpu}))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
 '''
 
 
-async def httpx_baseline(ctx: Any, streams: int, n: int, rate: float) -> dict[str, Any]:
+async def httpx_baseline(ctx: Any, streams: int, n: int, rate: float, rounds: int) -> dict[str, Any]:
     """The same streams read by plain httpx + httpx-sse in a process of their own: CPU per chunk and p99."""
-    scenarios = [model(f"b6-httpx-{k}", n, rate, stamp=1) for k in range(streams)]
+    plan = {"warm": model("b6-httpx-warm"),
+            "rounds": [[model(f"b6-httpx-a{i}", n, rate, stamp=1)]
+                       + [model(f"b6-httpx-c{i}-{k}", n, rate, stamp=1) for k in range(streams)]
+                       for i in range(rounds)]}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HTTPX_STREAMS, ctx.upstream.url + "/v1/chat/completions", KEY, json.dumps(scenarios),
+        sys.executable, "-c", HTTPX_STREAMS, ctx.upstream.url + "/v1/chat/completions", KEY, json.dumps(plan),
         stdout=asyncio.subprocess.PIPE, cwd=str(REPO), env=Home(ctx.root, "b6-httpx").env(None))
     out, _ = await asyncio.wait_for(proc.communicate(), 300)
     data = json.loads(out)
     lat = data["latencies"]
-    assert len(lat) == streams * n, (len(lat), streams * n)
+    assert len(lat) == rounds * streams * n, (len(lat), rounds * streams * n)
     return {"p99": percentile(lat, 99), "cpu_per_chunk": data["cpu"] / len(lat)}
 
 

@@ -357,7 +357,8 @@ class Config:
         return any(_has_path(tree, name) for name in names)
 
 
-_loaded: dict[Path, tuple[bytes, Config]] = {}
+_loaded: dict[Path, tuple[bytes | None, Config]] = {}
+_UNCACHED = object()  # a file read() refused (too large, unreadable): parsed again for its error
 
 
 def load(path: Path | None = None) -> Config:
@@ -368,16 +369,19 @@ def load(path: Path | None = None) -> Config:
     few microseconds. The returned object is shared: treat it as read-only.
     """
     path = path or config_path()
+    data: Any
     try:
-        data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
+        data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else _UNCACHED
+    except FileNotFoundError:  # no file (the defaults, cached too), unless a dangling symlink (an error)
+        data = _UNCACHED if path.is_symlink() else None
     except OSError:
-        data = None
+        data = _UNCACHED
     cached = _loaded.get(path)
-    if data is not None and cached is not None and cached[0] == data and _env_stamp(cached[1]) == cached[1].env_stamp:
+    if data is not _UNCACHED and cached is not None and cached[0] == data and _env_stamp(cached[1]) == cached[1].env_stamp:
         return cached[1]
     config = _load_file(path)
     config.env_stamp = _env_stamp(config)
-    if data is not None:
+    if data is not _UNCACHED:
         _loaded[path] = (data, config)
     return config
 
