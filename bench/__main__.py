@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from bench.cases import CASES, Ctx
-from bench.harness import REPO, Upstream, tempdir
+from bench.harness import REPO, Upstream, compile_sources, tempdir
 from bench.report import Row, text_table, write_markdown
 
 NOTES = Path(__file__).resolve().parent / "notes.md"
@@ -29,6 +29,7 @@ async def run(names: list[str], quick: bool) -> tuple[list[Row], dict[str, str],
     rows: list[Row] = []
     sections: dict[str, str] = {}
     crashed = False
+    compile_sources()
     with tempdir() as tmp:
         upstream = await Upstream().start()
         try:

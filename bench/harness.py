@@ -27,6 +27,20 @@ KEY = "x-bench-key"
 _SECRETISH = re.compile(r"(_API_KEY|_TOKEN|_KEY|_BASE_URL|_URL|_PROXY)$", re.IGNORECASE)
 
 
+def compile_sources() -> None:
+    """Byte-compile the project, as installing a wheel does.
+
+    Every library the baselines import (pygls, httpx, llm's venv) has its
+    ``.pyc``; a checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (or from a
+    read-only tree) would otherwise compile hermesd from source in every
+    process it starts, and the cold rows would measure the compiler.
+    """
+    import compileall
+
+    for package in ("hermesd", "providers", "plugins", "bench"):
+        compileall.compile_dir(str(REPO / package), quiet=2, workers=1)
+
+
 def clean_environ() -> dict[str, str]:
     """This process's environment without keys, base URLs or proxies."""
     env = {k: v for k, v in os.environ.items() if not _SECRETISH.search(k) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}

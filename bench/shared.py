@@ -126,6 +126,26 @@ async def _forwarder_imports(env: dict[str, str]) -> dict[str, float]:
     return out
 
 
+# -- C2 through the shared daemon ------------------------------------------------
+
+
+async def running_daemon(env: dict[str, str]) -> tuple[Daemon, int]:
+    """A shared daemon for ``env``, started by an editor (a forwarder) that chatted once and stays
+    connected; the editor and the daemon's pid."""
+    try:
+        editor = await _chatted(env, "c2-editor", shared=True)
+        [(_, pid)] = _shared_pids(_run_dir(env)).items()
+    except BaseException:
+        await asyncio.to_thread(stop_shared_daemons, _run_dir(env))
+        raise
+    return editor, pid
+
+
+async def stop_daemon(editor: Daemon, env: dict[str, str]) -> None:
+    await editor.close()
+    await asyncio.to_thread(stop_shared_daemons, _run_dir(env))
+
+
 # -- B6: plain httpx + httpx-sse reading the same streams --------------------
 
 # The daemon's procedure, step for step, in a process of its own: one long-lived client (as the
