@@ -20,7 +20,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from typing import Any
+
+from hermesd.protocol import LspRange, PlanApplyParams, PlanApplyResult
 
 MAX_BYTES = 4 * 1024 * 1024
 # A block counts as the whole file when it keeps at least this share of the file's lines in order.
@@ -32,28 +33,25 @@ class ApplyError(ValueError):
     """The block cannot be applied (JSON-RPC -32602); the message says why and what to do."""
 
 
-def plan(params: dict[str, Any]) -> dict[str, Any]:
-    """``hermes/planApply {code, path, text, range?, language?}`` → ``{mode, path, text?, reason?}``."""
-    code, path, text = params.get("code"), params.get("path"), params.get("text")
+def plan(params: PlanApplyParams) -> PlanApplyResult:
+    """``hermes/planApply``: what the document would become, and by which rule."""
+    code, path, text = params.code, params.path, params.text
     for name, value in (("code", code), ("path", path), ("text", text)):
-        if not isinstance(value, str):
-            raise ApplyError(f"`{name}` (a string) is required")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ApplyError(f"`{name}` is not valid Unicode text (it contains a lone surrogate)") from None
     if len(code.encode()) + len(text.encode()) > MAX_BYTES:
         raise ApplyError(f"`code` and `text` together exceed {MAX_BYTES // (1024 * 1024)} MiB")
-    language = params.get("language") if isinstance(params.get("language"), str) else ""
-    span = params.get("range")
-    if is_diff(code, language):
-        return {"mode": "diff", "path": path, "text": apply_diff(code, text, path)}
-    if span is not None:
-        return {"mode": "range", "path": path, "text": replace_range(text, span, code)}
+    if is_diff(code, params.language or ""):
+        return PlanApplyResult(mode="diff", path=path, text=apply_diff(code, text, path))
+    if params.range is not None:
+        return PlanApplyResult(mode="range", path=path, text=replace_range(text, params.range, code))
     if is_whole_file(code, text):
-        return {"mode": "file", "path": path, "text": code if code.endswith("\n") or not text.endswith("\n") else code + "\n"}
-    return {"mode": "needsRange", "path": path,
-            "reason": "the block is a fragment of the file: select the lines it should replace, then apply again"}
+        return PlanApplyResult(mode="file", path=path,
+                               text=code if code.endswith("\n") or not text.endswith("\n") else code + "\n")
+    return PlanApplyResult(mode="needsRange", path=path,
+                           reason="the block is a fragment of the file: select the lines it should replace, then apply again")
 
 
 def is_diff(code: str, language: str = "") -> bool:
@@ -75,12 +73,12 @@ def is_whole_file(code: str, text: str) -> bool:
     return kept >= len(old) * WHOLE_FILE_SIMILARITY
 
 
-def replace_range(text: str, span: Any, code: str) -> str:
+def replace_range(text: str, span: LspRange, code: str) -> str:
     """``text`` with the LSP range ``span`` (zero-based, UTF-16 characters) replaced by ``code``."""
     try:
-        start = _offset(text, span["start"]["line"], span["start"]["character"])
-        end = _offset(text, span["end"]["line"], span["end"]["character"])
-    except (TypeError, KeyError) as exc:
+        start = _offset(text, span.start.line, span.start.character)
+        end = _offset(text, span.end.line, span.end.character)
+    except ValueError as exc:
         raise ApplyError("`range` must be {start: {line, character}, end: {line, character}}, zero-based") from exc
     if end < start:
         raise ApplyError("`range` ends before it starts")
@@ -90,9 +88,9 @@ def replace_range(text: str, span: Any, code: str) -> str:
     return text[:start] + code + text[end:]
 
 
-def _offset(text: str, line: Any, character: Any) -> int:
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (line, character)):
-        raise TypeError
+def _offset(text: str, line: int, character: int) -> int:
+    if line < 0 or character < 0:
+        raise ValueError("negative position")
     lines = text.splitlines(keepends=True)
     if line >= len(lines):
         return len(text)

@@ -1,9 +1,13 @@
-"""The chat engine: sessions in, streamed replies out. Knows nothing of JSON-RPC.
+"""The chat engine: a typed chat request in, its reply streamed out piece by piece and returned as a typed result.
 
-The server and the CLI both drive this module. A chat resolves its target,
-summarises old turns when the session outgrows its context budget, builds
-the request (a pure function), streams it with bounded retries before the
-first token, and records the turn, partial or not, when it ends.
+:class:`ChatEngine` takes :class:`~hermesd.protocol.ChatParams` and returns
+:class:`~hermesd.protocol.ChatResult` (the protocol's types, from the bottom
+layer); it never sees JSON, camelCase or request ids. The handlers and the
+CLI both call it. A chat checks what the types cannot (sizes, roles,
+Unicode), resolves its target, summarises old turns when the session
+outgrows its context budget, builds the request (a pure function), streams
+it with bounded retries before the first token and along the fallback
+chain, and records the turn, partial or not, when it ends.
 """
 
 from __future__ import annotations
@@ -20,6 +24,17 @@ from hermesd import config as config_mod
 from hermesd import fallback
 from hermesd.credentials import redact
 from hermesd.errors import HermesError
+from hermesd.protocol import (
+    ChatMessage,
+    ChatParams,
+    ChatResult,
+    FallbackAttempt,
+    ParamsError,
+    PreviewResult,
+    Target,
+    Usage,
+    to_wire,
+)
 from hermesd.runtime import Resolved, openrouter_provider, reasoning_config, resolve
 from hermesd.sessions import Session, SessionStore, Settings
 from hermesd.transports import Delta, Finish, NetworkSettings, open_stream
@@ -47,12 +62,10 @@ SUMMARY_PROMPT = (
 DeltaCallback = Callable[[str, str, str], None]
 
 
-class ParamsError(ValueError):
-    """Malformed request parameters (JSON-RPC -32602); the message names the field."""
-
-
 @dataclass
 class ChatRequest:
+    """A chat's params once checked, in the engine's working form (messages and attachments as saved)."""
+
     session_id: str | None = None
     message: str | None = None
     messages: list[dict[str, Any]] | None = None
@@ -64,29 +77,26 @@ class ChatRequest:
     attachments: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, params: Any) -> "ChatRequest":
-        if not isinstance(params, dict):
-            raise ParamsError("params must be an object with `message` or `messages`")
+    def of(cls, params: ChatParams) -> "ChatRequest":
+        """``params`` checked for what their types do not say; :class:`ParamsError` names the field."""
         req = cls(
-            session_id=_opt_str(params, "sessionId"),
-            provider=_opt_str(params, "provider"),
-            model=_opt_str(params, "model"),
-            system=_opt_str(params, "system"),
+            session_id=_opt_str("sessionId", params.session_id),
+            provider=_opt_str("provider", params.provider),
+            model=_opt_str("model", params.model),
+            system=_opt_str("system", params.system),
         )
-        message, messages = params.get("message"), params.get("messages")
-        if message is None and messages is None:
+        if params.message is None and params.messages is None:
             raise ParamsError("`message` (a string) or `messages` (a list) is required")
-        if message is not None:
-            if not isinstance(message, str):
-                raise ParamsError(f"`message` must be a string, not {_type(message)}")
-            if not message.strip():
+        if params.message is not None:
+            if not params.message.strip():
                 raise ParamsError("`message` must not be empty")
-            _require_unicode("message", message)
-            req.message = message
-        if messages is not None:
-            req.messages = _parse_messages(messages)
+            _require_unicode("message", params.message)
+            req.message = params.message
+        if params.messages is not None:
+            req.messages = _check_messages(params.messages)
         try:
-            req.attachments = attachments_mod.parse(params.get("attachments"))
+            # Checked and kept in the form the session file saves (and renders from).
+            req.attachments = attachments_mod.parse([to_wire(a) for a in params.attachments or []])
         except attachments_mod.AttachmentError as exc:
             raise ParamsError(str(exc)) from exc
         if req.attachments and req.message is None:
@@ -100,31 +110,20 @@ class ChatRequest:
                 f"the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB) "
                 "for `message`, `messages`, `system` and `attachments` together"
             )
-        temperature = params.get("temperature")
-        if temperature is not None:
-            if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+        if params.temperature is not None:
+            if not 0 <= params.temperature <= 2:
                 raise ParamsError("`temperature` must be a number from 0 to 2")
-            req.temperature = float(temperature)
-        max_tokens = params.get("maxTokens")
-        if max_tokens is not None:
-            if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            req.temperature = params.temperature
+        if params.max_tokens is not None:
+            if params.max_tokens < 1:
                 raise ParamsError("`maxTokens` must be a positive integer")
-            req.max_tokens = max_tokens
+            req.max_tokens = params.max_tokens
         return req
 
 
-def _type(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
-    )
-
-
-def _opt_str(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
+def _opt_str(name: str, value: str | None) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ParamsError(f"`{name}` must be a string, not {_type(value)}")
     _require_unicode(name, value)
     return value.strip() or None
 
@@ -135,16 +134,16 @@ def _require_unicode(name: str, value: Any) -> None:
         raise ParamsError(f"`{name}` is not valid Unicode text (it contains a lone surrogate such as \\ud800)")
 
 
-def _parse_messages(messages: Any) -> list[dict[str, Any]]:
-    if not isinstance(messages, list) or not messages:
+def _check_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    if not messages:
         raise ParamsError("`messages` must be a non-empty list of {role, content}")
     if len(messages) > MAX_MESSAGES:
         raise ParamsError(f"`messages` has {len(messages)} items; the limit is {MAX_MESSAGES}")
-    parsed = []
+    checked = []
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), (str, list)):
+        if m.role not in ROLES or not isinstance(m.content, (str, list)):
             raise ParamsError(f"`messages[{i}]` must be {{role: one of {', '.join(ROLES)}, content: string}}")
-        content = m["content"]
+        content = m.content
         if isinstance(content, list) and (
             not all(isinstance(part, dict) for part in content) or config_mod.deeper_than(content, MAX_CONTENT_DEPTH)
         ):
@@ -153,8 +152,8 @@ def _parse_messages(messages: Any) -> list[dict[str, Any]]:
                 f" (nested at most {MAX_CONTENT_DEPTH} levels)"
             )
         _require_unicode(f"messages[{i}].content", content)
-        parsed.append({"role": m["role"], "content": content})
-    return parsed
+        checked.append({"role": m.role, "content": content})
+    return checked
 
 
 def settings_from_config(cfg: config_mod.Config) -> Settings:
@@ -190,6 +189,8 @@ class Run:
 
 
 class ChatEngine:
+    """Chats, previews and new sessions over one session store; at most one chat runs per session."""
+
     def __init__(self, store: SessionStore, load_config: Callable[[], config_mod.Config] = config_mod.load) -> None:
         self.store = store
         self.load_config = load_config
@@ -205,6 +206,7 @@ class ChatEngine:
         parent_id: str | None = None,
         system: str | None = None,
     ) -> Session:
+        """A session for ``provider``/``model`` (or the configured ones), or a child of ``parent_id``; settings frozen now."""
         for name, value in (("provider", provider), ("model", model), ("parentSessionId", parent_id), ("system", system)):
             _require_unicode(name, value)
         if system is not None and len(system.encode()) > MAX_MESSAGE_BYTES:
@@ -303,19 +305,20 @@ class ChatEngine:
         return out
 
     def prepare(self, req: ChatRequest, session: Session) -> tuple[Resolved, PreparedRequest]:
+        """The session's target and the exact request a turn of ``req`` would send."""
         cfg = self.load_config()
         resolved = self._resolve(session, cfg)
         return resolved, build_request(resolved, self._transcript(session, req), self._options(session, req))
 
-    def preview(self, params: Any) -> dict[str, Any]:
-        """``hermes/previewRequest``: what ``hermes/chat`` would send, sending nothing."""
-        req = ChatRequest.parse(params)
+    def preview(self, params: ChatParams) -> PreviewResult:
+        """``hermes/previewRequest``: what :meth:`chat` would send, sending nothing."""
+        req = ChatRequest.of(params)
         attachments_mod.confirm(req.attachments)  # secrets-ish files wait for the user's yes
         session = self.store.get(req.session_id) if req.session_id is not None else None
         with _exit_guard(req.provider or (session.provider if session else None)):
             return self._preview(req)
 
-    def _preview(self, req: ChatRequest) -> dict[str, Any]:
+    def _preview(self, req: ChatRequest) -> PreviewResult:
         note = ""
         if req.session_id is not None:
             session = self.store.get(req.session_id)
@@ -337,14 +340,14 @@ class ChatEngine:
                               summary=session.summary, profile=resolved.profile)
         _, prepared = self.prepare(req, session)
         preview = prepared.preview()
-        preview["url"] = redact(preview["url"])  # a ${VAR} from config.yaml shows as the template
-        if note:
-            preview["modelNote"] = note  # the model came from the server's list or the fallback: say so
+        preview.url = redact(preview.url)  # a ${VAR} from config.yaml shows as the template
+        preview.model_note = note or None  # the model came from the server's list or the fallback: say so
         return preview
 
     # -- running ---------------------------------------------------------
 
     def cancel(self, session_id: str) -> bool:
+        """Stop ``session_id``'s running chat (its partial text is kept); False when none runs."""
         run = self._runs.get(session_id)
         if run is None or run.task is None or run.task.done():
             return False
@@ -353,12 +356,18 @@ class ChatEngine:
         return True
 
     def cancel_all(self) -> None:
+        """Stop every running chat (shutdown)."""
         for session_id in list(self._runs):
             self.cancel(session_id)
 
-    async def chat(self, params: Any, *, on_delta: DeltaCallback | None = None) -> dict[str, Any]:
-        """Run one chat to its end; upstream failures are results, not exceptions."""
-        req = ChatRequest.parse(params)
+    async def chat(self, params: ChatParams, *, on_delta: DeltaCallback | None = None) -> ChatResult:
+        """Run one chat to its end; upstream failures are results (``error``), not exceptions.
+
+        :class:`ParamsError` and :class:`~hermesd.attachments.NeedsConfirmation`
+        are raised before anything is sent; a cancel (:meth:`cancel`) ends it
+        with ``stopReason: cancelled`` and the partial text.
+        """
+        req = ChatRequest.of(params)
         if req.attachments:  # asks git about ignored files: off the event loop
             await asyncio.to_thread(attachments_mod.confirm, req.attachments)
         # Session files are fsynced: keep that off the event loop other streams share.
@@ -367,7 +376,7 @@ class ChatEngine:
             raise ParamsError(f"session {session.id} is already answering; cancel it or wait")
         run = Run()
         self._runs[session.id] = run
-        result: dict[str, Any] = {"sessionId": session.id, "provider": session.provider, "model": session.model}
+        result = ChatResult(session_id=session.id, text="", stop_reason="end_turn", provider=session.provider, model=session.model)
         user_message = {"role": "user", "content": req.message if req.message is not None else text_of(req.messages[-1]["content"])}
         if req.attachments:
             user_message["attachments"] = attachments_mod.saved(req.attachments)
@@ -404,39 +413,41 @@ class ChatEngine:
         await asyncio.to_thread(self._record, session, user_message, run, result, stop, error)
         return result
 
-    def _record(self, session: Session, user: dict[str, Any], run: Run, result: dict[str, Any],
+    def _record(self, session: Session, user: dict[str, Any], run: Run, result: ChatResult,
                 stop: str, error: HermesError | None) -> None:
+        """The turn into ``result`` and onto the session (its file keeps the same facts)."""
         text, reasoning = "".join(run.text), "".join(run.reasoning)
-        result.update(text=text, stopReason=stop, provider=session.provider, model=session.model)
+        result.text, result.stop_reason = text, stop  # type: ignore[assignment] - stop is a StopReason
+        result.provider, result.model = session.provider, session.model
         assistant: dict[str, Any] = {"role": "assistant", "content": text, "model": session.model, "stopReason": stop}
-        if reasoning:
-            result["reasoning"] = reasoning
+        result.reasoning = reasoning or None
         if run.finish is not None:
-            if run.finish.usage:
-                result["usage"] = run.finish.usage
+            usage = run.finish.usage
+            if usage:
+                result.usage = Usage(input_tokens=usage.get("inputTokens"), output_tokens=usage.get("outputTokens"))
             routed = run.finish.routed_model
             if routed and routed != session.model:
-                result["routedModel"] = assistant["routedModel"] = routed
-        if result.get("fallbacks"):
-            assistant["answeredBy"] = result["answeredBy"]
+                result.routed_model = assistant["routedModel"] = routed
+        if result.fallbacks and result.answered_by is not None:
+            assistant["answeredBy"] = to_wire(result.answered_by)
         if error is not None:
-            result["error"] = error.to_dict()
-            assistant["error"] = result["error"]
+            result.error = error.to_protocol()
+            assistant["error"] = error.to_dict()
         unsaved = self.store.add_messages(session, user, assistant)
-        if unsaved is not None and "error" not in result:  # the reply stands; the user learns it is not on disk
-            result["error"] = unsaved.to_dict()
+        if unsaved is not None and result.error is None:  # the reply stands; the user learns it is not on disk
+            result.error = unsaved.to_protocol()
 
     async def _run(self, session: Session, req: ChatRequest, run: Run,
-                   on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
+                   on_delta: DeltaCallback | None, result: ChatResult) -> None:
         # Inside the task: a SystemExit escaping a task would stop the event loop, and the daemon.
         with _exit_guard(session.provider):
             await self._stream(session, req, run, on_delta, result)
 
     async def _stream(self, session: Session, req: ChatRequest, run: Run,
-                      on_delta: DeltaCallback | None, result: dict[str, Any]) -> None:
+                      on_delta: DeltaCallback | None, result: ChatResult) -> None:
         cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
         resolved = self._resolve(session, cfg)
-        result.update(provider=resolved.provider, model=resolved.model)
+        result.provider, result.model = resolved.provider, resolved.model
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)
@@ -453,11 +464,13 @@ class ChatEngine:
                     raise
                 log.warning("fallback %s (%s) skipped: %s", entry.where, entry.label, exc.message)
                 continue
-            if failed is not None:
-                log.warning("%s failed before answering (%s: %s); trying %s (%s/%s)", _label(result["answeredBy"]),
+            if failed is not None and result.answered_by is not None:
+                tried = result.answered_by
+                log.warning("%s failed before answering (%s: %s); trying %s (%s/%s)", _label(tried),
                             failed.kind, failed.message, entry.where if entry else "", target.provider, target.model)
-                result.setdefault("fallbacks", []).append({**result.pop("answeredBy"), "error": failed.to_dict()})
-            result["answeredBy"] = {"provider": target.provider, "model": target.model}
+                result.fallbacks = [*(result.fallbacks or []),
+                                    FallbackAttempt(provider=tried.provider, model=tried.model, error=failed.to_protocol())]
+            result.answered_by = Target(provider=target.provider, model=target.model)
             try:
                 await self._attempt(prepared, target, net, retries, session, run, on_delta)
                 return
@@ -544,8 +557,8 @@ def _sent_content(message: dict[str, Any]) -> Any:
     return content
 
 
-def _label(target: dict[str, str]) -> str:
-    return "/".join(part for part in (target.get("provider"), target.get("model")) if part)
+def _label(target: Target) -> str:
+    return "/".join(part for part in (target.provider, target.model) if part)
 
 
 def _with_model(resolved: Resolved, model: str) -> Resolved:

@@ -211,7 +211,7 @@ def _early_warm_up() -> None:
     import httpx  # noqa: F401
     import httpx_sse  # noqa: F401
 
-    from hermesd.server import start_warm_up
+    from hermesd.warm_up import start_warm_up
 
     start_warm_up()
 
@@ -298,14 +298,27 @@ def _models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
+def _prompt(args: argparse.Namespace) -> str:
     if args.prompt == "-":
         args.prompt = sys.stdin.read()  # once: the in-process path may need it after the shared daemon's
-    params: dict[str, Any] = {"message": args.prompt}
+    return args.prompt
+
+
+def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
+    """``hermes/chat``'s params, as the shared daemon receives them (``hermesd chat`` is then one of its clients)."""
+    params: dict[str, Any] = {"message": _prompt(args)}
     for name, value in (("provider", args.provider), ("model", args.model), ("system", args.system), ("sessionId", args.session)):
         if value:
             params[name] = value
     return params
+
+
+def _chat_request(args: argparse.Namespace) -> Any:
+    """The chat engine's request, built from the command line (in-process: no JSON in between)."""
+    from hermesd.protocol import ChatParams
+
+    return ChatParams(message=_prompt(args), provider=args.provider or None, model=args.model or None,
+                      system=args.system or None, session_id=args.session or None)
 
 
 def _print_delta(args: argparse.Namespace) -> Any:
@@ -318,27 +331,33 @@ def _print_delta(args: argparse.Namespace) -> Any:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from hermesd.chat import ChatEngine, ParamsError
+    from hermesd.chat import ChatEngine
     from hermesd.errors import HermesError
+    from hermesd.protocol import ParamsError, to_wire
     from hermesd.sessions import SessionStore
 
-    params = _chat_params(args)
+    request = _chat_request(args)
     engine = ChatEngine(SessionStore())
     try:
         if args.preview:
-            _emit_json(engine.preview(params))
+            _emit_json(to_wire(engine.preview(request)))
             return EXIT_OK
         import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
 
-        result = asyncio.run(engine.chat(params, on_delta=_print_delta(args)))
+        result = asyncio.run(engine.chat(request, on_delta=_print_delta(args)))
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
         print(f"hermesd: {message}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ParamsError) else EXIT_CONFIG
-    return _report_chat(args, result)
+    return _report_chat(args, to_wire(result))
 
 
 def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """A chat's result as the user sees it: the JSON ``hermes/chat`` returns (``--json``), or notes on stderr.
+
+    It reads that JSON form because both paths end there: the shared daemon
+    sends it, and the in-process engine's result is written the same way.
+    """
     if args.json:
         _emit_json(result)
     else:

@@ -6,21 +6,12 @@ contain a secret: :meth:`HermesError.to_dict` runs them through the redactor.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-KINDS = (
-    "auth",
-    "rate_limited",
-    "quota",
-    "context_length",
-    "model_not_found",
-    "network",
-    "timeout",
-    "bad_response",
-    "plugin_error",
-    "config_error",
-    "storage",
-)
+if TYPE_CHECKING:
+    from hermesd.protocol import ChatError
+
+# The kinds are the protocol's (hermesd.protocol.ChatErrorKind): editors branch on them.
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 
 
@@ -53,19 +44,20 @@ class HermesError(Exception):
         """By kind, not status: a 429 that means "out of credit" is a quota error, never retried."""
         return self.kind in ("rate_limited", "network")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_protocol(self) -> ChatError:
+        """The error as a chat result carries it (``kind``, ``message``, ``hint``...), secrets redacted."""
         from hermesd.credentials import redact
+        from hermesd.protocol import ChatError
 
-        out: dict[str, Any] = {"kind": self.kind, "message": redact(self.message)}
-        if self.hint:
-            out["hint"] = redact(self.hint)
-        if self.status is not None:
-            out["status"] = self.status
-        if self.retry_after is not None:
-            out["retryAfter"] = self.retry_after
-        if self.provider:
-            out["provider"] = self.provider
-        return out
+        return ChatError(kind=self.kind, message=redact(self.message),  # type: ignore[arg-type] - a ChatErrorKind
+                         hint=redact(self.hint) if self.hint else None, status=self.status,
+                         retry_after=self.retry_after, provider=self.provider or None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """:meth:`to_protocol` as JSON data: what a session file keeps beside the turn it ended."""
+        from hermesd.protocol import to_wire
+
+        return to_wire(self.to_protocol())
 
 
 def _upstream_code(body: Any) -> str:

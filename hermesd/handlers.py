@@ -1,12 +1,15 @@
-"""Every ``hermes/*`` handler: a few lines each, from params to a plain module and back.
+"""Every ``hermes/*`` handler: a few lines each, from typed params to a plain module and back.
 
 Module-level functions taking the connection (``conn``: a
 :class:`~hermesd.server.HermesServer`, whose ``daemon`` holds the shared
-state) and the params. :mod:`hermesd.server` registers them
+state) and the request's params, already parsed into the type that
+:data:`hermesd.protocol.METHODS` names for the method. They return a
+protocol object, a wire-ready dict, or a cached
+:class:`~hermesd.protocol.RawResult`. :mod:`hermesd.server` registers them
 (:data:`HANDLERS`) behind one wrapper that checks config.yaml for outside
-changes first and maps hermesd's exceptions onto JSON-RPC errors. The
-modules they call are imported on first use: this module is loaded before
-``initialize`` and must stay light.
+changes, parses the params and maps hermesd's exceptions onto JSON-RPC
+errors. The modules they call are imported on first use: this module is
+loaded before ``initialize`` and must stay light.
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-
-from hermesd.outbox import DeltaStream
+from pygls.exceptions import JsonRpcException
 
 if TYPE_CHECKING:
+    from hermesd import protocol
     from hermesd.server import HermesServer
 
-Handler = Callable[["HermesServer", dict[str, Any]], Awaitable[Any]]
+Handler = Callable[["HermesServer", Any], Awaitable[Any]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -36,31 +38,24 @@ def handler(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def _invalid(message: str) -> JsonRpcInvalidParams:
-    return JsonRpcInvalidParams(message)
-
-
 @handler("hermes/listProviders")
-async def list_providers(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def list_providers(conn: HermesServer, params: protocol.ListProvidersParams) -> Any:
     """Every provider, whether a key is set for it, and plugins that failed to load."""
-    if params.get("refresh") is True:
+    if params.refresh:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
     return await conn.daemon.providers_listing()
 
 
 @handler("hermes/listModels")
-async def list_models(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def list_models(conn: HermesServer, params: protocol.ListModelsParams) -> dict[str, Any]:
     """The picker's models for one provider: live, cached or curated."""
-    name = params.get("provider")
-    if not isinstance(name, str) or not name.strip():
-        raise _invalid("`provider` (a provider name or alias) is required")
     from hermesd import listing
 
-    return await asyncio.to_thread(listing.models_result, name, params.get("refresh") is True)
+    return await asyncio.to_thread(listing.models_result, params.provider, params.refresh is True)
 
 
 @handler("hermes/getConfig")
-async def get_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def get_config(conn: HermesServer, params: protocol.NoParams) -> dict[str, Any]:
     """The effective configuration, secrets masked."""
     from hermesd import config as config_mod
     from hermesd import listing
@@ -70,42 +65,39 @@ async def get_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, An
 
 
 @handler("hermes/setConfig")
-async def set_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def set_config(conn: HermesServer, params: protocol.SetConfigParams) -> protocol.SetConfigResult:
     """Validate and write one key atomically, then tell every client."""
-    key = params.get("key")
-    if not isinstance(key, str) or not key:
-        raise _invalid("`key` (a dotted config key such as model.default) is required")
-    reset = params.get("reset") is True
-    if "value" not in params and not reset:
-        raise _invalid("`value` is required (null is a value; pass reset: true to remove the key)")
     from hermesd import config as config_mod
+    from hermesd import protocol
 
+    reset = params.reset is True
+    if params.value is protocol.UNSET and not reset:
+        raise protocol.ParamsError("`value` is required (null is a value; pass reset: true to remove the key)")
+    value = None if params.value is protocol.UNSET else params.value
     try:
-        value = await asyncio.to_thread(config_mod.set_value, key, params.get("value"), reset=reset)
+        written = await asyncio.to_thread(config_mod.set_value, params.key, value, reset=reset)
     except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
         raise _storage_failed(exc) from exc
     conn.daemon.config_watch.sync()
-    conn.daemon.config_changed(key, value)
-    return {"key": key, "value": value}
+    conn.daemon.config_changed(params.key, written)
+    return protocol.SetConfigResult(key=params.key, value=written)
 
 
 @handler("hermes/listPicker")
-async def list_picker(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def list_picker(conn: HermesServer, params: protocol.ListPickerParams) -> dict[str, Any]:
     """The cross-provider model picker, display-ready: clients render it as it is."""
-    from hermesd import listing, protocol
+    from hermesd import listing
 
-    typed = protocol.parse(protocol.ListPickerParams, params)
-    return await asyncio.to_thread(listing.picker_result, typed.refresh is True)
+    return await asyncio.to_thread(listing.picker_result, params.refresh is True)
 
 
 @handler("hermes/selectModel")
-async def select_model(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def select_model(conn: HermesServer, params: protocol.SelectModelParams) -> dict[str, Any]:
     """Provider, model (and score) in one atomic write; every client hears each changed key."""
-    from hermesd import listing, protocol
+    from hermesd import listing
 
-    typed = protocol.parse(protocol.SelectModelParams, params)
     try:
-        result, changed = await asyncio.to_thread(listing.select_model, typed.provider, typed.model, typed.min_coding_score)
+        result, changed = await asyncio.to_thread(listing.select_model, params.provider, params.model, params.min_coding_score)
     except OSError as exc:
         raise _storage_failed(exc) from exc
     conn.daemon.config_watch.sync()
@@ -115,33 +107,36 @@ async def select_model(conn: HermesServer, params: dict[str, Any]) -> dict[str, 
 
 
 @handler("hermes/describeConfig")
-async def describe_config(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def describe_config(conn: HermesServer, params: protocol.NoParams) -> protocol.DescribeConfigResult:
     """Every config key with its type, default and rule, so editors keep no copy."""
     from hermesd import config as config_mod
     from hermesd import protocol
 
-    keys = [protocol.ConfigKeyInfo(**row) for row in config_mod.describe_all()]
-    return protocol.to_wire(protocol.DescribeConfigResult(keys=keys))
+    return protocol.DescribeConfigResult(keys=[protocol.ConfigKeyInfo(**row) for row in config_mod.describe_all()])
 
 
 @handler("hermes/newSession")
-async def new_session(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def new_session(conn: HermesServer, params: protocol.NewSessionParams) -> protocol.NewSessionResult:
     """A new conversation; first picks up plugins changed since the last one."""
+    from hermesd import protocol
+
     await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
     session = await asyncio.to_thread(
         conn.daemon.engine.new_session,
-        provider=_str_param(params, "provider"),
-        model=_str_param(params, "model"),
-        parent_id=_str_param(params, "parentSessionId"),
-        system=_str_param(params, "system"),
+        provider=params.provider or None,
+        model=params.model or None,
+        parent_id=params.parent_session_id or None,
+        system=params.system or None,
     )
-    return {"sessionId": session.id, "provider": session.provider, "model": session.model}
+    return protocol.NewSessionResult(session_id=session.id, provider=session.provider, model=session.model)
 
 
 @handler("hermes/chat")
-async def chat(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def chat(conn: HermesServer, params: protocol.ChatParams) -> protocol.ChatResult:
     """Stream a reply as hermes/chatDelta notifications; return the whole turn."""
-    if params.get("sessionId") is None:
+    from hermesd.outbox import DeltaStream
+
+    if params.session_id is None:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
     request_id = conn.protocol.msg_id
     outbox = conn.outbox
@@ -170,67 +165,62 @@ async def chat(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
 
 
 @handler("hermes/cancel")
-async def cancel(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def cancel(conn: HermesServer, params: protocol.CancelParams) -> protocol.CancelResult:
     """Stop a session's running chat now; its partial text is kept."""
-    session_id = params.get("sessionId")
-    if not isinstance(session_id, str):
-        raise _invalid("`sessionId` (a string) is required")
-    return {"cancelled": conn.daemon.engine.cancel(session_id)}
+    from hermesd import protocol
+
+    return protocol.CancelResult(cancelled=conn.daemon.engine.cancel(params.session_id))
 
 
 @handler("hermes/previewRequest")
-async def preview(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def preview(conn: HermesServer, params: protocol.ChatParams) -> protocol.PreviewResult:
     """Exactly what hermes/chat would send, with secrets masked; sends nothing."""
     return await asyncio.to_thread(conn.daemon.engine.preview, params)
 
 
 @handler("hermes/listSessions")
-async def list_sessions(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def list_sessions(conn: HermesServer, params: protocol.ListSessionsParams) -> dict[str, Any]:
     """Saved conversations, newest first, a page at a time from the session index."""
-    from hermesd import session_index
+    from hermesd import protocol, session_index
 
     try:
-        paging = session_index.page_params(params)
+        paging = session_index.page_params(limit=params.limit, cursor=params.cursor, query=params.query)
     except ValueError as exc:
-        raise _invalid(str(exc)) from exc
+        raise protocol.ParamsError(str(exc)) from exc
     return await asyncio.to_thread(conn.daemon.store.page, **paging)
 
 
 @handler("hermes/planApply")
-async def plan_apply(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def plan_apply(conn: HermesServer, params: protocol.PlanApplyParams) -> protocol.PlanApplyResult:
     """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
-    from hermesd import apply
+    from hermesd import apply, protocol
 
     try:
         return await asyncio.to_thread(apply.plan, params)
     except apply.ApplyError as exc:
-        raise _invalid(str(exc)) from exc
+        raise protocol.ParamsError(str(exc)) from exc
 
 
 @handler("hermes/getSession")
-async def get_session(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def get_session(conn: HermesServer, params: protocol.GetSessionParams) -> dict[str, Any]:
     """One conversation with its history, to reopen it."""
-    session_id = params.get("sessionId")
-    if not isinstance(session_id, str):
-        raise _invalid("`sessionId` (a string) is required")
-    session = await asyncio.to_thread(conn.daemon.store.get, session_id)
+    from hermesd import protocol
+
+    session = await asyncio.to_thread(conn.daemon.store.get, params.session_id)
     if session is None:
-        raise _invalid(f"unknown session {session_id!r}")
+        raise protocol.ParamsError(f"unknown session {params.session_id!r}")
     return session.to_protocol()
 
 
 @handler("hermes/doctor")
-async def doctor(conn: HermesServer, params: dict[str, Any]) -> dict[str, Any]:
+async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> dict[str, Any]:
     """Config, plugins, keys and catalog probes, with $/progress while probing."""
     from hermesd import doctor as doctor_mod
 
-    only = params.get("providers")
-    if only is not None and (not isinstance(only, list) or not all(isinstance(p, str) for p in only)):
-        raise _invalid("`providers` must be a list of provider names")
-    token = params.get("workDoneToken")
-    report = _progress_reporter(conn, token) if isinstance(token, (str, int)) else None
-    checks = await doctor_mod.run(only=only, probe=params.get("probe", True) is not False, progress=report)
-    if report is not None:
+    token = params.work_done_token
+    report = _progress_reporter(conn, token) if token is not None else None
+    checks = await doctor_mod.run(only=params.providers, probe=params.probe is not False, progress=report)
+    if token is not None:
         conn.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
     return {"checks": [c.to_dict() for c in checks]}
 
@@ -243,13 +233,6 @@ def _storage_failed(exc: OSError) -> JsonRpcException:
 
     err = storage_error(exc, "the config", f"{config_path()} was not changed")
     return JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED)
-
-
-def _str_param(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is not None and not isinstance(value, str):
-        raise _invalid(f"`{name}` must be a string")
-    return value or None
 
 
 def _progress_reporter(conn: HermesServer, token: str | int) -> Callable[[int, int, str], None]:

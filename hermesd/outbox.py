@@ -1,4 +1,4 @@
-"""Writing to the editor without ever blocking the event loop, and reading its frames.
+"""Writing to the editor without ever blocking the event loop.
 
 pygls writes each message to stdout synchronously, so an editor that reads
 slowly blocks the event loop, and with it every upstream read. An outbox
@@ -19,22 +19,13 @@ import os
 import select
 import threading
 from collections import deque
-from typing import Any, Callable
+from typing import Any
+
+from hermesd.framing import frame_body
 
 log = logging.getLogger(__name__)
 
-_HEADER = b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
 _encode = json.encoder.encode_basestring_ascii  # a JSON string literal, ASCII only (C)
-
-
-def frame(message: dict[str, Any], default: Callable[[Any], Any] | None = None) -> bytes:
-    """One LSP frame: header plus the JSON body (ASCII, so lengths are exact)."""
-    return frame_body(json.dumps(message, default=default, separators=(",", ":")).encode("ascii"))
-
-
-def frame_body(body: bytes) -> bytes:
-    """The LSP header for an already encoded JSON body, and the body."""
-    return _HEADER % len(body) + body
 
 
 class DeltaStream:
@@ -72,7 +63,7 @@ class DeltaStream:
             parts += [',"reasoning":', _encode("".join(self.reasoning))]
         parts.append("}}")
         body = "".join(parts).encode("ascii")
-        return _HEADER % len(body) + body
+        return frame_body(body)
 
     def params(self) -> dict[str, Any]:
         """The next delta's params, holding every pending piece (for a transport that encodes itself)."""
@@ -287,60 +278,3 @@ class StreamOutbox(Outbox):
         with self._lock:
             self.closed = True
         self._writer.close()
-
-
-MAX_FRAME_BYTES = 64 * 1024 * 1024  # a frame's body; ~64 chat messages at their 1 MiB limit
-MAX_HEADER_LINE = 8 * 1024  # longer "header lines" are read in pieces, never whole
-
-
-class FrameError(ValueError):
-    """A header block that names no usable body length; the frame is dropped, the reader resyncs."""
-
-
-class Headers:
-    """The header block of one frame, fed line by line (shared by the stdio and TCP readers).
-
-    A bad ``Content-Length`` (not a number, negative, over ``limit``) raises
-    :class:`FrameError` before any body is read: nothing is allocated for
-    it, and the reader resynchronises on the next ``Content-Length`` line,
-    even one glued to the dropped body's bytes.
-    """
-
-    def __init__(self, limit: int = MAX_FRAME_BYTES) -> None:
-        self.limit = limit
-        self.length = -1
-
-    def feed(self, line: bytes) -> int | None:
-        """The body's length once the block is complete; None while more lines are needed."""
-        if not line.strip():
-            return self.length if self.length >= 0 else None
-        start = line.lower().rfind(b"content-length:")
-        if start < 0:
-            return None  # another header (Content-Type), or the bytes of a dropped body
-        value = line[start + len(b"content-length:"):].strip()
-        self.length = -1
-        if not value.isdigit():
-            raise FrameError(f"bad Content-Length header {value[:40].decode('latin-1')!r}: not a non-negative integer; frame dropped")
-        if len(value) > 12 or int(value) > self.limit:
-            raise FrameError(f"Content-Length {value[:20].decode('latin-1')} is over the {self.limit}-byte frame limit; frame dropped")
-        self.length = int(value)
-        return None
-
-
-def read_frame(stdin: Any, limit: int = MAX_FRAME_BYTES) -> bytes | None:
-    """The body of the next LSP frame, or None at end of input; :class:`FrameError` for a bad header."""
-    headers = Headers(limit)
-    while True:
-        line = stdin.readline(MAX_HEADER_LINE)
-        if not line:
-            return None
-        length = headers.feed(line)
-        if length is not None:
-            break
-    body = stdin.read(length)
-    return body if len(body) == length else None
-
-
-def parse_error(message: str) -> bytes:
-    """A JSON-RPC parse error (-32700) for a frame whose id is unknown."""
-    return frame({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": message}})

@@ -17,6 +17,7 @@ here (with a default, so older clients keep working) and regenerate.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 import types as _types
@@ -415,6 +416,7 @@ class ChatError:
     hint: str | None = doc("what to do")
     status: int | None = doc("the upstream HTTP status")
     retry_after: float | None = doc("seconds to wait (rate_limited)")
+    provider: str | None = doc("the provider that failed")
 
 
 @dataclass
@@ -632,7 +634,9 @@ def wire_name(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
+    """A type's field types, resolved once (every request is parsed through them)."""
     return typing.get_type_hints(cls)
 
 
@@ -662,7 +666,7 @@ def parse(cls: type[Any], params: Any, where: str = "", *, strict: bool = False)
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        raise ParamsError(f"{where or 'params'} must be an object")
+        raise ParamsError(f"`{where}` must be an object" if where else "params must be an object")
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):

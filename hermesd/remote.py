@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from hermesd.outbox import frame, read_frame
+from hermesd.framing import frame, read_frame
 
 
 class RemoteError(Exception):

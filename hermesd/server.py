@@ -1,29 +1,25 @@
-"""hermesd's JSON-RPC server: pygls adapted to hermesd, with the state its connections share.
+"""One client connection's JSON-RPC: pygls adapted to hermesd, around the handlers of :mod:`hermesd.handlers`.
 
 The adaptation: the TCP token check before anything else, hermesd's
-capabilities in ``initialize``, -32603 replies without tracebacks, the result
-fast path (:meth:`HermesProtocol._send_response`), and one wrapper around
-every handler of :mod:`hermesd.handlers` (outside config changes first, then
-hermesd's exceptions as JSON-RPC errors). :class:`Daemon` is what every
-connection shares: sessions, the chat engine, the listing cache, the
-config watch, the clients to notify. Frames come from a transport
-(:mod:`hermesd.stdio`, :mod:`hermesd.tcp`) and leave through
-:mod:`hermesd.outbox`. Message types and error codes are
-:mod:`hermesd.protocol`'s; heavy imports (the HTTP stack) happen only after
-``initialized``.
+capabilities in ``initialize``, each request's params parsed into the type
+:data:`hermesd.protocol.METHODS` names and each typed result sent as JSON,
+hermesd's exceptions as JSON-RPC errors and -32603 replies without
+tracebacks, and the result fast path (:meth:`HermesProtocol._send_response`).
+What connections share lives in :class:`hermesd.daemon.Daemon`; frames come
+from a transport (:mod:`hermesd.stdio`, :mod:`hermesd.tcp`,
+:mod:`hermesd.shared`) and leave through :mod:`hermesd.outbox`. Nothing
+heavy is imported before ``initialize`` is answered (see
+:mod:`hermesd.warm_up`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import gc
+import dataclasses
 import json
 import logging
-import os
 import sys
-import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
@@ -38,100 +34,18 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.outbox import Outbox, frame, frame_body, parse_error
+from hermesd.framing import frame, frame_body, parse_error
+from hermesd.outbox import Outbox
 
-# The chat engine, config, sessions and the provider registry are imported on
-# first use (by the warm-up thread, usually): nothing of them is needed to
-# answer ``initialize``, and spawn-to-initialize is what an editor waits for.
+if TYPE_CHECKING:
+    from hermesd.daemon import Daemon
+
+# hermesd.protocol (the message types, error codes, RawResult), the chat
+# engine, config and the provider registry are imported on first use: none
+# of them is needed to answer ``initialize``, and spawn-to-initialize is what
+# an editor waits for.
 
 log = logging.getLogger(__name__)
-
-# Error codes, RawResult and the message types live in hermesd.protocol; it is
-# imported on first use (a handler, an error), not on the way to ``initialize``.
-
-
-class Daemon:
-    """State shared by every connection: sessions, running chats, clients to notify."""
-
-    def __init__(self) -> None:
-        from hermesd.config_watch import ConfigWatch
-
-        self.clients: set[LanguageServer] = set()
-        self._listing: tuple[tuple, Any] | None = None
-        self.config_watch = ConfigWatch(self.config_changed)
-
-    def config_changed(self, key: str, value: Any) -> None:
-        """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
-        change: dict[str, Any] = {"key": key, "value": value}
-        if key == "model.default":
-            from hermesd.listing import model_label
-
-            change["label"] = model_label(value or "")
-        self.broadcast("hermes/configChanged", change)
-
-    @functools.cached_property
-    def store(self) -> Any:
-        from hermesd.sessions import SessionStore
-
-        return SessionStore()
-
-    @functools.cached_property
-    def engine(self) -> Any:
-        from hermesd.chat import ChatEngine
-
-        return ChatEngine(self.store)
-
-    async def providers_listing(self) -> Any:
-        """hermes/listProviders' result, rebuilt only when its inputs changed.
-
-        It depends on the registry, config.yaml (the current model) and .env
-        (which keys are set); the environment itself does not change under a
-        running daemon. Serialised once: with hundreds of plugins, building
-        and encoding the rows took far longer than the 5 ms a picker can wait.
-        """
-        key = _listing_key()
-        cached = self._listing
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        from hermesd import listing
-        from hermesd.protocol import RawResult
-
-        result = await asyncio.to_thread(listing.providers_result)
-        raw = RawResult(json.dumps(result, separators=(",", ":")).encode("ascii"))
-        self._listing = (key, raw)
-        return raw
-
-    def broadcast(self, method: str, params: dict[str, Any]) -> None:
-        for client in list(self.clients):
-            try:
-                client.protocol.notify(method, params)
-            except Exception:  # noqa: BLE001 - a gone client must not stop the others
-                log.debug("dropping notification to a closed client", exc_info=True)
-
-    def reload_plugins_if_changed(self) -> bool:
-        """Pick up plugins added, edited or removed since the last discovery."""
-        import providers
-
-        if not providers.plugins_changed():
-            return False
-        providers.reload()
-        self.broadcast("hermes/providersChanged", {"reason": "plugins-changed"})
-        return True
-
-
-def _listing_key() -> tuple:
-    """What hermes/listProviders' result depends on, cheaply (two stats)."""
-    import providers
-    from hermesd.paths import config_path, env_path
-
-    stats: list[Any] = [providers.registry_generation()]
-    for path in (config_path(), env_path()):
-        try:
-            st = os.stat(path)
-            stats.append((st.st_mtime_ns, st.st_size, st.st_ino))
-        except OSError:
-            stats.append(None)
-    return tuple(stats)
 
 
 class HermesProtocol(LanguageServerProtocol):
@@ -159,6 +73,7 @@ class HermesProtocol(LanguageServerProtocol):
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
+        """Check the token (TCP), then answer with hermesd's capabilities and methods."""
         server = self._server
         if not server.authenticated:  # TCP before the token (a shared-socket peer was checked already)
             import hmac  # TCP only: stdio never needs it
@@ -215,6 +130,7 @@ class HermesProtocol(LanguageServerProtocol):
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Any:
+        """Over stdio the editor's exit ends the process; over TCP only this connection."""
         if self._server.token is None:  # stdio: the editor owns our lifetime
             yield from super().lsp_exit(*args)
         else:  # TCP: one client leaving does not stop the daemon
@@ -253,6 +169,8 @@ def _converter() -> Any:
 
 
 class HermesServer(LanguageServer):
+    """One client's connection to the daemon (``daemon``), with its own outbox and chats in flight."""
+
     def __init__(self, daemon: Daemon, token: str | None = None) -> None:
         super().__init__(
             "hermesd",
@@ -298,7 +216,11 @@ class HermesServer(LanguageServer):
 
 
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:
-    daemon = daemon or Daemon()
+    """A connection for ``daemon`` (a new one: stdio's single editor); ``token``: TCP, authenticate first."""
+    if daemon is None:
+        from hermesd.daemon import Daemon
+
+        daemon = Daemon()
     server = HermesServer(daemon, token)
     if token is None:  # over TCP a client joins the broadcasts once its token is checked
         daemon.clients.add(server)
@@ -306,35 +228,21 @@ def create_server(daemon: Daemon | None = None, token: str | None = None) -> Her
     return server
 
 
-def _params(params: Any) -> dict[str, Any]:
-    if params is None:
-        return {}
-    if not isinstance(params, dict):
-        raise JsonRpcInvalidParams("params must be an object")
-    return params
-
-
-def _invalid(message: str) -> JsonRpcInvalidParams:
-    return JsonRpcInvalidParams(message)
-
-
 def _rpc_error(exc: Exception) -> JsonRpcException | None:
     """Our exceptions as JSON-RPC errors; None for anything else (a bug: -32603)."""
     from hermesd import config as config_mod
     from hermesd.attachments import NeedsConfirmation
-    from hermesd.chat import ParamsError
     from hermesd.errors import HermesError
-    from hermesd.protocol import CONFIG_UNREADABLE, NEEDS_CONFIRMATION
-    from hermesd.protocol import ParamsError as ProtocolParamsError
+    from hermesd.protocol import CONFIG_UNREADABLE, NEEDS_CONFIRMATION, ParamsError
 
     if isinstance(exc, NeedsConfirmation):
         return JsonRpcException(str(exc), NEEDS_CONFIRMATION, exc.data())
-    if isinstance(exc, (ParamsError, ProtocolParamsError, config_mod.ConfigError)):
-        return _invalid(str(exc))
+    if isinstance(exc, (ParamsError, config_mod.ConfigError)):
+        return JsonRpcInvalidParams(str(exc))
     if isinstance(exc, config_mod.ConfigUnreadable):
         return JsonRpcException(str(exc), CONFIG_UNREADABLE)
     if isinstance(exc, HermesError):
-        return _invalid(f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
+        return JsonRpcInvalidParams(f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
     return None
 
 
@@ -345,21 +253,24 @@ def _register(server: HermesServer) -> None:
     daemon = server.daemon
 
     def method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a hermes/* handler; map our exceptions onto JSON-RPC errors."""
+        """Register a hermes/* handler: typed params in, a typed result out, our exceptions as JSON-RPC errors."""
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             async def handler(ls: HermesServer, params: Any) -> Any:
+                from hermesd import protocol
+
                 watch = daemon.config_watch
                 if not watch.has_baseline:  # the first request: what the editor is about to see is the baseline
                     await asyncio.to_thread(watch.sync)
                 watch.check()  # a stat: changes made elsewhere reach the editors before this reply
                 try:
-                    return await func(ls, _params(params))
+                    result = await func(ls, protocol.parse(protocol.METHODS[name].params, params))
                 except Exception as exc:
                     mapped = _rpc_error(exc)
                     if mapped is None:
                         raise
                     raise mapped from exc
+                return protocol.to_wire(result) if dataclasses.is_dataclass(result) else result
 
             handler.__name__ = handler.__qualname__ = func.__name__
             server.feature(name)(handler)
@@ -370,11 +281,14 @@ def _register(server: HermesServer) -> None:
     @server.feature(types.INITIALIZED)
     def initialized(ls: HermesServer, params: Any) -> None:
         """Warm the HTTP stack and the registry in the background; start watching config.yaml."""
+        from hermesd.warm_up import start_warm_up
+
         start_warm_up()
         daemon.config_watch.start()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HermesServer, params: Any) -> None:
+        """Cancel the chats this connection started (all of them over stdio)."""
         if ls.token is not None:  # TCP: only this connection's chats; other clients' keep running
             for task in list(ls.chats):
                 task.cancel()
@@ -383,44 +297,3 @@ def _register(server: HermesServer) -> None:
 
     for name, func in handlers.HANDLERS.items():
         method(name)(func)
-
-
-_warm_lock = threading.Lock()
-_warm_started = False
-
-
-def start_warm_up() -> None:
-    """Run :func:`_warm_up` in a background thread, once per process."""
-    global _warm_started
-    with _warm_lock:
-        if _warm_started:
-            return
-        _warm_started = True
-    threading.Thread(target=_warm_up, name="hermesd-warm-up", daemon=True).start()
-
-
-def _warm_up() -> None:
-    """Import what the first chat needs and discover plugins, off the reply path."""
-    try:
-        import httpx  # noqa: F401
-        import httpx_sse  # noqa: F401
-        import yaml  # noqa: F401
-
-        import hermesd.chat  # noqa: F401
-        import hermesd.listing  # noqa: F401
-        import hermesd.transports.anthropic_messages  # noqa: F401
-        import hermesd.transports.chat_completions  # noqa: F401
-        import providers
-        from hermesd import config as config_mod
-        from hermesd.transports import clients
-
-        # Nearly everything allocated so far lives as long as the daemon: keep
-        # the cyclic collector from walking it again at every full collection
-        # (tens of ms each in the middle of a stream).
-        clients.warm_up()
-        gc.freeze()
-        config_mod.load()
-        providers.list_providers()
-        gc.freeze()
-    except Exception:  # noqa: BLE001 - warm-up is an optimisation only
-        log.debug("warm-up failed", exc_info=True)

@@ -287,15 +287,14 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def page_params(params: dict[str, Any]) -> dict[str, Any]:
-    """``hermes/listSessions`` params checked: ``limit`` (1-500, default 50), ``cursor``, ``query``."""
-    limit = params.get("limit", DEFAULT_PAGE)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+def page_params(*, limit: int | None, cursor: str | None, query: str | None) -> dict[str, Any]:
+    """``hermes/listSessions`` paging checked: ``limit`` (1-500, default 50), ``cursor``, ``query``."""
+    limit = DEFAULT_PAGE if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"`limit` must be an integer from 1 to {MAX_PAGE}")
-    query = params.get("query")
-    if query is not None and (not isinstance(query, str) or not _is_text(query)):
+    if query is not None and not _is_text(query):
         raise ValueError("`query` must be a string of valid Unicode (matched against title, provider and model)")
-    return {"limit": limit, "cursor": parse_cursor(params.get("cursor")), "query": (query or "").strip() or None}
+    return {"limit": limit, "cursor": parse_cursor(cursor), "query": (query or "").strip() or None}
 
 
 def parse_cursor(cursor: Any) -> str | None:

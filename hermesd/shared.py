@@ -112,7 +112,7 @@ class SharedDaemon:
     """The listener, its connections and the lifecycle rules around them."""
 
     def __init__(self, ep: Endpoint) -> None:
-        from hermesd.server import Daemon
+        from hermesd.daemon import Daemon
 
         self.ep = ep
         self.daemon = Daemon()
@@ -242,7 +242,7 @@ class SharedDaemon:
 def _warm_up_then_collect() -> None:
     """The warm-up now, not at a client's ``initialized`` (the first client is connecting meanwhile);
     then the cyclic collector back on (the forwarder's fork turned it off for the start-up imports)."""
-    from hermesd.server import start_warm_up
+    from hermesd.warm_up import start_warm_up
 
     start_warm_up()
     for thread in threading.enumerate():

@@ -15,7 +15,8 @@ import sys
 import threading
 from typing import Any
 
-from hermesd.outbox import FrameError, PipeOutbox, read_frame
+from hermesd.framing import FrameError, read_frame
+from hermesd.outbox import PipeOutbox
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hermesd.outbox import MAX_FRAME_BYTES, FrameError, Headers
+from hermesd.framing import MAX_FRAME_BYTES, FrameError, Headers
 from hermesd.paths import RuntimeDirError, check_private_dir, runtime_dir
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ async def _serve(port: int) -> int:
     import pygls.progress  # noqa: F401 - what a server imports when created
 
     import hermesd.credentials  # noqa: F401 - the log filter's
-    from hermesd.server import Daemon, create_server
+    from hermesd.daemon import Daemon
+    from hermesd.server import create_server
 
     loop = asyncio.get_running_loop()
     emfile = _OncePerInterval()

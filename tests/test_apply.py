@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from hermesd.apply import ApplyError, plan
+from hermesd import apply
+from hermesd.apply import ApplyError
+from hermesd.protocol import PlanApplyParams, ParamsError, parse, to_wire
+
+
+def plan(params: dict) -> dict:
+    """The handler's path: the params as the protocol parses them, the result as sent."""
+    return to_wire(apply.plan(parse(PlanApplyParams, params)))
 
 FILE = "import os\n\n\ndef fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n\nprint(fib(10))\n"
 FAST = "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n"
@@ -42,7 +49,10 @@ def test_a_whole_file_is_rewritten_but_a_fragment_needs_a_range() -> None:
 def test_utf16_characters_and_bad_params() -> None:
     span = {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 4}}
     assert plan({"code": "!", "path": "f", "text": "a😀bc\n", "range": span})["text"] == "a😀!c\n"
-    with pytest.raises(ApplyError, match="`text` \\(a string\\) is required"):
+    with pytest.raises(ParamsError, match="`text` is required"):
         plan({"code": "x", "path": "f"})
-    with pytest.raises(ApplyError, match="`range` must be"):
+    with pytest.raises(ParamsError, match="`range.start` must be an object"):
         plan({"code": "x", "path": "f", "text": "y", "range": {"start": 1}})
+    with pytest.raises(ApplyError, match="`range` must be"):
+        plan({"code": "x", "path": "f", "text": "y", "range": {"start": {"line": -1, "character": 0},
+                                                             "end": {"line": 0, "character": 0}}})

@@ -6,6 +6,7 @@ import pytest
 
 from hermesd import attachments
 from hermesd.chat import ChatEngine, ChatRequest, estimate_tokens
+from hermesd.protocol import ChatParams, parse
 from hermesd.sessions import Session, SessionStore, Settings
 from tests._unit_helpers import unit_env  # noqa: F401  (autouse fixture)
 
@@ -29,7 +30,7 @@ def test_attachments_count_in_the_context_budget(tmp_path) -> None:
     engine = ChatEngine(SessionStore(tmp_path))
     session = Session(id="s-x", provider="p", model="m", settings=Settings())
     big = {"kind": "file", "path": "/w/big.py", "text": "y = 1\n" * 4000}
-    plain = ChatRequest.parse({"message": "hi"})
-    attached = ChatRequest.parse({"message": "hi", "attachments": [big]})
+    plain = ChatRequest.of(parse(ChatParams, {"message": "hi"}))
+    attached = ChatRequest.of(parse(ChatParams, {"message": "hi", "attachments": [big]}))
     grown = estimate_tokens(engine._transcript(session, attached)) - estimate_tokens(engine._transcript(session, plain))
     assert grown >= len(big["text"]) // 4

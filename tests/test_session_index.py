@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hermesd import session_index
+from hermesd.protocol import ListSessionsParams, parse
 from hermesd.sessions import SessionStore, Settings
 from tests._unit_helpers import unit_env  # noqa: F401  (autouse fixture)
 
@@ -110,11 +111,14 @@ def test_the_index_file_is_private(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("params, message", [
     ({"limit": 0}, "`limit` must be an integer from 1 to 500"),
-    ({"limit": True}, "`limit`"),
+    ({"limit": True}, "`limit` must be an integer"),
     ({"cursor": "nonsense"}, "`cursor` must be the `nextCursor`"),
-    ({"cursor": 3}, "`cursor`"),
+    ({"cursor": 3}, "`cursor` must be a string"),
     ({"query": ["a"]}, "`query` must be a string"),
+    ({"query": "\ud800"}, "`query` must be a string of valid Unicode"),
 ])
 def test_bad_paging_params_are_named(params: dict, message: str) -> None:
+    """As the handler checks them: the protocol's types first, then the paging rules."""
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        session_index.page_params(params)
+        typed = parse(ListSessionsParams, params)
+        session_index.page_params(limit=typed.limit, cursor=typed.cursor, query=typed.query)

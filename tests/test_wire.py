@@ -11,6 +11,7 @@ import pytest
 
 from hermesd.errors import HermesError
 from hermesd.runtime import Resolved
+from hermesd.protocol import to_wire
 from hermesd.wire import ChatOptions, PreparedRequest, mask_headers, wire_messages
 from hermesd.wire import anthropic_messages, bedrock_converse, chat_completions, codex_responses
 from hermesd.wire.dispatch import build_request
@@ -523,7 +524,7 @@ def test_dispatch_unknown_mode_is_a_config_error() -> None:
 def test_preview_masks_secrets(mode: str) -> None:
     p = ProviderProfile(name="pv", base_url="https://pv.example.com/v1", default_headers={"X-Plain": "visible"})
     req = build_request(resolved_for(p, api_mode=mode), USER, ChatOptions())
-    preview = req.preview()
+    preview = to_wire(req.preview())
     assert KEY not in json.dumps(preview)
     assert KEY in json.dumps(req.headers)  # the real request still carries it
     headers = preview["headers"]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermesd.config import is_secret_name
+
+if TYPE_CHECKING:
+    from hermesd.protocol import PreviewResult
 
 # Message fields a provider may receive; everything else is our bookkeeping.
 WIRE_MESSAGE_FIELDS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
@@ -48,16 +51,12 @@ class PreparedRequest:
         """The body as sent: compact UTF-8 JSON in the prepared key order (what httpx's ``json=`` writes)."""
         return json.dumps(self.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
-    def preview(self) -> dict[str, Any]:
+    def preview(self) -> PreviewResult:
         """The request as an editor may see it: secrets masked."""
-        return {
-            "url": self.url,
-            "method": self.method,
-            "headers": mask_headers(self.headers),
-            "body": self.body,
-            "provider": self.provider,
-            "apiMode": self.api_mode,
-        }
+        from hermesd.protocol import PreviewResult
+
+        return PreviewResult(url=self.url, method=self.method, headers=mask_headers(self.headers), body=self.body,
+                             provider=self.provider, api_mode=self.api_mode)
 
 
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -449,6 +449,8 @@ export interface ChatError {
   status?: number;
   /** seconds to wait (rate_limited) */
   retryAfter?: number;
+  /** the provider that failed */
+  provider?: string;
 }
 
 export interface Usage {

@@ -1,0 +1,119 @@
+"""The state every connection of one daemon shares: sessions, the chat engine, the clients to notify.
+
+One :class:`Daemon` per process, however many editors and CLIs connect to
+it (stdio, TCP, the shared socket): it owns the session store and the chat
+engine (created on first use), the cached ``hermes/listProviders`` reply,
+the watch on config.yaml, and the broadcast of ``hermes/configChanged`` and
+``hermes/providersChanged`` to every connected client. It knows nothing of
+pygls: a client is anything with ``protocol.notify(method, params)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hermesd.chat import ChatEngine
+    from hermesd.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+
+
+class Client(Protocol):
+    """A connection the daemon can notify (a :class:`~hermesd.server.HermesServer`)."""
+
+    protocol: Any
+
+
+class Daemon:
+    """State shared by every connection: sessions, running chats, clients to notify."""
+
+    def __init__(self) -> None:
+        from hermesd.config_watch import ConfigWatch
+
+        self.clients: set[Client] = set()
+        self._listing: tuple[tuple, Any] | None = None
+        self.config_watch = ConfigWatch(self.config_changed)
+
+    def config_changed(self, key: str, value: Any) -> None:
+        """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
+        change: dict[str, Any] = {"key": key, "value": value}
+        if key == "model.default":
+            from hermesd.listing import model_label
+
+            change["label"] = model_label(value or "")
+        self.broadcast("hermes/configChanged", change)
+
+    @functools.cached_property
+    def store(self) -> SessionStore:
+        """The session store, opened on first use."""
+
+        from hermesd.sessions import SessionStore
+
+        return SessionStore()
+
+    @functools.cached_property
+    def engine(self) -> ChatEngine:
+        """The chat engine, imported and built on first use (never for a connection that only lists)."""
+
+        from hermesd.chat import ChatEngine
+
+        return ChatEngine(self.store)
+
+    async def providers_listing(self) -> Any:
+        """hermes/listProviders' result, rebuilt only when its inputs changed.
+
+        It depends on the registry, config.yaml (the current model) and .env
+        (which keys are set); the environment itself does not change under a
+        running daemon. Serialised once: with hundreds of plugins, building
+        and encoding the rows took far longer than the 5 ms a picker can wait.
+        """
+        key = _listing_key()
+        cached = self._listing
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        from hermesd import listing
+        from hermesd.protocol import RawResult
+
+        result = await asyncio.to_thread(listing.providers_result)
+        raw = RawResult(json.dumps(result, separators=(",", ":")).encode("ascii"))
+        self._listing = (key, raw)
+        return raw
+
+    def broadcast(self, method: str, params: dict[str, Any]) -> None:
+        """``method`` to every connected client; a gone client is skipped."""
+        for client in list(self.clients):
+            try:
+                client.protocol.notify(method, params)
+            except Exception:  # noqa: BLE001 - a gone client must not stop the others
+                log.debug("dropping notification to a closed client", exc_info=True)
+
+    def reload_plugins_if_changed(self) -> bool:
+        """Pick up plugins added, edited or removed since the last discovery."""
+        import providers
+
+        if not providers.plugins_changed():
+            return False
+        providers.reload()
+        self.broadcast("hermes/providersChanged", {"reason": "plugins-changed"})
+        return True
+
+
+def _listing_key() -> tuple:
+    """What hermes/listProviders' result depends on, cheaply (two stats)."""
+    import providers
+    from hermesd.paths import config_path, env_path
+
+    stats: list[Any] = [providers.registry_generation()]
+    for path in (config_path(), env_path()):
+        try:
+            st = os.stat(path)
+            stats.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            stats.append(None)
+    return tuple(stats)

@@ -1,0 +1,55 @@
+"""Getting a fresh daemon ready for its first chat, off the path of ``initialize``.
+
+What an editor waits for first is the ``initialize`` reply, so nothing of the
+HTTP stack, the config or the provider registry is imported before it. Right
+after ``initialized`` (or, with ``HERMESD_WARMUP=early``, while pygls loads)
+one background thread imports and builds what the first chat needs.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+_warm_lock = threading.Lock()
+_warm_started = False
+
+
+def start_warm_up() -> None:
+    """Run :func:`_warm_up` in a background thread, once per process."""
+    global _warm_started
+    with _warm_lock:
+        if _warm_started:
+            return
+        _warm_started = True
+    threading.Thread(target=_warm_up, name="hermesd-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    """Import what the first chat needs and discover plugins, off the reply path."""
+    try:
+        import httpx  # noqa: F401
+        import httpx_sse  # noqa: F401
+        import yaml  # noqa: F401
+
+        import hermesd.chat  # noqa: F401
+        import hermesd.listing  # noqa: F401
+        import hermesd.transports.anthropic_messages  # noqa: F401
+        import hermesd.transports.chat_completions  # noqa: F401
+        import providers
+        from hermesd import config as config_mod
+        from hermesd.transports import clients
+
+        # Nearly everything allocated so far lives as long as the daemon: keep
+        # the cyclic collector from walking it again at every full collection
+        # (tens of ms each in the middle of a stream).
+        clients.warm_up()
+        gc.freeze()
+        config_mod.load()
+        providers.list_providers()
+        gc.freeze()
+    except Exception:  # noqa: BLE001 - warm-up is an optimisation only
+        log.debug("warm-up failed", exc_info=True)
