@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import sys
@@ -156,6 +157,7 @@ def _without_traceback(msg_id: Any, error: types.ResponseError) -> types.Respons
         message=f"internal error{what}, error id {error_id}: a hermesd bug; the log has the details (search it for {error_id})")
 
 
+@functools.cache  # one for every connection: cattrs generates its code per converter (~14 ms a connection)
 def _converter() -> Any:
     """pygls' converter, but custom params stay plain dicts.
 
