@@ -11,6 +11,7 @@ import logging
 import logging.handlers
 import os
 import sys
+import threading
 
 from hermesd.paths import ensure_private_dir, log_dir
 
@@ -83,3 +84,92 @@ def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:
         rpc_logger.addFilter(RefusedRequestFilter())
     for noisy in ("httpx", "httpcore", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# The shared daemon's stderr (``hermesd-<key>.log`` beside its socket): tracebacks and
+# anything a library prints. Small: its real log is hermesd.log.
+STDERR_MAX_BYTES = 2_000_000
+STDERR_BACKUPS = 2
+
+
+class _RotatingStderr(PrivateRotatingFileHandler):
+    """Text written to ``sys.stderr`` goes through the size check; fd 2 follows each new file,
+    so what C code writes there lands in the current file too (and counts at the next check)."""
+
+    terminator = ""
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        if self.stream is not None:
+            os.dup2(self.stream.fileno(), 2)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Rotating failed (a full disk, a read-only directory): the text still goes to fd 2, never
+        back through ``sys.stderr``, which is this handler."""
+        try:
+            os.write(2, record.getMessage().encode("utf-8", "backslashreplace"))
+        except OSError:
+            pass
+
+
+class _StderrWriter:
+    """The file-like ``sys.stderr`` that ``traceback``, ``warnings`` and ``threading`` write to.
+
+    Whole lines go to the handler, so a rotation never splits one (``print``
+    writes its text and its newline apart).
+    """
+
+    def __init__(self, handler: logging.Handler) -> None:
+        self.handler = handler
+        self.encoding = "utf-8"
+        self.errors = "backslashreplace"
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            if "\n" not in text:
+                return len(text)
+            lines, _, self._pending = self._pending.rpartition("\n")
+        self._emit(lines + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            rest, self._pending = self._pending, ""
+        if rest:
+            self._emit(rest)
+        self.handler.flush()
+
+    def _emit(self, text: str) -> None:
+        self.handler.handle(logging.makeLogRecord({"msg": text, "levelno": logging.ERROR}))
+
+    def fileno(self) -> int:
+        return 2
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+
+def rotate_stderr(path: "os.PathLike[str] | str", max_bytes: int = STDERR_MAX_BYTES,
+                  backups: int = STDERR_BACKUPS) -> logging.Handler:
+    """Make this process's stderr ``path``, rotated at ``max_bytes`` with ``backups`` old copies.
+
+    A long-lived daemon appends there across restarts; without this the file
+    only grows. Secrets are scrubbed as in the log proper.
+    """
+    handler = _RotatingStderr(os.fspath(path), maxBytes=max_bytes, backupCount=backups, encoding="utf-8",
+                              errors="backslashreplace")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    if handler.stream is not None and handler.stream.seek(0, os.SEEK_END) >= max_bytes:
+        handler.doRollover()  # too large already (earlier daemons): start a fresh file
+    elif handler.stream is not None:
+        os.dup2(handler.stream.fileno(), 2)
+    sys.stderr.flush()
+    sys.stderr = _StderrWriter(handler)  # type: ignore[assignment]
+    return handler

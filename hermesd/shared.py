@@ -274,7 +274,15 @@ def _write_private(path: Path, text: str) -> None:
 
 def serve(base: Path, kind: str, ready_fd: int | None = None) -> int:
     """Run the shared daemon named ``base``; exit 0 at once when another holds its lock."""
-    return asyncio.run(_serve(endpoint_at(base, kind), ready_fd))
+    ep = endpoint_at(base, kind)
+    if os.name == "posix":  # the forwarder forked us with stderr on ep.log (Windows: untested, not rotated)
+        from hermesd.logs import rotate_stderr
+
+        try:
+            rotate_stderr(ep.log)
+        except OSError as exc:
+            log.warning("the daemon's stderr (%s) is not rotated: %s", ep.log, exc)
+    return asyncio.run(_serve(ep, ready_fd))
 
 
 async def _serve(ep: Endpoint, ready_fd: int | None) -> int:

@@ -155,6 +155,42 @@ async def test_the_daemon_exits_after_the_idle_timeout(start_daemon, isolated_ho
     assert not forwarder.endpoint().address.exists()
 
 
+ROTATING = """
+import os, sys
+from hermesd.logs import rotate_stderr
+rotate_stderr(sys.argv[1], max_bytes=1000, backups=2)
+for i in range(100):
+    print(f"line {i:03d} " + "x" * 40, file=sys.stderr)
+os.write(2, b"written to fd 2 directly\\n")
+print("last line", file=sys.stderr)
+"""
+
+
+def test_the_daemons_stderr_is_rotated_past_its_size_limit(tmp_path):
+    log = tmp_path / "hermesd-key.log"
+    subprocess.run([sys.executable, "-c", ROTATING, str(log)], check=True, timeout=60)
+    backups = [log.with_name(f"{log.name}.{n}") for n in (1, 2)]
+    assert all(path.is_file() for path in backups) and not log.with_name(f"{log.name}.3").exists()
+    assert all(path.stat().st_size <= 1000 and stat.S_IMODE(path.stat().st_mode) == 0o600 for path in (log, *backups))
+    text = log.read_text()
+    assert text.endswith("written to fd 2 directly\nlast line\n"), text  # fd 2 follows the newest file
+    kept = "".join(path.read_text() for path in (*reversed(backups), log)).splitlines()
+    numbered = [line for line in kept if line.startswith("line ")]
+    assert numbered == [f"line {i:03d} " + "x" * 40 for i in range(100 - len(numbered), 100)]  # whole lines, in order
+
+
+@pytest.mark.asyncio
+async def test_a_shared_daemon_starts_a_new_stderr_file_when_the_old_one_is_too_large(start_daemon):
+    from hermesd.logs import STDERR_MAX_BYTES
+
+    log = forwarder.endpoint().log
+    log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log.write_bytes(b"an earlier daemon's traceback\n" * (STDERR_MAX_BYTES // 30 + 1))
+    await start_daemon(shared=True)
+    assert log.with_name(log.name + ".1").read_bytes().startswith(b"an earlier daemon's traceback\n")
+    assert log.stat().st_size < STDERR_MAX_BYTES
+
+
 @pytest.mark.asyncio
 async def test_hermesd_chat_uses_the_running_daemon(start_daemon, upstream, isolated_home):
     write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
