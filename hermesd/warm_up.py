@@ -50,6 +50,7 @@ def _warm_up() -> None:
         gc.freeze()
         config_mod.load()
         providers.list_providers()
+        clients.tls_context()  # for the first https chat; last, so a first chat to a local http server skips it
         gc.freeze()
     except Exception:  # noqa: BLE001 - warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)

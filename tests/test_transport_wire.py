@@ -104,3 +104,15 @@ async def test_a_redirect_to_another_origin_is_not_followed(start_daemon, upstre
     error = result["error"]
     assert error["status"] == 307 and error["kind"] == "bad_response", error
     assert len(upstream.requests) == 1
+
+
+def test_a_plain_http_endpoints_client_skips_the_ca_bundle_but_fails_closed():
+    """A local server's first chat does not wait for the CA bundle; TLS through that client would still be verified."""
+    import ssl
+
+    from hermesd.transports import clients
+
+    plain = clients._no_tls()
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0  # trusts nothing: any certificate is refused
+    assert clients.tls_context().cert_store_stats()["x509_ca"] > 0  # https endpoints: the CA bundle

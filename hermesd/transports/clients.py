@@ -48,7 +48,7 @@ def httpx_client(base_url: str, net: NetworkSettings) -> Any:
     if client is None:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
-            verify=_tls(),
+            verify=tls_context() if base_url[:6].lower() == "https:" else _no_tls(),
             # Many concurrent chats to one endpoint each hold a connection (the SDK's ceiling), but
             # only httpx's default 20 stay open idle: httpcore's pool scans every idle connection,
             # and counts all connections for each, whenever a request starts or ends, so 100 idle
@@ -60,8 +60,8 @@ def httpx_client(base_url: str, net: NetworkSettings) -> Any:
 
 
 @functools.cache
-def _tls() -> Any:
-    """One TLS context for every pooled client: loading the CA bundle costs ~30 ms a time.
+def tls_context() -> Any:
+    """One TLS context for every pooled https client: loading the CA bundle costs ~16-30 ms a time.
 
     Built as httpx builds its own (``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured).
     """
@@ -70,17 +70,28 @@ def _tls() -> Any:
     return httpx.create_ssl_context()
 
 
+@functools.cache
+def _no_tls() -> Any:
+    """For a plain-http endpoint's client, which never makes a TLS connection (its requests and
+    redirects stay on that origin): verifying, but trusting no CA, so any TLS through it fails
+    closed. Free, where loading the CA bundle is not (a local server's first chat skips it)."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def warm_up() -> None:
     """What a first chat would otherwise wait for, sending nothing (run off the event loop's thread).
 
-    Building one client imports the connection pool and loads the CA bundle;
-    the pool's locks load anyio's asyncio backend on first use, so one
-    throwaway event loop loads it here.
+    Building one client imports the connection pool; the pool's locks load
+    anyio's asyncio backend on first use, so one throwaway event loop loads
+    it here. The CA bundle is :func:`tls_context`'s, loaded last by the
+    warm-up (hermesd.warm_up).
     """
     import anyio
     import httpx
 
-    httpx.AsyncClient(verify=_tls())
+    httpx.AsyncClient(verify=_no_tls())
     anyio.run(anyio.sleep, 0)
 
 
