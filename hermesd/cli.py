@@ -199,9 +199,10 @@ def _serve_stdio() -> int:
         # ``initialized``: the first chat is ready sooner, but the two imports
         # share one GIL, so ``initialize`` is answered later (docs/performance.md).
         threading.Thread(target=_early_warm_up, name="hermesd-early-warm-up", daemon=True).start()
+    from hermesd import stdio
     from hermesd.server import create_server
 
-    create_server().start_io()
+    stdio.serve(create_server())
     return EXIT_OK
 
 
