@@ -500,6 +500,8 @@ class SessionSummary:
     model: str = required("its model")
     updated_at: str = required("last change (ISO 8601)")
     message_count: int = required("messages in it")
+    description: str = required("display-ready: provider · model (empty when neither is set)")
+    detail: str = required("display-ready: how long ago, and how many messages (\"5 min ago · 4 messages\")")
     parent_session_id: str | None = doc("the session it was forked from")
 
 

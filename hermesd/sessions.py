@@ -85,17 +85,8 @@ class Session:
         return derive_title(first) or "(empty)"
 
     def summary_row(self) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "sessionId": self.id,
-            "title": self.title,
-            "provider": self.provider,
-            "model": self.model,
-            "updatedAt": _iso(self.updated_at),
-            "messageCount": len(self.messages),
-        }
-        if self.parent_id:
-            row["parentSessionId"] = self.parent_id
-        return row
+        """This session as a ``hermes/listSessions`` row (the index's rows have the same shape)."""
+        return _row(self.id, self.title, self.provider, self.model, self.updated_at, len(self.messages), self.parent_id)
 
     def to_protocol(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,17 +106,41 @@ class Session:
 
 def index_row(row: dict[str, Any]) -> dict[str, Any]:
     """An index row as ``hermes/listSessions`` shows it (the same shape as ``Session.summary_row``)."""
+    return _row(row["id"], row["title"] or "(empty)", row["provider"], row["model"], row["updated_at"],
+                row["message_count"], row.get("parent_id"))
+
+
+def _row(session_id: str, title: str, provider: str, model: str, updated_at: float, count: int,
+         parent_id: str | None) -> dict[str, Any]:
+    """A listSessions row: the facts, and the two lines an editor shows as they are."""
     out: dict[str, Any] = {
-        "sessionId": row["id"],
-        "title": row["title"] or "(empty)",
-        "provider": row["provider"],
-        "model": row["model"],
-        "updatedAt": _iso(row["updated_at"]),
-        "messageCount": row["message_count"],
+        "sessionId": session_id,
+        "title": title,
+        "provider": provider,
+        "model": model,
+        "updatedAt": _iso(updated_at),
+        "messageCount": count,
+        "description": " · ".join(part for part in (provider, model) if part),
+        "detail": f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
     }
-    if row.get("parent_id"):
-        out["parentSessionId"] = row["parent_id"]
+    if parent_id:
+        out["parentSessionId"] = parent_id
     return out
+
+
+def age_label(updated_at: float, now: float | None = None) -> str:
+    """"just now", "5 min ago", "3 h ago", "yesterday", "2 days ago", else the date: how a picker says when."""
+    seconds = max(0.0, (time.time() if now is None else now) - updated_at)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 86400 * 30:
+        days = int(seconds // 86400)
+        return "yesterday" if days == 1 else f"{days} days ago"
+    return _iso(updated_at)[:10]
 
 
 def _iso(ts: float) -> str:

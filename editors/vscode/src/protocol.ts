@@ -516,6 +516,10 @@ export interface SessionSummary {
   updatedAt: string;
   /** messages in it */
   messageCount: number;
+  /** display-ready: provider · model (empty when neither is set) */
+  description: string;
+  /** display-ready: how long ago, and how many messages ("5 min ago · 4 messages") */
+  detail: string;
   /** the session it was forked from */
   parentSessionId?: string;
 }
