@@ -158,7 +158,7 @@ class SessionIndex:
             self._forget_dir_state()
 
     def dir_mtime(self) -> int | None:
-        """The sessions directory's mtime (ns), None when it is missing; taken before creating a file (see :meth:`refresh`)."""
+        """The sessions directory's mtime (ns), or None; a writer takes it before creating a file (:meth:`refresh`)."""
         try:
             return _mtime(self.root)
         except OSError:

@@ -35,7 +35,7 @@ _SESSION_ID = re.compile(r"s-[A-Za-z0-9_-]{1,64}")
 
 
 def is_session_id(value: object) -> bool:
-    """Whether ``value`` has the shape :meth:`SessionStore.create` gives ids, so it cannot name a path outside the store."""
+    """Whether ``value`` is shaped like the ids :meth:`SessionStore.create` makes (no path outside the store)."""
     return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
 
 

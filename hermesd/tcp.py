@@ -54,7 +54,7 @@ def write_token(port: int) -> tuple[str, Path]:
 
 
 def serve(port: int) -> int:
-    """``hermesd --tcp``: serve until SIGTERM or SIGINT; 1, with the reason on stderr, when the runtime directory is refused."""
+    """``hermesd --tcp``: serve until SIGTERM or SIGINT; 1 (reason on stderr) when the runtime dir is refused."""
     try:
         private_runtime_dir()
     except RuntimeDirError as exc:
