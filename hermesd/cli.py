@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``hermesd`` command; returns the exit status (EXIT_CODES).
+
+    What editors run (no arguments, or ``--stdio``) is decided first, before
+    argparse or any plugin import, so the relay starts on the standard library alone.
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv in ([], ["--stdio"]) and os.environ.get(SHARED_ENV) != "0":
         # What editors run: a byte relay to the shared daemon, importing the

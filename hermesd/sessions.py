@@ -35,6 +35,7 @@ _SESSION_ID = re.compile(r"s-[A-Za-z0-9_-]{1,64}")
 
 
 def is_session_id(value: object) -> bool:
+    """Whether ``value`` is shaped like the ids :meth:`SessionStore.create` makes (no path outside the store)."""
     return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
 
 
@@ -54,16 +55,20 @@ class Settings:
     keep_recent_messages: int = 6
 
     def to_dict(self) -> dict[str, Any]:
+        """As saved in the session file's meta record."""
         return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        """From a meta record; keys this version does not know are dropped, missing ones take defaults."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
 
 @dataclass
 class Session:
+    """One conversation: its target, the settings it started with, and its transcript."""
+
     id: str
     provider: str
     model: str
@@ -81,6 +86,7 @@ class Session:
 
     @property
     def title(self) -> str:
+        """The first user message, shortened; ``(empty)`` before there is one."""
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "")
         return derive_title(first) or "(empty)"
 
@@ -89,6 +95,7 @@ class Session:
         return _row(self.id, self.title, self.provider, self.model, self.updated_at, len(self.messages), self.parent_id)
 
     def to_protocol(self) -> dict[str, Any]:
+        """hermes/getSession's result for this session."""
         out: dict[str, Any] = {
             "sessionId": self.id,
             "provider": self.provider,
@@ -158,10 +165,12 @@ class SessionStore:
 
     @property
     def root(self) -> Path:
+        """The directory of the session files: the one given, else the data directory's ``sessions``."""
         return self._root or data_dir() / "sessions"
 
     @property
     def index(self) -> SessionIndex:
+        """The listing index of :attr:`root`, opened again when the root changed (tests move it)."""
         if self._index is None or self._index.root != self.root:
             self._index = SessionIndex(self.root)
         return self._index
@@ -176,6 +185,7 @@ class SessionStore:
         parent_id: str | None = None,
         profile: "ProviderProfile | None" = None,
     ) -> Session:
+        """A new session with a fresh random id, its meta record already on disk."""
         session = Session(
             id=SESSION_ID_PREFIX + secrets.token_hex(8),
             provider=provider,
@@ -191,6 +201,7 @@ class SessionStore:
         return session
 
     def get(self, session_id: str) -> Session | None:
+        """The session, loaded from disk when this daemon has not seen it; None for an unknown or malformed id."""
         if not is_session_id(session_id):
             return None
         with self._lock:

@@ -117,4 +117,5 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
+    """Whether :func:`install` ran in this process (and :func:`uninstall` did not since)."""
     return any(isinstance(f, _ShimFinder) for f in sys.meta_path)
