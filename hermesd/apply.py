@@ -55,6 +55,7 @@ def plan(params: PlanApplyParams) -> PlanApplyResult:
 
 
 def is_diff(code: str, language: str = "") -> bool:
+    """Whether ``code`` is a unified diff: hunks, and ``---``/``+++`` headers or a diff/patch language tag."""
     lines = code.splitlines()
     has_hunk = any(_HUNK.match(line) for line in lines)
     has_headers = any(line.startswith("--- ") for line in lines) and any(line.startswith("+++ ") for line in lines)

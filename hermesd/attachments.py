@@ -43,6 +43,7 @@ class NeedsConfirmation(AttachmentError):
                          "ask the user, then re-send each with `confirmed: true`")
 
     def data(self) -> dict[str, Any]:
+        """The -32004 error's ``data`` (``protocol.NeedsConfirmationData``): what to ask the user about."""
         return {"kind": "needsConfirmation", "attachments": self.found}
 
 
@@ -148,6 +149,7 @@ def confirm(attachments: list[dict[str, Any]]) -> None:
 
 
 def size(attachments: list[dict[str, Any]]) -> int:
+    """Their text's UTF-8 size, counted toward hermes/chat's request limit (a lone surrogate counts, not raises)."""
     return sum(len(a["text"].encode("utf-8", "surrogatepass")) for a in attachments)
 
 

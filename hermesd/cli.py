@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``hermesd`` command; returns the exit status (EXIT_CODES).
+
+    What editors run (no arguments, or ``--stdio``) is decided first, before
+    argparse or any plugin import, so the relay starts on the standard library alone.
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv in ([], ["--stdio"]) and os.environ.get(SHARED_ENV) != "0":
         # What editors run: a byte relay to the shared daemon, importing the
@@ -199,9 +204,10 @@ def _serve_stdio() -> int:
         # ``initialized``: the first chat is ready sooner, but the two imports
         # share one GIL, so ``initialize`` is answered later (docs/performance.md).
         threading.Thread(target=_early_warm_up, name="hermesd-early-warm-up", daemon=True).start()
+    from hermesd import stdio
     from hermesd.server import create_server
 
-    create_server().start_io()
+    stdio.serve(create_server())
     return EXIT_OK
 
 

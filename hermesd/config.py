@@ -67,6 +67,7 @@ def _provider(key: str, value: Any) -> str:
 
 
 def provider_exists(name: str) -> bool:
+    """Whether a plugin registers ``name``, as a name or an alias."""
     import providers
 
     return providers.get_provider_profile(name) is not None
@@ -239,6 +240,8 @@ def deeper_than(value: Any, limit: int) -> bool:
 
 @dataclass(frozen=True)
 class Key:
+    """One config key: its default, its validator (returns the normalised value or raises ConfigError), its doc."""
+
     name: str
     default: Any
     check: Callable[[str, Any], Any]
@@ -309,11 +312,13 @@ ALIASES: dict[str, Alias] = {
 
 
 def canonical_key(key: str) -> str:
+    """The Hermes key an older hermesd name (:data:`ALIASES`) stands for; other keys unchanged."""
     alias = ALIASES.get(key)
     return alias.canonical if alias else key
 
 
 def defaults() -> dict[str, Any]:
+    """The built-in defaults as a nested tree, under both the Hermes keys and their older aliases; a fresh copy."""
     tree: dict[str, Any] = {}
     for key in KEYS.values():
         _set_path(tree, key.name, json.loads(json.dumps(key.default)))
@@ -343,6 +348,7 @@ class Config:
     env_stamp: tuple = ()  # their values when it was read
 
     def get(self, key: str) -> Any:
+        """The effective value at dotted ``key``; None when absent."""
         return _get_path(self.values, key)
 
     def show(self, key: str = "") -> Any:
@@ -959,6 +965,7 @@ _SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "credential", "
 
 
 def is_secret_name(name: str) -> bool:
+    """Whether a name (header, field, variable) sounds like it holds a secret, so its value is masked."""
     lowered = name.lower()
     return any(word in lowered for word in _SECRET_WORDS)
 

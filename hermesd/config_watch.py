@@ -96,5 +96,6 @@ class ConfigWatch:
             log.exception("config watch stopped")
 
     def stop(self) -> None:
+        """Cancel the poll; a watch never started is left as it is."""
         if self._poll is not None:
             self._poll.cancel()

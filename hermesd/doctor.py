@@ -28,6 +28,8 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 @dataclass
 class Check:
+    """One row of the doctor report."""
+
     id: str
     status: str  # ok | warn | fail | skip
     summary: str
@@ -35,6 +37,7 @@ class Check:
     provider: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as JSON data, summary and hint redacted (doctor output never shows a secret)."""
         out: dict[str, Any] = {"id": self.id, "status": self.status, "summary": credentials.redact(self.summary)}
         if self.hint:
             out["hint"] = credentials.redact(self.hint)
@@ -44,6 +47,7 @@ class Check:
 
 
 def config_checks(cfg: config_mod.Config) -> list[Check]:
+    """Whether config.yaml parses, and each value, template, shape and provider name that is wrong in it."""
     if cfg.parse_error is not None:
         err = cfg.parse_error
         where = f"{err.path} line {err.line}" if err.line else str(err.path)
@@ -76,6 +80,7 @@ def fallback_checks(cfg: config_mod.Config) -> list[Check]:
 
 
 def plugin_checks() -> list[Check]:
+    """Plugins that failed to load, third-party plugins, overridden profiles, and plugin dirs others could write."""
     checks = []
     for err in providers.plugin_errors():
         where = f"{err.path} line {err.line}" if err.line else err.path
@@ -190,6 +195,7 @@ def _origin(url: Any) -> str:
 
 
 def pareto_check(cfg: config_mod.Config) -> Check:
+    """What openrouter.min_coding_score is, and whether the current model sends it; always ok (informational)."""
     raw = cfg.get("openrouter.min_coding_score")
     score = coerce_min_coding_score(raw)
     current = cfg.get("model.default") or ""
@@ -305,6 +311,12 @@ async def run(
     progress: Callable[[int, int, str], None] | None = None,
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
+    """Every check: config, fallback, plugins, environment, Pareto, then one row per provider.
+
+    With ``probe`` each provider's catalog is asked (``progress(done, total,
+    name)`` after each); without, a row says only whether its key is set.
+    ``only`` limits the provider rows to those names.
+    """
     cfg = cfg or await asyncio.to_thread(config_mod.load)
     checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()

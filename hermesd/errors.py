@@ -16,6 +16,8 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 
 
 class HermesError(Exception):
+    """A failure in the protocol's vocabulary: ``kind`` to branch on, ``message`` and ``hint`` to show, redacted."""
+
     def __init__(
         self,
         kind: str,
@@ -188,6 +190,7 @@ def _is_context_error(lowered: str) -> bool:
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """A Retry-After header's seconds, clamped to 0-600; None when absent or not a number (an HTTP date)."""
     if not value:
         return None
     try:

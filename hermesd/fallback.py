@@ -44,6 +44,7 @@ class Entry:
 
     @property
     def label(self) -> str:
+        """``provider/model``, for log lines and messages."""
         return f"{self.provider}/{self.model}"
 
 

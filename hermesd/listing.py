@@ -41,6 +41,7 @@ def keyless_url(profile: ProviderProfile, cfg: config_mod.Config) -> str | None:
 
 
 def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> dict[str, Any]:
+    """One provider as hermes/listProviders shows it; with ``cfg``, a keyless local server counts as configured."""
     origin = providers.provider_origin(profile.name)
     var = key_status(profile)
     url = None if var is not None or cfg is None else keyless_url(profile, cfg)
@@ -106,6 +107,7 @@ def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
 
 
 def providers_result() -> dict[str, Any]:
+    """hermes/listProviders' result: every provider, the plugins that failed, the current model."""
     cfg = config_mod.load()
     return {
         "providers": [provider_row(p, cfg) for p in providers.list_providers()],
@@ -115,6 +117,11 @@ def providers_result() -> dict[str, Any]:
 
 
 def models_result(name: str, refresh: bool) -> dict[str, Any]:
+    """hermes/listModels' result for provider ``name``; an unknown name raises a config_error naming the near misses.
+
+    The catalog is fetched with the key and base URL a chat would use, or
+    the profile's own URL and no key when the provider does not resolve.
+    """
     profile = providers.get_provider_profile(name)
     if profile is None:
         raise HermesError("config_error", f"unknown provider {name!r}{suggest.did_you_mean(name, suggest.provider_names())}",
@@ -129,6 +136,7 @@ def models_result(name: str, refresh: bool) -> dict[str, Any]:
 
 
 def config_result(cfg: config_mod.Config) -> dict[str, Any]:
+    """hermes/getConfig's result: the effective config masked, the defaults, and what is wrong with the file."""
     errors = []
     if cfg.parse_error is not None:
         error: dict[str, Any] = {"message": str(cfg.parse_error)}

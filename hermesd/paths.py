@@ -24,10 +24,12 @@ def hermes_home() -> Path:
 
 
 def config_path() -> Path:
+    """``$HERMES_HOME/config.yaml``, shared with the Hermes agent."""
     return hermes_home() / "config.yaml"
 
 
 def env_path() -> Path:
+    """``$HERMES_HOME/.env``: keys read after the environment, shared with the Hermes agent."""
     return hermes_home() / ".env"
 
 

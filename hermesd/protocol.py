@@ -121,11 +121,15 @@ class HermesCapabilities:
 
 @dataclass
 class ListProvidersParams:
+    """hermes/listProviders' params."""
+
     refresh: bool | None = doc("re-read the plugin directories first")
 
 
 @dataclass
 class ProviderOverride:
+    """The profile this one replaced: a plugin loaded later registered the same name (later ones win)."""
+
     source: str = required("where the replaced profile came from")
     path: str | None = doc("its file")
 
@@ -172,6 +176,8 @@ class CurrentModel:
 
 @dataclass
 class ListProvidersResult:
+    """hermes/listProviders' result: the providers, the current model and any plugin load failures."""
+
     providers: list[ProviderInfo] = required("every provider, in registration order")
     current: CurrentModel = required("the configured provider and model")
     plugin_errors: list[PluginErrorInfo] | None = doc("plugins that failed to load")
@@ -179,6 +185,8 @@ class ListProvidersResult:
 
 @dataclass
 class ListModelsParams:
+    """hermes/listModels' params."""
+
     provider: str = required("a provider name or alias")
     refresh: bool | None = doc("bypass the on-disk catalog cache")
 
@@ -195,6 +203,8 @@ class ModelInfo:
 
 @dataclass
 class ListModelsResult:
+    """hermes/listModels' result: one provider's models and where the list came from."""
+
     provider: str = required("the provider's canonical name")
     models: list[ModelInfo] = required("its models, routers first")
     source: Literal["live", "cache", "fallback"] = required("where the list came from")
@@ -204,6 +214,8 @@ class ListModelsResult:
 
 @dataclass
 class ListPickerParams:
+    """hermes/listPicker's params."""
+
     refresh: bool | None = doc("bypass the on-disk catalog caches")
 
 
@@ -260,6 +272,8 @@ class ListPickerResult:
 
 @dataclass
 class SelectModelParams:
+    """hermes/selectModel's params; all are validated before anything is written."""
+
     provider: str = required("a provider name or alias")
     model: str = required("the model id")
     min_coding_score: float | str | None = field(default=UNSET, metadata={
@@ -268,6 +282,8 @@ class SelectModelParams:
 
 @dataclass
 class SelectModelResult:
+    """hermes/selectModel's result: the configuration after the write."""
+
     current: CurrentModel = required("the configured provider and model after the write")
     message: str = required("what was selected, in a sentence to show")
     min_coding_score: float | None = doc("openrouter.min_coding_score after the write (null: no floor)", nullable=True)
@@ -280,12 +296,16 @@ class SelectModelResult:
 
 @dataclass
 class ConfigErrorInfo:
+    """A problem reading config.yaml."""
+
     message: str = required("what is wrong")
     line: int | None = doc("the line of config.yaml")
 
 
 @dataclass
 class GetConfigResult:
+    """hermes/getConfig's result."""
+
     path: str = required("the config file")
     config: dict[str, Any] = required("the effective configuration, secrets masked")
     defaults: dict[str, Any] = required("the built-in defaults")
@@ -295,6 +315,8 @@ class GetConfigResult:
 
 @dataclass
 class SetConfigParams:
+    """hermes/setConfig's params: send `value` or `reset`."""
+
     key: str = required("a dotted config key such as model.default")
     value: Any = field(default=UNSET, metadata={"doc": "the new value (null is a value)", "nullable": True})
     reset: bool | None = doc("remove the key so its default applies")
@@ -302,6 +324,8 @@ class SetConfigParams:
 
 @dataclass
 class SetConfigResult:
+    """hermes/setConfig's result."""
+
     key: str = required("the key written")
     value: Any = field(default=None, metadata={"doc": "its new effective value", "nullable": True})
 
@@ -327,6 +351,8 @@ class ConfigKeyInfo:
 
 @dataclass
 class DescribeConfigResult:
+    """hermes/describeConfig's result: what a client needs to offer and complete config keys."""
+
     keys: list[ConfigKeyInfo] = required("every key, in config.KEYS order")
 
 
@@ -335,6 +361,8 @@ class DescribeConfigResult:
 
 @dataclass
 class NewSessionParams:
+    """hermes/newSession's params; absent fields take the configured values."""
+
     provider: str | None = doc("override the configured provider")
     model: str | None = doc("override the configured model")
     parent_session_id: str | None = doc("inherit this session's target and settings")
@@ -343,6 +371,8 @@ class NewSessionParams:
 
 @dataclass
 class NewSessionResult:
+    """hermes/newSession's result."""
+
     session_id: str = required("the new session")
     provider: str = required("its provider")
     model: str = required("its model (empty when none is configured)")
@@ -350,18 +380,24 @@ class NewSessionResult:
 
 @dataclass
 class ChatMessage:
+    """One message of a transcript sent in hermes/chat's `messages`."""
+
     role: str = required("system, user or assistant")
     content: Any = required("text, or a list of content parts")
 
 
 @dataclass
 class LspPosition:
+    """A position in a document, as LSP counts it."""
+
     line: int = required("zero-based line")
     character: int = required("zero-based character")
 
 
 @dataclass
 class LspRange:
+    """A range of a document, as LSP counts it."""
+
     start: LspPosition = required("first position")
     end: LspPosition = required("position after the last character")
 
@@ -383,6 +419,8 @@ class Attachment:
 
 @dataclass
 class FlaggedAttachment:
+    """An attachment the daemon will not send until the user confirms it."""
+
     index: int = required("its position in `attachments`")
     path: str = required("the file")
     reason: str = required("why it may hold secrets")
@@ -398,6 +436,8 @@ class NeedsConfirmationData:
 
 @dataclass
 class ChatParams:
+    """hermes/chat's and hermes/previewRequest's params."""
+
     session_id: str | None = doc("continue this session; absent: a new one")
     message: str | None = doc("the user's message (or send `messages`)")
     messages: list[ChatMessage] | None = doc("a whole transcript to send instead of appending `message`")
@@ -411,6 +451,8 @@ class ChatParams:
 
 @dataclass
 class ChatError:
+    """Why a reply failed, in a kind a client can act on."""
+
     kind: ChatErrorKind = required("what kind of failure")
     message: str = required("what happened")
     hint: str | None = doc("what to do")
@@ -421,12 +463,16 @@ class ChatError:
 
 @dataclass
 class Target:
+    """A provider and model."""
+
     provider: str = required("provider")
     model: str = required("model")
 
 
 @dataclass
 class FallbackAttempt:
+    """A fallback entry that failed before the first token."""
+
     provider: str = required("provider tried")
     model: str = required("model tried")
     error: ChatError = required("why it failed")
@@ -434,12 +480,16 @@ class FallbackAttempt:
 
 @dataclass
 class Usage:
+    """Token counts the upstream reported."""
+
     input_tokens: int | None = doc("prompt tokens")
     output_tokens: int | None = doc("reply tokens")
 
 
 @dataclass
 class ChatResult:
+    """hermes/chat's result: the whole turn, once streaming is over."""
+
     session_id: str = required("the session")
     text: str = required("the whole reply text")
     stop_reason: StopReason = required("why the reply ended")
@@ -466,16 +516,22 @@ class ChatDelta:
 
 @dataclass
 class CancelParams:
+    """hermes/cancel's params."""
+
     session_id: str = required("the session whose chat to stop")
 
 
 @dataclass
 class CancelResult:
+    """hermes/cancel's result."""
+
     cancelled: bool = required("false when nothing was running")
 
 
 @dataclass
 class PreviewResult:
+    """hermes/previewRequest's result: the HTTP request hermes/chat would send, secrets masked."""
+
     url: str = required("where the request would go")
     method: str = required("HTTP method")
     headers: dict[str, str] = required("headers, secrets masked")
@@ -483,10 +539,23 @@ class PreviewResult:
     provider: str = required("the provider")
     api_mode: str = required("the API shape")
     model_note: str | None = doc("where the model came from when none was configured (a server's list, the fallback)")
+    fallbacks: list[FallbackPreview] | None = doc(
+        "what hermes/chat would send next, in order, if the request before failed before its first token "
+        "(fallback_providers / fallback_model; unusable entries left out, as the chat skips them)")
+
+
+@dataclass
+class FallbackPreview:
+    """One step of the fallback chain in hermes/previewRequest's result."""
+
+    where: str = required("the config entry (fallback_providers[0], fallback_model)")
+    request: PreviewResult = required("the request it would send, secrets masked")
 
 
 @dataclass
 class ListSessionsParams:
+    """hermes/listSessions' params."""
+
     limit: int | None = doc("page size, 1-500 (default 50)")
     cursor: str | None = doc("the previous page's nextCursor; absent: the first page")
     query: str | None = doc("only sessions whose title, provider or model contain this")
@@ -494,28 +563,38 @@ class ListSessionsParams:
 
 @dataclass
 class SessionSummary:
+    """One saved conversation in hermes/listSessions."""
+
     session_id: str = required("the session")
     title: str = required("a short title")
     provider: str = required("its provider")
     model: str = required("its model")
     updated_at: str = required("last change (ISO 8601)")
     message_count: int = required("messages in it")
+    description: str = required("display-ready: provider · model (empty when neither is set)")
+    detail: str = required("display-ready: how long ago, and how many messages (\"5 min ago · 4 messages\")")
     parent_session_id: str | None = doc("the session it was forked from")
 
 
 @dataclass
 class ListSessionsResult:
+    """hermes/listSessions' result: one page."""
+
     sessions: list[SessionSummary] = required("newest first")
     next_cursor: str | None = doc("pass as `cursor` for the next page; absent on the last page")
 
 
 @dataclass
 class GetSessionParams:
+    """hermes/getSession's params."""
+
     session_id: str = required("the session")
 
 
 @dataclass
 class SessionMessage:
+    """One turn of a saved conversation."""
+
     role: str = required("user, assistant or system")
     content: Any = required("the text")
     attachments: list[Attachment] | None = doc("the context sent with this turn")
@@ -528,6 +607,8 @@ class SessionMessage:
 
 @dataclass
 class GetSessionResult:
+    """hermes/getSession's result."""
+
     session_id: str = required("the session")
     provider: str = required("its provider")
     model: str = required("its model")
@@ -539,6 +620,8 @@ class GetSessionResult:
 
 @dataclass
 class PlanApplyParams:
+    """hermes/planApply's params."""
+
     code: str = required("the reply's code block")
     path: str = required("the file it is applied to")
     text: str = required("the file's current text")
@@ -548,6 +631,8 @@ class PlanApplyParams:
 
 @dataclass
 class PlanApplyResult:
+    """hermes/planApply's result; the daemon writes nothing, the editor applies `text`."""
+
     mode: Literal["range", "diff", "file", "needsRange"] = required("how the block applies; needsRange: ask for a selection")
     path: str = required("the file")
     text: str | None = doc("the file's new text (absent for needsRange)")
@@ -556,6 +641,8 @@ class PlanApplyResult:
 
 @dataclass
 class DoctorParams:
+    """hermes/doctor's params."""
+
     providers: list[str] | None = doc("only these providers")
     probe: bool | None = doc("probe the catalogs (default true)")
     work_done_token: int | str | None = doc("report $/progress under this token")
@@ -563,6 +650,8 @@ class DoctorParams:
 
 @dataclass
 class DoctorCheck:
+    """One check of hermes/doctor."""
+
     id: str = required("config, plugin:NAME, provider:NAME, ...")
     status: CheckStatus = required("ok, warn, fail or skip")
     summary: str = required("one line")
@@ -572,6 +661,8 @@ class DoctorCheck:
 
 @dataclass
 class DoctorResult:
+    """hermes/doctor's result."""
+
     checks: list[DoctorCheck] = required("the checks, in order")
 
 
@@ -580,6 +671,8 @@ class DoctorResult:
 
 @dataclass
 class ConfigChanged:
+    """hermes/configChanged's params: one key changed, by this daemon or on disk."""
+
     key: str = required("the key that changed")
     value: Any = field(default=None, metadata={"doc": "its new effective value", "nullable": True})
     label: str | None = doc("for model.default: the daemon's short label of the new model")
@@ -587,6 +680,8 @@ class ConfigChanged:
 
 @dataclass
 class ProvidersChanged:
+    """hermes/providersChanged's params: list the providers again."""
+
     reason: str = required("plugins-changed")
 
 
@@ -595,6 +690,8 @@ class ProvidersChanged:
 
 @dataclass(frozen=True)
 class Method:
+    """One row of the method table: the types a method's params parse into and its result is."""
+
     params: type
     result: type
     doc: str

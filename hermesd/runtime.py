@@ -40,6 +40,7 @@ class Resolved:
 
     @property
     def is_openrouter(self) -> bool:
+        """OpenRouter by name, or any provider whose base URL is OpenRouter's."""
         return self.provider == "openrouter" or is_openrouter_url(self.base_url)
 
 

@@ -193,12 +193,6 @@ class HermesServer(LanguageServer):
         self.outbox = outbox
         self.protocol.set_writer(outbox)  # type: ignore[arg-type]
 
-    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """Serve one editor over stdio until it goes (see :mod:`hermesd.stdio`)."""
-        from hermesd import stdio
-
-        stdio.serve(self, stdin, stdout)
-
     def handle_frame(self, body: bytes) -> None:
         """Hand one frame's body to pygls; a bad one is reported, never fatal."""
         try:

@@ -136,6 +136,7 @@ class SessionIndex:
         return db
 
     def close(self) -> None:
+        """Close the database; the next use opens it again."""
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -164,6 +165,7 @@ class SessionIndex:
             self._forget_dir_state()
 
     def dir_mtime(self) -> int | None:
+        """The sessions directory's mtime (ns), or None; a writer takes it before creating a file (:meth:`refresh`)."""
         try:
             return _mtime(self.root)
         except OSError:

@@ -35,6 +35,7 @@ _SESSION_ID = re.compile(r"s-[A-Za-z0-9_-]{1,64}")
 
 
 def is_session_id(value: object) -> bool:
+    """Whether ``value`` is shaped like the ids :meth:`SessionStore.create` makes (no path outside the store)."""
     return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
 
 
@@ -54,16 +55,20 @@ class Settings:
     keep_recent_messages: int = 6
 
     def to_dict(self) -> dict[str, Any]:
+        """As saved in the session file's meta record."""
         return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        """From a meta record; keys this version does not know are dropped, missing ones take defaults."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
 
 @dataclass
 class Session:
+    """One conversation: its target, the settings it started with, and its transcript."""
+
     id: str
     provider: str
     model: str
@@ -81,23 +86,16 @@ class Session:
 
     @property
     def title(self) -> str:
+        """The first user message, shortened; ``(empty)`` before there is one."""
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "")
         return derive_title(first) or "(empty)"
 
     def summary_row(self) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "sessionId": self.id,
-            "title": self.title,
-            "provider": self.provider,
-            "model": self.model,
-            "updatedAt": _iso(self.updated_at),
-            "messageCount": len(self.messages),
-        }
-        if self.parent_id:
-            row["parentSessionId"] = self.parent_id
-        return row
+        """This session as a ``hermes/listSessions`` row (the index's rows have the same shape)."""
+        return _row(self.id, self.title, self.provider, self.model, self.updated_at, len(self.messages), self.parent_id)
 
     def to_protocol(self) -> dict[str, Any]:
+        """hermes/getSession's result for this session."""
         out: dict[str, Any] = {
             "sessionId": self.id,
             "provider": self.provider,
@@ -115,17 +113,41 @@ class Session:
 
 def index_row(row: dict[str, Any]) -> dict[str, Any]:
     """An index row as ``hermes/listSessions`` shows it (the same shape as ``Session.summary_row``)."""
+    return _row(row["id"], row["title"] or "(empty)", row["provider"], row["model"], row["updated_at"],
+                row["message_count"], row.get("parent_id"))
+
+
+def _row(session_id: str, title: str, provider: str, model: str, updated_at: float, count: int,
+         parent_id: str | None) -> dict[str, Any]:
+    """A listSessions row: the facts, and the two lines an editor shows as they are."""
     out: dict[str, Any] = {
-        "sessionId": row["id"],
-        "title": row["title"] or "(empty)",
-        "provider": row["provider"],
-        "model": row["model"],
-        "updatedAt": _iso(row["updated_at"]),
-        "messageCount": row["message_count"],
+        "sessionId": session_id,
+        "title": title,
+        "provider": provider,
+        "model": model,
+        "updatedAt": _iso(updated_at),
+        "messageCount": count,
+        "description": " · ".join(part for part in (provider, model) if part),
+        "detail": f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
     }
-    if row.get("parent_id"):
-        out["parentSessionId"] = row["parent_id"]
+    if parent_id:
+        out["parentSessionId"] = parent_id
     return out
+
+
+def age_label(updated_at: float, now: float | None = None) -> str:
+    """"just now", "5 min ago", "3 h ago", "yesterday", "2 days ago", else the date: how a picker says when."""
+    seconds = max(0.0, (time.time() if now is None else now) - updated_at)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 86400 * 30:
+        days = int(seconds // 86400)
+        return "yesterday" if days == 1 else f"{days} days ago"
+    return _iso(updated_at)[:10]
 
 
 def _iso(ts: float) -> str:
@@ -143,10 +165,12 @@ class SessionStore:
 
     @property
     def root(self) -> Path:
+        """The directory of the session files: the one given, else the data directory's ``sessions``."""
         return self._root or data_dir() / "sessions"
 
     @property
     def index(self) -> SessionIndex:
+        """The listing index of :attr:`root`, opened again when the root changed (tests move it)."""
         if self._index is None or self._index.root != self.root:
             self._index = SessionIndex(self.root)
         return self._index
@@ -161,6 +185,7 @@ class SessionStore:
         parent_id: str | None = None,
         profile: "ProviderProfile | None" = None,
     ) -> Session:
+        """A new session with a fresh random id, its meta record already on disk."""
         session = Session(
             id=SESSION_ID_PREFIX + secrets.token_hex(8),
             provider=provider,
@@ -176,6 +201,7 @@ class SessionStore:
         return session
 
     def get(self, session_id: str) -> Session | None:
+        """The session, loaded from disk when this daemon has not seen it; None for an unknown or malformed id."""
         if not is_session_id(session_id):
             return None
         with self._lock:

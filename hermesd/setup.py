@@ -190,6 +190,7 @@ def openrouter_key(ask: bool) -> str:
 
 
 def can_ask() -> bool:
+    """Whether a person can be prompted for a key (stdin is a terminal)."""
     return sys.stdin.isatty()
 
 

@@ -42,6 +42,7 @@ def private_runtime_dir() -> Path:
 
 
 def write_token(port: int) -> tuple[str, Path]:
+    """A fresh token in a new 0600 file named for ``port``; an old file there is removed, never written through."""
     token = secrets.token_urlsafe(32)
     path = private_runtime_dir() / f"hermesd-{port}.token"
     path.unlink(missing_ok=True)  # a fresh file: never write through a link left in its place
@@ -53,6 +54,7 @@ def write_token(port: int) -> tuple[str, Path]:
 
 
 def serve(port: int) -> int:
+    """``hermesd --tcp``: serve until SIGTERM or SIGINT; 1 (reason on stderr) when the runtime dir is refused."""
     try:
         private_runtime_dir()
     except RuntimeDirError as exc:

@@ -63,6 +63,7 @@ def bundled_dir() -> Path:
 
 
 def user_dir() -> Path:
+    """``$HERMES_HOME/plugins/model-providers``: the user's own provider plugins."""
     return hermes_home() / "plugins" / "model-providers"
 
 
@@ -72,6 +73,7 @@ def general_user_dir() -> Path:
 
 
 def legacy_dir() -> Path:
+    """This package's own directory, where legacy single-file plugins sit."""
     return Path(__file__).resolve().parent
 
 
@@ -87,6 +89,8 @@ class Origin:
 
 @dataclass
 class PluginError:
+    """A plugin that failed to load: which, where (file, line) and why; doctor and hermes/listProviders show it."""
+
     plugin: str
     path: str
     message: str
@@ -140,6 +144,12 @@ class Registry:
         table.pop(key, None)
 
     def register(self, profile: "ProviderProfile", origin: Origin) -> None:
+        """Add ``profile`` under its name and aliases; a later profile of the same name replaces it.
+
+        The replaced profile's origin is kept on the new one (``overrides``) and
+        its aliases that still point at it are dropped. Raises for anything that
+        is not a usable profile.
+        """
         from providers.base import ProviderProfile, missing_hooks
 
         if not isinstance(profile, ProviderProfile):
@@ -172,6 +182,7 @@ class Registry:
                 self._put(self.aliases, alias, profile.name)
 
     def lookup(self, name: str) -> "ProviderProfile | None":
+        """The profile ``name`` names or aliases (names first, then lower-cased); None for anything else."""
         if not isinstance(name, str):
             return None
         key = name.strip()
@@ -183,19 +194,19 @@ class Registry:
         return profile
 
     def snapshot(self) -> tuple[dict, dict, dict]:
+        """Copies of the tables (profiles, aliases, origins): what a test compares before and after."""
         return dict(self.profiles), dict(self.aliases), dict(self.origins)
-
-    def restore(self, state: tuple[dict, dict, dict]) -> None:
-        self.profiles, self.aliases, self.origins = (dict(s) for s in state)
 
     # One plugin's run, undone as a whole when it fails. A journal rather than
     # a snapshot: copying the tables for each of hundreds of plugins made
     # discovery quadratic.
 
     def begin(self) -> None:
+        """Start journaling one plugin's run, so :meth:`rollback` can undo it."""
         self._journal = []
 
     def rollback(self) -> None:
+        """Undo everything registered since :meth:`begin`, newest first, and stop journaling."""
         for table, key, old in reversed(self._journal or ()):
             if old is _MISSING:
                 table.pop(key, None)
@@ -236,9 +247,11 @@ class PluginContext:
 
     @property
     def profile_name(self) -> str:
+        """Another name for ``name``."""
         return self.name
 
     def register_provider(self, profile: "ProviderProfile") -> None:
+        """``providers.register_provider(profile)``, under this plugin's origin (Hermes' context lacks it)."""
         from providers import register_provider
 
         register_provider(profile)
@@ -319,6 +332,7 @@ class Loader:
             self._guarded(info, lambda ep=ep, info=info: _run_entry_point(ep, info))
 
     def load_directory_plugins(self, root: Path, source: str) -> None:
+        """Every plugin package directly under ``root`` (with an ``__init__.py``), in name order."""
         for plugin_dir in _plugin_dirs(root):
             self.load_package(plugin_dir, source)
 
@@ -331,6 +345,11 @@ class Loader:
                 self.load_package(plugin_dir, "user")
 
     def load_package(self, plugin_dir: Path, source: str) -> None:
+        """Load one plugin directory, guarded; disabled in config: listed, not run.
+
+        A user plugin must be private (:func:`check_private`). A package that
+        registers nothing on import has its ``register`` called, as for an entry point.
+        """
         manifest = plugin_dir / "plugin.yaml"
         info = PluginInfo(
             plugin_dir.name,
@@ -358,6 +377,7 @@ class Loader:
         self._guarded(info, run)
 
     def load_legacy(self, root: Path) -> None:
+        """Each ``*.py`` in ``root`` as a legacy single-file plugin, except this package's own modules."""
         for path in sorted(root.glob("*.py")):
             stem = path.stem
             if stem.startswith("_") or stem in _OWN_MODULES:

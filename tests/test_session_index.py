@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hermesd import session_index
+from hermesd import session_index, sessions
 from hermesd.protocol import ListSessionsParams, parse
 from hermesd.sessions import SessionStore, Settings
 from tests._unit_helpers import unit_env  # noqa: F401  (autouse fixture)
@@ -33,6 +33,7 @@ def test_pages_newest_first_with_a_cursor_and_a_filter(tmp_path: Path) -> None:
     assert first["sessions"][0] == {
         "sessionId": ids[6], "title": "question 6 about rust", "provider": "deepseek", "model": "m",
         "updatedAt": "1970-01-01T00:16:46Z", "messageCount": 2,
+        "description": "deepseek · m", "detail": "1970-01-01 · 2 messages",
     }
     second = store.page(limit=3, cursor=first["nextCursor"])
     third = store.page(limit=3, cursor=second["nextCursor"])
@@ -122,3 +123,22 @@ def test_bad_paging_params_are_named(params: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         typed = parse(ListSessionsParams, params)
         session_index.page_params(limit=typed.limit, cursor=typed.cursor, query=typed.query)
+
+
+def test_rows_say_how_old_a_conversation_is_in_the_words_editors_show() -> None:
+    """The daemon words the age once; both pickers show its ``detail`` as it is."""
+    now = 1_796_040_000.0  # 2026-11-30T12:00:00Z
+    cases = [(30, "just now"), (300, "5 min ago"), (3 * 3600, "3 h ago"), (26 * 3600, "yesterday"),
+             (10 * 86400, "10 days ago"), (700 * 86400, "2024-12-30"), (-60, "just now")]
+    assert [sessions.age_label(now - ago, now) for ago, _ in cases] == [words for _, words in cases]
+
+
+def test_a_row_carries_its_display_lines(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "sessions")
+    session_id = _make(store, "fast fib")
+    row = store.page(limit=5)["sessions"][0]
+    assert row["sessionId"] == session_id
+    assert row["description"] == "deepseek · m"
+    assert row["detail"] == "just now · 2 messages"
+    bare = sessions.index_row({"id": "s-x", "title": "", "provider": "", "model": "", "updated_at": 0.0, "message_count": 1})
+    assert bare["title"] == "(empty)" and bare["description"] == "" and bare["detail"].endswith(" · 1 message")

@@ -1,4 +1,4 @@
-"""The editors keep no copy of the daemon's rules: no score default or range, no Pareto text, no key lists, no ordering.
+"""The editors keep no copy of the daemon's rules: no score default or range, no Pareto text, no key lists, no ordering, no age wording.
 
 The daemon describes them (hermes/describeConfig, hermes/listPicker) and
 refuses what breaks them; a client that carried its own copy would drift
@@ -21,6 +21,7 @@ FORBIDDEN = {
     "the null words": re.compile(r"""(?i)["']none["']\s*,\s*["']null["']|lower\s*==\s*["']off["']"""),
     "a copy of config.KEYS": re.compile(r"KNOWN_KEYS|KNOWN_VALUES|\"context\.budget_tokens\""),
     "provider ordering": re.compile(r"(?i)sort_?providers|configured first"),
+    "the age wording": re.compile(r"\bmin ago\b|days ago|just now"),
 }
 
 
@@ -53,6 +54,7 @@ def test_the_grep_finds_what_it_looks_for():
         'if lower == "none" or lower == "null" or lower == "off" then',
         "M.KNOWN_KEYS = {",
         "export function sortProviders(providers: ProviderInfo[]): ProviderInfo[] {",
+        "    return `${Math.floor(seconds / 60)} min ago`;",
         "return { ok: false, error: 'Enter a number from 0 to 1 (for example 0.65), or \"none\" for no floor.' };",
     ]
     for line in old:

@@ -11,4 +11,5 @@ from hermesd.credentials import lookup
 
 
 def get_env_value(key: str) -> str | None:
+    """The environment's value of ``key``, else ``$HERMES_HOME/.env``'s; None when neither has it."""
     return lookup(key)

@@ -41,6 +41,7 @@ def _refuse(oauth: OAuthPKCEConfig, what: str) -> NotSupported:
 
 
 def pkce_auth_handler(oauth: OAuthPKCEConfig) -> Callable[[str, Any], bool]:
+    """A sign-in handler for the profile's ``auth_handler``; calling it raises :class:`NotSupported`."""
     def handler(action: str, args: Any) -> bool:
         raise _refuse(oauth, "sign in to")
 
@@ -48,6 +49,7 @@ def pkce_auth_handler(oauth: OAuthPKCEConfig) -> Callable[[str, Any], bool]:
 
 
 def pkce_refresh_credential(oauth: OAuthPKCEConfig) -> Callable[..., Any]:
+    """A refresher for the profile's ``refresh_credential``; calling it raises :class:`NotSupported`."""
     def refresh(*args: Any, **kwargs: Any) -> Any:
         raise _refuse(oauth, "refresh tokens for")
 

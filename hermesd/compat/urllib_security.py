@@ -38,6 +38,7 @@ class SafeCredentialRedirectHandler(urllib.request.HTTPRedirectHandler):
         self.original_url = original_url
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        """Follow a redirect within ``original_url``'s origin; raise ``HTTPError`` for any other, so the key stays."""
         if not same_origin(self.original_url, newurl):
             raise urllib.error.HTTPError(
                 req.full_url, code, f"redirect to another origin refused (credentials stay with {url_origin(self.original_url)[1]})",

@@ -31,12 +31,16 @@ STOP_REASONS = {
 
 @dataclass
 class Delta:
+    """A piece of the reply: text, reasoning, or both."""
+
     text: str = ""
     reasoning: str = ""
 
 
 @dataclass
 class Finish:
+    """The end of a reply: why it stopped (the protocol's stop reasons), token counts, the model that answered."""
+
     stop_reason: str = "end_turn"
     usage: dict[str, int] = field(default_factory=dict)
     routed_model: str | None = None
@@ -47,11 +51,14 @@ Event = Union[Delta, Finish]
 
 @dataclass
 class NetworkSettings:
+    """Timeouts in seconds (config's network.timeout and network.connect_timeout)."""
+
     timeout: float = 120.0
     connect_timeout: float = 10.0
 
 
 def normal_stop_reason(raw: str | None) -> str:
+    """An upstream's stop reason in the protocol's words; anything unknown reads as end_turn."""
     return STOP_REASONS.get((raw or "").lower(), "end_turn")
 
 
@@ -73,6 +80,7 @@ def open_stream(
 
 
 def usage_dict(input_tokens: Any, output_tokens: Any) -> dict[str, int]:
+    """The protocol's usage counts (``inputTokens``, ``outputTokens``), leaving out any that is not an int."""
     out = {}
     if isinstance(input_tokens, int):
         out["inputTokens"] = input_tokens

@@ -14,6 +14,11 @@ from hermesd.wire import PreparedRequest
 
 
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    """The reply of Anthropic's Messages API as Delta items (text and thinking), then one Finish.
+
+    A stream that ends before ``message_stop`` raises (truncated), as does an
+    ``error`` event mid-reply (rate_limited when the API is overloaded).
+    """
     started = False
     finish = Finish()
     try:

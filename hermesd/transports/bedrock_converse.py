@@ -16,6 +16,11 @@ _DONE = object()
 
 
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    """The Converse stream as Delta items, then one Finish; a config_error names the extra when botocore is missing.
+
+    botocore blocks, so a thread reads the stream and hands events over a
+    queue; leaving the iterator tells it to close the stream.
+    """
     try:
         import botocore.session  # noqa: F401
     except ImportError:

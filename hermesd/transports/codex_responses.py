@@ -13,6 +13,11 @@ from hermesd.wire import PreparedRequest
 
 
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    """The reply of OpenAI's Responses API as Delta items (text and reasoning), then one Finish.
+
+    The prepared body goes as ``extra_body`` (the model as the SDK's own
+    argument), so what is sent is what :mod:`hermesd.wire` built.
+    """
     client = openai_client(resolved.base_url, resolved.api_key, net)
     body = dict(prepared.body)
     model = body.pop("model")

@@ -10,6 +10,7 @@ from hermesd.runtime import Resolved
 
 
 def from_http_response(status: int, headers: Any, body_bytes: bytes, resolved: Resolved) -> HermesError:
+    """The HermesError for a non-2xx reply: status and body classified, Retry-After kept."""
     try:
         body: Any = json.loads(body_bytes or b"null")
     except (ValueError, UnicodeDecodeError):

@@ -39,6 +39,8 @@ class ChatOptions:
 
 @dataclass
 class PreparedRequest:
+    """One HTTP request exactly as it will be sent (key included): the transports send it, the preview masks it."""
+
     url: str
     method: str
     headers: dict[str, str]
@@ -60,6 +62,7 @@ class PreparedRequest:
 
 
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` with every credential's value masked (``Bearer ***``), for the preview."""
     masked = {}
     for name, value in headers.items():
         if name.lower() in _SECRET_HEADERS or is_secret_name(name):  # plugin-set X-Foo-Token too
@@ -98,4 +101,5 @@ def text_of(content: Any) -> str:
 
 
 def join_url(base_url: str, path: str) -> str:
+    """``base_url`` and ``path`` joined by exactly one slash."""
     return base_url.rstrip("/") + "/" + path.lstrip("/")

@@ -15,11 +15,17 @@ THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384,
 
 
 def messages_url(base_url: str) -> str:
+    """The Messages endpoint: ``/messages`` on a base URL that ends in ``/v1``, else ``/v1/messages``."""
     base = base_url.rstrip("/")
     return join_url(base, "messages" if base.endswith("/v1") else "v1/messages")
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
+    """A Messages API request: system prompt apart, turns alternating, ``max_tokens`` always set.
+
+    A reasoning effort becomes a thinking budget (``max_tokens`` raised above
+    it, no temperature, which thinking does not take).
+    """
     profile = resolved.profile
     system, conversation = split_system(wire_messages(messages))
     body: dict[str, Any] = {

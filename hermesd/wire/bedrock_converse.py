@@ -12,6 +12,7 @@ from hermesd.wire.hooks import max_tokens, temperature
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
+    """A Converse request (``converse-stream`` when streaming); the Authorization header only says botocore signs it."""
     profile = resolved.profile
     system, conversation = split_system(wire_messages(messages))
     body: dict[str, Any] = {

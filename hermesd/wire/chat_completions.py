@@ -23,6 +23,7 @@ from hermesd.wire.tool_content import text_tool_results
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
+    """A Chat Completions request shaped by the profile's hooks, or with no profile by Hermes' rules for the URL."""
     profile = resolved.profile
     model = resolved.model
     prepared = wire_messages(messages)

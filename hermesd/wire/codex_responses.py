@@ -10,6 +10,7 @@ from hermesd.wire.hooks import max_tokens, temperature
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
+    """A Responses API request: system text as ``instructions``; ``store: false``, so the reply is not kept upstream."""
     profile = resolved.profile
     instructions, conversation = split_system(wire_messages(messages))
     body: dict[str, Any] = {"model": resolved.model}

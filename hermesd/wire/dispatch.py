@@ -10,6 +10,7 @@ from hermesd.wire import ChatOptions, PreparedRequest
 
 
 def build_request(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
+    """The request for ``resolved.api_mode``; an unknown mode is a config_error."""
     return _builder(resolved.api_mode)(resolved, messages, options)
 
 

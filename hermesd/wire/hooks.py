@@ -28,6 +28,7 @@ def call_hook(profile: ProviderProfile, name: str, expected: Any, call: Callable
 
 
 def plugin_error(profile: ProviderProfile, hook: str, what: str) -> HermesError:
+    """A plugin_error naming the plugin, its hook, what went wrong and the file to fix."""
     import providers
 
     origin = providers.provider_origin(profile.name)

@@ -375,7 +375,7 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     # History: newest first, title, provider/model and age; the reopened one continues.
     assert len(report["history"]) == 2
     assert report["history"][0].startswith("File: ") or "Fix the style" in report["history"][0]
-    assert report["history"][1].startswith("Explain with  [openrouter · openrouter/pareto-code]  just now, 4 messages")
+    assert report["history"][1].startswith("Explain with  [openrouter · openrouter/pareto-code]  just now · 4 messages")
     assert "## You" in report["reopened"] and "Explain with" in report["reopened"]
     assert "> context: sample.py, diagnostics: sample.py" in report["reopened"]
     assert report["continued_session"] == report["first_session"]

@@ -49,11 +49,13 @@ export interface HermesCapabilities {
   methods: string[];
 }
 
+/** hermes/listProviders' params. */
 export interface ListProvidersParams {
   /** re-read the plugin directories first */
   refresh?: boolean;
 }
 
+/** hermes/listProviders' result: the providers, the current model and any plugin load failures. */
 export interface ListProvidersResult {
   /** every provider, in registration order */
   providers: ProviderInfo[];
@@ -95,6 +97,7 @@ export interface ProviderInfo {
   overrides?: ProviderOverride;
 }
 
+/** The profile this one replaced: a plugin loaded later registered the same name (later ones win). */
 export interface ProviderOverride {
   /** where the replaced profile came from */
   source: string;
@@ -126,6 +129,7 @@ export interface PluginErrorInfo {
   line?: number;
 }
 
+/** hermes/listModels' params. */
 export interface ListModelsParams {
   /** a provider name or alias */
   provider: string;
@@ -133,6 +137,7 @@ export interface ListModelsParams {
   refresh?: boolean;
 }
 
+/** hermes/listModels' result: one provider's models and where the list came from. */
 export interface ListModelsResult {
   /** the provider's canonical name */
   provider: string;
@@ -158,6 +163,7 @@ export interface ModelInfo {
   group?: string;
 }
 
+/** hermes/listPicker's params. */
 export interface ListPickerParams {
   /** bypass the on-disk catalog caches */
   refresh?: boolean;
@@ -233,6 +239,7 @@ export interface SetupProvider {
   signupUrl?: string;
 }
 
+/** hermes/selectModel's params; all are validated before anything is written. */
 export interface SelectModelParams {
   /** a provider name or alias */
   provider: string;
@@ -242,6 +249,7 @@ export interface SelectModelParams {
   minCodingScore?: number | string | null;
 }
 
+/** hermes/selectModel's result: the configuration after the write. */
 export interface SelectModelResult {
   /** the configured provider and model after the write */
   current: CurrentModel;
@@ -258,6 +266,7 @@ export interface SelectModelResult {
 /** Params of a method that takes none (an empty object, or none at all). */
 export type NoParams = Record<string, never>;
 
+/** hermes/getConfig's result. */
 export interface GetConfigResult {
   /** the config file */
   path: string;
@@ -271,6 +280,7 @@ export interface GetConfigResult {
   current?: CurrentModel;
 }
 
+/** A problem reading config.yaml. */
 export interface ConfigErrorInfo {
   /** what is wrong */
   message: string;
@@ -278,6 +288,7 @@ export interface ConfigErrorInfo {
   line?: number;
 }
 
+/** hermes/setConfig's params: send `value` or `reset`. */
 export interface SetConfigParams {
   /** a dotted config key such as model.default */
   key: string;
@@ -287,6 +298,7 @@ export interface SetConfigParams {
   reset?: boolean;
 }
 
+/** hermes/setConfig's result. */
 export interface SetConfigResult {
   /** the key written */
   key: string;
@@ -294,6 +306,7 @@ export interface SetConfigResult {
   value?: unknown;
 }
 
+/** hermes/describeConfig's result: what a client needs to offer and complete config keys. */
 export interface DescribeConfigResult {
   /** every key, in config.KEYS order */
   keys: ConfigKeyInfo[];
@@ -319,6 +332,7 @@ export interface ConfigKeyInfo {
   enum?: string[];
 }
 
+/** hermes/newSession's params; absent fields take the configured values. */
 export interface NewSessionParams {
   /** override the configured provider */
   provider?: string;
@@ -330,6 +344,7 @@ export interface NewSessionParams {
   system?: string;
 }
 
+/** hermes/newSession's result. */
 export interface NewSessionResult {
   /** the new session */
   sessionId: string;
@@ -339,6 +354,7 @@ export interface NewSessionResult {
   model: string;
 }
 
+/** hermes/chat's and hermes/previewRequest's params. */
 export interface ChatParams {
   /** continue this session; absent: a new one */
   sessionId?: string;
@@ -360,6 +376,7 @@ export interface ChatParams {
   attachments?: Attachment[];
 }
 
+/** One message of a transcript sent in hermes/chat's `messages`. */
 export interface ChatMessage {
   /** system, user or assistant */
   role: string;
@@ -383,6 +400,7 @@ export interface Attachment {
   confirmed?: boolean;
 }
 
+/** A range of a document, as LSP counts it. */
 export interface LspRange {
   /** first position */
   start: LspPosition;
@@ -390,6 +408,7 @@ export interface LspRange {
   end: LspPosition;
 }
 
+/** A position in a document, as LSP counts it. */
 export interface LspPosition {
   /** zero-based line */
   line: number;
@@ -397,6 +416,7 @@ export interface LspPosition {
   character: number;
 }
 
+/** hermes/chat's result: the whole turn, once streaming is over. */
 export interface ChatResult {
   /** the session */
   sessionId: string;
@@ -422,6 +442,7 @@ export interface ChatResult {
   error?: ChatError;
 }
 
+/** A provider and model. */
 export interface Target {
   /** provider */
   provider: string;
@@ -429,6 +450,7 @@ export interface Target {
   model: string;
 }
 
+/** A fallback entry that failed before the first token. */
 export interface FallbackAttempt {
   /** provider tried */
   provider: string;
@@ -438,6 +460,7 @@ export interface FallbackAttempt {
   error: ChatError;
 }
 
+/** Why a reply failed, in a kind a client can act on. */
 export interface ChatError {
   /** what kind of failure */
   kind: "auth" | "rate_limited" | "quota" | "context_length" | "model_not_found" | "network" | "timeout" | "bad_response" | "plugin_error" | "config_error" | "storage";
@@ -453,6 +476,7 @@ export interface ChatError {
   provider?: string;
 }
 
+/** Token counts the upstream reported. */
 export interface Usage {
   /** prompt tokens */
   inputTokens?: number;
@@ -460,16 +484,19 @@ export interface Usage {
   outputTokens?: number;
 }
 
+/** hermes/cancel's params. */
 export interface CancelParams {
   /** the session whose chat to stop */
   sessionId: string;
 }
 
+/** hermes/cancel's result. */
 export interface CancelResult {
   /** false when nothing was running */
   cancelled: boolean;
 }
 
+/** hermes/previewRequest's result: the HTTP request hermes/chat would send, secrets masked. */
 export interface PreviewResult {
   /** where the request would go */
   url: string;
@@ -485,8 +512,19 @@ export interface PreviewResult {
   apiMode: string;
   /** where the model came from when none was configured (a server's list, the fallback) */
   modelNote?: string;
+  /** what hermes/chat would send next, in order, if the request before failed before its first token (fallback_providers / fallback_model; unusable entries left out, as the chat skips them) */
+  fallbacks?: FallbackPreview[];
 }
 
+/** One step of the fallback chain in hermes/previewRequest's result. */
+export interface FallbackPreview {
+  /** the config entry (fallback_providers[0], fallback_model) */
+  where: string;
+  /** the request it would send, secrets masked */
+  request: PreviewResult;
+}
+
+/** hermes/listSessions' params. */
 export interface ListSessionsParams {
   /** page size, 1-500 (default 50) */
   limit?: number;
@@ -496,6 +534,7 @@ export interface ListSessionsParams {
   query?: string;
 }
 
+/** hermes/listSessions' result: one page. */
 export interface ListSessionsResult {
   /** newest first */
   sessions: SessionSummary[];
@@ -503,6 +542,7 @@ export interface ListSessionsResult {
   nextCursor?: string;
 }
 
+/** One saved conversation in hermes/listSessions. */
 export interface SessionSummary {
   /** the session */
   sessionId: string;
@@ -516,10 +556,15 @@ export interface SessionSummary {
   updatedAt: string;
   /** messages in it */
   messageCount: number;
+  /** display-ready: provider · model (empty when neither is set) */
+  description: string;
+  /** display-ready: how long ago, and how many messages ("5 min ago · 4 messages") */
+  detail: string;
   /** the session it was forked from */
   parentSessionId?: string;
 }
 
+/** hermes/planApply's params. */
 export interface PlanApplyParams {
   /** the reply's code block */
   code: string;
@@ -533,6 +578,7 @@ export interface PlanApplyParams {
   language?: string;
 }
 
+/** hermes/planApply's result; the daemon writes nothing, the editor applies `text`. */
 export interface PlanApplyResult {
   /** how the block applies; needsRange: ask for a selection */
   mode: "range" | "diff" | "file" | "needsRange";
@@ -544,11 +590,13 @@ export interface PlanApplyResult {
   reason?: string;
 }
 
+/** hermes/getSession's params. */
 export interface GetSessionParams {
   /** the session */
   sessionId: string;
 }
 
+/** hermes/getSession's result. */
 export interface GetSessionResult {
   /** the session */
   sessionId: string;
@@ -566,6 +614,7 @@ export interface GetSessionResult {
   summary?: string;
 }
 
+/** One turn of a saved conversation. */
 export interface SessionMessage {
   /** user, assistant or system */
   role: string;
@@ -585,6 +634,7 @@ export interface SessionMessage {
   error?: ChatError;
 }
 
+/** hermes/doctor's params. */
 export interface DoctorParams {
   /** only these providers */
   providers?: string[];
@@ -594,11 +644,13 @@ export interface DoctorParams {
   workDoneToken?: number | string;
 }
 
+/** hermes/doctor's result. */
 export interface DoctorResult {
   /** the checks, in order */
   checks: DoctorCheck[];
 }
 
+/** One check of hermes/doctor. */
 export interface DoctorCheck {
   /** config, plugin:NAME, provider:NAME, ... */
   id: string;
@@ -626,6 +678,7 @@ export interface ChatDelta {
   reasoning?: string;
 }
 
+/** hermes/configChanged's params: one key changed, by this daemon or on disk. */
 export interface ConfigChanged {
   /** the key that changed */
   key: string;
@@ -635,6 +688,7 @@ export interface ConfigChanged {
   label?: string;
 }
 
+/** hermes/providersChanged's params: list the providers again. */
 export interface ProvidersChanged {
   /** plugins-changed */
   reason: string;
@@ -648,6 +702,7 @@ export interface NeedsConfirmationData {
   attachments: FlaggedAttachment[];
 }
 
+/** An attachment the daemon will not send until the user confirms it. */
 export interface FlaggedAttachment {
   /** its position in `attachments` */
   index: number;

@@ -7,39 +7,12 @@
 
 local M = {}
 
---- "just now", "5 min ago", "3 h ago", "2 days ago", else the date.
----@param iso string
----@param now? integer
----@return string
-function M.age(iso, now)
-  local y, mo, d, h, mi, s = tostring(iso):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
-  if not y then
-    return tostring(iso)
-  end
-  local utc = os.time({ year = y, month = mo, day = d, hour = h, min = mi, sec = s, isdst = false })
-  local offset = os.time() - os.time(os.date("!*t") --[[@as osdate]])
-  local seconds = math.max(0, (now or os.time()) - (utc + offset))
-  if seconds < 60 then
-    return "just now"
-  elseif seconds < 3600 then
-    return ("%d min ago"):format(math.floor(seconds / 60))
-  elseif seconds < 86400 then
-    return ("%d h ago"):format(math.floor(seconds / 3600))
-  elseif seconds < 86400 * 30 then
-    local days = math.floor(seconds / 86400)
-    return days == 1 and "yesterday" or ("%d days ago"):format(days)
-  end
-  return iso:sub(1, 10)
-end
-
+--- A listSessions row as the picker shows it: the daemon's display-ready lines.
 ---@param row table a listSessions row
 ---@return string
 function M.format(row)
-  local target = table.concat(vim.tbl_filter(function(p)
-    return p ~= ""
-  end, { row.provider or "", row.model or "" }), " · ")
-  return ("%s  [%s]  %s, %d message%s"):format(row.title, target, M.age(row.updatedAt), row.messageCount or 0,
-    row.messageCount == 1 and "" or "s")
+  local where = (row.description or "") ~= "" and ("  [%s]"):format(row.description) or ""
+  return ("%s%s  %s"):format(row.title, where, row.detail or "")
 end
 
 --- `:HermesHistory [query]`.
