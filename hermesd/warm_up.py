@@ -8,12 +8,14 @@ one background thread imports and builds what the first chat needs.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import threading
 
 log = logging.getLogger(__name__)
 
+EXIT_WAIT_SECONDS = 2.0
 _warm_lock = threading.Lock()
 _warm_started = False
 
@@ -25,7 +27,11 @@ def start_warm_up() -> None:
         if _warm_started:
             return
         _warm_started = True
-    threading.Thread(target=_warm_up, name="hermesd-warm-up", daemon=True).start()
+    thread = threading.Thread(target=_warm_up, name="hermesd-warm-up", daemon=True)
+    thread.start()
+    # An exit while it runs would finalize the interpreter under a thread in the middle of an
+    # import or of OpenSSL loading the CA bundle (SIGSEGV): wait for it, but never for long.
+    atexit.register(thread.join, EXIT_WAIT_SECONDS)
 
 
 def _warm_up() -> None:
