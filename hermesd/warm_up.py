@@ -39,7 +39,6 @@ def _warm_up() -> None:
     try:
         import httpx  # noqa: F401
         import httpx_sse  # noqa: F401
-        import yaml  # noqa: F401
 
         import hermesd.chat  # noqa: F401
         import hermesd.listing  # noqa: F401
