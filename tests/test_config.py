@@ -512,3 +512,28 @@ def test_nan_is_shown_in_messages() -> None:
         config.validate(SCORE, float("nan"))
     assert "(got NaN)" in str(info.value)
     assert math.isnan(float("nan"))
+
+
+def test_no_config_file_is_cached_until_one_appears(unit_env: UnitEnv) -> None:
+    assert not unit_env.config_path.exists()
+    first = config.load()
+    assert config.load() is first  # every chat loads the config: the defaults are built once
+    unit_env.config_path.write_text("network:\n  timeout: 7\n", encoding="utf-8")
+    assert config.load().get("network.timeout") == 7.0
+    unit_env.config_path.unlink()
+    assert config.load().get("network.timeout") == 120.0
+
+
+def test_a_dangling_config_symlink_is_reported_every_time(unit_env: UnitEnv) -> None:
+    unit_env.config_path.parent.mkdir(parents=True, exist_ok=True)
+    unit_env.config_path.symlink_to(unit_env.home / "gone.yaml")
+    for _ in range(2):
+        assert config.load().parse_error is not None
+
+
+def test_without_a_config_file_pyyaml_is_not_imported(unit_env: UnitEnv) -> None:
+    code = "import sys; from hermesd import config; config.load(); print('yaml' in sys.modules)"
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False", out.stderr
