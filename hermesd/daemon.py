@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from hermesd.chat import ChatEngine
+    from hermesd.protocol import RawResult
     from hermesd.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Daemon:
 
         return ChatEngine(self.store)
 
-    async def providers_listing(self) -> Any:
+    async def providers_listing(self) -> RawResult:
         """hermes/listProviders' result, rebuilt only when its inputs changed.
 
         It depends on the registry, config.yaml (the current model) and .env
@@ -78,10 +79,10 @@ class Daemon:
         if cached is not None and cached[0] == key:
             return cached[1]
         from hermesd import listing
-        from hermesd.protocol import RawResult
+        from hermesd.protocol import RawResult, to_wire
 
         result = await asyncio.to_thread(listing.providers_result)
-        raw = RawResult(json.dumps(result, separators=(",", ":")).encode("ascii"))
+        raw = RawResult(json.dumps(to_wire(result), separators=(",", ":")).encode("ascii"))
         self._listing = (key, raw)
         return raw
 
