@@ -43,12 +43,14 @@ class Daemon:
 
     def config_changed(self, key: str, value: Any) -> None:
         """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
-        change: dict[str, Any] = {"key": key, "value": value}
+        from hermesd.protocol import ConfigChanged, to_wire
+
+        change = ConfigChanged(key=key, value=value)
         if key == "model.default":
             from hermesd.listing import model_label
 
-            change["label"] = model_label(value or "")
-        self.broadcast("hermes/configChanged", change)
+            change.label = model_label(value or "")
+        self.broadcast("hermes/configChanged", to_wire(change))
 
     @functools.cached_property
     def store(self) -> SessionStore:
@@ -101,7 +103,9 @@ class Daemon:
         if not providers.plugins_changed():
             return False
         providers.reload()
-        self.broadcast("hermes/providersChanged", {"reason": "plugins-changed"})
+        from hermesd.protocol import ProvidersChanged, to_wire
+
+        self.broadcast("hermes/providersChanged", to_wire(ProvidersChanged(reason="plugins-changed")))
         return True
 
 

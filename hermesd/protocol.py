@@ -162,7 +162,7 @@ class PluginErrorInfo:
     message: str = required("what went wrong (secrets scrubbed)")
     path: str = required("the file")
     line: int | None = doc("the line")
-    entry_point: str | None = doc("an installed package's plugin: its entry point (`group: name = value`)")
+    entry_point: str | None = doc("a pip-installed plugin: the entry point that failed (`group: name = module:attr`)")
 
 
 @dataclass

@@ -127,7 +127,7 @@ export interface PluginErrorInfo {
   path: string;
   /** the line */
   line?: number;
-  /** an installed package's plugin: its entry point (`group: name = value`) */
+  /** a pip-installed plugin: the entry point that failed (`group: name = module:attr`) */
   entryPoint?: string;
 }
 
