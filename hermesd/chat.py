@@ -29,6 +29,7 @@ from hermesd.protocol import (
     ChatParams,
     ChatResult,
     FallbackAttempt,
+    FallbackPreview,
     ParamsError,
     PreviewResult,
     Target,
@@ -304,12 +305,6 @@ class ChatEngine:
         out.append({"role": "user", "content": attachments_mod.render(req.message or "", req.attachments)})
         return out
 
-    def prepare(self, req: ChatRequest, session: Session) -> tuple[Resolved, PreparedRequest]:
-        """The session's target and the exact request a turn of ``req`` would send."""
-        cfg = self.load_config()
-        resolved = self._resolve(session, cfg)
-        return resolved, build_request(resolved, self._transcript(session, req), self._options(session, req))
-
     def preview(self, params: ChatParams) -> PreviewResult:
         """``hermes/previewRequest``: what :meth:`chat` would send, sending nothing."""
         req = ChatRequest.of(params)
@@ -338,10 +333,22 @@ class ChatEngine:
             session = Session(id=session.id, provider=resolved.provider, model=resolved.model,
                               settings=session.settings, system=session.system, messages=session.messages,
                               summary=session.summary, profile=resolved.profile)
-        _, prepared = self.prepare(req, session)
-        preview = prepared.preview()
-        preview.url = redact(preview.url)  # a ${VAR} from config.yaml shows as the template
+        cfg = self.load_config()
+        resolved = self._resolve(session, cfg)
+        transcript, options = self._transcript(session, req), self._options(session, req)
+        preview = _shown(build_request(resolved, transcript, options))
         preview.model_note = note or None  # the model came from the server's list or the fallback: say so
+        chain = []
+        # What the chat would send next if this one failed before its first token (entries it would skip, skipped).
+        for entry, target in fallback.targets(cfg, resolved):
+            if entry is None:
+                continue
+            try:
+                with _exit_guard(target.provider):
+                    chain.append(FallbackPreview(where=entry.where, request=_shown(build_request(target, transcript, options))))
+            except HermesError as exc:
+                log.warning("fallback %s (%s) skipped: %s", entry.where, entry.label, exc.message)
+        preview.fallbacks = chain or None
         return preview
 
     # -- running ---------------------------------------------------------
@@ -547,6 +554,13 @@ class ChatEngine:
             return aux if s.aux_model else _with_model(aux, aux.profile.default_aux_model if aux.profile else "")
         model = s.aux_model or (resolved.profile.default_aux_model if resolved.profile else "") or resolved.model
         return _with_model(resolved, model)
+
+
+def _shown(prepared: PreparedRequest) -> PreviewResult:
+    """A request as previewRequest shows it: secret headers masked, a ${VAR} from config.yaml as the template."""
+    preview = prepared.preview()
+    preview.url = redact(preview.url)
+    return preview
 
 
 def _sent_content(message: dict[str, Any]) -> Any:

@@ -540,6 +540,17 @@ class PreviewResult:
     provider: str = required("the provider")
     api_mode: str = required("the API shape")
     model_note: str | None = doc("where the model came from when none was configured (a server's list, the fallback)")
+    fallbacks: list[FallbackPreview] | None = doc(
+        "what hermes/chat would send next, in order, if the request before failed before its first token "
+        "(fallback_providers / fallback_model; unusable entries left out, as the chat skips them)")
+
+
+@dataclass
+class FallbackPreview:
+    """One step of the fallback chain in hermes/previewRequest's result."""
+
+    where: str = required("the config entry (fallback_providers[0], fallback_model)")
+    request: PreviewResult = required("the request it would send, secrets masked")
 
 
 @dataclass

@@ -194,12 +194,8 @@ class Registry:
         return profile
 
     def snapshot(self) -> tuple[dict, dict, dict]:
-        """Copies of the tables (profiles, aliases, origins), for :meth:`restore`."""
+        """Copies of the tables (profiles, aliases, origins): what a test compares before and after."""
         return dict(self.profiles), dict(self.aliases), dict(self.origins)
-
-    def restore(self, state: tuple[dict, dict, dict]) -> None:
-        """Put back tables :meth:`snapshot` took."""
-        self.profiles, self.aliases, self.origins = (dict(s) for s in state)
 
     # One plugin's run, undone as a whole when it fails. A journal rather than
     # a snapshot: copying the tables for each of hundreds of plugins made

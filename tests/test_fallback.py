@@ -373,3 +373,43 @@ async def test_the_primary_url_never_gets_the_fallback_key(start_daemon, upstrea
     assert request.path == "/api/v1/chat/completions" and request.headers["authorization"] == f"Bearer {KEY_A}"
     assert request.json == {"model": "openai/gpt-5.4", "messages": MESSAGE, "stream": True}
     assert not _carries(request, KEY_B)
+
+
+async def test_preview_shows_the_chain_the_chat_would_walk(start_daemon, upstream, second, third, isolated_home):
+    """previewRequest lists each usable entry's request, in order, masked; the chat then sends exactly those bodies."""
+    upstream.fail(status=503)
+    third.reply_text = "from the chain"
+    dead = closed_port_url()
+    entries = [
+        {"provider": "deepseek", "model": "deepseek-chat", "base_url": dead + "/v1"},
+        {"provider": "no-such-provider", "model": "m", "base_url": f"{second.url}/v1"},  # skipped: unknown
+        {"provider": "zai", "model": "glm-4.6", "base_url": f"{second.url}/v1"},  # skipped: ZAI_API_KEY unset
+        {"provider": "custom", "model": "qwen3:8b", "base_url": f"{third.url}/v1", "key_env": "LOCAL_LLM_KEY"},
+    ]
+    env = {**_setup(isolated_home, upstream.url, entries), "LOCAL_LLM_KEY": "sk-local-c-77aa"}
+    daemon = await start_daemon(env=env)
+    preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
+    assert preview["url"] == f"{upstream.url}/api/v1/chat/completions"
+    chain = preview["fallbacks"]
+    assert [(step["where"], step["request"]["provider"]) for step in chain] == [
+        ("fallback_providers[0]", "deepseek"), ("fallback_providers[3]", "custom")]
+    assert chain[0]["request"]["url"] == dead + "/v1/chat/completions"
+    assert chain[1]["request"]["url"] == f"{third.url}/v1/chat/completions"
+    assert chain[1]["request"]["headers"]["Authorization"] == "Bearer ***"
+    shown = json.dumps(preview)
+    assert KEY_A not in shown and KEY_B not in shown and "sk-local-c-77aa" not in shown
+    assert upstream.requests == [] and third.requests == []  # a preview sends nothing
+
+    result = await daemon.request("hermes/chat", {"message": "hi"})
+    assert result["answeredBy"] == {"provider": "custom", "model": "qwen3:8b"}
+    [request] = third.requests
+    assert request.json == chain[1]["request"]["body"]
+    [primary] = upstream.requests
+    assert primary.json == preview["body"]
+
+
+async def test_preview_has_no_chain_without_fallbacks(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    daemon = await start_daemon(env={"OPENROUTER_API_KEY": KEY_A, "OPENROUTER_BASE_URL": f"{upstream.url}/api/v1"})
+    preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
+    assert "fallbacks" not in preview and preview["provider"] == "openrouter"

@@ -114,8 +114,3 @@ def uninstall() -> None:
         spec = getattr(sys.modules.get(name), "__spec__", None)
         if spec is not None and isinstance(spec.loader, _ShimLoader):
             del sys.modules[name]
-
-
-def installed() -> bool:
-    """Whether :func:`install` ran in this process (and :func:`uninstall` did not since)."""
-    return any(isinstance(f, _ShimFinder) for f in sys.meta_path)

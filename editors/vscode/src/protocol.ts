@@ -514,6 +514,16 @@ export interface PreviewResult {
   apiMode: string;
   /** where the model came from when none was configured (a server's list, the fallback) */
   modelNote?: string;
+  /** what hermes/chat would send next, in order, if the request before failed before its first token (fallback_providers / fallback_model; unusable entries left out, as the chat skips them) */
+  fallbacks?: FallbackPreview[];
+}
+
+/** One step of the fallback chain in hermes/previewRequest's result. */
+export interface FallbackPreview {
+  /** the config entry (fallback_providers[0], fallback_model) */
+  where: string;
+  /** the request it would send, secrets masked */
+  request: PreviewResult;
 }
 
 /** hermes/listSessions' params. */
