@@ -19,22 +19,17 @@ from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
 from hermesd.paths import cache_dir, ensure_private_dir
+from hermesd.protocol import ListModelsResult, ModelInfo
 
 FETCH_TIMEOUT = 8.0
 
 
-def curated_entries(profile: ProviderProfile, min_coding_score: Any) -> list[dict[str, Any]]:
+def curated_entries(profile: ProviderProfile, min_coding_score: Any) -> list[ModelInfo]:
     """Entries listed whatever the catalog says (OpenRouter's routers)."""
     if profile.name != "openrouter":
         return []
-    return [
-        {
-            "id": PARETO_MODEL,
-            "label": "Pareto Code (router)",
-            "description": describe_pareto(min_coding_score),
-            "group": "routers",
-        }
-    ]
+    return [ModelInfo(id=PARETO_MODEL, group="routers", label="Pareto Code (router)",
+                      description=describe_pareto(min_coding_score))]
 
 
 def _cache_file(profile: ProviderProfile, base_url: str) -> Path:
@@ -83,14 +78,14 @@ def list_models(
     refresh: bool,
     ttl_seconds: int,
     min_coding_score: Any,
-) -> dict[str, Any]:
+) -> ListModelsResult:
     """The ``hermes/listModels`` result. Blocking: call it from a worker thread."""
     path = _cache_file(profile, base_url)
     cached = _read_cache(path)
-    result: dict[str, Any] = {"provider": profile.name}
+    result = ListModelsResult(provider=profile.name, models=[], source="fallback")
     models: list[str] | None = None
     if cached and not refresh and time.time() - cached[0] < ttl_seconds:
-        result.update(source="cache", fetchedAt=_iso(cached[0]))
+        result.source, result.fetched_at = "cache", _iso(cached[0])
         models = cached[1]
     else:
         error = None
@@ -102,27 +97,24 @@ def list_models(
             now = time.time()
             models = list(fetched)
             _write_cache(path, models, now)
-            result.update(source="live", fetchedAt=_iso(now))
+            result.source, result.fetched_at = "live", _iso(now)
         else:
-            result["error"] = error or (
+            result.error = error or (
                 "this provider has no model catalog" if _has_no_catalog(profile) else "the live model list could not be fetched"
             )
             if cached:
-                result.update(source="cache", fetchedAt=_iso(cached[0]))
+                result.source, result.fetched_at = "cache", _iso(cached[0])
                 models = cached[1]
             else:
-                result["source"] = "fallback"
                 models = list(profile.fallback_models)
     curated = curated_entries(profile, min_coding_score)
-    curated_ids = {c["id"] for c in curated}
-    result["models"] = curated + [
-        {"id": m, "group": "models"} for m in dict.fromkeys(models) if m not in curated_ids
-    ]
+    curated_ids = {c.id for c in curated}
+    result.models = curated + [ModelInfo(id=m, group="models") for m in dict.fromkeys(models) if m not in curated_ids]
     return result
 
 
 def list_with_config(profile: ProviderProfile, cfg: Any, *, base_url: str, api_key: str | None,
-                     refresh: bool = False) -> dict[str, Any]:
+                     refresh: bool = False) -> ListModelsResult:
     """:func:`list_models` with the cache lifetime and Pareto floor from config."""
     return list_models(
         profile,

@@ -314,26 +314,24 @@ class ChatEngine:
             return self._preview(req)
 
     def _preview(self, req: ChatRequest) -> PreviewResult:
+        cfg = self.load_config()
         note = ""
         if req.session_id is not None:
             session = self.store.get(req.session_id)
             if session is None:
                 raise ParamsError(f"unknown session {req.session_id!r}")
         else:
-            cfg = self.load_config()
             resolved = resolve(cfg, provider=req.provider, model=req.model)
             note = resolved.model_note
             session = Session(id="s-preview", provider=resolved.provider, model=resolved.model,
                               settings=settings_from_config(cfg), system=req.system or "", profile=resolved.profile)
         if req.provider or req.model:
-            cfg = self.load_config()
             resolved = resolve(cfg, provider=req.provider or session.provider or None,
                                model=req.model or session.model or None)
             note = resolved.model_note
             session = Session(id=session.id, provider=resolved.provider, model=resolved.model,
                               settings=session.settings, system=session.system, messages=session.messages,
                               summary=session.summary, profile=resolved.profile)
-        cfg = self.load_config()
         resolved = self._resolve(session, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)
         preview = _shown(build_request(resolved, transcript, options))

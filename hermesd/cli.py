@@ -246,44 +246,46 @@ def _doctor(args: argparse.Namespace) -> int:
     import asyncio
 
     from hermesd import doctor
+    from hermesd.protocol import to_wire
 
-    checks = asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe))
-    rows = [c.to_dict() for c in checks]
+    result = doctor.report(asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe)))
     if args.json:
-        _emit_json({"checks": rows})
+        _emit_json(to_wire(result))
     else:
         marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
-        for row in rows:
-            who = f"{row['provider']}: " if row.get("provider") else ""
-            print(f"[{marks[row['status']]}] {who}{row['summary']}")
-            if row.get("hint") and row["status"] != "ok":
-                print(f"        -> {row['hint']}")
-    return EXIT_FAILED if any(r["status"] == "fail" for r in rows) else EXIT_OK
+        for row in result.checks:
+            who = f"{row.provider}: " if row.provider else ""
+            print(f"[{marks[row.status]}] {who}{row.summary}")
+            if row.hint and row.status != "ok":
+                print(f"        -> {row.hint}")
+    return EXIT_FAILED if any(r.status == "fail" for r in result.checks) else EXIT_OK
 
 
 def _providers(args: argparse.Namespace) -> int:
     from hermesd import listing
+    from hermesd.protocol import to_wire
 
     result = listing.providers_result()
     if args.json:
-        _emit_json(result)
+        _emit_json(to_wire(result))
         return EXIT_OK
-    for row in result["providers"]:
-        key = row.get("keyEnvVar") or ("needs " + " or ".join(row["keyEnvVars"]) if row["keyEnvVars"] else row["authType"])
-        if row.get("keyless"):
-            key = f"no key needed ({row['baseUrl']})"
-        aliases = f" ({', '.join(row['aliases'])})" if row["aliases"] else ""
-        mark = "*" if row["configured"] else " "
-        print(f"{mark} {row['name']}{aliases}  [{row['apiMode']}, {row['source']}]  {key}")
-    for err in result["pluginErrors"]:
-        line = f":{err['line']}" if err.get("line") else ""
-        print(f"! plugin {err['plugin']} failed: {err['message']} ({err['path']}{line})", file=sys.stderr)
+    for row in result.providers:
+        key = row.key_env_var or ("needs " + " or ".join(row.key_env_vars) if row.key_env_vars else row.auth_type)
+        if row.keyless:
+            key = f"no key needed ({row.base_url})"
+        aliases = f" ({', '.join(row.aliases)})" if row.aliases else ""
+        mark = "*" if row.configured else " "
+        print(f"{mark} {row.name}{aliases}  [{row.api_mode}, {row.source}]  {key}")
+    for err in result.plugin_errors:
+        line = f":{err.line}" if err.line else ""
+        print(f"! plugin {err.plugin} failed: {err.message} ({err.path}{line})", file=sys.stderr)
     return EXIT_OK
 
 
 def _models(args: argparse.Namespace) -> int:
     from hermesd import listing
     from hermesd.errors import HermesError
+    from hermesd.protocol import to_wire
 
     try:
         result = listing.models_result(args.provider, args.refresh)
@@ -291,16 +293,16 @@ def _models(args: argparse.Namespace) -> int:
         print(f"hermesd: {exc.message}; {exc.hint}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        _emit_json(result)
+        _emit_json(to_wire(result))
         return EXIT_OK
-    for model in result["models"]:
-        note = f"  - {model['description']}" if model.get("description") else ""
-        print(f"{model['id']}{note}")
-    when = f", fetched {result['fetchedAt']}" if result.get("fetchedAt") else ""
-    count = len(result["models"])
-    print(f"({count} model{'' if count == 1 else 's'} from {result['source']}{when})", file=sys.stderr)
-    if result.get("error"):
-        print(f"note: {result['error']}", file=sys.stderr)
+    for model in result.models:
+        note = f"  - {model.description}" if model.description else ""
+        print(f"{model.id}{note}")
+    when = f", fetched {result.fetched_at}" if result.fetched_at else ""
+    count = len(result.models)
+    print(f"({count} model{'' if count == 1 else 's'} from {result.source}{when})", file=sys.stderr)
+    if result.error:
+        print(f"note: {result.error}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -432,7 +434,9 @@ def _config(args: argparse.Namespace) -> int:
             parsed = args.value
         value = config.set_value(args.key, parsed)
     if args.json:
-        _emit_json({"key": args.key, "value": config.masked(value)})
+        from hermesd.protocol import SetConfigResult, to_wire
+
+        _emit_json(to_wire(SetConfigResult(key=args.key, value=config.masked(value))))
     else:
         print(f"{args.key} = {json.dumps(value)}")
     return EXIT_OK
@@ -445,14 +449,15 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
+    from hermesd.protocol import ListSessionsResult, to_wire
     from hermesd.sessions import SessionStore
 
     rows = SessionStore().list()
     if args.json:
-        _emit_json({"sessions": rows})
+        _emit_json(to_wire(ListSessionsResult(sessions=rows)))
     else:
         for row in rows:
-            print(f"{row['sessionId']}  {row['updatedAt']}  {row['provider']}/{row['model']}  {row['title']}")
+            print(f"{row.session_id}  {row.updated_at}  {row.provider}/{row.model}  {row.title}")
     return EXIT_OK
 
 

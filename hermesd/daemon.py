@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from hermesd.chat import ChatEngine
+    from hermesd.protocol import RawResult
     from hermesd.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,14 @@ class Daemon:
 
     def config_changed(self, key: str, value: Any) -> None:
         """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
-        change: dict[str, Any] = {"key": key, "value": value}
+        from hermesd.protocol import ConfigChanged, to_wire
+
+        change = ConfigChanged(key=key, value=value)
         if key == "model.default":
             from hermesd.listing import model_label
 
-            change["label"] = model_label(value or "")
-        self.broadcast("hermes/configChanged", change)
+            change.label = model_label(value or "")
+        self.broadcast("hermes/configChanged", to_wire(change))
 
     @functools.cached_property
     def store(self) -> SessionStore:
@@ -65,7 +68,7 @@ class Daemon:
 
         return ChatEngine(self.store)
 
-    async def providers_listing(self) -> Any:
+    async def providers_listing(self) -> RawResult:
         """hermes/listProviders' result, rebuilt only when its inputs changed.
 
         It depends on the registry, config.yaml (the current model) and .env
@@ -78,10 +81,10 @@ class Daemon:
         if cached is not None and cached[0] == key:
             return cached[1]
         from hermesd import listing
-        from hermesd.protocol import RawResult
+        from hermesd.protocol import RawResult, to_wire
 
         result = await asyncio.to_thread(listing.providers_result)
-        raw = RawResult(json.dumps(result, separators=(",", ":")).encode("ascii"))
+        raw = RawResult(json.dumps(to_wire(result), separators=(",", ":")).encode("ascii"))
         self._listing = (key, raw)
         return raw
 
@@ -100,7 +103,9 @@ class Daemon:
         if not providers.plugins_changed():
             return False
         providers.reload()
-        self.broadcast("hermes/providersChanged", {"reason": "plugins-changed"})
+        from hermesd.protocol import ProvidersChanged, to_wire
+
+        self.broadcast("hermes/providersChanged", to_wire(ProvidersChanged(reason="plugins-changed")))
         return True
 
 

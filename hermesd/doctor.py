@@ -20,6 +20,7 @@ from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 from hermesd import config as config_mod
 from hermesd import credentials, listing, local
 from hermesd.errors import HermesError
+from hermesd.protocol import DoctorCheck, DoctorResult
 from hermesd.runtime import resolve
 
 PROBE_TIMEOUT = 5.0
@@ -31,19 +32,21 @@ class Check:
     """One row of the doctor report."""
 
     id: str
-    status: str  # ok | warn | fail | skip
+    status: str  # ok | warn | fail | skip (protocol.CheckStatus)
     summary: str
     hint: str | None = None
     provider: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The row as JSON data, summary and hint redacted (doctor output never shows a secret)."""
-        out: dict[str, Any] = {"id": self.id, "status": self.status, "summary": credentials.redact(self.summary)}
-        if self.hint:
-            out["hint"] = credentials.redact(self.hint)
-        if self.provider:
-            out["provider"] = self.provider
-        return out
+    def to_protocol(self) -> DoctorCheck:
+        """The row as hermes/doctor sends it, summary and hint redacted (doctor output never shows a secret)."""
+        return DoctorCheck(id=self.id, status=self.status,  # type: ignore[arg-type] - a CheckStatus
+                           summary=credentials.redact(self.summary),
+                           hint=credentials.redact(self.hint) if self.hint else None, provider=self.provider or None)
+
+
+def report(checks: list[Check]) -> DoctorResult:
+    """hermes/doctor's result (and ``hermesd doctor``'s): every check, redacted."""
+    return DoctorResult(checks=[c.to_protocol() for c in checks])
 
 
 def config_checks(cfg: config_mod.Config) -> list[Check]:

@@ -3,8 +3,8 @@
 Module-level functions taking the connection (``conn``: a
 :class:`~hermesd.server.HermesServer`, whose ``daemon`` holds the shared
 state) and the request's params, already parsed into the type that
-:data:`hermesd.protocol.METHODS` names for the method. They return a
-protocol object, a wire-ready dict, or a cached
+:data:`hermesd.protocol.METHODS` names for the method. They return the
+protocol object that names as the result, or a cached
 :class:`~hermesd.protocol.RawResult`. :mod:`hermesd.server` registers them
 (:data:`HANDLERS`) behind one wrapper that checks config.yaml for outside
 changes, parses the params and maps hermesd's exceptions onto JSON-RPC
@@ -39,7 +39,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 
 @handler("hermes/listProviders")
-async def list_providers(conn: HermesServer, params: protocol.ListProvidersParams) -> Any:
+async def list_providers(conn: HermesServer, params: protocol.ListProvidersParams) -> protocol.RawResult:
     """Every provider, whether a key is set for it, and plugins that failed to load."""
     if params.refresh:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
@@ -47,7 +47,7 @@ async def list_providers(conn: HermesServer, params: protocol.ListProvidersParam
 
 
 @handler("hermes/listModels")
-async def list_models(conn: HermesServer, params: protocol.ListModelsParams) -> dict[str, Any]:
+async def list_models(conn: HermesServer, params: protocol.ListModelsParams) -> protocol.ListModelsResult:
     """The picker's models for one provider: live, cached or curated."""
     from hermesd import listing
 
@@ -55,7 +55,7 @@ async def list_models(conn: HermesServer, params: protocol.ListModelsParams) -> 
 
 
 @handler("hermes/getConfig")
-async def get_config(conn: HermesServer, params: protocol.NoParams) -> dict[str, Any]:
+async def get_config(conn: HermesServer, params: protocol.NoParams) -> protocol.GetConfigResult:
     """The effective configuration, secrets masked."""
     from hermesd import config as config_mod
     from hermesd import listing
@@ -84,7 +84,7 @@ async def set_config(conn: HermesServer, params: protocol.SetConfigParams) -> pr
 
 
 @handler("hermes/listPicker")
-async def list_picker(conn: HermesServer, params: protocol.ListPickerParams) -> dict[str, Any]:
+async def list_picker(conn: HermesServer, params: protocol.ListPickerParams) -> protocol.ListPickerResult:
     """The cross-provider model picker, display-ready: clients render it as it is."""
     from hermesd import listing
 
@@ -92,7 +92,7 @@ async def list_picker(conn: HermesServer, params: protocol.ListPickerParams) -> 
 
 
 @handler("hermes/selectModel")
-async def select_model(conn: HermesServer, params: protocol.SelectModelParams) -> dict[str, Any]:
+async def select_model(conn: HermesServer, params: protocol.SelectModelParams) -> protocol.SelectModelResult:
     """Provider, model (and score) in one atomic write; every client hears each changed key."""
     from hermesd import listing
 
@@ -179,7 +179,7 @@ async def preview(conn: HermesServer, params: protocol.ChatParams) -> protocol.P
 
 
 @handler("hermes/listSessions")
-async def list_sessions(conn: HermesServer, params: protocol.ListSessionsParams) -> dict[str, Any]:
+async def list_sessions(conn: HermesServer, params: protocol.ListSessionsParams) -> protocol.ListSessionsResult:
     """Saved conversations, newest first, a page at a time from the session index."""
     from hermesd import protocol, session_index
 
@@ -202,7 +202,7 @@ async def plan_apply(conn: HermesServer, params: protocol.PlanApplyParams) -> pr
 
 
 @handler("hermes/getSession")
-async def get_session(conn: HermesServer, params: protocol.GetSessionParams) -> dict[str, Any]:
+async def get_session(conn: HermesServer, params: protocol.GetSessionParams) -> protocol.GetSessionResult:
     """One conversation with its history, to reopen it."""
     from hermesd import protocol
 
@@ -213,7 +213,7 @@ async def get_session(conn: HermesServer, params: protocol.GetSessionParams) -> 
 
 
 @handler("hermes/doctor")
-async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> dict[str, Any]:
+async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> protocol.DoctorResult:
     """Config, plugins, keys and catalog probes, with $/progress while probing."""
     from hermesd import doctor as doctor_mod
 
@@ -222,7 +222,7 @@ async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> dict[str,
     checks = await doctor_mod.run(only=params.providers, probe=params.probe is not False, progress=report)
     if token is not None:
         conn.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-    return {"checks": [c.to_dict() for c in checks]}
+    return doctor_mod.report(checks)
 
 
 def _storage_failed(exc: OSError) -> JsonRpcException:

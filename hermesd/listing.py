@@ -1,7 +1,8 @@
-"""Shapes of the listing replies (providers, models, config), shared by server and CLI."""
+"""The listing replies (providers, models, picker, config) as :mod:`hermesd.protocol` objects, shared by handlers and CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import providers
@@ -11,6 +12,22 @@ from providers.pareto import PARETO_MODEL, describe_pareto
 from hermesd import catalog, credentials, local, suggest
 from hermesd import config as config_mod
 from hermesd.errors import HermesError
+from hermesd.protocol import (
+    ConfigErrorInfo,
+    CurrentModel,
+    GetConfigResult,
+    ListModelsResult,
+    ListPickerResult,
+    ListProvidersResult,
+    ModelInfo,
+    PickerInput,
+    PickerItem,
+    PluginErrorInfo,
+    ProviderInfo,
+    ProviderOverride,
+    SelectModelResult,
+    SetupProvider,
+)
 from hermesd.runtime import resolve
 
 AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
@@ -40,32 +57,28 @@ def keyless_url(profile: ProviderProfile, cfg: config_mod.Config) -> str | None:
     return base_url if local.key_optional(profile, base_url) else None
 
 
-def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> dict[str, Any]:
+def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> ProviderInfo:
     """One provider as hermes/listProviders shows it; with ``cfg``, a keyless local server counts as configured."""
     origin = providers.provider_origin(profile.name)
     var = key_status(profile)
     url = None if var is not None or cfg is None else keyless_url(profile, cfg)
-    row: dict[str, Any] = {
-        "name": profile.name,
-        "displayName": profile.display_name or profile.name,
-        "description": profile.description,
-        "aliases": list(profile.aliases),
-        "apiMode": profile.api_mode,
-        "authType": profile.auth_type,
-        "baseUrl": profile.base_url,
-        "signupUrl": profile.signup_url,
-        "keyEnvVars": list(profile.key_env_vars),
-        "configured": var is not None or url is not None,
-        "source": origin.source if origin else "runtime",
-    }
-    if var:
-        row["keyEnvVar"] = var
-    if url:
-        row["keyless"] = True  # configured by its base URL alone; no key is needed or sent
-        row["baseUrl"] = url
-    if origin and origin.overrides is not None:
-        row["overrides"] = {"source": origin.overrides.source, "path": origin.overrides.path}
-    return row
+    replaced = origin.overrides if origin else None
+    return ProviderInfo(
+        name=profile.name,
+        display_name=profile.display_name or profile.name,
+        description=profile.description,
+        aliases=list(profile.aliases),
+        api_mode=profile.api_mode,
+        auth_type=profile.auth_type,
+        base_url=url or profile.base_url,
+        signup_url=profile.signup_url,
+        key_env_vars=list(profile.key_env_vars),
+        configured=var is not None or url is not None,
+        source=origin.source if origin else "runtime",
+        key_env_var=var or None,
+        keyless=True if url else None,  # configured by its base URL alone; no key is needed or sent
+        overrides=ProviderOverride(source=replaced.source, path=replaced.path) if replaced is not None else None,
+    )
 
 
 LABEL_MAX = 40
@@ -86,37 +99,33 @@ def model_label(model: str) -> str:
     return label
 
 
-def current_model(cfg: config_mod.Config) -> dict[str, Any]:
+def current_model(cfg: config_mod.Config) -> CurrentModel:
     """The configured provider and model, the model's short label, and the detail an editor shows beside it."""
     model = cfg.get("model.default") or ""
-    row = {"provider": cfg.get("model.provider") or "", "model": model, "label": model_label(model)}
+    detail = None
     if model == PARETO_MODEL:
         score = cfg.get(config_mod.SCORE_KEY)
-        row["detail"] = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
-    return row
+        detail = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
+    return CurrentModel(provider=cfg.get("model.provider") or "", model=model, label=model_label(model), detail=detail)
 
 
-def plugin_error_row(error: providers.PluginError) -> dict[str, Any]:
+def plugin_error_row(error: providers.PluginError) -> PluginErrorInfo:
     """A load failure for editors; a plugin's exception text may quote a key, so it is scrubbed."""
-    row: dict[str, Any] = {"plugin": error.plugin, "path": error.path, "message": credentials.redact(error.message)}
-    if error.line is not None:
-        row["line"] = error.line
-    if error.entry_point:
-        row["entryPoint"] = error.entry_point
-    return row
+    return PluginErrorInfo(plugin=error.plugin, path=error.path, message=credentials.redact(error.message),
+                           line=error.line, entry_point=error.entry_point or None)
 
 
-def providers_result() -> dict[str, Any]:
+def providers_result() -> ListProvidersResult:
     """hermes/listProviders' result: every provider, the plugins that failed, the current model."""
     cfg = config_mod.load()
-    return {
-        "providers": [provider_row(p, cfg) for p in providers.list_providers()],
-        "pluginErrors": [plugin_error_row(e) for e in providers.plugin_errors()],
-        "current": current_model(cfg),
-    }
+    return ListProvidersResult(
+        providers=[provider_row(p, cfg) for p in providers.list_providers()],
+        plugin_errors=[plugin_error_row(e) for e in providers.plugin_errors()],
+        current=current_model(cfg),
+    )
 
 
-def models_result(name: str, refresh: bool) -> dict[str, Any]:
+def models_result(name: str, refresh: bool) -> ListModelsResult:
     """hermes/listModels' result for provider ``name``; an unknown name raises a config_error naming the near misses.
 
     The catalog is fetched with the key and base URL a chat would use, or
@@ -135,22 +144,14 @@ def models_result(name: str, refresh: bool) -> dict[str, Any]:
     return catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key, refresh=refresh)
 
 
-def config_result(cfg: config_mod.Config) -> dict[str, Any]:
+def config_result(cfg: config_mod.Config) -> GetConfigResult:
     """hermes/getConfig's result: the effective config masked, the defaults, and what is wrong with the file."""
     errors = []
     if cfg.parse_error is not None:
-        error: dict[str, Any] = {"message": str(cfg.parse_error)}
-        if cfg.parse_error.line:
-            error["line"] = cfg.parse_error.line
-        errors.append(error)
-    errors += [{"message": p} for p in cfg.problems]
-    return {
-        "path": str(cfg.path),
-        "config": config_mod.masked(cfg.shown),
-        "defaults": config_mod.defaults(),
-        "errors": errors,
-        "current": current_model(cfg),
-    }
+        errors.append(ConfigErrorInfo(message=str(cfg.parse_error), line=cfg.parse_error.line or None))
+    errors += [ConfigErrorInfo(message=p) for p in cfg.problems]
+    return GetConfigResult(path=str(cfg.path), config=config_mod.masked(cfg.shown), defaults=config_mod.defaults(),
+                           errors=errors, current=current_model(cfg))
 
 
 # -- the cross-provider model picker (hermes/listPicker) ----------------------
@@ -181,59 +182,57 @@ def setup_hint(profile: ProviderProfile) -> str:
             f" then choose the model again.{where}")
 
 
-def _setup_row(profile: ProviderProfile) -> dict[str, Any]:
+def _setup_row(profile: ProviderProfile) -> SetupProvider:
     var = profile.key_env_vars[0] if profile.auth_type == "api_key" and profile.key_env_vars else None
     needs = f"needs {var}" if var else ("uses AWS credentials" if profile.auth_type == "aws_sdk" else f"signs in with {profile.auth_type}")
-    row: dict[str, Any] = {"provider": profile.name, "label": profile.display_name or profile.name,
-                           "description": needs, "hint": setup_hint(profile)}
-    if var:
-        row["keyEnvVar"] = var
-    if profile.signup_url:
-        row["signupUrl"] = profile.signup_url
-    return row
+    return SetupProvider(provider=profile.name, label=profile.display_name or profile.name, description=needs,
+                         hint=setup_hint(profile), key_env_var=var, signup_url=profile.signup_url or None)
 
 
-def _model_row(profile: ProviderProfile, model: dict[str, Any], group: str, configured: bool,
-               current: dict[str, str], cfg: config_mod.Config) -> dict[str, Any]:
-    described = [t for t in (model.get("label") if model.get("label") != model["id"] else None, model.get("description")) if t]
+def _model_row(profile: ProviderProfile, model: ModelInfo, group: str, configured: bool,
+               current: CurrentModel, cfg: config_mod.Config) -> PickerItem:
+    described = [t for t in (model.label if model.label != model.id else None, model.description) if t]
     if not configured:  # first: a long description is cut at the end
         var = profile.key_env_vars[0] if profile.key_env_vars else None
         described.insert(0, f"needs {var}" if var else "not configured")
-    label = model_label(model["id"])
-    if label != model["id"]:  # a path or a long id: the short label, the whole id beside it
-        described.insert(0, model["id"])
-    row: dict[str, Any] = {"kind": "model", "id": model["id"], "provider": profile.name, "label": label,
-                           "group": group, "description": " · ".join(described), "configured": configured}
-    if model["id"] == current["model"] and profile.name == current["provider"]:
-        row["current"] = True
-    if not configured:
-        row["hint"] = setup_hint(profile)
-    if model["id"] == PARETO_MODEL and profile.name == "openrouter":
-        row["input"] = score_input(cfg)
-    return row
+    label = model_label(model.id)
+    if label != model.id:  # a path or a long id: the short label, the whole id beside it
+        described.insert(0, model.id)
+    return PickerItem(
+        kind="model", id=model.id, provider=profile.name, label=label, group=group,
+        description=" · ".join(described), configured=configured,
+        current=True if model.id == current.model and profile.name == current.provider else None,
+        hint=None if configured else setup_hint(profile),
+        input=score_input(cfg) if model.id == PARETO_MODEL and profile.name == "openrouter" else None,
+    )
 
 
-def score_input(cfg: config_mod.Config) -> dict[str, Any]:
+def score_input(cfg: config_mod.Config) -> PickerInput:
     """What to ask before selecting Pareto Code: its minimum coding score."""
     score = cfg.get(config_mod.SCORE_KEY)
     shown = "none" if score is None else f"{score:g}"
-    return {
-        "param": "minCodingScore",
-        "prompt": ("Pareto Code routes each request to the cheapest coding model scoring at least this"
-                   " (0.0 to 1.0; none: no minimum, the strongest coder). Empty keeps the current value."),
-        "value": shown,
-        "placeholder": f"{shown} (current)",
-    }
+    return PickerInput(
+        param="minCodingScore",
+        prompt=("Pareto Code routes each request to the cheapest coding model scoring at least this"
+                " (0.0 to 1.0; none: no minimum, the strongest coder). Empty keeps the current value."),
+        value=shown,
+        placeholder=f"{shown} (current)",
+    )
 
 
-def _models_of(profile: ProviderProfile, refresh: bool) -> dict[str, Any]:
+def _models_of(profile: ProviderProfile, refresh: bool) -> ListModelsResult:
     try:
         return models_result(profile.name, refresh)
     except Exception as exc:  # noqa: BLE001 - one provider's failure must not empty the picker
-        return {"provider": profile.name, "models": [], "source": "fallback", "error": credentials.redact(str(exc))}
+        return ListModelsResult(provider=profile.name, models=[], source="fallback", error=credentials.redact(str(exc)))
 
 
-def picker_result(refresh: bool = False) -> dict[str, Any]:
+def _pareto(cfg: config_mod.Config) -> ModelInfo:
+    """Pareto Code as the picker lists it: described with the configured floor."""
+    return ModelInfo(id=PARETO_MODEL, group="routers", description=describe_pareto(cfg.get(config_mod.SCORE_KEY)))
+
+
+def picker_result(refresh: bool = False) -> ListPickerResult:
     """The model picker, display-ready and in display order.
 
     The current model first, then OpenRouter's Pareto Code router (listed
@@ -250,58 +249,56 @@ def picker_result(refresh: bool = False) -> dict[str, Any]:
     configured = [p for p in profiles if is_configured(p, cfg)]
     unconfigured = [p for p in profiles if not is_configured(p, cfg)]
     current = current_model(cfg)
-    current_profile = providers.get_provider_profile(current["provider"]) if current["provider"] else None
+    current_profile = providers.get_provider_profile(current.provider) if current.provider else None
     if current_profile is not None:
-        current["provider"] = current_profile.name
+        current.provider = current_profile.name
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(configured)))) as pool:
         listed = list(pool.map(lambda p: _models_of(p, refresh), configured))
 
-    items: list[dict[str, Any]] = []
+    items: list[PickerItem] = []
     errors: list[str] = []
     seen: set[tuple[str, str]] = set()
 
-    def add(row: dict[str, Any]) -> None:
-        if (row["provider"], row["id"]) not in seen:
-            seen.add((row["provider"], row["id"]))
+    def add(row: PickerItem) -> None:
+        if (row.provider, row.id) not in seen:
+            seen.add((row.provider, row.id))
             items.append(row)
 
-    if current_profile is not None and current["model"]:
-        model = next((m for result in listed for m in result["models"]
-                      if result["provider"] == current_profile.name and m["id"] == current["model"]), {"id": current["model"]})
-        if model["id"] == PARETO_MODEL:
-            model = {"id": PARETO_MODEL, "description": describe_pareto(cfg.get(config_mod.SCORE_KEY))}
+    if current_profile is not None and current.model:
+        model = next((m for result in listed for m in result.models
+                      if result.provider == current_profile.name and m.id == current.model),
+                     ModelInfo(id=current.model, group="models"))
+        if model.id == PARETO_MODEL:
+            model = _pareto(cfg)
         add(_model_row(current_profile, model, "Current model", is_configured(current_profile, cfg), current, cfg))
     openrouter = providers.get_provider_profile("openrouter")
     if openrouter is not None:
-        pareto = {"id": PARETO_MODEL, "description": describe_pareto(cfg.get(config_mod.SCORE_KEY))}
-        add(_model_row(openrouter, pareto, "Recommended", is_configured(openrouter, cfg), current, cfg))
+        add(_model_row(openrouter, _pareto(cfg), "Recommended", is_configured(openrouter, cfg), current, cfg))
     for profile, result in zip(configured, listed):
         group = profile.display_name or profile.name
-        if result.get("source") == "fallback":
+        if result.source == "fallback":
             group += " (built-in list)"
-        if result.get("error"):
-            errors.append(f"{profile.display_name or profile.name}: {result['error']}")
-        for model in result["models"]:
+        if result.error:
+            errors.append(f"{profile.display_name or profile.name}: {result.error}")
+        for model in result.models:
             add(_model_row(profile, model, group, True, current, cfg))
     setup = [_setup_row(p) for p in unconfigured]
     if setup:
-        names = ", ".join(row["label"] for row in setup[:3]) + (", …" if len(setup) > 3 else "")
-        items.append({"kind": "setup", "id": "", "provider": "", "label": SETUP_LABEL, "group": "More providers",
-                      "description": f"{len(setup)} more need a key or sign-in: {names}", "configured": False})
-    result: dict[str, Any] = {
-        "title": PICKER_TITLE,
-        "placeholder": "Type to filter the models of every configured provider",
-        "current": current,
-        "items": items,
-        "setupTitle": "Hermes: Set up another provider",
-        "setup": setup,
-    }
-    if errors:
-        result["errors"] = errors
-    return result
+        names = ", ".join(row.label for row in setup[:3]) + (", …" if len(setup) > 3 else "")
+        items.append(PickerItem(kind="setup", id="", provider="", label=SETUP_LABEL, group="More providers",
+                                description=f"{len(setup)} more need a key or sign-in: {names}", configured=False))
+    return ListPickerResult(
+        title=PICKER_TITLE,
+        placeholder="Type to filter the models of every configured provider",
+        current=current,
+        items=items,
+        setup_title="Hermes: Set up another provider",
+        setup=setup,
+        errors=errors or None,
+    )
 
 
-def select_model(provider: str, model: str, score: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResult, list[tuple[str, Any]]]:
     """hermes/selectModel: one atomic write, then what to show and which keys changed.
 
     ``score`` is what the user typed (text, a number, null, or absent as
@@ -322,13 +319,12 @@ def select_model(provider: str, model: str, score: Any) -> tuple[dict[str, Any],
     message = f"Using {chosen} from {name}"
     if chosen == PARETO_MODEL:
         message += " with no minimum coding score" if floor is None else f", minimum coding score {floor:g}"
-    result: dict[str, Any] = {
-        "current": {**current_model(after), "provider": profile.name},
-        "message": message + ".",
-        "minCodingScore": floor,
-    }
-    if not is_configured(profile, after):
-        result["hint"] = setup_hint(profile)
-        if profile.signup_url:
-            result["signupUrl"] = profile.signup_url
+    ready = is_configured(profile, after)
+    result = SelectModelResult(
+        current=dataclasses.replace(current_model(after), provider=profile.name),
+        message=message + ".",
+        min_coding_score=floor,
+        hint=None if ready else setup_hint(profile),
+        signup_url=None if ready else profile.signup_url or None,
+    )
     return result, config_mod.changed_keys(before, after)

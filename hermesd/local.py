@@ -86,8 +86,8 @@ def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, 
     from hermesd import catalog
 
     listing = catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key)
-    served = [m["id"] for m in listing["models"] if m.get("group") == "models"]  # not a curated router
-    if listing["source"] in ("live", "cache") and served:
+    served = [m.id for m in listing.models if m.group == "models"]  # not a curated router
+    if listing.source in ("live", "cache") and served:
         return DefaultModel(served[0], "served", f"no model.default: using {served[0]}, the first model {base_url} serves")
     note = (
         f"no model.default and {base_url}/models could not be fetched: using the plugin's fallback "

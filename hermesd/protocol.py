@@ -131,7 +131,7 @@ class ProviderOverride:
     """The profile this one replaced: a plugin loaded later registered the same name (later ones win)."""
 
     source: str = required("where the replaced profile came from")
-    path: str | None = doc("its file")
+    path: str = required("its file")
 
 
 @dataclass
@@ -141,16 +141,16 @@ class ProviderInfo:
     name: str = required("the provider's name")
     display_name: str = required("a name for people")
     configured: bool = required("a usable credential is present (or the provider needs none)")
-    description: str | None = doc("one line about the provider")
-    aliases: list[str] | None = doc("other names it answers to")
-    api_mode: str | None = doc("the API shape it speaks")
-    auth_type: str | None = doc("api_key, aws_sdk, oauth, ...")
-    base_url: str | None = doc("its endpoint")
-    signup_url: str | None = doc("where to get a key")
-    key_env_vars: list[str] | None = doc("the variables a key is read from, in order")
+    description: str = required("one line about the provider (may be empty)")
+    aliases: list[str] = required("other names it answers to")
+    api_mode: str = required("the API shape it speaks")
+    auth_type: str = required("api_key, aws_sdk, oauth, ...")
+    base_url: str = required("its endpoint (a keyless provider's: the URL in use; may be empty)")
+    signup_url: str = required("where to get a key (may be empty)")
+    key_env_vars: list[str] = required("the variables a key is read from, in order")
+    source: str = required("bundled, user, legacy, entry_point or runtime")
     key_env_var: str | None = doc("the variable that holds the key in use")
     keyless: bool | None = doc("configured by its base URL alone; no key is needed or sent")
-    source: str | None = doc("bundled, user, legacy, entry_point or runtime")
     overrides: ProviderOverride | None = doc("present when this profile replaced another of the same name")
 
 
@@ -160,8 +160,9 @@ class PluginErrorInfo:
 
     plugin: str = required("the plugin's directory name")
     message: str = required("what went wrong (secrets scrubbed)")
-    path: str | None = doc("the file")
+    path: str = required("the file")
     line: int | None = doc("the line")
+    entry_point: str | None = doc("a pip-installed plugin: the entry point that failed (`group: name = module:attr`)")
 
 
 @dataclass
@@ -170,7 +171,7 @@ class CurrentModel:
 
     provider: str = required("the configured provider, or empty")
     model: str = required("the configured model, or empty")
-    label: str | None = doc("the daemon's short form of the model for narrow places")
+    label: str = required("the daemon's short form of the model for narrow places")
     detail: str | None = doc("what else shapes the current model's answers, to show beside it (Pareto Code: its floor)")
 
 
@@ -180,7 +181,7 @@ class ListProvidersResult:
 
     providers: list[ProviderInfo] = required("every provider, in registration order")
     current: CurrentModel = required("the configured provider and model")
-    plugin_errors: list[PluginErrorInfo] | None = doc("plugins that failed to load")
+    plugin_errors: list[PluginErrorInfo] = required("plugins that failed to load")
 
 
 @dataclass
@@ -196,9 +197,9 @@ class ModelInfo:
     """One model of a provider's catalog."""
 
     id: str = required("the model id to send")
+    group: Literal["routers", "models"] = required("routers (curated, listed first) or models")
     label: str | None = doc("a name for people")
     description: str | None = doc("one line about it")
-    group: str | None = doc("routers or models")
 
 
 @dataclass
@@ -310,7 +311,7 @@ class GetConfigResult:
     config: dict[str, Any] = required("the effective configuration, secrets masked")
     defaults: dict[str, Any] = required("the built-in defaults")
     errors: list[ConfigErrorInfo] = required("problems reading the file")
-    current: CurrentModel | None = doc("the configured provider and model")
+    current: CurrentModel = required("the configured provider and model")
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hermesd.errors import HermesError, storage_error
 from hermesd.paths import data_dir, ensure_private_dir
+from hermesd.protocol import GetSessionResult, ListSessionsResult, ParamsError, SessionMessage, SessionSummary, parse
 from hermesd.session_index import SessionIndex, derive_title
 
 if TYPE_CHECKING:
@@ -90,49 +91,57 @@ class Session:
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "")
         return derive_title(first) or "(empty)"
 
-    def summary_row(self) -> dict[str, Any]:
+    def summary_row(self) -> SessionSummary:
         """This session as a ``hermes/listSessions`` row (the index's rows have the same shape)."""
         return _row(self.id, self.title, self.provider, self.model, self.updated_at, len(self.messages), self.parent_id)
 
-    def to_protocol(self) -> dict[str, Any]:
+    def to_protocol(self) -> GetSessionResult:
         """hermes/getSession's result for this session."""
-        out: dict[str, Any] = {
-            "sessionId": self.id,
-            "provider": self.provider,
-            "model": self.model,
-            "messages": self.messages,
-        }
-        if self.system:
-            out["system"] = self.system
-        if self.parent_id:
-            out["parentSessionId"] = self.parent_id
-        if self.summary:
-            out["summary"] = self.summary
-        return out
+        return GetSessionResult(
+            session_id=self.id,
+            provider=self.provider,
+            model=self.model,
+            messages=[_message(m) for m in self.messages],
+            system=self.system or None,
+            parent_session_id=self.parent_id or None,
+            summary=self.summary or None,
+        )
 
 
-def index_row(row: dict[str, Any]) -> dict[str, Any]:
+def _message(saved: dict[str, Any]) -> SessionMessage:
+    """A message as the session file keeps it, as hermes/getSession sends it.
+
+    The file's message keys are the protocol's wire names (``stopReason``,
+    ``answeredBy``), but the file is not the protocol: what it holds that
+    the types do not fit (a file edited by hand) leaves just role and text.
+    """
+    try:
+        return parse(SessionMessage, saved)
+    except ParamsError:
+        content = saved.get("content")
+        return SessionMessage(role=str(saved.get("role") or ""), content=content if isinstance(content, str) else "")
+
+
+def index_row(row: dict[str, Any]) -> SessionSummary:
     """An index row as ``hermes/listSessions`` shows it (the same shape as ``Session.summary_row``)."""
     return _row(row["id"], row["title"] or "(empty)", row["provider"], row["model"], row["updated_at"],
                 row["message_count"], row.get("parent_id"))
 
 
 def _row(session_id: str, title: str, provider: str, model: str, updated_at: float, count: int,
-         parent_id: str | None) -> dict[str, Any]:
+         parent_id: str | None) -> SessionSummary:
     """A listSessions row: the facts, and the two lines an editor shows as they are."""
-    out: dict[str, Any] = {
-        "sessionId": session_id,
-        "title": title,
-        "provider": provider,
-        "model": model,
-        "updatedAt": _iso(updated_at),
-        "messageCount": count,
-        "description": " · ".join(part for part in (provider, model) if part),
-        "detail": f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
-    }
-    if parent_id:
-        out["parentSessionId"] = parent_id
-    return out
+    return SessionSummary(
+        session_id=session_id,
+        title=title,
+        provider=provider,
+        model=model,
+        updated_at=_iso(updated_at),
+        message_count=count,
+        description=" · ".join(part for part in (provider, model) if part),
+        detail=f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
+        parent_session_id=parent_id or None,
+    )
 
 
 def age_label(updated_at: float, now: float | None = None) -> str:
@@ -231,22 +240,20 @@ class SessionStore:
         session.updated_at = time.time()
         self._append(session, {"type": "summary", "text": summary, "kept": kept})
 
-    def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> dict[str, Any]:
+    def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> ListSessionsResult:
         """One page of ``hermes/listSessions``, newest first, from the index (no transcript is read)."""
         rows, next_cursor = self.index.page(limit=limit, cursor=cursor, query=query)
-        out: dict[str, Any] = {"sessions": [index_row(r) for r in rows if is_session_id(r["id"])]}
-        if next_cursor:
-            out["nextCursor"] = next_cursor
-        return out
+        return ListSessionsResult(sessions=[index_row(r) for r in rows if is_session_id(r["id"])],
+                                  next_cursor=next_cursor or None)
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[SessionSummary]:
         """Every saved session's row, newest first (the CLI's listing)."""
-        rows: list[dict[str, Any]] = []
+        rows: list[SessionSummary] = []
         cursor = None
         while True:
             page = self.page(limit=500, cursor=cursor)
-            rows += page["sessions"]
-            cursor = page.get("nextCursor")
+            rows += page.sessions
+            cursor = page.next_cursor
             if not cursor:
                 return rows
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from hermesd import catalog
+from hermesd.protocol import to_wire
 from hermesd.runtime import resolve
 from hermesd.sessions import SessionStore, Settings
 from providers import register_provider
@@ -31,7 +32,8 @@ KEY = "sk-catalog-test-1234"
 
 def listing(p: ProviderProfile, base_url: str, *, refresh: bool = False, ttl: int = 3600, score: Any = 0.65,
             key: str | None = KEY) -> dict[str, Any]:
-    return catalog.list_models(p, base_url=base_url, api_key=key, refresh=refresh, ttl_seconds=ttl, min_coding_score=score)
+    """The listing as hermes/listModels sends it."""
+    return to_wire(catalog.list_models(p, base_url=base_url, api_key=key, refresh=refresh, ttl_seconds=ttl, min_coding_score=score))
 
 
 def ids(result: dict[str, Any]) -> list[str]:
@@ -342,7 +344,7 @@ def test_session_round_trip_through_disk(fresh_unit_env: UnitEnv) -> None:
     loaded_child = fresh.get(child.id)
     assert loaded_child.parent_id == parent.id
     assert loaded_child.settings.min_coding_score == 0.5
-    assert loaded_child.summary_row()["parentSessionId"] == parent.id
+    assert loaded_child.summary_row().parent_session_id == parent.id
 
 
 def test_session_summary_rows_and_listing(fresh_unit_env: UnitEnv) -> None:
@@ -353,15 +355,15 @@ def test_session_summary_rows_and_listing(fresh_unit_env: UnitEnv) -> None:
     second = store.create(provider="gmi", model="n", settings=Settings())
     store.add_messages(second, {"role": "user", "content": "x" * 80})
     row = store.get(first.id).summary_row()
-    assert row["sessionId"] == first.id and row["title"] == "a question with spaces"
-    assert row["provider"] == "deepseek" and row["model"] == "m" and row["messageCount"] == 1
-    assert "parentSessionId" not in row
+    assert row.session_id == first.id and row.title == "a question with spaces"
+    assert row.provider == "deepseek" and row.model == "m" and row.message_count == 1
+    assert "parentSessionId" not in to_wire(row)
     assert second.title == "x" * 60 + "…"
     time.sleep(0.01)
     third = store.create(provider="", model="", settings=Settings())
     assert third.title == "(empty)"
     listed = SessionStore().list()  # newest first, read back from disk
-    assert [s["sessionId"] for s in listed] == [third.id, second.id, first.id]
+    assert [s.session_id for s in listed] == [third.id, second.id, first.id]
 
 
 def test_a_torn_last_line_is_skipped(fresh_unit_env: UnitEnv) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from hermesd import protocol
 from hermesd.protocol import ParamsError, parse, to_wire
+from tests.conftest import write_config
 
 
 def test_generated_schema_and_typescript_are_current():
@@ -79,3 +80,37 @@ async def test_the_daemons_replies_fit_their_types(start_daemon, isolated_home):
         parse(protocol.METHODS[method].result, result, method, strict=True)
     change = await daemon.wait_for("hermes/configChanged") if not daemon.of("hermes/configChanged") else daemon.of("hermes/configChanged")[0]
     parse(protocol.ConfigChanged, change, strict=True)
+
+
+async def test_the_daemons_optional_parts_fit_their_types_too(start_daemon, upstream, isolated_home):
+    """A plugin that fails, one that replaces a bundled one, a config problem, and saved turns with
+    attachments and an error: the parts of the replies the first test never sees, parsed as strictly."""
+    plugins = isolated_home / "plugins" / "model-providers"
+    for name, code in (("broken", "raise RuntimeError('boom')\n"),
+                       ("nvidia", "from providers import register_provider\nfrom providers.base import ProviderProfile\n"
+                                  "register_provider(ProviderProfile(name='nvidia', env_vars=('NVIDIA_API_KEY',)))\n")):
+        (plugins / name).mkdir(parents=True)
+        (plugins / name / "plugin.yaml").write_text(f"name: {name}\nkind: model-provider\n")
+        (plugins / name / "__init__.py").write_text(code)
+    write_config(isolated_home, {"model": {"provider": "deepseek", "default": "deepseek-chat"}, "catalog": {"ttl_seconds": -5}})
+    daemon = await start_daemon(env={"DEEPSEEK_API_KEY": "sk-test-1234567890", "DEEPSEEK_BASE_URL": f"{upstream.url}/v1"})
+
+    listing = await daemon.request("hermes/listProviders", {})
+    assert [e["plugin"] for e in listing["pluginErrors"]] == ["broken"]
+    assert [p["name"] for p in listing["providers"] if "overrides" in p] == ["nvidia"]
+    parse(protocol.ListProvidersResult, listing, strict=True)
+    config = await daemon.request("hermes/getConfig", {})
+    assert config["errors"]
+    parse(protocol.GetConfigResult, config, strict=True)
+
+    selection = {"kind": "selection", "path": str(isolated_home / "a.py"), "language": "python", "text": "x = 1\n",
+                 "range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}}
+    first = await daemon.request("hermes/chat", {"message": "hi", "attachments": [selection]})
+    upstream.fail(status=401)
+    second = await daemon.request("hermes/chat", {"sessionId": first["sessionId"], "message": "again"})
+    assert second["error"]["kind"] == "auth"
+    saved = await daemon.request("hermes/getSession", {"sessionId": first["sessionId"]})
+    assert saved["messages"][0]["attachments"] == [selection]
+    assert saved["messages"][-1]["stopReason"] == "error" and saved["messages"][-1]["error"]["kind"] == "auth"
+    parse(protocol.GetSessionResult, saved, strict=True)
+    parse(protocol.ListSessionsResult, await daemon.request("hermes/listSessions", {}), strict=True)

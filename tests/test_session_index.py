@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hermesd import session_index, sessions
-from hermesd.protocol import ListSessionsParams, parse
+from hermesd.protocol import ListSessionsParams, parse, to_wire
 from hermesd.sessions import SessionStore, Settings
 from tests._unit_helpers import unit_env  # noqa: F401  (autouse fixture)
 
@@ -29,34 +29,34 @@ def test_pages_newest_first_with_a_cursor_and_a_filter(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "sessions")
     ids = [_make(store, f"question {i}" + (" about rust" if i % 3 == 0 else ""), at=1000.0 + i) for i in range(7)]
     first = store.page(limit=3)
-    assert [r["sessionId"] for r in first["sessions"]] == ids[::-1][:3]
-    assert first["sessions"][0] == {
+    assert [r.session_id for r in first.sessions] == ids[::-1][:3]
+    assert to_wire(first.sessions[0]) == {
         "sessionId": ids[6], "title": "question 6 about rust", "provider": "deepseek", "model": "m",
         "updatedAt": "1970-01-01T00:16:46Z", "messageCount": 2,
         "description": "deepseek · m", "detail": "1970-01-01 · 2 messages",
     }
-    second = store.page(limit=3, cursor=first["nextCursor"])
-    third = store.page(limit=3, cursor=second["nextCursor"])
-    assert [r["sessionId"] for r in second["sessions"] + third["sessions"]] == ids[::-1][3:]
-    assert "nextCursor" not in third
+    second = store.page(limit=3, cursor=first.next_cursor)
+    third = store.page(limit=3, cursor=second.next_cursor)
+    assert [r.session_id for r in second.sessions + third.sessions] == ids[::-1][3:]
+    assert "nextCursor" not in to_wire(third)
     rust = store.page(limit=50, query="RUST")
-    assert [r["sessionId"] for r in rust["sessions"]] == [ids[6], ids[3], ids[0]]
-    assert store.page(limit=50, query="100%")["sessions"] == []  # % is a character, not a wildcard
+    assert [r.session_id for r in rust.sessions] == [ids[6], ids[3], ids[0]]
+    assert store.page(limit=50, query="100%").sessions == []  # % is a character, not a wildcard
 
 
 def test_another_writer_is_seen_without_rescanning(tmp_path: Path) -> None:
     root = tmp_path / "sessions"
     mine, theirs = SessionStore(root), SessionStore(root)  # this daemon, and the CLI or another daemon
     a = _make(mine, "mine")
-    assert [r["sessionId"] for r in mine.page(limit=10)["sessions"]] == [a]
+    assert [r.session_id for r in mine.page(limit=10).sessions] == [a]
     b = _make(theirs, "theirs")
-    rows = mine.page(limit=10)["sessions"]
-    assert [r["sessionId"] for r in rows] == [b, a]
+    rows = mine.page(limit=10).sessions
+    assert [r.session_id for r in rows] == [b, a]
     # They continue an old conversation: it moves up, with its new count.
     session = theirs.get(a)
     theirs.add_messages(session, {"role": "user", "content": "more"})
-    rows = mine.page(limit=10)["sessions"]
-    assert [(r["sessionId"], r["messageCount"]) for r in rows] == [(a, 3), (b, 2)]
+    rows = mine.page(limit=10).sessions
+    assert [(r.session_id, r.message_count) for r in rows] == [(a, 3), (b, 2)]
 
 
 def test_files_written_without_the_index_and_deleted_by_hand(tmp_path: Path) -> None:
@@ -65,18 +65,18 @@ def test_files_written_without_the_index_and_deleted_by_hand(tmp_path: Path) -> 
     store = SessionStore(tmp_path / "sessions")
     kept = _make(store, "kept", at=4000.0)
     gone = _make(store, "gone", at=3000.0)
-    assert len(store.page(limit=10)["sessions"]) == 2
+    assert len(store.page(limit=10).sessions) == 2
     shutil.copy(elsewhere.root / f"{copied}.jsonl", store.root)
     (store.root / f"{gone}.jsonl").unlink()
-    assert [r["sessionId"] for r in store.page(limit=10)["sessions"]] == [copied, kept]
+    assert [r.session_id for r in store.page(limit=10).sessions] == [copied, kept]
     # The index is a cache: deleted, it is rebuilt; broken, it is replaced.
     store.index.close()
     shutil.rmtree(store.root / ".index")
-    assert [r["title"] for r in SessionStore(store.root).page(limit=10)["sessions"]] == ["copied in", "kept"]
+    assert [r.title for r in SessionStore(store.root).page(limit=10).sessions] == ["copied in", "kept"]
     fresh = SessionStore(store.root)
     fresh.index.close()
     store.root.joinpath(*session_index.INDEX_PATH).write_bytes(b"not a database")
-    assert [r["title"] for r in fresh.page(limit=10)["sessions"]] == ["copied in", "kept"]
+    assert [r.title for r in fresh.page(limit=10).sessions] == ["copied in", "kept"]
 
 
 def test_a_line_being_written_is_read_once_complete(tmp_path: Path) -> None:
@@ -86,22 +86,22 @@ def test_a_line_being_written_is_read_once_complete(tmp_path: Path) -> None:
     line = json.dumps({"type": "message", "role": "user", "content": "late", "at": 9e9}) + "\n"
     with open(path, "a") as handle:  # another process is half-way through its write
         handle.write(line[:20])
-    assert store.page(limit=5)["sessions"][0]["messageCount"] == 2
+    assert store.page(limit=5).sessions[0].message_count == 2
     with open(path, "a") as handle:
         handle.write(line[20:])
-    row = store.page(limit=5)["sessions"][0]
-    assert row["messageCount"] == 3 and row["updatedAt"].startswith("2255")
+    row = store.page(limit=5).sessions[0]
+    assert row.message_count == 3 and row.updated_at.startswith("2255")
 
 
 def test_summaries_and_titles(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "sessions")
     session = store.create(provider="p", model="m", settings=Settings())
-    assert store.page(limit=5)["sessions"][0]["title"] == "(empty)"
+    assert store.page(limit=5).sessions[0].title == "(empty)"
     store.add_messages(session, *({"role": r, "content": "  a   question\nwith  spaces  " if r == "user" else "x"}
                                   for r in ("user", "assistant", "user", "assistant")))
     store.replace_with_summary(session, "short", 2)
-    row = SessionStore(store.root).page(limit=5)["sessions"][0]
-    assert row["title"] == "a question with spaces" and row["messageCount"] == 2
+    row = SessionStore(store.root).page(limit=5).sessions[0]
+    assert row.title == "a question with spaces" and row.message_count == 2
 
 
 def test_the_index_file_is_private(tmp_path: Path) -> None:
@@ -136,9 +136,9 @@ def test_rows_say_how_old_a_conversation_is_in_the_words_editors_show() -> None:
 def test_a_row_carries_its_display_lines(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "sessions")
     session_id = _make(store, "fast fib")
-    row = store.page(limit=5)["sessions"][0]
-    assert row["sessionId"] == session_id
-    assert row["description"] == "deepseek · m"
-    assert row["detail"] == "just now · 2 messages"
+    row = store.page(limit=5).sessions[0]
+    assert row.session_id == session_id
+    assert row.description == "deepseek · m"
+    assert row.detail == "just now · 2 messages"
     bare = sessions.index_row({"id": "s-x", "title": "", "provider": "", "model": "", "updated_at": 0.0, "message_count": 1})
-    assert bare["title"] == "(empty)" and bare["description"] == "" and bare["detail"].endswith(" · 1 message")
+    assert bare.title == "(empty)" and bare.description == "" and bare.detail.endswith(" · 1 message")

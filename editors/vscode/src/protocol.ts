@@ -62,7 +62,7 @@ export interface ListProvidersResult {
   /** the configured provider and model */
   current: CurrentModel;
   /** plugins that failed to load */
-  pluginErrors?: PluginErrorInfo[];
+  pluginErrors: PluginErrorInfo[];
 }
 
 /** One provider of hermes/listProviders. */
@@ -73,26 +73,26 @@ export interface ProviderInfo {
   displayName: string;
   /** a usable credential is present (or the provider needs none) */
   configured: boolean;
-  /** one line about the provider */
-  description?: string;
+  /** one line about the provider (may be empty) */
+  description: string;
   /** other names it answers to */
-  aliases?: string[];
+  aliases: string[];
   /** the API shape it speaks */
-  apiMode?: string;
+  apiMode: string;
   /** api_key, aws_sdk, oauth, ... */
-  authType?: string;
-  /** its endpoint */
-  baseUrl?: string;
-  /** where to get a key */
-  signupUrl?: string;
+  authType: string;
+  /** its endpoint (a keyless provider's: the URL in use; may be empty) */
+  baseUrl: string;
+  /** where to get a key (may be empty) */
+  signupUrl: string;
   /** the variables a key is read from, in order */
-  keyEnvVars?: string[];
+  keyEnvVars: string[];
+  /** bundled, user, legacy, entry_point or runtime */
+  source: string;
   /** the variable that holds the key in use */
   keyEnvVar?: string;
   /** configured by its base URL alone; no key is needed or sent */
   keyless?: boolean;
-  /** bundled, user, legacy, entry_point or runtime */
-  source?: string;
   /** present when this profile replaced another of the same name */
   overrides?: ProviderOverride;
 }
@@ -102,7 +102,7 @@ export interface ProviderOverride {
   /** where the replaced profile came from */
   source: string;
   /** its file */
-  path?: string;
+  path: string;
 }
 
 /** The configured provider and model (model.provider, model.default); either may be empty. */
@@ -112,7 +112,7 @@ export interface CurrentModel {
   /** the configured model, or empty */
   model: string;
   /** the daemon's short form of the model for narrow places */
-  label?: string;
+  label: string;
   /** what else shapes the current model's answers, to show beside it (Pareto Code: its floor) */
   detail?: string;
 }
@@ -124,9 +124,11 @@ export interface PluginErrorInfo {
   /** what went wrong (secrets scrubbed) */
   message: string;
   /** the file */
-  path?: string;
+  path: string;
   /** the line */
   line?: number;
+  /** a pip-installed plugin: the entry point that failed (`group: name = module:attr`) */
+  entryPoint?: string;
 }
 
 /** hermes/listModels' params. */
@@ -155,12 +157,12 @@ export interface ListModelsResult {
 export interface ModelInfo {
   /** the model id to send */
   id: string;
+  /** routers (curated, listed first) or models */
+  group: "routers" | "models";
   /** a name for people */
   label?: string;
   /** one line about it */
   description?: string;
-  /** routers or models */
-  group?: string;
 }
 
 /** hermes/listPicker's params. */
@@ -277,7 +279,7 @@ export interface GetConfigResult {
   /** problems reading the file */
   errors: ConfigErrorInfo[];
   /** the configured provider and model */
-  current?: CurrentModel;
+  current: CurrentModel;
 }
 
 /** A problem reading config.yaml. */

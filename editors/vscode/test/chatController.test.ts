@@ -19,7 +19,7 @@ function fakeDaemon() {
   return { api, chats };
 }
 
-function setup(current = { provider: 'openrouter', model: 'openrouter/pareto-code' }) {
+function setup(current = { provider: 'openrouter', model: 'openrouter/pareto-code', label: 'openrouter/pareto-code' }) {
   const daemon = fakeDaemon();
   const events: ChatEvent[] = [];
   const controller = new ChatController(daemon.api, (e) => events.push(e), () => current);
@@ -87,7 +87,7 @@ describe('ChatController', () => {
   });
 
   it('does not send provider/model when none is configured', async () => {
-    const { chats, controller } = setup({ provider: '', model: '' });
+    const { chats, controller } = setup({ provider: '', model: '', label: '' });
     void controller.send('x');
     await tick();
     expect(chats[0].params).toEqual({ sessionId: 's-1', message: 'x' });

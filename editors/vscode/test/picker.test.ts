@@ -11,7 +11,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 const listing: ListPickerResult = {
   title: 'Hermes: Select Model',
   placeholder: 'Type to filter the models of every configured provider',
-  current: { provider: '', model: '' },
+  current: { provider: '', model: '', label: '' },
   items: [
     {
       kind: 'model', id: 'openrouter/pareto-code', provider: 'openrouter', label: 'openrouter/pareto-code', group: 'Recommended',

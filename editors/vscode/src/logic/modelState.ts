@@ -75,13 +75,13 @@ export class ModelState {
    * once; anything else may change the detail the daemon shows, so ask it.
    */
   applyChange(change: ConfigChanged): void {
-    const current = { provider: '', model: '', ...this.snapshot.current };
+    const current: CurrentModel = { provider: '', model: '', label: '', ...this.snapshot.current };
     if (change.key === 'model.provider') {
       const provider = typeof change.value === 'string' ? change.value : '';
       this.set({ current: { provider, model: current.model, label: current.label } });
     } else if (change.key === 'model.default') {
       const model = typeof change.value === 'string' ? change.value : '';
-      this.set({ current: { provider: current.provider, model, label: typeof change.label === 'string' ? change.label : undefined } });
+      this.set({ current: { provider: current.provider, model, label: typeof change.label === 'string' ? change.label : '' } });
     }
     void this.refresh().catch(() => undefined);
   }
