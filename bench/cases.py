@@ -15,7 +15,7 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from bench import shared
 from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, clean_environ, median, model, percentile
@@ -425,8 +425,13 @@ async def _concurrent(ctx: Ctx, daemon: Daemon, tag: str, streams: int, n: int, 
     return out
 
 
-async def _b6_run(ctx: Ctx, name: str, extra: dict[str, str] | None) -> dict[str, Any]:
-    streams, n, rate, reps = ctx.size(100, 5), ctx.size(50, 5), 50.0, ctx.size(3, 1)
+B6_STREAMS, B6_CHUNKS, B6_RATE, B6_ROUNDS = (100, 5), (50, 5), 50.0, (3, 1)  # (full, quick)
+
+
+async def _b6_run(ctx: Ctx, name: str, extra: dict[str, str] | None,
+                  between: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+    """``between``, when given, runs after each round (B6 interleaves its httpx baseline's rounds)."""
+    streams, n, rate, reps = ctx.size(*B6_STREAMS), ctx.size(*B6_CHUNKS), B6_RATE, ctx.size(*B6_ROUNDS)
     daemon = await _started_daemon(ctx, name, extra)
     alone: list[float] = []
     together: list[list[float]] = []
@@ -439,11 +444,13 @@ async def _b6_run(ctx: Ctx, name: str, extra: dict[str, str] | None) -> dict[str
             together.extend(await _concurrent(ctx, daemon, f"{name}-c{i}", streams, n, rate, sessions))
             cpu += cpu_seconds(daemon.client.pid()) - before
             wall += time.monotonic() - started
+            if between is not None:
+                await between()
     finally:
         await daemon.close()
     every = [x for lat in together for x in lat]
     return {
-        "streams": streams, "n": n, "rate": rate, "rounds": reps,
+        "streams": streams, "n": n, "rate": rate,
         "alone": percentile(alone, 99), "all": percentile(every, 99),
         "worst": max(percentile(lat, 99) for lat in together),
         "starving": sum(1 for lat in together if len(lat) < n or max(lat) > 1.0),
@@ -480,9 +487,14 @@ async def _b6_sdk(ctx: Ctx) -> dict[str, Any]:
 
 async def b6(ctx: Ctx) -> list[Row]:
     """100 concurrent streams on one connection vs one stream alone."""
-    r = await _b6_run(ctx, "b6", None)
+    baseline = await shared.HttpxBaseline.start(ctx, ctx.size(*B6_STREAMS), ctx.size(*B6_CHUNKS), B6_RATE,
+                                                ctx.size(*B6_ROUNDS))
+    try:
+        r = await _b6_run(ctx, "b6", None, between=baseline.round)  # a baseline round after each of ours
+        plain = await baseline.result()
+    finally:
+        baseline.close()
     sdk = await _b6_sdk(ctx)
-    plain = await shared.httpx_baseline(ctx, r["streams"], r["n"], r["rate"], r["rounds"])
     added = r["all"] - r["alone"]
     return [
         Row("B6", f"{r['streams']} concurrent streams × {r['n']} chunks at {r['rate']:g}/s: p99 delay "

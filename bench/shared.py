@@ -150,7 +150,8 @@ async def stop_daemon(editor: Daemon, env: dict[str, str]) -> None:
 
 # The daemon's procedure, step for step, in a process of its own: one long-lived client (as the
 # daemon keeps one per endpoint, with httpx's default keep-alive pool), a warm-up stream, then per
-# round one stream alone and the concurrent streams, CPU counted over the concurrent phases only.
+# round (one line on stdin starts it) one stream alone and the concurrent streams, CPU counted
+# over the concurrent phase only; each round's latencies and CPU come back as one JSON line.
 HTTPX_STREAMS = r'''
 import asyncio, json, sys, time
 import httpx, httpx_sse
@@ -168,34 +169,68 @@ async def one(client, url, key, scenario, out):
                     out.extend(now - float(p.split("@", 1)[1]) for p in text.split(";") if "@" in p)
 
 async def main(url, key, plan):
-    lat, cpu = [], 0.0
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=2 * max(map(len, plan["rounds"]))), timeout=120) as client:
         await one(client, url, key, plan["warm"], [])
+        print("ready", flush=True)
         for alone, *together in plan["rounds"]:
+            sys.stdin.readline()  # between rounds nothing streams: blocking the loop here costs nothing
             await one(client, url, key, alone, [])
+            lat = []
             started = time.process_time()
             await asyncio.gather(*(one(client, url, key, s, lat) for s in together))
-            cpu += time.process_time() - started
-    print(json.dumps({"latencies": lat, "cpu": cpu}))
+            print(json.dumps({"latencies": lat, "cpu": time.process_time() - started}), flush=True)
 
 asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
 '''
 
 
-async def httpx_baseline(ctx: Any, streams: int, n: int, rate: float, rounds: int) -> dict[str, Any]:
-    """The same streams read by plain httpx + httpx-sse in a process of their own: CPU per chunk and p99."""
-    plan = {"warm": model("b6-httpx-warm"),
-            "rounds": [[model(f"b6-httpx-a{i}", n, rate, stamp=1)]
-                       + [model(f"b6-httpx-c{i}-{k}", n, rate, stamp=1) for k in range(streams)]
-                       for i in range(rounds)]}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HTTPX_STREAMS, ctx.upstream.url + "/v1/chat/completions", KEY, json.dumps(plan),
-        stdout=asyncio.subprocess.PIPE, cwd=str(REPO), env=Home(ctx.root, "b6-httpx").env(None))
-    out, _ = await asyncio.wait_for(proc.communicate(), 300)
-    data = json.loads(out)
-    lat = data["latencies"]
-    assert len(lat) == rounds * streams * n, (len(lat), rounds * streams * n)
-    return {"p99": percentile(lat, 99), "cpu_per_chunk": data["cpu"] / len(lat)}
+class HttpxBaseline:
+    """The same streams read by plain httpx + httpx-sse in a process of their own, a round at a
+    time, so its rounds interleave with the daemon's and both see the machine's load alike."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, expected: int) -> None:
+        self.proc = proc
+        self.expected = expected
+        self.latencies: list[float] = []
+        self.cpu = 0.0
+
+    @classmethod
+    async def start(cls, ctx: Any, streams: int, n: int, rate: float, rounds: int) -> "HttpxBaseline":
+        plan = {"warm": model("b6-httpx-warm"),
+                "rounds": [[model(f"b6-httpx-a{i}", n, rate, stamp=1)]
+                           + [model(f"b6-httpx-c{i}-{k}", n, rate, stamp=1) for k in range(streams)]
+                           for i in range(rounds)]}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HTTPX_STREAMS, ctx.upstream.url + "/v1/chat/completions", KEY, json.dumps(plan),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=str(REPO),
+            env=Home(ctx.root, "b6-httpx").env(None), limit=64 * 1024 * 1024)  # a round's latencies: one line
+        baseline = cls(proc, rounds * streams * n)
+        assert await baseline._line() == b"ready\n"
+        return baseline
+
+    async def _line(self) -> bytes:
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 120)
+        assert line, "the httpx baseline process ended early"
+        return line
+
+    async def round(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        await self.proc.stdin.drain()
+        data = json.loads(await self._line())
+        self.latencies += data["latencies"]
+        self.cpu += data["cpu"]
+
+    async def result(self) -> dict[str, Any]:
+        """CPU per chunk and p99 over every round."""
+        assert len(self.latencies) == self.expected, (len(self.latencies), self.expected)
+        await asyncio.wait_for(self.proc.wait(), 60)
+        return {"p99": percentile(self.latencies, 99), "cpu_per_chunk": self.cpu / len(self.latencies)}
+
+    def close(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
 
 
 def b6_rows(r: dict[str, Any], base: dict[str, Any]) -> list[Row]:
