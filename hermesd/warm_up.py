@@ -37,25 +37,31 @@ def start_warm_up() -> None:
 def _warm_up() -> None:
     """Import what the first chat needs and discover plugins, off the reply path."""
     try:
+        # What a first chat needs, in the order it needs it: an editor often sends
+        # that chat before this thread is done, and then shares the GIL with it.
         import httpx  # noqa: F401
         import httpx_sse  # noqa: F401
 
         import hermesd.chat  # noqa: F401
-        import hermesd.listing  # noqa: F401
-        import hermesd.transports.anthropic_messages  # noqa: F401
         import hermesd.transports.chat_completions  # noqa: F401
         import providers
         from hermesd import config as config_mod
         from hermesd.transports import clients
 
+        clients.warm_up()
+        config_mod.load()
+        providers.list_providers()
         # Nearly everything allocated so far lives as long as the daemon: keep
         # the cyclic collector from walking it again at every full collection
         # (tens of ms each in the middle of a stream).
-        clients.warm_up()
         gc.freeze()
-        config_mod.load()
-        providers.list_providers()
-        clients.tls_context()  # for the first https chat; last, so a first chat to a local http server skips it
+        # Then what other first requests need: the picker's listing, Anthropic's
+        # transport, and the CA bundle for the first https chat (a first chat to
+        # a local http server skips it).
+        import hermesd.listing  # noqa: F401
+        import hermesd.transports.anthropic_messages  # noqa: F401
+
+        clients.tls_context()
         gc.freeze()
     except Exception:  # noqa: BLE001 - warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)

@@ -97,3 +97,14 @@ def test_stdio_daemon_answers_initialize_before_any_http_stack_or_sdk(isolated_h
     assert "pygls" in roots  # the editor protocol is what this path is for
     heavy = set(HTTP_STACK + ("openai", "httpx2", "yaml"))
     assert not roots & heavy, sorted(roots & heavy)
+
+
+def test_httpx_comes_without_its_command_line_libraries() -> None:
+    """httpx imports click, rich and pygments for its CLI when they are installed; hermesd's processes skip them."""
+    probe = "import sys; {}import httpx; print(sorted(m for m in ('click', 'rich', 'pygments') if m in sys.modules))"
+    plain = subprocess.run([sys.executable, "-c", probe.format("")], capture_output=True, text=True, timeout=60, check=True)
+    if plain.stdout.strip() == "[]":
+        pytest.skip("neither click nor rich is installed here: httpx imports nothing extra anyway")
+    ours = subprocess.run([sys.executable, "-c", probe.format("import hermesd; ")], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert ours.stdout.strip() == "[]"
