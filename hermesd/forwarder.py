@@ -91,6 +91,7 @@ class Endpoint:
 
     @property
     def address(self) -> Path:
+        """Where the daemon listens (a socket path, or the file naming its port)."""
         raise NotImplementedError
 
     def connect(self) -> socket.socket | None:
@@ -98,6 +99,7 @@ class Endpoint:
         raise NotImplementedError
 
     def hello(self) -> dict[str, Any]:
+        """The handshake's first line: protocol and hermesd versions, so a daemon of another version retires."""
         return {"hermesd": HANDSHAKE_VERSION, "version": __version__, "pid": os.getpid()}
 
 
@@ -121,6 +123,7 @@ class UnixEndpoint(Endpoint):
         return check_private_dir(Path(tempfile.gettempdir()) / f"hermesd-{uid}") / f"{short}.sock"
 
     def connect(self) -> socket.socket | None:
+        """The running daemon's socket, or None when none listens (no file, or nobody behind it)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(str(self.address))
@@ -137,9 +140,11 @@ class LoopbackEndpoint(Endpoint):
 
     @property
     def address(self) -> Path:
+        """The 0600 file holding the daemon's port and token."""
         return self.base.with_name(self.base.name + ".json")
 
     def read(self) -> dict[str, Any] | None:
+        """The port file's contents, or None while it is missing or half-written."""
         try:
             info = json.loads(self.address.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -147,6 +152,7 @@ class LoopbackEndpoint(Endpoint):
         return info if isinstance(info, dict) and isinstance(info.get("port"), int) else None
 
     def connect(self) -> socket.socket | None:
+        """A loopback connection to the port the file names, or None when nothing answers there."""
         info = self.read()
         if info is None:
             return None
@@ -156,6 +162,7 @@ class LoopbackEndpoint(Endpoint):
             return None
 
     def hello(self) -> dict[str, Any]:
+        """The handshake with the file's token: proof this client could read the user's private file."""
         info = self.read() or {}
         return {**super().hello(), "token": info.get("token", "")}
 

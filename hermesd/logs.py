@@ -17,7 +17,9 @@ from hermesd.paths import ensure_private_dir, log_dir
 
 
 class RedactingFilter(logging.Filter):
+    """Every record's message and traceback with known secrets replaced: logs are the one place a key could leak unseen."""
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place (args merged into the message first); never drops a record."""
         from hermesd.credentials import redact
 
         message = record.getMessage()
@@ -39,6 +41,7 @@ class RefusedRequestFilter(logging.Filter):
     USER_ERROR_CODES = (-32602, -32002, -32001)  # invalid params, config unreadable, not authenticated
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Turn a refused request's traceback into one INFO line; other records pass unchanged."""
         exc = record.exc_info[1] if record.exc_info else None
         if getattr(exc, "code", None) in self.USER_ERROR_CODES:
             record.msg, record.args = "request refused: %s", (getattr(exc, "message", None) or str(exc),)
@@ -57,6 +60,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 
 def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:
+    """Log to the private, rotated hermesd.log (warnings to stderr too with ``to_stderr``), every handler redacting."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
     redacting = RedactingFilter()

@@ -49,6 +49,7 @@ class DeltaStream:
         )
 
     def add(self, text: str, reasoning: str) -> None:
+        """Hold a piece until the next delta leaves (empty pieces are not kept)."""
         if text:
             self.text.append(text)
         if reasoning:
@@ -101,6 +102,7 @@ class Outbox:
 
     # pygls' writer interface: every response and notification comes through here.
     def write(self, data: bytes) -> None:
+        """Queue a whole frame from pygls and wake the writer; never blocks, dropped once closed."""
         with self._lock:
             if not self.closed:
                 self._queue.append(data)
@@ -275,6 +277,7 @@ class StreamOutbox(Outbox):
                 self._queue.clear()
 
     def close(self) -> None:
+        """Stop sending (queued frames are dropped) and close the socket."""
         with self._lock:
             self.closed = True
         self._writer.close()

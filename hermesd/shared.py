@@ -81,6 +81,7 @@ class Lock:
         self.fd: int | None = None
 
     def acquire(self) -> bool:
+        """Take the lock without waiting and write our pid in it; False when another daemon holds it."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             import fcntl
@@ -103,6 +104,7 @@ class Lock:
         return True
 
     def release(self) -> None:
+        """Let the next daemon take the lock (the file itself stays)."""
         if self.fd is not None:
             os.close(self.fd)  # the lock goes with the descriptor; the file stays (unlinking it would race)
             self.fd = None
@@ -128,6 +130,7 @@ class SharedDaemon:
         self.address_id: tuple[int, int] | None = None
 
     async def start(self) -> bool:
+        """Take the lock and listen on the endpoint (0600 from the start); False when another daemon owns it."""
         if not self.lock.acquire():
             return False
         address = self.ep.address
@@ -162,6 +165,7 @@ class SharedDaemon:
         self.lock.release()
 
     def arm_idle(self) -> None:
+        """With no client left, exit after ``daemon.idle_timeout`` (at once when retiring); a client arriving disarms it."""
         if self.idle is not None:
             self.idle.cancel()
             self.idle = None
@@ -175,6 +179,7 @@ class SharedDaemon:
         self.idle = asyncio.get_running_loop().call_later(seconds, self.stop.set)
 
     async def on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One client: check its uid, hello and version, then serve it until it goes."""
         try:
             if not await self.admit(reader, writer):
                 writer.close()

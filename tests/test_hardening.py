@@ -132,12 +132,17 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is No
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Any]:
-    """``mount(path)``: a 64 KiB tmpfs on ``path``; unmounted afterwards."""
+    """``mount(path)``: a 1 MiB tmpfs on ``path``; unmounted afterwards.
+
+    Small, so filling it is quick, but roomy enough that freeing the filler
+    leaves space for a turn beside the session index's SQLite files (its
+    write-ahead log's shared-memory file alone is 32 KiB).
+    """
     mounted: list[Path] = []
 
     def mount(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(path)], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(path)], check=True)
         mounted.append(path)
         return path
 

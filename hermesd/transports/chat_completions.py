@@ -20,6 +20,7 @@ from hermesd.wire import PreparedRequest
 
 
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
+    """Send the prepared Chat Completions request and yield its deltas, then one Finish; failures as HermesError."""
     started = False
     try:
         # The Accept the openai SDK sent, so endpoints see no change.

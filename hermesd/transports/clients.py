@@ -24,6 +24,7 @@ def _key_id(api_key: str | None) -> str:
 
 
 def openai_client(base_url: str, api_key: str | None, net: NetworkSettings) -> Any:
+    """The openai SDK's client for one endpoint and key (Responses API only), built once."""
     import httpx
     from openai import AsyncOpenAI
 
@@ -41,6 +42,7 @@ def openai_client(base_url: str, api_key: str | None, net: NetworkSettings) -> A
 
 
 def httpx_client(base_url: str, net: NetworkSettings) -> Any:
+    """The pooled httpx client for one endpoint and timeouts, built once (connections reused across chats)."""
     import httpx
 
     cache_key = (base_url, net.timeout, net.connect_timeout)
@@ -108,6 +110,7 @@ def sdk_headers(headers: dict[str, str], api_key: str | None) -> dict[str, Any]:
 
 
 async def close_all() -> None:
+    """Close every pooled client (an embedder's clean shutdown; the daemon's exit closes them with the process)."""
     for client in list(_openai.values()):
         await client.close()
     for client in list(_httpx.values()):
