@@ -116,3 +116,17 @@ def test_a_plain_http_endpoints_client_skips_the_ca_bundle_but_fails_closed():
     assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
     assert plain.cert_store_stats()["x509_ca"] == 0  # trusts nothing: any certificate is refused
     assert clients.tls_context().cert_store_stats()["x509_ca"] > 0  # https endpoints: the CA bundle
+
+
+def test_a_plain_http_endpoint_behind_an_https_proxy_gets_the_ca_bundle(monkeypatch):
+    """The proxy's certificate is checked with the same context: trusting nothing there would refuse every chat."""
+    from hermesd.transports import clients
+
+    for name in [n for n in __import__("os").environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    assert not clients._may_use_tls("http://127.0.0.1:11434/v1")
+    assert clients._may_use_tls("https://api.deepseek.com/v1")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    assert not clients._may_use_tls("http://ollama.corp:11434/v1")
+    monkeypatch.setenv("http_proxy", "https://proxy.corp:3129")
+    assert clients._may_use_tls("http://ollama.corp:11434/v1")

@@ -50,7 +50,7 @@ def httpx_client(base_url: str, net: NetworkSettings) -> Any:
     if client is None:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
-            verify=tls_context() if base_url[:6].lower() == "https:" else _no_tls(),
+            verify=tls_context() if _may_use_tls(base_url) else _no_tls(),
             # Many concurrent chats to one endpoint each hold a connection (the SDK's ceiling), but
             # only httpx's default 20 stay open idle: httpcore's pool scans every idle connection,
             # and counts all connections for each, whenever a request starts or ends, so 100 idle
@@ -72,11 +72,22 @@ def tls_context() -> Any:
     return httpx.create_ssl_context()
 
 
+def _may_use_tls(base_url: str) -> bool:
+    """An https endpoint, or a plain-http one reached through an https:// proxy (``HTTP_PROXY`` and the like)."""
+    import os
+
+    if base_url[:6].lower() == "https:":
+        return True
+    return any(name.lower().endswith("_proxy") and value.strip().lower().startswith("https:")
+               for name, value in os.environ.items())
+
+
 @functools.cache
 def _no_tls() -> Any:
-    """For a plain-http endpoint's client, which never makes a TLS connection (its requests and
-    redirects stay on that origin): verifying, but trusting no CA, so any TLS through it fails
-    closed. Free, where loading the CA bundle is not (a local server's first chat skips it)."""
+    """For a plain-http endpoint's client with no https proxy, which never makes a TLS connection
+    (its requests and redirects stay on that origin): verifying, but trusting no CA, so any TLS
+    through it fails closed. Free, where loading the CA bundle is not (a local server's first
+    chat skips it)."""
     import ssl
 
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
