@@ -263,6 +263,18 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+def write_distribution(site: Path, name: str, version: str = "1.0", *, summary: str = "",
+                       entry_points: str = "") -> Path:
+    """An installed distribution's ``.dist-info`` in ``site``: its METADATA and, if given, its entry points."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    (info / "METADATA").write_text(metadata + (f"Summary: {summary}\n" if summary else ""))
+    if entry_points:
+        (info / "entry_points.txt").write_text(entry_points)
+    return info
+
+
 @contextmanager
 def on_sys_path(site: Path, modules: Iterator[str] | list[str]) -> Iterator[None]:
     """``site`` importable (its dist-info's entry points visible) until the block ends; then ``modules`` forgotten."""

@@ -34,6 +34,7 @@ from tests._unit_helpers import (  # noqa: F401  (fresh_unit_env is an autouse f
     on_sys_path,
     profile,
     simple_plugin,
+    write_distribution,
     write_plugin,
 )
 
@@ -748,10 +749,7 @@ def fake_distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Any:
     )
     (site / f"{mods['gmi']}.py").write_text(simple_plugin("gmi", "https://entry-point-gmi.example.com/v1"))
     (site / f"{mods['broken']}.py").write_text("raise ImportError('entry point is broken')\n")
-    dist = site / f"zz_hermes_ep_{token}-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: zz-hermes-ep-{token}\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
+    write_distribution(site, f"zz-hermes-ep-{token}", entry_points=(
         "[hermes.plugins]\n"
         f"ep-callable = {mods['callable']}:register\n"
         f"ep-module = {mods['module']}\n"
@@ -759,7 +757,7 @@ def fake_distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Any:
         f"ep-broken = {mods['broken']}\n"
         "\n[hermes_agent.plugins]\n"
         f"ep-agent = {mods['agent']}:setup\n"
-    )
+    ))
     with on_sys_path(site, list(mods.values())):
         yield token, mods
 

@@ -7,12 +7,7 @@ from pathlib import Path
 import pytest
 
 from hermesd import doctor
-
-
-def _dist(site: Path, name: str, version: str, summary: str) -> None:
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n")
+from tests._unit_helpers import write_distribution
 
 
 def test_registry_in_use_is_hermesds_own():
@@ -21,8 +16,8 @@ def test_registry_in_use_is_hermesds_own():
 
 
 def test_a_hermes_agent_and_the_other_hermesd_installed_beside_us(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    _dist(tmp_path, "hermes-agent", "0.13.0", "The self-improving AI agent")
-    _dist(tmp_path, "hermesd", "2026.9.26", "TUI monitoring dashboard for Hermes AI agent")
+    write_distribution(tmp_path, "hermes-agent", "0.13.0", summary="The self-improving AI agent")
+    write_distribution(tmp_path, "hermesd", "2026.9.26", summary="TUI monitoring dashboard for Hermes AI agent")
     monkeypatch.syspath_prepend(str(tmp_path))
     checks = {c.id: c for c in doctor.environment_checks()}
     assert checks["hermes-agent"].status == "ok"

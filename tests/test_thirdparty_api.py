@@ -27,6 +27,7 @@ from tests._unit_helpers import (  # noqa: F401  (fresh_unit_env is an autouse f
     on_sys_path,
     serving,
     simple_plugin,
+    write_distribution,
     write_plugin,
 )
 
@@ -71,10 +72,7 @@ def distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Iterator[tuple[str,
         "def register(ctx):\n"
         "    ctx.register_tool('x', {}, print)\n"
         "    ctx.register_hook('pre_llm_call', print)\n")
-    dist = site / f"zz_tp_{token}-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: zz-tp-{token}\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
+    write_distribution(site, f"zz-tp-{token}", entry_points=(
         "[hermes_agent.model_providers]\n"
         f"tp-noarg = {mods['noarg']}:register\n"
         f"tp-both = {mods['both']}:register\n"
@@ -86,7 +84,7 @@ def distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Iterator[tuple[str,
         f"tp-newer = {mods['newer']}\n"
         f"tp-client = {mods['client']}\n"
         f"tp-tools = {mods['tools']}\n"
-    )
+    ))
     with on_sys_path(site, list(mods.values())):
         yield token, mods
 
