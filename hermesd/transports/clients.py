@@ -72,13 +72,16 @@ def tls_context() -> Any:
     return httpx.create_ssl_context()
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")  # what httpx reads, in either case
+
+
 def _may_use_tls(base_url: str) -> bool:
     """An https endpoint, or a plain-http one reached through an https:// proxy (``HTTP_PROXY`` and the like)."""
     import os
 
     if base_url[:6].lower() == "https:":
         return True
-    return any(name.lower().endswith("_proxy") and value.strip().lower().startswith("https:")
+    return any(name.upper() in _PROXY_VARIABLES and value.strip().lower().startswith("https:")
                for name, value in os.environ.items())
 
 
