@@ -14,9 +14,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-KINDS = ("file", "selection", "diagnostics")
+if TYPE_CHECKING:
+    from hermesd.protocol import Attachment, LspRange
+
 # Per attachment; above it the request is refused (nothing sent, nothing saved): attach a selection instead.
 MAX_ATTACHMENT_BYTES = 256 * 1024
 MAX_ATTACHMENTS = 20
@@ -47,57 +49,45 @@ class NeedsConfirmation(AttachmentError):
         return {"kind": "needsConfirmation", "attachments": self.found}
 
 
-def parse(value: Any) -> list[dict[str, Any]]:
-    """The ``attachments`` param, checked; the saved (and rendered) form of each."""
-    if value is None:
+def parse(items: list[Attachment] | None) -> list[dict[str, Any]]:
+    """The ``attachments`` param, already typed by the protocol, checked for what types cannot say; the saved
+    (and rendered) form of each."""
+    if not items:
         return []
-    if not isinstance(value, list):
-        raise AttachmentError("`attachments` must be a list of {kind, path?, language?, range?, text}")
-    if len(value) > MAX_ATTACHMENTS:
-        raise AttachmentError(f"`attachments` has {len(value)} items; the limit is {MAX_ATTACHMENTS}")
+    if len(items) > MAX_ATTACHMENTS:
+        raise AttachmentError(f"`attachments` has {len(items)} items; the limit is {MAX_ATTACHMENTS}")
     out = []
-    for i, item in enumerate(value):
+    for i, item in enumerate(items):
         where = f"`attachments[{i}]`"
-        if not isinstance(item, dict):
-            raise AttachmentError(f"{where} must be an object {{kind, path?, language?, range?, text}}")
-        kind, text = item.get("kind"), item.get("text")
-        if kind not in KINDS:
-            raise AttachmentError(f"{where}.kind must be one of {', '.join(KINDS)}")
-        if not isinstance(text, str):
-            raise AttachmentError(f"{where}.text must be a string (the file's, selection's or diagnostics' text)")
-        attachment: dict[str, Any] = {"kind": kind}
+        attachment: dict[str, Any] = {"kind": item.kind}
         for name in ("path", "language"):
-            field = item.get(name)
+            field = getattr(item, name)
             if field is not None:
-                if not isinstance(field, str) or not field.strip() or "\n" in field:
+                if not field.strip() or "\n" in field:
                     raise AttachmentError(f"{where}.{name} must be a one-line string")
                 attachment[name] = field.strip()
-        if item.get("range") is not None:
-            attachment["range"] = _range(item["range"], where)
-        label = attachment.get("path") or kind
-        size = len(text.encode("utf-8", "surrogatepass"))
+        if item.range is not None:
+            attachment["range"] = _range(item.range, where)
+        label = attachment.get("path") or item.kind
+        size = len(item.text.encode("utf-8", "surrogatepass"))
         if size > MAX_ATTACHMENT_BYTES:
             raise AttachmentError(
                 f"{where} ({label}) is {size} bytes; the limit is {MAX_ATTACHMENT_BYTES} bytes "
                 f"({MAX_ATTACHMENT_BYTES // 1024} KiB) per attachment: attach a selection of it instead"
             )
-        if _looks_binary(text):
+        if _looks_binary(item.text):
             raise AttachmentError(f"{where} ({label}) looks like a binary file; only text can be attached")
-        attachment["text"] = text
-        if item.get("confirmed") is True:
+        attachment["text"] = item.text
+        if item.confirmed is True:
             attachment["confirmed"] = True
         out.append(attachment)
     return out
 
 
-def _range(value: Any, where: str) -> dict[str, Any]:
-    """An LSP range (zero-based lines and characters)."""
-    try:
-        start, end = value["start"], value["end"]
-        points = [start["line"], start["character"], end["line"], end["character"]]
-    except (TypeError, KeyError):
-        points = None
-    if not points or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in points):
+def _range(span: LspRange, where: str) -> dict[str, Any]:
+    """An LSP range (zero-based lines and characters), as the session file keeps it."""
+    points = [span.start.line, span.start.character, span.end.line, span.end.character]
+    if not all(p >= 0 for p in points):
         raise AttachmentError(f"{where}.range must be {{start: {{line, character}}, end: {{line, character}}}}, "
                               "zero-based")
     return {"start": {"line": points[0], "character": points[1]}, "end": {"line": points[2], "character": points[3]}}

@@ -96,8 +96,8 @@ class ChatRequest:
         if params.messages is not None:
             req.messages = _check_messages(params.messages)
         try:
-            # Checked and kept in the form the session file saves (and renders from).
-            req.attachments = attachments_mod.parse([to_wire(a) for a in params.attachments or []])
+            # Kept in the form the session file saves (and renders from).
+            req.attachments = attachments_mod.parse(params.attachments)
         except attachments_mod.AttachmentError as exc:
             raise ParamsError(str(exc)) from exc
         if req.attachments and req.message is None:
