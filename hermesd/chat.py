@@ -52,7 +52,6 @@ MAX_CONTENT_DEPTH = 8
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 # A Retry-After longer than this is reported (rate_limited, retryAfter) instead of waited out.
 MAX_RETRY_WAIT = 30.0
-ROLES = ("system", "developer", "user", "assistant", "tool")
 SUMMARY_PROMPT = (
     "Summarise the conversation below for your own later use. Keep every fact, decision, "
     "code identifier and open question; drop pleasantries. Reply with the summary only."
@@ -142,8 +141,8 @@ def _check_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
         raise ParamsError(f"`messages` has {len(messages)} items; the limit is {MAX_MESSAGES}")
     checked = []
     for i, m in enumerate(messages):
-        if m.role not in ROLES or not isinstance(m.content, (str, list)):
-            raise ParamsError(f"`messages[{i}]` must be {{role: one of {', '.join(ROLES)}, content: string}}")
+        if not isinstance(m.content, (str, list)):  # the role's values are the protocol's (ChatRole)
+            raise ParamsError(f"`messages[{i}].content` must be a string or a list of content parts")
         content = m.content
         if isinstance(content, list) and (
             not all(isinstance(part, dict) for part in content) or config_mod.deeper_than(content, MAX_CONTENT_DEPTH)

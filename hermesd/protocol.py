@@ -59,6 +59,7 @@ ChatErrorKind = Literal[
     "bad_response", "plugin_error", "config_error", "storage",
 ]
 StopReason = Literal["end_turn", "max_tokens", "cancelled", "error"]
+ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
 
@@ -383,7 +384,7 @@ class NewSessionResult:
 class ChatMessage:
     """One message of a transcript sent in hermes/chat's `messages`."""
 
-    role: str = required("system, user or assistant")
+    role: ChatRole = required("who speaks")
     content: Any = required("text, or a list of content parts")
 
 

@@ -380,8 +380,8 @@ export interface ChatParams {
 
 /** One message of a transcript sent in hermes/chat's `messages`. */
 export interface ChatMessage {
-  /** system, user or assistant */
-  role: string;
+  /** who speaks */
+  role: "system" | "developer" | "user" | "assistant" | "tool";
   /** text, or a list of content parts */
   content: unknown;
 }
