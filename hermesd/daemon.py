@@ -52,6 +52,13 @@ class Daemon:
             change.label = model_label(value or "")
         self.broadcast("hermes/configChanged", to_wire(change))
 
+    def config_written(self, changed: list[tuple[str, Any]]) -> None:
+        """After a write of ours: the watch takes the new file as its baseline (so it does not report
+        the change again), and every client hears each changed key."""
+        self.config_watch.sync()
+        for key, value in changed:
+            self.config_changed(key, value)
+
     @functools.cached_property
     def store(self) -> SessionStore:
         """The session store, opened on first use."""

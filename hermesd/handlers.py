@@ -78,8 +78,7 @@ async def set_config(conn: HermesServer, params: protocol.SetConfigParams) -> pr
         written = await asyncio.to_thread(config_mod.set_value, params.key, value, reset=reset)
     except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
         raise _storage_failed(exc) from exc
-    conn.daemon.config_watch.sync()
-    conn.daemon.config_changed(params.key, written)
+    conn.daemon.config_written([(params.key, written)])
     return protocol.SetConfigResult(key=params.key, value=written)
 
 
@@ -100,9 +99,7 @@ async def select_model(conn: HermesServer, params: protocol.SelectModelParams) -
         result, changed = await asyncio.to_thread(listing.select_model, params.provider, params.model, params.min_coding_score)
     except OSError as exc:
         raise _storage_failed(exc) from exc
-    conn.daemon.config_watch.sync()
-    for key, value in changed:
-        conn.daemon.config_changed(key, value)
+    conn.daemon.config_written(changed)
     return result
 
 
