@@ -25,7 +25,7 @@ from bench.report import Row
 from bench.upstream import chunk_text
 from tests.lsp_client import LspClient
 
-WARM_ENV = "HERMESD_WARMUP"  # "early": warm imports before reading stdin (see hermesd/server.py)
+WARM_ENV = "HERMESD_WARMUP"  # "early": warm imports before reading stdin (see hermesd/serve/server.py)
 
 
 @dataclass
@@ -310,14 +310,14 @@ _MANIFEST = "name: bench-{i:03d}\nkind: model-provider\nversion: 1.0.0\ndescript
 
 _DISCOVERY_SCRIPT = textwrap.dedent('''
     import json, sys, time
-    import hermesd.server, hermesd.listing, httpx  # what the daemon has loaded when it discovers
+    import hermesd.serve.server, hermesd.engine.listing, httpx  # what the daemon has loaded when it discovers
     import providers
     t = time.perf_counter(); providers.list_providers(); cold = time.perf_counter() - t
     checks = []
     for _ in range({checks}):
         t = time.perf_counter(); changed = providers.plugins_changed(); checks.append(time.perf_counter() - t)
         assert not changed
-    t = time.perf_counter(); hermesd.listing.providers_result(); listing = time.perf_counter() - t
+    t = time.perf_counter(); hermesd.engine.listing.providers_result(); listing = time.perf_counter() - t
     print(json.dumps({{"cold": cold, "checks": checks, "listing": listing, "count": len(providers.list_providers())}}))
 ''')
 

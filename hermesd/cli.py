@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "sessions": _sessions,
         "setup": _setup,
     }[args.command]
-    from hermesd.config import ConfigError, ConfigUnreadable
+    from hermesd.settings.config import ConfigError, ConfigUnreadable
 
     try:
         return handler(args)
@@ -175,8 +175,8 @@ SHARED_ENV = "HERMESD_SHARED"  # "0": as --no-shared, for clients that cannot ch
 
 
 def serve_daemon(base: Any, kind: str, ready_fd: int) -> int:
-    """The shared daemon named ``base`` (hermesd.forwarder starts it); ``ready_fd`` -1: nobody waits."""
-    from hermesd import shared
+    """The shared daemon named ``base`` (hermesd.client.forwarder starts it); ``ready_fd`` -1: nobody waits."""
+    from hermesd.serve import shared
     from hermesd.aliases import install
 
     install()
@@ -186,7 +186,7 @@ def serve_daemon(base: Any, kind: str, ready_fd: int) -> int:
 
 def _forward_or_serve(log_level: str) -> int:
     """Relay to the shared daemon (docs/protocol.md); serve in-process when it cannot be reached or started."""
-    from hermesd.forwarder import forward
+    from hermesd.client.forwarder import forward
 
     status = forward()
     if status >= 0:
@@ -204,32 +204,32 @@ def _serve_stdio() -> int:
         # ``initialized``: the first chat is ready sooner, but the two imports
         # share one GIL, so ``initialize`` is answered later (docs/performance.md).
         threading.Thread(target=_early_warm_up, name="hermesd-early-warm-up", daemon=True).start()
-    from hermesd import stdio
-    from hermesd.server import create_server
+    from hermesd.serve import stdio
+    from hermesd.serve.server import create_server
 
     stdio.serve(create_server())
     return EXIT_OK
 
 
 def _early_warm_up() -> None:
-    """The HTTP stack first: importing hermesd.server here would only wait for
+    """The HTTP stack first: importing hermesd.serve.server here would only wait for
     the main thread, which is importing pygls for it."""
     import httpx  # noqa: F401
     import httpx_sse  # noqa: F401
 
-    from hermesd.warm_up import start_warm_up
+    from hermesd.serve.warm_up import start_warm_up
 
     start_warm_up()
 
 
 def _serve_tcp(port: int) -> int:
-    from hermesd import tcp
+    from hermesd.serve import tcp
 
     return tcp.serve(port)
 
 
 def _setup_logging(level: str, *, to_stderr: bool) -> None:
-    from hermesd.logs import setup
+    from hermesd.serve.logs import setup
 
     setup(level, to_stderr=to_stderr)
 
@@ -245,7 +245,7 @@ def _emit_json(data: Any) -> None:
 def _doctor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from hermesd import doctor
+    from hermesd.engine import doctor
     from hermesd.protocol import to_wire
 
     result = doctor.report(asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe)))
@@ -262,7 +262,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _providers(args: argparse.Namespace) -> int:
-    from hermesd import listing
+    from hermesd.engine import listing
     from hermesd.protocol import to_wire
 
     result = listing.providers_result()
@@ -283,8 +283,8 @@ def _providers(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from hermesd import listing
-    from hermesd.errors import HermesError
+    from hermesd.engine import listing
+    from hermesd.engine.errors import HermesError
     from hermesd.protocol import to_wire
 
     try:
@@ -339,10 +339,10 @@ def _print_delta(args: argparse.Namespace) -> Any:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from hermesd.chat import ChatEngine
-    from hermesd.errors import HermesError
+    from hermesd.engine.chat import ChatEngine
+    from hermesd.engine.errors import HermesError
     from hermesd.protocol import ParamsError, to_wire
-    from hermesd.sessions import SessionStore
+    from hermesd.engine.sessions import SessionStore
 
     request = _chat_request(args)
     engine = ChatEngine(SessionStore())
@@ -390,7 +390,7 @@ def _chat_via_daemon(args: argparse.Namespace) -> int | None:
     None when none runs (or ``--no-shared``, ``--preview``): the caller works in-process."""
     if args.preview or args.no_shared or os.environ.get(SHARED_ENV) == "0":
         return None
-    from hermesd import remote
+    from hermesd.client import remote
 
     try:
         result = remote.chat(_chat_params(args), _print_delta(args))
@@ -401,7 +401,7 @@ def _chat_via_daemon(args: argparse.Namespace) -> int | None:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from hermesd import config
+    from hermesd.settings import config
 
     if args.action == "path":
         path = str(config.load().path)
@@ -413,7 +413,7 @@ def _config(args: argparse.Namespace) -> int:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
         value = config.masked(cfg.show(args.key or ""), args.key.rsplit(".", 1)[-1] if args.key else "")
         if args.key and args.key not in config.KEYS and args.key not in config.ALIASES and value is None:
-            from hermesd.suggest import did_you_mean
+            from hermesd.engine.suggest import did_you_mean
 
             print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, [*config.KEYS, *config.ALIASES])}; "
                   "`hermesd config get` prints them all", file=sys.stderr)
@@ -443,14 +443,14 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from hermesd import setup
+    from hermesd.engine import setup
 
     return setup.command(args)
 
 
 def _sessions(args: argparse.Namespace) -> int:
     from hermesd.protocol import ListSessionsResult, to_wire
-    from hermesd.sessions import SessionStore
+    from hermesd.engine.sessions import SessionStore
 
     rows = SessionStore().list()
     if args.json:

@@ -3,7 +3,7 @@
 Standard library only: the forwarder's relay, the CLI's shared-daemon client
 and the daemon's readers all use it, and the CLI's path to its first byte
 must not import asyncio or pygls for it. The daemon's own pygls connection
-parses frames through :mod:`hermesd.stdio` and :mod:`hermesd.tcp`, which
+parses frames through :mod:`hermesd.serve.stdio` and :mod:`hermesd.serve.tcp`, which
 use :class:`Headers` so that a hostile header is refused the same way
 everywhere.
 """

@@ -199,7 +199,7 @@ def profile(name: str) -> Any:
 
 def load_config(env: UnitEnv, data: dict[str, Any] | None = None) -> Any:
     """Write ``data`` as config.yaml (if given) and load it."""
-    from hermesd import config
+    from hermesd.settings import config
 
     if data is not None:
         env.config_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -302,7 +302,7 @@ def config_writer(sys_path: list[str], config_file: str, prefix: str, count: int
     table. The locking and read-modify-write under test are the real ones.
     """
     sys.path[:0] = [p for p in sys_path if p not in sys.path]
-    from hermesd import config
+    from hermesd.settings import config
 
     for i in range(count):
         name = f"{prefix}.k{i}"

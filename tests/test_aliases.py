@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_providers_is_hermesd_plugin_api_one_object():
     assert hermesd.aliases.is_ours(providers)
     assert Path(providers.__file__).parent == Path(hermesd.aliases.api_dir())
-    from hermesd import runtime
+    from hermesd.engine import runtime
 
     assert runtime.providers is providers
     assert runtime.ProviderProfile is providers.base.ProviderProfile
@@ -51,8 +51,8 @@ def test_alias_takes_precedence_over_another_providers_package(tmp_path):
     site = _foreign_providers(tmp_path)
     out = _run("import providers; print(getattr(providers, 'FOREIGN', False))", site, tmp_path)
     assert out.stdout.split() == ["True"], out.stderr  # without hermesd, the other package
-    code = ("import hermesd.runtime, providers, providers.base;"
-            "print(getattr(providers, 'FOREIGN', False), hermesd.runtime.providers is providers,"
+    code = ("import hermesd.engine.runtime, providers, providers.base;"
+            "print(getattr(providers, 'FOREIGN', False), hermesd.engine.runtime.providers is providers,"
             " providers.base.__file__.startswith(hermesd.aliases.api_dir()))")
     out = _run(code, site, tmp_path)
     assert out.stdout.split() == ["False", "True", "True"], out.stderr

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hermesd import apply
-from hermesd.apply import ApplyError
+from hermesd.engine import apply
+from hermesd.engine.apply import ApplyError
 from hermesd.protocol import PlanApplyParams, ParamsError, parse, to_wire
 
 

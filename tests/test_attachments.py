@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hermesd import attachments
-from hermesd.chat import ChatEngine, ChatRequest, estimate_tokens
+from hermesd.engine import attachments
+from hermesd.engine.chat import ChatEngine, ChatRequest, estimate_tokens
 from hermesd.protocol import ChatParams, parse
-from hermesd.sessions import Session, SessionStore, Settings
+from hermesd.engine.sessions import Session, SessionStore, Settings
 from tests._unit_helpers import unit_env  # noqa: F401  (autouse fixture)
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from hermesd import catalog
+from hermesd.engine import catalog
 from hermesd.protocol import to_wire
-from hermesd.runtime import resolve
-from hermesd.sessions import SessionStore, Settings
+from hermesd.engine.runtime import resolve
+from hermesd.engine.sessions import SessionStore, Settings
 from providers import register_provider
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL

@@ -215,7 +215,7 @@ async def test_a_stranger_is_closed_without_initialize_and_its_frames_are_capped
 
 
 async def test_the_number_of_connections_is_capped(tcp_daemon: Any) -> None:
-    from hermesd.tcp import MAX_CONNECTIONS
+    from hermesd.serve.tcp import MAX_CONNECTIONS
 
     daemon = tcp_daemon()
     held = [await member(daemon) for _ in range(MAX_CONNECTIONS)]
@@ -251,7 +251,7 @@ async def test_running_out_of_file_descriptors_logs_one_line_not_a_traceback_per
         assert time.monotonic() < deadline, log_file.read_text()[-2000:]
         await asyncio.sleep(0.1)
     log = log_file.read_text()
-    assert log.count("WARNING hermesd.tcp: cannot accept connections: [Errno 24] Too many open files") == 1
+    assert log.count("WARNING hermesd.serve.tcp: cannot accept connections: [Errno 24] Too many open files") == 1
     assert "Traceback" not in log
     for conn in conns:
         conn.close()

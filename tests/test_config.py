@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from hermesd import config
-from hermesd.config import ConfigError, ConfigUnreadable
+from hermesd.settings import config
+from hermesd.settings.config import ConfigError, ConfigUnreadable
 from providers.pareto import DEFAULT_MIN_CODING_SCORE
 from tests._unit_helpers import UnitEnv, config_writer, unit_env  # noqa: F401  (autouse fixture)
 
@@ -532,7 +532,7 @@ def test_a_dangling_config_symlink_is_reported_every_time(unit_env: UnitEnv) -> 
 
 
 def test_without_a_config_file_pyyaml_is_not_imported(unit_env: UnitEnv) -> None:
-    code = "import sys; from hermesd import config; config.load(); print('yaml' in sys.modules)"
+    code = "import sys; from hermesd.settings import config; config.load(); print('yaml' in sys.modules)"
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=True)

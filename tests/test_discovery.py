@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 import providers
-from hermesd import config as hconfig
-from hermesd import runtime
+from hermesd.settings import config as hconfig
+from hermesd.engine import runtime
 from hermesd.wire import ChatOptions
 from hermesd.wire import chat_completions
 from providers import get_provider_profile, list_providers

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hermesd import doctor
+from hermesd.engine import doctor
 from tests._unit_helpers import write_distribution
 
 

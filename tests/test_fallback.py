@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from hermesd.fallback import Entry, read_chain
+from hermesd.engine.fallback import Entry, read_chain
 from tests.conftest import CANARY_KEY, write_config
 from tests.upstream import Upstream, closed_port_url
 

@@ -227,7 +227,7 @@ async def test_set_config_on_a_full_disk_is_a_clear_error_and_the_file_is_intact
 
 def test_a_torn_last_line_that_parses_is_skipped_and_later_turns_load(tmp_path: Path) -> None:
     """A crash can leave ``12`` or ``"te`` as the last line: skipped, and the next append starts a new line."""
-    from hermesd.sessions import Settings, SessionStore
+    from hermesd.engine.sessions import Settings, SessionStore
 
     store = SessionStore(tmp_path / "sessions")
     session = store.create(provider="p", model="m", settings=Settings())
@@ -305,8 +305,8 @@ async def test_a_private_user_plugin_loads_and_bundled_ones_are_exempt(start_dae
 
 def test_a_short_write_then_enospc_leaves_no_torn_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same rule without root: a fault-injecting writer lands half a record, then the disk is full."""
-    import hermesd.sessions as sessions_mod
-    from hermesd.sessions import SessionStore, Settings
+    import hermesd.engine.sessions as sessions_mod
+    from hermesd.engine.sessions import SessionStore, Settings
 
     store = SessionStore(tmp_path / "sessions")
     session = store.create(provider="p", model="m", settings=Settings())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hermesd import config
+from hermesd.settings import config
 from tests._unit_helpers import UnitEnv, unit_env  # noqa: F401  (autouse fixture)
 
 
@@ -67,13 +67,13 @@ def test_switching_provider_keeps_the_url_with_the_provider_it_was_set_for(path:
     assert cfg.get("model.base_url") == "" and cfg.get("providers.custom.base_url") == "http://127.0.0.1:1/v1"
     assert path.read_text().startswith("# mine\n")
     config.set_value("model.provider", "custom", path=path)  # and back: custom finds its URL again
-    from hermesd.runtime import resolve
+    from hermesd.engine.runtime import resolve
 
     assert resolve(config.load(path)).base_url == "http://127.0.0.1:1/v1"
 
 
 def test_named_endpoints_from_providers_and_custom_providers(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hermesd.runtime import resolve
+    from hermesd.engine.runtime import resolve
 
     monkeypatch.setenv("MY_LLM_KEY", "sk-my-llm-1234")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")
@@ -100,7 +100,7 @@ def test_masking_is_recursive_and_hides_url_passwords() -> None:
 
 
 def test_doctor_reports_hermes_keys_it_ignores_as_ok_and_unusable_shapes_as_warnings(path: Path) -> None:
-    from hermesd import doctor
+    from hermesd.engine import doctor
 
     cfg = load(path, "agent: {max_turns: 90, reasoning_effort: high}\nterminal: {backend: local}\n"
                      "custom_providers: {name: x}\nproviders: {bad: {base_url: 'ftp://x'}}\n")
@@ -145,7 +145,7 @@ def test_a_hermes_file_survives_many_writes_with_only_the_intended_lines_changed
 
 
 def test_the_round_trip_writer_bounds_aliases_on_its_own(path: Path) -> None:
-    from hermesd import yaml_edit
+    from hermesd.settings import yaml_edit
 
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))

@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from hermesd.local import is_local_url, key_optional
+from hermesd.engine.local import is_local_url, key_optional
 from tests import local_servers
 from tests.conftest import CANARY_KEY, write_config
 from tests.upstream import closed_port, closed_port_url
@@ -226,7 +226,7 @@ async def test_a_long_or_path_model_id_gets_a_short_label_from_the_daemon(start_
 
 
 def test_a_key_typed_at_setup_replaces_the_old_line_in_dotenv(isolated_home):
-    from hermesd.setup import save_key
+    from hermesd.engine.setup import save_key
 
     env = isolated_home / ".env"
     env.write_text("DEEPSEEK_API_KEY=keep-me\nexport OPENROUTER_API_KEY=old-value\n# a comment\n")

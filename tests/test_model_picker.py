@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pygls.exceptions import JsonRpcInvalidParams
 
-from hermesd import config as config_mod
+from hermesd.settings import config as config_mod
 from tests.conftest import CANARY_KEY, write_config
 
 

@@ -17,9 +17,9 @@ from tests._packaging_helpers import bare_venv, build_wheel
 
 # Run from outside the checkout: hermesd's modules come from the given path only.
 ONE_OBJECT = (
-    "import hermesd, hermesd.runtime, providers, providers.base;"
+    "import hermesd, hermesd.engine.runtime, providers, providers.base;"
     "from providers.discovery import bundled_dir;"
-    "assert hermesd.runtime.providers is providers and hermesd.runtime.ProviderProfile is providers.base.ProviderProfile;"
+    "assert hermesd.engine.runtime.providers is providers and hermesd.engine.runtime.ProviderProfile is providers.base.ProviderProfile;"
     "print(hermesd.aliases.api_dir() == __import__('os').path.dirname(providers.__file__),"
     " bundled_dir().is_relative_to(__import__('pathlib').Path(hermesd.__file__).parent.parent),"
     " len(providers.list_providers()), len(providers.plugin_errors()))"
@@ -76,7 +76,7 @@ def test_editable_install_exposes_hermesd_alone(tmp_path):
 def test_checkout_serves_one_object_under_one_name(name, tmp_path):
     # A checkout on sys.path (what the tests and `python -m hermesd` from the repo see):
     # importing the plugin API before or after hermesd gives the same module.
-    code = f"import {name}, hermesd.runtime, sys; print(sys.modules['providers'] is hermesd.runtime.providers)"
+    code = f"import {name}, hermesd.engine.runtime, sys; print(sys.modules['providers'] is hermesd.engine.runtime.providers)"
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {code}"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.stdout.split() == ["True"], out.stderr

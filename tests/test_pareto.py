@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermesd import config as hconfig
-from hermesd.runtime import Resolved, resolve
+from hermesd.settings import config as hconfig
+from hermesd.engine.runtime import Resolved, resolve
 from hermesd.wire import ChatOptions
 from hermesd.wire import chat_completions
 from providers.base import ProviderProfile
@@ -269,7 +269,7 @@ HAND_EDITED: list[tuple[str, float | None, str]] = [
 
 @pytest.mark.parametrize("line,sent,status", HAND_EDITED, ids=[h[0] or "absent" for h in HAND_EDITED])
 def test_hand_edited_score_to_request_and_doctor(unit_env: UnitEnv, line: str, sent: float | None, status: str) -> None:
-    from hermesd.doctor import config_checks, pareto_check
+    from hermesd.engine.doctor import config_checks, pareto_check
 
     unit_env.config_path.write_text(f"openrouter:\n  {line}\n" if line else "")
     cfg = hconfig.load(unit_env.config_path)

@@ -51,7 +51,7 @@ METHODS = (
 
 def test_the_fuzz_covers_every_method_the_daemon_advertises() -> None:
     """A method added to the server without being added here would escape the fuzz."""
-    from hermesd.handlers import HANDLERS
+    from hermesd.serve.handlers import HANDLERS
 
     assert set(METHODS) == set(HANDLERS)
 

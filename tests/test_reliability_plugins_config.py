@@ -438,7 +438,7 @@ KEYS_B = {"auxiliary.model": lambda i: f"aux-{i}", "model.max_tokens": lambda i:
 
 def _effective(path: Path, key: str) -> Any:
     """The key as written (an alias such as network.max_retries is written as its Hermes key)."""
-    from hermesd import config
+    from hermesd.settings import config
 
     raw = config.migrate(yaml.safe_load(path.read_text(encoding="utf-8")))
     alias = config.ALIASES.get(key)
@@ -493,7 +493,7 @@ async def test_two_clients_of_one_daemon_writing_different_keys_lose_no_update(t
 
 _WRITER = """
 import itertools, sys
-from hermesd import config
+from hermesd.settings import config
 path = config.config_path()
 for i in itertools.count():
     config.set_value("context.budget_tokens", 1000 + i)

@@ -11,9 +11,10 @@ import pytest
 
 import providers
 import providers.discovery as discovery
-from hermesd import config, credentials, runtime
-from hermesd.errors import HermesError
-from hermesd.runtime import detect_api_mode, host_table, provider_for_url, resolve
+from hermesd.settings import config, credentials
+from hermesd.engine import runtime
+from hermesd.engine.errors import HermesError
+from hermesd.engine.runtime import detect_api_mode, host_table, provider_for_url, resolve
 from providers import register_provider
 from providers.base import ProviderProfile
 from tests._unit_helpers import BUNDLED_NAMES, UnitEnv, load_config, profile, unit_env  # noqa: F401
@@ -542,7 +543,7 @@ def test_no_profile_api_mode(env: UnitEnv) -> None:
 
 def test_unknown_configured_provider_is_kept_and_reported_by_doctor(without_openrouter: UnitEnv) -> None:
     """A plugin that disappeared must not blank the user's setting; doctor names it."""
-    from hermesd import doctor
+    from hermesd.engine import doctor
 
     c = cfg(without_openrouter, provider="openrouter", base_url=OPENROUTER_URL)
     assert c.get("model.provider") == "openrouter" and not c.problems
@@ -564,7 +565,7 @@ def test_reasoning_config(effort: str, expected: Any) -> None:
 
 def test_auto_means_auto_detect_as_in_hermes(unit_env: UnitEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """Hermes configs say ``provider: auto``; it means "detect from the URL", not a provider name."""
-    from hermesd import config
+    from hermesd.settings import config
 
     assert config.validate("model.provider", "auto") == ""
     monkeypatch.setenv("HERMES_INFERENCE_PROVIDER", "auto")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hermesd import session_index, sessions
+from hermesd.engine import session_index, sessions
 from hermesd.protocol import ListSessionsParams, parse, to_wire
-from hermesd.sessions import SessionStore, Settings
+from hermesd.engine.sessions import SessionStore, Settings
 from tests._unit_helpers import unit_env  # noqa: F401  (autouse fixture)
 
 

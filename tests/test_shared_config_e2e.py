@@ -267,7 +267,7 @@ async def test_a_config_that_cannot_be_read_is_a_clear_config_error(start_daemon
 
 
 def test_alias_bomb_is_refused_by_the_reader_and_the_writer(isolated_home):
-    from hermesd import config
+    from hermesd.settings import config
 
     path = isolated_home / "config.yaml"
     path.write_text(BOMB, encoding="utf-8")

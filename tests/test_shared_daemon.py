@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from hermesd import __version__, forwarder
-from hermesd.shared import peer_uid
+from hermesd import __version__
+from hermesd.client import forwarder
+from hermesd.serve.shared import peer_uid
 from tests.conftest import write_config
 from tests.daemon import shared_daemon_pids, wait_shared_daemon_gone
 from tests.lsp_client import LspClient, frame
@@ -102,7 +103,7 @@ async def test_the_forwarder_imports_the_standard_library_only(start_daemon, tmp
         assert result["serverInfo"]["name"] == "hermesd"
         await client.close()
     imported = {line.split("|")[-1].strip() for line in log.read_text().splitlines() if line.startswith("import time:")}
-    assert "hermesd.forwarder" in imported
+    assert "hermesd.client.forwarder" in imported
     assert not {name for name in imported if name.split(".")[0] in HEAVY}
 
 
@@ -157,7 +158,7 @@ async def test_the_daemon_exits_after_the_idle_timeout(start_daemon, isolated_ho
 
 ROTATING = """
 import os, sys
-from hermesd.logs import rotate_stderr
+from hermesd.serve.logs import rotate_stderr
 rotate_stderr(sys.argv[1], max_bytes=1000, backups=2)
 for i in range(100):
     print(f"line {i:03d} " + "x" * 40, file=sys.stderr)
@@ -181,7 +182,7 @@ def test_the_daemons_stderr_is_rotated_past_its_size_limit(tmp_path):
 
 @pytest.mark.asyncio
 async def test_a_shared_daemon_starts_a_new_stderr_file_when_the_old_one_is_too_large(start_daemon):
-    from hermesd.logs import STDERR_MAX_BYTES
+    from hermesd.serve.logs import STDERR_MAX_BYTES
 
     log = forwarder.endpoint().log
     log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -205,7 +206,7 @@ async def test_hermesd_chat_uses_the_running_daemon(start_daemon, upstream, isol
     [request] = upstream.requests
     assert request.json["messages"][-1]["content"] == "hi"
     imported = {line.split("|")[-1].strip() for line in err.decode().splitlines() if line.startswith("import time:")}
-    assert not {name for name in imported if name.split(".")[0] in HEAVY or name == "hermesd.chat"}
+    assert not {name for name in imported if name.split(".")[0] in HEAVY or name == "hermesd.engine.chat"}
     log = (Path(os.environ["HERMESD_LOG_DIR"]) / "hermesd.log").read_text()
     assert f"hello from pid {proc.pid}" in log  # the daemon served it
 

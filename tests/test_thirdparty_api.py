@@ -16,8 +16,9 @@ from typing import Any, Iterator
 import pytest
 
 import providers
-from hermesd import compat, doctor
-from hermesd.runtime import Resolved
+from hermesd import compat
+from hermesd.engine import doctor
+from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, chat_completions
 from providers.base import ProviderProfile, missing_hooks, newer_fields
 from tests._unit_helpers import (  # noqa: F401  (fresh_unit_env is an autouse fixture)

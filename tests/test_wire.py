@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from hermesd.errors import HermesError
-from hermesd.runtime import Resolved
+from hermesd.engine.errors import HermesError
+from hermesd.engine.runtime import Resolved
 from hermesd.protocol import to_wire
 from hermesd.wire import ChatOptions, PreparedRequest, mask_headers, wire_messages
 from hermesd.wire import anthropic_messages, bedrock_converse, chat_completions, codex_responses

@@ -283,9 +283,15 @@ def _become_daemon(ep: Endpoint, read_fd: int, write_fd: int) -> None:
         import gc
 
         gc.disable()  # start-up imports allocate only what lives on: no collections (the daemon turns it back on)
-        from hermesd.cli import serve_daemon
+        import runpy
 
-        status = serve_daemon(ep.base, ep.kind, write_fd)
+        # The daemon's entry point by name, as Windows' `python -m hermesd --daemon ...` below,
+        # without a second interpreter start: this package never imports the layers above it.
+        sys.argv[1:] = ["--daemon", str(ep.base), ep.kind, str(write_fd)]
+        try:
+            runpy.run_module("hermesd", run_name="__main__")
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else 1
     except BaseException:  # noqa: BLE001 - report in the daemon's log, then leave: never return into the forwarder
         import traceback
 

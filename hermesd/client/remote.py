@@ -28,7 +28,7 @@ def chat(params: dict[str, Any], on_delta: Callable[[str, str, str], None]) -> d
 
     ``on_delta`` gets each piece as the engine reports it: (session id, text, reasoning).
     """
-    from hermesd import forwarder
+    from hermesd.client import forwarder
     from hermesd.paths import RuntimeDirError
 
     try:

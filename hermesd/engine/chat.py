@@ -19,11 +19,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from hermesd import attachments as attachments_mod
-from hermesd import config as config_mod
-from hermesd import fallback
-from hermesd.credentials import redact
-from hermesd.errors import HermesError
+from hermesd.engine import attachments as attachments_mod
+from hermesd.settings import config as config_mod
+from hermesd.engine import fallback
+from hermesd.settings.credentials import redact
+from hermesd.engine.errors import HermesError
 from hermesd.protocol import (
     ChatMessage,
     ChatParams,
@@ -36,8 +36,8 @@ from hermesd.protocol import (
     Usage,
     to_wire,
 )
-from hermesd.runtime import Resolved, openrouter_provider, reasoning_config, resolve
-from hermesd.sessions import Session, SessionStore, Settings
+from hermesd.engine.runtime import Resolved, openrouter_provider, reasoning_config, resolve
+from hermesd.engine.sessions import Session, SessionStore, Settings
 from hermesd.transports import Delta, Finish, NetworkSettings, open_stream
 from hermesd.wire import ChatOptions, PreparedRequest, text_of
 from hermesd.wire.dispatch import build_request
@@ -367,7 +367,7 @@ class ChatEngine:
     async def chat(self, params: ChatParams, *, on_delta: DeltaCallback | None = None) -> ChatResult:
         """Run one chat to its end; upstream failures are results (``error``), not exceptions.
 
-        :class:`ParamsError` and :class:`~hermesd.attachments.NeedsConfirmation`
+        :class:`ParamsError` and :class:`~hermesd.engine.attachments.NeedsConfirmation`
         are raised before anything is sent; a cancel (:meth:`cancel`) ends it
         with ``stopReason: cancelled`` and the partial text.
         """

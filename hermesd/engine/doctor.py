@@ -17,11 +17,12 @@ import providers
 from providers.base import MAX_REDIRECTS, ProviderProfile, same_origin
 from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
-from hermesd import config as config_mod
-from hermesd import credentials, listing, local
-from hermesd.errors import HermesError
+from hermesd.settings import config as config_mod
+from hermesd.settings import credentials
+from hermesd.engine import listing, local
+from hermesd.engine.errors import HermesError
 from hermesd.protocol import DoctorCheck, DoctorResult
-from hermesd.runtime import resolve
+from hermesd.engine.runtime import resolve
 
 PROBE_TIMEOUT = 5.0
 ANTHROPIC_VERSION = "2023-06-01"
@@ -77,7 +78,7 @@ def config_checks(cfg: config_mod.Config) -> list[Check]:
 
 def fallback_checks(cfg: config_mod.Config) -> list[Check]:
     """The fallback chain in order: where each entry goes and whether its key is set (never its value)."""
-    from hermesd import fallback
+    from hermesd.engine import fallback
 
     return [Check("fallback", status, summary, hint=hint) for status, summary, hint in fallback.describe(cfg)]
 

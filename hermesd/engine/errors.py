@@ -28,7 +28,7 @@ class HermesError(Exception):
         retry_after: float | None = None,
         provider: str | None = None,
     ) -> None:
-        from hermesd.credentials import redact
+        from hermesd.settings.credentials import redact
 
         # Scrubbed now, not only in to_dict(): servers, the CLI and logs all print
         # ``message`` directly, and it may quote an upstream body or a plugin's exception.
@@ -48,7 +48,7 @@ class HermesError(Exception):
 
     def to_protocol(self) -> ChatError:
         """The error as a chat result carries it (``kind``, ``message``, ``hint``...), secrets redacted."""
-        from hermesd.credentials import redact
+        from hermesd.settings.credentials import redact
         from hermesd.protocol import ChatError
 
         return ChatError(kind=self.kind, message=redact(self.message),  # type: ignore[arg-type] - a ChatErrorKind

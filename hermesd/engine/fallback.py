@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from hermesd.errors import HermesError
+from hermesd.engine.errors import HermesError
 
 if TYPE_CHECKING:
-    from hermesd.config import Config
-    from hermesd.runtime import Resolved
+    from hermesd.settings.config import Config
+    from hermesd.engine.runtime import Resolved
 
 API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
 # Kinds worth trying on another provider: the request was fine, this provider could not serve it now.
@@ -123,7 +123,7 @@ def resolve_entry(config: Config, entry: Entry) -> Resolved:
     ``runtime.resolve`` applies the entry's URL and key, so they pass the same
     checks as any configured URL (a URL with a password in it is refused).
     """
-    from hermesd.runtime import detect_api_mode, resolve
+    from hermesd.engine.runtime import detect_api_mode, resolve
 
     resolved = resolve(config, provider=entry.provider, model=entry.model, base_url=entry.base_url or None,
                        api_key=entry.api_key or None, key_env=entry.key_env or None)

@@ -9,9 +9,10 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
-from hermesd import catalog, credentials, local, suggest
-from hermesd import config as config_mod
-from hermesd.errors import HermesError
+from hermesd.engine import catalog, local, suggest
+from hermesd.settings import credentials
+from hermesd.settings import config as config_mod
+from hermesd.engine.errors import HermesError
 from hermesd.protocol import (
     ConfigErrorInfo,
     CurrentModel,
@@ -28,7 +29,7 @@ from hermesd.protocol import (
     SelectModelResult,
     SetupProvider,
 )
-from hermesd.runtime import resolve
+from hermesd.engine.runtime import resolve
 
 AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
 

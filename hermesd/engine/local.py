@@ -83,7 +83,7 @@ def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, 
     fallback = profile.fallback_models[0] if profile.fallback_models else ""
     if not serves_own_models(profile, base_url):
         return DefaultModel(fallback, "")
-    from hermesd import catalog
+    from hermesd.engine import catalog
 
     listing = catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key)
     served = [m.id for m in listing.models if m.group == "models"]  # not a curated router

@@ -16,9 +16,9 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import is_openrouter_url
 
-from hermesd import credentials
-from hermesd.config import Config
-from hermesd.errors import HermesError
+from hermesd.settings import credentials
+from hermesd.settings.config import Config
+from hermesd.engine.errors import HermesError
 
 KIMI_HOSTS = ("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn")
 
@@ -152,7 +152,7 @@ def resolve(
 
 def _unnamed_model(config: Config, profile: ProviderProfile, base_url: str, key: str | None) -> tuple[str, str]:
     """Nothing named a model: a keyless server's first served one, else the plugin's fallback."""
-    from hermesd.local import default_model
+    from hermesd.engine.local import default_model
 
     chosen = default_model(profile, base_url, key, config)
     return chosen.model, chosen.note
@@ -194,7 +194,7 @@ def model_base_url_applies(config: Config, profile: ProviderProfile) -> bool:
     ``model.base_url`` is the URL of ``model.provider`` (the Hermes agent writes
     the two together). With no ``model.provider``, it belongs to the provider
     whose host it is, else to ``custom``. When ``model.provider`` changes,
-    :func:`hermesd.config.set_value` moves the URL to
+    :func:`hermesd.settings.config.set_value` moves the URL to
     ``providers.<old provider>.base_url``, so it never follows the switch.
     """
     url = (config.get("model.base_url") or "").strip()
@@ -228,7 +228,7 @@ def _base_url(config: Config, profile: ProviderProfile, explicit: str, own: dict
 
 
 def _checked_url(url: str, source: str, provider: str) -> str:
-    from hermesd.config import has_userinfo, mask_url
+    from hermesd.settings.urls import has_userinfo, mask_url
 
     url = url.strip().rstrip("/")
     if has_userinfo(url):

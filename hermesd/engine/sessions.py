@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hermesd.errors import HermesError, storage_error
+from hermesd.engine.errors import HermesError, storage_error
 from hermesd.paths import data_dir, ensure_private_dir
 from hermesd.protocol import GetSessionResult, ListSessionsResult, ParamsError, SessionMessage, SessionSummary, parse
-from hermesd.session_index import SessionIndex, derive_title
+from hermesd.engine.session_index import SessionIndex, derive_title
 
 if TYPE_CHECKING:
     from providers.base import ProviderProfile

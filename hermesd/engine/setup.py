@@ -127,7 +127,7 @@ def at_url(url: str) -> Server:
 def write(provider: str, model: str, base_url: str | None = None) -> None:
     """Provider, base URL and model in one atomic write. The previous provider's
     base URL and forced API shape would be wrong for this one: they are removed."""
-    from hermesd import config
+    from hermesd.settings import config
 
     values = {"model.provider": provider, "model.default": model}
     if base_url:
@@ -138,8 +138,8 @@ def write(provider: str, model: str, base_url: str | None = None) -> None:
 
 def test_chat(provider: str, model: str) -> str:
     """One short chat through the configured endpoint: the reply's text, or HermesError."""
-    from hermesd import config
-    from hermesd.runtime import resolve
+    from hermesd.settings import config
+    from hermesd.engine.runtime import resolve
     from hermesd.transports import Delta, NetworkSettings, open_stream
     from hermesd.wire import ChatOptions
     from hermesd.wire.dispatch import build_request
@@ -157,7 +157,7 @@ def test_chat(provider: str, model: str) -> str:
 
 def save_key(name: str, value: str) -> None:
     """Append or replace ``name`` in ``$HERMES_HOME/.env`` (0600, atomic)."""
-    from hermesd.config import _atomic_write, _locked
+    from hermesd.settings.config import _atomic_write, _locked
     from hermesd.paths import env_path
 
     path = env_path()
@@ -173,7 +173,7 @@ def save_key(name: str, value: str) -> None:
 
 def openrouter_key(ask: bool) -> str:
     """The variable holding an OpenRouter key; prompts (and saves to .env) only when none is set."""
-    from hermesd import credentials
+    from hermesd.settings import credentials
 
     var, _ = credentials.find_key(("OPENROUTER_API_KEY",))
     if var:
@@ -199,7 +199,7 @@ def can_ask() -> bool:
 
 def command(args: Any) -> int:
     """``hermesd setup local|openrouter``: 0 when configured and the test chat answered, else 1."""
-    from hermesd.errors import HermesError
+    from hermesd.engine.errors import HermesError
 
     report: dict[str, Any] = {}
     say = (lambda text: None) if args.json else print
@@ -219,7 +219,7 @@ def command(args: Any) -> int:
     except SetupError as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return 1
-    from hermesd import config
+    from hermesd.settings import config
 
     report.update(provider=provider, model=model, baseUrl=base_url or "", config=str(config.load().path))
     say(f"wrote {report['config']}: model.provider = {provider}, model.default = {model}"

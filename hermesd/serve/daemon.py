@@ -18,24 +18,36 @@ import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from hermesd.chat import ChatEngine
+    from hermesd.engine.chat import ChatEngine
+    from hermesd.engine.sessions import SessionStore
     from hermesd.protocol import RawResult
-    from hermesd.sessions import SessionStore
+    from hermesd.serve.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 
 class Client(Protocol):
-    """A connection the daemon can notify (a :class:`~hermesd.server.HermesServer`)."""
+    """A connection the daemon can notify (a :class:`~hermesd.serve.server.HermesServer`)."""
 
     protocol: Any
+
+
+class Connection(Client, Protocol):
+    """One client's connection as :mod:`hermesd.serve.handlers` use it (a
+    :class:`~hermesd.serve.server.HermesServer`): declared here, below both, so the
+    handlers never import the server that registers them."""
+
+    daemon: Daemon
+    outbox: Outbox | None
+    chats: set[asyncio.Task]  # this connection's hermes/chat requests in flight
+    work_done_progress: Any  # pygls' progress reporter
 
 
 class Daemon:
     """State shared by every connection: sessions, running chats, clients to notify."""
 
     def __init__(self) -> None:
-        from hermesd.config_watch import ConfigWatch
+        from hermesd.settings.config_watch import ConfigWatch
 
         self.clients: set[Client] = set()
         self._listing: tuple[tuple, Any] | None = None
@@ -47,7 +59,7 @@ class Daemon:
 
         change = ConfigChanged(key=key, value=value)
         if key == "model.default":
-            from hermesd.listing import model_label
+            from hermesd.engine.listing import model_label
 
             change.label = model_label(value or "")
         self.broadcast("hermes/configChanged", to_wire(change))
@@ -63,7 +75,7 @@ class Daemon:
     def store(self) -> SessionStore:
         """The session store, opened on first use."""
 
-        from hermesd.sessions import SessionStore
+        from hermesd.engine.sessions import SessionStore
 
         return SessionStore()
 
@@ -71,7 +83,7 @@ class Daemon:
     def engine(self) -> ChatEngine:
         """The chat engine, imported and built on first use (never for a connection that only lists)."""
 
-        from hermesd.chat import ChatEngine
+        from hermesd.engine.chat import ChatEngine
 
         return ChatEngine(self.store)
 
@@ -87,7 +99,7 @@ class Daemon:
         cached = self._listing
         if cached is not None and cached[0] == key:
             return cached[1]
-        from hermesd import listing
+        from hermesd.engine import listing
         from hermesd.protocol import RawResult, to_wire
 
         result = await asyncio.to_thread(listing.providers_result)

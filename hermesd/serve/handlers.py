@@ -1,11 +1,12 @@
 """Every ``hermes/*`` handler: a few lines each, from typed params to a plain module and back.
 
 Module-level functions taking the connection (``conn``: a
-:class:`~hermesd.server.HermesServer`, whose ``daemon`` holds the shared
-state) and the request's params, already parsed into the type that
+:class:`~hermesd.serve.daemon.Connection`, in practice the
+:class:`~hermesd.serve.server.HermesServer`, whose ``daemon`` holds the
+shared state) and the request's params, already parsed into the type that
 :data:`hermesd.protocol.METHODS` names for the method. They return the
 protocol object that names as the result, or a cached
-:class:`~hermesd.protocol.RawResult`. :mod:`hermesd.server` registers them
+:class:`~hermesd.protocol.RawResult`. :mod:`hermesd.serve.server` registers them
 (:data:`HANDLERS`) behind one wrapper that checks config.yaml for outside
 changes, parses the params and maps hermesd's exceptions onto JSON-RPC
 errors. The modules they call are imported on first use: this module is
@@ -22,9 +23,9 @@ from pygls.exceptions import JsonRpcException
 
 if TYPE_CHECKING:
     from hermesd import protocol
-    from hermesd.server import HermesServer
+    from hermesd.serve.daemon import Connection
 
-Handler = Callable[["HermesServer", Any], Awaitable[Any]]
+Handler = Callable[["Connection", Any], Awaitable[Any]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -39,7 +40,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 
 @handler("hermes/listProviders")
-async def list_providers(conn: HermesServer, params: protocol.ListProvidersParams) -> protocol.RawResult:
+async def list_providers(conn: Connection, params: protocol.ListProvidersParams) -> protocol.RawResult:
     """Every provider, whether a key is set for it, and plugins that failed to load."""
     if params.refresh:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
@@ -47,27 +48,27 @@ async def list_providers(conn: HermesServer, params: protocol.ListProvidersParam
 
 
 @handler("hermes/listModels")
-async def list_models(conn: HermesServer, params: protocol.ListModelsParams) -> protocol.ListModelsResult:
+async def list_models(conn: Connection, params: protocol.ListModelsParams) -> protocol.ListModelsResult:
     """The picker's models for one provider: live, cached or curated."""
-    from hermesd import listing
+    from hermesd.engine import listing
 
     return await asyncio.to_thread(listing.models_result, params.provider, params.refresh is True)
 
 
 @handler("hermes/getConfig")
-async def get_config(conn: HermesServer, params: protocol.NoParams) -> protocol.GetConfigResult:
+async def get_config(conn: Connection, params: protocol.NoParams) -> protocol.GetConfigResult:
     """The effective configuration, secrets masked."""
-    from hermesd import config as config_mod
-    from hermesd import listing
+    from hermesd.settings import config as config_mod
+    from hermesd.engine import listing
 
     # Off the event loop: reading a large or hostile file must not stall other chats.
     return await asyncio.to_thread(lambda: listing.config_result(config_mod.load()))
 
 
 @handler("hermes/setConfig")
-async def set_config(conn: HermesServer, params: protocol.SetConfigParams) -> protocol.SetConfigResult:
+async def set_config(conn: Connection, params: protocol.SetConfigParams) -> protocol.SetConfigResult:
     """Validate and write one key atomically, then tell every client."""
-    from hermesd import config as config_mod
+    from hermesd.settings import config as config_mod
     from hermesd import protocol
 
     reset = params.reset is True
@@ -83,17 +84,17 @@ async def set_config(conn: HermesServer, params: protocol.SetConfigParams) -> pr
 
 
 @handler("hermes/listPicker")
-async def list_picker(conn: HermesServer, params: protocol.ListPickerParams) -> protocol.ListPickerResult:
+async def list_picker(conn: Connection, params: protocol.ListPickerParams) -> protocol.ListPickerResult:
     """The cross-provider model picker, display-ready: clients render it as it is."""
-    from hermesd import listing
+    from hermesd.engine import listing
 
     return await asyncio.to_thread(listing.picker_result, params.refresh is True)
 
 
 @handler("hermes/selectModel")
-async def select_model(conn: HermesServer, params: protocol.SelectModelParams) -> protocol.SelectModelResult:
+async def select_model(conn: Connection, params: protocol.SelectModelParams) -> protocol.SelectModelResult:
     """Provider, model (and score) in one atomic write; every client hears each changed key."""
-    from hermesd import listing
+    from hermesd.engine import listing
 
     try:
         result, changed = await asyncio.to_thread(listing.select_model, params.provider, params.model, params.min_coding_score)
@@ -104,16 +105,16 @@ async def select_model(conn: HermesServer, params: protocol.SelectModelParams) -
 
 
 @handler("hermes/describeConfig")
-async def describe_config(conn: HermesServer, params: protocol.NoParams) -> protocol.DescribeConfigResult:
+async def describe_config(conn: Connection, params: protocol.NoParams) -> protocol.DescribeConfigResult:
     """Every config key with its type, default and rule, so editors keep no copy."""
-    from hermesd import config as config_mod
+    from hermesd.settings import config as config_mod
     from hermesd import protocol
 
     return protocol.DescribeConfigResult(keys=[protocol.ConfigKeyInfo(**row) for row in config_mod.describe_all()])
 
 
 @handler("hermes/newSession")
-async def new_session(conn: HermesServer, params: protocol.NewSessionParams) -> protocol.NewSessionResult:
+async def new_session(conn: Connection, params: protocol.NewSessionParams) -> protocol.NewSessionResult:
     """A new conversation; first picks up plugins changed since the last one."""
     from hermesd import protocol
 
@@ -129,9 +130,9 @@ async def new_session(conn: HermesServer, params: protocol.NewSessionParams) -> 
 
 
 @handler("hermes/chat")
-async def chat(conn: HermesServer, params: protocol.ChatParams) -> protocol.ChatResult:
+async def chat(conn: Connection, params: protocol.ChatParams) -> protocol.ChatResult:
     """Stream a reply as hermes/chatDelta notifications; return the whole turn."""
-    from hermesd.outbox import DeltaStream
+    from hermesd.serve.outbox import DeltaStream
 
     if params.session_id is None:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
@@ -162,7 +163,7 @@ async def chat(conn: HermesServer, params: protocol.ChatParams) -> protocol.Chat
 
 
 @handler("hermes/cancel")
-async def cancel(conn: HermesServer, params: protocol.CancelParams) -> protocol.CancelResult:
+async def cancel(conn: Connection, params: protocol.CancelParams) -> protocol.CancelResult:
     """Stop a session's running chat now; its partial text is kept."""
     from hermesd import protocol
 
@@ -170,15 +171,16 @@ async def cancel(conn: HermesServer, params: protocol.CancelParams) -> protocol.
 
 
 @handler("hermes/previewRequest")
-async def preview(conn: HermesServer, params: protocol.ChatParams) -> protocol.PreviewResult:
+async def preview(conn: Connection, params: protocol.ChatParams) -> protocol.PreviewResult:
     """Exactly what hermes/chat would send, with secrets masked; sends nothing."""
     return await asyncio.to_thread(conn.daemon.engine.preview, params)
 
 
 @handler("hermes/listSessions")
-async def list_sessions(conn: HermesServer, params: protocol.ListSessionsParams) -> protocol.ListSessionsResult:
+async def list_sessions(conn: Connection, params: protocol.ListSessionsParams) -> protocol.ListSessionsResult:
     """Saved conversations, newest first, a page at a time from the session index."""
-    from hermesd import protocol, session_index
+    from hermesd import protocol
+    from hermesd.engine import session_index
 
     try:
         paging = session_index.page_params(limit=params.limit, cursor=params.cursor, query=params.query)
@@ -188,9 +190,10 @@ async def list_sessions(conn: HermesServer, params: protocol.ListSessionsParams)
 
 
 @handler("hermes/planApply")
-async def plan_apply(conn: HermesServer, params: protocol.PlanApplyParams) -> protocol.PlanApplyResult:
+async def plan_apply(conn: Connection, params: protocol.PlanApplyParams) -> protocol.PlanApplyResult:
     """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
-    from hermesd import apply, protocol
+    from hermesd.engine import apply
+    from hermesd import protocol
 
     try:
         return await asyncio.to_thread(apply.plan, params)
@@ -199,7 +202,7 @@ async def plan_apply(conn: HermesServer, params: protocol.PlanApplyParams) -> pr
 
 
 @handler("hermes/getSession")
-async def get_session(conn: HermesServer, params: protocol.GetSessionParams) -> protocol.GetSessionResult:
+async def get_session(conn: Connection, params: protocol.GetSessionParams) -> protocol.GetSessionResult:
     """One conversation with its history, to reopen it."""
     from hermesd import protocol
 
@@ -210,9 +213,9 @@ async def get_session(conn: HermesServer, params: protocol.GetSessionParams) -> 
 
 
 @handler("hermes/doctor")
-async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> protocol.DoctorResult:
+async def doctor(conn: Connection, params: protocol.DoctorParams) -> protocol.DoctorResult:
     """Config, plugins, keys and catalog probes, with $/progress while probing."""
-    from hermesd import doctor as doctor_mod
+    from hermesd.engine import doctor as doctor_mod
 
     token = params.work_done_token
     report = _progress_reporter(conn, token) if token is not None else None
@@ -224,7 +227,7 @@ async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> protocol.
 
 def _storage_failed(exc: OSError) -> JsonRpcException:
     """A config write that failed (disk full, read-only); the atomic write left the old file as it was."""
-    from hermesd.errors import storage_error
+    from hermesd.engine.errors import storage_error
     from hermesd.paths import config_path
     from hermesd.protocol import STORAGE_FAILED
 
@@ -232,7 +235,7 @@ def _storage_failed(exc: OSError) -> JsonRpcException:
     return JsonRpcException(f"{err.message}; {err.hint}", STORAGE_FAILED)
 
 
-def _progress_reporter(conn: HermesServer, token: str | int) -> Callable[[int, int, str], None]:
+def _progress_reporter(conn: Connection, token: str | int) -> Callable[[int, int, str], None]:
     conn.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="Hermes doctor", percentage=0))
 
     def report(done: int, total: int, name: str) -> None:

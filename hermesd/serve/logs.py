@@ -20,7 +20,7 @@ class RedactingFilter(logging.Filter):
     """Every record's message and traceback with known secrets replaced: logs are the one place a key could leak unseen."""
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact in place (args merged into the message first); never drops a record."""
-        from hermesd.credentials import redact
+        from hermesd.settings.credentials import redact
 
         message = record.getMessage()
         cleaned = redact(message)

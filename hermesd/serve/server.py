@@ -1,15 +1,15 @@
-"""One client connection's JSON-RPC: pygls adapted to hermesd, around the handlers of :mod:`hermesd.handlers`.
+"""One client connection's JSON-RPC: pygls adapted to hermesd, around the handlers of :mod:`hermesd.serve.handlers`.
 
 The adaptation: the TCP token check before anything else, hermesd's
 capabilities in ``initialize``, each request's params parsed into the type
 :data:`hermesd.protocol.METHODS` names and each typed result sent as JSON,
 hermesd's exceptions as JSON-RPC errors and -32603 replies without
 tracebacks, and the result fast path (:meth:`HermesProtocol._send_response`).
-What connections share lives in :class:`hermesd.daemon.Daemon`; frames come
-from a transport (:mod:`hermesd.stdio`, :mod:`hermesd.tcp`,
-:mod:`hermesd.shared`) and leave through :mod:`hermesd.outbox`. Nothing
+What connections share lives in :class:`hermesd.serve.daemon.Daemon`; frames come
+from a transport (:mod:`hermesd.serve.stdio`, :mod:`hermesd.serve.tcp`,
+:mod:`hermesd.serve.shared`) and leave through :mod:`hermesd.serve.outbox`. Nothing
 heavy is imported before ``initialize`` is answered (see
-:mod:`hermesd.warm_up`).
+:mod:`hermesd.serve.warm_up`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from pygls.protocol import (
 
 from hermesd import PROTOCOL_VERSION, __version__
 from hermesd.framing import frame, frame_body, parse_error
-from hermesd.outbox import Outbox
+from hermesd.serve.outbox import Outbox
 
 if TYPE_CHECKING:
-    from hermesd.daemon import Daemon
+    from hermesd.serve.daemon import Daemon
 
 # hermesd.protocol (the message types, error codes, RawResult), the chat
 # engine, config and the provider registry are imported on first use: none
@@ -89,7 +89,7 @@ class HermesProtocol(LanguageServerProtocol):
             server.authenticated = True
             server.daemon.clients.add(server)
         result = yield from super().lsp_initialize(params)
-        from hermesd.handlers import HANDLERS
+        from hermesd.serve.handlers import HANDLERS
 
         result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(HANDLERS)}}
         return result
@@ -214,7 +214,7 @@ class HermesServer(LanguageServer):
 def create_server(daemon: Daemon | None = None, token: str | None = None) -> HermesServer:
     """A connection for ``daemon`` (a new one: stdio's single editor); ``token``: TCP, authenticate first."""
     if daemon is None:
-        from hermesd.daemon import Daemon
+        from hermesd.serve.daemon import Daemon
 
         daemon = Daemon()
     server = HermesServer(daemon, token)
@@ -226,9 +226,9 @@ def create_server(daemon: Daemon | None = None, token: str | None = None) -> Her
 
 def _rpc_error(exc: Exception) -> JsonRpcException | None:
     """Our exceptions as JSON-RPC errors; None for anything else (a bug: -32603)."""
-    from hermesd import config as config_mod
-    from hermesd.attachments import NeedsConfirmation
-    from hermesd.errors import HermesError
+    from hermesd.settings import config as config_mod
+    from hermesd.engine.attachments import NeedsConfirmation
+    from hermesd.engine.errors import HermesError
     from hermesd.protocol import CONFIG_UNREADABLE, NEEDS_CONFIRMATION, ParamsError
 
     if isinstance(exc, NeedsConfirmation):
@@ -243,8 +243,8 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
 
 
 def _register(server: HermesServer) -> None:
-    """The lifecycle hooks, and every :data:`hermesd.handlers.HANDLERS` entry behind one wrapper."""
-    from hermesd import handlers
+    """The lifecycle hooks, and every :data:`hermesd.serve.handlers.HANDLERS` entry behind one wrapper."""
+    from hermesd.serve import handlers
 
     daemon = server.daemon
 
@@ -277,7 +277,7 @@ def _register(server: HermesServer) -> None:
     @server.feature(types.INITIALIZED)
     def initialized(ls: HermesServer, params: Any) -> None:
         """Warm the HTTP stack and the registry in the background; start watching config.yaml."""
-        from hermesd.warm_up import start_warm_up
+        from hermesd.serve.warm_up import start_warm_up
 
         start_warm_up()
         daemon.config_watch.start()

@@ -1,10 +1,10 @@
-"""The shared per-user daemon behind :mod:`hermesd.forwarder`.
+"""The shared per-user daemon behind :mod:`hermesd.client.forwarder`.
 
 One process serves every editor and CLI client of one user and environment
 (docs/protocol.md, "Shared daemon"). A connection is admitted when its
 peer is this user (``SO_PEERCRED``; on the loopback fallback, the token)
 and its hello names our handshake and version; it is then served exactly
-like a TCP connection whose token was checked (hermesd.tcp's frame caps,
+like a TCP connection whose token was checked (hermesd.serve.tcp's frame caps,
 connection cap and per-connection ``shutdown``/``exit``), and joins the
 broadcasts (``hermes/configChanged`` reaches every client).
 
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hermesd import __version__
-from hermesd.forwarder import (
+from hermesd.client.forwarder import (
     HANDSHAKE_VERSION,
     HELLO_LIMIT,
     LOST,
@@ -40,7 +40,7 @@ from hermesd.forwarder import (
     LoopbackEndpoint,
     endpoint_at,
 )
-from hermesd.tcp import (
+from hermesd.serve.tcp import (
     INIT_TIMEOUT,
     MAX_CONNECTIONS,
     _OncePerInterval,
@@ -64,7 +64,7 @@ def peer_uid(sock: socket.socket) -> int | None:
 
 def idle_timeout() -> float:
     """``daemon.idle_timeout`` from config.yaml; read at each idle start, so a change applies next time."""
-    from hermesd import config
+    from hermesd.settings import config
 
     try:
         value = config.load().get("daemon.idle_timeout")
@@ -114,7 +114,7 @@ class SharedDaemon:
     """The listener, its connections and the lifecycle rules around them."""
 
     def __init__(self, ep: Endpoint) -> None:
-        from hermesd.daemon import Daemon
+        from hermesd.serve.daemon import Daemon
 
         self.ep = ep
         self.daemon = Daemon()
@@ -188,7 +188,7 @@ class SharedDaemon:
             log.debug("closing a connection whose handshake failed: %s", exc)
             writer.close()
             return
-        from hermesd.server import create_server
+        from hermesd.serve.server import create_server
 
         server = create_server(self.daemon, token=self.secret)
         server.authenticated = True  # the peer's uid (or the token) was checked before the first LSP byte
@@ -247,7 +247,7 @@ class SharedDaemon:
 def _warm_up_then_collect() -> None:
     """The warm-up now, not at a client's ``initialized`` (the first client is connecting meanwhile);
     then the cyclic collector back on (the forwarder's fork turned it off for the start-up imports)."""
-    from hermesd.warm_up import start_warm_up
+    from hermesd.serve.warm_up import start_warm_up
 
     start_warm_up()
     for thread in threading.enumerate():
@@ -281,7 +281,7 @@ def serve(base: Path, kind: str, ready_fd: int | None = None) -> int:
     """Run the shared daemon named ``base``; exit 0 at once when another holds its lock."""
     ep = endpoint_at(base, kind)
     if os.name == "posix":  # the forwarder forked us with stderr on ep.log (Windows: untested, not rotated)
-        from hermesd.logs import rotate_stderr
+        from hermesd.serve.logs import rotate_stderr
 
         try:
             rotate_stderr(ep.log)
@@ -293,7 +293,7 @@ def serve(base: Path, kind: str, ready_fd: int | None = None) -> int:
 async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
     import pygls.progress  # noqa: F401 - what a server imports when created
 
-    import hermesd.credentials  # noqa: F401 - the log filter's
+    import hermesd.settings.credentials  # noqa: F401 - the log filter's
 
     shared = SharedDaemon(ep)
     if not await shared.start():

@@ -1,8 +1,8 @@
 """The stdio transport: one editor, frames read on a thread of our own, stdout kept for the protocol.
 
-The server (:mod:`hermesd.server`) knows nothing of where frames come from:
+The server (:mod:`hermesd.serve.server`) knows nothing of where frames come from:
 this module hands it each frame's body (``handle_frame``) and gives it a
-:class:`~hermesd.outbox.PipeOutbox` to write through. TCP (:mod:`hermesd.tcp`)
+:class:`~hermesd.serve.outbox.PipeOutbox` to write through. TCP (:mod:`hermesd.serve.tcp`)
 does the same over sockets.
 """
 
@@ -16,13 +16,13 @@ import threading
 from typing import Any
 
 from hermesd.framing import FrameError, read_frame
-from hermesd.outbox import PipeOutbox
+from hermesd.serve.outbox import PipeOutbox
 
 log = logging.getLogger(__name__)
 
 
 def serve(server: Any, stdin: Any = None, stdout: Any = None) -> None:
-    """Serve ``server`` (a :class:`~hermesd.server.HermesServer`) over stdio until end of input.
+    """Serve ``server`` (a :class:`~hermesd.serve.server.HermesServer`) over stdio until end of input.
 
     ``stdin``/``stdout`` default to the process's own (fd 0 and a private
     copy of fd 1; see :func:`claim_stdout`).

@@ -67,9 +67,9 @@ async def _serve(port: int) -> int:
     # Imported now, not at the first log line or connection: out of descriptors, no module can be opened.
     import pygls.progress  # noqa: F401 - what a server imports when created
 
-    import hermesd.credentials  # noqa: F401 - the log filter's
-    from hermesd.daemon import Daemon
-    from hermesd.server import create_server
+    import hermesd.settings.credentials  # noqa: F401 - the log filter's
+    from hermesd.serve.daemon import Daemon
+    from hermesd.serve.server import create_server
 
     loop = asyncio.get_running_loop()
     emfile = _OncePerInterval()
@@ -120,7 +120,7 @@ async def _serve(port: int) -> int:
 
 
 async def _serve_connection(server: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    from hermesd.outbox import StreamOutbox
+    from hermesd.serve.outbox import StreamOutbox
 
     server.use_outbox(StreamOutbox(writer))
     server.drop_connection = writer.close

@@ -42,10 +42,10 @@ def _warm_up() -> None:
         import httpx  # noqa: F401
         import httpx_sse  # noqa: F401
 
-        import hermesd.chat  # noqa: F401
+        import hermesd.engine.chat  # noqa: F401
         import hermesd.transports.chat_completions  # noqa: F401
         import providers
-        from hermesd import config as config_mod
+        from hermesd.settings import config as config_mod
         from hermesd.transports import clients
 
         clients.warm_up()
@@ -58,7 +58,7 @@ def _warm_up() -> None:
         # Then what other first requests need: the picker's listing, Anthropic's
         # transport, and the CA bundle for the first https chat (a first chat to
         # a local http server skips it).
-        import hermesd.listing  # noqa: F401
+        import hermesd.engine.listing  # noqa: F401
         import hermesd.transports.anthropic_messages  # noqa: F401
 
         clients.tls_context()

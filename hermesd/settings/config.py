@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 from providers.pareto import DEFAULT_MIN_CODING_SCORE, coerce_min_coding_score
 
 from hermesd.paths import config_path
+from hermesd.settings.urls import has_userinfo, mask_url
 
 API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -82,25 +83,6 @@ def _url(key: str, value: Any) -> str:
         raise ConfigError(f"{key} must not hold a user name or password (got {_shown(mask_url(url))}); "
                           "put the key in the provider's API key variable instead")
     return url.rstrip("/")
-
-
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]*)@")
-
-
-def has_userinfo(url: str) -> bool:
-    """True when ``url`` names a user (``https://user:pass@host``)."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return "@" in url
-    return bool(parts.username or parts.password or "@" in parts.netloc)
-
-
-def mask_url(text: str) -> str:
-    """Every ``scheme://user:password@`` in ``text`` with the password as ``***``."""
-    return _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@", text) if "@" in text else text
 
 
 def _api_mode(key: str, value: Any) -> str:
@@ -394,7 +376,7 @@ def load(path: Path | None = None) -> Config:
 
 def _env_stamp(config: Config) -> tuple:
     """The values of the variables the file's templates name: a change re-expands them."""
-    from hermesd.credentials import lookup
+    from hermesd.settings.credentials import lookup
 
     return tuple((name, lookup(name)) for name in config.template_names)
 
@@ -430,7 +412,7 @@ def _expand(tree: Any, where: str, unresolved: list[str], names: set[str]) -> An
     Unresolved references stay verbatim and are listed. Iterative over a
     copy, so a deep or aliased tree costs no recursion.
     """
-    from hermesd.credentials import lookup
+    from hermesd.settings.credentials import lookup
 
     def expand_string(text: str, key: str) -> str:
         def one(match: re.Match[str]) -> str:
@@ -535,7 +517,7 @@ def _merge_unknown(values: dict[str, Any], tree: dict[str, Any]) -> None:
 
 def _remember_templates(names: set[str]) -> None:
     """Tell the redactor which values came from ``${VAR}``: shown text puts the template back."""
-    from hermesd import credentials
+    from hermesd.settings import credentials
 
     credentials.remember_templates(names)
 
@@ -709,7 +691,7 @@ def _edit(path: Path, change: Callable[[Any], None]) -> None:
         # A symlinked config (dotfiles) stays a link: the file it points to is replaced.
         real = path.resolve() if path.is_symlink() else path
         text = _read_text(real) or ""
-        from hermesd import yaml_edit
+        from hermesd.settings import yaml_edit
 
         edited = yaml_edit.edit(text, path, _check_size, change)
         if edited != text:
@@ -782,7 +764,7 @@ def describe(key: Key) -> dict[str, Any]:
 
 def _apply(doc: Any, key: str, value: Any, reset: bool, asked: str) -> None:
     """One key's change on the round-trip document (Hermes' shapes: string ``model``, root keys)."""
-    from hermesd import yaml_edit
+    from hermesd.settings import yaml_edit
 
     parts = key.split(".")
     if parts[0] == "model" and len(parts) == 2:
@@ -814,7 +796,7 @@ def _keep_url_with_its_provider(doc: Any, new_provider: str) -> None:
     ``custom`` when no provider was set), so the new provider's key is never
     sent to the old provider's URL, whatever order the keys were written in.
     """
-    from hermesd import yaml_edit
+    from hermesd.settings import yaml_edit
 
     model = doc.get("model")
     url = model.get("base_url") if isinstance(model, dict) else None
@@ -909,7 +891,7 @@ USED_KEYS = {
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
     "plugins": {"disabled"},  # read by providers.discovery
-    "daemon": {"idle_timeout"},  # read by hermesd.shared
+    "daemon": {"idle_timeout"},  # read by hermesd.serve.shared
 }
 USED_AUX_KEYS = {"provider", "model"}
 

@@ -43,7 +43,7 @@ class ConfigWatch:
 
     def _read(self) -> dict[str, Any] | None:
         """Every known key's effective value; None while the file cannot be parsed (nothing to report)."""
-        from hermesd import config as config_mod
+        from hermesd.settings import config as config_mod
 
         cfg = config_mod.load()
         if cfg.parse_error is not None:

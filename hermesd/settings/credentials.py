@@ -125,7 +125,7 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
         text = text.replace(secret, "***")
     for value, template in _templates():
         text = text.replace(value, template)
-    from hermesd.config import mask_url
+    from hermesd.settings.urls import mask_url
 
     return mask_url(text)
 

@@ -2,7 +2,7 @@
 
 Each transport turns one :class:`~hermesd.wire.PreparedRequest` into an async
 stream of :class:`Delta` items ending in one :class:`Finish`, or raises a
-:class:`~hermesd.errors.HermesError`. Cancelling the consuming task closes
+:class:`~hermesd.engine.errors.HermesError`. Cancelling the consuming task closes
 the upstream connection before the cancellation propagates.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Union
 
 if TYPE_CHECKING:
-    from hermesd.runtime import Resolved
+    from hermesd.engine.runtime import Resolved
     from hermesd.wire import PreparedRequest
 
 STOP_REASONS = {

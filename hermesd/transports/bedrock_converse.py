@@ -7,8 +7,8 @@ import threading
 from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
 
-from hermesd.errors import HermesError
-from hermesd.runtime import Resolved
+from hermesd.engine.errors import HermesError
+from hermesd.engine.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.wire import PreparedRequest
 
@@ -85,7 +85,7 @@ def _pump(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, q
 
 def _classify(exc: Exception, resolved: Resolved) -> HermesError:
     """botocore's errors in hermesd's vocabulary: HTTP status first, then the exception type."""
-    from hermesd.errors import from_status
+    from hermesd.engine.errors import from_status
     from hermesd.transports.errors import from_exception
 
     response = getattr(exc, "response", None)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, AsyncIterator
 
-from hermesd.errors import HermesError
-from hermesd.runtime import Resolved
+from hermesd.engine.errors import HermesError
+from hermesd.engine.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
 from hermesd.transports.sse import post_sse

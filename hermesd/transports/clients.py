@@ -102,7 +102,7 @@ def warm_up() -> None:
     Building one client imports the connection pool; the pool's locks load
     anyio's asyncio backend on first use, so one throwaway event loop loads
     it here. The CA bundle is :func:`tls_context`'s, loaded last by the
-    warm-up (hermesd.warm_up).
+    warm-up (hermesd.serve.warm_up).
     """
     import anyio
     import httpx

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hermesd.errors import HermesError, from_status, parse_retry_after
-from hermesd.runtime import Resolved
+from hermesd.engine.errors import HermesError, from_status, parse_retry_after
+from hermesd.engine.runtime import Resolved
 
 
 def from_http_response(status: int, headers: Any, body_bytes: bytes, resolved: Resolved) -> HermesError:

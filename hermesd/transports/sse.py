@@ -3,7 +3,7 @@
 The bytes on the wire are the :class:`~hermesd.wire.PreparedRequest`'s own
 URL, headers and JSON body; nothing is added but the transport defaults
 (``Accept``, httpx's ``User-Agent``, ``Content-Length``). A failed status
-becomes a :class:`~hermesd.errors.HermesError` with the provider's words and
+becomes a :class:`~hermesd.engine.errors.HermesError` with the provider's words and
 ``Retry-After``; anything else the caller classifies with
 :func:`~hermesd.transports.errors.from_exception`.
 """
@@ -21,7 +21,7 @@ from hermesd.transports.errors import from_http_response
 if TYPE_CHECKING:
     from httpx_sse import ServerSentEvent
 
-    from hermesd.runtime import Resolved
+    from hermesd.engine.runtime import Resolved
     from hermesd.wire import PreparedRequest
 
 # An error reply's body is read up to this much: enough for any provider's

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hermesd.config import is_secret_name
+from hermesd.settings.config import is_secret_name
 
 if TYPE_CHECKING:
     from hermesd.protocol import PreviewResult

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hermesd.runtime import Resolved
+from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, text_of, wire_messages
 from hermesd.wire.hooks import max_tokens, temperature
 

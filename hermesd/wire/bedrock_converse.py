@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hermesd.runtime import Resolved
+from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, wire_messages
 from hermesd.wire.anthropic_messages import _alternating
 from hermesd.wire.hooks import max_tokens, temperature

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hermesd.runtime import Resolved
+from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, wire_messages
 from hermesd.wire.hermes_rules import developer_role, no_profile_extra_body, supports_reasoning
 from hermesd.wire.hooks import call_hook, max_tokens, plugin_error, temperature

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from hermesd.errors import HermesError
-from hermesd.runtime import Resolved
+from hermesd.engine.errors import HermesError
+from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest
 
 

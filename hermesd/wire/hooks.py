@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from providers.base import OMIT_TEMPERATURE, ProviderProfile
 
-from hermesd.errors import HermesError
+from hermesd.engine.errors import HermesError
 from hermesd.wire import ChatOptions
 
 
