@@ -173,7 +173,7 @@ def targets(config: Config, primary: Resolved) -> Iterator[tuple[Entry | None, R
 
 
 def _tree(config: Config) -> dict[str, Any]:
-    """The two root keys as config.py exposes them (values carry unknown sections through)."""
+    """The two root keys as settings/config.py exposes them (values carry unknown sections through)."""
     return {"fallback_providers": config.get("fallback_providers"), "fallback_model": config.get("fallback_model")}
 
 
