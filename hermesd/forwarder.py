@@ -332,8 +332,12 @@ def _become_daemon(ep: Endpoint, read_fd: int, write_fd: int) -> None:
             os.environ[name] = absolute(name, os.environ[name])  # mean the first client's directory
         os.chdir("/")  # no client's directory is the daemon's (and none is kept busy)
         os.umask(0o077)  # what it creates is private, whatever the first client's umask
+        try:
+            log = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:  # a symlink there (ELOOP): never appended to, nor whatever it points to
+            os.write(2, f"hermesd: the shared daemon's log {ep.log} cannot be opened: {exc.strerror}\n".encode())
+            return  # exits 1 (finally)
         null = os.open(os.devnull, os.O_RDWR)
-        log = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         for fd, target in ((0, null), (1, null), (2, log)):  # the editor's pipes must not stay open here
             os.dup2(target, fd)
         os.close(null)
@@ -371,7 +375,8 @@ def _log_tail(ep: Endpoint | None) -> str:
     if ep is None:
         return ""
     try:
-        tail = ep.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        with open(os.open(ep.log, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), encoding="utf-8", errors="replace") as log:
+            tail = log.read().strip().splitlines()[-3:]
     except OSError:
         return f"its log: {ep.log}"
     return f"its log ({ep.log}) ends: " + " | ".join(tail) if tail else f"its log: {ep.log}"
