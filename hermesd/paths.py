@@ -123,10 +123,13 @@ def open_private_dir(path: Path) -> int:
     import stat
 
     uid = os.getuid()
-    pending = [part for part in Path(os.path.abspath(path)).parts[1:]][::-1]  # a stack: the next component last
+    parts = Path(os.path.abspath(path)).parts[1:]
+    pending = list(reversed(parts))  # a stack: the next component last
     fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    where, links = "/", 0
+    where = here = "/"
+    links = 0
     try:
+        _check_dir(fd, "/", not parts)
         while pending:
             name = pending.pop()
             last = not pending
@@ -140,10 +143,10 @@ def open_private_dir(path: Path) -> int:
                 except FileExistsError:  # another process made it meanwhile: checked below like any other
                     pass
                 child = os.open(name, flags, dir_fd=fd)
-            except OSError:  # ELOOP or ENOTDIR: a symlink, or not a directory at all
+            except OSError as exc:  # ELOOP or ENOTDIR: a symlink, or not a directory at all
                 st = os.stat(name, dir_fd=fd, follow_symlinks=False)
                 if not stat.S_ISLNK(st.st_mode):
-                    raise RuntimeDirError(f"{here} is not a directory; set HERMESD_RUNTIME_DIR to a directory of your own") from None
+                    raise exc
                 if last:
                     raise RuntimeDirError(
                         f"the runtime directory {here} is a symbolic link; hermesd uses only a real directory there, "
@@ -169,8 +172,10 @@ def open_private_dir(path: Path) -> int:
             os.close(fd)
             fd = child
             _check_dir(fd, where, last)
-        if not Path(os.path.abspath(path)).parts[1:]:
-            _check_dir(fd, "/", True)
+    except OSError as exc:  # cannot be created, searched, or is not a directory
+        os.close(fd)
+        raise RuntimeDirError(f"the runtime directory {path} cannot be used: {exc.strerror} ({here}); "
+                              "set HERMESD_RUNTIME_DIR to a directory of your own") from None
     except BaseException:
         os.close(fd)
         raise
