@@ -34,8 +34,8 @@ def chat(params: dict[str, Any], on_delta: Callable[[str, str, str], None]) -> d
 
     try:
         connected = forwarder.connect(forwarder.endpoint(), start=False)
-    except (forwarder.ForwardError, RuntimeDirError) as exc:  # refused (a stranger listening, a directory not
-        print(f"hermesd: not using the shared daemon ({exc}); chatting in-process", file=sys.stderr)  # private)
+    except (forwarder.ForwardError, RuntimeDirError) as exc:  # refused: another user listening, a directory not private
+        print(f"hermesd: not using the shared daemon ({exc}); chatting in-process", file=sys.stderr)
         return None
     except OSError:  # no usable daemon: the caller works in-process
         return None

@@ -24,7 +24,6 @@ import os
 import secrets
 import signal
 import socket
-import sys
 import threading
 from pathlib import Path
 from typing import Any
