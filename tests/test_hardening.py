@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -329,3 +330,286 @@ def test_a_short_write_then_enospc_leaves_no_torn_record(tmp_path: Path, monkeyp
     assert store.add_messages(session, {"role": "user", "content": "next"}) is None
     reloaded = SessionStore(tmp_path / "sessions").get(session.id)
     assert reloaded is not None and [m["content"] for m in reloaded.messages] == ["lost?", "next"]
+
+
+# -- issue 26: nobody else can become the shared daemon; each credential environment gets its own -----
+
+from hermesd.client import forwarder  # noqa: E402
+from hermesd.paths import RuntimeDirError, check_private_dir, runtime_dir  # noqa: E402
+from tests.daemon import shared_daemon_pids, stop_shared_daemons  # noqa: E402
+
+OTHER_USER = "hermesd-redteam"
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="another user's files and listener need root (and useradd)")
+
+
+@pytest.fixture(scope="module")
+def other_uid() -> Iterator[int]:
+    """A second Unix user (created here, removed afterwards): the local attacker."""
+    import pwd
+
+    try:
+        yield pwd.getpwnam(OTHER_USER).pw_uid
+        return
+    except KeyError:
+        pass
+    if shutil.which("useradd") is None:
+        pytest.skip("useradd is not installed: no second user to play the attacker")
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER], check=True)
+    try:
+        yield pwd.getpwnam(OTHER_USER).pw_uid
+    finally:
+        subprocess.run(["userdel", OTHER_USER], check=False)
+
+
+def shared_env(**extra: str) -> dict[str, str]:
+    """This test's environment for a client that uses the shared daemon (conftest sets HERMESD_SHARED=0)."""
+    return {**{k: v for k, v in os.environ.items() if k != "HERMESD_SHARED"}, **extra}
+
+
+def forward_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``hermesd --stdio`` with nothing on stdin: it connects (or refuses) and, serving in-process, exits."""
+    return subprocess.run([sys.executable, "-m", "hermesd", "--stdio"], input="", capture_output=True, text=True,
+                          timeout=60, env=env, check=False)
+
+
+# Binds where the forwarder will connect (as root, in the victim's directory), then becomes the other user
+# and listens, so the listener's credentials (SO_PEERCRED) are the other user's; reports what it received.
+FAKE_DAEMON = """
+import os, socket, sys
+directory, name, uid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+sock = socket.socket(socket.AF_UNIX)
+sock.bind(f"/proc/self/fd/{fd}/{name}")
+os.setgid(uid); os.setuid(uid)
+sock.listen(4)
+print("listening", flush=True)
+conn, _ = sock.accept()
+received = b""
+while chunk := conn.recv(65536):
+    received += chunk
+print(len(received), flush=True)
+"""
+
+
+@as_root
+def test_a_listener_of_another_user_is_refused_before_a_byte_is_sent(other_uid: int) -> None:
+    env = shared_env(DEEPSEEK_API_KEY=CANARY_KEY)
+    ep = forwarder.endpoint(env)
+    fake = subprocess.Popen([sys.executable, "-c", FAKE_DAEMON, str(ep.base.parent), ep.address.name, str(other_uid)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert fake.stdout is not None and fake.stdout.readline() == "listening\n"
+        proc = forward_once(env)
+        received = fake.stdout.readline()  # the forwarder has exited: its connection is closed
+    finally:
+        fake.kill()
+        fake.wait()
+    assert received == "0\n"  # not the hello, not a frame
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert (f"cannot use the shared daemon ({ep.address} is held by uid {other_uid}, not by you (uid {os.getuid()}): "
+            "another user may be posing as your daemon, so nothing was sent to it); serving this editor in-process"
+            in proc.stderr)
+    assert shared_daemon_pids(ep.base.parent) == {}
+
+
+@as_root
+def test_hermesd_chat_refuses_another_users_listener_and_chats_in_process(other_uid: int, upstream: Upstream) -> None:
+    upstream.reply_text = "from the real provider"
+    env = shared_env(DEEPSEEK_API_KEY=CANARY_KEY, DEEPSEEK_BASE_URL=f"{upstream.url}/v1")
+    ep = forwarder.endpoint(env)
+    fake = subprocess.Popen([sys.executable, "-c", FAKE_DAEMON, str(ep.base.parent), ep.address.name, str(other_uid)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert fake.stdout is not None and fake.stdout.readline() == "listening\n"
+        proc = subprocess.run([sys.executable, "-m", "hermesd", "chat", "-p", "deepseek", "-m", "deepseek-chat", "hi"],
+                              capture_output=True, text=True, timeout=60, env=env, check=False)
+        received = fake.stdout.readline()
+    finally:
+        fake.kill()
+        fake.wait()
+    assert received == "0\n"
+    assert proc.returncode == 0 and proc.stdout == "from the real provider\n"
+    assert f"hermesd: not using the shared daemon ({ep.address} is held by uid {other_uid}" in proc.stderr
+    assert [r.json["messages"][-1]["content"] for r in upstream.requests] == ["hi"]
+
+
+def _symlink_owned_by(link: Path, target: Path, uid: int) -> Path:
+    link.symlink_to(target)
+    os.lchown(link, uid, uid)
+    return link
+
+
+@pytest.mark.parametrize("case", ["socket dir is a symlink", "parent is another user's symlink",
+                                  "socket dir is another user's", "parent is another user's",
+                                  "parent is writable by others"])
+def test_a_runtime_dir_reached_through_something_another_user_controls_is_refused(
+        case: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    needs_other = "another user" in case
+    if needs_other and os.geteuid() != 0:
+        pytest.skip("another user's files need root")
+    uid = request.getfixturevalue("other_uid") if needs_other else os.getuid()
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    if case == "socket dir is a symlink":  # even to a directory of the user's: it could be pointed elsewhere
+        run, expected = _symlink_owned_by(tmp_path / "run-link", mine, uid), "is a symbolic link"
+    elif case == "parent is another user's symlink":
+        run, expected = _symlink_owned_by(tmp_path / "parent-link", mine, uid) / "run", f"belonging to uid {uid}"
+    elif case == "socket dir is another user's":
+        os.chown(mine, uid, uid)
+        run, expected = mine, f"the runtime directory {mine} belongs to uid {uid}"
+    elif case == "parent is another user's":
+        os.chown(mine, uid, uid)
+        run, expected = mine / "run", f"{mine}, a parent of the runtime directory, belongs to uid {uid}"
+    else:
+        mine.chmod(0o777)
+        run, expected = mine / "run", f"run `chmod go-w {mine}`"
+    with pytest.raises(RuntimeDirError) as caught:
+        check_private_dir(run)
+    assert expected in str(caught.value)
+    proc = forward_once(shared_env(HERMESD_RUNTIME_DIR=str(run)))
+    assert proc.returncode == 0 and "cannot use the shared daemon" in proc.stderr and expected in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(mine.glob("**/hermesd-*"))
+    tcp = subprocess.run([sys.executable, "-m", "hermesd", "--tcp", "--port", "0"], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "HERMESD_RUNTIME_DIR": str(run)}, check=False)
+    assert tcp.returncode == 1 and expected in tcp.stderr and "Traceback" not in tcp.stderr  # the token file's too
+    assert not list(mine.glob("**/*.token"))
+
+
+def test_sticky_parents_and_the_users_own_symlinks_on_the_way_are_accepted(tmp_path: Path) -> None:
+    shared_tmp = tmp_path / "shared-tmp"
+    shared_tmp.mkdir()
+    shared_tmp.chmod(0o1777)  # like /tmp: others may create names, not replace ours
+    assert check_private_dir(shared_tmp / "run") == shared_tmp / "run"
+    (tmp_path / "real-home").mkdir()
+    link = tmp_path / "home"
+    link.symlink_to("real-home")  # like macOS's /var -> /private/var, or a home moved elsewhere
+    assert check_private_dir(link / "run").is_dir() and (tmp_path / "real-home" / "run").is_dir()
+
+
+def test_the_runtime_dir_is_never_in_the_shared_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without XDG_RUNTIME_DIR (ssh without logind, containers, cron): the user's cache dir, not <tmp>/hermesd-<uid>."""
+    for name in ("HERMESD_RUNTIME_DIR", "XDG_RUNTIME_DIR", "HERMESD_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    user_run = Path(f"/run/user/{os.getuid()}")
+    expected = user_run / "hermesd" if user_run.is_dir() else tmp_path / "cache" / "hermesd" / "run"
+    assert runtime_dir() == expected
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
+    assert runtime_dir() == tmp_path / "xdg" / "hermesd"
+
+
+@pytest.mark.asyncio
+async def test_a_long_socket_path_is_used_where_it_is_not_moved_to_tmp(start_daemon: Any, tmp_path: Path) -> None:
+    run = tmp_path / ("r" * 60) / ("u" * 60) / "run"  # the socket's path is far over sun_path's 108 bytes
+    own_tmp = tmp_path / "tmpdir"
+    own_tmp.mkdir()
+    env = {"HERMESD_RUNTIME_DIR": str(run), "TMPDIR": str(own_tmp), "DEEPSEEK_API_KEY": CANARY_KEY}
+    try:
+        client = await start_daemon(env=env, shared=True)
+        assert (await client.request("hermes/getConfig"))["path"]
+        [sock] = run.glob("hermesd-*.sock")
+        assert len(os.fsencode(sock)) > 108 and sock.is_socket() and len(shared_daemon_pids(run)) == 1
+        assert list(own_tmp.iterdir()) == []
+    finally:
+        stop_shared_daemons(run)
+
+
+@pytest.mark.asyncio
+async def test_the_daemon_works_in_root_with_umask_077_and_absolute_paths(tmp_path: Path) -> None:
+    from tests.lsp_client import LspClient
+
+    where = tmp_path / "project"
+    (where / ".hermes").mkdir(parents=True)
+    env = shared_env(HERMES_HOME=".hermes")
+    before = os.umask(0o002)  # the first client's umask, which the daemon must not keep
+    try:
+        client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], env, cwd=str(where))
+    finally:
+        os.umask(before)
+    try:
+        await client.initialize()
+        [(_, pid)] = shared_daemon_pids(Path(os.environ["HERMESD_RUNTIME_DIR"])).items()
+        assert os.readlink(f"/proc/{pid}/cwd") == "/"
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert "Umask:\t0077" in status
+        assert (await client.request("hermes/getConfig"))["path"] == str(where / ".hermes" / "config.yaml")
+    finally:
+        await client.close()
+
+
+OTHER_VALUE = "sk-other-5b8d0e"
+FAMILIES = {
+    # family: (variable, its value in the first environment, in the second); CANARY_KEY wherever a secret goes
+    "a name with KEY": ("ACME_KEY_ID", CANARY_KEY, OTHER_VALUE),
+    "a name with TOKEN": ("ACME_TOKEN_V2", CANARY_KEY, OTHER_VALUE),
+    "a name with SECRET": ("ACME_CLIENT_SECRET_V2", CANARY_KEY, OTHER_VALUE),
+    "a name with PASSWORD": ("ACME_PASSWORD", CANARY_KEY, OTHER_VALUE),
+    "a name with CREDENTIAL": ("ACME_CREDENTIALS_JSON", CANARY_KEY, OTHER_VALUE),
+    "a name with AUTH": ("ACME_AUTH_HEADER", CANARY_KEY, OTHER_VALUE),
+    "AWS_*": ("AWS_PROFILE", "work", "personal"),
+    "GOOGLE_*": ("GOOGLE_CLOUD_PROJECT", "team-a", "team-b"),
+    "GEMINI_*": ("GEMINI_API_VERSION", "v1", "v1beta"),
+    "AZURE_*": ("AZURE_OPENAI_DEPLOYMENT", "team-a", "team-b"),
+    "a base URL": ("ACME_API_BASE", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b"),
+    "a proxy": ("https_proxy", "http://127.0.0.1:9", "http://127.0.0.1:8"),
+    "a CA bundle": ("SSL_CERT_FILE", "/etc/ssl/a.pem", "/etc/ssl/b.pem"),
+    "a key_env named in config": ("TEAM_FALLBACK_ACCOUNT", CANARY_KEY, OTHER_VALUE),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.asyncio
+async def test_two_credential_environments_get_two_daemons_and_identical_ones_share(
+        family: str, start_daemon: Any, isolated_home: Path) -> None:
+    name, first, second = FAMILIES[family]
+    if family == "a key_env named in config":  # no secret word in its name: found by scanning config.yaml
+        write_config(isolated_home, {"fallback_providers": [{"provider": "deepseek", "model": "deepseek-chat",
+                                                             "key_env": name}]})
+    run = Path(os.environ["HERMESD_RUNTIME_DIR"])
+    a = await start_daemon(env={name: first}, shared=True)
+    same = await start_daemon(env={name: first}, shared=True)
+    assert len(shared_daemon_pids(run)) == 1
+    other = await start_daemon(env={name: second}, shared=True)
+    assert len(shared_daemon_pids(run)) == 2
+    for client in (a, same, other):
+        assert (await client.request("hermes/getConfig"))["path"]
+
+
+@pytest.mark.asyncio
+async def test_a_relative_hermes_home_means_each_clients_own_directory(tmp_path: Path) -> None:
+    from tests.lsp_client import LspClient
+
+    run = Path(os.environ["HERMESD_RUNTIME_DIR"])
+    env = shared_env(HERMES_HOME=".hermes", DEEPSEEK_API_KEY=CANARY_KEY)
+    clients = []
+    for project in ("one", "one", "two"):
+        (tmp_path / project / ".hermes").mkdir(parents=True, exist_ok=True)
+        client = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], env, cwd=str(tmp_path / project))
+        clients.append(client)
+        await client.initialize()
+    try:
+        assert len(shared_daemon_pids(run)) == 2
+        paths = [(await c.request("hermes/getConfig"))["path"] for c in clients]
+        assert paths == [str(tmp_path / p / ".hermes" / "config.yaml") for p in ("one", "one", "two")]
+    finally:
+        for client in clients:
+            await client.close()
+
+
+def test_a_symlink_where_a_log_goes_is_neither_appended_to_nor_chmoded(tmp_path: Path) -> None:
+    env = shared_env(DEEPSEEK_API_KEY=CANARY_KEY)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file\n")
+    victim.chmod(0o644)
+    ep = forwarder.endpoint(env)
+    ep.log.symlink_to(victim)  # the daemon's stderr
+    logs = Path(os.environ["HERMESD_LOG_DIR"])
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "hermesd.log").symlink_to(victim)  # the log proper (the in-process fallback's)
+    proc = forward_once(env)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert f"the shared daemon's log {ep.log} cannot be opened: Too many levels of symbolic links" in proc.stderr
+    assert "cannot use the shared daemon (the shared daemon exited while starting" in proc.stderr
+    assert victim.read_text() == "the user's own file\n" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert shared_daemon_pids(ep.base.parent) == {}

@@ -33,15 +33,21 @@ HANDSHAKE_VERSION = 1
 HELLO_LIMIT = 4096  # bytes: a hello line is well under 200
 START_TIMEOUT = 15.0  # seconds a starting daemon has to answer
 
-# What the daemon's behaviour depends on, besides config files under HERMES_HOME.
+# What the daemon's behaviour depends on, besides config files under HERMES_HOME: where requests go, with
+# whose credentials, through which proxy and CA (docs/protocol.md, "Which daemon").
 _EXACT = frozenset({
     "HOME", "PYTHONPATH", "PYTHONHOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
-    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
 })
-_PREFIXES = ("HERMES_", "HERMESD_")  # HERMES_HOME, HERMES_INFERENCE_PROVIDER, the HERMESD_* dirs
-_SUFFIX = re.compile(r"_(API_KEY|KEY|TOKEN|SECRET|BASE_URL|API_BASE|URL|ENDPOINT)$")
-_TEMPLATE = re.compile(r"\$\{([^}]+)\}")  # config.yaml's ${VAR} templates
+_PREFIXES = ("HERMES_", "HERMESD_", "AWS_", "GOOGLE_", "GEMINI_", "AZURE_")
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH")  # what hermesd redacts, and AUTH
+_SUFFIX = re.compile(r"_(BASE_URL|API_BASE|URL|ENDPOINT|PROXY|CA_BUNDLE)$")
+# Per-login plumbing whose names hold a secret word; no provider reads them, and they differ in every ssh login.
+_NOT_CREDENTIALS = frozenset({"SSH_AUTH_SOCK", "XAUTHORITY", "HERMESD_SHARED"})  # HERMESD_SHARED: whether to share at all
+_PATH_VALUED = re.compile(r"(_HOME|_DIR|_FILE|_BUNDLE|_CREDENTIALS|PATH)$")  # made absolute before hashing and use
+# config.yaml's ${VAR} templates, and the variables its entries name as their key (fallback, custom providers)
+_CONFIG_NAMES = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)|(?:^|[\s{,])[\"']?(?:api_?)?key_?env[\"']?\s*:\s*[\"']?"
+                           r"([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE | re.IGNORECASE)
 
 
 class ForwardError(Exception):
@@ -50,23 +56,39 @@ class ForwardError(Exception):
 
 def key_names(environ: dict[str, str] | os._Environ = os.environ) -> list[str]:
     """The variables whose names and values decide which daemon a client may share."""
-    names = {n for n in environ if n.upper() in _EXACT or n.startswith(_PREFIXES) or _SUFFIX.search(n.upper())}
-    return sorted((names | set(_template_names(environ))) - {"HERMESD_SHARED"})  # it decides whether to share at all
+    def counts(name: str) -> bool:
+        upper = name.upper()
+        return (upper in _EXACT or upper.startswith(_PREFIXES) or bool(_SUFFIX.search(upper))
+                or any(word in upper for word in _SECRET_WORDS))
+
+    names = {n for n in environ if counts(n)}
+    return sorted((names | set(_config_names(environ))) - _NOT_CREDENTIALS)
 
 
-def _template_names(environ: Any) -> list[str]:
-    home = environ.get("HERMES_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".hermes")
+def _config_names(environ: Any) -> list[str]:
+    """A textual scan of config.yaml (no YAML parser here): every ``${VAR}`` and every ``key_env: VAR``."""
+    home = absolute("HERMES_HOME", environ.get("HERMES_HOME") or "") or os.path.join(
+        environ.get("HOME") or os.path.expanduser("~"), ".hermes")
     try:
         text = Path(home, "config.yaml").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return [name.split(":", 1)[0].strip() for name in _TEMPLATE.findall(text)]
+    return [template or key_env for template, key_env in _CONFIG_NAMES.findall(text)]
+
+
+def absolute(name: str, value: str) -> str:
+    """``value`` with a relative path made absolute against this directory when ``name`` holds a path (or a
+    ``PATH``-style list): the daemon serves every client, whatever directory each started in."""
+    if not value or not _PATH_VALUED.search(name.upper()):
+        return value
+    parts = value.split(os.pathsep) if name.upper().endswith("PATH") else [value]
+    return os.pathsep.join(os.path.abspath(os.path.expanduser(p)) if p and "://" not in p else p for p in parts)
 
 
 def env_key(environ: dict[str, str] | os._Environ = os.environ, prefix: str = sys.prefix) -> str:
     """A short hash of the interpreter and of :func:`key_names` (names and values): values are never stored."""
     digest = hashlib.sha256()
-    for part in (prefix, *(f"{name}={environ.get(name, '')}" for name in key_names(environ))):
+    for part in (prefix, *(f"{name}={absolute(name, environ.get(name, ''))}" for name in key_names(environ))):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     return digest.hexdigest()[:16]
 
@@ -104,33 +126,65 @@ class Endpoint:
 
 
 class UnixEndpoint(Endpoint):
-    """Linux and macOS: a 0600 socket in the user's 0700 runtime directory; the daemon checks the peer's uid."""
+    """Linux and macOS: a 0600 socket in the user's 0700 runtime directory; each side checks the other's uid."""
 
     kind = "unix"
 
     @property
     def address(self) -> Path:
-        """``<base>.sock``; when that is too long for ``sun_path`` (104-108 bytes), a short name in the temp dir."""
-        path = self.base.with_name(self.base.name + ".sock")
-        if len(os.fsencode(path)) <= 100:
-            return path
-        import tempfile
-
-        short = hashlib.sha256(os.fsencode(self.base)).hexdigest()[:16]
-        uid = os.getuid() if hasattr(os, "getuid") else 0
-        from hermesd.paths import check_private_dir
-
-        return check_private_dir(Path(tempfile.gettempdir()) / f"hermesd-{uid}") / f"{short}.sock"
+        """``<base>.sock``, whatever its length (see :meth:`hermesd.paths.PrivateDir.socket_address`)."""
+        return self.base.with_name(self.base.name + ".sock")
 
     def connect(self) -> socket.socket | None:
-        """The running daemon's socket, or None when none listens (no file, or nobody behind it)."""
+        """The running daemon's socket, checked before a byte is sent; None when none listens.
+
+        Every connect (and reconnect) comes through here: the directory is
+        checked from ``/`` down and the socket reached through that checked
+        descriptor (:class:`hermesd.paths.PrivateDir`), and a listener that is
+        not this user is refused (:func:`check_listener`).
+        """
+        from hermesd.paths import PrivateDir
+
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.connect(str(self.address))
+            with PrivateDir(self.base.parent) as directory:
+                sock.connect(directory.socket_address(self.address.name))
+            check_listener(sock, self.address)
         except (FileNotFoundError, ConnectionRefusedError):
             sock.close()
             return None
+        except BaseException:
+            sock.close()
+            raise
         return sock
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket (None where the platform cannot tell).
+
+    Linux: ``SO_PEERCRED`` (the listener's, taken when it called ``listen``).
+    macOS and FreeBSD (untested): ``LOCAL_PEERCRED``, what ``getpeereid`` reads.
+    """
+    if hasattr(socket, "SO_PEERCRED"):  # struct ucred {pid, uid, gid}
+        data = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    elif sys.platform == "darwin" or sys.platform.startswith("freebsd"):  # struct xucred {version, uid, ...}
+        data = sock.getsockopt(0, 0x001, 76)  # SOL_LOCAL, LOCAL_PEERCRED
+    else:
+        return None
+    return int.from_bytes(data[4:8], sys.byteorder)
+
+
+def check_listener(sock: socket.socket, where: Path) -> None:
+    """Refuse a listener that is not this user's before a byte is sent to it (it would read the prompts
+    and write every reply); also where the platform cannot say who listens."""
+    uid = peer_uid(sock)
+    if uid == os.getuid():
+        return
+    if uid is None:
+        raise ForwardError(f"this platform ({sys.platform}) cannot tell who listens on {where}, so the shared daemon "
+                           "is not used")
+    raise ForwardError(f"{where} is held by uid {uid}, not by you (uid {os.getuid()}): another user may be posing as "
+                       "your daemon, so nothing was sent to it")
 
 
 class LoopbackEndpoint(Endpoint):
@@ -169,10 +223,10 @@ class LoopbackEndpoint(Endpoint):
 
 def endpoint(environ: dict[str, str] | os._Environ = os.environ, kind: str | None = None) -> Endpoint:
     """This client's endpoint: its directory is the user's runtime dir, its name the :func:`env_key`."""
-    from hermesd.paths import check_private_dir, socket_dir
+    from hermesd.paths import check_private_dir, runtime_dir
 
     kind = kind or ("unix" if hasattr(socket, "AF_UNIX") and os.name != "nt" else "tcp")
-    base = check_private_dir(socket_dir()) / f"hermesd-{env_key(environ)}"
+    base = check_private_dir(runtime_dir()) / f"hermesd-{env_key(environ)}"
     return endpoint_at(base, kind)
 
 
@@ -274,8 +328,16 @@ def _become_daemon(ep: Endpoint, read_fd: int, write_fd: int) -> None:
         os.setsid()
         if os.fork() > 0:
             os._exit(0)
+        for name in set(key_names(os.environ)) & set(os.environ):  # as hashed: a relative HERMES_HOME would
+            os.environ[name] = absolute(name, os.environ[name])  # mean the first client's directory
+        os.chdir("/")  # no client's directory is the daemon's (and none is kept busy)
+        os.umask(0o077)  # what it creates is private, whatever the first client's umask
+        try:
+            log = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:  # a symlink there (ELOOP): never appended to, nor whatever it points to
+            os.write(2, f"hermesd: the shared daemon's log {ep.log} cannot be opened: {exc.strerror}\n".encode())
+            return  # exits 1 (finally)
         null = os.open(os.devnull, os.O_RDWR)
-        log = os.open(ep.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         for fd, target in ((0, null), (1, null), (2, log)):  # the editor's pipes must not stay open here
             os.dup2(target, fd)
         os.close(null)
@@ -319,7 +381,8 @@ def _log_tail(ep: Endpoint | None) -> str:
     if ep is None:
         return ""
     try:
-        tail = ep.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        with open(os.open(ep.log, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), encoding="utf-8", errors="replace") as log:
+            tail = log.read().strip().splitlines()[-3:]
     except OSError:
         return f"its log: {ep.log}"
     return f"its log ({ep.log}) ends: " + " | ".join(tail) if tail else f"its log: {ep.log}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,10 @@ def chat(params: dict[str, Any], on_delta: Callable[[str, str, str], None]) -> d
 
     try:
         connected = forwarder.connect(forwarder.endpoint(), start=False)
-    except (OSError, forwarder.ForwardError, RuntimeDirError):  # no usable daemon: the caller works in-process
+    except (forwarder.ForwardError, RuntimeDirError) as exc:  # refused: another user listening, a directory not private
+        print(f"hermesd: not using the shared daemon ({exc}); chatting in-process", file=sys.stderr)
+        return None
+    except OSError:  # no usable daemon: the caller works in-process
         return None
     if connected is None:
         return None

@@ -51,12 +51,22 @@ class RefusedRequestFilter(logging.Filter):
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """Log files are created 0600 (and rotated ones too): they name files, hosts and models."""
+    """Log files are created 0600 (and rotated ones too): they name files, hosts and models.
+
+    Opened ``O_NOFOLLOW`` and chmod'ed through the descriptor: a symlink put
+    where the log goes would otherwise have the daemon append to, or chmod,
+    whatever file of the user's it points to.
+    """
 
     def _open(self):  # type: ignore[no-untyped-def]
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
-        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o600)  # a file left by an older version may be wider
+            return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        except BaseException:
+            os.close(fd)
+            raise
 
 
 def setup(level: str = "INFO", *, to_stderr: bool = False) -> None:

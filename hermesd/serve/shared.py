@@ -24,8 +24,6 @@ import os
 import secrets
 import signal
 import socket
-import struct
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,9 @@ from hermesd.client.forwarder import (
     Endpoint,
     LoopbackEndpoint,
     endpoint_at,
+    peer_uid,
 )
+from hermesd.paths import PrivateDir
 from hermesd.serve.tcp import (
     INIT_TIMEOUT,
     MAX_CONNECTIONS,
@@ -49,17 +49,6 @@ from hermesd.serve.tcp import (
 
 log = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT = 300.0
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """The uid of the process at the other end of a Unix socket (None where the platform cannot tell)."""
-    if hasattr(socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}
-        _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-        return uid
-    if sys.platform == "darwin":  # untested here: LOCAL_PEERCRED's struct xucred {version, uid, ...}
-        data = sock.getsockopt(0, 0x001, struct.calcsize("IIh16I"))
-        return struct.unpack_from("II", data)[1]
-    return None
 
 
 def idle_timeout() -> float:
@@ -140,12 +129,17 @@ class SharedDaemon:
             _write_private(address, json.dumps({"port": port, "token": self.token, "pid": os.getpid()}))
         else:
             address.unlink(missing_ok=True)  # a socket left by a daemon that was killed; we hold the lock
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             old = os.umask(0o177)  # the socket is created 0600, never wider for an instant
             try:
-                self.listener = await asyncio.start_unix_server(self.on_connect, str(address), limit=HELLO_LIMIT * 16)
+                with PrivateDir(address.parent) as directory:  # checked again; bound through its descriptor
+                    sock.bind(directory.socket_address(address.name))
+            except BaseException:
+                sock.close()
+                raise
             finally:
                 os.umask(old)
-            os.chmod(address, 0o600)
+            self.listener = await asyncio.start_unix_server(self.on_connect, sock=sock, limit=HELLO_LIMIT * 16)
         st = address.stat()
         self.address_id = (st.st_dev, st.st_ino)
         self.arm_idle()

@@ -37,7 +37,8 @@ EMFILE_LOG_INTERVAL = 60.0
 
 
 def private_runtime_dir() -> Path:
-    """The runtime directory, refused when another user owns it or may write to it."""
+    """The runtime directory, refused when another user owns it or a parent of it, or may write to either
+    (:func:`hermesd.paths.check_private_dir`)."""
     return check_private_dir(runtime_dir())
 
 
@@ -49,7 +50,6 @@ def write_token(port: int) -> tuple[str, Path]:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token)
-    os.chmod(path, 0o600)
     return token, path
 
 
