@@ -1,0 +1,151 @@
+"""Issue 27, security round 3 part 2: what a local file, a diff, a query or a config value can make hermesd do.
+
+Attaching a file runs no code of the folder's, planApply cannot stall the
+daemon, secret files are recognised by their real file, a listSessions
+query never breaks SQLite, key-shaped values are masked under any name, and
+entry-point plugins run only once enabled. End-to-end tests run the real
+daemon over stdio; after each, every file the test left and everything it
+printed is scanned for the canary key.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pygls.exceptions import JsonRpcException
+
+from tests._unit_helpers import canary_hits
+from tests.conftest import CANARY_KEY
+
+
+@pytest.fixture(autouse=True)
+def _no_canary_anywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    yield
+    assert canary_hits(tmp_path) == []
+    captured = capfd.readouterr()
+    assert CANARY_KEY not in captured.out + captured.err
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _file(path: Path) -> dict[str, Any]:
+    return {"kind": "file", "path": str(path), "text": path.read_text(encoding="utf-8")}
+
+
+async def _flagged(daemon: Any, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The attachments previewRequest asks the user about (-32004's data), or [] when it needs no yes."""
+    try:
+        await daemon.request("hermes/previewRequest", {"provider": "deepseek", "model": "m", "message": "look",
+                                                       "attachments": attachments})
+    except JsonRpcException as exc:
+        assert exc.code == -32004, exc
+        return exc.data["attachments"]
+    return []
+
+
+# -- item 1: attaching a file runs no command of the folder's -------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_attaching_from_a_repo_with_a_planted_fsmonitor_runs_nothing(start_daemon: Any, tmp_path: Path) -> None:
+    """A folder whose .git/config someone else wrote (an extracted archive) names a command as core.fsmonitor:
+    git runs it whenever it reads the index, as check-ignore does. The ignore check still works."""
+    repo = tmp_path / "extracted"
+    repo.mkdir()
+    _git("init", "-q", ".", cwd=repo)
+    (repo / ".gitignore").write_text("local.cfg\n")
+    (repo / "notes.txt").write_text("plain notes\n")
+    (repo / "local.cfg").write_text("password = hunter2\n")
+    _git("add", ".gitignore", "notes.txt", cwd=repo)  # an index: what makes git ask the fsmonitor
+    marker = tmp_path / "fsmonitor-ran"
+    hook = tmp_path / "planted-hook"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    for name, value in (("core.fsmonitor", str(hook)), ("core.hooksPath", str(tmp_path)), ("core.pager", str(hook))):
+        _git("config", name, value, cwd=repo)
+
+    daemon = await start_daemon()
+    flagged = await _flagged(daemon, [_file(repo / "notes.txt"), _file(repo / "local.cfg")])
+    assert flagged == [{"index": 1, "path": str(repo / "local.cfg"), "reason": "ignored by git"}]  # git did run
+    assert not marker.exists()
+
+
+# -- item 3: the secret-attachment rule goes by the real file ------------------------------------------------
+
+PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+@pytest.mark.asyncio
+async def test_secret_files_are_recognised_by_their_real_file_and_content(start_daemon: Any, tmp_path: Path,
+                                                                        isolated_home: Path) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / ".env").write_text("DEEPSEEK_API_KEY=" + CANARY_KEY + "\n")
+    (isolated_home / "config.yaml").write_text("model:\n  provider: deepseek\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").symlink_to(isolated_home / ".env")  # the name the client sends is harmless
+    (work / "readme.md").symlink_to(work / "credentials.yml")
+    files = {name: work / name for name in ("credentials.yml", ".envrc", ".netrc", ".pgpass", "deploy.txt", "app.py")}
+    for name, path in files.items():
+        path.write_text(PRIVATE_KEY if name == "deploy.txt" else f"{name} contents\n")
+    sent = [
+        {"kind": "file", "path": str(work / "notes.txt"), "text": "(the .env, read through the link)"},
+        _file(files["credentials.yml"]), _file(isolated_home / "config.yaml"), _file(files[".envrc"]),
+        _file(files[".netrc"]), _file(files[".pgpass"]), _file(files["deploy.txt"]), _file(files["app.py"]),
+        {"kind": "selection", "text": "key:\n" + PRIVATE_KEY},
+        {"kind": "file", "path": str(work / "readme.md"), "text": "linked"},
+    ]
+    daemon = await start_daemon()
+    flagged = await _flagged(daemon, sent)
+    reasons = {f["index"]: f["reason"] for f in flagged}
+    assert sorted(reasons) == [0, 1, 2, 3, 4, 5, 6, 8, 9]  # app.py (7) alone is sent without asking
+    assert reasons[0] == "named like a secrets file (.env)"  # by its target
+    assert reasons[1] == reasons[9] == "named like a secrets file (credentials*)"
+    assert reasons[2] == "in $HERMES_HOME, where hermesd and Hermes keep keys"
+    assert [reasons[i] for i in (3, 4, 5)] == [f"named like a secrets file ({n})" for n in (".envrc", ".netrc", ".pgpass")]
+    assert reasons[6] == reasons[8] == "holds a private key"
+    assert [f["path"] for f in flagged if f["index"] == 8] == ["(selection)"]
+    confirmed = [{**a, "confirmed": True} for a in sent]
+    assert await _flagged(daemon, confirmed) == []
+
+
+# -- item 4: a listSessions query is capped and never an internal error --------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_huge_or_wildcard_session_query_is_refused_or_answered_never_an_internal_error(
+        start_daemon: Any) -> None:
+    daemon = await start_daemon()
+    with pytest.raises(JsonRpcException) as caught:
+        await daemon.request("hermes/listSessions", {"query": "x" * 50_000})
+    assert caught.value.code == -32602 and "the limit is 1000" in caught.value.message
+    for query in ("%" * 1000, "_" * 1000, "\\" * 1000, "\U0001f600" * 1000):
+        assert (await daemon.request("hermes/listSessions", {"query": query}))["sessions"] == []
+    assert "config" in await daemon.request("hermes/getConfig")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=1000)
+       | st.text(alphabet="%_\\\U0010ffff", min_size=900, max_size=1000))
+def test_any_query_within_the_limit_is_answered(tmp_path: Path, query: str) -> None:
+    from hermesd import session_index
+    from hermesd.sessions import SessionStore, Settings
+
+    store = SessionStore(tmp_path / "sessions")
+    if not any(store.root.glob("*.jsonl")):
+        store.add_messages(store.create(provider="p", model="m", settings=Settings()),
+                           {"role": "user", "content": "100% of the_title"})
+    paging = session_index.page_params(limit=None, cursor=None, query=query)
+    rows = store.page(**paging).sessions
+    wanted = paging["query"]
+    if wanted is None or wanted.isascii():  # LIKE folds ASCII case only
+        fields = ("100% of the_title", "p", "m")
+        assert len(rows) == (wanted is None or any(wanted.lower() in f.lower() for f in fields))
