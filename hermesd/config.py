@@ -961,7 +961,9 @@ def shape_problems(cfg: Config) -> list[str]:
     return problems
 
 
-_SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "credential", "authorization", "cookie")
+# Parts of a name whose value is masked (``auth`` covers ``authorization``, ``oauth``, ``X-Auth``).
+_SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "passphrase", "credential", "creds", "auth", "bearer",
+                 "cookie")
 
 
 def is_secret_name(name: str) -> bool:
@@ -970,13 +972,42 @@ def is_secret_name(name: str) -> bool:
     return any(word in lowered for word in _SECRET_WORDS)
 
 
+# Values shaped like a provider's key, masked under any name: OpenAI/Anthropic/OpenRouter/DeepSeek ``sk-``,
+# Groq ``gsk_``, xAI ``xai-``, Hugging Face ``hf_``, GitHub ``ghp_``/``github_pat_``, AWS ``AKIA``/``ASIA``,
+# Google ``AIza``, Slack ``xox?-``, Stripe ``sk_live_``/``rk_live_``. Each needs a digit and some length,
+# so words such as ``sk-learn`` or ``task-list`` are left alone.
+_KEY_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"(?:sk|gsk|xai|hf|ghp|gho|ghu|ghs|ghr|github_pat|sk_live|sk_test|rk_live|xox[abprs])[-_]"
+    r"(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{16,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|AIza[0-9A-Za-z_-]{35}"
+    r")"
+)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every key-shaped value as ``***`` and every URL password as ``***``: what every output
+    (getConfig, ``config get``, previews, doctor, errors, logs) does to a string whatever its name."""
+    return mask_url(_KEY_SHAPE.sub("***", text))
+
+
+def mask_values(tree: Any) -> Any:
+    """A JSON tree with :func:`mask_text` applied to every string in it (a preview's body: names kept as sent)."""
+    if isinstance(tree, dict):
+        return {k: mask_values(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [mask_values(v) for v in tree]
+    return mask_text(tree) if isinstance(tree, str) else tree
+
+
 def masked(tree: Any, _name: str = "", _secret: bool = False) -> Any:
     """A JSON-safe copy for editors and logs: secrets replaced by ``***``.
 
     Everything under a secret-looking key (``api_key``, ``headers.Authorization``,
     ``tokens: [..]``) is masked however deep, and a password in any URL
     (``https://user:***@host``). YAML has dates, NaN and non-string keys,
-    which JSON (and so an editor) cannot take.
+    which JSON (and so an editor) cannot take. A key-shaped value (``sk-…``) is masked under any name.
     """
     secret = _secret or bool(_name) and is_secret_name(_name)
     if isinstance(tree, dict):
@@ -986,7 +1017,7 @@ def masked(tree: Any, _name: str = "", _secret: bool = False) -> Any:
     if secret and isinstance(tree, str) and tree:
         return "***"
     if isinstance(tree, str):
-        return mask_url(tree)
+        return mask_text(tree)
     if isinstance(tree, float) and not math.isfinite(tree):
         return str(tree)
     if tree is None or isinstance(tree, (int, float)):

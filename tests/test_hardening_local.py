@@ -10,8 +10,9 @@ printed is scanned for the canary key.
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from pygls.exceptions import JsonRpcException
 
 from tests._unit_helpers import canary_hits
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +150,42 @@ def test_any_query_within_the_limit_is_answered(tmp_path: Path, query: str) -> N
     if wanted is None or wanted.isascii():  # LIKE folds ASCII case only
         fields = ("100% of the_title", "p", "m")
         assert len(rows) == (wanted is None or any(wanted.lower() in f.lower() for f in fields))
+
+
+# -- item 5: secret names and key-shaped values are masked in every output ----------------------------------
+
+SHAPED = "sk-proj-harmless0name1value2"  # a key's shape under names that say nothing of keys
+GITHUB = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+LEAKY_PLUGIN = f"raise RuntimeError('cannot start: {SHAPED}')\n"
+
+
+@pytest.mark.asyncio
+async def test_auth_names_and_key_shaped_values_are_masked_everywhere(start_daemon: Any, isolated_home: Path,
+                                                                     tmp_path: Path, upstream: Any) -> None:
+    write_config(isolated_home, {"model": {"provider": "deepseek", "default": "deepseek-chat"},
+                                 "auth": ["plain-words-but-secret"], "creds": {"user": "me"},
+                                 "tools": {"label": SHAPED, "note": GITHUB}})
+    plugin = isolated_home / "plugins" / "model-providers" / "leaky"
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text(LEAKY_PLUGIN)
+    daemon = await start_daemon(env={"DEEPSEEK_API_KEY": CANARY_KEY, "DEEPSEEK_BASE_URL": f"{upstream.url}/v1"})
+    replies = [await daemon.request("hermes/getConfig")]
+    shown = replies[0]["config"]
+    assert shown["auth"] == ["***"] and shown["creds"] == {"user": "***"}
+    assert shown["tools"] == {"label": "***", "note": "***"}
+    replies.append(await daemon.request("hermes/previewRequest", {"message": f"is {SHAPED} valid?"}))
+    assert replies[-1]["headers"]["Authorization"] == "Bearer ***"
+    assert replies[-1]["body"]["messages"][-1]["content"] == "is *** valid?"
+    replies.append(await daemon.request("hermes/listProviders"))
+    [error] = replies[-1]["pluginErrors"]
+    assert "cannot start: ***" in error["message"]
+    replies.append(await daemon.request("hermes/doctor", {"probe": False}))
+    assert any("cannot start: ***" in c["summary"] for c in replies[-1]["checks"])
+    cli = [subprocess.run([sys.executable, "-m", "hermesd", "config", "get", key], capture_output=True, text=True,
+                          timeout=60, check=True).stdout for key in ("auth", "tools", "tools.label", "")]
+    assert cli[2].strip() == "***" and "plain-words" not in "".join(cli)
+    logs = [p.read_text() for p in (tmp_path / "logs").glob("hermesd.log*")]
+    assert any("cannot start" in log for log in logs)  # the log did report the plugin
+    outputs = json.dumps(replies) + "".join(cli) + "".join(logs)
+    for secret in (SHAPED, GITHUB, "plain-words-but-secret", CANARY_KEY):
+        assert secret not in outputs
