@@ -10,6 +10,7 @@ printed is scanned for the canary key.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -77,6 +78,89 @@ async def test_attaching_from_a_repo_with_a_planted_fsmonitor_runs_nothing(start
     flagged = await _flagged(daemon, [_file(repo / "notes.txt"), _file(repo / "local.cfg")])
     assert flagged == [{"index": 1, "path": str(repo / "local.cfg"), "reason": "ignored by git"}]  # git did run
     assert not marker.exists()
+
+
+# -- item 2: planApply is linear, bounded, cancellable, and never starves the other requests ----------------
+
+
+def big_diff(lines: int = 90_000, every: int = 60, shift: int = 0) -> tuple[str, str, str]:
+    """A file of ``lines`` distinct lines, a diff changing one line in every ``every`` (its line numbers off by
+    ``shift``, as a model's often are), and the file as the diff makes it: about 3.5 MiB together."""
+    rows = [f"value_{i} = compute({i})  # row\n" for i in range(lines)]
+    parts, changed = ["--- a/big.py\n+++ b/big.py\n"], list(rows)
+    for at in range(5, lines - 5, every):
+        changed[at] = rows[at].replace("# row", "# changed")
+        parts.append(f"@@ -{at + shift},3 +{at + shift},3 @@\n {rows[at - 1]}-{rows[at]}+{changed[at]} {rows[at + 1]}")
+    return "".join(parts), "".join(rows), "".join(changed)
+
+
+@pytest.mark.asyncio
+async def test_large_plans_answer_within_their_limits_and_never_starve_get_config(start_daemon: Any) -> None:
+    """Six 3.5 MiB plans at once (the default pool has six threads on two cores), then getConfig: it answers
+    while they still run. Before, each plan took minutes (the file's stripped copy rebuilt and searched whole
+    for every hunk) and getConfig waited behind them."""
+    diff, text, expected = big_diff(shift=3)
+    assert len(diff.encode()) + len(text.encode()) > 3 * 1024 * 1024
+    daemon = await start_daemon()
+    await daemon.request("hermes/getConfig")  # warm: the second one only reads and masks the file
+    plans = [daemon.send("hermes/planApply", {"code": diff, "path": "/w/big.py", "text": text}) for _ in range(6)]
+    config = daemon.send("hermes/getConfig")
+    await asyncio.wait_for(asyncio.shield(config), 60)  # before: queued behind the plans for minutes
+    assert not all(plan.done() for plan in plans)  # answered while plans still ran (two at a time)
+    for outcome in await asyncio.wait_for(asyncio.gather(*plans, return_exceptions=True), 120):
+        if isinstance(outcome, JsonRpcException):  # a loaded machine: the deadline, named
+            assert outcome.code == -32602 and "the limit" in outcome.message, outcome
+        else:
+            assert outcome == {"mode": "diff", "path": "/w/big.py", "text": expected}
+
+
+@pytest.mark.parametrize("case, limit", [("hunks", "the limit is 2000"), ("lines", "the limit is 200000 lines"),
+                                         ("bytes", "exceed 4 MiB, the limit")])
+@pytest.mark.asyncio
+async def test_plans_past_a_limit_are_refused_naming_it(start_daemon: Any, case: str, limit: str) -> None:
+    if case == "hunks":
+        diff, text, _ = big_diff(lines=40_000, every=12)  # 3,333 hunks
+        params = {"code": diff, "path": "/w/big.py", "text": text}
+    elif case == "lines":
+        params = {"code": "x\n", "path": "/w/blank.py", "text": "\n" * 300_000}
+    else:
+        params = {"code": "x" * (2 * 1024 * 1024), "path": "/w/a.py", "text": "y" * (2 * 1024 * 1024 + 1)}
+    daemon = await start_daemon()
+    with pytest.raises(JsonRpcException) as caught:
+        await daemon.request("hermes/planApply", params)
+    assert caught.value.code == -32602 and limit in caught.value.message
+
+
+def test_a_plan_stops_at_the_next_hunk_once_cancelled_or_past_its_deadline() -> None:
+    from hermesd import apply
+
+    diff, text, expected = big_diff(lines=3_000, every=30)
+    checks: list[int] = []
+
+    def cancelled() -> bool:
+        checks.append(1)
+        return len(checks) > 5  # the client's $/cancelRequest arrives during the fifth hunk
+
+    with pytest.raises(apply.Cancelled):
+        apply.apply_diff(diff, text, "big.py", apply.Budget(cancelled=cancelled))
+    assert len(checks) == 6
+    with pytest.raises(apply.ApplyError, match="took over 0 s, the limit"):
+        apply.apply_diff(diff, text, "big.py", apply.Budget(seconds=0))
+    assert apply.apply_diff(diff, text, "big.py") == expected
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_plan_is_answered_as_cancelled_and_the_daemon_keeps_serving(start_daemon: Any) -> None:
+    diff, text, expected = big_diff(shift=3)
+    daemon = await start_daemon()
+    plan = daemon.send("hermes/planApply", {"code": diff, "path": "/w/big.py", "text": text}, msg_id="plan-1")
+    await asyncio.sleep(0)  # the request is written before the cancel that names it
+    daemon.cancel_request("plan-1")
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(plan, 30)
+    assert caught.value.code == -32800
+    small = "--- a/f.py\n+++ b/f.py\n@@ -1 +1 @@\n-a\n+b\n"
+    assert (await daemon.request("hermes/planApply", {"code": small, "path": "/w/f.py", "text": "a\n"}))["text"] == "b\n"
 
 
 # -- item 3: the secret-attachment rule goes by the real file ------------------------------------------------
