@@ -735,6 +735,27 @@ def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Pat
     _edit(path, apply_all)
 
 
+def enable_plugin(name: str, *, path: Path | None = None) -> list[str]:
+    """Add ``name`` to ``plugins.enabled`` and drop it from ``plugins.disabled``, in one atomic round-trip write
+    (what ``hermes plugins enable`` writes to the same file). Returns the new ``plugins.enabled``."""
+    path = path or config_path()
+    section = load(path).raw.get("plugins")
+    section = section if isinstance(section, dict) else {}
+    enabled, disabled = (section.get(key) for key in ("enabled", "disabled"))
+    enabled = [n for n in enabled if isinstance(n, str)] if isinstance(enabled, list) else []
+    enabled += [] if name in enabled else [name]
+
+    def change(doc: Any) -> None:
+        from hermesd import yaml_edit
+
+        yaml_edit.set_path(doc, ["plugins", "enabled"], enabled)
+        if isinstance(disabled, list) and name in disabled:
+            yaml_edit.set_path(doc, ["plugins", "disabled"], [n for n in disabled if n != name])
+
+    _edit(path, change)
+    return enabled
+
+
 SCORE_KEY = "openrouter.min_coding_score"
 NULL_WORDS = ("none", "null", "off")  # typed for a nullable key, they mean null
 
@@ -908,7 +929,7 @@ USED_KEYS = {
     "auxiliary": {"compression", "provider", "model"},
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
-    "plugins": {"disabled"},  # read by providers.discovery
+    "plugins": {"disabled", "enabled"},  # read by providers.discovery
     "daemon": {"idle_timeout"},  # read by hermesd.shared
 }
 USED_AUX_KEYS = {"provider", "model"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +277,60 @@ async def test_auth_names_and_key_shaped_values_are_masked_everywhere(start_daem
     outputs = json.dumps(replies) + "".join(cli) + "".join(logs)
     for secret in (SHAPED, GITHUB, "plain-words-but-secret", CANARY_KEY):
         assert secret not in outputs
+
+
+# -- item 6: entry-point plugins run only once enabled; those installed before are grandfathered ------------
+
+EP_MODULE = """import pathlib
+pathlib.Path({marker!r}).write_text("imported")
+from providers import register_provider
+from providers.base import ProviderProfile
+def register(ctx):
+    ctx.register_provider(ProviderProfile(name={name!r}, base_url="http://127.0.0.1:9/v1", env_vars=("X_API_KEY",)))
+"""
+
+
+def _install(site: Path, dist: str, name: str, marker: Path) -> None:
+    from tests._unit_helpers import write_distribution
+
+    module = name.replace("-", "_") + "_plugin"
+    (site / f"{module}.py").write_text(EP_MODULE.format(marker=str(marker), name=name))
+    write_distribution(site, dist, entry_points=f"[hermes_agent.plugins]\n{name} = {module}\n")
+
+
+@pytest.mark.asyncio
+async def test_entry_point_plugins_run_only_once_enabled_and_earlier_ones_are_grandfathered(
+        start_daemon: Any, tmp_path: Path, isolated_home: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    old_marker, new_marker = tmp_path / "oldie-ran", tmp_path / "newbie-ran"
+    _install(site, "old-hermes-plugin", "oldie", old_marker)
+    first = await start_daemon(env=env)  # the first run with the rule: what is installed now is grandfathered
+    assert "oldie" in [p["name"] for p in (await first.request("hermes/listProviders"))["providers"]]
+
+    _install(site, "some-dependency", "newbie", new_marker)  # a package installed later (a dependency's, say)
+    daemon = await start_daemon(env=env)
+    listing = await daemon.request("hermes/listProviders")
+    names = [p["name"] for p in listing["providers"]]
+    assert "oldie" in names and "newbie" not in names and not new_marker.exists()  # never imported
+    [error] = listing["pluginErrors"]
+    assert error["plugin"] == "newbie" and error["entryPoint"].startswith("hermes_agent.plugins: newbie = ")
+    assert "not enabled" in error["message"] and "`hermesd plugins enable newbie`" in error["message"]
+    checks = (await daemon.request("hermes/doctor", {"probe": False}))["checks"]
+    [check] = [c for c in checks if c["id"] == "plugin:newbie"]
+    assert check["status"] == "warn" and check["hint"].endswith("hermesd plugins enable newbie")
+
+    cli_env = {**os.environ, **env}
+    refused = subprocess.run([sys.executable, "-m", "hermesd", "plugins", "enable", "newbee"], env=cli_env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "(did you mean newbie?)" in refused.stderr
+    enabled = subprocess.run([sys.executable, "-m", "hermesd", "plugins", "enable", "newbie"], env=cli_env,
+                             capture_output=True, text=True, timeout=60)
+    assert enabled.returncode == 0, enabled.stderr
+    import yaml
+
+    assert yaml.safe_load((isolated_home / "config.yaml").read_text())["plugins"]["enabled"] == ["newbie"]
+    listing = await daemon.request("hermes/listProviders", {"refresh": True})
+    assert "newbie" in [p["name"] for p in listing["providers"]] and listing["pluginErrors"] == []
+    assert new_marker.exists()
