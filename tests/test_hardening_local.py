@@ -16,23 +16,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pygls.exceptions import JsonRpcException
 
-from tests._unit_helpers import canary_hits
 from tests.conftest import CANARY_KEY, write_config
-
-
-@pytest.fixture(autouse=True)
-def _no_canary_anywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    yield
-    assert canary_hits(tmp_path) == []
-    captured = capfd.readouterr()
-    assert CANARY_KEY not in captured.out + captured.err
+from tests.test_hardening import _no_canary_anywhere  # noqa: F401  (autouse: every file and output scanned)
 
 
 def _git(*args: str, cwd: Path) -> None:
