@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-test", action="store_true", help="do not send the test chat")
     s.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("plugins", help="enable an installed package's plugin (entry points are opt-in)")
+    psub = p.add_subparsers(dest="action", required=True)
+    e = psub.add_parser("enable", help="add NAME to plugins.enabled in config.yaml (as `hermes plugins enable` does)")
+    e.add_argument("name", help="the entry point's name (doctor and `hermesd providers` list them), or its package's")
+
     p = sub.add_parser("sessions", help="list saved conversations")
     p.add_argument("--json", action="store_true")
     return parser
@@ -139,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": _models,
         "chat": _chat,
         "config": _config,
+        "plugins": _plugins,
         "sessions": _sessions,
         "setup": _setup,
     }[args.command]
@@ -439,6 +445,28 @@ def _config(args: argparse.Namespace) -> int:
         _emit_json(to_wire(SetConfigResult(key=args.key, value=config.masked(value))))
     else:
         print(f"{args.key} = {json.dumps(value)}")
+    return EXIT_OK
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    """``hermesd plugins enable NAME``: an installed entry-point plugin runs from the next discovery on."""
+    from importlib.metadata import entry_points
+
+    from hermesd.settings import config
+    from providers.discovery import ENTRY_POINT_GROUPS
+
+    found = [ep for group in ENTRY_POINT_GROUPS for ep in entry_points(group=group)]
+    names = {ep.name for ep in found} | {ep.dist.name for ep in found if ep.dist is not None}
+    if args.name not in names:
+        from hermesd.engine.suggest import did_you_mean
+
+        listed = ", ".join(sorted({ep.name for ep in found})) or "none is installed"
+        print(f"hermesd: no installed plugin is named {args.name!r}{did_you_mean(args.name, sorted(names))}; "
+              f"installed entry-point plugins: {listed}", file=sys.stderr)
+        return EXIT_USAGE
+    enabled = config.enable_plugin(args.name)
+    print(f"enabled {args.name}: plugins.enabled = {json.dumps(enabled)} in {config.config_path()}; "
+          "running daemons load it at their next plugin refresh")
     return EXIT_OK
 
 

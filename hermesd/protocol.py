@@ -560,7 +560,7 @@ class ListSessionsParams:
 
     limit: int | None = doc("page size, 1-500 (default 50)")
     cursor: str | None = doc("the previous page's nextCursor; absent: the first page")
-    query: str | None = doc("only sessions whose title, provider or model contain this")
+    query: str | None = doc("only sessions whose title, provider or model contain this (at most 1,000 characters)")
 
 
 @dataclass

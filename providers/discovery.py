@@ -16,7 +16,16 @@ naming a profile registers it. ``register`` gets a :class:`PluginContext` when
 it takes a positional parameter (``register(ctx)``, ``register(ctx=None)``)
 and nothing otherwise (``register()``). A plugin named in the shared
 config.yaml's ``plugins.disabled`` is not run and is listed as disabled.
-Every entry point ends registered, disabled, or in the errors.
+
+Entry points are opt-in, as Hermes 0.19 makes its ``hermes_agent.plugins``
+group (any installed distribution, even a dependency of a dependency, could
+declare one, and it would run in the process that holds every key): one runs
+only when ``plugins.enabled`` names it (its entry-point name or its
+distribution's), which ``hermes plugins enable`` and ``hermesd plugins
+enable`` write, or when it was grandfathered: installed when hermesd first
+ran with this rule (:func:`grandfathered`). The rest are in the errors with
+the command that enables them. Every entry point ends registered, disabled,
+or in the errors.
 """
 
 from __future__ import annotations
@@ -98,6 +107,8 @@ class PluginError:
     line: int | None = None
     # ``group: name = value`` for an entry point, None for a directory or file.
     entry_point: str | None = None
+    # The one fix, when it is not "repair the plugin" (an entry point not enabled: the command that enables it).
+    hint: str | None = None
 
 
 @dataclass
@@ -286,8 +297,9 @@ class Loader:
         self.errors: list[PluginError] = []
         self.plugins: list[PluginInfo] = []
         self._module_names: set[str] = set()
-        # config.yaml's ``plugins.disabled``, read once per discovery.
+        # config.yaml's ``plugins.disabled`` and ``plugins.enabled``, read once per discovery.
         self.disabled: frozenset[str] = disabled_plugins()
+        self.enabled: frozenset[str] = enabled_plugins()
 
     def _guarded(self, info: PluginInfo, run: Callable[[], Any]) -> None:
         self.registry.begin()
@@ -317,6 +329,7 @@ class Loader:
 
         found = [(group, ep) for group in ENTRY_POINT_GROUPS for ep in entry_points(group=group)]
         callables = {(ep.module, _dist_name(ep)) for _, ep in found if ep.attr is not None}
+        allowed = self.enabled | grandfathered([ep.name for _, ep in found if ep.name not in self.disabled])
         done: set[tuple[str, str, str | None]] = set()
         for group, ep in found:
             key = (ep.module, _dist_name(ep), ep.attr)
@@ -325,8 +338,17 @@ class Loader:
             done.add(key)
             where = f"{group}: {ep.name} = {ep.value}"
             info = PluginInfo(ep.name, ep.value, "entry_point", "model-provider", entry_point=where)
-            if {ep.name, _dist_name(ep)} & self.disabled:
+            names = {ep.name, _dist_name(ep)}
+            if names & self.disabled:
                 info.disabled = True
+                self.plugins.append(info)
+                continue
+            if not names & allowed:
+                command = f"hermesd plugins enable {ep.name}"
+                info.error = PluginError(ep.name, ep.value, f"installed ({_dist_name(ep) or ep.module}) but not enabled: "
+                                         f"installed packages' plugins run only once enabled; run `{command}`",
+                                         "entry_point", entry_point=where, hint=f"if you trust the package: {command}")
+                self.errors.append(info.error)
                 self.plugins.append(info)
                 continue
             self._guarded(info, lambda ep=ep, info=info: _run_entry_point(ep, info))
@@ -430,12 +452,60 @@ def _call_register(register: Callable[..., Any], info: PluginInfo) -> None:
 
 def disabled_plugins(path: Path | None = None) -> frozenset[str]:
     """``plugins.disabled`` of the shared config.yaml: the names not to run (Hermes' list, same meaning)."""
+    return _plugins_list("disabled", path)
+
+
+def enabled_plugins(path: Path | None = None) -> frozenset[str]:
+    """``plugins.enabled`` of the shared config.yaml: the entry-point plugins to run (Hermes' allow-list)."""
+    return _plugins_list("enabled", path)
+
+
+# hermesd's record of the entry-point plugins installed when it first ran with the opt-in rule (in its data dir).
+GRANDFATHERED_FILE = "plugins-grandfathered.json"
+
+
+def grandfathered(installed: list[str]) -> frozenset[str]:
+    """The entry-point plugins that were installed before the opt-in rule: enabled without being named.
+
+    As Hermes' ``migrate_config`` does for its plugins, once: the first discovery that finds no record
+    writes ``installed`` (the entry points present now, less ``plugins.disabled``) as the record, in
+    hermesd's data dir rather than the shared config.yaml (Hermes runs its own migration on that file).
+    Whatever is installed later needs ``plugins.enabled``. No record and no way to write one: nothing
+    is grandfathered.
+    """
+    import json
+
+    from hermesd.paths import data_dir
+
+    path = data_dir() / GRANDFATHERED_FILE
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))["entry_points"]
+        return frozenset(n for n in names if isinstance(n, str))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    record = {"entry_points": sorted(set(installed)),
+              "note": "entry-point plugins installed when hermesd first ran with the opt-in rule: enabled "
+                      "without plugins.enabled; anything installed later needs `hermesd plugins enable NAME`"}
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        staged.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        os.chmod(staged, 0o600)
+        os.replace(staged, path)
+    except OSError:
+        return frozenset()
+    return frozenset(record["entry_points"])
+
+
+def _plugins_list(key: str, path: Path | None) -> frozenset[str]:
     path = path or hermes_home() / "config.yaml"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return frozenset()
-    if "disabled" not in text:
+    if key not in text:
         return frozenset()  # the common case: no YAML parse on the way to discovery
     import yaml
 
@@ -444,7 +514,7 @@ def disabled_plugins(path: Path | None = None) -> frozenset[str]:
     except yaml.YAMLError:
         return frozenset()  # config checks report the broken file
     section = data.get("plugins") if isinstance(data, dict) else None
-    names = section.get("disabled") if isinstance(section, dict) else None
+    names = section.get(key) if isinstance(section, dict) else None
     if isinstance(names, str):
         names = [names]
     return frozenset(n.strip() for n in names or () if isinstance(n, str) and n.strip())
@@ -642,8 +712,9 @@ def fingerprint() -> tuple:
     plugin's own subpackages go.
     """
     rows: list[tuple] = [("HERMES_HOME", str(hermes_home()))]
-    # config.yaml's ``plugins.disabled`` decides what loads; its other keys do not.
+    # config.yaml's ``plugins.disabled`` and ``plugins.enabled`` decide what loads; its other keys do not.
     rows.append(("plugins.disabled", tuple(sorted(disabled_plugins()))))
+    rows.append(("plugins.enabled", tuple(sorted(enabled_plugins()))))
     for root in (bundled_dir(), general_user_dir()):
         _tree_stats(os.fspath(root), _MAX_DEPTH, rows)
     legacy: list[tuple] = []

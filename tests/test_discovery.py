@@ -758,6 +758,7 @@ def fake_distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Any:
         "\n[hermes_agent.plugins]\n"
         f"ep-agent = {mods['agent']}:setup\n"
     ))
+    fresh_unit_env.config_path.write_text(f"plugins:\n  enabled: [zz-hermes-ep-{token}]\n")  # entry points are opt-in
     with on_sys_path(site, list(mods.values())):
         yield token, mods
 

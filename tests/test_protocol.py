@@ -103,7 +103,7 @@ async def test_the_daemons_optional_parts_fit_their_types_too(start_daemon, upst
     assert config["errors"]
     parse(protocol.GetConfigResult, config, strict=True)
 
-    selection = {"kind": "selection", "path": str(isolated_home / "a.py"), "language": "python", "text": "x = 1\n",
+    selection = {"kind": "selection", "path": str(isolated_home.parent / "work" / "a.py"), "language": "python", "text": "x = 1\n",
                  "range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}}
     first = await daemon.request("hermes/chat", {"message": "hi", "attachments": [selection]})
     upstream.fail(status=401)

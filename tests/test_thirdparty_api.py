@@ -86,6 +86,7 @@ def distribution(fresh_unit_env: UnitEnv, tmp_path: Path) -> Iterator[tuple[str,
         f"tp-client = {mods['client']}\n"
         f"tp-tools = {mods['tools']}\n"
     ))
+    fresh_unit_env.config_path.write_text(f"plugins:\n  enabled: [zz-tp-{token}]\n")  # entry points are opt-in
     with on_sys_path(site, list(mods.values())):
         yield token, mods
 
@@ -143,11 +144,11 @@ def test_plugins_disabled_by_entry_point_or_distribution_name(distribution: Any,
     assert checks["plugin:tp-noarg"].status == "warn"
     assert "is installed but not loaded: plugins.disabled in config.yaml names it" in checks["plugin:tp-noarg"].summary
     assert checks["plugin:tp-noarg"].hint == "to load it, remove 'tp-noarg' from plugins.disabled in config.yaml"
-    fresh_unit_env.config_path.write_text("plugins:\n  disabled: []\n")
+    fresh_unit_env.config_path.write_text(f"plugins:\n  enabled: [zz-tp-{token}]\n  disabled: []\n")
     assert providers.plugins_changed()  # plugins.disabled is part of the fingerprint
     providers.reload()
     assert providers.get_provider_profile(f"tp-noarg-{token}") is not None
-    fresh_unit_env.config_path.write_text("model:\n  default: m\nplugins:\n  disabled: []\n")
+    fresh_unit_env.config_path.write_text(f"model:\n  default: m\nplugins:\n  enabled: [zz-tp-{token}]\n  disabled: []\n")
     assert not providers.plugins_changed()  # other keys do not reload plugins
 
 

@@ -150,11 +150,13 @@ class Env:
         return json.loads(out.stdout)
 
 
-def new_home(root: Path, name: str, config: str = "") -> Path:
+def new_home(root: Path, name: str, disabled: tuple[str, ...] = ()) -> Path:
+    """A HERMES_HOME whose config.yaml enables what the venv installed (entry points are opt-in)."""
     home = root / name
     home.mkdir(mode=0o700)
-    if config:
-        (home / "config.yaml").write_text(config)
+    enabled = [p.requirement.split("==")[0] for p in PLUGINS if installable(p)]
+    (home / "config.yaml").write_text(f"plugins:\n  enabled: [{', '.join(enabled)}]\n"
+                                      + (f"  disabled: [{', '.join(disabled)}]\n" if disabled else ""))
     return home
 
 
@@ -163,9 +165,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     root = tmp_path_factory.mktemp("thirdparty")
     ours = build_wheel(tmp_path_factory.mktemp("wheel"))
     python = bare_venv(root / "venv", [ours])
+    env = Env(root, python)
+    # hermesd runs once before the plugins are installed, as on a user's machine: nothing is grandfathered,
+    # so each test's config.yaml enables what it uses (plugins.enabled).
+    env.plugin_errors(new_home(root, "home-before", disabled=()))
     wheels = [p.wheel for p in PLUGINS if installable(p)]
     pip(python, "install", "--no-index", "--no-compile", "--no-deps", *map(str, wheels))
-    return Env(root, python)
+    return env
 
 
 def hermes_builds(plugin: Plugin, url_base: str, unpacked: Path, profile: dict | None = None) -> dict:
@@ -283,7 +289,7 @@ def test_registry_plugins_as_hermes_home_directories(env: Env) -> None:
 
 
 def test_disabled_plugins_are_listed_with_the_fix(env: Env) -> None:
-    home = new_home(env.root, "home-disabled", "plugins:\n  disabled: [cruise, hermes-apertis-provider]\n")
+    home = new_home(env.root, "home-disabled", disabled=("cruise", "hermes-apertis-provider"))
     found = env.discovery(home)
     assert "cruise" not in found["providers"] and "apertis" not in found["providers"]
     assert "tokenlab" in found["providers"]
@@ -292,3 +298,15 @@ def test_disabled_plugins_are_listed_with_the_fix(env: Env) -> None:
         check = doctor[f"plugin:{name}"]
         assert check["status"] == "warn" and "installed but not loaded" in check["summary"]
         assert check["hint"].startswith("to load it, remove ") and "from plugins.disabled in config.yaml" in check["hint"]
+
+
+def test_installed_plugins_wait_until_enabled(env: Env) -> None:
+    """Installed after hermesd first ran, and not in plugins.enabled: listed with the command, never run."""
+    home = env.root / "home-not-enabled"
+    home.mkdir(mode=0o700)
+    found = env.discovery(home)
+    assert [name for name, row in found["providers"].items() if row["source"] == "entry_point"] == []
+    errors = env.plugin_errors(home)
+    waiting = {e["plugin"] for e in errors if "not enabled" in e["message"]}
+    assert "apertis" in waiting and len(waiting) >= len([p for p in PLUGINS if installable(p)])  # one or more each
+    assert all(f"`hermesd plugins enable {e['plugin']}`" in e["message"] for e in errors if e["plugin"] in waiting)

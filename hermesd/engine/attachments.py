@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hermesd.paths import hermes_home
 
 if TYPE_CHECKING:
     from hermesd.protocol import Attachment, LspRange
@@ -24,9 +27,9 @@ MAX_ATTACHMENT_BYTES = 256 * 1024
 MAX_ATTACHMENTS = 20
 # Names of files that usually hold secrets; ``.env.example`` and friends do not.
 SENSITIVE_NAMES = (
-    ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx",
-    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".netrc", ".npmrc", ".pypirc", ".git-credentials",
-    ".htpasswd", "credentials", "credentials.json", "auth.json", "secrets.*", "*.secret",
+    ".env", ".env.*", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx",
+    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc",
+    ".git-credentials", ".htpasswd", "credentials*", "auth.json", "secrets.*", "*.secret",
 )
 NOT_SENSITIVE = (".env.example", ".env.sample", ".env.template", "*.pub")
 
@@ -98,42 +101,85 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in text or (replaced >= 8 and replaced * 100 >= len(text))
 
 
-def sensitive_reason(path: str) -> str | None:
-    """Why ``path`` usually holds secrets (a name rule, or ignored by git), or None."""
-    name = os.path.basename(path)
-    if any(fnmatch.fnmatch(name, pattern) for pattern in NOT_SENSITIVE):
+# A private key of any kind (PKCS#8, RSA, EC, OpenSSH, PGP's "PRIVATE KEY BLOCK"), wherever it is pasted.
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
+
+
+def sensitive_reason(path: str, text: str = "") -> str | None:
+    """Why this attachment usually holds secrets, or None: its text holds a private key; its name, or the name
+    of the file it resolves to (a symlink), is a secrets file's; the real file is in $HERMES_HOME (keys,
+    config.yaml's ``api_key:``); or git ignores it."""
+    if _PRIVATE_KEY.search(text):
+        return "holds a private key"
+    if not path:
         return None
-    for pattern in SENSITIVE_NAMES:
-        if fnmatch.fnmatch(name, pattern):
-            return f"named like a secrets file ({pattern})"
-    if os.path.isabs(path) and _git_ignored(Path(path)):
+    real = os.path.realpath(path) if os.path.isabs(path) else path
+    for name in dict.fromkeys((os.path.basename(path), os.path.basename(real))):
+        reason = _name_reason(name)
+        if reason:
+            return reason
+    if os.path.isabs(path) and _inside(real, os.path.realpath(hermes_home())):
+        return "in $HERMES_HOME, where hermesd and Hermes keep keys"
+    if os.path.isabs(path) and (_git_ignored(Path(path)) or real != path and _git_ignored(Path(real))):
         return "ignored by git"
     return None
 
 
-def _git_ignored(path: Path) -> bool:
+def _name_reason(name: str) -> str | None:
+    if any(fnmatch.fnmatch(name, pattern) for pattern in NOT_SENSITIVE):
+        return None
+    pattern = next((p for p in SENSITIVE_NAMES if fnmatch.fnmatch(name, p)), None)
+    return f"named like a secrets file ({pattern})" if pattern else None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+# What keeps git from running anyone's code for hermesd: a folder's .git/config (an extracted archive, a
+# shared mount) can name a command as core.fsmonitor, which reading the index runs; hooks, pagers and
+# helpers likewise. Command-line -c wins over every config file. The environment's GIT_* (GIT_DIR,
+# GIT_CONFIG_*) are dropped, the system config is not read, and no prompt or optional lock is taken.
+_GIT_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.untrackedCache=false",
+             "-c", "core.pager=cat", "-c", "core.sshCommand=false", "-c", "diff.external=", "-c", "protocol.allow=never",
+             "-c", "credential.helper=", "--no-pager")
+
+
+def git_command(*args: str) -> tuple[list[str], dict[str, str]] | None:
+    """argv and environment for a git that runs no configured command (fsmonitor, hooks, pager, helpers);
+    None without git."""
     git = shutil.which("git")
+    if git is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    return [git, *_GIT_SAFE, *args], env
+
+
+def _git_ignored(path: Path) -> bool:
     folder = path.parent
-    if git is None or not folder.is_dir():
+    command = git_command("-C", str(folder), "check-ignore", "-q", "--", path.name)
+    if command is None or not folder.is_dir():
         return False
+    argv, env = command
     try:
-        done = subprocess.run([git, "-C", str(folder), "check-ignore", "-q", "--", path.name],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=5, check=False)
+        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
 
 
 def confirm(attachments: list[dict[str, Any]]) -> None:
-    """Raise NeedsConfirmation for unconfirmed attachments whose path looks sensitive (runs git: off the loop)."""
+    """Raise NeedsConfirmation for unconfirmed attachments that look sensitive (runs git: off the loop)."""
     found = []
     for i, attachment in enumerate(attachments):
-        path = attachment.get("path")
-        if path and not attachment.get("confirmed"):
-            reason = sensitive_reason(path)
-            if reason:
-                found.append({"index": i, "path": path, "reason": reason})
+        if attachment.get("confirmed"):
+            continue
+        path = attachment.get("path") or ""
+        reason = sensitive_reason(path, attachment["text"])
+        if reason:
+            found.append({"index": i, "path": path or f"({attachment['kind']})", "reason": reason})
     if found:
         raise NeedsConfirmation(found)
 

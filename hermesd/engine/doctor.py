@@ -88,6 +88,11 @@ def plugin_checks() -> list[Check]:
     checks = []
     for err in providers.plugin_errors():
         where = f"{err.path} line {err.line}" if err.line else err.path
+        if err.hint:  # installed but not enabled: a choice to make, not a failure
+            checks.append(Check(f"plugin:{err.plugin}", "warn",
+                                f"installed provider plugin {err.plugin!r} ({err.entry_point}) is not loaded: {err.message}",
+                                hint=err.hint))
+            continue
         if err.entry_point:
             checks.append(Check(f"plugin:{err.plugin}", "fail",
                                 f"installed provider plugin {err.plugin!r} ({err.entry_point}) is not loaded: {err.message}",

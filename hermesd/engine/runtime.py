@@ -228,7 +228,7 @@ def _base_url(config: Config, profile: ProviderProfile, explicit: str, own: dict
 
 
 def _checked_url(url: str, source: str, provider: str) -> str:
-    from hermesd.settings.urls import has_userinfo, mask_url
+    from hermesd.settings.masking import has_userinfo, mask_url
 
     url = url.strip().rstrip("/")
     if has_userinfo(url):

@@ -31,6 +31,9 @@ INDEX_PATH = (".index", "sessions.sqlite3")
 TITLE_CHARS = 60
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
+# Characters in a listSessions query: a title is cut at 60, so more never matches; escaped, the LIKE pattern stays
+# far under SQLite's 50,000-byte limit (SQLITE_MAX_LIKE_PATTERN_LENGTH) whatever the characters.
+MAX_QUERY = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -296,6 +299,9 @@ def page_params(*, limit: int | None, cursor: str | None, query: str | None) -> 
         raise ValueError(f"`limit` must be an integer from 1 to {MAX_PAGE}")
     if query is not None and not _is_text(query):
         raise ValueError("`query` must be a string of valid Unicode (matched against title, provider and model)")
+    if query is not None and len(query) > MAX_QUERY:
+        raise ValueError(f"`query` is {len(query)} characters; the limit is {MAX_QUERY} "
+                         "(it is matched against titles, providers and models, which are shorter)")
     return {"limit": limit, "cursor": parse_cursor(cursor), "query": (query or "").strip() or None}
 
 

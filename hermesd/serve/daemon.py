@@ -2,7 +2,7 @@
 
 One :class:`Daemon` per process, however many editors and CLIs connect to
 it (stdio, TCP, the shared socket): it owns the session store and the chat
-engine (created on first use), the cached ``hermes/listProviders`` reply,
+engine (created on first use), planApply's thread pool, the cached ``hermes/listProviders`` reply,
 the watch on config.yaml, and the broadcast of ``hermes/configChanged`` and
 ``hermes/providersChanged`` to every connected client. It knows nothing of
 pygls: a client is anything with ``protocol.notify(method, params)``.
@@ -18,6 +18,8 @@ import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from hermesd.engine.chat import ChatEngine
     from hermesd.engine.sessions import SessionStore
     from hermesd.protocol import RawResult
@@ -86,6 +88,14 @@ class Daemon:
         from hermesd.engine.chat import ChatEngine
 
         return ChatEngine(self.store)
+
+    @functools.cached_property
+    def apply_pool(self) -> ThreadPoolExecutor:
+        """hermes/planApply's own two threads: however many large plans the clients send, they wait their turn
+        here, and chats, getConfig and the rest keep the default pool to themselves."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="hermesd-apply")
 
     async def providers_listing(self) -> RawResult:
         """hermes/listProviders' result, rebuilt only when its inputs changed.

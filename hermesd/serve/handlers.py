@@ -191,12 +191,24 @@ async def list_sessions(conn: Connection, params: protocol.ListSessionsParams) -
 
 @handler("hermes/planApply")
 async def plan_apply(conn: Connection, params: protocol.PlanApplyParams) -> protocol.PlanApplyResult:
-    """What a reply's code block would make of a file (range, diff or whole file); writes nothing."""
-    from hermesd.engine import apply
+    """What a reply's code block would make of a file (range, diff or whole file); writes nothing.
+
+    In the daemon's own small pool, under a deadline, so large plans never starve chats or getConfig."""
+    import threading
+
     from hermesd import protocol
+    from hermesd.engine import apply
+
+    cancelled = threading.Event()  # $/cancelRequest cancels this task; the plan sees it between hunks
+
+    def run() -> protocol.PlanApplyResult:
+        return apply.plan(params, apply.Budget(cancelled=cancelled.is_set))  # its deadline starts here, not queued
 
     try:
-        return await asyncio.to_thread(apply.plan, params)
+        return await asyncio.get_running_loop().run_in_executor(conn.daemon.apply_pool, run)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
     except apply.ApplyError as exc:
         raise protocol.ParamsError(str(exc)) from exc
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 from providers.pareto import DEFAULT_MIN_CODING_SCORE, coerce_min_coding_score
 
 from hermesd.paths import config_path
-from hermesd.settings.urls import has_userinfo, mask_url
+from hermesd.settings.masking import has_userinfo, is_secret_name, mask_text, mask_url, mask_values
 
 API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -717,6 +717,27 @@ def set_values(values: dict[str, Any], *, unset: tuple[str, ...] = (), path: Pat
     _edit(path, apply_all)
 
 
+def enable_plugin(name: str, *, path: Path | None = None) -> list[str]:
+    """Add ``name`` to ``plugins.enabled`` and drop it from ``plugins.disabled``, in one atomic round-trip write
+    (what ``hermes plugins enable`` writes to the same file). Returns the new ``plugins.enabled``."""
+    path = path or config_path()
+    section = load(path).raw.get("plugins")
+    section = section if isinstance(section, dict) else {}
+    enabled, disabled = (section.get(key) for key in ("enabled", "disabled"))
+    enabled = [n for n in enabled if isinstance(n, str)] if isinstance(enabled, list) else []
+    enabled += [] if name in enabled else [name]
+
+    def change(doc: Any) -> None:
+        from hermesd.settings import yaml_edit
+
+        yaml_edit.set_path(doc, ["plugins", "enabled"], enabled)
+        if isinstance(disabled, list) and name in disabled:
+            yaml_edit.set_path(doc, ["plugins", "disabled"], [n for n in disabled if n != name])
+
+    _edit(path, change)
+    return enabled
+
+
 SCORE_KEY = "openrouter.min_coding_score"
 NULL_WORDS = ("none", "null", "off")  # typed for a nullable key, they mean null
 
@@ -890,7 +911,7 @@ USED_KEYS = {
     "auxiliary": {"compression", "provider", "model"},
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
-    "plugins": {"disabled"},  # read by providers.discovery
+    "plugins": {"disabled", "enabled"},  # read by providers.discovery
     "daemon": {"idle_timeout"},  # read by hermesd.serve.shared
 }
 USED_AUX_KEYS = {"provider", "model"}
@@ -943,22 +964,13 @@ def shape_problems(cfg: Config) -> list[str]:
     return problems
 
 
-_SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "credential", "authorization", "cookie")
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a name (header, field, variable) sounds like it holds a secret, so its value is masked."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
 def masked(tree: Any, _name: str = "", _secret: bool = False) -> Any:
     """A JSON-safe copy for editors and logs: secrets replaced by ``***``.
 
     Everything under a secret-looking key (``api_key``, ``headers.Authorization``,
     ``tokens: [..]``) is masked however deep, and a password in any URL
     (``https://user:***@host``). YAML has dates, NaN and non-string keys,
-    which JSON (and so an editor) cannot take.
+    which JSON (and so an editor) cannot take. A key-shaped value (``sk-…``) is masked under any name.
     """
     secret = _secret or bool(_name) and is_secret_name(_name)
     if isinstance(tree, dict):
@@ -968,7 +980,7 @@ def masked(tree: Any, _name: str = "", _secret: bool = False) -> Any:
     if secret and isinstance(tree, str) and tree:
         return "***"
     if isinstance(tree, str):
-        return mask_url(tree)
+        return mask_text(tree)
     if isinstance(tree, float) and not math.isfinite(tree):
         return str(tree)
     if tree is None or isinstance(tree, (int, float)):

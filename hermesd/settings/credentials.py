@@ -110,24 +110,23 @@ def known_secrets(extra: Iterable[str] = ()) -> list[str]:
 
 
 def _looks_secret(name: str) -> bool:
-    upper = name.upper()
-    if upper.endswith(("_BASE_URL", "_URL")):
-        return False
-    return any(word in upper for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"))
+    from hermesd.settings.masking import is_secret_name
+
+    return not name.upper().endswith(("_BASE_URL", "_URL")) and is_secret_name(name)
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every known secret value replaced by ``***``, a value that came
-    from a config ``${VAR}`` by that template, and any URL password by ``***``."""
+    from a config ``${VAR}`` by that template, and any key-shaped value or URL password by ``***``."""
     if not text:
         return text
     for secret in known_secrets(extra):
         text = text.replace(secret, "***")
     for value, template in _templates():
         text = text.replace(value, template)
-    from hermesd.settings.urls import mask_url
+    from hermesd.settings.masking import mask_text
 
-    return mask_url(text)
+    return mask_text(text)
 
 
 _template_names: set[str] = set()

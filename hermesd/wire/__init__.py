@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hermesd.settings.config import is_secret_name
+from hermesd.settings.masking import is_secret_name, mask_text, mask_values
 
 if TYPE_CHECKING:
     from hermesd.protocol import PreviewResult
@@ -54,10 +54,10 @@ class PreparedRequest:
         return json.dumps(self.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
     def preview(self) -> PreviewResult:
-        """The request as an editor may see it: secrets masked."""
+        """The request as an editor may see it: secret headers and key-shaped values masked."""
         from hermesd.protocol import PreviewResult
 
-        return PreviewResult(url=self.url, method=self.method, headers=mask_headers(self.headers), body=self.body,
+        return PreviewResult(url=self.url, method=self.method, headers=mask_headers(self.headers), body=mask_values(self.body),
                              provider=self.provider, api_mode=self.api_mode)
 
 
@@ -69,7 +69,7 @@ def mask_headers(headers: dict[str, str]) -> dict[str, str]:
             scheme = value.split(" ", 1)[0] if " " in value else ""
             masked[name] = f"{scheme} ***" if scheme else "***"
         else:
-            masked[name] = value
+            masked[name] = mask_text(value)  # an sk-… under a harmless name
     return masked
 
 

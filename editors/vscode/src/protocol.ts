@@ -532,7 +532,7 @@ export interface ListSessionsParams {
   limit?: number;
   /** the previous page's nextCursor; absent: the first page */
   cursor?: string;
-  /** only sessions whose title, provider or model contain this */
+  /** only sessions whose title, provider or model contain this (at most 1,000 characters) */
   query?: string;
 }
 

@@ -1,6 +1,8 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { describe, expect, it } from 'vitest';
 import { chatHtml, contentSecurityPolicy, escapeAttr, makeNonce } from '../src/logic/html';
-import { isFromWebview } from '../src/logic/chatTypes';
+import { WEBVIEW_COMMANDS, isFromWebview } from '../src/logic/chatTypes';
 
 describe('webview HTML', () => {
   const html = chatHtml({
@@ -51,5 +53,20 @@ describe('isFromWebview', () => {
     expect(isFromWebview({ type: 'eval' })).toBe(false);
     expect(isFromWebview(null)).toBe(false);
     expect(isFromWebview('ready')).toBe(false);
+  });
+
+  it('lets the view run only the commands its buttons name, each one the extension declares', () => {
+    const root = path.join(__dirname, '..');
+    const webview = ['main.ts', 'render.ts'].map((f) => fs.readFileSync(path.join(root, 'src', 'webview', f), 'utf8')).join('\n');
+    const posted = new Set([...webview.matchAll(/'(hermes\.[A-Za-z]+)'|data-command="(hermes\.[A-Za-z]+)"/g)].map((m) => m[1] ?? m[2]));
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const declared = new Set(manifest.contributes.commands.map((c: { command: string }) => c.command));
+    expect([...WEBVIEW_COMMANDS].sort()).toEqual([...posted].sort());
+    for (const command of WEBVIEW_COMMANDS) {
+      expect(declared.has(command)).toBe(true);
+    }
+    for (const command of ['hermes.setMinCodingScore', 'hermes.acceptProposal', 'vscode.open', 'workbench.action.reloadWindow']) {
+      expect(isFromWebview({ type: 'command', command })).toBe(false);
+    }
   });
 });

@@ -83,13 +83,12 @@ export type FromWebview =
   | { type: 'preview'; text: string }
   | { type: 'command'; command: WebviewCommand };
 
-/** Extension commands the webview may run (buttons in the view). */
+/** Extension commands the webview may run: exactly the view's buttons (anything else it posts is dropped). */
 export const WEBVIEW_COMMANDS = [
   'hermes.selectModel',
   'hermes.runDoctor',
   'hermes.restartServer',
   'hermes.showLogs',
-  'hermes.setMinCodingScore',
   'hermes.openConversation',
   'hermes.setServerPath',
 ] as const;
