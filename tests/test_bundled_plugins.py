@@ -398,7 +398,27 @@ def test_hooks_do_not_mutate_the_reasoning_config(name: str) -> None:
 
 
 def or_body(**context: Any) -> dict[str, Any]:
-    return profile("openrouter").build_extra_body(session_id="s", **context)
+    return profile("openrouter").build_extra_body(session_id=None, **context)
+
+
+def test_openrouter_session_id_in_the_body() -> None:
+    prefs = {"sort": "price"}
+    body = profile("openrouter").build_extra_body(session_id="sess-7", model="openrouter/pareto-code",
+                                                  provider_preferences=prefs, openrouter_min_coding_score=0.7)
+    assert body == {"session_id": "sess-7", "provider": prefs,
+                    "plugins": [{"id": "pareto-router", "min_coding_score": 0.7}]}
+    assert profile("openrouter").build_extra_body(session_id="", model="openai/gpt-5.4") == {}
+
+
+@pytest.mark.parametrize("model, effort, sent", [
+    ("anthropic/claude-sonnet-4.6", "max", ({}, {"verbosity": "max"})),  # Claude 4.6+: effort as verbosity
+    ("anthropic/claude-opus-4.7", "none", ({}, {})),
+    ("anthropic/claude-sonnet-4.5", "max", ({"reasoning": {"enabled": True, "effort": "max"}}, {})),
+    ("openai/gpt-5.5", "ultra", ({"reasoning": {"enabled": True, "effort": "ultra"}}, {})),
+])
+def test_openrouter_efforts_sent_verbatim(model: str, effort: str, sent: tuple) -> None:
+    config = {"enabled": effort != "none", "effort": effort}
+    assert extras("openrouter", model=model, reasoning_config=config, supports_reasoning=True) == sent
 
 
 def test_openrouter_provider_preferences() -> None:
@@ -685,9 +705,11 @@ def test_qwen_body_and_thinking_switch() -> None:
 
 def test_nous_attribution_tags() -> None:
     p = profile("nous-portal")
-    assert p.build_extra_body(session_id=None, model="Hermes-4-70B") == {"tags": ["product=hermes-agent"]}
+    # As Hermes 0.19.0 tags them (agent.portal_tags): product, client release, conversation.
+    client = "client=hermes-client-v0.13.0"  # hermes_cli.__version__ as hermesd's surface gives it
+    assert p.build_extra_body(session_id=None, model="Hermes-4-70B") == {"tags": ["product=hermes-agent", client]}
     assert p.build_extra_body(session_id="sess-3", model="Hermes-4-70B") == {
-        "tags": ["product=hermes-agent", "conversation=sess-3"]}
+        "tags": ["product=hermes-agent", client, "conversation=sess-3"]}
     # OpenRouter-only routing preferences are never forwarded to the Portal.
     assert "provider" not in p.build_extra_body(provider_preferences={"sort": "price"})
 

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +58,67 @@ needs_hermes = pytest.mark.skipif(
     reason=f"no hermes-agent==0.13.0 venv at {HERMES_VENV}: ./scripts/test installs it",
 )
 
-# The deliberate differences of docs/plugins.md, "Where hermesd differs from Hermes".
-EXPECTED_FAILURES = {
-    "tests/providers/test_provider_profiles.py::TestKimiProfile::test_thinking_enabled",
-    "tests/providers/test_provider_profiles.py::TestKimiProfile::test_reasoning_effort_default",
-    "tests/providers/test_provider_profiles.py::TestKimiProfile::test_no_config_defaults",
-    "tests/providers/test_provider_profiles.py::TestNousProfile::test_auth_type",
-}
-# Tests Hermes' general plugin manager (hermes_cli.plugins), which hermesd does not have.
-NOT_APPLICABLE = "tests/providers/test_plugin_discovery.py::test_general_plugin_manager_skips_model_provider_kind"
+PROFILES = "tests/providers/test_provider_profiles.py"
+DISCOVERY = "tests/providers/test_plugin_discovery.py"
+
+
+@dataclass(frozen=True)
+class Release:
+    """One Hermes release's provider tests, and what hermesd does not pass of them, with why.
+
+    ``exceptions`` are the tests that fail against hermesd on purpose (docs/plugins.md,
+    "Hermes compatibility", one table per release); ``not_applicable`` are deselected
+    because they test a part of Hermes hermesd does not have.
+    """
+
+    version: str
+    reference: str  # the directory beside the repo (../shared/<reference>/tests/providers)
+    exceptions: dict[str, str]
+    not_applicable: dict[str, str]
+    total: int  # tests in the two files, for a changed copy to show up
+
+    def tests_dir(self) -> Path | None:
+        root = hermes_reference(self.reference)
+        providers = None if root is None else root / "tests" / "providers"
+        return providers if providers is not None and (providers / "test_provider_profiles.py").is_file() else None
+
+
+NOUS_AUTH_TYPE = (
+    "hermesd's nous declares auth_type 'oauth_external' (the user signs in through the Hermes agent); "
+    "Hermes says 'oauth_device_code', the flow its own CLI runs"
+)
+KIMI_EITHER_OR = (
+    "version difference: 0.13.0 expects extra_body.thinking and reasoning_effort together, which Moonshot "
+    "rejects; hermesd sends one or the other, the rule 0.19.0 adopted (its tests assert it)"
+)
+NOUS_TAGS = (
+    "version difference: 0.13.0 expects the one tag product=hermes-agent; 0.19.0 adds the client release and "
+    "the conversation (agent.portal_tags), which hermesd sends"
+)
+PLUGIN_MANAGER = "tests Hermes' general plugin manager (hermes_cli.plugins.PluginManager), which hermesd does not have"
+
+RELEASES = [
+    Release(
+        version="0.13.0",
+        reference="hermes-reference",
+        exceptions={
+            f"{PROFILES}::TestKimiProfile::test_thinking_enabled": KIMI_EITHER_OR,
+            f"{PROFILES}::TestKimiProfile::test_reasoning_effort_default": KIMI_EITHER_OR,
+            f"{PROFILES}::TestKimiProfile::test_no_config_defaults": KIMI_EITHER_OR,
+            f"{PROFILES}::TestNousProfile::test_auth_type": NOUS_AUTH_TYPE,
+            f"{PROFILES}::TestNousProfile::test_tags": NOUS_TAGS,
+        },
+        not_applicable={f"{DISCOVERY}::test_general_plugin_manager_skips_model_provider_kind": PLUGIN_MANAGER},
+        total=45,
+    ),
+    Release(
+        version="0.19.0",
+        reference="hermes-reference-0.19",
+        exceptions={f"{PROFILES}::TestNousProfile::test_auth_type": NOUS_AUTH_TYPE},
+        not_applicable={f"{DISCOVERY}::test_general_plugin_manager_skips_model_provider_kind": PLUGIN_MANAGER},
+        total=57,
+    ),
+]
 HERMES_TEST_FILES = ("test_provider_profiles.py", "test_plugin_discovery.py")
 
 # The conftest Hermes' tests run under: nothing but isolation and the daemon's own set-up.
@@ -101,31 +154,45 @@ def _outcomes(junit: Path) -> dict[str, str]:
     return outcomes
 
 
-@needs_reference
-def test_hermes_own_provider_tests_pass_except_the_documented_differences(tmp_path: Path) -> None:
-    assert REFERENCE is not None
-    work = tmp_path / "hermes-tests"
+def run_hermes_provider_tests(release: Release, work: Path) -> tuple[dict[str, str], str]:
+    """Run the release's provider tests, unmodified, against hermesd; outcome per test node."""
+    tests = release.tests_dir()
+    assert tests is not None
     (work / "tests" / "providers").mkdir(parents=True)
     for name in HERMES_TEST_FILES:
-        shutil.copyfile(REFERENCE / "tests" / "providers" / name, work / "tests" / "providers" / name)
+        shutil.copyfile(tests / name, work / "tests" / "providers" / name)
     # Hermes' discovery test finds the bundled plugins at <repo>/plugins/model-providers.
     (work / "plugins").symlink_to(ROOT / "plugins", target_is_directory=True)
     (work / "conftest.py").write_text(HERMES_TESTS_CONFTEST, encoding="utf-8")
     (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    junit = tmp_path / "junit.xml"
+    junit = work / "junit.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    deselect = [arg for node in release.not_applicable for arg in ("--deselect", node)]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         "--import-mode=importlib", f"--junitxml={junit}", "--deselect", NOT_APPLICABLE, "tests/providers"],
+         "--import-mode=importlib", f"--junitxml={junit}", *deselect, "tests/providers"],
         cwd=work, env=env, capture_output=True, text=True, timeout=300,
     )
-    outcomes = _outcomes(junit)
+    return _outcomes(junit), proc.stdout[-4000:]
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=[r.version for r in RELEASES])
+def test_hermes_own_provider_tests_pass_except_the_named_exceptions(release: Release, tmp_path: Path) -> None:
+    if release.tests_dir() is None:
+        pytest.skip(f"Hermes {release.version}'s provider tests (../shared/{release.reference}/tests/providers) are absent")
+    outcomes, output = run_hermes_provider_tests(release, tmp_path / "hermes-tests")
     failed = {node for node, outcome in outcomes.items() if outcome != "passed"}
-    assert failed == EXPECTED_FAILURES, proc.stdout[-4000:]
-    assert all(outcomes[node] == "failure" for node in EXPECTED_FAILURES)
-    assert len(outcomes) == 44, sorted(outcomes)  # 45 tests, one not applicable
-    passed = sum(outcome == "passed" for outcome in outcomes.values())
-    assert passed == 40, proc.stdout[-4000:]
+    assert failed == set(release.exceptions), output
+    assert all(outcomes[node] == "failure" for node in release.exceptions)
+    assert len(outcomes) == release.total - len(release.not_applicable), sorted(outcomes)
+    print(f"Hermes {release.version}: {len(outcomes) - len(failed)} of {len(outcomes)} applicable pass")
+
+
+def test_the_releases_disagree_only_where_named() -> None:
+    """Where 0.13.0 and 0.19.0 disagree hermesd follows 0.19.0: each 0.13.0-only exception is named a version difference."""
+    older, newest = RELEASES
+    for node, why in older.exceptions.items():
+        assert node in newest.exceptions or why.startswith("version difference: "), node
 
 
 def _install_reference_plugins(home: Path) -> list[str]:
