@@ -17,7 +17,7 @@ from providers.base import ProviderProfile
 from providers.pareto import is_openrouter_url
 
 from hermesd import credentials
-from hermesd.config import Config
+from hermesd.config import Config, api_mode_named
 from hermesd.errors import HermesError
 
 KIMI_HOSTS = ("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn")
@@ -314,13 +314,13 @@ def _resolve_named(config: Config, name: str, entry: dict[str, Any], model: str 
     configured = _normalise_name(config.get("model.provider") or "") == _normalise_name(name)
     chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if configured else "") \
         or entry.get("model", "")
-    mode = entry.get("api_mode") or ((config.get("model.api_mode") or "").strip() if configured else "")
+    mode = api_mode_named(entry.get("api_mode") or ((config.get("model.api_mode") or "") if configured else ""))
     return Resolved(
         provider=name,
         profile=profile,
         model=chosen_model,
         base_url=url,
-        api_mode=("codex_responses" if mode == "responses" else mode) or detect_api_mode(url) or "chat_completions",
+        api_mode=mode or detect_api_mode(url) or "chat_completions",
         api_key=key,
         key_env_var=key_var,
         key_env_vars=tuple(v for v in (entry.get("key_env"),) if v) + _host_gated_vars(url),
@@ -341,8 +341,7 @@ def _host_gated_vars(url: str) -> tuple[str, ...]:
 
 def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: str, uses_config: bool,
               entry_mode: str = "") -> str:
-    explicit = entry_mode.strip() or ((config.get("model.api_mode") or "").strip() if uses_config else "")
-    explicit = "codex_responses" if explicit == "responses" else explicit
+    explicit = api_mode_named(entry_mode or ((config.get("model.api_mode") or "") if uses_config else ""))
     if explicit:
         return explicit
     if model:

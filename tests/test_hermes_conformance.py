@@ -397,7 +397,7 @@ SURFACE_INPUTS = {
     ],
     "reasoning": [
         None, {}, {"enabled": False}, {"enabled": True}, {"effort": "high"},
-        *({"enabled": True, "effort": e} for e in ("none", "minimal", "low", "medium", "high", "xhigh", "max", "", None, " HIGH ")),
+        *({"enabled": True, "effort": e} for e in ("none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra", "", None, " HIGH ")),
     ],
     "configs": [{"thinkingBudget": 5.5, "includeThoughts": 1}, {"thinkingLevel": "  "}, {}, None, "x"],
     "urls": [
@@ -408,14 +408,80 @@ SURFACE_INPUTS = {
 }
 
 
-@needs_hermes
+NEWEST_HERMES_VENV = Path(os.environ.get("HERMESD_HERMES_0_19_VENV", "~/.cache/hermesd-test/hermes-0.19.0")).expanduser()
+NEWEST_HERMES_PYTHON = NEWEST_HERMES_VENV / "bin" / "python"
+
+
+@pytest.mark.skipif(not NEWEST_HERMES_PYTHON.exists(), reason="no hermes-agent==0.19.0 venv: ./scripts/test installs it")
 def test_compat_surface_equals_hermes_own_functions(tmp_path: Path) -> None:
-    """hermesd.compat's behaviour, input for input, against the functions Hermes' plugins import."""
-    proc = subprocess.run([str(HERMES_PYTHON), "-c", SURFACE_PROBE], input=json.dumps(SURFACE_INPUTS),
+    """hermesd.compat's behaviour, input for input, against the functions Hermes 0.19.0's plugins import.
+
+    Where 0.13.0 differs hermesd follows 0.19.0: Gemini 3's level for ``max`` (high; 0.13.0, not
+    knowing the effort, sent medium, or low on Pro) is the one difference in these inputs.
+    """
+    proc = subprocess.run([str(NEWEST_HERMES_PYTHON), "-c", SURFACE_PROBE], input=json.dumps(SURFACE_INPUTS),
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr[-4000:]
     ours = subprocess.run([sys.executable, "-c", "from hermesd import compat; compat.install()\n" + SURFACE_PROBE],
                           input=json.dumps(SURFACE_INPUTS), capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert ours.returncode == 0, ours.stderr[-4000:]
-    assert json.loads(ours.stdout) == json.loads(proc.stdout)
+    hermes = json.loads(proc.stdout)
+    assert hermes.pop("version") == "0.19.0"
+    assert {k: v for k, v in json.loads(ours.stdout).items() if k != "version"} == hermes
+
+
+# -- config names as Hermes writes them ----------------------------------------------------
+
+# Run in the hermes-agent==0.19.0 venv: Hermes' own migration (config version 11 -> 12) turns a
+# custom_providers list into the providers: block, writing each api_mode as `transport`; then
+# Hermes' own mapping of each entry's transport to the api_mode it sends with.
+HERMES_WRITES_PROVIDERS = '''
+import json, sys
+import yaml
+from hermes_cli.config import get_config_path, migrate_config
+from hermes_cli.providers import TRANSPORT_TO_API_MODE, resolve_user_provider
+path = get_config_path()
+path.parent.mkdir(parents=True, exist_ok=True)
+path.write_text(yaml.safe_dump(json.load(sys.stdin)))
+migrate_config(interactive=False, quiet=True)
+written = yaml.safe_load(path.read_text())["providers"]
+modes = {name: TRANSPORT_TO_API_MODE.get(resolve_user_provider(name, written).transport, "chat_completions")
+         for name in written}
+print(json.dumps({"providers": written, "api_modes": modes}))
+'''
+
+
+@pytest.mark.skipif(not NEWEST_HERMES_PYTHON.exists(), reason="no hermes-agent==0.19.0 venv: ./scripts/test installs it")
+async def test_a_providers_block_written_by_hermes_chats(start_daemon, upstream, isolated_home, tmp_path):
+    """``transport: openai_chat`` (clawrouter's install writes it) and Hermes' other transports chat as Hermes maps them."""
+    legacy = {"_config_version": 11, "custom_providers": [
+        {"name": "ClawRouter", "base_url": upstream.url + "/claw/v1", "api_mode": "openai_chat", "model": "auto"},
+        {"name": "Claude Proxy", "base_url": upstream.url + "/proxy/anthropic", "api_mode": "anthropic_messages",
+         "model": "claude-sonnet-4-6"},
+        {"name": "Codex Gateway", "base_url": upstream.url + "/codex/v1", "api_mode": "codex_responses", "model": "gpt-5.4"},
+        {"name": "Plain", "base_url": upstream.url + "/plain/v1", "model": "qwen3:8b"},
+    ]}
+    home = tmp_path / "hermes-home"
+    proc = subprocess.run([str(NEWEST_HERMES_PYTHON), "-c", HERMES_WRITES_PROVIDERS], input=json.dumps(legacy),
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={"HERMES_HOME": str(home), "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    hermes = json.loads(proc.stdout)
+    assert hermes["providers"]["clawrouter"]["transport"] == "openai_chat"  # Hermes' name, as written
+    assert hermes["api_modes"] == {"clawrouter": "chat_completions", "claude-proxy": "anthropic_messages",
+                                   "codex-gateway": "codex_responses", "plain": "chat_completions"}
+
+    write_config(isolated_home, {"providers": hermes["providers"]})
+    daemon = await start_daemon()
+    doctor = await daemon.request("hermes/doctor", {"probe": False})
+    assert [c for c in doctor["checks"] if c["id"].startswith("config") and c["status"] != "ok"] == []
+    paths = {"chat_completions": "/chat/completions", "anthropic_messages": "/v1/messages", "codex_responses": "/responses"}
+    for name, api_mode in hermes["api_modes"].items():
+        session = await daemon.request("hermes/newSession", {"provider": name})
+        before = len(upstream.requests)
+        result = await daemon.request("hermes/chat", {"sessionId": session["sessionId"], "message": "hi"})
+        assert result["stopReason"] == "end_turn", (name, result)
+        [sent] = upstream.requests[before:]
+        assert sent.path.endswith(paths[api_mode]), (name, sent.path)
+        assert sent.json["model"] == hermes["providers"][name]["default_model"]
