@@ -962,7 +962,7 @@ def shape_problems(cfg: Config) -> list[str]:
         problems.append(f"providers must be a mapping of names to {{base_url, key_env, ...}} (got {_shown(providers_section)})")
     if listed is not None and not isinstance(listed, list):
         problems.append("custom_providers must be a list (items start with '-'); it is ignored")
-    entries = list(providers_section.items()) if isinstance(providers_section, dict) else []
+    entries = [(f"providers.{k}", e) for k, e in providers_section.items()] if isinstance(providers_section, dict) else []
     entries += [(f"custom_providers[{i}]", e) for i, e in enumerate(listed)] if isinstance(listed, list) else []
     for name, entry in entries:
         if not isinstance(entry, dict):

@@ -16,7 +16,7 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import is_openrouter_url
 
-from hermesd import credentials
+from hermesd import credentials, google_cloud
 from hermesd.config import Config, api_mode_named
 from hermesd.errors import HermesError
 
@@ -132,6 +132,8 @@ def resolve(
         key_var, key = _entry_key(None, {"api_key": config.get("model.api_key")} if source == "model.base_url" else own)
     if key is None:
         key_var, key = credentials.find_key(profile.key_env_vars)
+    if profile.auth_type == google_cloud.AUTH_TYPE:
+        google_cloud.check(profile.name, url, source, key, profile.base_url_env_var)
     chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if uses_config else "")
     note = ""
     if not chosen_model:

@@ -33,12 +33,12 @@ import providers
 
 BUNDLED_NAMES = (
     "ai-gateway", "alibaba", "alibaba-coding-plan", "anthropic", "arcee", "azure-foundry",
-    "bedrock", "copilot", "copilot-acp", "custom", "deepseek", "gemini", "gmi", "google-gemini-cli",
-    "huggingface", "kilocode", "kimi-coding", "kimi-coding-cn", "minimax", "minimax-cn", "minimax-oauth",
-    "nous", "nvidia", "ollama-cloud", "openai-codex", "opencode-go", "opencode-zen", "openrouter",
-    "qwen-oauth", "stepfun", "xai", "xiaomi", "zai",
+    "bedrock", "copilot", "copilot-acp", "custom", "deepinfra", "deepseek", "fireworks", "gemini", "gmi",
+    "google-gemini-cli", "huggingface", "kilocode", "kimi-coding", "kimi-coding-cn", "minimax", "minimax-cn",
+    "minimax-oauth", "nous", "novita", "nvidia", "ollama-cloud", "openai-codex", "opencode-go", "opencode-zen",
+    "openrouter", "qwen-oauth", "stepfun", "upstage", "vertex", "xai", "xiaomi", "zai",
 )
-assert len(BUNDLED_NAMES) == 33
+assert len(BUNDLED_NAMES) == 38
 
 # Variables that could carry a real credential or point a provider elsewhere.
 _SECRETISH = re.compile(r"(_API_KEY|_TOKEN|_KEY|_BASE_URL|_URL|_SECRET)$", re.IGNORECASE)

@@ -34,7 +34,7 @@ async def test_list_providers_reports_configured_without_values(start_daemon):
     daemon = await start_daemon(env={"DEEPSEEK_API_KEY": CANARY_KEY})
     result = await daemon.request("hermes/listProviders")
     rows = {row["name"]: row for row in result["providers"]}
-    assert len(rows) == 33
+    assert len(rows) == 38
     assert rows["deepseek"]["configured"] is True
     assert rows["deepseek"]["keyEnvVar"] == "DEEPSEEK_API_KEY"
     assert rows["openrouter"]["configured"] is False
@@ -339,7 +339,7 @@ async def test_broken_plugin_is_reported_and_others_work(start_daemon, upstream,
     result = await daemon.request("hermes/listProviders")
     [error] = result["pluginErrors"]
     assert error["plugin"] == "broken" and error["line"] == 2 and "boom" in error["message"]
-    assert len(result["providers"]) == 33
+    assert len(result["providers"]) == 38
     chat = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-5.4", "message": "hi"})
     assert chat["stopReason"] == "end_turn"
 

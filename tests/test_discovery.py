@@ -226,7 +226,7 @@ def test_seed_user_override_of_gmi_points_at_staging(fresh_unit_env: UnitEnv, mo
     assert origin.overrides is not None and origin.overrides.source == "bundled"
     assert origin.overrides.plugin == "gmi"
     assert providers.plugin_errors() == []
-    assert len(list_providers()) == 33  # replaced, not added
+    assert len(list_providers()) == 38  # replaced, not added
 
     # "Next session" resolves to the staging endpoint.
     monkeypatch.setenv("GMI_API_KEY", "gmi-test-key")
@@ -986,4 +986,4 @@ def test_reload_is_a_fresh_registry(fresh_unit_env: UnitEnv) -> None:
     assert get_provider_profile("registered-in-code") is None
     after = profile("openrouter")
     assert after is not before  # the plugin ran again
-    assert type(after).__module__ != "" and len(list_providers()) == 33
+    assert type(after).__module__ != "" and len(list_providers()) == 38

@@ -9,8 +9,9 @@ or ``$HERMES_REFERENCE``); without it these tests skip with that reason.
    conftest only sets a per-test ``HERMES_HOME``, clears credential variables
    and installs the Hermes surface the way the daemon does. Every test passes
    except the four deliberate differences of docs/plugins.md.
-2. Hermes' 28 real plugin directories load unchanged as user plugins of the
-   real daemon: no plugin error, all 33 profiles overridden.
+2. Hermes' real plugin directories (0.13.0's 28, 0.19.0's 32) load unchanged as
+   user plugins of the real daemon: no plugin error, each release's profiles
+   (33, 36) override hermesd's bundled ones.
 3. The request matrix: for each case, the body and provider-defined headers
    hermesd sends (recorded by the loopback upstream, or ``previewRequest``
    for real hosts, where the reasoning gate looks at the host) equal what
@@ -34,7 +35,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests._unit_helpers import hermes_reference
+from tests._unit_helpers import BUNDLED_NAMES, hermes_reference
 from tests.conftest import CANARY_KEY, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,8 @@ def _reference() -> Path | None:
 REFERENCE = _reference()
 HERMES_VENV = Path(os.environ.get("HERMESD_HERMES_VENV", "~/.cache/hermesd-test/hermes-0.13.0")).expanduser()
 HERMES_PYTHON = HERMES_VENV / "bin" / "python"
+NEWEST_HERMES_VENV = Path(os.environ.get("HERMESD_HERMES_0_19_VENV", "~/.cache/hermesd-test/hermes-0.19.0")).expanduser()
+NEWEST_HERMES_PYTHON = NEWEST_HERMES_VENV / "bin" / "python"
 
 needs_reference = pytest.mark.skipif(
     REFERENCE is None,
@@ -95,6 +98,10 @@ NOUS_TAGS = (
     "version difference: 0.13.0 expects the one tag product=hermes-agent; 0.19.0 adds the client release and "
     "the conversation (agent.portal_tags), which hermesd sends"
 )
+COUNT_33 = (
+    "version difference: 0.13.0 expects exactly its 33 bundled profiles; 0.19.0 expects at least one per plugin "
+    "directory, and hermesd bundles 38 (0.19.0's 36, plus ai-gateway and google-gemini-cli, which 0.19.0 dropped)"
+)
 PLUGIN_MANAGER = "tests Hermes' general plugin manager (hermes_cli.plugins.PluginManager), which hermesd does not have"
 
 RELEASES = [
@@ -107,6 +114,7 @@ RELEASES = [
             f"{PROFILES}::TestKimiProfile::test_no_config_defaults": KIMI_EITHER_OR,
             f"{PROFILES}::TestNousProfile::test_auth_type": NOUS_AUTH_TYPE,
             f"{PROFILES}::TestNousProfile::test_tags": NOUS_TAGS,
+            f"{DISCOVERY}::test_all_33_profiles_register": COUNT_33,
         },
         not_applicable={f"{DISCOVERY}::test_general_plugin_manager_skips_model_provider_kind": PLUGIN_MANAGER},
         total=45,
@@ -195,32 +203,55 @@ def test_the_releases_disagree_only_where_named() -> None:
         assert node in newest.exceptions or why.startswith("version difference: "), node
 
 
-def _install_reference_plugins(home: Path) -> list[str]:
-    assert REFERENCE is not None
+def _install_reference_plugins(home: Path, source: Path | None = None) -> list[str]:
+    """Copy a Hermes release's plugin directories (the seed snapshot's by default) in as user plugins."""
+    source = source or (REFERENCE / "plugins" / "model-providers" if REFERENCE else None)
+    assert source is not None
     target = home / "plugins" / "model-providers"
     target.mkdir(parents=True, exist_ok=True)
     names = []
-    for plugin in sorted((REFERENCE / "plugins" / "model-providers").iterdir()):
+    for plugin in sorted(source.iterdir()):
         if plugin.is_dir() and (plugin / "__init__.py").is_file():
             shutil.copytree(plugin, target / plugin.name, ignore=shutil.ignore_patterns("__pycache__"))
             names.append(plugin.name)
     return names
 
 
-@needs_reference
-async def test_hermes_real_plugins_load_unchanged_and_override_every_profile(start_daemon, isolated_home):
-    names = _install_reference_plugins(isolated_home)
-    assert len(names) == 28
+def _newest_hermes_plugins() -> Path | None:
+    """0.19.0's plugin directories, as its wheel installs them (``site-packages/plugins/model-providers``)."""
+    found = sorted(NEWEST_HERMES_VENV.glob("lib/python3*/site-packages/plugins/model-providers"))
+    return found[0] if found else None
+
+
+# Hermes release -> (its plugin directories, how many, the profiles they register, hermesd's bundled
+# providers that release no longer ships, which stay hermesd's own).
+PLUGIN_RELEASES = {
+    "0.13.0": (lambda: REFERENCE / "plugins" / "model-providers" if REFERENCE else None, 28, 33,
+               {"deepinfra", "fireworks", "novita", "upstage", "vertex"}),
+    "0.19.0": (_newest_hermes_plugins, 32, 36, {"ai-gateway", "google-gemini-cli"}),
+}
+
+
+@pytest.mark.parametrize("version", sorted(PLUGIN_RELEASES))
+async def test_hermes_real_plugins_load_unchanged_and_override_their_profiles(version, start_daemon, isolated_home):
+    where, directories, profiles, hermesd_only = PLUGIN_RELEASES[version]
+    source = where()
+    if source is None or not source.is_dir():
+        pytest.skip(f"Hermes {version}'s plugins are absent (../shared/hermes-reference, or ./scripts/test's venv)")
+    names = _install_reference_plugins(isolated_home, source)
+    assert len(names) == directories
     daemon = await start_daemon()
     listing = await daemon.request("hermes/listProviders")
-    assert listing.get("pluginErrors", []) == []
+    assert listing.get("pluginErrors", []) == []  # 0.19.0's nous too: agent.portal_tags is in the surface
     doctor = await daemon.request("hermes/doctor", {"probe": False})
     assert [c for c in doctor["checks"] if c["id"].startswith("plugin") and c["status"] != "ok"] == []
-    rows = listing["providers"]
-    assert len(rows) == 33
-    for row in rows:
-        assert row["source"] == "user", row["name"]
-        assert row["overrides"]["source"] == "bundled", row["name"]
+    rows = {row["name"]: row for row in listing["providers"]}
+    assert len(rows) == len(BUNDLED_NAMES)
+    user = {name for name, row in rows.items() if row["source"] == "user"}
+    assert len(user) == profiles and user == set(BUNDLED_NAMES) - hermesd_only
+    for name in user:
+        assert rows[name]["overrides"]["source"] == "bundled", name
+    assert {rows[name]["source"] for name in hermesd_only} == {"bundled"}
 
 
 # -- the request matrix -------------------------------------------------------------------
@@ -408,8 +439,6 @@ SURFACE_INPUTS = {
 }
 
 
-NEWEST_HERMES_VENV = Path(os.environ.get("HERMESD_HERMES_0_19_VENV", "~/.cache/hermesd-test/hermes-0.19.0")).expanduser()
-NEWEST_HERMES_PYTHON = NEWEST_HERMES_VENV / "bin" / "python"
 
 
 @pytest.mark.skipif(not NEWEST_HERMES_PYTHON.exists(), reason="no hermes-agent==0.19.0 venv: ./scripts/test installs it")
