@@ -991,3 +991,45 @@ def test_default_catalog_sends_bearer_and_default_headers(name: str) -> None:
     assert request.headers["authorization"] == "Bearer key-42"
     for header, value in HEADERS.get(name, {}).items():
         assert request.headers[header.lower()] == value
+
+
+# -- upstage --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config, sent", [
+    (None, {"reasoning_effort": "medium"}),  # Solar's own default is off; a coding agent wants it on
+    ({}, {"reasoning_effort": "medium"}),
+    ({"enabled": True}, {"reasoning_effort": "medium"}),
+    (DISABLED, {}),
+    ({"enabled": True, "effort": "minimal"}, {}),
+    ({"enabled": True, "effort": "low"}, {"reasoning_effort": "low"}),
+    (ENABLED_HIGH, {"reasoning_effort": "high"}),
+    ({"enabled": True, "effort": "xhigh"}, {"reasoning_effort": "high"}),  # above high: Solar's strongest
+    ({"enabled": True, "effort": "max"}, {"reasoning_effort": "high"}),
+    ({"enabled": True, "effort": "ultra"}, {"reasoning_effort": "high"}),
+])
+def test_upstage_reasoning_effort_at_top_level(config: dict | None, sent: dict) -> None:
+    assert extras("upstage", reasoning_config=config, model="solar-pro3") == ({}, sent)
+
+
+@pytest.mark.parametrize("model", ["solar-mini", "solar-mini-250127", "syn-pro"])
+def test_upstage_models_without_reasoning_get_none(model: str) -> None:
+    assert extras("upstage", reasoning_config=ENABLED_HIGH, model=model) == ({}, {})
+    assert extras("upstage", reasoning_config=None, model=model) == ({}, {})
+
+
+# -- vertex ---------------------------------------------------------------------------
+
+
+def test_vertex_thinking_config_nested_as_for_gemini_openai_compat() -> None:
+    p = profile("vertex")
+    assert p.build_extra_body(model="google/gemini-3-flash-preview", reasoning_config={"enabled": True, "effort": "max"}) == {
+        "extra_body": {"google": {"thinking_config": {"include_thoughts": True, "thinking_level": "high"}}}}
+    assert p.build_extra_body(model="google/gemini-2.5-pro", reasoning_config=DISABLED) == {
+        "extra_body": {"google": {"thinking_config": {"include_thoughts": False}}}}
+    assert p.build_extra_body(model="meta/llama-4-maverick", reasoning_config=ENABLED_HIGH) == {}
+    assert p.build_extra_body(model="google/gemini-2.5-pro", reasoning_config=None) == {}
+
+
+def test_vertex_lists_no_catalog(no_network: list) -> None:
+    assert profile("vertex").fetch_models(api_key="ya29.x", base_url="https://aiplatform.googleapis.com") is None
