@@ -50,11 +50,14 @@ def fix(name: str, base_url_var: str | None) -> str:
             f"(a token lasts an hour; hermesd does not renew it){unknown}")
 
 
-def check(name: str, base_url: str, url_source: str, key: str | None, base_url_var: str | None) -> None:
-    """Raise the "needs Google Cloud credentials" error unless a Vertex request can be sent as resolved."""
+def check(name: str, base_url: str, url_source: str | None, key: str | None, base_url_var: str | None) -> None:
+    """Raise the "needs Google Cloud credentials" error unless a Vertex request can be sent as resolved.
+
+    ``url_source``: where the user set the URL; None when it is the profile's bare host.
+    """
     missing = []
     host = (urlsplit(base_url).hostname or "").lower()
-    if url_source == "the provider's default":
+    if url_source is None:
         missing.append("no endpoint with a project and region is set")
     elif host.endswith(_HOST) and not _ENDPOINT_PATH.search(urlsplit(base_url).path.rstrip("/")):
         missing.append(f"{url_source} ({base_url}) names no project and region")

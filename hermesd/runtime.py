@@ -21,6 +21,7 @@ from hermesd.config import Config, api_mode_named
 from hermesd.errors import HermesError
 
 KIMI_HOSTS = ("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn")
+DEFAULT_URL_SOURCE = "the provider's default"  # Resolved.base_url_source when nothing set the URL
 
 
 @dataclass
@@ -133,7 +134,8 @@ def resolve(
     if key is None:
         key_var, key = credentials.find_key(profile.key_env_vars)
     if profile.auth_type == google_cloud.AUTH_TYPE:
-        google_cloud.check(profile.name, url, source, key, profile.base_url_env_var)
+        google_cloud.check(profile.name, url, None if source == DEFAULT_URL_SOURCE else source, key,
+                           profile.base_url_env_var)
     chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if uses_config else "")
     note = ""
     if not chosen_model:
@@ -226,7 +228,7 @@ def _base_url(config: Config, profile: ProviderProfile, explicit: str, own: dict
     for url, source in candidates:
         if url and url.strip():
             return _checked_url(url, source, profile.name), source
-    return (profile.base_url or "").rstrip("/"), "the provider's default"
+    return (profile.base_url or "").rstrip("/"), DEFAULT_URL_SOURCE
 
 
 def _checked_url(url: str, source: str, provider: str) -> str:

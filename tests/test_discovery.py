@@ -180,7 +180,7 @@ def test_seed_acme_inference_plugin_verbatim(fresh_unit_env: UnitEnv, monkeypatc
     assert origin.source == "user" and origin.plugin == "acme-inference" and origin.overrides is None
     assert providers.plugin_errors() == []
     assert_all_bundled_loaded()
-    assert len(list_providers()) == 34
+    assert len(list_providers()) == 39
 
     info = plugins_by_name()["acme-inference"]
     assert info.source == "user" and info.kind == "model-provider" and info.error is None
@@ -347,7 +347,7 @@ def test_a_plugin_may_look_up_providers_while_discovery_runs(fresh_unit_env: Uni
     assert gmi.base_url == "https://gmi-staging.internal.example.com/v1"
     assert gmi.default_headers == {"User-Agent": "HermesAgent/0.13.0"}  # kept from the bundled profile
     assert providers.provider_origin("gmi").overrides.source == "bundled"
-    assert len(providers.list_plugins()) == 34
+    assert len(providers.list_plugins()) == 39
 
 
 # -- broken plugins -------------------------------------------------------------
