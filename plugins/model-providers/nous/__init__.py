@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.portal_tags import nous_portal_tags
 from providers import register_provider
 from providers.base import ProviderProfile
 
@@ -24,7 +23,13 @@ class NousProfile(ProviderProfile):
     """Nous Portal: attribution tags; reasoning omitted when disabled."""
 
     def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
-        """Attribution tags, plus a per-conversation tag when there is a session."""
+        """Attribution tags, plus a per-conversation tag when there is a session.
+
+        Imported here, not at the top: the Hermes surface exists once the daemon or
+        CLI has installed it, which a plain ``import hermesd`` does not do.
+        """
+        from agent.portal_tags import nous_portal_tags
+
         return {"tags": nous_portal_tags(session_id)}
 
     def build_api_kwargs_extras(
