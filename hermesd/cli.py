@@ -268,7 +268,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _providers(args: argparse.Namespace) -> int:
-    from hermesd.engine import listing
+    from hermesd.engine import google_cloud, listing
     from hermesd.protocol import to_wire
 
     result = listing.providers_result()
@@ -277,6 +277,8 @@ def _providers(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in result.providers:
         key = row.key_env_var or ("needs " + " or ".join(row.key_env_vars) if row.key_env_vars else row.auth_type)
+        if not row.configured and row.auth_type == google_cloud.AUTH_TYPE:  # a token alone is not enough
+            key = f"needs Google Cloud credentials: `hermesd doctor {row.name}` shows the fix"
         if row.keyless:
             key = f"no key needed ({row.base_url})"
         aliases = f" ({', '.join(row.aliases)})" if row.aliases else ""

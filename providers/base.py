@@ -40,7 +40,7 @@ class _OmitTemperature:
 OMIT_TEMPERATURE: Any = _OmitTemperature()
 
 API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
-AUTH_TYPES = ("api_key", "oauth_device_code", "oauth_external", "copilot", "aws_sdk", "external_process")
+AUTH_TYPES = ("api_key", "oauth_device_code", "oauth_external", "copilot", "aws_sdk", "external_process", "vertex")
 
 
 def is_base_url_var(name: str) -> bool:

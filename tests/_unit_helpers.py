@@ -33,12 +33,12 @@ import providers
 
 BUNDLED_NAMES = (
     "ai-gateway", "alibaba", "alibaba-coding-plan", "anthropic", "arcee", "azure-foundry",
-    "bedrock", "copilot", "copilot-acp", "custom", "deepseek", "gemini", "gmi", "google-gemini-cli",
-    "huggingface", "kilocode", "kimi-coding", "kimi-coding-cn", "minimax", "minimax-cn", "minimax-oauth",
-    "nous", "nvidia", "ollama-cloud", "openai-codex", "opencode-go", "opencode-zen", "openrouter",
-    "qwen-oauth", "stepfun", "xai", "xiaomi", "zai",
+    "bedrock", "copilot", "copilot-acp", "custom", "deepinfra", "deepseek", "fireworks", "gemini", "gmi",
+    "google-gemini-cli", "huggingface", "kilocode", "kimi-coding", "kimi-coding-cn", "minimax", "minimax-cn",
+    "minimax-oauth", "nous", "novita", "nvidia", "ollama-cloud", "openai-codex", "opencode-go", "opencode-zen",
+    "openrouter", "qwen-oauth", "stepfun", "upstage", "vertex", "xai", "xiaomi", "zai",
 )
-assert len(BUNDLED_NAMES) == 33
+assert len(BUNDLED_NAMES) == 38
 
 # Variables that could carry a real credential or point a provider elsewhere.
 _SECRETISH = re.compile(r"(_API_KEY|_TOKEN|_KEY|_BASE_URL|_URL|_SECRET)$", re.IGNORECASE)
@@ -310,20 +310,23 @@ def config_writer(sys_path: list[str], config_file: str, prefix: str, count: int
         config.set_value(name, f"{prefix}-{i}", path=Path(config_file))
 
 
-def hermes_reference() -> Path | None:
-    """The Hermes agent snapshot (``../shared/hermes-reference`` next to the repo), or None.
+def hermes_reference(name: str = "hermes-reference") -> Path | None:
+    """A Hermes agent reference beside the repo (``../shared/<name>``), or None.
 
-    Looked up from the repository upwards, so a git worktree nested deeper than the
-    main checkout finds it too; ``HERMES_REFERENCE`` overrides. Tests that need it
+    ``hermes-reference`` is the seed snapshot (Hermes 0.13.0); ``hermes-reference-0.19``
+    holds 0.19.0's provider tests. Looked up from the repository upwards, so a git
+    worktree nested deeper than the main checkout finds it too; the variable
+    ``HERMES_REFERENCE`` (``HERMES_REFERENCE_0_19``, ...) overrides. Tests that need it
     skip with a reason when it is absent (a user's clone).
     """
-    override = os.environ.get("HERMES_REFERENCE", "").strip()
+    variable = name.upper().replace("-", "_").replace(".", "_")
+    override = os.environ.get(variable, "").strip()
     if override:
         path = Path(override).expanduser()
         return path if path.is_dir() else None
     repo = Path(__file__).resolve().parent.parent
     for parent in (repo, *repo.parents):
-        candidate = parent / "shared" / "hermes-reference"
+        candidate = parent / "shared" / name
         if parent != repo and candidate.is_dir():
             return candidate
     return None

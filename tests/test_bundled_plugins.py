@@ -1,4 +1,4 @@
-"""The 33 bundled model-provider plugins: identity, manifests, and the exact
+"""The 38 bundled model-provider plugins: identity, manifests, and the exact
 request fields each one contributes.
 
 No network: catalog tests run a throwaway HTTP server on 127.0.0.1 and point
@@ -40,6 +40,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "copilot-acp": ("github-copilot-acp", "copilot-cli"),
     "custom": ("ollama", "local", "vllm", "llamacpp", "llama.cpp", "llama-cpp"),
     "deepseek": ("deepseek-ai",),
+    "deepinfra": ("deep-infra", "deepinfra-ai"),
+    "fireworks": ("fireworks-ai", "fw"),
     "gemini": ("google", "google-gemini", "google-ai-studio"),
     "google-gemini-cli": ("gemini-cli", "gemini-oauth"),
     "gmi": ("gmi-cloud", "gmicloud"),
@@ -51,6 +53,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "minimax-cn": ("minimax-china", "minimax_cn"),
     "minimax-oauth": ("minimax_oauth", "minimax-oauth-io"),
     "nous": ("nous-portal", "nousresearch"),
+    "novita": ("novita-ai", "novitaai"),
     "nvidia": ("nvidia-nim",),
     "ollama-cloud": ("ollama_cloud", "ollama-com"),
     "openai-codex": ("codex", "chatgpt", "openai_codex", "chatgpt-codex"),
@@ -59,6 +62,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "openrouter": ("or",),
     "qwen-oauth": ("qwen", "qwen-portal", "qwen-cli"),
     "stepfun": ("step", "stepfun-coding-plan"),
+    "upstage": ("solar",),
+    "vertex": ("google-vertex", "vertex-ai", "gcp-vertex"),
     "xai": ("grok", "x-ai", "x.ai"),
     "xiaomi": ("mimo", "xiaomi-mimo"),
     "zai": ("glm", "z-ai", "z.ai", "zhipu"),
@@ -84,6 +89,10 @@ ENDPOINTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "copilot-acp": ("chat_completions", "external_process", "acp://copilot", ("COPILOT_ACP_BASE_URL",)),
     "custom": ("chat_completions", "api_key", "", ("CUSTOM_API_KEY", "CUSTOM_BASE_URL")),
     "deepseek": ("chat_completions", "api_key", "https://api.deepseek.com/v1", ("DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL")),
+    "deepinfra": ("chat_completions", "api_key", "https://api.deepinfra.com/v1/openai",
+                  ("DEEPINFRA_API_KEY", "DEEPINFRA_BASE_URL")),
+    "fireworks": ("chat_completions", "api_key", "https://api.fireworks.ai/inference/v1",
+                  ("FIREWORKS_API_KEY", "FIREWORKS_BASE_URL")),
     "gemini": ("chat_completions", "api_key", "https://generativelanguage.googleapis.com/v1beta/openai",
                ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GEMINI_BASE_URL")),
     "gmi": ("chat_completions", "api_key", "https://api.gmi-serving.com/v1", ("GMI_API_KEY", "GMI_BASE_URL")),
@@ -103,6 +112,7 @@ ENDPOINTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
              ("NOUS_API_KEY", "NOUS_INFERENCE_BASE_URL")),
     "nvidia": ("chat_completions", "api_key", "https://integrate.api.nvidia.com/v1",
                ("NVIDIA_API_KEY", "NVIDIA_BASE_URL")),
+    "novita": ("chat_completions", "api_key", "https://api.novita.ai/openai/v1", ("NOVITA_API_KEY", "NOVITA_BASE_URL")),
     "ollama-cloud": ("chat_completions", "api_key", "https://ollama.com/v1", ("OLLAMA_API_KEY", "OLLAMA_BASE_URL")),
     "openai-codex": ("codex_responses", "oauth_external", "https://chatgpt.com/backend-api/codex", ()),
     "opencode-go": ("chat_completions", "api_key", "https://opencode.ai/zen/go/v1",
@@ -114,6 +124,8 @@ ENDPOINTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "qwen-oauth": ("chat_completions", "oauth_external", "https://portal.qwen.ai/v1", ("QWEN_API_KEY",)),
     "stepfun": ("chat_completions", "api_key", "https://api.stepfun.ai/step_plan/v1",
                 ("STEPFUN_API_KEY", "STEPFUN_BASE_URL")),
+    "upstage": ("chat_completions", "api_key", "https://api.upstage.ai/v1", ("UPSTAGE_API_KEY", "UPSTAGE_BASE_URL")),
+    "vertex": ("chat_completions", "vertex", "https://aiplatform.googleapis.com", ("VERTEX_ACCESS_TOKEN", "VERTEX_BASE_URL")),
     "xai": ("codex_responses", "api_key", "https://api.x.ai/v1", ("XAI_API_KEY", "XAI_BASE_URL")),
     "xiaomi": ("chat_completions", "api_key", "https://api.xiaomimimo.com/v1", ("XIAOMI_API_KEY", "XIAOMI_BASE_URL")),
     "zai": ("chat_completions", "api_key", "https://api.z.ai/api/paas/v4",
@@ -121,8 +133,10 @@ ENDPOINTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 
 # Providers whose models are the user's own (no sensible cheap default).
-NO_AUX_MODEL = {"custom", "azure-foundry", "copilot-acp", "google-gemini-cli"}
+NO_AUX_MODEL = {"custom", "azure-foundry", "copilot-acp", "google-gemini-cli", "upstage"}
 NO_HEALTH_CHECK = {"bedrock", "copilot-acp", "xiaomi", "google-gemini-cli"}
+# DeepInfra's live catalog is its only list (a guessed one would name retired models); Upstage lists its flagship.
+FALLBACK_COUNTS = {"deepinfra": 0, "upstage": 1}
 MAX_TOKENS = {"nvidia": 16384, "kimi-coding": 32000, "kimi-coding-cn": 32000, "qwen-oauth": 65536}
 HEADERS: dict[str, dict[str, str]] = {
     "kimi-coding-cn": {"User-Agent": "hermes-agent/1.0"},
@@ -138,13 +152,13 @@ HEADERS: dict[str, dict[str, str]] = {
 }
 VISION = {
     "ai-gateway", "anthropic", "azure-foundry", "bedrock", "copilot", "gemini", "google-gemini-cli", "kilocode",
-    "openai-codex", "opencode-zen", "openrouter", "qwen-oauth", "xai", "xiaomi",
+    "openai-codex", "opencode-zen", "openrouter", "qwen-oauth", "vertex", "xai", "xiaomi",
 }
 # Providers whose hooks add nothing to a request.
 PLAIN = {
-    "alibaba", "anthropic", "arcee", "azure-foundry", "bedrock", "copilot", "copilot-acp", "gmi",
-    "huggingface", "kilocode", "minimax", "minimax-cn", "minimax-oauth", "openai-codex", "opencode-go",
-    "opencode-zen", "xai", "xiaomi",
+    "alibaba", "anthropic", "arcee", "azure-foundry", "bedrock", "copilot", "copilot-acp", "deepinfra",
+    "fireworks", "gmi", "huggingface", "kilocode", "minimax", "minimax-cn", "minimax-oauth", "novita",
+    "openai-codex", "opencode-go", "opencode-zen", "xai", "xiaomi",
 }
 
 ENABLED_HIGH = {"enabled": True, "effort": "high"}
@@ -183,6 +197,10 @@ def profile(name: str) -> ProviderProfile:
     return found
 
 
+def a_model(p: ProviderProfile) -> str:
+    return (p.fallback_models or (p.default_aux_model,))[0]
+
+
 def extras(name: str, **context: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return profile(name).build_api_kwargs_extras(**context)
 
@@ -208,8 +226,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.mark.usefixtures("fresh_registry")
-def test_all_33_bundled_providers_load_without_errors() -> None:
-    assert len(NAMES) == 33
+def test_all_38_bundled_providers_load_without_errors() -> None:
+    assert len(NAMES) == 38
     assert providers.plugin_errors() == []
     assert sorted(p.name for p in providers.list_providers()) == NAMES
     assert bundled_dir().resolve() == PLUGINS_DIR.resolve()
@@ -247,7 +265,7 @@ def test_manifest(name: str) -> None:
 
 
 @pytest.mark.usefixtures("fresh_registry")
-def test_every_plugin_directory_is_one_of_the_33_and_registers_only_itself() -> None:
+def test_every_plugin_directory_is_one_of_the_38_and_registers_only_itself() -> None:
     dirs = sorted(d.name for d in PLUGINS_DIR.iterdir() if d.is_dir() and not d.name.startswith(("_", ".")))
     assert dirs == NAMES
     bundled = {info.name: info for info in providers.list_plugins() if info.source == "bundled"}
@@ -298,7 +316,7 @@ def test_endpoint_auth_and_env_vars(name: str) -> None:
 def test_descriptive_fields_are_filled(name: str) -> None:
     p = profile(name)
     assert p.display_name and p.description
-    assert 3 <= len(p.fallback_models) <= 8
+    assert len(p.fallback_models) == FALLBACK_COUNTS[name] if name in FALLBACK_COUNTS else 3 <= len(p.fallback_models) <= 8
     assert len(set(p.fallback_models)) == len(p.fallback_models)
     assert all(isinstance(m, str) and m.strip() == m and m for m in p.fallback_models)
     if name in NO_AUX_MODEL:
@@ -354,7 +372,7 @@ def test_default_headers(name: str) -> None:
 @pytest.mark.parametrize("reasoning", [None, ENABLED_HIGH, DISABLED])
 def test_hooks_accept_the_daemons_context_and_unknown_keys(name: str, reasoning: dict | None) -> None:
     p = profile(name)
-    model = p.fallback_models[0]
+    model = a_model(p)
     body = p.build_extra_body(
         session_id="sess-1", model=model, base_url=p.base_url, provider_preferences=None,
         reasoning_config=reasoning, openrouter_min_coding_score=None, api_mode=p.api_mode,
@@ -386,8 +404,8 @@ def test_plain_providers_add_nothing(name: str) -> None:
 def test_hooks_do_not_mutate_the_reasoning_config(name: str) -> None:
     p = profile(name)
     config = {"enabled": True, "effort": "high"}
-    p.build_extra_body(model=p.fallback_models[0], reasoning_config=config)
-    extra_body, _ = p.build_api_kwargs_extras(reasoning_config=config, model=p.fallback_models[0],
+    p.build_extra_body(model=a_model(p), reasoning_config=config)
+    extra_body, _ = p.build_api_kwargs_extras(reasoning_config=config, model=a_model(p),
                                               supports_reasoning=True)
     assert config == {"enabled": True, "effort": "high"}
     if "reasoning" in extra_body:
@@ -398,7 +416,27 @@ def test_hooks_do_not_mutate_the_reasoning_config(name: str) -> None:
 
 
 def or_body(**context: Any) -> dict[str, Any]:
-    return profile("openrouter").build_extra_body(session_id="s", **context)
+    return profile("openrouter").build_extra_body(session_id=None, **context)
+
+
+def test_openrouter_session_id_in_the_body() -> None:
+    prefs = {"sort": "price"}
+    body = profile("openrouter").build_extra_body(session_id="sess-7", model="openrouter/pareto-code",
+                                                  provider_preferences=prefs, openrouter_min_coding_score=0.7)
+    assert body == {"session_id": "sess-7", "provider": prefs,
+                    "plugins": [{"id": "pareto-router", "min_coding_score": 0.7}]}
+    assert profile("openrouter").build_extra_body(session_id="", model="openai/gpt-5.4") == {}
+
+
+@pytest.mark.parametrize("model, effort, sent", [
+    ("anthropic/claude-sonnet-4.6", "max", ({}, {"verbosity": "max"})),  # Claude 4.6+: effort as verbosity
+    ("anthropic/claude-opus-4.7", "none", ({}, {})),
+    ("anthropic/claude-sonnet-4.5", "max", ({"reasoning": {"enabled": True, "effort": "max"}}, {})),
+    ("openai/gpt-5.5", "ultra", ({"reasoning": {"enabled": True, "effort": "ultra"}}, {})),
+])
+def test_openrouter_efforts_sent_verbatim(model: str, effort: str, sent: tuple) -> None:
+    config = {"enabled": effort != "none", "effort": effort}
+    assert extras("openrouter", model=model, reasoning_config=config, supports_reasoning=True) == sent
 
 
 def test_openrouter_provider_preferences() -> None:
@@ -554,7 +592,7 @@ def compat(config: dict[str, Any]) -> dict[str, Any]:
     # 2.5: thoughts on, no level
     ("gemini-2.5-pro", ENABLED_HIGH, {"include_thoughts": True}),
     ("gemini-2.5-flash", {"enabled": True, "effort": "low"}, {"include_thoughts": True}),
-    # 3.x flash: low / medium / high (efforts Hermes does not know, such as "max", read as medium)
+    # 3.x flash: low / medium / high (max and ultra are high, as in Hermes 0.19.0; an unknown effort reads as medium)
     ("gemini-3-flash-preview", {"enabled": True, "effort": "minimal"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-flash-preview", {"enabled": True, "effort": "low"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3-flash-preview", {"enabled": True, "effort": "medium"}, {"include_thoughts": True, "thinking_level": "medium"}),
@@ -562,11 +600,12 @@ def compat(config: dict[str, Any]) -> dict[str, Any]:
     ("gemini-3-flash-preview", {"enabled": True, "effort": "bogus"}, {"include_thoughts": True, "thinking_level": "medium"}),
     ("gemini-3.1-flash-lite-preview", ENABLED_HIGH, {"include_thoughts": True, "thinking_level": "high"}),
     ("google/gemini-3-flash-preview", {"enabled": True, "effort": "xhigh"}, {"include_thoughts": True, "thinking_level": "high"}),
-    ("gemini-3-flash-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "medium"}),
+    ("gemini-3-flash-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "high"}),
+    ("gemini-3-flash-preview", {"enabled": True, "effort": "ultra"}, {"include_thoughts": True, "thinking_level": "high"}),
     # 3.x pro: low / high
     ("gemini-3-pro-preview", ENABLED_HIGH, {"include_thoughts": True, "thinking_level": "high"}),
     ("gemini-3-pro-preview", {"enabled": True, "effort": "xhigh"}, {"include_thoughts": True, "thinking_level": "high"}),
-    ("gemini-3-pro-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "low"}),
+    ("gemini-3-pro-preview", {"enabled": True, "effort": "max"}, {"include_thoughts": True, "thinking_level": "high"}),
     ("gemini-3-pro-preview", {"enabled": True, "effort": "medium"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("gemini-3.1-pro-preview", {"enabled": True, "effort": "minimal"}, {"include_thoughts": True, "thinking_level": "low"}),
     ("GEMINI-3-PRO-PREVIEW", {"enabled": True, "effort": "HIGH"}, {"include_thoughts": True, "thinking_level": "high"}),
@@ -685,9 +724,11 @@ def test_qwen_body_and_thinking_switch() -> None:
 
 def test_nous_attribution_tags() -> None:
     p = profile("nous-portal")
-    assert p.build_extra_body(session_id=None, model="Hermes-4-70B") == {"tags": ["product=hermes-agent"]}
+    # As Hermes 0.19.0 tags them (agent.portal_tags): product, client release, conversation.
+    client = "client=hermes-client-v0.13.0"  # hermes_cli.__version__ as hermesd's surface gives it
+    assert p.build_extra_body(session_id=None, model="Hermes-4-70B") == {"tags": ["product=hermes-agent", client]}
     assert p.build_extra_body(session_id="sess-3", model="Hermes-4-70B") == {
-        "tags": ["product=hermes-agent", "conversation=sess-3"]}
+        "tags": ["product=hermes-agent", client, "conversation=sess-3"]}
     # OpenRouter-only routing preferences are never forwarded to the Portal.
     assert "provider" not in p.build_extra_body(provider_preferences={"sort": "price"})
 
@@ -950,3 +991,45 @@ def test_default_catalog_sends_bearer_and_default_headers(name: str) -> None:
     assert request.headers["authorization"] == "Bearer key-42"
     for header, value in HEADERS.get(name, {}).items():
         assert request.headers[header.lower()] == value
+
+
+# -- upstage --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config, sent", [
+    (None, {"reasoning_effort": "medium"}),  # Solar's own default is off; a coding agent wants it on
+    ({}, {"reasoning_effort": "medium"}),
+    ({"enabled": True}, {"reasoning_effort": "medium"}),
+    (DISABLED, {}),
+    ({"enabled": True, "effort": "minimal"}, {}),
+    ({"enabled": True, "effort": "low"}, {"reasoning_effort": "low"}),
+    (ENABLED_HIGH, {"reasoning_effort": "high"}),
+    ({"enabled": True, "effort": "xhigh"}, {"reasoning_effort": "high"}),  # above high: Solar's strongest
+    ({"enabled": True, "effort": "max"}, {"reasoning_effort": "high"}),
+    ({"enabled": True, "effort": "ultra"}, {"reasoning_effort": "high"}),
+])
+def test_upstage_reasoning_effort_at_top_level(config: dict | None, sent: dict) -> None:
+    assert extras("upstage", reasoning_config=config, model="solar-pro3") == ({}, sent)
+
+
+@pytest.mark.parametrize("model", ["solar-mini", "solar-mini-250127", "syn-pro"])
+def test_upstage_models_without_reasoning_get_none(model: str) -> None:
+    assert extras("upstage", reasoning_config=ENABLED_HIGH, model=model) == ({}, {})
+    assert extras("upstage", reasoning_config=None, model=model) == ({}, {})
+
+
+# -- vertex ---------------------------------------------------------------------------
+
+
+def test_vertex_thinking_config_nested_as_for_gemini_openai_compat() -> None:
+    p = profile("vertex")
+    assert p.build_extra_body(model="google/gemini-3-flash-preview", reasoning_config={"enabled": True, "effort": "max"}) == {
+        "extra_body": {"google": {"thinking_config": {"include_thoughts": True, "thinking_level": "high"}}}}
+    assert p.build_extra_body(model="google/gemini-2.5-pro", reasoning_config=DISABLED) == {
+        "extra_body": {"google": {"thinking_config": {"include_thoughts": False}}}}
+    assert p.build_extra_body(model="meta/llama-4-maverick", reasoning_config=ENABLED_HIGH) == {}
+    assert p.build_extra_body(model="google/gemini-2.5-pro", reasoning_config=None) == {}
+
+
+def test_vertex_lists_no_catalog(no_network: list) -> None:
+    assert profile("vertex").fetch_models(api_key="ya29.x", base_url="https://aiplatform.googleapis.com") is None

@@ -34,7 +34,7 @@ def test_providers_and_models_commands(upstream):
     listing = run_cli("providers", "--json", env=env)
     assert listing.returncode == 0
     rows = {r["name"]: r for r in json.loads(listing.stdout)["providers"]}
-    assert rows["deepseek"]["configured"] and len(rows) == 33
+    assert rows["deepseek"]["configured"] and len(rows) == 38
     human = run_cli("providers", env=env)
     assert re.search(r"^\* deepseek .*DEEPSEEK_API_KEY", human.stdout, re.M)
     models = run_cli("models", "deepseek", env=env)
@@ -87,7 +87,7 @@ async def test_tcp_requires_the_token_and_survives_bad_clients(tmp_path):
         good = await LspClient.connect(daemon.port)
         init = await good.initialize({"token": daemon.token})
         assert init["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 2
-        assert len((await good.request("hermes/listProviders", {}))["providers"]) == 33
+        assert len((await good.request("hermes/listProviders", {}))["providers"]) == 38
         assert daemon.proc.poll() is None
         for client in (sneaky, good):
             await client.close()

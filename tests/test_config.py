@@ -247,6 +247,10 @@ def test_refused_value_leaves_the_file_byte_identical(path: Path, key: str) -> N
         ("model.api_mode", "responses", "codex_responses"),
         ("model.api_mode", "anthropic_messages", "anthropic_messages"),
         ("model.reasoning_effort", "HIGH", "high"),
+        ("model.reasoning_effort", "max", "max"),  # Hermes 0.19.0's efforts above xhigh
+        ("model.reasoning_effort", "ultra", "ultra"),
+        ("model.reasoning_effort", False, "none"),  # as Hermes reads YAML's off/no/false
+        ("model.reasoning_effort", "disabled", "none"),
         ("model.temperature", 0, 0.0),
         ("model.temperature", "1.5", 1.5),
         ("model.temperature", None, None),
@@ -537,3 +541,17 @@ def test_without_a_config_file_pyyaml_is_not_imported(unit_env: UnitEnv) -> None
 
     out = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_an_unknown_effort_is_reported_by_doctor_with_the_choices(path: Path) -> None:
+    """Never replaced silently: the provider default is used, and doctor says why and what to write."""
+    from hermesd.engine import doctor
+
+    write(path, "agent:\n  reasoning_effort: extreme\n")
+    cfg = config.load(path)
+    assert cfg.get("agent.reasoning_effort") == ""
+    [check] = [c for c in doctor.config_checks(cfg) if c.id == "config:value"]
+    assert check.status == "warn"
+    assert check.summary.startswith('agent.reasoning_effort must be one of none, minimal, low, medium, high, xhigh, '
+                                    'max, ultra or empty (got "extreme")'), check.summary
+    assert "hermesd config set" in check.hint

@@ -34,7 +34,7 @@ async def test_list_providers_reports_configured_without_values(start_daemon):
     daemon = await start_daemon(env={"DEEPSEEK_API_KEY": CANARY_KEY})
     result = await daemon.request("hermes/listProviders")
     rows = {row["name"]: row for row in result["providers"]}
-    assert len(rows) == 33
+    assert len(rows) == 38
     assert rows["deepseek"]["configured"] is True
     assert rows["deepseek"]["keyEnvVar"] == "DEEPSEEK_API_KEY"
     assert rows["openrouter"]["configured"] is False
@@ -74,6 +74,7 @@ async def test_chat_completions_streams_and_sends_exact_body(start_daemon, upstr
     assert request.json == {
         "model": "openrouter/pareto-code",
         "messages": [{"role": "user", "content": "write a haiku"}],
+        "session_id": result["sessionId"],  # OpenRouter groups a conversation's requests by it (Hermes 0.19.0)
         "plugins": [{"id": "pareto-router", "min_coding_score": 0.65}],
         "stream": True,
     }
@@ -239,9 +240,12 @@ async def test_preview_shows_exact_request_with_secrets_masked(start_daemon, ups
     assert preview["body"]["plugins"] == [{"id": "pareto-router", "min_coding_score": 0.65}]
     assert CANARY_KEY not in json.dumps(preview)
     assert upstream.requests == []  # nothing sent
-    # What preview shows is what chat sends.
-    await daemon.request("hermes/chat", {"message": "hi"})
+    # What preview shows is what chat sends (in one session: OpenRouter's body names it).
+    session = await daemon.request("hermes/newSession", {})
+    preview = await daemon.request("hermes/previewRequest", {"sessionId": session["sessionId"], "message": "hi"})
+    await daemon.request("hermes/chat", {"sessionId": session["sessionId"], "message": "hi"})
     assert upstream.requests[0].json == preview["body"]
+    assert preview["body"]["session_id"] == session["sessionId"]
 
 
 async def test_config_round_trip_broadcast_and_refusal(start_daemon, isolated_home):
@@ -339,7 +343,7 @@ async def test_broken_plugin_is_reported_and_others_work(start_daemon, upstream,
     result = await daemon.request("hermes/listProviders")
     [error] = result["pluginErrors"]
     assert error["plugin"] == "broken" and error["line"] == 2 and "boom" in error["message"]
-    assert len(result["providers"]) == 33
+    assert len(result["providers"]) == 38
     chat = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-5.4", "message": "hi"})
     assert chat["stopReason"] == "end_turn"
 

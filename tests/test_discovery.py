@@ -180,7 +180,7 @@ def test_seed_acme_inference_plugin_verbatim(fresh_unit_env: UnitEnv, monkeypatc
     assert origin.source == "user" and origin.plugin == "acme-inference" and origin.overrides is None
     assert providers.plugin_errors() == []
     assert_all_bundled_loaded()
-    assert len(list_providers()) == 34
+    assert len(list_providers()) == 39
 
     info = plugins_by_name()["acme-inference"]
     assert info.source == "user" and info.kind == "model-provider" and info.error is None
@@ -226,7 +226,7 @@ def test_seed_user_override_of_gmi_points_at_staging(fresh_unit_env: UnitEnv, mo
     assert origin.overrides is not None and origin.overrides.source == "bundled"
     assert origin.overrides.plugin == "gmi"
     assert providers.plugin_errors() == []
-    assert len(list_providers()) == 33  # replaced, not added
+    assert len(list_providers()) == 38  # replaced, not added
 
     # "Next session" resolves to the staging endpoint.
     monkeypatch.setenv("GMI_API_KEY", "gmi-test-key")
@@ -347,7 +347,7 @@ def test_a_plugin_may_look_up_providers_while_discovery_runs(fresh_unit_env: Uni
     assert gmi.base_url == "https://gmi-staging.internal.example.com/v1"
     assert gmi.default_headers == {"User-Agent": "HermesAgent/0.13.0"}  # kept from the bundled profile
     assert providers.provider_origin("gmi").overrides.source == "bundled"
-    assert len(providers.list_plugins()) == 34
+    assert len(providers.list_plugins()) == 39
 
 
 # -- broken plugins -------------------------------------------------------------
@@ -987,4 +987,4 @@ def test_reload_is_a_fresh_registry(fresh_unit_env: UnitEnv) -> None:
     assert get_provider_profile("registered-in-code") is None
     after = profile("openrouter")
     assert after is not before  # the plugin ran again
-    assert type(after).__module__ != "" and len(list_providers()) == 33
+    assert type(after).__module__ != "" and len(list_providers()) == 38

@@ -371,7 +371,7 @@ async def test_the_primary_url_never_gets_the_fallback_key(start_daemon, upstrea
     assert not _carries(primary, KEY_A)
     [request] = second.requests
     assert request.path == "/api/v1/chat/completions" and request.headers["authorization"] == f"Bearer {KEY_A}"
-    assert request.json == {"model": "openai/gpt-5.4", "messages": MESSAGE, "stream": True}
+    assert request.json == {"model": "openai/gpt-5.4", "messages": MESSAGE, "session_id": result["sessionId"], "stream": True}
     assert not _carries(request, KEY_B)
 
 
@@ -388,7 +388,8 @@ async def test_preview_shows_the_chain_the_chat_would_walk(start_daemon, upstrea
     ]
     env = {**_setup(isolated_home, upstream.url, entries), "LOCAL_LLM_KEY": "sk-local-c-77aa"}
     daemon = await start_daemon(env=env)
-    preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
+    session = await daemon.request("hermes/newSession", {})  # the OpenRouter primary's body names the session
+    preview = await daemon.request("hermes/previewRequest", {"sessionId": session["sessionId"], "message": "hi"})
     assert preview["url"] == f"{upstream.url}/api/v1/chat/completions"
     chain = preview["fallbacks"]
     assert [(step["where"], step["request"]["provider"]) for step in chain] == [
@@ -400,7 +401,7 @@ async def test_preview_shows_the_chain_the_chat_would_walk(start_daemon, upstrea
     assert KEY_A not in shown and KEY_B not in shown and "sk-local-c-77aa" not in shown
     assert upstream.requests == [] and third.requests == []  # a preview sends nothing
 
-    result = await daemon.request("hermes/chat", {"message": "hi"})
+    result = await daemon.request("hermes/chat", {"sessionId": session["sessionId"], "message": "hi"})
     assert result["answeredBy"] == {"provider": "custom", "model": "qwen3:8b"}
     [request] = third.requests
     assert request.json == chain[1]["request"]["body"]

@@ -298,7 +298,7 @@ async def test_a_private_user_plugin_loads_and_bundled_ones_are_exempt(start_dae
     daemon = await start_daemon()
     listing = await daemon.request("hermes/listProviders")
     assert "mine" in [p["name"] for p in listing["providers"]] and listing["pluginErrors"] == []
-    assert len(listing["providers"]) == 34  # and the 33 bundled ones (exempt from the rule)
+    assert len(listing["providers"]) == 39  # and the 38 bundled ones (exempt from the rule)
     checks = (await daemon.request("hermes/doctor", {"probe": False}))["checks"]
     [home] = [c for c in checks if c["id"] == "home:permissions"]
     assert home["status"] == "warn" and f"chmod go-w {isolated_home}" == home["hint"]

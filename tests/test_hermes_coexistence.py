@@ -147,7 +147,7 @@ class Env:
         assert preview["headers"]["Authorization"] == "Bearer ***" and KEY not in out.stdout
         listed = self.run(str(self.bin / "hermesd"), "providers", "--json")
         assert listed.returncode == 0, listed.stderr
-        assert len(json.loads(listed.stdout)["providers"]) == 33 + 1  # hermesd's registry: bundled + the Hermes plugin
+        assert len(json.loads(listed.stdout)["providers"]) == 38 + 1  # hermesd's registry: bundled + the Hermes plugin
 
     def both_work(self, version: str, alone: list[str]) -> None:
         record = self.hermes_record(version)

@@ -124,7 +124,7 @@ def test_registry_names_are_live_views(fresh_unit_env: UnitEnv) -> None:
 
     assert _REGISTRY["openrouter"] is providers.get_provider_profile("openrouter")
     assert _ALIASES["or"] == "openrouter"
-    assert len(_REGISTRY) == len(providers.list_providers()) == 33
+    assert len(_REGISTRY) == len(providers.list_providers()) == 38
     providers.reload()  # a new registry object: the views follow it
     assert _REGISTRY["openrouter"] is providers.get_provider_profile("or")
 
@@ -137,7 +137,7 @@ def test_clear_and_reset_rediscovers(fresh_unit_env: UnitEnv) -> None:
     providers._discovered = False
     assert providers.get_provider_profile("kimi").name == "kimi-coding"
     assert "in-code" not in providers._REGISTRY
-    assert len(providers._REGISTRY) == 33
+    assert len(providers._REGISTRY) == 38
     assert providers.plugin_errors() == []
     assert providers.provider_origin("openrouter").source == "bundled"
 

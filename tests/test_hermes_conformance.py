@@ -1,22 +1,31 @@
-"""Drop-in conformance with the Hermes agent, measured with Hermes' own code.
+"""Drop-in conformance with the Hermes agent, measured with Hermes' own code, release by release.
 
-Needs the Hermes snapshot beside the checkout (``../shared/hermes-reference``,
-or ``$HERMES_REFERENCE``); without it these tests skip with that reason.
+Two releases: the seed's hermes-agent 0.13.0 (its snapshot beside the checkout,
+``../shared/hermes-reference`` or ``$HERMES_REFERENCE``) and 0.19.0, the newest
+on the registry (its provider tests in ``../shared/hermes-reference-0.19``,
+its plugins and code in the venv ./scripts/test installs). A missing one skips
+with that reason.
 
-1. Hermes' own provider tests (``test_provider_profiles.py``,
+1. Each release's own provider tests (``test_provider_profiles.py``,
    ``test_plugin_discovery.py``) run unmodified against hermesd's
    ``providers`` package and bundled plugins, in a pytest subprocess whose
    conftest only sets a per-test ``HERMES_HOME``, clears credential variables
    and installs the Hermes surface the way the daemon does. Every test passes
-   except the four deliberate differences of docs/plugins.md.
-2. Hermes' 28 real plugin directories load unchanged as user plugins of the
-   real daemon: no plugin error, all 33 profiles overridden.
+   except the release's named exceptions (:data:`RELEASES`, docs/plugins.md);
+   where the releases disagree hermesd follows 0.19.0 and the 0.13.0 test is a
+   named version difference.
+2. Hermes' real plugin directories (0.13.0's 28, 0.19.0's 32) load unchanged as
+   user plugins of the real daemon: no plugin error, each release's profiles
+   (33, 36) override hermesd's bundled ones.
 3. The request matrix: for each case, the body and provider-defined headers
    hermesd sends (recorded by the loopback upstream, or ``previewRequest``
    for real hosts, where the reasoning gate looks at the host) equal what
    Hermes builds with its own transport, gate and SDK
    (tests/hermes_reference_side.py, run in the hermes-agent==0.13.0 venv that
    ./scripts/test installs).
+4. The compatibility surface against 0.19.0's own functions, and a
+   ``providers:`` block written by 0.19.0's own config migration
+   (``transport: openai_chat``) chatting as Hermes maps it.
 """
 
 from __future__ import annotations
@@ -27,13 +36,14 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests._unit_helpers import hermes_reference
+from tests._unit_helpers import BUNDLED_NAMES, hermes_reference
 from tests.conftest import CANARY_KEY, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +57,8 @@ def _reference() -> Path | None:
 REFERENCE = _reference()
 HERMES_VENV = Path(os.environ.get("HERMESD_HERMES_VENV", "~/.cache/hermesd-test/hermes-0.13.0")).expanduser()
 HERMES_PYTHON = HERMES_VENV / "bin" / "python"
+NEWEST_HERMES_VENV = Path(os.environ.get("HERMESD_HERMES_0_19_VENV", "~/.cache/hermesd-test/hermes-0.19.0")).expanduser()
+NEWEST_HERMES_PYTHON = NEWEST_HERMES_VENV / "bin" / "python"
 
 needs_reference = pytest.mark.skipif(
     REFERENCE is None,
@@ -57,15 +69,72 @@ needs_hermes = pytest.mark.skipif(
     reason=f"no hermes-agent==0.13.0 venv at {HERMES_VENV}: ./scripts/test installs it",
 )
 
-# The deliberate differences of docs/plugins.md, "Where hermesd differs from Hermes".
-EXPECTED_FAILURES = {
-    "tests/providers/test_provider_profiles.py::TestKimiProfile::test_thinking_enabled",
-    "tests/providers/test_provider_profiles.py::TestKimiProfile::test_reasoning_effort_default",
-    "tests/providers/test_provider_profiles.py::TestKimiProfile::test_no_config_defaults",
-    "tests/providers/test_provider_profiles.py::TestNousProfile::test_auth_type",
-}
-# Tests Hermes' general plugin manager (hermes_cli.plugins), which hermesd does not have.
-NOT_APPLICABLE = "tests/providers/test_plugin_discovery.py::test_general_plugin_manager_skips_model_provider_kind"
+PROFILES = "tests/providers/test_provider_profiles.py"
+DISCOVERY = "tests/providers/test_plugin_discovery.py"
+
+
+@dataclass(frozen=True)
+class Release:
+    """One Hermes release's provider tests, and what hermesd does not pass of them, with why.
+
+    ``exceptions`` are the tests that fail against hermesd on purpose (docs/plugins.md,
+    "Hermes compatibility", one table per release); ``not_applicable`` are deselected
+    because they test a part of Hermes hermesd does not have.
+    """
+
+    version: str
+    reference: str  # the directory beside the repo (../shared/<reference>/tests/providers)
+    exceptions: dict[str, str]
+    not_applicable: dict[str, str]
+    total: int  # tests in the two files, for a changed copy to show up
+
+    def tests_dir(self) -> Path | None:
+        root = hermes_reference(self.reference)
+        providers = None if root is None else root / "tests" / "providers"
+        return providers if providers is not None and (providers / "test_provider_profiles.py").is_file() else None
+
+
+NOUS_AUTH_TYPE = (
+    "hermesd's nous declares auth_type 'oauth_external' (the user signs in through the Hermes agent); "
+    "Hermes says 'oauth_device_code', the flow its own CLI runs"
+)
+KIMI_EITHER_OR = (
+    "version difference: 0.13.0 expects extra_body.thinking and reasoning_effort together, which Moonshot "
+    "rejects; hermesd sends one or the other, the rule 0.19.0 adopted (its tests assert it)"
+)
+NOUS_TAGS = (
+    "version difference: 0.13.0 expects the one tag product=hermes-agent; 0.19.0 adds the client release and "
+    "the conversation (agent.portal_tags), which hermesd sends"
+)
+COUNT_33 = (
+    "version difference: 0.13.0 expects exactly its 33 bundled profiles; 0.19.0 expects at least one per plugin "
+    "directory, and hermesd bundles 38 (0.19.0's 36, plus ai-gateway and google-gemini-cli, which 0.19.0 dropped)"
+)
+PLUGIN_MANAGER = "tests Hermes' general plugin manager (hermes_cli.plugins.PluginManager), which hermesd does not have"
+
+RELEASES = [
+    Release(
+        version="0.13.0",
+        reference="hermes-reference",
+        exceptions={
+            f"{PROFILES}::TestKimiProfile::test_thinking_enabled": KIMI_EITHER_OR,
+            f"{PROFILES}::TestKimiProfile::test_reasoning_effort_default": KIMI_EITHER_OR,
+            f"{PROFILES}::TestKimiProfile::test_no_config_defaults": KIMI_EITHER_OR,
+            f"{PROFILES}::TestNousProfile::test_auth_type": NOUS_AUTH_TYPE,
+            f"{PROFILES}::TestNousProfile::test_tags": NOUS_TAGS,
+            f"{DISCOVERY}::test_all_33_profiles_register": COUNT_33,
+        },
+        not_applicable={f"{DISCOVERY}::test_general_plugin_manager_skips_model_provider_kind": PLUGIN_MANAGER},
+        total=45,
+    ),
+    Release(
+        version="0.19.0",
+        reference="hermes-reference-0.19",
+        exceptions={f"{PROFILES}::TestNousProfile::test_auth_type": NOUS_AUTH_TYPE},
+        not_applicable={f"{DISCOVERY}::test_general_plugin_manager_skips_model_provider_kind": PLUGIN_MANAGER},
+        total=57,
+    ),
+]
 HERMES_TEST_FILES = ("test_provider_profiles.py", "test_plugin_discovery.py")
 
 # The conftest Hermes' tests run under: nothing but isolation and the daemon's own set-up.
@@ -101,59 +170,96 @@ def _outcomes(junit: Path) -> dict[str, str]:
     return outcomes
 
 
-@needs_reference
-def test_hermes_own_provider_tests_pass_except_the_documented_differences(tmp_path: Path) -> None:
-    assert REFERENCE is not None
-    work = tmp_path / "hermes-tests"
+def run_hermes_provider_tests(release: Release, work: Path) -> tuple[dict[str, str], str]:
+    """Run the release's provider tests, unmodified, against hermesd; outcome per test node."""
+    tests = release.tests_dir()
+    assert tests is not None
     (work / "tests" / "providers").mkdir(parents=True)
     for name in HERMES_TEST_FILES:
-        shutil.copyfile(REFERENCE / "tests" / "providers" / name, work / "tests" / "providers" / name)
+        shutil.copyfile(tests / name, work / "tests" / "providers" / name)
     # Hermes' discovery test finds the bundled plugins at <repo>/plugins/model-providers.
     (work / "plugins").symlink_to(ROOT / "plugins", target_is_directory=True)
     (work / "conftest.py").write_text(HERMES_TESTS_CONFTEST, encoding="utf-8")
     (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    junit = tmp_path / "junit.xml"
+    junit = work / "junit.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    deselect = [arg for node in release.not_applicable for arg in ("--deselect", node)]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         "--import-mode=importlib", f"--junitxml={junit}", "--deselect", NOT_APPLICABLE, "tests/providers"],
+         "--import-mode=importlib", f"--junitxml={junit}", *deselect, "tests/providers"],
         cwd=work, env=env, capture_output=True, text=True, timeout=300,
     )
-    outcomes = _outcomes(junit)
+    return _outcomes(junit), proc.stdout[-4000:]
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=[r.version for r in RELEASES])
+def test_hermes_own_provider_tests_pass_except_the_named_exceptions(release: Release, tmp_path: Path) -> None:
+    if release.tests_dir() is None:
+        pytest.skip(f"Hermes {release.version}'s provider tests (../shared/{release.reference}/tests/providers) are absent")
+    outcomes, output = run_hermes_provider_tests(release, tmp_path / "hermes-tests")
     failed = {node for node, outcome in outcomes.items() if outcome != "passed"}
-    assert failed == EXPECTED_FAILURES, proc.stdout[-4000:]
-    assert all(outcomes[node] == "failure" for node in EXPECTED_FAILURES)
-    assert len(outcomes) == 44, sorted(outcomes)  # 45 tests, one not applicable
-    passed = sum(outcome == "passed" for outcome in outcomes.values())
-    assert passed == 40, proc.stdout[-4000:]
+    assert failed == set(release.exceptions), output
+    assert all(outcomes[node] == "failure" for node in release.exceptions)
+    assert len(outcomes) == release.total - len(release.not_applicable), sorted(outcomes)
+    print(f"Hermes {release.version}: {len(outcomes) - len(failed)} of {len(outcomes)} applicable pass")
 
 
-def _install_reference_plugins(home: Path) -> list[str]:
-    assert REFERENCE is not None
+def test_the_releases_disagree_only_where_named() -> None:
+    """Where 0.13.0 and 0.19.0 disagree hermesd follows 0.19.0: each 0.13.0-only exception is named a version difference."""
+    older, newest = RELEASES
+    for node, why in older.exceptions.items():
+        assert node in newest.exceptions or why.startswith("version difference: "), node
+
+
+def _install_reference_plugins(home: Path, source: Path | None = None) -> list[str]:
+    """Copy a Hermes release's plugin directories (the seed snapshot's by default) in as user plugins."""
+    source = source or (REFERENCE / "plugins" / "model-providers" if REFERENCE else None)
+    assert source is not None
     target = home / "plugins" / "model-providers"
     target.mkdir(parents=True, exist_ok=True)
     names = []
-    for plugin in sorted((REFERENCE / "plugins" / "model-providers").iterdir()):
+    for plugin in sorted(source.iterdir()):
         if plugin.is_dir() and (plugin / "__init__.py").is_file():
             shutil.copytree(plugin, target / plugin.name, ignore=shutil.ignore_patterns("__pycache__"))
             names.append(plugin.name)
     return names
 
 
-@needs_reference
-async def test_hermes_real_plugins_load_unchanged_and_override_every_profile(start_daemon, isolated_home):
-    names = _install_reference_plugins(isolated_home)
-    assert len(names) == 28
+def _newest_hermes_plugins() -> Path | None:
+    """0.19.0's plugin directories, as its wheel installs them (``site-packages/plugins/model-providers``)."""
+    found = sorted(NEWEST_HERMES_VENV.glob("lib/python3*/site-packages/plugins/model-providers"))
+    return found[0] if found else None
+
+
+# Hermes release -> (its plugin directories, how many, the profiles they register, hermesd's bundled
+# providers that release no longer ships, which stay hermesd's own).
+PLUGIN_RELEASES = {
+    "0.13.0": (lambda: REFERENCE / "plugins" / "model-providers" if REFERENCE else None, 28, 33,
+               {"deepinfra", "fireworks", "novita", "upstage", "vertex"}),
+    "0.19.0": (_newest_hermes_plugins, 32, 36, {"ai-gateway", "google-gemini-cli"}),
+}
+
+
+@pytest.mark.parametrize("version", sorted(PLUGIN_RELEASES))
+async def test_hermes_real_plugins_load_unchanged_and_override_their_profiles(version, start_daemon, isolated_home):
+    where, directories, profiles, hermesd_only = PLUGIN_RELEASES[version]
+    source = where()
+    if source is None or not source.is_dir():
+        pytest.skip(f"Hermes {version}'s plugins are absent (../shared/hermes-reference, or ./scripts/test's venv)")
+    names = _install_reference_plugins(isolated_home, source)
+    assert len(names) == directories
     daemon = await start_daemon()
     listing = await daemon.request("hermes/listProviders")
-    assert listing.get("pluginErrors", []) == []
+    assert listing.get("pluginErrors", []) == []  # 0.19.0's nous too: agent.portal_tags is in the surface
     doctor = await daemon.request("hermes/doctor", {"probe": False})
     assert [c for c in doctor["checks"] if c["id"].startswith("plugin") and c["status"] != "ok"] == []
-    rows = listing["providers"]
-    assert len(rows) == 33
-    for row in rows:
-        assert row["source"] == "user", row["name"]
-        assert row["overrides"]["source"] == "bundled", row["name"]
+    rows = {row["name"]: row for row in listing["providers"]}
+    assert len(rows) == len(BUNDLED_NAMES)
+    user = {name for name, row in rows.items() if row["source"] == "user"}
+    assert len(user) == profiles and user == set(BUNDLED_NAMES) - hermesd_only
+    for name in user:
+        assert rows[name]["overrides"]["source"] == "bundled", name
+    assert {rows[name]["source"] for name in hermesd_only} == {"bundled"}
 
 
 # -- the request matrix -------------------------------------------------------------------
@@ -225,7 +331,9 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
     _install_reference_plugins(isolated_home)
     daemon = await start_daemon(env={name: CANARY_KEY for name in KEYS})
     listing = await daemon.request("hermes/listProviders")
-    assert listing.get("pluginErrors", []) == [] and {r["source"] for r in listing["providers"]} == {"user"}
+    hermes_013 = set(BUNDLED_NAMES) - PLUGIN_RELEASES["0.13.0"][3]
+    assert listing.get("pluginErrors", []) == []
+    assert {r["source"] for r in listing["providers"] if r["name"] in hermes_013} == {"user"}
     hermesd_side, hermes_cases = [], []
     for case_id, provider, model, where, settings in MATRIX:
         base_url = settings.get("base_url") if where == "preview" else upstream.url + where
@@ -330,7 +438,7 @@ SURFACE_INPUTS = {
     ],
     "reasoning": [
         None, {}, {"enabled": False}, {"enabled": True}, {"effort": "high"},
-        *({"enabled": True, "effort": e} for e in ("none", "minimal", "low", "medium", "high", "xhigh", "max", "", None, " HIGH ")),
+        *({"enabled": True, "effort": e} for e in ("none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra", "", None, " HIGH ")),
     ],
     "configs": [{"thinkingBudget": 5.5, "includeThoughts": 1}, {"thinkingLevel": "  "}, {}, None, "x"],
     "urls": [
@@ -341,14 +449,78 @@ SURFACE_INPUTS = {
 }
 
 
-@needs_hermes
+
+
+@pytest.mark.skipif(not NEWEST_HERMES_PYTHON.exists(), reason="no hermes-agent==0.19.0 venv: ./scripts/test installs it")
 def test_compat_surface_equals_hermes_own_functions(tmp_path: Path) -> None:
-    """hermesd.compat's behaviour, input for input, against the functions Hermes' plugins import."""
-    proc = subprocess.run([str(HERMES_PYTHON), "-c", SURFACE_PROBE], input=json.dumps(SURFACE_INPUTS),
+    """hermesd.compat's behaviour, input for input, against the functions Hermes 0.19.0's plugins import.
+
+    Where 0.13.0 differs hermesd follows 0.19.0: Gemini 3's level for ``max`` (high; 0.13.0, not
+    knowing the effort, sent medium, or low on Pro) is the one difference in these inputs.
+    """
+    proc = subprocess.run([str(NEWEST_HERMES_PYTHON), "-c", SURFACE_PROBE], input=json.dumps(SURFACE_INPUTS),
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr[-4000:]
     ours = subprocess.run([sys.executable, "-c", "from hermesd import compat; compat.install()\n" + SURFACE_PROBE],
                           input=json.dumps(SURFACE_INPUTS), capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert ours.returncode == 0, ours.stderr[-4000:]
-    assert json.loads(ours.stdout) == json.loads(proc.stdout)
+    hermes = json.loads(proc.stdout)
+    assert hermes.pop("version") == "0.19.0"
+    assert {k: v for k, v in json.loads(ours.stdout).items() if k != "version"} == hermes
+
+
+# -- config names as Hermes writes them ----------------------------------------------------
+
+# Run in the hermes-agent==0.19.0 venv: Hermes' own migration (config version 11 -> 12) turns a
+# custom_providers list into the providers: block, writing each api_mode as `transport`; then
+# Hermes' own mapping of each entry's transport to the api_mode it sends with.
+HERMES_WRITES_PROVIDERS = '''
+import json, sys
+import yaml
+from hermes_cli.config import get_config_path, migrate_config
+from hermes_cli.providers import TRANSPORT_TO_API_MODE, resolve_user_provider
+path = get_config_path()
+path.parent.mkdir(parents=True, exist_ok=True)
+path.write_text(yaml.safe_dump(json.load(sys.stdin)))
+migrate_config(interactive=False, quiet=True)
+written = yaml.safe_load(path.read_text())["providers"]
+modes = {name: TRANSPORT_TO_API_MODE.get(resolve_user_provider(name, written).transport, "chat_completions")
+         for name in written}
+print(json.dumps({"providers": written, "api_modes": modes}))
+'''
+
+
+@pytest.mark.skipif(not NEWEST_HERMES_PYTHON.exists(), reason="no hermes-agent==0.19.0 venv: ./scripts/test installs it")
+async def test_a_providers_block_written_by_hermes_chats(start_daemon, upstream, isolated_home, tmp_path):
+    """``transport: openai_chat`` (clawrouter's install writes it) and Hermes' other transports chat as Hermes maps them."""
+    legacy = {"_config_version": 11, "custom_providers": [
+        {"name": "ClawRouter", "base_url": upstream.url + "/claw/v1", "api_mode": "openai_chat", "model": "auto"},
+        {"name": "Claude Proxy", "base_url": upstream.url + "/proxy/anthropic", "api_mode": "anthropic_messages",
+         "model": "claude-sonnet-4-6"},
+        {"name": "Codex Gateway", "base_url": upstream.url + "/codex/v1", "api_mode": "codex_responses", "model": "gpt-5.4"},
+        {"name": "Plain", "base_url": upstream.url + "/plain/v1", "model": "qwen3:8b"},
+    ]}
+    home = tmp_path / "hermes-home"
+    proc = subprocess.run([str(NEWEST_HERMES_PYTHON), "-c", HERMES_WRITES_PROVIDERS], input=json.dumps(legacy),
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={"HERMES_HOME": str(home), "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    hermes = json.loads(proc.stdout)
+    assert hermes["providers"]["clawrouter"]["transport"] == "openai_chat"  # Hermes' name, as written
+    assert hermes["api_modes"] == {"clawrouter": "chat_completions", "claude-proxy": "anthropic_messages",
+                                   "codex-gateway": "codex_responses", "plain": "chat_completions"}
+
+    write_config(isolated_home, {"providers": hermes["providers"]})
+    daemon = await start_daemon()
+    doctor = await daemon.request("hermes/doctor", {"probe": False})
+    assert [c for c in doctor["checks"] if c["id"].startswith("config") and c["status"] != "ok"] == []
+    paths = {"chat_completions": "/chat/completions", "anthropic_messages": "/v1/messages", "codex_responses": "/responses"}
+    for name, api_mode in hermes["api_modes"].items():
+        session = await daemon.request("hermes/newSession", {"provider": name})
+        before = len(upstream.requests)
+        result = await daemon.request("hermes/chat", {"sessionId": session["sessionId"], "message": "hi"})
+        assert result["stopReason"] == "end_turn", (name, result)
+        [sent] = upstream.requests[before:]
+        assert sent.path.endswith(paths[api_mode]), (name, sent.path)
+        assert sent.json["model"] == hermes["providers"][name]["default_model"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from pygls.exceptions import JsonRpcInvalidParams
@@ -138,3 +140,34 @@ async def test_set_config_takes_none_for_a_nullable_key_as_typed(start_daemon):
     with pytest.raises(JsonRpcInvalidParams, match="model.reasoning_effort must be one of"):
         await daemon.request("hermes/setConfig", {"key": "model.reasoning_effort", "value": "null"})
     assert (await daemon.request("hermes/setConfig", {"key": "model.reasoning_effort", "value": "none"}))["value"] == "none"
+
+
+async def test_vertex_in_the_picker_and_doctor_needs_google_cloud_credentials(start_daemon, upstream):
+    """Never a wrong URL: with only a token, vertex is not offered; doctor and preview say what is missing."""
+    daemon = await start_daemon(env={"VERTEX_ACCESS_TOKEN": "ya29.not-a-real-token", "VERTEX_PROJECT_ID": "my-proj"})
+    picker = await daemon.request("hermes/listPicker")
+    assert not [i for i in picker["items"] if i.get("provider") == "vertex"]
+    vertex = {row["provider"]: row for row in picker["setup"]}["vertex"]
+    fix = "VERTEX_BASE_URL=https://aiplatform.googleapis.com/v1beta1/projects/my-proj/locations/global/endpoints/openapi"
+    assert vertex["description"] == "needs Google Cloud credentials"
+    assert vertex["hint"].startswith("Google Vertex AI needs Google Cloud credentials: set " + fix)
+    doctor = await daemon.request("hermes/doctor", {"probe": False, "only": ["vertex"]})
+    [check] = [c for c in doctor["checks"] if c["id"] == "provider:vertex"]
+    assert check["status"] == "warn"  # half set up: the token without an endpoint
+    assert check["summary"] == "vertex needs Google Cloud credentials: no endpoint with a project and region is set"
+    assert fix in check["hint"] and "ya29" not in json.dumps(doctor)
+    with pytest.raises(Exception, match="needs Google Cloud credentials") as refused:
+        session = await daemon.request("hermes/newSession", {"provider": "vertex", "model": "google/gemini-2.5-pro"})
+        await daemon.request("hermes/previewRequest", {"sessionId": session["sessionId"], "message": "hi"})
+    assert "aiplatform.googleapis.com/chat/completions" not in str(refused.value)
+
+
+async def test_vertex_with_an_endpoint_and_a_token_chats(start_daemon, upstream):
+    daemon = await start_daemon(env={"VERTEX_ACCESS_TOKEN": "ya29.not-a-real-token",
+                                     "VERTEX_BASE_URL": upstream.url + "/v1beta1/projects/p/locations/global/endpoints/openapi"})
+    session = await daemon.request("hermes/newSession", {"provider": "vertex", "model": "google/gemini-2.5-pro"})
+    result = await daemon.request("hermes/chat", {"sessionId": session["sessionId"], "message": "hi"})
+    assert result["stopReason"] == "end_turn"
+    [sent] = upstream.requests
+    assert sent.path == "/v1beta1/projects/p/locations/global/endpoints/openapi/chat/completions"
+    assert {k.lower(): v for k, v in sent.headers.items()}["authorization"] == "Bearer ya29.not-a-real-token"

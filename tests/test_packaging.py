@@ -39,7 +39,7 @@ def test_wheel_ships_only_hermesd_and_loads_the_bundled_plugins(tmp_path):
     assert "hermesd/plugin-api/__init__.py" in names and "hermesd/plugin-api/base.py" in names
     assert not [n for n in names if "__pycache__" in n]
     plugins = {n.split("/")[3] for n in names if n.startswith("hermesd/bundled_plugins/model-providers/") and n.endswith("/__init__.py")}
-    assert len(plugins) == 33
+    assert len(plugins) == 38
     assert all(f"hermesd/bundled_plugins/model-providers/{p}/plugin.yaml" in names for p in plugins)
     entry_points = zipfile.ZipFile(wheel).read("hermesd_lsp-0.1.0.dist-info/entry_points.txt").decode()
     assert "hermesd = hermesd.cli:main" in entry_points and "hermesd-lsp = hermesd.cli:main" in entry_points
@@ -51,7 +51,7 @@ def test_wheel_ships_only_hermesd_and_loads_the_bundled_plugins(tmp_path):
     out = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {ONE_OBJECT}"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "True", "33", "0"]
+    assert out.stdout.split() == ["True", "True", "38", "0"]
 
 
 def test_editable_install_exposes_hermesd_alone(tmp_path):
@@ -66,7 +66,7 @@ def test_editable_install_exposes_hermesd_alone(tmp_path):
         assert subprocess.run([python, "-c", f"import {name}"], cwd=tmp_path, capture_output=True, timeout=60).returncode == 1
     out = subprocess.run([python, "-c", ONE_OBJECT], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "True", "33", "0"]
+    assert out.stdout.split() == ["True", "True", "38", "0"]
     where = subprocess.run([python, "-c", "import hermesd, providers; print(hermesd.__file__, providers.__file__)"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert where.stdout.split() == [str(ROOT / "hermesd" / "__init__.py"), str(ROOT / "providers" / "__init__.py")]

@@ -399,7 +399,7 @@ def test_register_refuses_a_profile_without_a_usable_name(bad_name: Any) -> None
 def test_list_providers_holds_every_bundled_provider_once() -> None:
     names = [p.name for p in list_providers()]
     assert sorted(names) == sorted(BUNDLED_NAMES)
-    assert len(names) == len(set(names)) == 33
+    assert len(names) == len(set(names)) == 38
 
 
 def test_list_providers_in_registration_order_each_once() -> None:
@@ -428,7 +428,7 @@ def test_bundled_providers_are_listed_in_discovery_order() -> None:
 def test_list_providers_returns_a_copy() -> None:
     listed = list_providers()
     listed.clear()
-    assert len(list_providers()) == 33
+    assert len(list_providers()) == 38
 
 
 def test_registration_at_runtime_reports_a_runtime_origin() -> None:

@@ -162,7 +162,7 @@ async def test_plugins_that_fail_to_load_are_reported_and_skipped(plugin_daemon:
     assert "half-a" not in names  # what a failing plugin registered is rolled back
     assert "dict-not-profile" not in names
     assert {"good-user", "deepseek", "openrouter", *HOOKS, *FETCHES} <= names
-    assert len([p for p in listing["providers"] if p["source"] == "bundled"]) == 33
+    assert len([p for p in listing["providers"] if p["source"] == "bundled"]) == 38
 
     doctor = await plugin_daemon.request("hermes/doctor", {"probe": False})
     checks = {c["id"]: c for c in doctor["checks"]}

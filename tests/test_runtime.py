@@ -473,7 +473,7 @@ def without_openrouter(env: UnitEnv, tmp_path: Path) -> Iterator[UnitEnv]:
         mp.setattr(discovery, "bundled_dir", lambda: copy)
         providers.reload()
         assert providers.get_provider_profile("openrouter") is None
-        assert len(providers.list_providers()) == 32
+        assert len(providers.list_providers()) == len(BUNDLED_NAMES) - 1
         yield env
 
 
@@ -572,3 +572,64 @@ def test_auto_means_auto_detect_as_in_hermes(unit_env: UnitEnv, monkeypatch: pyt
     c = cfg(unit_env, provider="auto", base_url=OPENROUTER_URL)
     assert c.get("model.provider") == ""
     assert runtime.resolve(c, model="openrouter/pareto-code").provider == "openrouter"
+
+
+# -- Vertex AI: never the bare host -------------------------------------------------------
+
+VERTEX_URL = "https://us-central1-aiplatform.googleapis.com/v1beta1/projects/my-proj/locations/us-central1/endpoints/openapi"
+
+
+def test_vertex_without_credentials_names_the_exact_fix(env: UnitEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERTEX_PROJECT_ID", "my-proj")
+    monkeypatch.setenv("VERTEX_REGION", "us-central1")
+    with pytest.raises(HermesError) as info:
+        resolve(cfg(env), provider="vertex", model="google/gemini-3-flash-preview")
+    assert info.value.message == ("vertex needs Google Cloud credentials: no endpoint with a project and region is set; "
+                                  "no access token is set (hermesd does not mint Google OAuth2 tokens)")
+    assert info.value.hint.startswith(f"set VERTEX_BASE_URL={VERTEX_URL}, and "
+                                      "`export VERTEX_ACCESS_TOKEN=$(gcloud auth print-access-token)`")
+
+
+@pytest.mark.parametrize("url, missing", [
+    ("https://aiplatform.googleapis.com/v1", "VERTEX_BASE_URL (https://aiplatform.googleapis.com/v1) names no project and region"),
+    (VERTEX_URL, None),
+    ("https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global/endpoints/openapi", None),
+    ("http://127.0.0.1:8080/vertex-proxy", None),  # a proxy of the user's: its path is its own
+])
+def test_vertex_needs_an_endpoint_with_project_and_region_and_a_token(
+        env: UnitEnv, monkeypatch: pytest.MonkeyPatch, url: str, missing: str | None) -> None:
+    monkeypatch.setenv("VERTEX_BASE_URL", url)
+    monkeypatch.setenv("VERTEX_ACCESS_TOKEN", "ya29.a-token")
+    if missing:
+        with pytest.raises(HermesError, match="needs Google Cloud credentials: " + missing.replace("(", r"\(").replace(")", r"\)")):
+            resolve(cfg(env), provider="vertex", model="google/gemini-2.5-pro")
+        return
+    r = resolve(cfg(env), provider="vertex", model="google/gemini-2.5-pro")
+    assert (r.base_url, r.api_key, r.api_mode) == (url, "ya29.a-token", "chat_completions")
+    monkeypatch.delenv("VERTEX_ACCESS_TOKEN")
+    with pytest.raises(HermesError, match="needs Google Cloud credentials: no access token is set"):
+        resolve(cfg(env), provider="vertex", model="google/gemini-2.5-pro")
+
+
+def test_vertex_through_a_providers_entry(env: UnitEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """How Hermes' own vertex plugin (no variables of its own) is configured: providers.vertex."""
+    monkeypatch.setenv("MY_VERTEX_TOKEN", "ya29.other")
+    c = load_config(env, {"providers": {"vertex": {"base_url": VERTEX_URL, "key_env": "MY_VERTEX_TOKEN"}}})
+    r = resolve(c, provider="vertex", model="google/gemini-2.5-pro")
+    assert (r.base_url, r.api_key) == (VERTEX_URL, "ya29.other")
+
+
+@pytest.mark.parametrize("written, mode", [
+    ("openai_chat", "chat_completions"), ("OpenAI_Chat", "chat_completions"), ("anthropic_messages", "anthropic_messages"),
+    ("codex_responses", "codex_responses"), ("responses", "codex_responses"), ("bedrock_converse", "bedrock_converse"),
+])
+def test_transport_names_as_hermes_writes_them(env: UnitEnv, written: str, mode: str) -> None:
+    c = load_config(env, {"providers": {"claw": {"api": "http://127.0.0.1:8402/v1", "transport": written}}})
+    assert resolve(c, provider="claw", model="auto").api_mode == mode
+
+
+def test_an_unknown_transport_is_a_config_problem(env: UnitEnv) -> None:
+    c = load_config(env, {"providers": {"claw": {"api": "http://127.0.0.1:8402/v1", "transport": "grpc"}}})
+    assert ('providers.claw.transport is "grpc", which names no API shape: use one of chat_completions, codex_responses, '
+            "anthropic_messages, bedrock_converse (Hermes' openai_chat is chat_completions); chats to it fail"
+            in config.shape_problems(c))

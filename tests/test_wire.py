@@ -402,6 +402,22 @@ def test_codex_responses_without_system_and_with_reasoning() -> None:
     assert "reasoning" not in off.body
 
 
+
+@pytest.mark.parametrize("provider, model, asked, sent", [
+    ("openai-codex", "gpt-5.4", "max", "max"),        # Hermes 0.19.0's efforts go out as asked
+    ("openai-codex", "gpt-5.4", "ultra", "ultra"),
+    ("openai-codex", "gpt-5.6-codex", "ultra", "max"),  # Codex's ultra tier is max on the wire
+    ("openai-codex", "gpt-5.4", "minimal", "low"),
+    ("xai", "grok-4.3", "max", "high"),                # xAI's Responses API stops at high
+    ("xai", "grok-4.3", "xhigh", "high"),
+    ("xai", "grok-4.3", "low", "low"),
+])
+def test_codex_responses_efforts_as_hermes_sends_them(provider: str, model: str, asked: str, sent: str) -> None:
+    r = resolved_for(profile(provider), model=model, api_mode="codex_responses")
+    req = codex_responses.build(r, USER, ChatOptions(reasoning_config={"enabled": True, "effort": asked}))
+    assert req.body["reasoning"] == {"effort": sent, "summary": "auto"}
+
+
 # -- anthropic_messages -----------------------------------------------------------
 
 
@@ -466,6 +482,9 @@ def test_anthropic_thinking_budget_and_no_temperature() -> None:
     assert req.body["thinking"] == {"type": "enabled", "budget_tokens": 16384}
     assert req.body["max_tokens"] > 16384
     assert "temperature" not in req.body
+    for effort in ("max", "ultra"):  # above xhigh: the largest budget, never a smaller default
+        req = anthropic_messages.build(r, USER, ChatOptions(reasoning_config={"enabled": True, "effort": effort}))
+        assert req.body["thinking"] == {"type": "enabled", "budget_tokens": 32000}
 
 
 def test_anthropic_default_headers_and_no_key() -> None:

@@ -2,7 +2,7 @@
 
 Some of the Hermes agent's own provider plugins reach past the plugin API
 into Hermes' packages: ``gmi`` reads ``hermes_cli.__version__`` for its
-User-Agent, ``copilot`` asks ``hermes_cli.models.github_model_reasoning_efforts``
+User-Agent, ``nous`` (0.19.0) takes its tags from ``agent.portal_tags``, ``copilot`` asks ``hermes_cli.models.github_model_reasoning_efforts``
 which efforts a model takes, and ``gemini`` builds its thinking config with
 helpers from ``agent.transports.chat_completions``. :func:`install` makes
 exactly those names importable, from the modules of this package, by putting
@@ -49,6 +49,7 @@ SURFACE: dict[str, tuple[str | None, tuple[str, ...]]] = {
         ("OAuthPKCEConfig", "pkce_auth_handler", "pkce_refresh_credential"),
     ),
     "agent": (None, ()),
+    "agent.portal_tags": ("hermesd.compat.portal_tags", ("nous_portal_tags",)),
     "agent.transports": (None, ()),
     "agent.transports.chat_completions": (
         "hermesd.compat.gemini",

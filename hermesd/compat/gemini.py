@@ -9,8 +9,10 @@ Gemini's ``thinkingConfig``:
 * disabled, or effort ``none``: ``{"includeThoughts": False}``;
 * Gemini 2.5: ``{"includeThoughts": True}`` alone (it takes a token budget,
   which a coarse effort cannot choose well);
-* Gemini 3 Flash: ``thinkingLevel`` low (minimal, low) / high (high, xhigh) /
-  medium (anything else); Gemini 3 Pro: high (high, xhigh) or low;
+* Gemini 3 Flash: ``thinkingLevel`` low (minimal, low) / high (high, xhigh,
+  max, ultra) / medium (anything else); Gemini 3 Pro: high (high and up) or
+  low. As in Hermes 0.19.0 (0.13.0 knew no effort above xhigh and sent
+  medium, or low on Pro, for ``max``);
 * any other Gemini model: ``{"includeThoughts": True}``.
 
 Google's OpenAI-compatibility endpoint (``.../openai`` on
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_LEVELS = frozenset({"minimal", "low", "medium", "high", "xhigh"})
-_STRONG = frozenset({"high", "xhigh"})
+_STRONG = frozenset({"high", "xhigh", "max", "ultra"})
+_LEVELS = frozenset({"minimal", "low", "medium", *_STRONG})
 
 
 def _build_gemini_thinking_config(model: str, reasoning_config: dict | None) -> dict | None:

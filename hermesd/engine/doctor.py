@@ -19,10 +19,10 @@ from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
 from hermesd.settings import config as config_mod
 from hermesd.settings import credentials
-from hermesd.engine import listing, local
+from hermesd.engine import google_cloud, listing, local
 from hermesd.engine.errors import HermesError
 from hermesd.protocol import DoctorCheck, DoctorResult
-from hermesd.engine.runtime import resolve
+from hermesd.engine.runtime import own_entry, resolve
 
 PROBE_TIMEOUT = 5.0
 ANTHROPIC_VERSION = "2023-06-01"
@@ -229,8 +229,22 @@ def _probe_headers(profile: ProviderProfile, key: str) -> dict[str, str]:
     return headers
 
 
+def _vertex_check(profile: ProviderProfile, cfg: config_mod.Config) -> Check:
+    """Vertex without probing: whether an endpoint and a token are set, else the exact fix."""
+    cid = f"provider:{profile.name}"
+    try:
+        resolved = resolve(cfg, provider=profile.name, model="-")
+    except HermesError as exc:
+        # Skipped, like a provider with no key, unless something of it is set: then it is half done.
+        started = any(credentials.lookup(v) for v in profile.env_vars) or own_entry(cfg, profile) is not None
+        return Check(cid, "warn" if started else "skip", exc.message, hint=exc.hint, provider=profile.name)
+    return Check(cid, "ok", f"{resolved.key_env_var} is set; endpoint {resolved.base_url}", provider=profile.name)
+
+
 async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) -> Check:
     cid = f"provider:{profile.name}"
+    if profile.auth_type == google_cloud.AUTH_TYPE:
+        return _vertex_check(profile, cfg)  # no catalog to probe
     try:
         resolved = resolve(cfg, provider=profile.name, model="-")
     except HermesError as exc:
@@ -334,6 +348,9 @@ async def run(
         profiles = [p for p in profiles if p.name in wanted]
     if not probe:
         for profile in profiles:
+            if profile.auth_type == google_cloud.AUTH_TYPE:
+                checks.append(_vertex_check(profile, cfg))
+                continue
             var, _ = credentials.find_key(profile.key_env_vars)
             url = None if var else listing.keyless_url(profile, cfg)
             summary = f"{var} is set" if var else f"no key needed ({url}; not probed)" if url else "no key set"

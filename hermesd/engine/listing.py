@@ -9,7 +9,7 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
-from hermesd.engine import catalog, local, suggest
+from hermesd.engine import catalog, google_cloud, local, suggest
 from hermesd.settings import credentials
 from hermesd.settings import config as config_mod
 from hermesd.engine.errors import HermesError
@@ -34,11 +34,19 @@ from hermesd.engine.runtime import resolve
 AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
 
 
-def key_status(profile: ProviderProfile) -> str | None:
-    """The variable that holds a usable credential for ``profile``, if any."""
+def key_status(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> str | None:
+    """The variable that holds a usable credential for ``profile``, if any.
+
+    A Vertex token counts only with an endpoint to send it to (with ``cfg``, which may set it).
+    """
     var, _ = credentials.find_key(profile.key_env_vars)
     if var is None and profile.auth_type == "aws_sdk":
         var = next((v for v in AWS_CREDENTIAL_VARS if credentials.is_usable(credentials.lookup(v))), None)
+    if var is not None and profile.auth_type == google_cloud.AUTH_TYPE:
+        try:
+            resolve(cfg or config_mod.load(), provider=profile.name, model="-")
+        except HermesError:
+            return None
     return var
 
 
@@ -61,7 +69,7 @@ def keyless_url(profile: ProviderProfile, cfg: config_mod.Config) -> str | None:
 def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None) -> ProviderInfo:
     """One provider as hermes/listProviders shows it; with ``cfg``, a keyless local server counts as configured."""
     origin = providers.provider_origin(profile.name)
-    var = key_status(profile)
+    var = key_status(profile, cfg)
     url = None if var is not None or cfg is None else keyless_url(profile, cfg)
     replaced = origin.overrides if origin else None
     return ProviderInfo(
@@ -163,7 +171,7 @@ SETUP_LABEL = "Set up another provider…"
 
 def is_configured(profile: ProviderProfile, cfg: config_mod.Config) -> bool:
     """Usable now, as listProviders' ``configured`` says: a key, or a keyless (local) endpoint."""
-    return key_status(profile) is not None or keyless_url(profile, cfg) is not None
+    return key_status(profile, cfg) is not None or keyless_url(profile, cfg) is not None
 
 
 def setup_hint(profile: ProviderProfile) -> str:
@@ -176,6 +184,8 @@ def setup_hint(profile: ProviderProfile) -> str:
                 " `hermesd setup local`; for another endpoint, set model.base_url.")
     if profile.auth_type == "aws_sdk":
         return f"{name} uses AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (and AWS_SECRET_ACCESS_KEY) in the environment the editor starts from, then choose it again."
+    if profile.auth_type == google_cloud.AUTH_TYPE:
+        return f"{name} needs Google Cloud credentials: {google_cloud.fix(profile.name, profile.base_url_env_var)}."
     if profile.auth_type != "api_key" or not profile.key_env_vars:
         return f"{name} signs in outside Hermes ({profile.auth_type}): sign in with its own tool, then run Hermes doctor to check."
     where = f" Get a key at {profile.signup_url}." if profile.signup_url else ""
@@ -185,7 +195,8 @@ def setup_hint(profile: ProviderProfile) -> str:
 
 def _setup_row(profile: ProviderProfile) -> SetupProvider:
     var = profile.key_env_vars[0] if profile.auth_type == "api_key" and profile.key_env_vars else None
-    needs = f"needs {var}" if var else ("uses AWS credentials" if profile.auth_type == "aws_sdk" else f"signs in with {profile.auth_type}")
+    needs = f"needs {var}" if var else {"aws_sdk": "uses AWS credentials", google_cloud.AUTH_TYPE: "needs Google Cloud credentials"
+                                        }.get(profile.auth_type, f"signs in with {profile.auth_type}")
     return SetupProvider(provider=profile.name, label=profile.display_name or profile.name, description=needs,
                          hint=setup_hint(profile), key_env_var=var, signup_url=profile.signup_url or None)
 

@@ -16,11 +16,13 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import is_openrouter_url
 
+from hermesd.engine import google_cloud
 from hermesd.settings import credentials
-from hermesd.settings.config import Config
+from hermesd.settings.config import Config, api_mode_named
 from hermesd.engine.errors import HermesError
 
 KIMI_HOSTS = ("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn")
+DEFAULT_URL_SOURCE = "the provider's default"  # Resolved.base_url_source when nothing set the URL
 
 
 @dataclass
@@ -132,6 +134,9 @@ def resolve(
         key_var, key = _entry_key(None, {"api_key": config.get("model.api_key")} if source == "model.base_url" else own)
     if key is None:
         key_var, key = credentials.find_key(profile.key_env_vars)
+    if profile.auth_type == google_cloud.AUTH_TYPE:
+        google_cloud.check(profile.name, url, None if source == DEFAULT_URL_SOURCE else source, key,
+                           profile.base_url_env_var)
     chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if uses_config else "")
     note = ""
     if not chosen_model:
@@ -224,7 +229,7 @@ def _base_url(config: Config, profile: ProviderProfile, explicit: str, own: dict
     for url, source in candidates:
         if url and url.strip():
             return _checked_url(url, source, profile.name), source
-    return (profile.base_url or "").rstrip("/"), "the provider's default"
+    return (profile.base_url or "").rstrip("/"), DEFAULT_URL_SOURCE
 
 
 def _checked_url(url: str, source: str, provider: str) -> str:
@@ -314,13 +319,13 @@ def _resolve_named(config: Config, name: str, entry: dict[str, Any], model: str 
     configured = _normalise_name(config.get("model.provider") or "") == _normalise_name(name)
     chosen_model = (model or "").strip() or ((config.get("model.default") or "").strip() if configured else "") \
         or entry.get("model", "")
-    mode = entry.get("api_mode") or ((config.get("model.api_mode") or "").strip() if configured else "")
+    mode = api_mode_named(entry.get("api_mode") or ((config.get("model.api_mode") or "") if configured else ""))
     return Resolved(
         provider=name,
         profile=profile,
         model=chosen_model,
         base_url=url,
-        api_mode=("codex_responses" if mode == "responses" else mode) or detect_api_mode(url) or "chat_completions",
+        api_mode=mode or detect_api_mode(url) or "chat_completions",
         api_key=key,
         key_env_var=key_var,
         key_env_vars=tuple(v for v in (entry.get("key_env"),) if v) + _host_gated_vars(url),
@@ -341,8 +346,7 @@ def _host_gated_vars(url: str) -> tuple[str, ...]:
 
 def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: str, uses_config: bool,
               entry_mode: str = "") -> str:
-    explicit = entry_mode.strip() or ((config.get("model.api_mode") or "").strip() if uses_config else "")
-    explicit = "codex_responses" if explicit == "responses" else explicit
+    explicit = api_mode_named(entry_mode or ((config.get("model.api_mode") or "") if uses_config else ""))
     if explicit:
         return explicit
     if model:

@@ -26,7 +26,9 @@ from hermesd.paths import config_path
 from hermesd.settings.masking import has_userinfo, is_secret_name, mask_text, mask_url, mask_values
 
 API_MODES = ("chat_completions", "codex_responses", "anthropic_messages", "bedrock_converse")
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+# Hermes 0.19.0's efforts (its VALID_REASONING_EFFORTS plus "none"). Each is handed to the
+# provider's plugin verbatim; what a provider cannot take, its plugin or wire format maps.
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra")
 
 
 class ConfigError(ValueError):
@@ -85,16 +87,29 @@ def _url(key: str, value: Any) -> str:
     return url.rstrip("/")
 
 
+# Hermes' other names for the API shapes: ``responses``, and the ``transport`` values Hermes
+# writes under ``providers.<name>`` (hermes_cli.providers.TRANSPORT_TO_API_MODE in 0.19.0,
+# whose other transports are the api_modes' own names).
+API_MODE_NAMES = {"responses": "codex_responses", "openai_chat": "chat_completions"}
+
+
+def api_mode_named(name: str) -> str:
+    """The api_mode a config value names, in any of Hermes' spellings (``openai_chat``: chat_completions)."""
+    mode = name.strip().lower()
+    return API_MODE_NAMES.get(mode, mode)
+
+
 def _api_mode(key: str, value: Any) -> str:
-    mode = _string(key, value)
-    mode = "codex_responses" if mode == "responses" else mode
+    mode = api_mode_named(_string(key, value))
     if mode and mode not in API_MODES:
         raise ConfigError(f"{key} must be one of {', '.join(API_MODES)} or empty (got {_shown(value)})")
     return mode
 
 
 def _effort(key: str, value: Any) -> str:
-    effort = _string(key, value).lower()
+    # Hermes reads YAML's false (``reasoning_effort: off`` / ``no`` / ``false``), "false" and "disabled" as "none".
+    effort = "none" if value is False else _string(key, value).lower()
+    effort = "none" if effort in ("false", "disabled") else effort
     if effort and effort not in REASONING_EFFORTS:
         raise ConfigError(f"{key} must be one of {', '.join(REASONING_EFFORTS)} or empty (got {_shown(value)})")
     return effort
@@ -950,7 +965,7 @@ def shape_problems(cfg: Config) -> list[str]:
         problems.append(f"providers must be a mapping of names to {{base_url, key_env, ...}} (got {_shown(providers_section)})")
     if listed is not None and not isinstance(listed, list):
         problems.append("custom_providers must be a list (items start with '-'); it is ignored")
-    entries = list(providers_section.items()) if isinstance(providers_section, dict) else []
+    entries = [(f"providers.{k}", e) for k, e in providers_section.items()] if isinstance(providers_section, dict) else []
     entries += [(f"custom_providers[{i}]", e) for i, e in enumerate(listed)] if isinstance(listed, list) else []
     for name, entry in entries:
         if not isinstance(entry, dict):
@@ -961,6 +976,11 @@ def shape_problems(cfg: Config) -> list[str]:
             problems.append(f"{name}: {mask_url(url)!r} is not an http:// or https:// URL; the entry is ignored")
         elif url and has_userinfo(url):
             problems.append(f"{name}: the URL holds a user name or password ({mask_url(url)}); chats to it are refused")
+        for field in ("api_mode", "apiMode", "transport"):
+            mode = entry.get(field)
+            if isinstance(mode, str) and mode.strip() and api_mode_named(mode) not in API_MODES:
+                problems.append(f"{name}.{field} is {_shown(mode)}, which names no API shape: use one of "
+                                f"{', '.join(API_MODES)} (Hermes' openai_chat is chat_completions); chats to it fail")
     return problems
 
 

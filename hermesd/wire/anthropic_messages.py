@@ -11,7 +11,8 @@ from hermesd.wire.hooks import max_tokens, temperature
 ANTHROPIC_VERSION = "2023-06-01"
 # The Messages API requires max_tokens; used when neither request nor profile sets one.
 DEFAULT_MAX_TOKENS = 8192
-THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32000}
+# max and ultra (Hermes 0.19.0's efforts above xhigh) get the largest budget.
+THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32000, "max": 32000, "ultra": 32000}
 
 
 def messages_url(base_url: str) -> str:

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, text_of, wire_messages
 from hermesd.wire.hooks import max_tokens, temperature
+
+
+def effort(resolved: Resolved, asked: str) -> str:
+    """The Responses API's spelling of an effort, clamped as Hermes 0.19.0 clamps it.
+
+    ``minimal`` is ``low`` everywhere; ``ultra`` (Codex's product tier) is ``max``
+    on GPT-5.6; xAI tops out at ``high``.
+    """
+    if asked == "minimal":
+        return "low"
+    if resolved.provider in ("xai", "xai-oauth") or urlsplit(resolved.base_url).hostname == "api.x.ai":
+        return "high" if asked in ("xhigh", "max", "ultra") else asked
+    return "max" if asked == "ultra" and "gpt-5.6" in resolved.model.lower() else asked
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
@@ -27,7 +41,7 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
         body["max_output_tokens"] = cap
     reasoning = options.reasoning_config
     if reasoning and reasoning.get("enabled") is not False and reasoning.get("effort"):
-        body["reasoning"] = {"effort": reasoning["effort"], "summary": "auto"}
+        body["reasoning"] = {"effort": effort(resolved, reasoning["effort"]), "summary": "auto"}
     body["store"] = False
     body.update(options.extra_body)
     body["stream"] = options.stream

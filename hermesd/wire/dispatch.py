@@ -29,5 +29,6 @@ def _builder(api_mode: str) -> Callable[[Resolved, list[dict[str, Any]], ChatOpt
         raise HermesError(
             "config_error",
             f"unknown api_mode {api_mode!r}",
-            hint="set model.api_mode to one of " + ", ".join(builders),
+            hint="set model.api_mode (or the endpoint's providers.NAME.transport) to one of "
+                 + ", ".join(builders) + " (Hermes' openai_chat is chat_completions)",
         ) from None

@@ -1,7 +1,8 @@
 """Nous Portal: Nous Research's inference API, signed in through the Portal.
 
-Requests carry the same attribution tags Hermes sends, so Portal usage is
-credited to the Hermes product (and, with a session, to one conversation).
+Requests carry the same attribution tags Hermes sends (``agent.portal_tags``,
+the Hermes surface hermesd provides), so Portal usage is credited to the Hermes
+product and client release (and, with a session, to one conversation).
 Provider routing preferences are OpenRouter-only: the Portal rejects them, so
 they are never forwarded. A disabled reasoning request is expressed by
 omitting ``reasoning`` altogether, because some Portal models refuse an
@@ -15,7 +16,6 @@ from typing import Any
 from providers import register_provider
 from providers.base import ProviderProfile
 
-_PRODUCT_TAG = "product=hermes-agent"
 _DEFAULT_REASONING = {"enabled": True, "effort": "medium"}
 
 
@@ -23,11 +23,14 @@ class NousProfile(ProviderProfile):
     """Nous Portal: attribution tags; reasoning omitted when disabled."""
 
     def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
-        """Attribution tags, plus a per-conversation tag when there is a session."""
-        tags = [_PRODUCT_TAG]
-        if session_id:
-            tags.append(f"conversation={session_id}")
-        return {"tags": tags}
+        """Attribution tags, plus a per-conversation tag when there is a session.
+
+        Imported here, not at the top: the Hermes surface exists once the daemon or
+        CLI has installed it, which a plain ``import hermesd`` does not do.
+        """
+        from agent.portal_tags import nous_portal_tags
+
+        return {"tags": nous_portal_tags(session_id)}
 
     def build_api_kwargs_extras(
         self,

@@ -4,8 +4,13 @@ Quirks worth a subclass:
 
 * the model catalog is public, so it is fetched without the user's key and
   kept for the life of the process (it is large and changes rarely);
-* provider routing preferences and the Pareto Code router travel in the body;
-* reasoning settings go in ``extra_body.reasoning`` for reasoning models;
+* the session id, provider routing preferences and the Pareto Code router
+  travel in the body (OpenRouter groups a conversation's requests by
+  ``session_id``);
+* reasoning settings go in ``extra_body.reasoning`` for reasoning models,
+  except Claude 4.6 and newer: those think adaptively, reject every form of
+  "thinking disabled" (which OpenRouter derives from any ``reasoning`` field on
+  a tool-continuation turn), and take their effort as top-level ``verbosity``;
 * Grok models routed through OpenRouter get ``x-grok-conv-id`` so xAI keeps
   the prompt cache of one conversation on one backend.
 """
@@ -27,6 +32,28 @@ _CATALOG_LOCK = threading.Lock()
 _GROK_PREFIXES = ("x-ai/grok-", "xai/grok-")
 _DEFAULT_REASONING = {"enabled": True, "effort": "medium"}
 
+# Claude releases that can still switch thinking off. Every other Claude model,
+# including ones not released yet, is treated as reasoning-mandatory: guessing
+# "optional" for a new model means HTTP 400 on every turn after a tool call.
+# Matched as substrings, in both spellings OpenRouter and Anthropic use (4-5, 4.5).
+_CLAUDE_WITH_OPTIONAL_THINKING = (
+    "claude-3",  # 3, 3.5, 3.7
+    "claude-opus-4-0", "claude-opus-4.0", "claude-opus-4-1", "claude-opus-4.1",
+    "claude-sonnet-4-0", "claude-sonnet-4.0",
+    "claude-opus-4-2025", "claude-sonnet-4-2025",  # the dated 4.0 ids
+    "claude-opus-4-5", "claude-opus-4.5", "claude-sonnet-4-5", "claude-sonnet-4.5",
+    "claude-haiku-4-5", "claude-haiku-4.5",
+)
+
+
+def _anthropic_reasoning_is_mandatory(model: str | None) -> bool:
+    """True for a Claude model that has no "thinking off" (Claude 4.6 and newer, and unknown ones).
+
+    Named as in Hermes 0.19.0's plugin, whose own tests call it.
+    """
+    name = (model or "").lower()
+    return "claude" in name and not any(marker in name for marker in _CLAUDE_WITH_OPTIONAL_THINKING)
+
 
 class OpenRouterProfile(ProviderProfile):
     """OpenRouter with a cached public catalog and routing extras."""
@@ -47,8 +74,8 @@ class OpenRouterProfile(ProviderProfile):
         return models
 
     def build_extra_body(self, *, session_id: str | None = None, **context: Any) -> dict[str, Any]:
-        """Provider preferences, then the Pareto router entry when it applies."""
-        body: dict[str, Any] = {}
+        """The session id, provider preferences, then the Pareto router entry when it applies."""
+        body: dict[str, Any] = {"session_id": session_id} if session_id else {}
         preferences = context.get("provider_preferences")
         if preferences:
             body["provider"] = preferences
@@ -63,13 +90,19 @@ class OpenRouterProfile(ProviderProfile):
         session_id: str | None = None,
         **context: Any,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``extra_body.reasoning`` for reasoning models; the Grok cache-affinity header."""
+        """``extra_body.reasoning`` (or Claude 4.6+'s ``verbosity``) for reasoning models; the Grok header."""
         extra_body: dict[str, Any] = {}
-        if supports_reasoning:
+        top_level: dict[str, Any] = {}
+        if supports_reasoning and _anthropic_reasoning_is_mandatory(model):
+            # No ``reasoning`` at all; the effort, verbatim (``max`` too), is OpenRouter's ``verbosity``.
+            config = reasoning_config or {}
+            effort = config.get("effort")
+            if config.get("enabled", True) is not False and effort and effort != "none":
+                top_level["verbosity"] = effort
+        elif supports_reasoning:
             extra_body["reasoning"] = (
                 dict(reasoning_config) if reasoning_config is not None else dict(_DEFAULT_REASONING)
             )
-        top_level: dict[str, Any] = {}
         if session_id and isinstance(model, str) and model.startswith(_GROK_PREFIXES):
             top_level["extra_headers"] = {"x-grok-conv-id": session_id}
         return extra_body, top_level
