@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from hermesd.chat import ChatEngine
-    from hermesd.protocol import RawResult
+    from hermesd.framing import RawResult
     from hermesd.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ class Daemon:
         if cached is not None and cached[0] == key:
             return cached[1]
         from hermesd import listing
-        from hermesd.protocol import RawResult, to_wire
+        from hermesd.framing import RawResult
+        from hermesd.protocol import to_wire
 
         result = await asyncio.to_thread(listing.providers_result)
         raw = RawResult(json.dumps(to_wire(result), separators=(",", ":")).encode("ascii"))

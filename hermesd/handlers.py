@@ -5,7 +5,7 @@ Module-level functions taking the connection (``conn``: a
 state) and the request's params, already parsed into the type that
 :data:`hermesd.protocol.METHODS` names for the method. They return the
 protocol object that names as the result, or a cached
-:class:`~hermesd.protocol.RawResult`. :mod:`hermesd.server` registers them
+:class:`~hermesd.framing.RawResult`. :mod:`hermesd.server` registers them
 (:data:`HANDLERS`) behind one wrapper that checks config.yaml for outside
 changes, parses the params and maps hermesd's exceptions onto JSON-RPC
 errors. The modules they call are imported on first use: this module is
@@ -22,6 +22,7 @@ from pygls.exceptions import JsonRpcException
 
 if TYPE_CHECKING:
     from hermesd import protocol
+    from hermesd.framing import RawResult
     from hermesd.server import HermesServer
 
 Handler = Callable[["HermesServer", Any], Awaitable[Any]]
@@ -39,7 +40,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 
 @handler("hermes/listProviders")
-async def list_providers(conn: HermesServer, params: protocol.ListProvidersParams) -> protocol.RawResult:
+async def list_providers(conn: HermesServer, params: protocol.ListProvidersParams) -> RawResult:
     """Every provider, whether a key is set for it, and plugins that failed to load."""
     if params.refresh:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
