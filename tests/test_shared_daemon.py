@@ -306,3 +306,21 @@ async def test_initialize_is_answered_while_the_warm_up_thread_is_importing_the_
     body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
     assert "error" not in body, body
     assert body["result"]["capabilities"]["experimental"]["hermes"]["protocolVersion"] >= 1
+
+
+@pytest.mark.asyncio
+async def test_a_forwarder_that_starts_the_daemon_says_so_before_the_initialize_answer():
+    """Starting the shared daemon can take longer than an editor gives a silent server (Neovim's
+    ``server.initialize_timeout_ms``, 5 s) on a busy machine: the forwarder says in LSP that hermesd is
+    starting, first; one that only connects to a running daemon says nothing (issue 25)."""
+    cold = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], shared_env())
+    result = await cold.initialize()
+    assert result["serverInfo"]["name"] == "hermesd"
+    first = cold.messages[0]
+    assert first["method"] == "window/logMessage", cold.messages
+    assert first["params"] == {"type": 4, "message": f"hermesd {__version__}: starting the shared daemon"}
+    warm = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], shared_env())
+    await warm.initialize()
+    assert [m for m in warm.messages if m.get("method") == "window/logMessage"] == []
+    for client in (cold, warm):
+        await client.close()
