@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 _HEADER = b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
 
+
 class RawResult:
     """A result already serialised to JSON (a cached reply): the connection sends it as is, unencoded."""
 

@@ -3,8 +3,9 @@
 A race in hermesd (or in a test's synchronisation) often shows only when
 the daemon does not get a core the moment it wants one. ``pytest --burn``
 (tests/conftest.py) keeps the burners running for the whole session;
-``python -m tests.burn CMD ARGS...`` runs any other command beside them. Either way they are stopped when it ends, and a
-burner whose parent died (a killed pytest) stops by itself within a second.
+``python -m tests.burn CMD ARGS...`` runs any other command beside them.
+Either way they are stopped when it ends, and a burner whose parent died
+(a killed pytest) stops by itself within a second.
 """
 
 from __future__ import annotations
