@@ -358,19 +358,16 @@ def relay(sock: socket.socket, pending: bytes = b"", stdin_fd: int = 0, stdout_f
     return 0
 
 
-STARTING_MESSAGE = f"hermesd {__version__}: starting the shared daemon"
+def say_starting(what: str) -> None:
+    """Tell the editor, in LSP, that hermesd is starting a daemon (``what``): seconds on a busy machine.
 
-
-def _say_starting() -> None:
-    """Tell the editor, in LSP, that hermesd is starting its shared daemon (seconds on a busy machine).
-
-    A ``window/logMessage`` before the ``initialize`` answer: an editor that
+    A ``window/logMessage`` before the ``initialize`` answer, so an editor that
     stops a server which has said nothing within a few seconds (a program
     called hermesd that is not this one, docs/protocol.md) knows this one is
-    hermesd and is starting; the wait is bounded here (``START_TIMEOUT``,
-    then the editor is served in-process).
+    hermesd and waits. The waits are bounded here: the shared daemon's start
+    (``START_TIMEOUT``, then the editor is served in-process) and that.
     """
-    params = {"type": 4, "message": STARTING_MESSAGE}  # MessageType.Log
+    params = {"type": 4, "message": f"hermesd {__version__}: starting {what}"}  # MessageType.Log
     data = frame({"jsonrpc": "2.0", "method": "window/logMessage", "params": params})
     try:
         while data:
@@ -385,7 +382,7 @@ def forward() -> int:
 
     try:
         ep = endpoint()
-        connected = connect(ep, starting=_say_starting)
+        connected = connect(ep, starting=lambda: say_starting("the shared daemon"))
     except (OSError, ForwardError, RuntimeDirError) as exc:
         print(f"hermesd: cannot use the shared daemon ({exc}); serving this editor in-process", file=sys.stderr, flush=True)
         return -1

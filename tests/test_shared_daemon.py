@@ -312,7 +312,8 @@ async def test_initialize_is_answered_while_the_warm_up_thread_is_importing_the_
 async def test_a_forwarder_that_starts_the_daemon_says_so_before_the_initialize_answer():
     """Starting the shared daemon can take longer than an editor gives a silent server (Neovim's
     ``server.initialize_timeout_ms``, 5 s) on a busy machine: the forwarder says in LSP that hermesd is
-    starting, first; one that only connects to a running daemon says nothing (issue 25)."""
+    starting, first; one that only connects to a running daemon says nothing (issue 25). --no-shared
+    says it starts in its own process."""
     cold = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], shared_env())
     result = await cold.initialize()
     assert result["serverInfo"]["name"] == "hermesd"
@@ -322,5 +323,8 @@ async def test_a_forwarder_that_starts_the_daemon_says_so_before_the_initialize_
     warm = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], shared_env())
     await warm.initialize()
     assert [m for m in warm.messages if m.get("method") == "window/logMessage"] == []
-    for client in (cold, warm):
+    own = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio", "--no-shared"], shared_env())
+    await own.initialize()
+    assert own.messages[0]["params"] == {"type": 4, "message": f"hermesd {__version__}: starting in this process"}
+    for client in (cold, warm, own):
         await client.close()

@@ -28,7 +28,7 @@ local state = {
   ready = false,
   ---@type string? why the last start failed or the client stopped
   failure = nil,
-  ---@type boolean the server said it is hermesd starting its shared daemon (not yet initialised)
+  ---@type boolean the server said it is hermesd, starting (not yet initialised)
   starting = false,
   ---@type fun(client: vim.lsp.Client?, err: string?)[]
   waiting = {},
@@ -138,11 +138,11 @@ end
 
 --- Handlers for the daemon's notifications, registered on the client.
 local handlers = {
-  -- `hermesd --stdio` says so before it starts the shared daemon, which can take
-  -- longer than `server.initialize_timeout_ms` on a busy machine (it bounds that wait itself).
+  -- `hermesd --stdio` says so before it starts a daemon (the shared one, or in its own process),
+  -- which can take longer than `server.initialize_timeout_ms` on a busy machine.
   ["window/logMessage"] = function(err, params, ctx, cfg)
     if type(params) == "table" and type(params.message) == "string"
-      and params.message:find("^hermesd %S+: starting the shared daemon") and ctx and ctx.client_id == state.id then
+      and params.message:find("^hermesd %S+: starting ") and ctx and ctx.client_id == state.id then
       state.starting = true
     end
     return vim.lsp.handlers["window/logMessage"](err, params, ctx, cfg)
@@ -377,7 +377,7 @@ function M.start()
     on_init(client, { capabilities = { experimental = caps.experimental }, serverInfo = client.server_info })
   end
   -- Another program of the same name may hang or print something that is not LSP;
-  -- hermesd starting its shared daemon says so (and gives up on it after 15 s itself).
+  -- hermesd says it is starting (and bounds the shared daemon's start itself: 15 s, then in-process).
   local timeout = opts.initialize_timeout_ms
   vim.defer_fn(function()
     local c = vim.lsp.get_client_by_id(id)
