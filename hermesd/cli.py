@@ -205,6 +205,9 @@ def _forward_or_serve(log_level: str) -> int:
 
 
 def _serve_stdio() -> int:
+    from hermesd.client.forwarder import say_starting
+
+    say_starting("in this process")  # pygls and the server's imports: seconds on a busy machine
     if os.environ.get(WARMUP_ENV) == "early":
         # Import the HTTP stack while pygls loads, instead of after
         # ``initialized``: the first chat is ready sooner, but the two imports

@@ -15,6 +15,16 @@ from typing import Any, Callable
 
 _HEADER = b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
 
+
+class RawResult:
+    """A result already serialised to JSON (a cached reply): the connection sends it as is, unencoded."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 def frame(message: dict[str, Any], default: Callable[[Any], Any] | None = None) -> bytes:
     """One LSP frame: header plus the JSON body (ASCII, so lengths are exact)."""
     return frame_body(json.dumps(message, default=default, separators=(",", ":")).encode("ascii"))

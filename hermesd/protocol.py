@@ -93,15 +93,6 @@ def required(text: str) -> Any:
     return field(metadata={"doc": text})
 
 
-class RawResult:
-    """A result already serialised to JSON (a cached reply), sent as is."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
 class ParamsError(ValueError):
     """Params that break the protocol's types; the message names the field (sent as -32602)."""
 

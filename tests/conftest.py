@@ -36,6 +36,23 @@ __all__ = ["CANARY_KEY", "Daemon", "write_config"]
 hermesd.aliases.install()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--burn", action="store_true",
+                     help="run the tests beside one CPU burner per core (tests/burn.py): a busy machine, as a user's can be")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("burn") and not hasattr(config, "workerinput"):  # once, not in each xdist worker
+        from tests import burn
+
+        burners = burn.start()
+        config.add_cleanup(lambda: burn.stop(burners))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"burn: one CPU burner per core ({os.cpu_count()})" if config.getoption("burn") else None
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private HERMES_HOME and platform dirs (the runtime dir too, so shared daemons are the test's own,

@@ -91,8 +91,11 @@ def test_stdio_daemon_answers_initialize_before_any_http_stack_or_sdk(isolated_h
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}
     result = run_cold("--stdio", env={}, stdin=_frame(init))
     assert result.stdout.startswith("Content-Length:"), result.stdout[:500]
-    reply, _ = json.JSONDecoder().raw_decode(result.stdout, result.stdout.index("{"))
-    assert reply["id"] == 1 and "capabilities" in reply["result"], reply
+    frames = result.stdout.split("Content-Length:")[1:]
+    messages = [json.JSONDecoder().raw_decode(body, body.index("{"))[0] for body in frames]
+    assert messages[0]["method"] == "window/logMessage"  # "hermesd …: starting …" (docs/protocol.md)
+    [reply] = [m for m in messages if m.get("id") == 1]
+    assert "capabilities" in reply["result"], reply
     roots = imported_roots(result.stderr)
     assert "pygls" in roots  # the editor protocol is what this path is for
     heavy = set(HTTP_STACK + ("openai", "httpx2", "yaml"))

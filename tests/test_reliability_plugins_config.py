@@ -501,6 +501,24 @@ for i in itertools.count():
 """
 
 
+def test_a_write_after_one_killed_between_its_backup_and_its_rename_leaves_no_temp_file(tmp_path: Path) -> None:
+    """The state a writer killed after renaming its backup into place, before renaming the new file in,
+    leaves: config.yaml.bak is config.yaml (one file, two names). The next write's staged backup is a
+    third name for it, and POSIX rename() between two names of one file does nothing: the staged
+    ``.bak.tmp`` stayed (issue 25; the killed-writer test below found it under load)."""
+    home = tmp_path / "hermes-home"
+    path = home / "config.yaml"
+    path.write_text("keep_me: {unknown: true}\n", encoding="utf-8")
+    os.link(path, home / "config.yaml.bak")
+    env = daemon_env(tmp_path)
+    subprocess.run([sys.executable, "-m", "hermesd", "config", "set", "network.timeout", "30"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    leftovers = sorted(p.name for p in home.iterdir() if p.name not in ("config.yaml", "config.yaml.bak", "config.yaml.lock"))
+    assert leftovers == []
+    assert yaml.safe_load((home / "config.yaml.bak").read_text(encoding="utf-8")) == {"keep_me": {"unknown": True}}
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["network"]["timeout"] == 30
+
+
 def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
     env = daemon_env(tmp_path)
     home = tmp_path / "hermes-home"

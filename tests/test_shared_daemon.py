@@ -274,3 +274,58 @@ def test_a_runtime_dir_others_may_write_to_makes_the_forwarder_serve_in_process(
     assert "cannot use the shared daemon" in err and "writable by other users" in err and "in-process" in err
     assert "Traceback" not in err
     assert not list(run.glob("hermesd-*"))
+
+
+@pytest.mark.asyncio
+async def test_initialize_is_answered_while_the_warm_up_thread_is_importing_the_protocol_module(monkeypatch):
+    """The shared daemon starts its warm-up thread as it starts listening, so the first client's
+    ``initialize`` is often answered while that thread imports hermesd.protocol: the module is in
+    sys.modules, without its classes, until the import ends. The reply path looked it up there and
+    answered ``internal error (AttributeError)`` under load (issue 25). The state, reproduced in-process."""
+    import types as pytypes
+
+    from hermesd.serve.daemon import Daemon
+    from hermesd.serve.server import create_server
+
+    server = create_server(Daemon())
+    sent: list[bytes] = []
+
+    class Writer:
+        write = sent.append
+
+        def close(self) -> None:
+            pass
+
+    server.protocol.set_writer(Writer())
+    monkeypatch.setitem(sys.modules, "hermesd.protocol", pytypes.ModuleType("hermesd.protocol"))  # mid-import
+    server.handle_frame(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}).encode())
+    for _ in range(500):
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+    [reply] = sent
+    body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+    assert "error" not in body, body
+    assert body["result"]["capabilities"]["experimental"]["hermes"]["protocolVersion"] >= 1
+
+
+@pytest.mark.asyncio
+async def test_a_forwarder_that_starts_the_daemon_says_so_before_the_initialize_answer():
+    """Starting the shared daemon can take longer than an editor gives a silent server (Neovim's
+    ``server.initialize_timeout_ms``, 5 s) on a busy machine: the forwarder says in LSP that hermesd is
+    starting, first; one that only connects to a running daemon says nothing (issue 25). --no-shared
+    says it starts in its own process."""
+    cold = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], shared_env())
+    result = await cold.initialize()
+    assert result["serverInfo"]["name"] == "hermesd"
+    first = cold.messages[0]
+    assert first["method"] == "window/logMessage", cold.messages
+    assert first["params"] == {"type": 4, "message": f"hermesd {__version__}: starting the shared daemon"}
+    warm = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio"], shared_env())
+    await warm.initialize()
+    assert [m for m in warm.messages if m.get("method") == "window/logMessage"] == []
+    own = await LspClient.spawn([sys.executable, "-m", "hermesd", "--stdio", "--no-shared"], shared_env())
+    await own.initialize()
+    assert own.messages[0]["params"] == {"type": 4, "message": f"hermesd {__version__}: starting in this process"}
+    for client in (cold, warm, own):
+        await client.close()

@@ -25,9 +25,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hermesd import __version__
+from hermesd.framing import frame
 
 HANDSHAKE_VERSION = 1
 HELLO_LIMIT = 4096  # bytes: a hello line is well under 200
@@ -257,11 +258,12 @@ def handshake(ep: Endpoint, sock: socket.socket) -> tuple[dict[str, Any], bytes]
     return reply if isinstance(reply, dict) else {}, rest
 
 
-def connect(ep: Endpoint, *, start: bool = True) -> tuple[socket.socket, bytes] | None:
+def connect(ep: Endpoint, *, start: bool = True, starting: Callable[[], None] | None = None) -> tuple[socket.socket, bytes] | None:
     """A socket past the handshake to the daemon at ``ep``, starting (or replacing) it when ``start``.
 
-    None when no daemon runs and ``start`` is false. Two clients starting at
-    once start two daemons; the second finds the first's lock and leaves.
+    None when no daemon runs and ``start`` is false; ``starting`` is called
+    just before a daemon is started. Two clients starting at once start two
+    daemons; the second finds the first's lock and leaves.
     """
     deadline = time.monotonic() + START_TIMEOUT
     started = False
@@ -285,6 +287,8 @@ def connect(ep: Endpoint, *, start: bool = True) -> tuple[socket.socket, bytes] 
             return None
         if not started:
             started = True
+            if starting is not None:
+                starting()
             _wait_ready(ep, _spawn(ep), deadline)
         elif time.monotonic() > deadline:
             raise ForwardError(f"the shared daemon did not start within {START_TIMEOUT:g} s; {_log_tail(ep)}")
@@ -423,13 +427,31 @@ def relay(sock: socket.socket, pending: bytes = b"", stdin_fd: int = 0, stdout_f
     return 0
 
 
+def say_starting(what: str) -> None:
+    """Tell the editor, in LSP, that hermesd is starting a daemon (``what``): seconds on a busy machine.
+
+    A ``window/logMessage`` before the ``initialize`` answer, so an editor that
+    stops a server which has said nothing within a few seconds (a program
+    called hermesd that is not this one, docs/protocol.md) knows this one is
+    hermesd and waits. The waits are bounded here: the shared daemon's start
+    (``START_TIMEOUT``, then the editor is served in-process) and that.
+    """
+    params = {"type": 4, "message": f"hermesd {__version__}: starting {what}"}  # MessageType.Log
+    data = frame({"jsonrpc": "2.0", "method": "window/logMessage", "params": params})
+    try:
+        while data:
+            data = data[os.write(1, data):]
+    except OSError:  # the editor is gone: the relay finds out next
+        pass
+
+
 def forward() -> int:
     """``hermesd --stdio``: reach (or start) the shared daemon and relay; None of pygls is imported here."""
     from hermesd.paths import RuntimeDirError
 
     try:
         ep = endpoint()
-        connected = connect(ep)
+        connected = connect(ep, starting=lambda: say_starting("the shared daemon"))
     except (OSError, ForwardError, RuntimeDirError) as exc:
         print(f"hermesd: cannot use the shared daemon ({exc}); serving this editor in-process", file=sys.stderr, flush=True)
         return -1

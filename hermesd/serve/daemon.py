@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from hermesd.engine.chat import ChatEngine
     from hermesd.engine.sessions import SessionStore
-    from hermesd.protocol import RawResult
+    from hermesd.framing import RawResult
     from hermesd.serve.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,8 @@ class Daemon:
         if cached is not None and cached[0] == key:
             return cached[1]
         from hermesd.engine import listing
-        from hermesd.protocol import RawResult, to_wire
+        from hermesd.framing import RawResult
+        from hermesd.protocol import to_wire
 
         result = await asyncio.to_thread(listing.providers_result)
         raw = RawResult(json.dumps(to_wire(result), separators=(",", ":")).encode("ascii"))

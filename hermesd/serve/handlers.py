@@ -6,7 +6,7 @@ Module-level functions taking the connection (``conn``: a
 shared state) and the request's params, already parsed into the type that
 :data:`hermesd.protocol.METHODS` names for the method. They return the
 protocol object that names as the result, or a cached
-:class:`~hermesd.protocol.RawResult`. :mod:`hermesd.serve.server` registers them
+:class:`~hermesd.framing.RawResult`. :mod:`hermesd.serve.server` registers them
 (:data:`HANDLERS`) behind one wrapper that checks config.yaml for outside
 changes, parses the params and maps hermesd's exceptions onto JSON-RPC
 errors. The modules they call are imported on first use: this module is
@@ -23,6 +23,7 @@ from pygls.exceptions import JsonRpcException
 
 if TYPE_CHECKING:
     from hermesd import protocol
+    from hermesd.framing import RawResult
     from hermesd.serve.daemon import Connection
 
 Handler = Callable[["Connection", Any], Awaitable[Any]]
@@ -40,7 +41,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 
 @handler("hermes/listProviders")
-async def list_providers(conn: Connection, params: protocol.ListProvidersParams) -> protocol.RawResult:
+async def list_providers(conn: Connection, params: protocol.ListProvidersParams) -> RawResult:
     """Every provider, whether a key is set for it, and plugins that failed to load."""
     if params.refresh:
         await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)

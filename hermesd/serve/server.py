@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import json
 import logging
-import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
@@ -35,13 +34,13 @@ from pygls.protocol import (
 )
 
 from hermesd import PROTOCOL_VERSION, __version__
-from hermesd.framing import frame, frame_body, parse_error
+from hermesd.framing import RawResult, frame, frame_body, parse_error
 from hermesd.serve.outbox import Outbox
 
 if TYPE_CHECKING:
     from hermesd.serve.daemon import Daemon
 
-# hermesd.protocol (the message types, error codes, RawResult), the chat
+# hermesd.protocol (the message types, error codes), the chat
 # engine, config and the provider registry are imported on first use: none
 # of them is needed to answer ``initialize``, and spawn-to-initialize is what
 # an editor waits for.
@@ -102,7 +101,7 @@ class HermesProtocol(LanguageServerProtocol):
         pygls has no public hook for how a result is encoded. cattrs visits
         every value of a result typed ``Any``: for a listProviders reply with
         hundreds of providers that tripled its cost (bench B5), and a cached
-        :class:`~hermesd.protocol.RawResult` is sent without encoding at all.
+        :class:`~hermesd.framing.RawResult` is sent without encoding at all.
         lsprotocol objects (the initialize result) still go through pygls'
         converter, via ``default``. A pygls upgrade that renames these
         members breaks here, and only here.
@@ -113,10 +112,7 @@ class HermesProtocol(LanguageServerProtocol):
             super()._send_response(msg_id, result, error)
             return
         self._result_types.pop(msg_id, None)
-        # A RawResult exists only once hermesd.protocol has defined it: no import on the initialize reply, and
-        # none half-way through the warm-up thread's import of it (the shared daemon's first initialize).
-        raw_result = getattr(sys.modules.get("hermesd.protocol"), "RawResult", None)
-        body = result.data if raw_result is not None and isinstance(result, raw_result) else None
+        body = result.data if isinstance(result, RawResult) else None
         try:
             if body is None:
                 data = frame({"jsonrpc": "2.0", "id": msg_id, "result": result}, default=self._serialize_message)

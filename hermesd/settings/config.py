@@ -913,6 +913,10 @@ def _keep_backup(path: Path, tmp: str) -> None:
         os.chmod(staged, 0o600)  # the new file is 0600; its backup should not be wider
     with contextlib.suppress(OSError):
         os.rename(staged, backup)  # POSIX rename: atomic, replaces the old backup
+    # Still there when the rename failed, or when the backup already was this very file (a writer killed
+    # between its own rename and the new file's): rename() between two names of one file does nothing.
+    with contextlib.suppress(OSError):
+        os.unlink(staged)
 
 
 # Hermes keys hermesd reads (docs/config.md has the table): whole sections, and keys of sections it shares.

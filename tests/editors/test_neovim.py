@@ -287,6 +287,24 @@ def test_programs_called_hermesd_that_are_not_hermesd_are_refused(nvim, tmp_path
     assert "ERROR" in health and "did not answer the LSP initialize request" in health and "pip install hermesd-lsp" in health
 
 
+def test_a_daemon_that_says_it_is_starting_is_waited_for(nvim, tmp_path, up):
+    """On a busy machine a daemon's start can outlast ``server.initialize_timeout_ms``; ``hermesd --stdio``
+    says it is starting (its first message), and the plugin then waits instead of refusing it as
+    another program (issue 25). Here: the announcement, then 3 s of silence against a 1 s timeout."""
+    from hermesd import __version__
+    from hermesd.framing import frame
+
+    message = f"hermesd {__version__}: starting the shared daemon"
+    announce = frame({"jsonrpc": "2.0", "method": "window/logMessage", "params": {"type": 4, "message": message}})
+    script = 'printf %s "$HERMES_TEST_ANNOUNCE"; sleep 3; exec "$0" -m hermesd --stdio --no-shared'
+    env = nh.hermes_env(tmp_path, up.url) | {"HERMES_TEST_ANNOUNCE": announce.decode(),
+                                            "HERMES_TEST_SLOW_CMD": json.dumps(["/bin/sh", "-c", script, sys.executable])}
+    report = run(nvim, "slow_start", env, tmp_path)
+    assert report["ready"] is True, report
+    assert report["failure"] is None, report
+    assert report["waited_ms"] >= 3000
+
+
 def test_setup_validation_layouts_and_commands(nvim, tmp_path, up):
     env = nh.hermes_env(tmp_path, up.url)
     report = run(nvim, "setup_validation", env, tmp_path)

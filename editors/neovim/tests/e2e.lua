@@ -469,6 +469,19 @@ function scenarios.impostors()
   end
 end
 
+-- A server that says hermesd is starting its shared daemon (HERMES_TEST_SLOW_CMD: it says so,
+-- then takes longer than initialize_timeout_ms to answer) is waited for, not refused.
+function scenarios.slow_start()
+  local cmd = vim.json.decode((assert(os.getenv("HERMES_TEST_SLOW_CMD"), "HERMES_TEST_SLOW_CMD not set")))
+  require("hermes").setup({ server = { cmd = cmd, initialize_timeout_ms = 1000 } })
+  local t0 = vim.uv.hrtime()
+  local c, err = require("hermes.client").wait_ready(30000)
+  R.ready = c ~= nil
+  R.err = err or vim.NIL
+  R.waited_ms = (vim.uv.hrtime() - t0) / 1e6
+  R.failure = require("hermes.client").info().failure or vim.NIL
+end
+
 -- setup() validation.
 -- A model id that is a path: the statusline shows the daemon's short label,
 -- from hermes/configChanged and again after a fresh hermes/getConfig.

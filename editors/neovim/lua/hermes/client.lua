@@ -28,6 +28,8 @@ local state = {
   ready = false,
   ---@type string? why the last start failed or the client stopped
   failure = nil,
+  ---@type boolean the server said it is hermesd, starting (not yet initialised)
+  starting = false,
   ---@type fun(client: vim.lsp.Client?, err: string?)[]
   waiting = {},
   ---@type table? initialize result's serverInfo
@@ -136,6 +138,15 @@ end
 
 --- Handlers for the daemon's notifications, registered on the client.
 local handlers = {
+  -- `hermesd --stdio` says so before it starts a daemon (the shared one, or in its own process),
+  -- which can take longer than `server.initialize_timeout_ms` on a busy machine.
+  ["window/logMessage"] = function(err, params, ctx, cfg)
+    if type(params) == "table" and type(params.message) == "string"
+      and params.message:find("^hermesd %S+: starting ") and ctx and ctx.client_id == state.id then
+      state.starting = true
+    end
+    return vim.lsp.handlers["window/logMessage"](err, params, ctx, cfg)
+  end,
   ["hermes/chatDelta"] = function(_, params)
     emit("chatDelta", params or {})
   end,
@@ -323,6 +334,7 @@ function M.start()
   end
   state.ready = false
   state.failure = nil
+  state.starting = false
   if opts.shared == false and type(cmd) == "table" and not vim.tbl_contains(cmd, "--no-shared") then
     cmd = vim.list_extend(vim.deepcopy(cmd), { "--no-shared" })
   end
@@ -364,11 +376,12 @@ function M.start()
     local caps = client.server_capabilities or {}
     on_init(client, { capabilities = { experimental = caps.experimental }, serverInfo = client.server_info })
   end
-  -- Another program of the same name may hang or print something that is not LSP.
+  -- Another program of the same name may hang or print something that is not LSP;
+  -- hermesd says it is starting (and bounds the shared daemon's start itself: 15 s, then in-process).
   local timeout = opts.initialize_timeout_ms
   vim.defer_fn(function()
     local c = vim.lsp.get_client_by_id(id)
-    if state.id ~= id or state.ready or state.failure or not c or c.initialized then
+    if state.id ~= id or state.ready or state.failure or state.starting or not c or c.initialized then
       return
     end
     refuse(c, M.wrong_server_message(("did not answer the LSP initialize request within %g s"):format(timeout / 1000)))
