@@ -2,13 +2,14 @@
 
 Each session is one JSON-lines file (mode 0600) in the data directory: a
 ``meta`` record, then ``message``, ``partial`` and ``summary`` records.
-A turn is written ahead: its user message before the request goes
-upstream, the reply as ``partial`` records while it streams (batched by
-the engine, about once a second), and the whole reply as a ``message`` when
-it ends. A turn whose reply never came (the daemon was killed) reads back
-as an assistant message with ``stopReason: interrupted`` holding the
-partial text. The previous release skips ``partial`` records (unknown
-types), so both can read one file during version retirement.
+A turn is written ahead: its user message (marked ``replyPending``) before
+the request goes upstream, the reply as ``partial`` records while it
+streams (batched by the engine, about once a second), and the whole reply
+as a ``message`` when it ends. A turn whose reply never came (the daemon
+was killed) reads back as an assistant message with ``stopReason:
+interrupted`` holding the partial text. The previous release skips
+``partial`` records (an unknown type) and ignores the marker, so both can
+read one file during version retirement.
 
 Appends are fsynced; a torn last line from a crash mid-write is skipped on
 load. An append that fails (disk full, a short write) is cut back off the
@@ -51,6 +52,8 @@ SESSION_ID_PREFIX = "s-"
 INTERRUPTED = "interrupted"
 INTERRUPTED_NOTICE = "interrupted: hermesd stopped before this reply ended; the text shown is what was saved"
 RECOVERY_GLOB = "recovery-*.jsonl"
+# On a user message written ahead of its reply; the previous release keeps it as an unknown key, unused.
+REPLY_PENDING = "replyPending"
 # What create() makes (and a little slack); anything else could name a path outside the store.
 _SESSION_ID = re.compile(r"s-[A-Za-z0-9_-]{1,64}")
 
@@ -279,12 +282,13 @@ class SessionStore:
         return [{"type": "message", **m} for m in messages]
 
     def begin_turn(self, session: Session, user: dict[str, Any]) -> HermesError | None:
-        """Write ahead a turn's user message and open its reply (an empty ``partial``): until the reply's
-        message is written, the turn reads back as interrupted. A reply read back so goes first."""
+        """Write ahead a turn's user message, marked ``replyPending``: until the reply's message is
+        written, the turn reads back as interrupted. A reply read back so is written first."""
         sealed: list[dict[str, Any]] = []
         if session.unsealed is not None:
             sealed, session.unsealed = [{"type": "message", **session.unsealed}], None
-        return self._append(session, *sealed, *self._added(session, (user,)), {"type": "partial", "text": ""})
+        [record] = self._added(session, (user,))
+        return self._append(session, *sealed, {**record, REPLY_PENDING: True})
 
     def add_partial(self, session: Session, text: str) -> HermesError | None:
         """Write ahead more of the reply being streamed (the previous release skips these records).
@@ -547,7 +551,7 @@ class SessionStore:
 def parse_records(session_id: str, lines: list[str]) -> Session | None:
     """A session from its file's lines (pure): meta, messages, summaries; a reply left open reads as interrupted."""
     session: Session | None = None
-    open_turn = False  # a reply begun (a partial record after a user message) and not yet ended
+    open_turn = False  # a user message written ahead (``replyPending``) whose reply has not ended
     partial: list[str] = []
 
     def close_open_turn() -> None:
@@ -582,16 +586,15 @@ def parse_records(session_id: str, lines: list[str]) -> Session | None:
                 created_at=record.get("created_at") or at or time.time(),
             )
         elif session is not None and kind == "message":
+            pending = record.pop(REPLY_PENDING, False) is True
             if record.get("role") == "user":
                 close_open_turn()  # its reply never came: interrupted, before this next turn
-            open_turn = False
             partial.clear()
-            session.unsealed = None
+            open_turn, session.unsealed = pending, None
             session.messages.append(record)
-        elif session is not None and kind == "partial":
+        elif session is not None and kind == "partial" and open_turn:
             text = record.get("text")
-            if session.messages and session.messages[-1].get("role") == "user" and isinstance(text, str):
-                open_turn = True
+            if isinstance(text, str):
                 partial.append(text)
         elif session is not None and kind == "summary":
             session.summary = record.get("text", "")
