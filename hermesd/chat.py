@@ -425,8 +425,8 @@ class ChatEngine:
         # Written ahead, before anything goes upstream (a failure is held, retried, and reported at the end).
         await asyncio.to_thread(self.store.begin_turn, session, user_message)
         req.written_ahead = True
-        flushed = asyncio.Event()
-        writer = asyncio.ensure_future(self._write_ahead(session, run, flushed))
+        ended = asyncio.Event()
+        writer = asyncio.ensure_future(self._write_ahead(session, run, ended))
         error: HermesError | None = None
         run.task = asyncio.ensure_future(self._run(session, req, run, on_delta, result))
         if run.cancel_requested:  # cancelled (the daemon stopping) before it started
@@ -439,7 +439,7 @@ class ChatEngine:
                 # run first): stop the upstream, keep the text, re-raise.
                 run.task.cancel()
                 await asyncio.gather(run.task, return_exceptions=True)
-                await self._end(session, run, result, "cancelled", None, writer, flushed)
+                await self._end(session, run, result, "cancelled", None, writer, ended)
                 raise
         except HermesError as exc:
             error = exc
@@ -453,7 +453,7 @@ class ChatEngine:
             stop = "error"
         else:
             stop = run.finish.stop_reason if run.finish else "end_turn"
-        await self._end(session, run, result, stop, error, writer, flushed)
+        await self._end(session, run, result, stop, error, writer, ended)
         return result
 
     async def _write_ahead(self, session: Session, run: Run, ended: asyncio.Event) -> None:

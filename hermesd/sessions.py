@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SESSION_ID_PREFIX = "s-"
-# How a reply that never ended reads back (the daemon was killed mid-stream, or the disk failed).
+# How a reply that never ended reads back (the daemon was killed mid-stream).
 INTERRUPTED = "interrupted"
 INTERRUPTED_NOTICE = "interrupted: hermesd stopped before this reply ended; the text shown is what was saved"
 RECOVERY_GLOB = "recovery-*.jsonl"
@@ -298,18 +298,43 @@ class SessionStore:
         """
         return self._append(session, {"type": "partial", "text": text}, keep=False)
 
+    def replace_with_summary(self, session: Session, summary: str, kept: int) -> None:
+        """Older turns become ``summary``; the ``kept`` most recent messages stay."""
+        session.summary = summary
+        session.messages = session.messages[-kept:] if kept else []
+        session.updated_at = time.time()
+        self._append(session, {"type": "summary", "text": summary, "kept": kept})
+
+    def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> ListSessionsResult:
+        """One page of ``hermes/listSessions``, newest first, from the index (no transcript is read)."""
+        rows, next_cursor = self.index.page(limit=limit, cursor=cursor, query=query)
+        return ListSessionsResult(sessions=[index_row(r) for r in rows if is_session_id(r["id"])],
+                                  next_cursor=next_cursor or None)
+
+    def list(self) -> list[SessionSummary]:
+        """Every saved session's row, newest first (the CLI's listing)."""
+        rows: list[SessionSummary] = []
+        cursor = None
+        while True:
+            page = self.page(limit=500, cursor=cursor)
+            rows += page.sessions
+            cursor = page.next_cursor
+            if not cursor:
+                return rows
+
     # -- one writer per session -------------------------------------------
 
     def claim(self, session: Session) -> None:
         """Take the session for one chat: lock its file against other hermesd processes, and catch up
         with what another process wrote since we read it. :class:`SessionBusy` when one chats in it now."""
-        import fcntl
-
         try:
-            ensure_private_dir(self.root)
-            fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            import fcntl
+        except ImportError:  # Windows (untested): one writer per process only
+            return
+        try:
+            fd = os.open(self._path(session.id), os.O_RDONLY)  # flock needs no write access
         except OSError:
-            return  # an unwritable store: the chat runs and reports `storage`; there is nothing to split
+            return  # never saved (the disk refused its meta): no other process can know of it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -334,8 +359,10 @@ class SessionStore:
 
     def is_busy_elsewhere(self, session_id: str) -> bool:
         """Whether some process holds the session's lock (its open turn is streaming, not interrupted)."""
-        import fcntl
-
+        try:
+            import fcntl
+        except ImportError:  # Windows (untested): no lock to ask
+            return False
         try:
             fd = os.open(self._path(session_id), os.O_RDONLY)
         except OSError:
@@ -417,57 +444,57 @@ class SessionStore:
         return replayed
 
     def _replay(self, path: Path) -> int:
-        by_session: dict[str, list[dict[str, Any]]] = {}
+        """One recovery file into its sessions; what cannot be written yet stays in it for the next start."""
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            log.warning("recovery file %s unreadable: %s", path, exc)
-            return 0
-        for line in lines:
-            with contextlib.suppress(ValueError, AttributeError, TypeError):
-                entry = json.loads(line)
-                if is_session_id(entry["session"]) and isinstance(entry["record"], dict):
-                    by_session.setdefault(entry["session"], []).append(entry["record"])
-        replayed = 0
-        for session_id, records in by_session.items():
-            session = self.get(session_id)
-            if session is None:
-                log.warning("recovery file %s: session %s no longer exists; its records are dropped", path, session_id)
-                continue
-            # Written as they were held ("at" kept): appended after what the file has.
-            session.unsaved = records + session.unsaved
-            if self._append(session) is not None:
-                log.warning("recovery file %s kept: session %s still cannot be written", path, session_id)
-                return replayed
-            self._reload(session)
-            replayed += len(records)
-        path.unlink(missing_ok=True)
-        log.warning("replayed %d record(s) from %s", replayed, path)
-        return replayed
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return 0  # another daemon replayed it first
+        try:
+            try:
+                import fcntl
 
-    def replace_with_summary(self, session: Session, summary: str, kept: int) -> None:
-        """Older turns become ``summary``; the ``kept`` most recent messages stay."""
-        session.summary = summary
-        session.messages = session.messages[-kept:] if kept else []
-        session.updated_at = time.time()
-        self._append(session, {"type": "summary", "text": summary, "kept": kept})
-
-    def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> ListSessionsResult:
-        """One page of ``hermes/listSessions``, newest first, from the index (no transcript is read)."""
-        rows, next_cursor = self.index.page(limit=limit, cursor=cursor, query=query)
-        return ListSessionsResult(sessions=[index_row(r) for r in rows if is_session_id(r["id"])],
-                                  next_cursor=next_cursor or None)
-
-    def list(self) -> list[SessionSummary]:
-        """Every saved session's row, newest first (the CLI's listing)."""
-        rows: list[SessionSummary] = []
-        cursor = None
-        while True:
-            page = self.page(limit=500, cursor=cursor)
-            rows += page.sessions
-            cursor = page.next_cursor
-            if not cursor:
-                return rows
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:  # Windows (untested): two daemons starting at once could both replay it
+                pass
+            except OSError:
+                return 0  # another daemon is replaying it now
+            if os.fstat(fd).st_nlink == 0:
+                return 0  # replayed and removed while we waited
+            with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+            by_session: dict[str, list[dict[str, Any]]] = {}
+            for line in lines:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    entry = json.loads(line)
+                    if is_session_id(entry["session"]) and isinstance(entry["record"], dict):
+                        by_session.setdefault(entry["session"], []).append(entry["record"])
+            replayed, left = 0, []
+            for session_id, records in by_session.items():
+                session = self.get(session_id)
+                if session is None:
+                    log.warning("recovery file %s: session %s no longer exists; its %d record(s) are dropped",
+                                path, session_id, len(records))
+                    continue
+                session.unsaved = records + session.unsaved  # as they were held, "at" and all
+                if self._append(session) is not None:
+                    left += [{"session": session_id, "record": r} for r in session.unsaved]
+                    session.unsaved = []
+                    continue
+                self._reload(session)
+                replayed += len(records)
+            if left:
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                _write_all(fd, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in left).encode())
+                os.fsync(fd)
+                log.warning("recovery file %s: %d record(s) still cannot be written; kept for the next start",
+                            path, len(left))
+            else:
+                path.unlink(missing_ok=True)
+            log.warning("replayed %d record(s) from %s", replayed, path)
+            return replayed
+        finally:
+            os.close(fd)
 
     # -- disk ---------------------------------------------------------------
 
