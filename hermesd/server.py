@@ -113,9 +113,10 @@ class HermesProtocol(LanguageServerProtocol):
             super()._send_response(msg_id, result, error)
             return
         self._result_types.pop(msg_id, None)
-        # A RawResult exists only once hermesd.protocol is loaded: no import on the initialize reply.
-        protocol = sys.modules.get("hermesd.protocol")
-        body = result.data if protocol is not None and isinstance(result, protocol.RawResult) else None
+        # A RawResult exists only once hermesd.protocol is loaded: no import on the initialize reply. The
+        # warm-up thread may be importing it right now: a module still partly run has no RawResult yet.
+        raw_result = getattr(sys.modules.get("hermesd.protocol"), "RawResult", None)
+        body = result.data if raw_result is not None and isinstance(result, raw_result) else None
         try:
             if body is None:
                 data = frame({"jsonrpc": "2.0", "id": msg_id, "result": result}, default=self._serialize_message)
