@@ -288,7 +288,9 @@ class SessionStore:
         if session.unsealed is not None:
             sealed, session.unsealed = [{"type": "message", **session.unsealed}], None
         [record] = self._added(session, (user,))
-        return self._append(session, *sealed, {**record, REPLY_PENDING: True})
+        # Not fsynced before the request leaves (time to the first token): a killed daemon's bytes are in
+        # the page cache already, and the turn's next append (a second later, or its end) fsyncs them.
+        return self._append(session, *sealed, {**record, REPLY_PENDING: True}, sync=False)
 
     def add_partial(self, session: Session, text: str) -> HermesError | None:
         """Write ahead more of the reply being streamed (the previous release skips these records).
@@ -514,11 +516,13 @@ class SessionStore:
         return self.root / f"{session_id}.jsonl"
 
     def _append(self, session: Session, *records: dict[str, Any], create: bool = False,
-                keep: bool = True) -> HermesError | None:
+                keep: bool = True, sync: bool = True) -> HermesError | None:
         """Write ``records`` (after any left unsaved) whole, or not at all: None, or why not.
 
         What fails is held in memory for the next write, unless not ``keep``
-        (a partial reply: the final message carries its text anyway).
+        (a partial reply: the final message carries its text anyway). Not
+        ``sync``: no fsync now (the written bytes survive the process, and
+        the file's next append fsyncs them).
         """
         with session.write_lock:  # a write-ahead flush and the turn's end may come from two threads
             now = time.time()
@@ -541,7 +545,8 @@ class SessionStore:
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data  # a crash tore the last line: start ours on a fresh one
                 _write_all(fd, data)
-                os.fsync(fd)
+                if sync:
+                    os.fsync(fd)
             except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
                 if size is not None:
                     with contextlib.suppress(OSError):

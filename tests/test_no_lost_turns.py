@@ -345,3 +345,32 @@ def test_the_previous_release_reads_a_finished_an_open_and_a_sealed_turn(isolate
     # The index (unchanged from the previous release) counts what the previous release's reader shows.
     [row] = store.page(limit=10).sessions
     assert row.message_count == 5 and row.title == "one"
+
+
+@pytest.mark.asyncio
+async def test_a_chat_cancelled_together_with_its_upstream_run_is_still_recorded(
+        isolated_home: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``asyncio.run``'s shutdown does: cancel the handler's task and the run's task at once, the run
+    ending first. The previous release re-raised without recording the turn."""
+    from hermesd.chat import ChatEngine
+    from hermesd.protocol import ChatParams
+
+    _configure(isolated_home)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", CANARY_KEY)
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", f"{upstream.url}/v1")
+    engine = ChatEngine(SessionStore())
+    _slow(upstream, 500)
+    seen: list[str] = []
+    chat = asyncio.ensure_future(engine.chat(ChatParams(message="cut short"), on_delta=lambda _s, t, _r: seen.append(t)))
+    while len(seen) < 5:
+        await asyncio.sleep(0.01)
+    [(sid, run)] = engine._runs.items()
+    run.task.cancel()
+    while not run.task.done():
+        await asyncio.sleep(0)
+    chat.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await chat
+    user, reply = _saved(sid).messages
+    assert user == {"role": "user", "content": "cut short"}
+    assert (reply["stopReason"], reply["content"]) == ("cancelled", "".join(seen))
