@@ -288,9 +288,9 @@ class SessionStore:
         if session.unsealed is not None:
             sealed, session.unsealed = [{"type": "message", **session.unsealed}], None
         [record] = self._added(session, (user,))
-        # Not fsynced before the request leaves (time to the first token): a killed daemon's bytes are in
-        # the page cache already, and the turn's next append (a second later, or its end) fsyncs them.
-        return self._append(session, *sealed, {**record, REPLY_PENDING: True}, sync=False)
+        # Fast (time to the first token): a killed daemon's bytes are in the page cache already, and the
+        # turn's next append (a second later, or its end) fsyncs them.
+        return self._append(session, *sealed, {**record, REPLY_PENDING: True}, fast=True)
 
     def add_partial(self, session: Session, text: str) -> HermesError | None:
         """Write ahead more of the reply being streamed (the previous release skips these records).
@@ -516,13 +516,14 @@ class SessionStore:
         return self.root / f"{session_id}.jsonl"
 
     def _append(self, session: Session, *records: dict[str, Any], create: bool = False,
-                keep: bool = True, sync: bool = True) -> HermesError | None:
+                keep: bool = True, fast: bool = False) -> HermesError | None:
         """Write ``records`` (after any left unsaved) whole, or not at all: None, or why not.
 
         What fails is held in memory for the next write, unless not ``keep``
-        (a partial reply: the final message carries its text anyway). Not
-        ``sync``: no fsync now (the written bytes survive the process, and
-        the file's next append fsyncs them).
+        (a partial reply: the final message carries its text anyway).
+        ``fast``: no fsync and no index update now (the bytes written survive
+        the process; the file's next append fsyncs them, and the next listing
+        sees the file's new size).
         """
         with session.write_lock:  # a write-ahead flush and the turn's end may come from two threads
             now = time.time()
@@ -545,7 +546,7 @@ class SessionStore:
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data  # a crash tore the last line: start ours on a fresh one
                 _write_all(fd, data)
-                if sync:
+                if not fast:
                     os.fsync(fd)
             except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
                 if size is not None:
@@ -558,7 +559,7 @@ class SessionStore:
             # Another size than ours before the write: someone else wrote too; the next claim reloads.
             session.file_size = size + len(data) if create or size == session.file_size else None
             session.unsaved = []
-        if any(r.get("type") != "partial" for r in pending):  # the index counts messages; partials change nothing
+        if not fast and any(r.get("type") != "partial" for r in pending):  # the index counts messages, not partials
             self.index.refresh(session.id, dir_before=dir_before)
         return None
 
