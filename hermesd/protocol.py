@@ -494,6 +494,8 @@ class ChatResult:
     fallbacks: list[FallbackAttempt] | None = doc("attempts that failed before the first token")
     usage: Usage | None = doc("token counts")
     error: ChatError | None = doc("present when stopReason is error (or kind storage)")
+    notice: str | None = doc("display-ready: why the daemon ended this reply early (it is stopping); "
+                             "the partial text is saved")
 
 
 @dataclass
@@ -594,8 +596,11 @@ class SessionMessage:
     model: str | None = doc("the model that answered")
     routed_model: str | None = doc("the model a router chose")
     answered_by: Target | None = doc("a fallback that answered")
-    stop_reason: str | None = doc("why the reply ended")
+    stop_reason: str | None = doc("why the reply ended: a chat's stopReason, or interrupted (the daemon died "
+                                  "before it ended; content is what was saved)")
     error: ChatError | None = doc("the error that ended this reply, when it failed")
+    notice: str | None = doc("display-ready: why the reply ended early because of the daemon (interrupted, "
+                             "or cancelled as it stopped); show it with the reply")
 
 
 @dataclass

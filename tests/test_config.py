@@ -41,6 +41,7 @@ EXPECTED_DEFAULTS = {
     "agent.api_max_retries": 3,
     "catalog.ttl_seconds": 3600,
     "daemon.idle_timeout": 300,
+    "daemon.stop_grace": 5.0,
 }
 # hermesd's older names, read and written as the Hermes keys (docs/config.md).
 EXPECTED_ALIASES = {
@@ -210,6 +211,7 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "agent.api_max_retries": (12, "12", "must be a whole number from 1 to 11"),
     "catalog.ttl_seconds": (-1, "-1", "must be a whole number of at least 0"),
     "daemon.idle_timeout": (0, "0", "must be a whole number of at least 1"),
+    "daemon.stop_grace": (301, "301", "must be a number from 0.0 to 300.0"),
 }
 
 

@@ -7,7 +7,9 @@ CLI both call it. A chat checks what the types cannot (sizes, roles,
 Unicode), resolves its target, summarises old turns when the session
 outgrows its context budget, builds the request (a pure function), streams
 it with bounded retries before the first token and along the fallback
-chain, and records the turn, partial or not, when it ends.
+chain. The turn is written ahead: the user's message before the request
+goes upstream, the reply about once a second as it streams, and the whole
+reply, partial or not, when it ends (however it ends).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ MAX_CONTENT_DEPTH = 8
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 # A Retry-After longer than this is reported (rate_limited, retryAfter) instead of waited out.
 MAX_RETRY_WAIT = 30.0
+# How often a streaming reply is written ahead to its session file (at most one fsync per interval).
+WRITE_AHEAD_SECONDS = 1.0
 SUMMARY_PROMPT = (
     "Summarise the conversation below for your own later use. Keep every fact, decision, "
     "code identifier and open question; drop pleasantries. Reply with the summary only."
@@ -75,6 +79,8 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    # The user's message is already the session's last (written ahead): the transcript does not add it again.
+    written_ahead: bool = False
 
     @classmethod
     def of(cls, params: ChatParams) -> "ChatRequest":
@@ -186,6 +192,8 @@ class Run:
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     finish: Finish | None = None
+    saved: int = 0  # pieces of ``text`` written ahead to the session file
+    notice: str | None = None  # why the daemon cancelled it (stopping)
 
 
 class ChatEngine:
@@ -195,6 +203,7 @@ class ChatEngine:
         self.store = store
         self.load_config = load_config
         self._runs: dict[str, Run] = {}
+        self.stopping: str | None = None  # set once the daemon is stopping: why (new chats are refused)
 
     # -- sessions --------------------------------------------------------
 
@@ -301,7 +310,8 @@ class ChatEngine:
         if session.summary:
             out.append({"role": "system", "content": "Summary of the earlier conversation:\n" + session.summary})
         out.extend({"role": m["role"], "content": _sent_content(m)} for m in session.messages)
-        out.append({"role": "user", "content": attachments_mod.render(req.message or "", req.attachments)})
+        if not req.written_ahead:
+            out.append({"role": "user", "content": attachments_mod.render(req.message or "", req.attachments)})
         return out
 
     def preview(self, params: ChatParams) -> PreviewResult:
@@ -353,10 +363,11 @@ class ChatEngine:
     def cancel(self, session_id: str) -> bool:
         """Stop ``session_id``'s running chat (its partial text is kept); False when none runs."""
         run = self._runs.get(session_id)
-        if run is None or run.task is None or run.task.done():
+        if run is None or (run.task is not None and run.task.done()):
             return False
         run.cancel_requested = True
-        run.task.cancel()
+        if run.task is not None:  # else it is cancelled as it starts
+            run.task.cancel()
         return True
 
     def cancel_all(self) -> None:
@@ -364,14 +375,32 @@ class ChatEngine:
         for session_id in list(self._runs):
             self.cancel(session_id)
 
+    async def stop(self, grace: float, notice: str) -> None:
+        """The daemon is stopping: refuse new chats, let running ones finish for ``grace`` seconds, then
+        cancel the rest; each is recorded with its partial text and answered (cancelled, ``notice``)."""
+        loop = asyncio.get_running_loop()
+        self.stopping = notice
+        deadline = loop.time() + grace
+        while self._runs and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for session_id, run in list(self._runs.items()):
+            run.notice = notice
+            self.cancel(session_id)
+        deadline = loop.time() + 10.0  # recording is a write each; a hung disk must not keep the daemon forever
+        while self._runs and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+
     async def chat(self, params: ChatParams, *, on_delta: DeltaCallback | None = None) -> ChatResult:
         """Run one chat to its end; upstream failures are results (``error``), not exceptions.
 
         :class:`ParamsError` and :class:`~hermesd.engine.attachments.NeedsConfirmation`
-        are raised before anything is sent; a cancel (:meth:`cancel`) ends it
-        with ``stopReason: cancelled`` and the partial text.
+        are raised before anything is sent (:class:`~hermesd.engine.sessions.SessionBusy`
+        when another hermesd chats in the session); a cancel (:meth:`cancel`)
+        ends it with ``stopReason: cancelled`` and the partial text.
         """
         req = ChatRequest.of(params)
+        if self.stopping is not None:
+            raise ParamsError(f"{self.stopping}: it takes no new chats; send this again once it has restarted")
         if req.attachments:  # asks git about ignored files: off the event loop
             await asyncio.to_thread(attachments_mod.confirm, req.attachments)
         # Session files are fsynced: keep that off the event loop other streams share.
@@ -380,46 +409,74 @@ class ChatEngine:
             raise ParamsError(f"session {session.id} is already answering; cancel it or wait")
         run = Run()
         self._runs[session.id] = run
+        try:
+            # On the loop, not a thread: a cancel in between must not leave the lock taken and unowned.
+            self.store.claim(session)
+            return await self._chat(session, req, run, on_delta)
+        finally:
+            self._runs.pop(session.id, None)
+            self.store.release(session)
+
+    async def _chat(self, session: Session, req: ChatRequest, run: Run, on_delta: DeltaCallback | None) -> ChatResult:
         result = ChatResult(session_id=session.id, text="", stop_reason="end_turn", provider=session.provider, model=session.model)
         user_message = {"role": "user", "content": req.message if req.message is not None else text_of(req.messages[-1]["content"])}
         if req.attachments:
             user_message["attachments"] = attachments_mod.saved(req.attachments)
+        # Written ahead, before anything goes upstream (a failure is held, retried, and reported at the end).
+        await asyncio.to_thread(self.store.begin_turn, session, user_message)
+        req.written_ahead = True
+        ended = asyncio.Event()
+        writer = asyncio.ensure_future(self._write_ahead(session, run, ended))
         error: HermesError | None = None
+        run.task = asyncio.ensure_future(self._run(session, req, run, on_delta, result))
+        if run.cancel_requested:  # cancelled (the daemon stopping) before it started
+            run.task.cancel()
         try:
-            run.task = asyncio.ensure_future(self._run(session, req, run, on_delta, result))
-            try:
-                await asyncio.shield(run.task)
-            except asyncio.CancelledError:
-                if run.task.done() and run.cancel_requested:
-                    pass  # hermes/cancel: a normal, cancelled result
-                elif not run.task.done():
-                    # $/cancelRequest cancelled us: stop the upstream, keep the text, re-raise.
-                    run.task.cancel()
-                    await asyncio.gather(run.task, return_exceptions=True)
-                    await asyncio.to_thread(self._record, session, user_message, run, result, "cancelled", None)
-                    raise
-                else:
-                    raise
-            except HermesError as exc:
-                error = exc
-            except Exception as exc:  # noqa: BLE001 - never let one chat take the daemon down
-                log.exception("chat failed")
-                error = HermesError("bad_response", f"unexpected failure: {type(exc).__name__}: {exc}",
-                                    hint="this is a hermesd bug; the log has details")
-        finally:
-            self._runs.pop(session.id, None)
-        if run.cancel_requested and (run.task is None or run.task.cancelled()):
+            await asyncio.shield(run.task)
+        except asyncio.CancelledError:
+            if not (run.task.done() and run.cancel_requested):
+                # $/cancelRequest, the client gone, or the event loop shutting down (which may cancel the
+                # run first): stop the upstream, keep the text, re-raise.
+                run.task.cancel()
+                await asyncio.gather(run.task, return_exceptions=True)
+                await self._end(session, run, result, "cancelled", None, writer, ended)
+                raise
+        except HermesError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - never let one chat take the daemon down
+            log.exception("chat failed")
+            error = HermesError("bad_response", f"unexpected failure: {type(exc).__name__}: {exc}",
+                                hint="this is a hermesd bug; the log has details")
+        if run.cancel_requested and run.task.cancelled():
             stop = "cancelled"
         elif error is not None:
             stop = "error"
         else:
             stop = run.finish.stop_reason if run.finish else "end_turn"
-        await asyncio.to_thread(self._record, session, user_message, run, result, stop, error)
+        await self._end(session, run, result, stop, error, writer, ended)
         return result
 
-    def _record(self, session: Session, user: dict[str, Any], run: Run, result: ChatResult,
-                stop: str, error: HermesError | None) -> None:
-        """The turn into ``result`` and onto the session (its file keeps the same facts)."""
+    async def _write_ahead(self, session: Session, run: Run, ended: asyncio.Event) -> None:
+        """The reply so far onto the session file about once a second while it streams (the chunks'
+        own path makes no system call); a kill loses at most the last interval's text."""
+        while not ended.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ended.wait(), WRITE_AHEAD_SECONDS)
+            count = len(run.text)
+            if ended.is_set() or count == run.saved:
+                continue
+            text = "".join(run.text[run.saved:count])
+            if await asyncio.to_thread(self.store.add_partial, session, text) is None:
+                run.saved = count  # else the next interval tries again with more
+
+    async def _end(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None,
+                   writer: asyncio.Future, ended: asyncio.Event) -> None:
+        ended.set()
+        await asyncio.gather(writer, return_exceptions=True)  # a write-ahead in progress lands before the reply
+        await asyncio.to_thread(self._record, session, run, result, stop, error)
+
+    def _record(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None) -> None:
+        """The turn's reply into ``result`` and onto the session (its file keeps the same facts)."""
         text, reasoning = "".join(run.text), "".join(run.reasoning)
         result.text, result.stop_reason = text, stop  # type: ignore[assignment] - stop is a StopReason
         result.provider, result.model = session.provider, session.model
@@ -437,7 +494,9 @@ class ChatEngine:
         if error is not None:
             result.error = error.to_protocol()
             assistant["error"] = error.to_dict()
-        unsaved = self.store.add_messages(session, user, assistant)
+        if run.notice is not None and stop == "cancelled":
+            result.notice = assistant["notice"] = run.notice
+        unsaved = self.store.add_messages(session, assistant)
         if unsaved is not None and result.error is None:  # the reply stands; the user learns it is not on disk
             result.error = unsaved.to_protocol()
 

@@ -1,11 +1,25 @@
-"""Conversations, kept in memory and appended to disk as turns complete.
+"""Conversations, kept in memory and written ahead to disk as turns happen.
 
 Each session is one JSON-lines file (mode 0600) in the data directory: a
-``meta`` record, then ``message`` and ``summary`` records. Appends are
-fsynced, so a crash or kill loses at most the turn in flight; a torn last
-line from a crash mid-write is skipped on load. An append that fails (disk
-full, a short write) is cut back off the file, so no torn record is left,
-and its records wait in memory to go out, in order, with the next append.
+``meta`` record, then ``message``, ``partial`` and ``summary`` records.
+A turn is written ahead: its user message (marked ``replyPending``) before
+the request goes upstream, the reply as ``partial`` records while it
+streams (batched by the engine, about once a second), and the whole reply
+as a ``message`` when it ends. A turn whose reply never came (the daemon
+was killed) reads back as an assistant message with ``stopReason:
+interrupted`` holding the partial text. The previous release skips
+``partial`` records (an unknown type) and ignores the marker, so both can
+read one file during version retirement.
+
+Appends are fsynced; a torn last line from a crash mid-write is skipped on
+load. An append that fails (disk full, a short write) is cut back off the
+file, so no torn record is left, and its records wait in memory to go out,
+in order, with the next append; :meth:`SessionStore.retry_unsaved` retries
+them, and :meth:`SessionStore.write_recovery` puts them in a recovery file
+the next start replays (:meth:`SessionStore.replay_recovery`).
+
+While a chat runs, its daemon holds an exclusive ``flock`` on the session
+file (:meth:`SessionStore.claim`): one writer per session across processes.
 """
 
 from __future__ import annotations
@@ -13,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import re
 import secrets
@@ -30,7 +45,15 @@ from hermesd.engine.session_index import SessionIndex, derive_title
 if TYPE_CHECKING:
     from providers.base import ProviderProfile
 
+log = logging.getLogger(__name__)
+
 SESSION_ID_PREFIX = "s-"
+# How a reply that never ended reads back (the daemon was killed mid-stream).
+INTERRUPTED = "interrupted"
+INTERRUPTED_NOTICE = "interrupted: hermesd stopped before this reply ended; the text shown is what was saved"
+RECOVERY_GLOB = "recovery-*.jsonl"
+# On a user message written ahead of its reply; the previous release keeps it as an unknown key, unused.
+REPLY_PENDING = "replyPending"
 # What create() makes (and a little slack); anything else could name a path outside the store.
 _SESSION_ID = re.compile(r"s-[A-Za-z0-9_-]{1,64}")
 
@@ -84,6 +107,13 @@ class Session:
     profile: "ProviderProfile | None" = field(default=None, repr=False)
     # Records a failed append could not write; they go first in the next one.
     unsaved: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    # The file's size as this process last wrote or read it: another size means another process wrote.
+    file_size: int | None = field(default=None, repr=False)
+    # The reply read back as interrupted, not yet written as a message (the next turn writes it first).
+    unsealed: dict[str, Any] | None = field(default=None, repr=False)
+    # The flock held while a chat runs (claim/release), and the lock of this session's appends.
+    lock_fd: int | None = field(default=None, repr=False)
+    write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def title(self) -> str:
@@ -114,12 +144,25 @@ def _message(saved: dict[str, Any]) -> SessionMessage:
     The file's message keys are the protocol's wire names (``stopReason``,
     ``answeredBy``), but the file is not the protocol: what it holds that
     the types do not fit (a file edited by hand) leaves just role and text.
+    A reply that ended early because of the daemon carries its ``notice``.
     """
     try:
-        return parse(SessionMessage, saved)
+        message = parse(SessionMessage, saved)
     except ParamsError:
         content = saved.get("content")
-        return SessionMessage(role=str(saved.get("role") or ""), content=content if isinstance(content, str) else "")
+        message = SessionMessage(role=str(saved.get("role") or ""), content=content if isinstance(content, str) else "")
+    if message.notice is None and saved.get("stopReason") == INTERRUPTED:
+        message.notice = INTERRUPTED_NOTICE
+    return message
+
+
+def interrupted_reply(model: str, text: str = "") -> dict[str, Any]:
+    """The assistant message a turn that never ended reads back as."""
+    return {"role": "assistant", "content": text, "model": model, "stopReason": INTERRUPTED}
+
+
+class SessionBusy(ParamsError):
+    """Another hermesd process is chatting in this session (it holds the session file's lock)."""
 
 
 def index_row(row: dict[str, Any]) -> SessionSummary:
@@ -228,10 +271,34 @@ class SessionStore:
         self._append(session, self._meta(session))
 
     def add_messages(self, session: Session, *messages: dict[str, Any]) -> HermesError | None:
-        """Add a turn; the error says it could not be saved (it is kept in memory and retried)."""
+        """Add messages (a turn, or a turn's reply); the error says they could not be saved
+        (they are kept in memory and retried)."""
+        return self._append(session, *self._added(session, messages))
+
+    @staticmethod
+    def _added(session: Session, messages: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
         session.messages.extend(messages)
         session.updated_at = time.time()
-        return self._append(session, *({"type": "message", **m} for m in messages))
+        return [{"type": "message", **m} for m in messages]
+
+    def begin_turn(self, session: Session, user: dict[str, Any]) -> HermesError | None:
+        """Write ahead a turn's user message, marked ``replyPending``: until the reply's message is
+        written, the turn reads back as interrupted. A reply read back so is written first."""
+        sealed: list[dict[str, Any]] = []
+        if session.unsealed is not None:
+            sealed, session.unsealed = [{"type": "message", **session.unsealed}], None
+        [record] = self._added(session, (user,))
+        # Fast (time to the first token): a killed daemon's bytes are in the page cache already, and the
+        # turn's next append (a second later, or its end) fsyncs them.
+        return self._append(session, *sealed, {**record, REPLY_PENDING: True}, fast=True)
+
+    def add_partial(self, session: Session, text: str) -> HermesError | None:
+        """Write ahead more of the reply being streamed (the previous release skips these records).
+
+        A failure keeps nothing in memory for it: the reply's text is the
+        engine's until the turn ends, and the final message holds all of it.
+        """
+        return self._append(session, {"type": "partial", "text": text}, keep=False)
 
     def replace_with_summary(self, session: Session, summary: str, kept: int) -> None:
         """Older turns become ``summary``; the ``kept`` most recent messages stay."""
@@ -257,6 +324,180 @@ class SessionStore:
             if not cursor:
                 return rows
 
+    # -- one writer per session -------------------------------------------
+
+    def claim(self, session: Session) -> None:
+        """Take the session for one chat: lock its file against other hermesd processes, and catch up
+        with what another process wrote since we read it. :class:`SessionBusy` when one chats in it now."""
+        try:
+            import fcntl
+        except ImportError:  # Windows (untested): one writer per process only
+            return
+        try:
+            fd = os.open(self._path(session.id), os.O_RDONLY)  # flock needs no write access
+        except OSError:
+            return  # never saved (the disk refused its meta): no other process can know of it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise SessionBusy(
+                f"session {session.id} is busy in another hermesd process (a chat is running there); "
+                "wait for it to end, or start a new session"
+            ) from None
+        session.lock_fd = fd
+        try:
+            size = os.fstat(fd).st_size
+        except OSError:
+            return
+        if size != session.file_size and not session.unsaved:  # None: unknown, read it again
+            self._reload(session)
+
+    def release(self, session: Session) -> None:
+        """The chat ended: let other processes chat in the session."""
+        fd, session.lock_fd = session.lock_fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def is_busy_elsewhere(self, session_id: str) -> bool:
+        """Whether some process holds the session's lock (its open turn is streaming, not interrupted)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows (untested): no lock to ask
+            return False
+        try:
+            fd = os.open(self._path(session_id), os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def _reload(self, session: Session) -> None:
+        """``session`` brought up to date with its file, in place (others hold the object)."""
+        fresh = self._load(session.id, claimed=session.lock_fd is not None)
+        if fresh is None:
+            return
+        log.info("session %s changed on disk (another hermesd wrote to it): reloaded", session.id)
+        for name in ("provider", "model", "settings", "system", "parent_id", "messages", "summary", "updated_at",
+                     "file_size", "unsealed"):
+            setattr(session, name, getattr(fresh, name))
+
+    # -- unsaved turns -------------------------------------------------------
+
+    def unsaved_sessions(self) -> list[Session]:
+        """Sessions holding records a failed write left in memory."""
+        with self._lock:
+            return [s for s in self._sessions.values() if s.unsaved]
+
+    def retry_unsaved(self) -> int:
+        """Try again to write every held record; how many sessions still hold some (each logged)."""
+        left = 0
+        for session in self.unsaved_sessions():
+            if session.lock_fd is not None:
+                continue  # its chat is running: its next write carries them
+            count = len(session.unsaved)
+            error = self._append(session)
+            if error is None:
+                log.warning("session %s: %d record(s) held after a failed write are now saved", session.id, count)
+            else:
+                left += 1
+                log.warning("session %s: %d record(s) still unsaved: %s", session.id, count, error.message)
+        return left
+
+    def write_recovery(self) -> Path | None:
+        """On a forced exit: every held record into a recovery file the next start replays; its path, or None."""
+        held = [(s.id, r) for s in self.unsaved_sessions() for r in s.unsaved]
+        if not held:
+            return None
+        data = "".join(json.dumps({"session": sid, "record": r}, ensure_ascii=False) + "\n" for sid, r in held).encode()
+        for directory in recovery_dirs(self.root):
+            path = directory / f"recovery-{os.getpid()}-{time.time_ns()}.jsonl"
+            try:
+                ensure_private_dir(directory)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    _write_all(fd, data)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                log.warning("recovery file %s not written: %s", path, exc)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                continue
+            log.warning("%d unsaved record(s) of %d session(s) written to %s; the next start replays them",
+                        len(held), len({sid for sid, _ in held}), path)
+            return path
+        log.error("%d unsaved record(s) LOST: no recovery file could be written (%s)", len(held),
+                  ", ".join(str(d) for d in recovery_dirs(self.root)))
+        return None
+
+    def replay_recovery(self) -> int:
+        """At start: append what recovery files hold to their sessions (in order); how many records went in."""
+        replayed = 0
+        for directory in recovery_dirs(self.root):
+            for path in sorted(directory.glob(RECOVERY_GLOB)) if directory.is_dir() else ():
+                replayed += self._replay(path)
+        return replayed
+
+    def _replay(self, path: Path) -> int:
+        """One recovery file into its sessions; what cannot be written yet stays in it for the next start."""
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return 0  # another daemon replayed it first
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:  # Windows (untested): two daemons starting at once could both replay it
+                pass
+            except OSError:
+                return 0  # another daemon is replaying it now
+            if os.fstat(fd).st_nlink == 0:
+                return 0  # replayed and removed while we waited
+            with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+            by_session: dict[str, list[dict[str, Any]]] = {}
+            for line in lines:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    entry = json.loads(line)
+                    if is_session_id(entry["session"]) and isinstance(entry["record"], dict):
+                        by_session.setdefault(entry["session"], []).append(entry["record"])
+            replayed, left = 0, []
+            for session_id, records in by_session.items():
+                session = self.get(session_id)
+                if session is None:
+                    log.warning("recovery file %s: session %s no longer exists; its %d record(s) are dropped",
+                                path, session_id, len(records))
+                    continue
+                session.unsaved = records + session.unsaved  # as they were held, "at" and all
+                if self._append(session) is not None:
+                    left += [{"session": session_id, "record": r} for r in session.unsaved]
+                    session.unsaved = []
+                    continue
+                self._reload(session)
+                replayed += len(records)
+            if left:
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                _write_all(fd, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in left).encode())
+                os.fsync(fd)
+                log.warning("recovery file %s: %d record(s) still cannot be written; kept for the next start",
+                            path, len(left))
+            else:
+                path.unlink(missing_ok=True)
+            log.warning("replayed %d record(s) from %s", replayed, path)
+            return replayed
+        finally:
+            os.close(fd)
+
     # -- disk ---------------------------------------------------------------
 
     def _meta(self, session: Session) -> dict[str, Any]:
@@ -274,75 +515,135 @@ class SessionStore:
     def _path(self, session_id: str) -> Path:
         return self.root / f"{session_id}.jsonl"
 
-    def _append(self, session: Session, *records: dict[str, Any], create: bool = False) -> HermesError | None:
-        """Write ``records`` (after any left unsaved) whole, or not at all: None, or why not."""
-        now = time.time()
-        pending = session.unsaved + [{**r, "at": now} for r in records]
-        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pending).encode("utf-8")
-        dir_before = self.index.dir_mtime() if create else None
-        try:
-            ensure_private_dir(self.root)
-            fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            session.unsaved = pending
-            return storage_error(exc, "the conversation")
-        size = None
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                data = b"\n" + data  # a crash tore the last line: start ours on a fresh one
-            _write_all(fd, data)
-            os.fsync(fd)
-        except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
-            if size is not None:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)
-            session.unsaved = pending
-            return storage_error(exc, "the conversation")
-        finally:
-            os.close(fd)
-        session.unsaved = []
-        self.index.refresh(session.id, dir_before=dir_before)
+    def _append(self, session: Session, *records: dict[str, Any], create: bool = False,
+                keep: bool = True, fast: bool = False) -> HermesError | None:
+        """Write ``records`` (after any left unsaved) whole, or not at all: None, or why not.
+
+        What fails is held in memory for the next write, unless not ``keep``
+        (a partial reply: the final message carries its text anyway).
+        ``fast``: no fsync and no index update now (the bytes written survive
+        the process; the file's next append fsyncs them, and the next listing
+        sees the file's new size).
+        """
+        with session.write_lock:  # a write-ahead flush and the turn's end may come from two threads
+            now = time.time()
+            fresh = [{**r, "at": now} for r in records]
+            pending = session.unsaved + fresh
+            if not pending:
+                return None
+            data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pending).encode("utf-8")
+            dir_before = self.index.dir_mtime() if create else None
+            held = pending if keep else session.unsaved
+            try:
+                ensure_private_dir(self.root)
+                fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            except OSError as exc:
+                session.unsaved = held
+                return storage_error(exc, "the conversation")
+            size = None
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data  # a crash tore the last line: start ours on a fresh one
+                _write_all(fd, data)
+                if not fast:
+                    os.fsync(fd)
+            except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
+                if size is not None:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                session.unsaved = held
+                return storage_error(exc, "the conversation")
+            finally:
+                os.close(fd)
+            # Another size than ours before the write: someone else wrote too; the next claim reloads.
+            session.file_size = size + len(data) if create or size == session.file_size else None
+            session.unsaved = []
+        if not fast and any(r.get("type") != "partial" for r in pending):  # the index counts messages, not partials
+            self.index.refresh(session.id, dir_before=dir_before)
         return None
 
-    def _load(self, session_id: str) -> Session | None:
+    def _load(self, session_id: str, *, claimed: bool = False) -> Session | None:
+        """The session in its file; ``claimed``: this process holds its lock (an open turn is then interrupted)."""
         try:
-            text = self._path(session_id).read_text(encoding="utf-8", errors="replace")
+            raw = self._path(session_id).read_bytes()
         except OSError:
             return None
-        session: Session | None = None
-        for line in text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a crash mid-write
-            if not isinstance(record, dict):
-                continue  # a torn line that happens to parse (``12``, ``"te``): not a record
-            kind = record.pop("type", None)
-            at = record.pop("at", None)
-            if kind == "meta":
-                messages = session.messages if session else []
-                summary = session.summary if session else ""
-                session = Session(
-                    id=record.get("id", session_id),
-                    provider=record.get("provider", ""),
-                    model=record.get("model", ""),
-                    settings=Settings.from_dict(record.get("settings") or {}),
-                    system=record.get("system") or "",
-                    parent_id=record.get("parent_id"),
-                    messages=messages,
-                    summary=summary,
-                    created_at=record.get("created_at") or at or time.time(),
-                )
-            elif session is not None and kind == "message":
-                session.messages.append(record)
-            elif session is not None and kind == "summary":
-                session.summary = record.get("text", "")
-                kept = int(record.get("kept") or 0)
-                session.messages = session.messages[-kept:] if kept else []
-            if session is not None and isinstance(at, (int, float)):
-                session.updated_at = at
+        session = parse_records(session_id, raw.decode("utf-8", errors="replace").splitlines())
+        if session is None:
+            return None
+        session.file_size = len(raw)
+        if session.unsealed is not None and not claimed and self.is_busy_elsewhere(session_id):
+            # Not interrupted: another hermesd is streaming this reply now. Shown when it ends.
+            session.messages.pop()
+            session.unsealed = None
+            session.file_size = None  # the next claim reads it again
         return session
+
+
+def parse_records(session_id: str, lines: list[str]) -> Session | None:
+    """A session from its file's lines (pure): meta, messages, summaries; a reply left open reads as interrupted."""
+    session: Session | None = None
+    open_turn = False  # a user message written ahead (``replyPending``) whose reply has not ended
+    partial: list[str] = []
+
+    def close_open_turn() -> None:
+        nonlocal open_turn
+        if session is not None and open_turn:
+            session.unsealed = interrupted_reply(session.model, "".join(partial))
+            session.messages.append(session.unsealed)
+        open_turn = False
+        partial.clear()
+
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line torn by a crash mid-write
+        if not isinstance(record, dict):
+            continue  # a torn line that happens to parse (``12``, ``"te``): not a record
+        kind = record.pop("type", None)
+        at = record.pop("at", None)
+        if kind == "meta":
+            messages = session.messages if session else []
+            summary = session.summary if session else ""
+            session = Session(
+                id=record.get("id", session_id),
+                provider=record.get("provider", ""),
+                model=record.get("model", ""),
+                settings=Settings.from_dict(record.get("settings") or {}),
+                system=record.get("system") or "",
+                parent_id=record.get("parent_id"),
+                messages=messages,
+                summary=summary,
+                created_at=record.get("created_at") or at or time.time(),
+            )
+        elif session is not None and kind == "message":
+            pending = record.pop(REPLY_PENDING, False) is True
+            if record.get("role") == "user":
+                close_open_turn()  # its reply never came: interrupted, before this next turn
+            partial.clear()
+            open_turn, session.unsealed = pending, None
+            session.messages.append(record)
+        elif session is not None and kind == "partial" and open_turn:
+            text = record.get("text")
+            if isinstance(text, str):
+                partial.append(text)
+        elif session is not None and kind == "summary":
+            session.summary = record.get("text", "")
+            kept = int(record.get("kept") or 0)
+            session.messages = session.messages[-kept:] if kept else []
+        if session is not None and isinstance(at, (int, float)):
+            session.updated_at = at
+    close_open_turn()
+    return session
+
+
+def recovery_dirs(root: Path) -> list[Path]:
+    """Where recovery files go, in order: beside the sessions directory, else the cache directory."""
+    from hermesd.paths import cache_dir
+
+    return [root.parent / "recovery", cache_dir() / "recovery"]
 
 
 def _write_all(fd: int, data: bytes) -> None:

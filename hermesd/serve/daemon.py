@@ -75,11 +75,30 @@ class Daemon:
 
     @functools.cached_property
     def store(self) -> SessionStore:
-        """The session store, opened on first use."""
+        """The session store, opened on first use; it first replays what a forced exit left in recovery files."""
 
         from hermesd.engine.sessions import SessionStore
 
-        return SessionStore()
+        store = SessionStore()
+        try:
+            store.replay_recovery()
+        except Exception:  # noqa: BLE001 - a bad recovery file must not stop the daemon; it stays for a look
+            log.exception("recovery files not replayed")
+        return store
+
+    def holds_unsaved(self) -> bool:
+        """Whether turns a failed write left in memory are still unsaved (tried again, and logged, now)."""
+        return "store" in vars(self) and self.store.retry_unsaved() > 0
+
+    async def stop(self, why: str, grace: float | None = None) -> None:
+        """SIGTERM/SIGINT: no new chats; running ones get ``grace`` (``daemon.stop_grace``) seconds, then are
+        cancelled (partial text saved, each client answered); turns still unsaved go to a recovery file."""
+        if "engine" in vars(self):
+            notice = f"hermesd is stopping ({why})"
+            await self.engine.stop(_stop_grace() if grace is None else grace, notice)
+            await self._answered(5.0)
+        if "store" in vars(self) and await asyncio.to_thread(self.store.retry_unsaved):
+            await asyncio.to_thread(self.store.write_recovery)
 
     @functools.cached_property
     def engine(self) -> ChatEngine:
@@ -137,6 +156,30 @@ class Daemon:
 
         self.broadcast("hermes/providersChanged", to_wire(ProvidersChanged(reason="plugins-changed")))
         return True
+
+
+    async def _answered(self, timeout: float) -> None:
+        """Until every chat's result has reached its client (at most ``timeout`` s): the transports close next."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while any(getattr(c, "chats", None) for c in self.clients) and loop.time() < end:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the handlers' results are sent from their tasks' done callbacks
+        for client in list(self.clients):
+            outbox = getattr(client, "outbox", None)
+            if outbox is not None:
+                await outbox.settle(max(0.0, end - loop.time()))
+
+
+def _stop_grace() -> float:
+    """``daemon.stop_grace`` from config.yaml (5 s when it cannot be read: the daemon is stopping anyway)."""
+    from hermesd.settings import config
+
+    try:
+        value = config.load().get("daemon.stop_grace")
+    except Exception:  # noqa: BLE001 - an unreadable config must not stop the stop
+        return 5.0
+    return float(value) if isinstance(value, (int, float)) else 5.0
 
 
 def _listing_key() -> tuple:

@@ -169,6 +169,18 @@ class Outbox:
         self._queue.clear()
         return b"".join(parts)
 
+    async def settle(self, timeout: float) -> None:
+        """Wait, at most ``timeout`` seconds, until everything queued is out (the daemon is about to stop)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while (self._queue or self._busy or self._flush_scheduled or self._unsent()) and not self.closed \
+                and loop.time() < end:
+            await asyncio.sleep(0.01)
+
+    def _unsent(self) -> int:
+        """Bytes handed on but not yet written (a transport's buffer)."""
+        return 0
+
     def _write_some(self, data: bytes) -> bytes:
         """Write what can go without blocking; return the rest."""
         raise NotImplementedError
@@ -251,6 +263,9 @@ class StreamOutbox(Outbox):
             return data
         self._writer.write(data)
         return b""
+
+    def _unsent(self) -> int:
+        return self._writer.transport.get_write_buffer_size()
 
     def _kick_drainer(self) -> None:
         assert self._loop is not None

@@ -49,6 +49,8 @@ from hermesd.serve.tcp import (
 
 log = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT = 300.0
+# Idle, but holding turns it could not save: how often the daemon tries again before exiting.
+UNSAVED_RETRY = 30.0
 
 
 def idle_timeout() -> float:
@@ -114,6 +116,7 @@ class SharedDaemon:
         self.lock = Lock(ep)
         self.stop = asyncio.Event()
         self.retiring = False
+        self.signalled = ""  # the signal that stops us, if one did
         self.idle: asyncio.TimerHandle | None = None
         self.refusals = _OncePerInterval()
         self.address_id: tuple[int, int] | None = None
@@ -170,7 +173,21 @@ class SharedDaemon:
             return
         seconds = idle_timeout()
         log.info("no connections: exiting in %g s unless one arrives", seconds)
-        self.idle = asyncio.get_running_loop().call_later(seconds, self.stop.set)
+        self.idle = asyncio.get_running_loop().call_later(seconds, self.idle_expired, seconds)
+
+    def idle_expired(self, seconds: float) -> None:
+        """Exit, unless turns a failed write left in memory are still unsaved: then try again later."""
+        if self.daemon.holds_unsaved():
+            wait = min(seconds, UNSAVED_RETRY)
+            log.warning("not exiting on idle: some turns are still unsaved (see above); trying again in %g s", wait)
+            self.idle = asyncio.get_running_loop().call_later(wait, self.idle_expired, seconds)
+            return
+        self.stop.set()
+
+    def on_signal(self, name: str) -> None:
+        """SIGTERM/SIGINT: stop (gracefully: see :meth:`hermesd.serve.daemon.Daemon.stop`)."""
+        self.signalled = self.signalled or name
+        self.stop.set()
 
     async def on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One client: check its uid, hello and version, then serve it until it goes."""
@@ -297,7 +314,7 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
-            loop.add_signal_handler(sig, shared.stop.set)
+            loop.add_signal_handler(sig, shared.on_signal, sig.name)
         except (NotImplementedError, RuntimeError):  # Windows' event loop has no signal handlers
             pass
     _say(ready_fd, READY)
@@ -306,8 +323,10 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
     try:
         await shared.stop.wait()
     finally:
-        shared.give_up_address()
+        shared.give_up_address()  # no new clients (a new daemon may start meanwhile: sessions are locked)
         if isinstance(ep, LoopbackEndpoint):
             ep.address.unlink(missing_ok=True)
-    log.info("shared daemon exiting (%s)", "retired" if shared.retiring else "idle or signalled")
+    why = shared.signalled or ("retired" if shared.retiring else "idle")
+    await shared.daemon.stop(why)
+    log.info("shared daemon exiting (%s)", why)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import Any
@@ -51,10 +52,23 @@ async def _serve_frames(server: Any, stdin: Any) -> None:
     loop = asyncio.get_running_loop()
     ended: asyncio.Future[None] = loop.create_future()
     stop = server._stop_event
+    stopping: list[asyncio.Task] = []
 
     def finish() -> None:
         if not ended.done():
             ended.set_result(None)
+
+    def on_signal(name: str) -> None:
+        """SIGTERM/SIGINT: running chats end gracefully and are answered (Daemon.stop), then we exit."""
+        if not stopping:
+            stopping.append(loop.create_task(server.daemon.stop(name)))
+            stopping[0].add_done_callback(lambda _task: finish())
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig.name)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows; or not the main thread (embedding)
+            pass
 
     def read() -> None:
         try:
@@ -77,6 +91,8 @@ async def _serve_frames(server: Any, stdin: Any) -> None:
 
     threading.Thread(target=read, name="hermesd-reader", daemon=True).start()
     await ended
+    if not stopping:  # end of input: the editor went, nobody waits for its chats; they are recorded as cancelled
+        await server.daemon.stop("the editor closed the connection", grace=0.0)
 
 
 def own_stdin() -> Any:

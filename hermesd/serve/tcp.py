@@ -105,9 +105,11 @@ async def _serve(port: int) -> int:
     token, path = write_token(bound)
     state["token"] = token
     stop = asyncio.Event()
+    why: list[str] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
-            loop.add_signal_handler(sig, stop.set)  # the finally below removes the token file
+            # The finally below removes the token file; then running chats end gracefully.
+            loop.add_signal_handler(sig, lambda name=sig.name: (why.append(name), stop.set()))
         except (NotImplementedError, RuntimeError):  # Windows' event loop has no signal handlers
             pass
     print(f"hermesd listening on {HOST}:{bound}; token file: {path}", file=sys.stderr, flush=True)
@@ -116,6 +118,7 @@ async def _serve(port: int) -> int:
     finally:
         path.unlink(missing_ok=True)
         tcp.close()
+    await daemon.stop(why[0] if why else "stopped")
     return 0
 
 

@@ -268,6 +268,8 @@ KEYS: dict[str, Key] = {
         Key("agent.api_max_retries", 3, _integer(1, 11), "attempts (first try included) before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
         Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
+        Key("daemon.stop_grace", 5.0, _number(0.0, 300.0),
+            "on SIGTERM/SIGINT, seconds running chats may take to finish before they are cancelled (partial text saved)"),
     )
 }
 
@@ -931,7 +933,7 @@ USED_KEYS = {
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
     "plugins": {"disabled", "enabled"},  # read by providers.discovery
-    "daemon": {"idle_timeout"},  # read by hermesd.serve.shared
+    "daemon": {"idle_timeout", "stop_grace"},  # read by hermesd.serve.shared and hermesd.serve.daemon
 }
 USED_AUX_KEYS = {"provider", "model"}
 

@@ -442,6 +442,8 @@ export interface ChatResult {
   usage?: Usage;
   /** present when stopReason is error (or kind storage) */
   error?: ChatError;
+  /** display-ready: why the daemon ended this reply early (it is stopping); the partial text is saved */
+  notice?: string;
 }
 
 /** A provider and model. */
@@ -630,10 +632,12 @@ export interface SessionMessage {
   routedModel?: string;
   /** a fallback that answered */
   answeredBy?: Target;
-  /** why the reply ended */
+  /** why the reply ended: a chat's stopReason, or interrupted (the daemon died before it ended; content is what was saved) */
   stopReason?: string;
   /** the error that ended this reply, when it failed */
   error?: ChatError;
+  /** display-ready: why the reply ended early because of the daemon (interrupted, or cancelled as it stopped); show it with the reply */
+  notice?: string;
 }
 
 /** hermes/doctor's params. */

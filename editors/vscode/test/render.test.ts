@@ -88,6 +88,13 @@ describe('metaParts', () => {
     ).toEqual(['m', 'stopped', '12 in / 34 out tokens']);
     expect(metaParts({ ...base, stopReason: 'max_tokens' })).toEqual(['cut at max tokens']);
   });
+  it("shows the daemon's notice of a reply it ended early", () => {
+    const interrupted = 'interrupted: hermesd stopped before this reply ended; the text shown is what was saved';
+    expect(metaParts({ ...base, model: 'm', stopReason: 'interrupted', notice: interrupted })).toEqual(['m', interrupted]);
+    expect(metaParts({ ...base, stopReason: 'cancelled', notice: 'hermesd is stopping (SIGTERM)' })).toEqual([
+      'hermesd is stopping (SIGTERM)',
+    ]);
+  });
   it('has nothing for user messages', () => {
     expect(metaParts({ id: 2, role: 'user', text: 'q' })).toEqual([]);
   });

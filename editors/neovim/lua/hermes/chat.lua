@@ -290,7 +290,9 @@ local function on_result(run, err, result)
       heading = heading .. " (" .. S.model .. (S.routed_model and (" → " .. S.routed_model) or "") .. ")"
     end
     set_reply_heading(run, heading)
-    if result.stopReason == "cancelled" then
+    if type(result.notice) == "string" and result.notice ~= "" then
+      table.insert(trailer, "_[" .. result.notice .. "]_") -- the daemon's words (it is stopping)
+    elseif result.stopReason == "cancelled" then
       table.insert(trailer, "_[stopped]_")
     elseif result.stopReason == "max_tokens" then
       table.insert(trailer, "_[cut: the reply reached the maximum number of tokens]_")
@@ -631,6 +633,9 @@ function M.load(session)
         table.insert(lines, "## Hermes" .. ((type(m.model) == "string" and m.model ~= "") and (" (" .. m.model .. ")") or ""))
       end
       vim.list_extend(lines, split_lines(content))
+      if type(m.notice) == "string" and m.notice ~= "" then
+        table.insert(lines, "_[" .. m.notice .. "]_") -- interrupted, or cancelled as the daemon stopped
+      end
       if type(m.attachments) == "table" and #m.attachments > 0 then
         table.insert(lines, "> context: " .. table.concat(vim.tbl_map(require("hermes.context").label, m.attachments), ", "))
       end

@@ -167,7 +167,7 @@ export class ChatController {
       }
       const entry: ChatEntry = { id: this.nextId++, role: m.role, text: contentText(m.content) };
       if (m.role === 'assistant') {
-        Object.assign(entry, { model: m.model, routedModel: m.routedModel, stopReason: m.stopReason });
+        Object.assign(entry, { model: m.model, routedModel: m.routedModel, stopReason: m.stopReason, notice: m.notice });
         if (m.error) {
           entry.error = { kind: m.error.kind, message: m.error.message, hint: m.error.hint };
         }
@@ -263,6 +263,7 @@ export class ChatController {
         model: result.model,
         routedModel: result.routedModel,
         stopReason: result.stopReason,
+        notice: result.notice,
         usage: result.usage,
         error: result.error
           ? { kind: result.error.kind, message: result.error.message, hint: result.error.hint }

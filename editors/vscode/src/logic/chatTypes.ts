@@ -21,6 +21,8 @@ export interface ChatEntry {
   /** The model a router (Pareto Code) sent the request to. */
   routedModel?: string;
   stopReason?: string;
+  /** The daemon's display-ready reason the reply ended early (interrupted, or cancelled as it stopped). */
+  notice?: string;
   error?: EntryError;
   usage?: { inputTokens?: number; outputTokens?: number };
   /** Labels of the context sent with a user message. */

@@ -97,12 +97,15 @@ export function metaParts(entry: ChatEntry): string[] {
   }
   switch (entry.stopReason) {
     case 'cancelled':
-      parts.push('stopped');
+      parts.push(entry.notice ?? 'stopped');
       break;
     case 'max_tokens':
       parts.push('cut at max tokens');
       break;
     default:
+      if (entry.notice) {
+        parts.push(entry.notice); // the daemon's words (interrupted)
+      }
       break;
   }
   const tokens = formatTokens(entry.usage);
