@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 from hermesd import attachments as attachments_mod
 from hermesd import config as config_mod
-from hermesd import fallback
+from hermesd import fallback, readiness
 from hermesd.credentials import redact
 from hermesd.errors import HermesError
 from hermesd.protocol import (
@@ -452,6 +452,9 @@ class ChatEngine:
         cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
+        refused = readiness.refusal(resolved)
+        if refused is not None:  # no credential: nothing leaves the machine unauthenticated
+            raise refused
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)

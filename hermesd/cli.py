@@ -57,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="skip the catalog cache")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("model", help="switch provider and model in one step, or list the picker's models",
+                       description="With PROVIDER/MODEL (or PROVIDER MODEL): write both at once, as an editor's "
+                                   "model picker does; refused, leaving config.yaml as it was, when the provider "
+                                   "has no key yet. Without: the models every configured provider offers.")
+    p.add_argument("choice", nargs="*", metavar="PROVIDER/MODEL", help="e.g. custom/qwen3:8b, openrouter/pareto-code")
+    p.add_argument("--min-coding-score", help="Pareto Code's floor (0.0 to 1.0, or none)")
+    p.add_argument("--refresh", action="store_true", help="skip the catalog caches when listing")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("chat", help="send one prompt and stream the reply to stdout")
     p.add_argument("prompt", help="the prompt; '-' reads it from stdin")
     p.add_argument("-p", "--provider")
@@ -137,15 +146,19 @@ def main(argv: list[str] | None = None) -> int:
         "doctor": _doctor,
         "providers": _providers,
         "models": _models,
+        "model": _model,
         "chat": _chat,
         "config": _config,
         "sessions": _sessions,
         "setup": _setup,
     }[args.command]
-    from hermesd.config import ConfigError, ConfigUnreadable
+    from hermesd.config import ConfigError, ConfigUnreadable, UnknownName
 
     try:
         return handler(args)
+    except UnknownName as exc:
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ConfigError, ConfigUnreadable) as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -306,6 +319,71 @@ def _models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _model(args: argparse.Namespace) -> int:
+    """``hermesd model [PROVIDER/MODEL]``: the picker's rows, or one atomic switch through hermes/selectModel's code."""
+    from hermesd import listing
+    from hermesd.protocol import UNSET, to_wire
+
+    if not args.choice:
+        picker = listing.picker_result(args.refresh)
+        if args.json:
+            _emit_json(to_wire(picker))
+            return EXIT_OK
+        group = None
+        for row in picker.items:
+            if row.kind != "model":
+                continue
+            if row.group != group:
+                group = row.group
+                print(f"{group}:")
+            shown = f"{row.provider}/{row.id}" if not row.id.startswith(f"{row.provider}/") else row.id
+            label = f"  ({row.label})" if row.label != row.id else ""
+            about = f"  - {row.description}" if row.description else ""
+            print(f"{'*' if row.current else ' '} {shown}{label}{about}")
+        if picker.setup:
+            print(f"({len(picker.setup)} more provider{'s' if len(picker.setup) != 1 else ''} need a key or sign-in: "
+                  "`hermesd providers` lists them)")
+        for error in picker.errors or []:
+            print(f"note: {error}", file=sys.stderr)
+        return EXIT_OK
+    provider, model = _split_choice(args.choice)
+    score = UNSET if args.min_coding_score is None else args.min_coding_score
+    result, _ = listing.select_model(provider, model, score)
+    if args.json:
+        _emit_json(to_wire(result))
+    else:
+        print(result.message)
+        if result.hint:
+            print(f"note: {result.hint}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _split_choice(words: list[str]) -> tuple[str, str]:
+    """``PROVIDER MODEL`` or ``PROVIDER/MODEL``; a model id that itself starts with its provider
+    (``openrouter/pareto-code``) stands alone. Unknown providers raise UnknownName (exit 2)."""
+    import providers
+    from providers.pareto import PARETO_MODEL
+
+    from hermesd.config import UnknownName, validate
+
+    if len(words) == 2:
+        return words[0], words[1]
+    if len(words) > 2:
+        raise UnknownName("give one PROVIDER/MODEL (or PROVIDER MODEL)")
+    head, sep, rest = words[0].partition("/")
+    if not sep or not rest:
+        validate("model.provider", head)  # "did you mean" for a provider typed alone
+        raise UnknownName(f"name a model too: `hermesd model {head}/MODEL` (`hermesd model` lists them)")
+    profile = providers.get_provider_profile(head)
+    if profile is None:
+        validate("model.provider", head)
+    assert profile is not None
+    own = f"{profile.name}/" + rest
+    if own in (profile.fallback_models or ()) or own == PARETO_MODEL:
+        return profile.name, own
+    return profile.name, rest
+
+
 def _prompt(args: argparse.Namespace) -> str:
     if args.prompt == "-":
         args.prompt = sys.stdin.read()  # once: the in-process path may need it after the shared daemon's
@@ -413,18 +491,17 @@ def _config(args: argparse.Namespace) -> int:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
         value = config.masked(cfg.show(args.key or ""), args.key.rsplit(".", 1)[-1] if args.key else "")
         if args.key and args.key not in config.KEYS and args.key not in config.ALIASES and value is None:
-            from hermesd.suggest import did_you_mean
-
-            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, [*config.KEYS, *config.ALIASES])}; "
-                  "`hermesd config get` prints them all", file=sys.stderr)
+            print(f"hermesd: {config.unknown_key(args.key)}", file=sys.stderr)
             return EXIT_USAGE
         if args.json or isinstance(value, (dict, list)):
             _emit_json(value)
         else:
             print("null" if value is None else value)
         return EXIT_OK
+    from hermesd.listing import set_config_value
+
     if args.action == "unset":
-        value = config.set_value(args.key, None, reset=True)
+        value = set_config_value(args.key, None, reset=True)
     else:
         import yaml
 
@@ -432,7 +509,7 @@ def _config(args: argparse.Namespace) -> int:
             parsed = yaml.safe_load(args.value)
         except yaml.YAMLError:
             parsed = args.value
-        value = config.set_value(args.key, parsed)
+        value = set_config_value(args.key, parsed)
     if args.json:
         from hermesd.protocol import SetConfigResult, to_wire
 

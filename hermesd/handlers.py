@@ -67,15 +67,14 @@ async def get_config(conn: HermesServer, params: protocol.NoParams) -> protocol.
 @handler("hermes/setConfig")
 async def set_config(conn: HermesServer, params: protocol.SetConfigParams) -> protocol.SetConfigResult:
     """Validate and write one key atomically, then tell every client."""
-    from hermesd import config as config_mod
-    from hermesd import protocol
+    from hermesd import listing, protocol
 
     reset = params.reset is True
     if params.value is protocol.UNSET and not reset:
         raise protocol.ParamsError("`value` is required (null is a value; pass reset: true to remove the key)")
     value = None if params.value is protocol.UNSET else params.value
     try:
-        written = await asyncio.to_thread(config_mod.set_value, params.key, value, reset=reset)
+        written = await asyncio.to_thread(listing.set_config_value, params.key, value, reset=reset)
     except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
         raise _storage_failed(exc) from exc
     conn.daemon.config_written([(params.key, written)])

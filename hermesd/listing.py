@@ -9,7 +9,7 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
-from hermesd import catalog, credentials, local, suggest
+from hermesd import catalog, credentials, local, readiness, suggest
 from hermesd import config as config_mod
 from hermesd.errors import HermesError
 from hermesd.protocol import (
@@ -165,36 +165,44 @@ def is_configured(profile: ProviderProfile, cfg: config_mod.Config) -> bool:
     return key_status(profile) is not None or keyless_url(profile, cfg) is not None
 
 
-def setup_hint(profile: ProviderProfile) -> str:
-    """How to make ``profile`` usable, in a sentence for a person."""
-    from hermesd.paths import env_path
+def check_usable(provider: str, model: str = "-", cfg: config_mod.Config | None = None) -> None:
+    """ConfigError, naming the fix, when a chat to ``provider`` would go out without its credential (or nowhere).
 
-    name = profile.display_name or profile.name
-    if profile.name in local.KEYLESS_PROFILES:
-        return (f"{name}: for a model server on this machine (Ollama, LM Studio, llama.cpp, vLLM), run"
-                " `hermesd setup local`; for another endpoint, set model.base_url.")
-    if profile.auth_type == "aws_sdk":
-        return f"{name} uses AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (and AWS_SECRET_ACCESS_KEY) in the environment the editor starts from, then choose it again."
-    if profile.auth_type != "api_key" or not profile.key_env_vars:
-        return f"{name} signs in outside Hermes ({profile.auth_type}): sign in with its own tool, then run Hermes doctor to check."
-    where = f" Get a key at {profile.signup_url}." if profile.signup_url else ""
-    return (f"{name} needs {profile.key_env_vars[0]}: set it in {env_path()} or in the environment the editor starts from,"
-            f" then choose the model again.{where}")
+    Checked against the config as it is, with ``provider`` asked for: the URL
+    and key a chat would use once it is selected (a ``model.base_url`` set for
+    another provider stays with that one).
+    """
+    cfg = cfg or config_mod.load()
+    try:
+        resolved = resolve(cfg, provider=provider, model=model)
+    except HermesError as exc:
+        raise config_mod.ConfigError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from exc
+    why = readiness.missing(resolved)
+    if why is not None:
+        assert resolved.profile is not None
+        raise config_mod.ConfigError(f"{why}: nothing was changed in {cfg.path}; {readiness.fix(resolved.profile)}")
+
+
+def set_config_value(key: str, value: Any, *, reset: bool = False) -> Any:
+    """``config set`` and hermes/setConfig: :func:`hermesd.config.set_value`, refusing a provider that cannot work yet."""
+    if not reset and config_mod.canonical_key(key) == "model.provider":
+        name = config_mod.validate(key, value)
+        if name:
+            check_usable(name)
+    return config_mod.set_value(key, value, reset=reset)
 
 
 def _setup_row(profile: ProviderProfile) -> SetupProvider:
-    var = profile.key_env_vars[0] if profile.auth_type == "api_key" and profile.key_env_vars else None
-    needs = f"needs {var}" if var else ("uses AWS credentials" if profile.auth_type == "aws_sdk" else f"signs in with {profile.auth_type}")
-    return SetupProvider(provider=profile.name, label=profile.display_name or profile.name, description=needs,
-                         hint=setup_hint(profile), key_env_var=var, signup_url=profile.signup_url or None)
+    var = profile.key_env_vars[0] if profile.key_env_vars and profile.name not in local.KEYLESS_PROFILES else None
+    return SetupProvider(provider=profile.name, label=profile.display_name or profile.name, description=readiness.needs(profile),
+                         hint=readiness.setup_hint(profile), key_env_var=var, signup_url=profile.signup_url or None)
 
 
 def _model_row(profile: ProviderProfile, model: ModelInfo, group: str, configured: bool,
                current: CurrentModel, cfg: config_mod.Config) -> PickerItem:
     described = [t for t in (model.label if model.label != model.id else None, model.description) if t]
     if not configured:  # first: a long description is cut at the end
-        var = profile.key_env_vars[0] if profile.key_env_vars else None
-        described.insert(0, f"needs {var}" if var else "not configured")
+        described.insert(0, readiness.needs(profile))
     label = model_label(model.id)
     if label != model.id:  # a path or a long id: the short label, the whole id beside it
         described.insert(0, model.id)
@@ -202,7 +210,7 @@ def _model_row(profile: ProviderProfile, model: ModelInfo, group: str, configure
         kind="model", id=model.id, provider=profile.name, label=label, group=group,
         description=" · ".join(described), configured=configured,
         current=True if model.id == current.model and profile.name == current.provider else None,
-        hint=None if configured else setup_hint(profile),
+        hint=None if configured else readiness.setup_hint(profile),
         input=score_input(cfg) if model.id == PARETO_MODEL and profile.name == "openrouter" else None,
     )
 
@@ -310,7 +318,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResu
     if score is not UNSET and not (isinstance(score, str) and not score.strip()):
         changes[config_mod.SCORE_KEY] = score
     before = config_mod.load()
-    after = config_mod.select_model(provider, model, changes)
+    after = config_mod.select_model(provider, model, changes, usable=lambda p, m: check_usable(p, m, before))
     profile = providers.get_provider_profile(after.get("model.provider"))
     assert profile is not None  # select_model validated it
     name = profile.display_name or profile.name
@@ -324,7 +332,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResu
         current=dataclasses.replace(current_model(after), provider=profile.name),
         message=message + ".",
         min_coding_score=floor,
-        hint=None if ready else setup_hint(profile),
+        hint=None if ready else readiness.setup_hint(profile),
         signup_url=None if ready else profile.signup_url or None,
     )
     return result, config_mod.changed_keys(before, after)
