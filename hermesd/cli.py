@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check config, plugins, keys and provider reachability")
     p.add_argument("providers", nargs="*", help="only these providers")
     p.add_argument("--no-probe", action="store_true", help="do not contact providers")
+    p.add_argument("--all", action="store_true", help="also list the providers nobody set up (no key, no local server)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("providers", help="list providers and whether a key is set")
@@ -261,7 +262,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from hermesd import doctor
     from hermesd.protocol import to_wire
 
-    result = doctor.report(asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe)))
+    result = doctor.report(asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe, everything=args.all)))
     if args.json:
         _emit_json(to_wire(result))
     else:

@@ -215,7 +215,8 @@ async def doctor(conn: HermesServer, params: protocol.DoctorParams) -> protocol.
 
     token = params.work_done_token
     report = _progress_reporter(conn, token) if token is not None else None
-    checks = await doctor_mod.run(only=params.providers, probe=params.probe is not False, progress=report)
+    checks = await doctor_mod.run(only=params.providers, probe=params.probe is not False, everything=params.all is True,
+                                  progress=report)
     if token is not None:
         conn.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
     return doctor_mod.report(checks)

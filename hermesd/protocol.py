@@ -647,6 +647,7 @@ class DoctorParams:
 
     providers: list[str] | None = doc("only these providers")
     probe: bool | None = doc("probe the catalogs (default true)")
+    all: bool | None = doc("also list providers nobody set up (default: counted in one row)")
     work_done_token: int | str | None = doc("report $/progress under this token")
 
 
