@@ -450,6 +450,7 @@ class ChatEngine:
     async def _stream(self, session: Session, req: ChatRequest, run: Run,
                       on_delta: DeltaCallback | None, result: ChatResult) -> None:
         cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
+        result.config_warnings = list(cfg.problems) or None  # a value ignored silently would surprise
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
         refused = readiness.refusal(resolved)

@@ -445,6 +445,8 @@ def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
     It reads that JSON form because both paths end there: the shared daemon
     sends it, and the in-process engine's result is written the same way.
     """
+    for warning in result.get("configWarnings") or []:
+        print(f"hermesd: warning: config.yaml: {warning}", file=sys.stderr)
     if args.json:
         _emit_json(result)
     else:

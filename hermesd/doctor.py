@@ -351,7 +351,7 @@ async def _probe_keyless(client: Any, profile: ProviderProfile, base_url: str) -
         response = await client.get(url, headers=dict(profile.default_headers or {}))
     except Exception as exc:  # noqa: BLE001 - any network failure is the finding
         return Check(cid, "fail", f"cannot reach {url} ({type(exc).__name__})", provider=profile.name,
-                     hint=f"start the model server at {base_url}, or point hermesd at the running one: `hermesd setup local URL`")
+                     hint=local.start_hint(base_url))
     if response.status_code in (401, 403):
         wanted = " or ".join(profile.key_env_vars) or "the provider's key variable"
         return Check(cid, "fail", f"{url} asks for a key ({response.status_code})", provider=profile.name,

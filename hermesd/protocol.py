@@ -503,6 +503,7 @@ class ChatResult:
     fallbacks: list[FallbackAttempt] | None = doc("attempts that failed before the first token")
     usage: Usage | None = doc("token counts")
     error: ChatError | None = doc("present when stopReason is error (or kind storage)")
+    config_warnings: list[str] | None = doc("values in config.yaml this chat ignored (defaults used), one line each")
 
 
 @dataclass

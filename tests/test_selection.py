@@ -124,3 +124,27 @@ def test_config_set_has_one_rule_for_unknown_keys_and_providers(isolated_home):
     assert refused.returncode == 3 and "OpenRouter needs OPENROUTER_API_KEY" in refused.stderr
     assert path.read_bytes() == before
     assert "2  usage error (unknown command, provider or config key)" in run_cli("--help").stdout
+
+
+def test_an_ignored_bad_value_is_one_warning_line_for_the_cli_chat(isolated_home, upstream):
+    write_config(isolated_home, {"model": {"provider": "custom", "default": "m", "base_url": f"{upstream.url}/v1",
+                                           "temperature": "hot"}})
+    done = run_cli("chat", "hi")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("hermesd: warning: ")]
+    assert len(warnings) == 1 and "model.temperature" in warnings[0] and "hot" in warnings[0], done.stderr
+    assert "temperature" not in upstream.requests[-1].json
+
+
+def test_a_stopped_local_server_gets_doctors_hint_in_chat(isolated_home):
+    from tests.upstream import closed_port_url
+
+    base = closed_port_url() + "/v1"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": "m", "base_url": base},
+                                 "agent": {"api_max_retries": 1}})
+    chat = run_cli("chat", "hi")
+    assert chat.returncode == 1
+    hint = f"start the model server at {base}, or point hermesd at the running one: `hermesd setup local URL`"
+    assert f"  -> {hint}" in chat.stderr.splitlines(), chat.stderr
+    doctor = run_cli("doctor", "custom")
+    assert f"        -> {hint}" in doctor.stdout.splitlines(), doctor.stdout

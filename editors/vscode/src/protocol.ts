@@ -442,6 +442,8 @@ export interface ChatResult {
   usage?: Usage;
   /** present when stopReason is error (or kind storage) */
   error?: ChatError;
+  /** values in config.yaml this chat ignored (defaults used), one line each */
+  configWarnings?: string[];
 }
 
 /** A provider and model. */
@@ -642,6 +644,8 @@ export interface DoctorParams {
   providers?: string[];
   /** probe the catalogs (default true) */
   probe?: boolean;
+  /** also list providers nobody set up (default: counted in one row) */
+  all?: boolean;
   /** report $/progress under this token */
   workDoneToken?: number | string;
 }
