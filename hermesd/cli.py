@@ -332,11 +332,14 @@ def _model(args: argparse.Namespace) -> int:
             return EXIT_OK
         group = None
         for row in picker.items:
-            if row.kind != "model":
+            if row.kind == "setup":
                 continue
             if row.group != group:
                 group = row.group
                 print(f"{group}:")
+            if row.kind == "notice":
+                print(f"! {row.label}")
+                continue
             shown = f"{row.provider}/{row.id}" if not row.id.startswith(f"{row.provider}/") else row.id
             label = f"  ({row.label})" if row.label != row.id else ""
             about = f"  - {row.description}" if row.description else ""

@@ -86,13 +86,16 @@ _WEIGHT_FILES = (".gguf", ".bin", ".safetensors", ".ggml", ".onnx")
 
 
 def model_label(model: str) -> str:
-    """What a status bar shows for ``model``: a path's file name, a long id's last
-    segment, at most LABEL_MAX characters. Editors show the full id beside it
+    """What a status bar shows for ``model``: a path's file name (a weights file's
+    without its extension), a long id's last segment, at most LABEL_MAX characters. Editors show the full id beside it
     (a tooltip); the rule lives here so every editor shortens alike."""
     label = model.strip()
     looks_like_path = label.startswith(("/", "~", "./", "../")) or "\\" in label or label.lower().endswith(_WEIGHT_FILES)
     if looks_like_path or len(label) > LABEL_MAX:
         label = label.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or label
+    if looks_like_path:  # a weights file: its name without the extension (SmolLM2-360M-Instruct-Q8_0)
+        stem, dot, ext = label.rpartition(".")
+        label = stem if dot and stem and f".{ext.lower()}" in _WEIGHT_FILES else label
     if len(label) > LABEL_MAX:
         head = (LABEL_MAX - 1) * 2 // 3
         label = label[:head] + "…" + label[-(LABEL_MAX - 1 - head):]
@@ -284,12 +287,16 @@ def picker_result(refresh: bool = False) -> ListPickerResult:
         add(_model_row(openrouter, _pareto(cfg), "Recommended", is_configured(openrouter, cfg), current, cfg))
     for profile, result in zip(configured, listed):
         group = profile.display_name or profile.name
-        if result.source == "fallback":
+        if result.source == "fallback" and result.models:
             group += " (built-in list)"
-        if result.error:
+        down = result.error is not None and result.error.startswith("server not reachable at ")
+        if result.error and not down:
             errors.append(f"{profile.display_name or profile.name}: {result.error}")
         for model in result.models:
             add(_model_row(profile, model, group, True, current, cfg))
+        if down:  # one row saying so, in place of models this server may never have served
+            items.append(PickerItem(kind="notice", id="", provider=profile.name, label=result.error, group=group,
+                                    description="", configured=False, hint=result.error))
     setup = [_setup_row(p) for p in unconfigured]
     if setup:
         names = ", ".join(row.label for row in setup[:3]) + (", …" if len(setup) > 3 else "")

@@ -235,7 +235,8 @@ class PickerInput:
 class PickerItem:
     """One row of the model picker, ready to display as it is."""
 
-    kind: Literal["model", "setup"] = required("model: choose it with hermes/selectModel; setup: open the setup list")
+    kind: Literal["model", "setup", "notice"] = required(
+        "model: choose it with hermes/selectModel; setup: open the setup list; notice: show its hint")
     id: str = required("the model id (empty for the setup entry)")
     provider: str = required("the provider's name (empty for the setup entry)")
     label: str = required("the row's text")

@@ -148,3 +148,32 @@ def test_a_stopped_local_server_gets_doctors_hint_in_chat(isolated_home):
     assert f"  -> {hint}" in chat.stderr.splitlines(), chat.stderr
     doctor = run_cli("doctor", "custom")
     assert f"        -> {hint}" in doctor.stdout.splitlines(), doctor.stdout
+
+
+async def test_with_the_server_down_the_picker_shows_the_configured_model_and_one_row_saying_so(start_daemon, isolated_home):
+    """No built-in list of models this server never served; the model served as a path shows as its file name."""
+    from tests.upstream import closed_port_url
+
+    base = closed_port_url() + "/v1"
+    path = "/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": path, "base_url": base}})
+    daemon = await start_daemon()
+    picker = await daemon.request("hermes/listPicker")
+    custom = [(i["kind"], i["id"], i["label"]) for i in picker["items"] if i["provider"] == "custom"]
+    down = f"server not reachable at {base}: start it, or run `hermesd setup local`"
+    assert custom == [("model", path, "SmolLM2-360M-Instruct-Q8_0"), ("notice", "", down)]
+    assert picker["current"]["label"] == "SmolLM2-360M-Instruct-Q8_0"
+    assert not picker.get("errors")
+    models = await daemon.request("hermes/listModels", {"provider": "custom"})
+    assert models["models"] == [] and models["error"] == down
+
+
+def test_cli_models_lists_nothing_a_stopped_server_never_served(isolated_home):
+    from tests.upstream import closed_port_url
+
+    base = closed_port_url() + "/v1"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": "m", "base_url": base}})
+    done = run_cli("models", "custom")
+    assert done.stdout == "" and "server not reachable at " in done.stderr
+    listed = run_cli("model")
+    assert f"! server not reachable at {base}: start it, or run `hermesd setup local`" in listed.stdout.splitlines()

@@ -226,7 +226,7 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
 def test_statusline_shows_the_daemons_short_label_for_a_path(nvim, env, up, tmp_path):
     report = run(nvim, "label", env, tmp_path)
     assert report["model"] == "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
-    assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0.gguf"
+    assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0"
 
 
 def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):

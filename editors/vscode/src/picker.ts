@@ -107,6 +107,8 @@ export class ModelPicker {
       await this.choose(row);
     } else if (row?.kind === 'setup' && listing) {
       await this.setUp(listing);
+    } else if (row?.kind === 'notice') {
+      await this.explain(row.hint ?? row.label, undefined);
     }
   }
 

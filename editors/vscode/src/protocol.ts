@@ -191,8 +191,8 @@ export interface ListPickerResult {
 
 /** One row of the model picker, ready to display as it is. */
 export interface PickerItem {
-  /** model: choose it with hermes/selectModel; setup: open the setup list */
-  kind: "model" | "setup";
+  /** model: choose it with hermes/selectModel; setup: open the setup list; notice: show its hint */
+  kind: "model" | "setup" | "notice";
   /** the model id (empty for the setup entry) */
   id: string;
   /** the provider's name (empty for the setup entry) */
