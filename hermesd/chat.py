@@ -453,6 +453,7 @@ class ChatEngine:
         result.config_warnings = list(cfg.problems) or None  # a value ignored silently would surprise
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
+        result.model_label = _short(resolved.model)
         refused = readiness.refusal(resolved)
         if refused is not None:  # no credential: nothing leaves the machine unauthenticated
             raise refused
@@ -570,6 +571,14 @@ def _sent_content(message: dict[str, Any]) -> Any:
     if message.get("attachments") and isinstance(content, str):
         return attachments_mod.render(content, message["attachments"])
     return content
+
+
+def _short(model: str) -> str | None:
+    """The model's display label (listing.model_label, the one rule), when it differs from the id."""
+    from hermesd.listing import model_label
+
+    label = model_label(model) if model else ""
+    return label if label and label != model else None
 
 
 def _label(target: Target) -> str:

@@ -498,6 +498,7 @@ class ChatResult:
     stop_reason: StopReason = required("why the reply ended")
     provider: str | None = doc("the session's provider")
     model: str | None = doc("the session's model")
+    model_label: str | None = doc("the model's short form to show (a path's file name); `model` stays the id")
     reasoning: str | None = doc("the streamed reasoning, if any")
     routed_model: str | None = doc("the model the upstream says it used, when it differs")
     answered_by: Target | None = doc("who this result came from")

@@ -177,3 +177,14 @@ def test_cli_models_lists_nothing_a_stopped_server_never_served(isolated_home):
     assert done.stdout == "" and "server not reachable at " in done.stderr
     listed = run_cli("model")
     assert f"! server not reachable at {base}: start it, or run `hermesd setup local`" in listed.stdout.splitlines()
+
+
+async def test_a_chat_result_carries_the_models_short_label(start_daemon, isolated_home, upstream):
+    path = "/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": path, "base_url": f"{upstream.url}/v1"}})
+    daemon = await start_daemon()
+    result = await daemon.request("hermes/chat", {"message": "hi"})
+    assert result["model"] == path and result["modelLabel"] == "SmolLM2-360M-Instruct-Q8_0"
+    assert upstream.requests[-1].json["model"] == path  # the id is what is sent
+    plain = await daemon.request("hermes/chat", {"message": "hi", "provider": "custom", "model": "qwen3:8b"})
+    assert "modelLabel" not in plain

@@ -194,8 +194,10 @@ def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tm
     anthropic = next(s for s in setup["shown"] if s.startswith("Anthropic — "))
     assert anthropic == "Anthropic — needs ANTHROPIC_API_KEY"
     assert "https://" in report["setup_hint"]["msg"]
-    assert report["key_hint"]["level"] == 3  # vim.log.levels.WARN
-    assert "https://openrouter.ai/keys" in report["key_hint"]["msg"]
+    # Choosing it is refused (nothing saved): the daemon's error, with the fix, as an ERROR notification.
+    assert report["key_hint"]["level"] == 4  # vim.log.levels.ERROR
+    assert "nothing was changed" in report["key_hint"]["msg"] and "https://openrouter.ai/keys" in report["key_hint"]["msg"]
+    assert (Path(env["HERMES_HOME"]) / "config.yaml").read_text() == ""
 
 
 def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp_path):
@@ -227,6 +229,7 @@ def test_statusline_shows_the_daemons_short_label_for_a_path(nvim, env, up, tmp_
     report = run(nvim, "label", env, tmp_path)
     assert report["model"] == "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
     assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0"
+    assert "model: SmolLM2-135M-Instruct-Q8_0" in report["header"] and "/home/u" not in report["header"]
 
 
 def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):

@@ -489,6 +489,7 @@ function scenarios.label()
   end, "hermes/getConfig")
   R.statusline_refreshed = require("hermes").statusline()
   R.model = require("hermes.client").current().model
+  R.header = require("hermes.chat").header_text()
 end
 
 function scenarios.setup_validation()

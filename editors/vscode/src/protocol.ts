@@ -430,6 +430,8 @@ export interface ChatResult {
   provider?: string;
   /** the session's model */
   model?: string;
+  /** the model's short form to show (a path's file name); `model` stays the id */
+  modelLabel?: string;
   /** the streamed reasoning, if any */
   reasoning?: string;
   /** the model the upstream says it used, when it differs */

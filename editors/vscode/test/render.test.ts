@@ -88,6 +88,11 @@ describe('metaParts', () => {
     ).toEqual(['m', 'stopped', '12 in / 34 out tokens']);
     expect(metaParts({ ...base, stopReason: 'max_tokens' })).toEqual(['cut at max tokens']);
   });
+  it('shows the daemon\'s short label, not a model served as a path', () => {
+    expect(
+      metaParts({ ...base, model: '/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf', modelLabel: 'SmolLM2-360M-Instruct-Q8_0', stopReason: 'end_turn' }),
+    ).toEqual(['SmolLM2-360M-Instruct-Q8_0']);
+  });
   it('has nothing for user messages', () => {
     expect(metaParts({ id: 2, role: 'user', text: 'q' })).toEqual([]);
   });

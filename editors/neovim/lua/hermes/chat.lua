@@ -41,6 +41,8 @@ local S = {
   ---@type string? provider and model of the last reply
   provider = nil,
   model = nil,
+  ---@type string? the daemon's short label for `model` (a path's file name), when it differs
+  model_label = nil,
   ---@type string?
   routed_model = nil,
   ---@type {provider: string, model: string}? sent with the next message after the configured model changed
@@ -135,13 +137,14 @@ end
 ---@return string
 function M.header_text()
   local cur = client.current()
-  local provider, model, routed = S.provider, S.model, S.routed_model
+  -- Models show as the daemon's short label (a path's file name); the id when it sent none.
+  local provider, model, routed = S.provider, S.model_label or S.model, S.routed_model
   if S.override then
     -- The configured model changed: the next message goes to it.
-    provider, model, routed = cur.provider, cur.model, nil
+    provider, model, routed = cur.provider, cur.label ~= "" and cur.label or cur.model, nil
   elseif not model or model == "" then
     -- No reply yet: show what the daemon is configured with.
-    provider, model = provider or cur.provider, cur.model
+    provider, model = provider or cur.provider, cur.label ~= "" and cur.label or cur.model
   end
   local parts = {
     "Hermes",
@@ -280,6 +283,7 @@ local function on_result(run, err, result)
     end
     S.provider = type(result.provider) == "string" and result.provider or S.provider
     S.model = type(result.model) == "string" and result.model or S.model
+    S.model_label = type(result.modelLabel) == "string" and result.modelLabel or nil
     S.routed_model = type(result.routedModel) == "string" and result.routedModel or nil
     S.override = nil
     if type(result.text) == "string" and result.text ~= run.text then
@@ -287,7 +291,7 @@ local function on_result(run, err, result)
     end
     local heading = "## Hermes"
     if S.model and S.model ~= "" then
-      heading = heading .. " (" .. S.model .. (S.routed_model and (" → " .. S.routed_model) or "") .. ")"
+      heading = heading .. " (" .. (S.model_label or S.model) .. (S.routed_model and (" → " .. S.routed_model) or "") .. ")"
     end
     set_reply_heading(run, heading)
     if result.stopReason == "cancelled" then
@@ -653,6 +657,7 @@ function M.new_session()
   S.running = nil
   S.generation = S.generation + 1
   S.session_id, S.provider, S.model, S.routed_model, S.override = nil, nil, nil, nil, nil
+  S.model_label = nil
   S.carried = nil
   if valid_buf() then
     reset_buffer_lines()
