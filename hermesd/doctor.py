@@ -112,8 +112,10 @@ def unknown_provider_checks(cfg: config_mod.Config) -> list[Check]:
 
 
 def setup_check(cfg: config_mod.Config, profiles: list[ProviderProfile]) -> Check | None:
-    """The first row when no provider can be used yet: what to do."""
-    if (cfg.get("model.provider") or "").strip() or any(listing.is_configured(p, cfg) for p in profiles):
+    """The first row when no provider can be used yet: what to do (an unreadable file comes first: it is the thing to fix)."""
+    if cfg.parse_error is not None or (cfg.get("model.provider") or "").strip():
+        return None
+    if any(listing.is_configured(p, cfg) for p in profiles):
         return None
     return Check("setup", "warn", "nothing is configured yet: no provider has a key or a local server",
                  hint="for a model server on this machine, run `hermesd setup local`; for OpenRouter, set "
