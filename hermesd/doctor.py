@@ -21,7 +21,7 @@ from hermesd import config as config_mod
 from hermesd import credentials, listing, local
 from hermesd.errors import HermesError
 from hermesd.protocol import DoctorCheck, DoctorResult
-from hermesd.runtime import resolve
+from hermesd.runtime import named_endpoint, resolve
 
 PROBE_TIMEOUT = 5.0
 ANTHROPIC_VERSION = "2023-06-01"
@@ -103,7 +103,7 @@ def unknown_provider_checks(cfg: config_mod.Config) -> list[Check]:
     checks = []
     for key, status in (("model.provider", "fail"), ("auxiliary.compression.provider", "warn")):
         name = cfg.get(key)
-        if name and not config_mod.provider_exists(name):
+        if name and not config_mod.provider_exists(name) and named_endpoint(cfg, name) is None:
             checks.append(Check("config:provider", status,
                                 f"{key} is {name!r}, which no plugin provides{did_you_mean(name, provider_names())}",
                                 hint="fix the plugin (see the plugin checks) or run `hermesd config set "

@@ -64,3 +64,12 @@ def test_nous_has_one_truth_in_doctor_providers_and_the_picker(isolated_home):
     assert len(listed) == 1 and listed[0].endswith("needs NOUS_API_KEY")
     keyed = _rows(run_cli("doctor", "nous", "--no-probe", "--json", env={"NOUS_API_KEY": "sk-nous-test-123456"}))
     assert keyed["provider:nous"][0]["status"] == "ok"
+
+
+def test_a_provider_named_in_the_providers_section_is_not_unknown(isolated_home, upstream):
+    write_config(isolated_home, {"model": {"provider": "mylocal", "default": "m"},
+                                 "providers": {"mylocal": {"base_url": f"{upstream.url}/v1"}}})
+    done = run_cli("doctor", "--no-probe")
+    assert done.returncode == 0, done.stdout
+    assert "which no plugin provides" not in done.stdout
+    assert run_cli("chat", "hi").returncode == 0
