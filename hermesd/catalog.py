@@ -130,9 +130,17 @@ def list_with_config(profile: ProviderProfile, cfg: Any, *, base_url: str, api_k
     )
 
 
+_UNREACHABLE = "server not reachable at "
+
+
 def unreachable(base_url: str) -> str:
     """The picker's row, and listModels' error, for a server the user runs that did not answer."""
-    return f"server not reachable at {base_url}: start it, or run `hermesd setup local`"
+    return f"{_UNREACHABLE}{base_url}: start it, or run `hermesd setup local`"
+
+
+def is_unreachable(result: ListModelsResult) -> bool:
+    """Whether ``result`` is a user's own server that did not answer (:func:`unreachable`)."""
+    return bool(result.error and result.error.startswith(_UNREACHABLE))
 
 
 def _has_no_catalog(profile: ProviderProfile) -> bool:

@@ -87,8 +87,9 @@ _WEIGHT_FILES = (".gguf", ".bin", ".safetensors", ".ggml", ".onnx")
 
 def model_label(model: str) -> str:
     """What a status bar shows for ``model``: a path's file name (a weights file's
-    without its extension), a long id's last segment, at most LABEL_MAX characters. Editors show the full id beside it
-    (a tooltip); the rule lives here so every editor shortens alike."""
+    without its extension), a long id's last segment, at most LABEL_MAX
+    characters. Editors show the full id beside it (a tooltip); the rule
+    lives here so every editor shortens alike."""
     label = model.strip()
     looks_like_path = label.startswith(("/", "~", "./", "../")) or "\\" in label or label.lower().endswith(_WEIGHT_FILES)
     if looks_like_path or len(label) > LABEL_MAX:
@@ -289,7 +290,7 @@ def picker_result(refresh: bool = False) -> ListPickerResult:
         group = profile.display_name or profile.name
         if result.source == "fallback" and result.models:
             group += " (built-in list)"
-        down = result.error is not None and result.error.startswith("server not reachable at ")
+        down = catalog.is_unreachable(result)
         if result.error and not down:
             errors.append(f"{profile.display_name or profile.name}: {result.error}")
         for model in result.models:
