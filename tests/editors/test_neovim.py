@@ -208,6 +208,9 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
     refusal = report["refusal"]
     assert "must be a number from 0.0 to 1.0" in refusal["msg"]
     assert refusal["level"] == 4  # vim.log.levels.ERROR
+    # A typo gets the one rule the CLI has: the key meant, not a list of every key.
+    assert "unknown config key 'model.temprature' (did you mean model.temperature" in report["typo"]["msg"]
+    assert "known keys" not in report["typo"]["msg"]
     assert report["changed_value"] == 0.5
     assert report["accepted"] is not None
     assert report["statusline"] == "model-b"
@@ -239,6 +242,16 @@ def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):
     assert "**Error** (auth" in text
     assert "> Hint:" in text and "OPENROUTER_API_KEY" in text
     assert "sk-test-canary-1234" not in text
+
+
+def test_an_ignored_config_value_is_one_warning_not_one_per_reply(nvim, env, up, tmp_path):
+    (Path(env["HERMES_HOME"]) / "config.yaml").write_text(
+        "model:\n  provider: openrouter\n  default: openrouter/pareto-code\n  temperature: hot\n")
+    report = run(nvim, "config_warning", env, tmp_path)
+    warnings = [n for n in report["notifications"] if "temperature" in n["msg"]]
+    assert len(warnings) == 1 and warnings[0]["level"] == 3  # vim.log.levels.WARN
+    assert warnings[0]["msg"].startswith('hermes: config.yaml: model.temperature must be a number from 0.0 to 2.0 (got "hot")')
+    assert len([r for r in up.requests if r.path.endswith("/chat/completions")]) == 2
 
 
 def test_checkhealth_and_doctor(nvim, env, up, tmp_path):

@@ -133,6 +133,19 @@ local function split_lines(text)
   return vim.split((text:gsub("\r\n?", "\n")), "\n", { plain = true })
 end
 
+local warned = {} -- config warnings already shown in this Neovim: each once, not after every reply
+
+--- The daemon's warnings about config.yaml values a chat ignored, as WARN notifications.
+---@param warnings string[]?
+function M.warn_config(warnings)
+  for _, warning in ipairs(type(warnings) == "table" and warnings or {}) do
+    if type(warning) == "string" and not warned[warning] then
+      warned[warning] = true
+      vim.notify("hermes: config.yaml: " .. warning, vim.log.levels.WARN)
+    end
+  end
+end
+
 --- The header line's text.
 ---@return string
 function M.header_text()
@@ -278,6 +291,7 @@ local function on_result(run, err, result)
       vim.list_extend(trailer, M.error_lines(err))
     end
   elseif type(result) == "table" then
+    M.warn_config(result.configWarnings)
     if type(result.sessionId) == "string" then
       S.session_id = result.sessionId
     end
