@@ -103,14 +103,14 @@ def list_models(
             result.error = error or (
                 "this provider has no model catalog" if _has_no_catalog(profile) else "the live model list could not be fetched"
             )
-            if local.serves_own_models(profile, base_url):
-                # The user's own server: its plugin's fallback list names models this server may never have served.
+            down = fetched is None and error is None and _own_server(profile, base_url)
+            if down:  # its plugin's fallback list names models this server may never have served
                 result.error = unreachable(base_url)
             if cached:
                 result.source, result.fetched_at = "cache", _iso(cached[0])
                 models = cached[1]
             else:
-                models = [] if local.serves_own_models(profile, base_url) else list(profile.fallback_models)
+                models = [] if down else list(profile.fallback_models)
     curated = curated_entries(profile, min_coding_score)
     curated_ids = {c.id for c in curated}
     result.models = curated + [ModelInfo(id=m, group="models") for m in dict.fromkeys(models) if m not in curated_ids]
@@ -141,6 +141,13 @@ def unreachable(base_url: str) -> str:
 def is_unreachable(result: ListModelsResult) -> bool:
     """Whether ``result`` is a user's own server that did not answer (:func:`unreachable`)."""
     return bool(result.error and result.error.startswith(_UNREACHABLE))
+
+
+def _own_server(profile: ProviderProfile, base_url: str) -> bool:
+    """A server the user runs, asked with the standard ``GET /models`` (``custom``'s, or a plugin's that does not
+    replace it): a plugin's own fetch_models keeps its fallback list."""
+    standard = profile.name in local.KEYLESS_PROFILES or type(profile).fetch_models is ProviderProfile.fetch_models
+    return standard and local.serves_own_models(profile, base_url)
 
 
 def _has_no_catalog(profile: ProviderProfile) -> bool:
