@@ -169,6 +169,14 @@ def is_configured(profile: ProviderProfile, cfg: config_mod.Config) -> bool:
     return key_status(profile) is not None or keyless_url(profile, cfg) is not None
 
 
+class Refused(config_mod.ConfigError):
+    """A choice refused because its provider cannot be used yet; ``data`` (the error's JSON-RPC data) carries the sign-up link."""
+
+    def __init__(self, message: str, signup_url: str | None) -> None:
+        super().__init__(message)
+        self.data = {"signupUrl": signup_url} if signup_url else None
+
+
 def check_usable(provider: str, model: str = "-", cfg: config_mod.Config | None = None) -> None:
     """ConfigError, naming the fix, when a chat to ``provider`` would go out without its credential (or nowhere).
 
@@ -184,7 +192,8 @@ def check_usable(provider: str, model: str = "-", cfg: config_mod.Config | None 
     why = readiness.missing(resolved)
     if why is not None:
         assert resolved.profile is not None
-        raise config_mod.ConfigError(f"{why}: nothing was changed in {cfg.path}; {readiness.fix(resolved.profile)}")
+        raise Refused(f"{why}: nothing was changed in {cfg.path}; {readiness.fix(resolved.profile)}",
+                      resolved.profile.signup_url or None)
 
 
 def set_config_value(key: str, value: Any, *, reset: bool = False) -> Any:

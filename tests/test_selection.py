@@ -32,6 +32,7 @@ async def test_select_model_without_a_key_is_refused_and_the_local_setup_keeps_w
     message = info.value.message
     assert message.startswith("OpenRouter needs OPENROUTER_API_KEY, and none is set: nothing was changed in ")
     assert "set OPENROUTER_API_KEY in " in message and "https://openrouter.ai/keys" in message
+    assert info.value.data == {"signupUrl": "https://openrouter.ai/keys"}  # VS Code's "Get a Key" button
     assert path.read_bytes() == before
     assert not daemon.of("hermes/configChanged")
     # setConfig names the same rule for the provider key.

@@ -137,6 +137,25 @@ describe('ModelPicker', () => {
     expect(calls.some((c) => c.method === 'hermes/selectModel')).toBe(false);
   });
 
+  it('offers the sign-up link when the daemon refuses a provider without its key', async () => {
+    const { picker, raw } = setup();
+    const original = raw.request.getMockImplementation()!;
+    raw.request.mockImplementation(async (method: string, params?: Record<string, unknown>) => {
+      if (method === 'hermes/selectModel') {
+        throw Object.assign(new Error('OpenRouter needs OPENROUTER_API_KEY, and none is set: nothing was changed'),
+                            { code: -32602, data: { signupUrl: 'https://openrouter.ai/keys' } });
+      }
+      return original(method, params);
+    });
+    const shown = picker.show();
+    await tick();
+    vscode.quickPicks[0].accept('$(check) m1');
+    await shown;
+    expect(vscode.window.showWarningMessage.mock.calls[0]).toEqual(
+      ['Hermes: OpenRouter needs OPENROUTER_API_KEY, and none is set: nothing was changed', 'Get a Key']);
+    expect(vscode.window.showErrorMessage).not.toHaveBeenCalled();
+  });
+
   it('reloads on providersChanged; the refresh button asks for fresh catalogs', async () => {
     const { picker, calls, providersChanged } = setup();
     const shown = picker.show();
