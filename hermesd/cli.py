@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check config, plugins, keys and provider reachability")
     p.add_argument("providers", nargs="*", help="only these providers")
     p.add_argument("--no-probe", action="store_true", help="do not contact providers")
+    p.add_argument("--all", action="store_true", help="also list the providers nobody set up (no key, no local server)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("providers", help="list providers and whether a key is set")
@@ -55,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list a provider's models")
     p.add_argument("provider")
     p.add_argument("--refresh", action="store_true", help="skip the catalog cache")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("model", help="switch provider and model in one step, or list the picker's models",
+                       description="With PROVIDER/MODEL (or PROVIDER MODEL): write both at once, as an editor's "
+                                   "model picker does; refused, leaving config.yaml as it was, when the provider "
+                                   "has no key yet. Without: the models every configured provider offers.")
+    p.add_argument("choice", nargs="*", metavar="PROVIDER/MODEL", help="e.g. custom/qwen3:8b, openrouter/pareto-code")
+    p.add_argument("--min-coding-score", help="Pareto Code's floor (0.0 to 1.0, or none)")
+    p.add_argument("--refresh", action="store_true", help="skip the catalog caches when listing")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("chat", help="send one prompt and stream the reply to stdout")
@@ -142,16 +152,20 @@ def main(argv: list[str] | None = None) -> int:
         "doctor": _doctor,
         "providers": _providers,
         "models": _models,
+        "model": _model,
         "chat": _chat,
         "config": _config,
         "plugins": _plugins,
         "sessions": _sessions,
         "setup": _setup,
     }[args.command]
-    from hermesd.settings.config import ConfigError, ConfigUnreadable
+    from hermesd.settings.config import ConfigError, ConfigUnreadable, UnknownName
 
     try:
         return handler(args)
+    except UnknownName as exc:
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ConfigError, ConfigUnreadable) as exc:
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -257,7 +271,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from hermesd.engine import doctor
     from hermesd.protocol import to_wire
 
-    result = doctor.report(asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe)))
+    result = doctor.report(asyncio.run(doctor.run(only=args.providers or None, probe=not args.no_probe, everything=args.all)))
     if args.json:
         _emit_json(to_wire(result))
     else:
@@ -315,6 +329,74 @@ def _models(args: argparse.Namespace) -> int:
     if result.error:
         print(f"note: {result.error}", file=sys.stderr)
     return EXIT_OK
+
+
+def _model(args: argparse.Namespace) -> int:
+    """``hermesd model [PROVIDER/MODEL]``: the picker's rows, or one atomic switch through hermes/selectModel's code."""
+    from hermesd.engine import listing
+    from hermesd.protocol import UNSET, to_wire
+
+    if not args.choice:
+        picker = listing.picker_result(args.refresh)
+        if args.json:
+            _emit_json(to_wire(picker))
+            return EXIT_OK
+        group = None
+        for row in picker.items:
+            if row.kind == "setup":
+                continue
+            if row.group != group:
+                group = row.group
+                print(f"{group}:")
+            if row.kind == "notice":
+                print(f"! {row.label}")
+                continue
+            shown = f"{row.provider}/{row.id}" if not row.id.startswith(f"{row.provider}/") else row.id
+            label = f"  ({row.label})" if row.label != row.id else ""
+            about = f"  - {row.description}" if row.description else ""
+            print(f"{'*' if row.current else ' '} {shown}{label}{about}")
+        if picker.setup:
+            print(f"({len(picker.setup)} more provider{'s' if len(picker.setup) != 1 else ''} need a key or sign-in: "
+                  "`hermesd providers` lists them)")
+        for error in picker.errors or []:
+            print(f"note: {error}", file=sys.stderr)
+        return EXIT_OK
+    provider, model = _split_choice(args.choice)
+    score = UNSET if args.min_coding_score is None else args.min_coding_score
+    result, _ = listing.select_model(provider, model, score)
+    if args.json:
+        _emit_json(to_wire(result))
+    else:
+        print(result.message)
+        if result.hint:
+            print(f"note: {result.hint}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _split_choice(words: list[str]) -> tuple[str, str]:
+    """``PROVIDER MODEL`` or ``PROVIDER/MODEL``; a model id that itself starts with its provider
+    (``openrouter/pareto-code``) stands alone. Unknown providers raise UnknownName (exit 2)."""
+    import providers
+    from providers.pareto import PARETO_MODEL
+
+    from hermesd.settings.config import UnknownName, validate
+
+    if len(words) == 2:
+        return words[0], words[1]
+    if len(words) > 2:
+        raise UnknownName("give one PROVIDER/MODEL (or PROVIDER MODEL)")
+    head, sep, rest = words[0].partition("/")
+    if not sep or not rest:
+        validate("model.provider", head)  # "did you mean" for a provider typed alone
+        raise UnknownName(f"name a model too: `hermesd model {head}/MODEL` (`hermesd model` lists them)")
+    profile = providers.get_provider_profile(head)
+    if profile is None:
+        validate("model.provider", head)
+    assert profile is not None
+    own = f"{profile.name}/" + rest
+    if own in (profile.fallback_models or ()) or own == PARETO_MODEL:
+        return profile.name, own
+    return profile.name, rest
 
 
 def _prompt(args: argparse.Namespace) -> str:
@@ -378,6 +460,8 @@ def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
     It reads that JSON form because both paths end there: the shared daemon
     sends it, and the in-process engine's result is written the same way.
     """
+    for warning in result.get("configWarnings") or []:
+        print(f"hermesd: warning: config.yaml: {warning}", file=sys.stderr)
     if args.json:
         _emit_json(result)
     else:
@@ -425,18 +509,17 @@ def _config(args: argparse.Namespace) -> int:
             print(f"hermesd: {cfg.parse_error}", file=sys.stderr)
         value = config.masked(cfg.show(args.key or ""), args.key.rsplit(".", 1)[-1] if args.key else "")
         if args.key and args.key not in config.KEYS and args.key not in config.ALIASES and value is None:
-            from hermesd.engine.suggest import did_you_mean
-
-            print(f"hermesd: unknown config key {args.key!r}{did_you_mean(args.key, [*config.KEYS, *config.ALIASES])}; "
-                  "`hermesd config get` prints them all", file=sys.stderr)
+            print(f"hermesd: {config.unknown_key(args.key)}", file=sys.stderr)
             return EXIT_USAGE
         if args.json or isinstance(value, (dict, list)):
             _emit_json(value)
         else:
             print("null" if value is None else value)
         return EXIT_OK
+    from hermesd.engine.listing import set_config_value
+
     if args.action == "unset":
-        value = config.set_value(args.key, None, reset=True)
+        value = set_config_value(args.key, None, reset=True)
     else:
         import yaml
 
@@ -444,7 +527,7 @@ def _config(args: argparse.Namespace) -> int:
             parsed = yaml.safe_load(args.value)
         except yaml.YAMLError:
             parsed = args.value
-        value = config.set_value(args.key, parsed)
+        value = set_config_value(args.key, parsed)
     if args.json:
         from hermesd.protocol import SetConfigResult, to_wire
 

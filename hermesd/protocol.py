@@ -226,7 +226,8 @@ class PickerInput:
 class PickerItem:
     """One row of the model picker, ready to display as it is."""
 
-    kind: Literal["model", "setup"] = required("model: choose it with hermes/selectModel; setup: open the setup list")
+    kind: Literal["model", "setup", "notice"] = required(
+        "model: choose it with hermes/selectModel; setup: open the setup list; notice: show its hint")
     id: str = required("the model id (empty for the setup entry)")
     provider: str = required("the provider's name (empty for the setup entry)")
     label: str = required("the row's text")
@@ -488,6 +489,7 @@ class ChatResult:
     stop_reason: StopReason = required("why the reply ended")
     provider: str | None = doc("the session's provider")
     model: str | None = doc("the session's model")
+    model_label: str | None = doc("the model's short form to show (a path's file name); `model` stays the id")
     reasoning: str | None = doc("the streamed reasoning, if any")
     routed_model: str | None = doc("the model the upstream says it used, when it differs")
     answered_by: Target | None = doc("who this result came from")
@@ -496,6 +498,7 @@ class ChatResult:
     error: ChatError | None = doc("present when stopReason is error (or kind storage)")
     notice: str | None = doc("display-ready: why the daemon ended this reply early (it is stopping); "
                              "the partial text is saved")
+    config_warnings: list[str] | None = doc("values in config.yaml this chat ignored (defaults used), one line each")
 
 
 @dataclass
@@ -643,6 +646,7 @@ class DoctorParams:
 
     providers: list[str] | None = doc("only these providers")
     probe: bool | None = doc("probe the catalogs (default true)")
+    all: bool | None = doc("also list providers nobody set up (default: counted in one row)")
     work_done_token: int | str | None = doc("report $/progress under this token")
 
 

@@ -278,10 +278,13 @@ def test_numeric_keys_refuse_non_numbers(key: str, value: Any) -> None:
         config.validate(key, value)
 
 
-def test_unknown_key_is_refused_with_the_known_keys(path: Path) -> None:
+def test_unknown_key_is_refused_with_the_keys_meant_not_all_of_them(path: Path) -> None:
     with pytest.raises(ConfigError) as info:
-        config.set_value("model.nonsense", 1, path=path)
-    assert "model.nonsense" in str(info.value) and "openrouter.min_coding_score" in str(info.value)
+        config.set_value("zzz.nonsense", 1, path=path)
+    assert str(info.value) == ("unknown config key 'zzz.nonsense'; `hermesd config get` prints every key and its value"
+                               " (also providers.NAME.base_url)")
+    with pytest.raises(config.UnknownName, match=r"'network.timout' \(did you mean network.timeout"):
+        config.set_value("network.timout", 5, path=path)
     with pytest.raises(ConfigError):
         config.set_value("model.nonsense", None, reset=True, path=path)
     assert not path.exists()

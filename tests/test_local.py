@@ -214,7 +214,7 @@ async def test_a_long_or_path_model_id_gets_a_short_label_from_the_daemon(start_
     write_config(isolated_home, {"model": {"provider": "custom", "default": path}})
     daemon = await start_daemon()
     current = (await daemon.request("hermes/listProviders"))["current"]
-    assert current == {"provider": "custom", "model": path, "label": "SmolLM2-135M-Instruct-Q8_0.gguf"}
+    assert current == {"provider": "custom", "model": path, "label": "SmolLM2-135M-Instruct-Q8_0"}
     assert (await daemon.request("hermes/getConfig"))["current"] == current
     long_id = "accounts/fireworks/models/llama-v3p1-405b-instruct-long-context-edition"
     await daemon.request("hermes/setConfig", {"key": "model.default", "value": long_id})

@@ -57,7 +57,7 @@ def test_to_wire_uses_camel_case_and_omits_absent_fields():
 
 async def test_the_daemons_replies_fit_their_types(start_daemon, isolated_home):
     """Strictly: a field the types do not define fails too, so the schema cannot fall behind the daemon."""
-    daemon = await start_daemon(env={"DEEPSEEK_API_KEY": "sk-test-1234567890"})
+    daemon = await start_daemon(env={"DEEPSEEK_API_KEY": "sk-test-1234567890", "OPENROUTER_API_KEY": "sk-or-test-1234567890"})
     hermes = daemon.init_result.capabilities.experimental["hermes"]
     parse(protocol.HermesCapabilities, hermes, strict=True)
     assert set(hermes["methods"]) == set(protocol.METHODS)

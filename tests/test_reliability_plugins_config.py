@@ -395,7 +395,7 @@ async def test_unknown_keys_survive_a_write_and_the_previous_file_is_the_backup(
     )
     before_text = path.read_text(encoding="utf-8")
     before = yaml.safe_load(before_text)
-    async with running(tmp_path) as daemon:
+    async with running(tmp_path, {"DEEPSEEK_API_KEY": "sk-test-deepseek-123456"}) as daemon:  # a provider is refused without its key
         config = await daemon.request("hermes/getConfig")  # a YAML date is not JSON: still answered
         assert config["config"]["agent_only"]["memory"] == {"enabled": True, "limit": 5}
         assert config["config"]["toolsets"] == ["web", "terminal"]

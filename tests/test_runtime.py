@@ -547,8 +547,8 @@ def test_unknown_configured_provider_is_kept_and_reported_by_doctor(without_open
 
     c = cfg(without_openrouter, provider="openrouter", base_url=OPENROUTER_URL)
     assert c.get("model.provider") == "openrouter" and not c.problems
-    warnings = [chk for chk in doctor.config_checks(c) if chk.status == "warn"]
-    assert any("model.provider is 'openrouter', which no plugin provides" in w.summary for w in warnings)
+    failures = [chk for chk in doctor.config_checks(c) if chk.status == "fail"]  # every chat fails on it
+    assert any("model.provider is 'openrouter', which no plugin provides" in w.summary for w in failures)
 
 
 # -- reasoning config ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
+from hermesd.engine import local
 from hermesd.paths import cache_dir, ensure_private_dir
 from hermesd.protocol import ListModelsResult, ModelInfo
 
@@ -102,11 +103,14 @@ def list_models(
             result.error = error or (
                 "this provider has no model catalog" if _has_no_catalog(profile) else "the live model list could not be fetched"
             )
+            down = fetched is None and error is None and _own_server(profile, base_url)
+            if down:  # its plugin's fallback list names models this server may never have served
+                result.error = unreachable(base_url)
             if cached:
                 result.source, result.fetched_at = "cache", _iso(cached[0])
                 models = cached[1]
             else:
-                models = list(profile.fallback_models)
+                models = [] if down else list(profile.fallback_models)
     curated = curated_entries(profile, min_coding_score)
     curated_ids = {c.id for c in curated}
     result.models = curated + [ModelInfo(id=m, group="models") for m in dict.fromkeys(models) if m not in curated_ids]
@@ -124,6 +128,26 @@ def list_with_config(profile: ProviderProfile, cfg: Any, *, base_url: str, api_k
         ttl_seconds=cfg.get("catalog.ttl_seconds"),
         min_coding_score=cfg.get("openrouter.min_coding_score"),
     )
+
+
+_UNREACHABLE = "server not reachable at "
+
+
+def unreachable(base_url: str) -> str:
+    """The picker's row, and listModels' error, for a server the user runs that did not answer."""
+    return f"{_UNREACHABLE}{base_url}: start it, or run `hermesd setup local`"
+
+
+def is_unreachable(result: ListModelsResult) -> bool:
+    """Whether ``result`` is a user's own server that did not answer (:func:`unreachable`)."""
+    return bool(result.error and result.error.startswith(_UNREACHABLE))
+
+
+def _own_server(profile: ProviderProfile, base_url: str) -> bool:
+    """A server the user runs, asked with the standard ``GET /models`` (``custom``'s, or a plugin's that does not
+    replace it): a plugin's own fetch_models keeps its fallback list."""
+    standard = profile.name in local.KEYLESS_PROFILES or type(profile).fetch_models is ProviderProfile.fetch_models
+    return standard and local.serves_own_models(profile, base_url)
 
 
 def _has_no_catalog(profile: ProviderProfile) -> bool:

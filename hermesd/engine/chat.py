@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from hermesd.engine import attachments as attachments_mod
 from hermesd.settings import config as config_mod
-from hermesd.engine import fallback
+from hermesd.engine import fallback, readiness
 from hermesd.settings.credentials import redact
 from hermesd.engine.errors import HermesError
 from hermesd.protocol import (
@@ -509,8 +509,13 @@ class ChatEngine:
     async def _stream(self, session: Session, req: ChatRequest, run: Run,
                       on_delta: DeltaCallback | None, result: ChatResult) -> None:
         cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
+        result.config_warnings = list(cfg.problems) or None  # a value ignored silently would surprise
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
+        result.model_label = _short(resolved.model)
+        refused = readiness.refusal(resolved)
+        if refused is not None:  # no credential: nothing leaves the machine unauthenticated
+            raise refused
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)
@@ -625,6 +630,14 @@ def _sent_content(message: dict[str, Any]) -> Any:
     if message.get("attachments") and isinstance(content, str):
         return attachments_mod.render(content, message["attachments"])
     return content
+
+
+def _short(model: str) -> str | None:
+    """The model's display label (listing.model_label, the one rule), when it differs from the id."""
+    from hermesd.engine.listing import model_label
+
+    label = model_label(model) if model else ""
+    return label if label and label != model else None
 
 
 def _label(target: Target) -> str:

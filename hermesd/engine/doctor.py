@@ -22,7 +22,7 @@ from hermesd.settings import credentials
 from hermesd.engine import google_cloud, listing, local
 from hermesd.engine.errors import HermesError
 from hermesd.protocol import DoctorCheck, DoctorResult
-from hermesd.engine.runtime import own_entry, resolve
+from hermesd.engine.runtime import named_endpoint, own_entry, resolve
 
 PROBE_TIMEOUT = 5.0
 ANTHROPIC_VERSION = "2023-06-01"
@@ -63,17 +63,79 @@ def config_checks(cfg: config_mod.Config) -> list[Check]:
                      hint="set the variable in the environment or in $HERMES_HOME/.env") for where in cfg.unresolved]
     checks += [Check("config:value", "warn", problem, hint="fix config.yaml by hand (docs/config.md shows the shapes)")
                for problem in config_mod.shape_problems(cfg)]
-    ignored = config_mod.ignored_keys(cfg)
-    if ignored:
+    checks += unused_key_checks(cfg)
+    checks += unknown_provider_checks(cfg)
+    return checks
+
+
+def unused_key_checks(cfg: config_mod.Config) -> list[Check]:
+    """Keys hermesd does not read: the Hermes agent's own are informational, any other is a typo (warn, with the key meant)."""
+    from hermesd.settings import hermes_keys
+    from hermesd.engine.suggest import did_you_mean
+
+    agents, unknown = [], []
+    for key in config_mod.ignored_keys(cfg):
+        section, _, name = key.partition(".")
+        if not name:
+            known = section in hermes_keys.SECTIONS
+            candidates = hermes_keys.SECTIONS | config_mod.USED_SECTIONS | set(config_mod.USED_KEYS)
+        elif section in hermes_keys.SHARED_SECTION_KEYS or section in config_mod.USED_KEYS:
+            names = hermes_keys.SHARED_SECTION_KEYS.get(section, set()) | config_mod.USED_KEYS.get(section, set())
+            known = name.split(".")[0] in names
+            candidates = {f"{section}.{n}" for n in names}
+        else:
+            known, candidates = True, set()  # a section only the agent reads: every key in it is the agent's
+        if known:
+            agents.append(key)
+        else:
+            unknown.append(Check("config:unknown-key", "warn",
+                                 f"{key} is not a key hermesd or the Hermes agent reads{did_you_mean(key, candidates)}; it has no effect",
+                                 hint=f"rename or remove it in {cfg.path}; docs/config.md lists the keys"))
+    if agents:
         # Informational: the file is shared with the Hermes agent, which uses these.
-        checks.append(Check("config:hermes-keys", "ok", "used by the Hermes agent, ignored here: " + ", ".join(ignored)))
-    for key in ("model.provider", "auxiliary.compression.provider"):
+        unknown.insert(0, Check("config:hermes-keys", "ok", "used by the Hermes agent, ignored here: " + ", ".join(agents)))
+    return unknown
+
+
+def unknown_provider_checks(cfg: config_mod.Config) -> list[Check]:
+    """A provider name no plugin registers: every chat fails on ``model.provider`` (fail); summaries on the auxiliary one (warn)."""
+    from hermesd.engine.suggest import did_you_mean, provider_names
+
+    checks = []
+    for key, status in (("model.provider", "fail"), ("auxiliary.compression.provider", "warn")):
         name = cfg.get(key)
-        if name and not config_mod.provider_exists(name):
-            checks.append(Check("config:value", "warn", f"{key} is {name!r}, which no plugin provides",
+        if name and not config_mod.provider_exists(name) and named_endpoint(cfg, name) is None:
+            checks.append(Check("config:provider", status,
+                                f"{key} is {name!r}, which no plugin provides{did_you_mean(name, provider_names())}",
                                 hint="fix the plugin (see the plugin checks) or run `hermesd config set "
                                      f"{key} NAME`; `hermesd providers` lists the names"))
     return checks
+
+
+def setup_check(cfg: config_mod.Config, profiles: list[ProviderProfile]) -> Check | None:
+    """The first row when no provider can be used yet: what to do (an unreadable file comes first: it is the thing to fix)."""
+    if cfg.parse_error is not None or (cfg.get("model.provider") or "").strip():
+        return None
+    if any(listing.is_configured(p, cfg) for p in profiles):
+        return None
+    return Check("setup", "warn", "nothing is configured yet: no provider has a key or a local server",
+                 hint="for a model server on this machine, run `hermesd setup local`; for OpenRouter, set "
+                      "OPENROUTER_API_KEY and run `hermesd setup openrouter`; `hermesd providers` lists the others")
+
+
+def shown_providers(cfg: config_mod.Config, profiles: list[ProviderProfile], only: list[str] | None,
+                    everything: bool) -> tuple[list[ProviderProfile], Check | None]:
+    """The providers doctor reports on, and one row counting the others (providers nobody set up)."""
+    if only or everything:
+        return profiles, None
+    current = providers.get_provider_profile((cfg.get("model.provider") or "").strip() or "-")
+    shown = [p for p in profiles if listing.is_configured(p, cfg) or (current is not None and p.name == current.name)]
+    hidden = len(profiles) - len(shown)
+    if not hidden:
+        return shown, None
+    return shown, Check("providers:hidden", "skip",
+                        f"{hidden} provider{'s' if hidden != 1 else ''} not set up (no key, no local server): not checked",
+                        hint="`hermesd doctor --all` lists them, with what each needs")
 
 
 def fallback_checks(cfg: config_mod.Config) -> list[Check]:
@@ -251,7 +313,7 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
         return Check(cid, "warn", exc.message, hint=exc.hint, provider=profile.name)
     var, key = resolved.key_env_var, resolved.api_key
     if profile.auth_type != "api_key":
-        return Check(cid, "ok", f"signs in through {profile.auth_type}; not probed", provider=profile.name)
+        return _sign_in_check(profile, var)
     if not key and local.key_optional(profile, resolved.base_url):
         return await _probe_keyless(client, profile, resolved.base_url)
     if not key and profile.name in local.KEYLESS_PROFILES:
@@ -290,6 +352,20 @@ async def _probe(client: Any, profile: ProviderProfile, cfg: config_mod.Config) 
                  hint="the provider may be having trouble; try again later", provider=profile.name)
 
 
+def _sign_in_check(profile: ProviderProfile, var: str | None) -> Check:
+    """A provider whose plugin signs in elsewhere: hermesd runs no sign-in, so only its key variable counts (as in the picker)."""
+    from hermesd.engine import readiness
+
+    cid = f"provider:{profile.name}"
+    if var:
+        return Check(cid, "ok", f"{var} is set (signs in through {profile.auth_type}; not probed)", provider=profile.name)
+    if profile.key_env_vars:
+        return Check(cid, "skip", f"no key set ({' or '.join(profile.key_env_vars)}); hermesd runs no {profile.auth_type} sign-in",
+                     hint=readiness.setup_hint(profile), provider=profile.name)
+    return Check(cid, "skip", f"signs in through {profile.auth_type}, which hermesd does not run; not probed",
+                 hint=readiness.setup_hint(profile), provider=profile.name)
+
+
 async def _probe_keyless(client: Any, profile: ProviderProfile, base_url: str) -> Check:
     """A server the user runs: it must answer, since nothing else can be wrong with it."""
     cid, url = f"provider:{profile.name}", profile.catalog_url(base_url)
@@ -297,7 +373,7 @@ async def _probe_keyless(client: Any, profile: ProviderProfile, base_url: str) -
         response = await client.get(url, headers=dict(profile.default_headers or {}))
     except Exception as exc:  # noqa: BLE001 - any network failure is the finding
         return Check(cid, "fail", f"cannot reach {url} ({type(exc).__name__})", provider=profile.name,
-                     hint=f"start the model server at {base_url}, or point hermesd at the running one: `hermesd setup local URL`")
+                     hint=local.start_hint(base_url))
     if response.status_code in (401, 403):
         wanted = " or ".join(profile.key_env_vars) or "the provider's key variable"
         return Check(cid, "fail", f"{url} asks for a key ({response.status_code})", provider=profile.name,
@@ -331,6 +407,7 @@ async def run(
     *,
     only: list[str] | None = None,
     probe: bool = True,
+    everything: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
@@ -338,14 +415,19 @@ async def run(
 
     With ``probe`` each provider's catalog is asked (``progress(done, total,
     name)`` after each); without, a row says only whether its key is set.
-    ``only`` limits the provider rows to those names.
+    ``only`` limits the provider rows to those names; without it (or
+    ``everything``) providers nobody set up are counted in one row.
     """
     cfg = cfg or await asyncio.to_thread(config_mod.load)
-    checks = config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks() + [pareto_check(cfg)]
     profiles = providers.list_providers()
+    first = setup_check(cfg, profiles)
+    checks = ([first] if first else []) + config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks()
+    checks.append(pareto_check(cfg))
     if only:
         wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}
         profiles = [p for p in profiles if p.name in wanted]
+    profiles, hidden = shown_providers(cfg, profiles, only, everything)
+    checks += [hidden] if hidden else []
     if not probe:
         for profile in profiles:
             if profile.auth_type == google_cloud.AUTH_TYPE:

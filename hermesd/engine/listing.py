@@ -9,7 +9,7 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
-from hermesd.engine import catalog, google_cloud, local, suggest
+from hermesd.engine import catalog, google_cloud, local, readiness, suggest
 from hermesd.settings import credentials
 from hermesd.settings import config as config_mod
 from hermesd.engine.errors import HermesError
@@ -95,13 +95,17 @@ _WEIGHT_FILES = (".gguf", ".bin", ".safetensors", ".ggml", ".onnx")
 
 
 def model_label(model: str) -> str:
-    """What a status bar shows for ``model``: a path's file name, a long id's last
-    segment, at most LABEL_MAX characters. Editors show the full id beside it
-    (a tooltip); the rule lives here so every editor shortens alike."""
+    """What a status bar shows for ``model``: a path's file name (a weights file's
+    without its extension), a long id's last segment, at most LABEL_MAX
+    characters. Editors show the full id beside it (a tooltip); the rule
+    lives here so every editor shortens alike."""
     label = model.strip()
     looks_like_path = label.startswith(("/", "~", "./", "../")) or "\\" in label or label.lower().endswith(_WEIGHT_FILES)
     if looks_like_path or len(label) > LABEL_MAX:
         label = label.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or label
+    if looks_like_path:  # a weights file: its name without the extension (SmolLM2-360M-Instruct-Q8_0)
+        stem, dot, ext = label.rpartition(".")
+        label = stem if dot and stem and f".{ext.lower()}" in _WEIGHT_FILES else label
     if len(label) > LABEL_MAX:
         head = (LABEL_MAX - 1) * 2 // 3
         label = label[:head] + "…" + label[-(LABEL_MAX - 1 - head):]
@@ -174,39 +178,53 @@ def is_configured(profile: ProviderProfile, cfg: config_mod.Config) -> bool:
     return key_status(profile, cfg) is not None or keyless_url(profile, cfg) is not None
 
 
-def setup_hint(profile: ProviderProfile) -> str:
-    """How to make ``profile`` usable, in a sentence for a person."""
-    from hermesd.paths import env_path
+class Refused(config_mod.ConfigError):
+    """A choice refused because its provider cannot be used yet; ``data`` (the error's JSON-RPC data) carries the sign-up link."""
 
-    name = profile.display_name or profile.name
-    if profile.name in local.KEYLESS_PROFILES:
-        return (f"{name}: for a model server on this machine (Ollama, LM Studio, llama.cpp, vLLM), run"
-                " `hermesd setup local`; for another endpoint, set model.base_url.")
-    if profile.auth_type == "aws_sdk":
-        return f"{name} uses AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (and AWS_SECRET_ACCESS_KEY) in the environment the editor starts from, then choose it again."
-    if profile.auth_type == google_cloud.AUTH_TYPE:
-        return f"{name} needs Google Cloud credentials: {google_cloud.fix(profile.name, profile.base_url_env_var)}."
-    if profile.auth_type != "api_key" or not profile.key_env_vars:
-        return f"{name} signs in outside Hermes ({profile.auth_type}): sign in with its own tool, then run Hermes doctor to check."
-    where = f" Get a key at {profile.signup_url}." if profile.signup_url else ""
-    return (f"{name} needs {profile.key_env_vars[0]}: set it in {env_path()} or in the environment the editor starts from,"
-            f" then choose the model again.{where}")
+    def __init__(self, message: str, signup_url: str | None) -> None:
+        super().__init__(message)
+        self.data = {"signupUrl": signup_url} if signup_url else None
+
+
+def check_usable(provider: str, model: str = "-", cfg: config_mod.Config | None = None) -> None:
+    """ConfigError, naming the fix, when a chat to ``provider`` would go out without its credential (or nowhere).
+
+    Checked against the config as it is, with ``provider`` asked for: the URL
+    and key a chat would use once it is selected (a ``model.base_url`` set for
+    another provider stays with that one).
+    """
+    cfg = cfg or config_mod.load()
+    try:
+        resolved = resolve(cfg, provider=provider, model=model)
+    except HermesError as exc:
+        raise config_mod.ConfigError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from exc
+    why = readiness.missing(resolved)
+    if why is not None:
+        assert resolved.profile is not None
+        raise Refused(f"{why}: nothing was changed in {cfg.path}; {readiness.fix(resolved.profile)}",
+                      resolved.profile.signup_url or None)
+
+
+def set_config_value(key: str, value: Any, *, reset: bool = False) -> Any:
+    """``config set`` and hermes/setConfig: :func:`hermesd.settings.config.set_value`, refusing a provider that cannot work yet."""
+    if not reset and config_mod.canonical_key(key) == "model.provider":
+        name = config_mod.validate(key, value)
+        if name:
+            check_usable(name)
+    return config_mod.set_value(key, value, reset=reset)
 
 
 def _setup_row(profile: ProviderProfile) -> SetupProvider:
-    var = profile.key_env_vars[0] if profile.auth_type == "api_key" and profile.key_env_vars else None
-    needs = f"needs {var}" if var else {"aws_sdk": "uses AWS credentials", google_cloud.AUTH_TYPE: "needs Google Cloud credentials"
-                                        }.get(profile.auth_type, f"signs in with {profile.auth_type}")
-    return SetupProvider(provider=profile.name, label=profile.display_name or profile.name, description=needs,
-                         hint=setup_hint(profile), key_env_var=var, signup_url=profile.signup_url or None)
+    var = profile.key_env_vars[0] if profile.key_env_vars and profile.name not in local.KEYLESS_PROFILES else None
+    return SetupProvider(provider=profile.name, label=profile.display_name or profile.name, description=readiness.needs(profile),
+                         hint=readiness.setup_hint(profile), key_env_var=var, signup_url=profile.signup_url or None)
 
 
 def _model_row(profile: ProviderProfile, model: ModelInfo, group: str, configured: bool,
                current: CurrentModel, cfg: config_mod.Config) -> PickerItem:
     described = [t for t in (model.label if model.label != model.id else None, model.description) if t]
     if not configured:  # first: a long description is cut at the end
-        var = profile.key_env_vars[0] if profile.key_env_vars else None
-        described.insert(0, f"needs {var}" if var else "not configured")
+        described.insert(0, readiness.needs(profile))
     label = model_label(model.id)
     if label != model.id:  # a path or a long id: the short label, the whole id beside it
         described.insert(0, model.id)
@@ -214,7 +232,7 @@ def _model_row(profile: ProviderProfile, model: ModelInfo, group: str, configure
         kind="model", id=model.id, provider=profile.name, label=label, group=group,
         description=" · ".join(described), configured=configured,
         current=True if model.id == current.model and profile.name == current.provider else None,
-        hint=None if configured else setup_hint(profile),
+        hint=None if configured else readiness.setup_hint(profile),
         input=score_input(cfg) if model.id == PARETO_MODEL and profile.name == "openrouter" else None,
     )
 
@@ -288,12 +306,16 @@ def picker_result(refresh: bool = False) -> ListPickerResult:
         add(_model_row(openrouter, _pareto(cfg), "Recommended", is_configured(openrouter, cfg), current, cfg))
     for profile, result in zip(configured, listed):
         group = profile.display_name or profile.name
-        if result.source == "fallback":
+        if result.source == "fallback" and result.models:
             group += " (built-in list)"
-        if result.error:
+        down = catalog.is_unreachable(result)
+        if result.error and not down:
             errors.append(f"{profile.display_name or profile.name}: {result.error}")
         for model in result.models:
             add(_model_row(profile, model, group, True, current, cfg))
+        if down:  # one row saying so, in place of models this server may never have served
+            items.append(PickerItem(kind="notice", id="", provider=profile.name, label=result.error, group=group,
+                                    description="", configured=False, hint=result.error))
     setup = [_setup_row(p) for p in unconfigured]
     if setup:
         names = ", ".join(row.label for row in setup[:3]) + (", …" if len(setup) > 3 else "")
@@ -322,7 +344,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResu
     if score is not UNSET and not (isinstance(score, str) and not score.strip()):
         changes[config_mod.SCORE_KEY] = score
     before = config_mod.load()
-    after = config_mod.select_model(provider, model, changes)
+    after = config_mod.select_model(provider, model, changes, usable=lambda p, m: check_usable(p, m, before))
     profile = providers.get_provider_profile(after.get("model.provider"))
     assert profile is not None  # select_model validated it
     name = profile.display_name or profile.name
@@ -336,7 +358,7 @@ def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResu
         current=dataclasses.replace(current_model(after), provider=profile.name),
         message=message + ".",
         min_coding_score=floor,
-        hint=None if ready else setup_hint(profile),
+        hint=None if ready else readiness.setup_hint(profile),
         signup_url=None if ready else profile.signup_url or None,
     )
     return result, config_mod.changed_keys(before, after)

@@ -44,6 +44,11 @@ def is_local_url(url: str | None) -> bool:
     return address.is_loopback or address.is_private or address.is_link_local
 
 
+def start_hint(base_url: str) -> str:
+    """What to do when a server the user runs does not answer: one wording for doctor and chat."""
+    return f"start the model server at {base_url}, or point hermesd at the running one: `hermesd setup local URL`"
+
+
 def key_optional(profile: ProviderProfile | None, base_url: str | None) -> bool:
     """Whether ``profile`` at ``base_url`` may be used without a key."""
     if profile is not None and profile.auth_type != "api_key":

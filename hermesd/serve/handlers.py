@@ -69,15 +69,15 @@ async def get_config(conn: Connection, params: protocol.NoParams) -> protocol.Ge
 @handler("hermes/setConfig")
 async def set_config(conn: Connection, params: protocol.SetConfigParams) -> protocol.SetConfigResult:
     """Validate and write one key atomically, then tell every client."""
-    from hermesd.settings import config as config_mod
     from hermesd import protocol
+    from hermesd.engine import listing
 
     reset = params.reset is True
     if params.value is protocol.UNSET and not reset:
         raise protocol.ParamsError("`value` is required (null is a value; pass reset: true to remove the key)")
     value = None if params.value is protocol.UNSET else params.value
     try:
-        written = await asyncio.to_thread(config_mod.set_value, params.key, value, reset=reset)
+        written = await asyncio.to_thread(listing.set_config_value, params.key, value, reset=reset)
     except OSError as exc:  # disk full, read-only: the atomic write left the old file as it was
         raise _storage_failed(exc) from exc
     conn.daemon.config_written([(params.key, written)])
@@ -232,7 +232,8 @@ async def doctor(conn: Connection, params: protocol.DoctorParams) -> protocol.Do
 
     token = params.work_done_token
     report = _progress_reporter(conn, token) if token is not None else None
-    checks = await doctor_mod.run(only=params.providers, probe=params.probe is not False, progress=report)
+    checks = await doctor_mod.run(only=params.providers, probe=params.probe is not False, everything=params.all is True,
+                                  progress=report)
     if token is not None:
         conn.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
     return doctor_mod.report(checks)

@@ -231,7 +231,7 @@ def _rpc_error(exc: Exception) -> JsonRpcException | None:
     if isinstance(exc, NeedsConfirmation):
         return JsonRpcException(str(exc), NEEDS_CONFIRMATION, exc.data())
     if isinstance(exc, (ParamsError, config_mod.ConfigError)):
-        return JsonRpcInvalidParams(str(exc))
+        return JsonRpcInvalidParams(str(exc), data=getattr(exc, "data", None))  # data: a refused choice's signupUrl
     if isinstance(exc, config_mod.ConfigUnreadable):
         return JsonRpcException(str(exc), CONFIG_UNREADABLE)
     if isinstance(exc, HermesError):

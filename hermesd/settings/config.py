@@ -35,6 +35,19 @@ class ConfigError(ValueError):
     """A value that breaks a key's rule; the message names both."""
 
 
+class UnknownName(ConfigError):
+    """A config key, or a provider named as a value, that does not exist: a usage error (``hermesd`` exits 2)."""
+
+
+def unknown_key(key: str) -> UnknownName:
+    """The one wording for a key nobody knows, with the closest known keys (``config get``, ``set``, setConfig)."""
+    from hermesd.engine.suggest import did_you_mean
+
+    near = did_you_mean(key, [*KEYS, *ALIASES])
+    return UnknownName(f"unknown config key {key!r}{near}; `hermesd config get` prints every key and its value"
+                       " (also providers.NAME.base_url)")
+
+
 class ConfigUnreadable(Exception):
     """The file exists but cannot be parsed; writing would destroy it."""
 
@@ -662,8 +675,7 @@ def validate(key: str, value: Any) -> Any:
     if spec is None and _PROVIDER_URL.match(key):
         spec = Key(key, "", _url, "")
     if spec is None:
-        known = ", ".join(sorted({*KEYS, *ALIASES}))
-        raise ConfigError(f"unknown config key {key!r}; known keys: {known}, providers.NAME.base_url")
+        raise unknown_key(key)
     if not is_valid_unicode(value):
         raise ConfigError(f"{key} must be valid Unicode text (it contains a lone surrogate such as \\ud800)")
     if isinstance(value, str) and value.strip().lower() in NULL_WORDS and describe(spec)["nullable"]:
@@ -675,8 +687,10 @@ def validate(key: str, value: Any) -> Any:
         return value.strip()
     normalised = spec.check(key, value)
     if spec.check is _provider and normalised and not provider_exists(normalised):
-        raise ConfigError(
-            f"{key} must be a known provider name or alias (got {_shown(value)}); "
+        from hermesd.engine.suggest import did_you_mean, provider_names
+
+        raise UnknownName(
+            f"{key} must be a known provider name or alias (got {_shown(value)}){did_you_mean(normalised, provider_names())}; "
             "run `hermesd providers` to see them"
         )
     return normalised
@@ -759,19 +773,26 @@ SCORE_KEY = "openrouter.min_coding_score"
 NULL_WORDS = ("none", "null", "off")  # typed for a nullable key, they mean null
 
 
-def select_model(provider: str, model: str, changes: dict[str, Any] | None = None, *, path: Path | None = None) -> Config:
+def select_model(provider: str, model: str, changes: dict[str, Any] | None = None, *, path: Path | None = None,
+                 usable: Callable[[str, str], None] | None = None) -> Config:
     """Write ``model.provider``, ``model.default`` and ``changes`` in one atomic write (``hermes/selectModel``).
 
     Everything is validated before the file is touched, so a refusal leaves
-    it byte-identical. On a provider switch a ``model.base_url`` stays with
-    the provider it was set for (see :func:`_keep_url_with_its_provider`)
-    and a forced ``model.api_mode`` is dropped: it described the old endpoint.
+    it byte-identical; ``usable(provider, model)`` runs last and raises
+    ConfigError for a choice that cannot work (no credential). On a provider
+    switch a ``model.base_url`` stays with the provider it was set for (see
+    :func:`_keep_url_with_its_provider`) and a forced ``model.api_mode`` is
+    dropped: it described the old endpoint.
     """
     path = path or config_path()
     if not model.strip():
         raise ConfigError("model must be a model id (got an empty string)")
     if not validate("model.provider", provider):
         raise ConfigError("provider must be a provider name or alias (got an empty string)")
+    for key, value in (changes or {}).items():
+        validate(key, value)
+    if usable is not None:
+        usable(provider, model)
     switching = _provider_identity(provider) != _provider_identity(str(load(path).get("model.provider") or ""))
     set_values({"model.provider": provider, "model.default": model, **(changes or {})},
                unset=("model.api_mode",) if switching else (), path=path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hermesd.engine import local
 from hermesd.engine.errors import HermesError, from_status, parse_retry_after
 from hermesd.engine.runtime import Resolved
 
@@ -97,7 +98,8 @@ def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> 
         return HermesError(
             "network",
             f"cannot reach {label} ({name}: {text})",
-            hint=f"check the base URL ({resolved.base_url}) and your network",
+            hint=local.start_hint(resolved.base_url) if _users_own_server(resolved)
+            else f"check the base URL ({resolved.base_url}) and your network",
             provider=resolved.provider,
         )
     if name == "APIError":  # the SDK read an {"error": ...} event inside the stream
@@ -113,6 +115,13 @@ def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> 
         hint="try again; `hermesd doctor` checks the provider",
         provider=resolved.provider,
     )
+
+
+def _users_own_server(resolved: Resolved) -> bool:
+    """A model server the user runs (not a hosted provider pointed at a local proxy): not answering means not started."""
+    if not local.is_local_url(resolved.base_url):
+        return False
+    return resolved.profile is None or local.serves_own_models(resolved.profile, resolved.base_url)
 
 
 def _unreadable(exc: BaseException) -> bool:

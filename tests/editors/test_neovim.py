@@ -194,8 +194,10 @@ def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tm
     anthropic = next(s for s in setup["shown"] if s.startswith("Anthropic — "))
     assert anthropic == "Anthropic — needs ANTHROPIC_API_KEY"
     assert "https://" in report["setup_hint"]["msg"]
-    assert report["key_hint"]["level"] == 3  # vim.log.levels.WARN
-    assert "https://openrouter.ai/keys" in report["key_hint"]["msg"]
+    # Choosing it is refused (nothing saved): the daemon's error, with the fix, as an ERROR notification.
+    assert report["key_hint"]["level"] == 4  # vim.log.levels.ERROR
+    assert "nothing was changed" in report["key_hint"]["msg"] and "https://openrouter.ai/keys" in report["key_hint"]["msg"]
+    assert (Path(env["HERMES_HOME"]) / "config.yaml").read_text() == ""
 
 
 def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp_path):
@@ -206,6 +208,9 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
     refusal = report["refusal"]
     assert "must be a number from 0.0 to 1.0" in refusal["msg"]
     assert refusal["level"] == 4  # vim.log.levels.ERROR
+    # A typo gets the one rule the CLI has: the key meant, not a list of every key.
+    assert "unknown config key 'model.temprature' (did you mean model.temperature" in report["typo"]["msg"]
+    assert "known keys" not in report["typo"]["msg"]
     assert report["changed_value"] == 0.5
     assert report["accepted"] is not None
     assert report["statusline"] == "model-b"
@@ -226,7 +231,8 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
 def test_statusline_shows_the_daemons_short_label_for_a_path(nvim, env, up, tmp_path):
     report = run(nvim, "label", env, tmp_path)
     assert report["model"] == "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
-    assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0.gguf"
+    assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0"
+    assert "model: SmolLM2-135M-Instruct-Q8_0" in report["header"] and "/home/u" not in report["header"]
 
 
 def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):
@@ -236,6 +242,16 @@ def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):
     assert "**Error** (auth" in text
     assert "> Hint:" in text and "OPENROUTER_API_KEY" in text
     assert "sk-test-canary-1234" not in text
+
+
+def test_an_ignored_config_value_is_one_warning_not_one_per_reply(nvim, env, up, tmp_path):
+    (Path(env["HERMES_HOME"]) / "config.yaml").write_text(
+        "model:\n  provider: openrouter\n  default: openrouter/pareto-code\n  temperature: hot\n")
+    report = run(nvim, "config_warning", env, tmp_path)
+    warnings = [n for n in report["notifications"] if "temperature" in n["msg"]]
+    assert len(warnings) == 1 and warnings[0]["level"] == 3  # vim.log.levels.WARN
+    assert warnings[0]["msg"].startswith('hermes: config.yaml: model.temperature must be a number from 0.0 to 2.0 (got "hot")')
+    assert len([r for r in up.requests if r.path.endswith("/chat/completions")]) == 2
 
 
 def test_checkhealth_and_doctor(nvim, env, up, tmp_path):

@@ -357,6 +357,11 @@ function scenarios.set()
     return notification_matching("min_coding_score") ~= nil
   end, "the daemon's answer to 1.5")
   R.refusal = notification_matching("min_coding_score")
+  vim.cmd("HermesSet model.temprature 0.5")
+  wait(5000, function()
+    return notification_matching("temprature") ~= nil
+  end, "the daemon's answer to a typo")
+  R.typo = notification_matching("temprature")
 
   local changed
   vim.api.nvim_create_autocmd("User", {
@@ -401,6 +406,16 @@ end
 function scenarios.error()
   setup()
   vim.cmd("HermesChat Hello?")
+  wait_reply_done()
+  R.lines = buf_lines(chat().state.buf)
+end
+
+-- Two chats with a config value the daemon ignores: one WARN notification, not one per reply.
+function scenarios.config_warning()
+  setup()
+  vim.cmd("HermesChat Hello?")
+  wait_reply_done()
+  vim.cmd("HermesChat Again?")
   wait_reply_done()
   R.lines = buf_lines(chat().state.buf)
 end
@@ -502,6 +517,7 @@ function scenarios.label()
   end, "hermes/getConfig")
   R.statusline_refreshed = require("hermes").statusline()
   R.model = require("hermes.client").current().model
+  R.header = require("hermes.chat").header_text()
 end
 
 function scenarios.setup_validation()

@@ -107,6 +107,8 @@ export class ModelPicker {
       await this.choose(row);
     } else if (row?.kind === 'setup' && listing) {
       await this.setUp(listing);
+    } else if (row?.kind === 'notice') {
+      await this.explain(row.hint ?? row.label, undefined);
     }
   }
 
@@ -129,7 +131,13 @@ export class ModelPicker {
     try {
       result = await this.client.request<SelectModelResult>(Methods.selectModel, params);
     } catch (err) {
-      void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
+      // A provider refused for a missing key: the daemon's fix, with its sign-up link as a button.
+      const signupUrl = (err as { data?: { signupUrl?: unknown } })?.data?.signupUrl;
+      if (typeof signupUrl === 'string') {
+        await this.explain(errorText(err), signupUrl);
+      } else {
+        void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
+      }
       return;
     }
     this.models.applyCurrent(result.current);

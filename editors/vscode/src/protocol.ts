@@ -191,8 +191,8 @@ export interface ListPickerResult {
 
 /** One row of the model picker, ready to display as it is. */
 export interface PickerItem {
-  /** model: choose it with hermes/selectModel; setup: open the setup list */
-  kind: "model" | "setup";
+  /** model: choose it with hermes/selectModel; setup: open the setup list; notice: show its hint */
+  kind: "model" | "setup" | "notice";
   /** the model id (empty for the setup entry) */
   id: string;
   /** the provider's name (empty for the setup entry) */
@@ -430,6 +430,8 @@ export interface ChatResult {
   provider?: string;
   /** the session's model */
   model?: string;
+  /** the model's short form to show (a path's file name); `model` stays the id */
+  modelLabel?: string;
   /** the streamed reasoning, if any */
   reasoning?: string;
   /** the model the upstream says it used, when it differs */
@@ -444,6 +446,8 @@ export interface ChatResult {
   error?: ChatError;
   /** display-ready: why the daemon ended this reply early (it is stopping); the partial text is saved */
   notice?: string;
+  /** values in config.yaml this chat ignored (defaults used), one line each */
+  configWarnings?: string[];
 }
 
 /** A provider and model. */
@@ -646,6 +650,8 @@ export interface DoctorParams {
   providers?: string[];
   /** probe the catalogs (default true) */
   probe?: boolean;
+  /** also list providers nobody set up (default: counted in one row) */
+  all?: boolean;
   /** report $/progress under this token */
   workDoneToken?: number | string;
 }

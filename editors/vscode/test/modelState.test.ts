@@ -50,6 +50,7 @@ describe('ModelState', () => {
     state.applyChange({ key: 'model.default', value: '/m/SmolLM2.gguf', label: 'SmolLM2.gguf' });
     expect(state.value.current?.label).toBe('SmolLM2.gguf');
     expect(statusBarText(state.value.current)).toBe('$(hubot) SmolLM2.gguf');
+    expect(state.header().model).toBe('openrouter · SmolLM2.gguf'); // the model line too: never the path
   });
 
   it('formats config errors with the file and line', () => {

@@ -118,6 +118,44 @@ describe('ModelPicker', () => {
     expect(vscode.window.showErrorMessage).toHaveBeenCalledWith('Hermes: config.yaml line 3: cannot parse; write refused');
   });
 
+  it('shows a notice row\'s hint and selects nothing (a local server that did not answer)', async () => {
+    const { picker, raw, calls } = setup();
+    const original = raw.request.getMockImplementation()!;
+    const down = 'server not reachable at http://127.0.0.1:8080/v1: start it, or run `hermesd setup local`';
+    raw.request.mockImplementation(async (method: string, params?: Record<string, unknown>) => {
+      if (method === 'hermes/listPicker') {
+        return { ...listing, items: [{ kind: 'notice', id: '', provider: 'custom', label: down, group: 'Custom endpoint',
+                                        description: '', configured: false, hint: down }] };
+      }
+      return original(method, params);
+    });
+    const shown = picker.show();
+    await tick();
+    vscode.quickPicks[0].accept(down);
+    await shown;
+    expect(vscode.window.showWarningMessage.mock.calls[0][0]).toBe(`Hermes: ${down}`);
+    expect(calls.some((c) => c.method === 'hermes/selectModel')).toBe(false);
+  });
+
+  it('offers the sign-up link when the daemon refuses a provider without its key', async () => {
+    const { picker, raw } = setup();
+    const original = raw.request.getMockImplementation()!;
+    raw.request.mockImplementation(async (method: string, params?: Record<string, unknown>) => {
+      if (method === 'hermes/selectModel') {
+        throw Object.assign(new Error('OpenRouter needs OPENROUTER_API_KEY, and none is set: nothing was changed'),
+                            { code: -32602, data: { signupUrl: 'https://openrouter.ai/keys' } });
+      }
+      return original(method, params);
+    });
+    const shown = picker.show();
+    await tick();
+    vscode.quickPicks[0].accept('$(check) m1');
+    await shown;
+    expect(vscode.window.showWarningMessage.mock.calls[0]).toEqual(
+      ['Hermes: OpenRouter needs OPENROUTER_API_KEY, and none is set: nothing was changed', 'Get a Key']);
+    expect(vscode.window.showErrorMessage).not.toHaveBeenCalled();
+  });
+
   it('reloads on providersChanged; the refresh button asks for fresh catalogs', async () => {
     const { picker, calls, providersChanged } = setup();
     const shown = picker.show();

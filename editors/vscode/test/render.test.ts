@@ -95,6 +95,12 @@ describe('metaParts', () => {
       'hermesd is stopping (SIGTERM)',
     ]);
   });
+
+  it('shows the daemon\'s short label, not a model served as a path', () => {
+    expect(
+      metaParts({ ...base, model: '/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf', modelLabel: 'SmolLM2-360M-Instruct-Q8_0', stopReason: 'end_turn' }),
+    ).toEqual(['SmolLM2-360M-Instruct-Q8_0']);
+  });
   it('has nothing for user messages', () => {
     expect(metaParts({ id: 2, role: 'user', text: 'q' })).toEqual([]);
   });

@@ -41,6 +41,8 @@ local S = {
   ---@type string? provider and model of the last reply
   provider = nil,
   model = nil,
+  ---@type string? the daemon's short label for `model` (a path's file name), when it differs
+  model_label = nil,
   ---@type string?
   routed_model = nil,
   ---@type {provider: string, model: string}? sent with the next message after the configured model changed
@@ -131,17 +133,31 @@ local function split_lines(text)
   return vim.split((text:gsub("\r\n?", "\n")), "\n", { plain = true })
 end
 
+local warned = {} -- config warnings already shown in this Neovim: each once, not after every reply
+
+--- The daemon's warnings about config.yaml values a chat ignored, as WARN notifications.
+---@param warnings string[]?
+function M.warn_config(warnings)
+  for _, warning in ipairs(type(warnings) == "table" and warnings or {}) do
+    if type(warning) == "string" and not warned[warning] then
+      warned[warning] = true
+      vim.notify("hermes: config.yaml: " .. warning, vim.log.levels.WARN)
+    end
+  end
+end
+
 --- The header line's text.
 ---@return string
 function M.header_text()
   local cur = client.current()
-  local provider, model, routed = S.provider, S.model, S.routed_model
+  -- Models show as the daemon's short label (a path's file name); the id when it sent none.
+  local provider, model, routed = S.provider, S.model_label or S.model, S.routed_model
   if S.override then
     -- The configured model changed: the next message goes to it.
-    provider, model, routed = cur.provider, cur.model, nil
+    provider, model, routed = cur.provider, cur.label ~= "" and cur.label or cur.model, nil
   elseif not model or model == "" then
     -- No reply yet: show what the daemon is configured with.
-    provider, model = provider or cur.provider, cur.model
+    provider, model = provider or cur.provider, cur.label ~= "" and cur.label or cur.model
   end
   local parts = {
     "Hermes",
@@ -275,11 +291,13 @@ local function on_result(run, err, result)
       vim.list_extend(trailer, M.error_lines(err))
     end
   elseif type(result) == "table" then
+    M.warn_config(result.configWarnings)
     if type(result.sessionId) == "string" then
       S.session_id = result.sessionId
     end
     S.provider = type(result.provider) == "string" and result.provider or S.provider
     S.model = type(result.model) == "string" and result.model or S.model
+    S.model_label = type(result.modelLabel) == "string" and result.modelLabel or nil
     S.routed_model = type(result.routedModel) == "string" and result.routedModel or nil
     S.override = nil
     if type(result.text) == "string" and result.text ~= run.text then
@@ -287,7 +305,7 @@ local function on_result(run, err, result)
     end
     local heading = "## Hermes"
     if S.model and S.model ~= "" then
-      heading = heading .. " (" .. S.model .. (S.routed_model and (" → " .. S.routed_model) or "") .. ")"
+      heading = heading .. " (" .. (S.model_label or S.model) .. (S.routed_model and (" → " .. S.routed_model) or "") .. ")"
     end
     set_reply_heading(run, heading)
     if type(result.notice) == "string" and result.notice ~= "" then
@@ -658,6 +676,7 @@ function M.new_session()
   S.running = nil
   S.generation = S.generation + 1
   S.session_id, S.provider, S.model, S.routed_model, S.override = nil, nil, nil, nil, nil
+  S.model_label = nil
   S.carried = nil
   if valid_buf() then
     reset_buffer_lines()

@@ -99,6 +99,8 @@ function M.pick()
         return
       elseif item.kind == "setup" then
         set_up(listing)
+      elseif item.kind == "notice" then
+        notify(item.hint or item.label, vim.log.levels.WARN)
       else
         choose(item)
       end

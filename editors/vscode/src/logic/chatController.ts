@@ -261,6 +261,7 @@ export class ChatController {
         reasoning: result.reasoning || reply.reasoning,
         provider: result.provider,
         model: result.model,
+        modelLabel: result.modelLabel,
         routedModel: result.routedModel,
         stopReason: result.stopReason,
         notice: result.notice,

@@ -18,6 +18,8 @@ export interface ChatEntry {
   streaming?: boolean;
   provider?: string;
   model?: string;
+  /** The daemon's short label for `model` (a path's file name), when it differs. */
+  modelLabel?: string;
   /** The model a router (Pareto Code) sent the request to. */
   routedModel?: string;
   stopReason?: string;

@@ -121,5 +121,6 @@ export function describeCurrent(current: CurrentModel | undefined): string {
   if (!current.model) {
     return `${current.provider} · no model set`;
   }
-  return current.provider ? `${current.provider} · ${current.model}` : current.model;
+  const model = current.label || current.model; // the daemon's short label (a path's file name)
+  return current.provider ? `${current.provider} · ${model}` : model;
 }

@@ -93,7 +93,8 @@ export function metaParts(entry: ChatEntry): string[] {
     parts.push('streaming…');
   }
   if (entry.model) {
-    parts.push(entry.routedModel && entry.routedModel !== entry.model ? `${entry.model} → ${entry.routedModel}` : entry.model);
+    const shown = entry.modelLabel ?? entry.model; // the daemon's short label; the id otherwise
+    parts.push(entry.routedModel && entry.routedModel !== entry.model ? `${shown} → ${entry.routedModel}` : shown);
   }
   switch (entry.stopReason) {
     case 'cancelled':

@@ -916,6 +916,10 @@ await step('with no key and no model, the picker leads with pareto-code and "Set
   if (!text.includes('Get a Key') || !text.includes('https://openrouter.ai/keys')) {
     throw new Error(`key hint: ${text}`);
   }
+  // Refused, not saved: the daemon wrote no config.yaml (issue 33).
+  if (!text.includes('nothing was changed') || fs.existsSync(path.join(hermesHome, 'config.yaml'))) {
+    throw new Error(`the choice without a key was saved: ${text}`);
+  }
   await shot('21-pareto-needs-key');
   await closeNotifications();
   // Back to the configured model for the steps after this one.
