@@ -114,8 +114,9 @@ class HermesProtocol(LanguageServerProtocol):
             return
         self._result_types.pop(msg_id, None)
         # A RawResult exists only once hermesd.protocol is loaded: no import on the initialize reply.
-        protocol = sys.modules.get("hermesd.protocol")
-        body = result.data if protocol is not None and isinstance(result, protocol.RawResult) else None
+        # getattr: a worker thread may be importing it right now (half-initialised, no RawResult yet).
+        raw_type = getattr(sys.modules.get("hermesd.protocol"), "RawResult", None)
+        body = result.data if raw_type is not None and isinstance(result, raw_type) else None
         try:
             if body is None:
                 data = frame({"jsonrpc": "2.0", "id": msg_id, "result": result}, default=self._serialize_message)
@@ -187,6 +188,7 @@ class HermesServer(LanguageServer):
         self.drop_connection: Callable[[], None] = lambda: None
         self.outbox: Outbox | None = None
         self.chats: set[asyncio.Task] = set()  # this connection's hermes/chat requests in flight
+        self.plugins_checked = False  # its first listing looked for plugin changes (a new window sees them)
 
     def use_outbox(self, outbox: Outbox) -> None:
         """Send everything through ``outbox`` (see :class:`Outbox`)."""
