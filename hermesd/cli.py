@@ -11,6 +11,7 @@ Exit codes: see EXIT_CODES (printed by ``hermesd --help``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 EXIT_CODES = """exit codes:
@@ -97,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sessions", help="list saved conversations")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("plugins", help="manage provider plugins")
+    psub = p.add_subparsers(dest="action", required=True)
+    e = psub.add_parser("enable", help="load a plugin quarantined after it crashed the daemon, though its files are unchanged")
+    e.add_argument("name")
     return parser
 
 
@@ -141,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": _config,
         "sessions": _sessions,
         "setup": _setup,
+        "plugins": _plugins,
     }[args.command]
     from hermesd.settings.config import ConfigError, ConfigUnreadable
 
@@ -181,7 +189,8 @@ def serve_daemon(base: Any, kind: str, ready_fd: int) -> int:
 
     install()
     _setup_logging("INFO", to_stderr=False)
-    return shared.serve(base, kind, ready_fd if ready_fd >= 0 else None)
+    with _crash_record():
+        return shared.serve(base, kind, ready_fd if ready_fd >= 0 else None)
 
 
 def _forward_or_serve(log_level: str) -> int:
@@ -207,8 +216,25 @@ def _serve_stdio() -> int:
     from hermesd.serve import stdio
     from hermesd.serve.server import create_server
 
-    stdio.serve(create_server())
+    with _crash_record():
+        stdio.serve(create_server())
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _crash_record() -> Iterator[None]:
+    """While serving: a crash is recorded for the next daemon, which names the plugin (hermesd.serve.crash)."""
+    from hermesd.paths import ensure_private_dir, log_dir
+    from hermesd.serve import crash
+
+    try:
+        crash.arm(ensure_private_dir(log_dir()))
+    except OSError:
+        pass  # no log directory: serve without a record
+    try:
+        yield
+    finally:
+        crash.disarm()
 
 
 def _early_warm_up() -> None:
@@ -225,7 +251,8 @@ def _early_warm_up() -> None:
 def _serve_tcp(port: int) -> int:
     from hermesd.serve import tcp
 
-    return tcp.serve(port)
+    with _crash_record():
+        return tcp.serve(port)
 
 
 def _setup_logging(level: str, *, to_stderr: bool) -> None:
@@ -446,6 +473,17 @@ def _setup(args: argparse.Namespace) -> int:
     from hermesd.engine import setup
 
     return setup.command(args)
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    """``plugins enable NAME``: release a quarantined plugin; running daemons load it at their next check."""
+    from providers.discovery import quarantine_path, release_quarantine
+
+    if release_quarantine(name=args.name):
+        print(f"{args.name}: released from quarantine; it loads at the next session or listing")
+        return EXIT_OK
+    print(f"hermesd: {args.name!r} is not quarantined ({quarantine_path()} does not list it)", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _sessions(args: argparse.Namespace) -> int:

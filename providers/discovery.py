@@ -293,6 +293,8 @@ class Loader:
         self._module_names: set[str] = set()
         # config.yaml's ``plugins.disabled``, read once per discovery.
         self.disabled: frozenset[str] = disabled_plugins()
+        # Plugins that crashed an earlier daemon (quarantine_path()), read once per discovery.
+        self.quarantined: dict[str, dict[str, Any]] = read_quarantine()
 
     def _guarded(self, info: PluginInfo, run: Callable[[], Any]) -> None:
         self.registry.begin()
@@ -379,7 +381,23 @@ class Loader:
             info.disabled = True
             self.plugins.append(info)
             return
+        if self._held(plugin_dir, info):
+            return
         self._guarded(info, run)
+
+    def _held(self, plugin_dir: Path, info: PluginInfo) -> bool:
+        """Whether ``plugin_dir`` stays quarantined (listed with its crash as its error); a changed one is released."""
+        record = self.quarantined.get(os.fspath(plugin_dir))
+        if record is None:
+            return False
+        if record.get("files") != files_signature(plugin_dir):
+            release_quarantine(path=os.fspath(plugin_dir))  # edited since the crash: load it again
+            return False
+        info.error = PluginError(plugin=info.name, path=record.get("file") or info.path, line=record.get("line"),
+                                 message=quarantine_message(info.name, record), source=info.source)
+        self.errors.append(info.error)
+        self.plugins.append(info)
+        return True
 
     def load_legacy(self, root: Path) -> None:
         """Each ``*.py`` in ``root`` as a legacy single-file plugin, except this package's own modules."""
@@ -453,6 +471,99 @@ def disabled_plugins(path: Path | None = None) -> frozenset[str]:
     if isinstance(names, str):
         names = [names]
     return frozenset(n.strip() for n in names or () if isinstance(n, str) and n.strip())
+
+
+# -- quarantine ----------------------------------------------------------------
+#
+# A plugin that took a daemon down (os._exit, a crash in a C extension) is
+# named by the next daemon from the crash record hermesd.serve.crash keeps,
+# and recorded here, keyed by its directory, with a signature of its files.
+# It is not loaded until those files change or the user releases it
+# (``hermesd plugins enable NAME``). Read once per discovery; nothing on the warm path.
+
+
+def quarantine_path() -> Path:
+    """``$HERMES_HOME/plugins/quarantine.json``: beside the plugins it holds back, for every daemon of this home."""
+    return general_user_dir() / "quarantine.json"
+
+
+def read_quarantine() -> dict[str, dict[str, Any]]:
+    """Plugin directory -> its crash record; empty when there is none (the usual case: one failed open)."""
+    import json
+
+    try:
+        data = json.loads(quarantine_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def _write_quarantine(records: dict[str, dict[str, Any]]) -> None:
+    """Replace the file atomically (private, like the keys a plugin could reach); none left: no file."""
+    import json
+    import tempfile
+
+    path = quarantine_path()
+    if not records:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".quarantine-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(records, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def quarantine(plugin_dir: str, record: dict[str, Any]) -> None:
+    """Hold ``plugin_dir`` back from now on, with ``record`` (plugin, function, file, line, at) and its files' signature."""
+    records = read_quarantine()
+    records[plugin_dir] = {**record, "files": files_signature(Path(plugin_dir))}
+    _write_quarantine(records)
+
+
+def release_quarantine(name: str | None = None, path: str | None = None) -> list[str]:
+    """Load the plugin named ``name`` (or at ``path``) again; the plugins released."""
+    records = read_quarantine()
+    gone = [k for k, v in records.items() if k == path or (name is not None and v.get("plugin") == name)]
+    if gone:
+        _write_quarantine({k: v for k, v in records.items() if k not in gone})
+    return [records[k].get("plugin", k) for k in gone]
+
+
+def quarantine_message(name: str, record: dict[str, Any]) -> str:
+    """What pluginErrors, doctor and the editors say about a quarantined plugin."""
+    where = f" in {record['function']}" if record.get("function") else ""
+    when = f" at {record['at']}" if record.get("at") else ""
+    return (f"crashed the daemon{where}{when}; quarantined until its files change "
+            f"(or `hermesd plugins enable {name}`)")
+
+
+def files_signature(plugin_dir: Path) -> list[list[Any]]:
+    """(relative path, size, mtime) of each file the fingerprint watches under ``plugin_dir``: what "its files change" compares."""
+    rows: list[tuple] = []
+    _tree_stats(os.fspath(plugin_dir), _MAX_DEPTH, rows)
+    root = os.fspath(plugin_dir)
+    return [[os.path.relpath(r[0], root), *r[1:3]] for r in rows if len(r) == 5]
+
+
+def plugin_of_path(path: str) -> tuple[str, str] | None:
+    """(plugin name, plugin directory) of a directory plugin's file at ``path``; None for any other file."""
+    for root in (user_dir(), bundled_dir(), general_user_dir()):
+        root_s = os.fspath(root) + os.sep
+        if path.startswith(root_s):
+            name = path[len(root_s):].split(os.sep, 1)[0]
+            if name and name != "model-providers":
+                return name, root_s + name
+    return None
 
 
 def _plugin_dirs(root: Path) -> Iterator[Path]:
@@ -734,6 +845,11 @@ def fingerprint() -> tuple:
     rows: list[tuple] = [("HERMES_HOME", str(hermes_home()))]
     # config.yaml's ``plugins.disabled`` decides what loads; its other keys do not.
     rows.append(("plugins.disabled", tuple(sorted(disabled_plugins()))))
+    try:  # a plugin released from quarantine loads at the next check
+        st = os.stat(quarantine_path())
+        rows.append(("quarantine", st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
     for root in (bundled_dir(), general_user_dir()):
         _tree_stats(os.fspath(root), _MAX_DEPTH, rows)
     legacy: list[tuple] = []

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,93 @@ async def test_editing_a_plugin_under_two_streaming_sessions_never_mixes_its_cod
     # The first sessions still run their own generations.
     assert await _chat(a, sa, "a5") == text
     assert _versions(upstream, "a5") == ("v1", "v1")
+
+
+def _write_exiter(home: Path, base_url: str, body: str = "        os._exit(3)\n") -> Path:
+    """A plugin whose build_api_kwargs_extras ends the process, as a crashing C extension would."""
+    directory = home / "plugins" / "model-providers" / "exiter"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "__init__.py"
+    path.write_text(
+        "import os\nfrom providers import register_provider\nfrom providers.base import ProviderProfile\n"
+        "class Exiter(ProviderProfile):\n"
+        "    def build_api_kwargs_extras(self, **context):\n" + body +
+        "        return {}, {}\n"
+        f"register_provider(Exiter(name='exiter', base_url={base_url!r}, env_vars=('GEN_API_KEY',),\n"
+        "                          fallback_models=('exiter-model',)))\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.asyncio
+async def test_a_plugin_that_ends_the_daemon_is_named_and_quarantined_by_the_next_one(
+        start_daemon, isolated_home: Path, upstream: Upstream) -> None:
+    base = upstream.url + "/v1"
+    _write_gen(isolated_home, "v1", base)
+    plugin_file = _write_exiter(isolated_home, base)
+    env = {"GEN_API_KEY": KEY}
+    a = await start_daemon(env=env, shared=True)
+    b = await start_daemon(env=env, shared=True)
+    sb = (await b.request("hermes/newSession", {"provider": "gen", "model": "gen-model"}))["sessionId"]
+    assert await _chat(b, sb, "saved before the crash") == upstream.reply_text
+    upstream.chunk_delay = 0.2
+    streaming = asyncio.ensure_future(_chat(b, sb, "streaming during the crash"))
+    await asyncio.sleep(0.3)
+    sa = (await a.request("hermes/newSession", {"provider": "exiter", "model": "exiter-model"}))["sessionId"]
+    with pytest.raises(Exception):  # the shared daemon is gone: both editors lose their connection
+        await _chat(a, sa, "this ends the daemon")
+    with pytest.raises(Exception):
+        await streaming
+    run_dir = Path(os.environ["HERMESD_RUNTIME_DIR"])
+    for _ in range(100):
+        if not shared_daemon_pids(run_dir):
+            break
+        await asyncio.sleep(0.1)
+    upstream.chunk_delay = 0.0
+
+    # The next daemon (a new window) names the plugin, the hook and the time, and does not load it.
+    c = await start_daemon(env=env, shared=True)
+    listing = await c.request("hermes/listProviders")
+    [error] = [e for e in listing["pluginErrors"] if e["plugin"] == "exiter"]
+    assert re.fullmatch(r"crashed the daemon in build_api_kwargs_extras at \d\d:\d\d; quarantined until its files "
+                        r"change \(or `hermesd plugins enable exiter`\)", error["message"]), error
+    assert error["path"] == str(plugin_file) and error["line"] == 6
+    assert "exiter" not in {p["name"] for p in listing["providers"]}
+    doctor = await c.request("hermes/doctor", {"probe": False})
+    [check] = [ch for ch in doctor["checks"] if ch["id"] == "plugin:exiter"]
+    assert check["status"] == "fail" and "crashed the daemon in build_api_kwargs_extras" in check["summary"]
+    log = (Path(os.environ["HERMESD_LOG_DIR"]) / "hermesd.log").read_text()
+    assert "plugin exiter crashed the daemon in build_api_kwargs_extras" in log
+    assert not list(Path(os.environ["HERMESD_LOG_DIR"]).glob("crash-*.log"))[1:]  # only the running daemon's
+    # The other editor's earlier turn is saved; the other providers work.
+    saved = await c.request("hermes/getSession", {"sessionId": sb})
+    assert "saved before the crash" in [m["content"] for m in saved["messages"]]
+    sc = (await c.request("hermes/newSession", {"provider": "gen", "model": "gen-model"}))["sessionId"]
+    assert await _chat(c, sc, "after") == upstream.reply_text
+
+    # Released by the user (files unchanged) ...
+    cli = subprocess.run([sys.executable, "-m", "hermesd", "plugins", "enable", "exiter"],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    listing = await c.request("hermes/listProviders", {"refresh": True})
+    assert "exiter" in {p["name"] for p in listing["providers"]}
+    assert not [e for e in listing["pluginErrors"] if e["plugin"] == "exiter"]
+
+
+def test_a_quarantined_plugin_loads_again_once_its_files_change(isolated_home: Path) -> None:
+    import providers
+    from providers import discovery
+
+    plugin_file = _write_exiter(isolated_home, "http://127.0.0.1:9/v1")
+    discovery.quarantine(str(plugin_file.parent), {"plugin": "exiter", "function": "build_api_kwargs_extras",
+                                                   "file": str(plugin_file), "line": 6, "at": "14:02"})
+    providers.reload()
+    [error] = [e for e in providers.plugin_errors() if e.plugin == "exiter"]
+    assert error.message.startswith("crashed the daemon in build_api_kwargs_extras at 14:02; quarantined")
+    assert providers.get_provider_profile("exiter") is None
+    assert not providers.plugins_changed()
+
+    _write_exiter(isolated_home, "http://127.0.0.1:9/v1", body="        pass  # fixed\n")
+    assert providers.plugins_changed()
+    providers.reload()
+    assert providers.get_provider_profile("exiter") is not None
+    assert discovery.read_quarantine() == {}
