@@ -640,7 +640,10 @@ def _import_package(plugin_dir: Path, module_name: str) -> None:
     _snapshots[module_name] = (os.fspath(plugin_dir), _read_tree(plugin_dir))
     _ensure_parent_packages(module_name)
     try:
-        importlib.import_module(module_name)
+        spec = _SnapshotFinder.find_spec(module_name)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
     except BaseException:
         _forget_modules(module_name)
         raise
@@ -649,13 +652,18 @@ def _import_package(plugin_dir: Path, module_name: str) -> None:
 def _read_tree(plugin_dir: Path) -> dict[str, bytes]:
     """Every ``.py`` file under ``plugin_dir``, by path relative to it (``/``-separated)."""
     files: dict[str, bytes] = {}
-    for parent, dirs, names in os.walk(plugin_dir):
-        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
-        rel = os.path.relpath(parent, plugin_dir).replace(os.sep, "/")
-        for name in names:
-            if name.endswith(".py"):
-                with open(os.path.join(parent, name), "rb") as f:
-                    files[name if rel == "." else f"{rel}/{name}"] = f.read()
+
+    def walk(path: str, prefix: str, depth: int) -> None:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.endswith(".py") and entry.is_file():
+                    with open(entry.path, "rb") as f:
+                        files[prefix + name] = f.read()
+                elif depth > 1 and name != "__pycache__" and not name.startswith(".") and entry.is_dir():
+                    walk(entry.path, f"{prefix}{name}/", depth - 1)
+
+    walk(os.fspath(plugin_dir), "", _MAX_DEPTH)
     return files
 
 
