@@ -212,3 +212,25 @@ def test_a_quarantined_plugin_loads_again_once_its_files_change(isolated_home: P
     providers.reload()
     assert providers.get_provider_profile("exiter") is not None
     assert discovery.read_quarantine() == {}
+
+
+def test_a_replaced_generation_is_freed_once_no_session_holds_its_profiles(isolated_home: Path) -> None:
+    import providers
+
+    _write_gen(isolated_home, "v1", "http://127.0.0.1:9/v1")
+    providers.reload()
+    held = providers.get_provider_profile("gen")
+    first = type(held).__module__.rsplit(".", 2)[0]  # hermes_provider_plugins.g<N>
+    assert held.build_extra_body() == {"init_version": "v1", "tag_version": "v1"}
+    for version in ("v2", "v3", "v4"):
+        _write_gen(isolated_home, version, "http://127.0.0.1:9/v1")
+        providers.reload()
+        providers.release_generations([held])
+    # Held: its modules stay, and its lazy import still resolves inside its own generation.
+    assert any(m.startswith(first + ".") for m in sys.modules)
+    assert held.build_extra_body() == {"init_version": "v1", "tag_version": "v1"}
+    assert providers.get_provider_profile("gen").build_extra_body() == {"init_version": "v4", "tag_version": "v4"}
+    providers.release_generations([])
+    assert not any(m.startswith(first + ".") for m in sys.modules)
+    live = {".".join(m.split(".")[:2]) for m in sys.modules if m.startswith("hermes_provider_plugins.g") and m.count(".") >= 3}
+    assert len(live) == 2  # the current generation and the one it replaced
