@@ -3,7 +3,10 @@
 Plugins call :func:`register_provider`; everything else looks profiles up
 with :func:`get_provider_profile` and :func:`list_providers`. Discovery runs
 lazily on the first look-up, and :func:`reload` runs it again from scratch so
-a long-lived daemon can see plugins added, edited or removed since.
+a long-lived daemon can see plugins added, edited or removed since. Each
+discovery is a generation (:class:`providers.discovery.Generation`): a
+profile of an earlier one keeps running its own code, whole, until
+:func:`release_generations` finds nothing holds it.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from dataclasses import replace
 
 from providers.base import OMIT_TEMPERATURE, ProviderProfile
 from providers.discovery import (
+    Generation,
     Loader,
     Origin,
     PluginError,
     PluginInfo,
     Registry,
     bundled_dir,
-    Generation,
     fingerprint,
     general_user_dir,
     hermes_home,

@@ -1,6 +1,6 @@
 """Crash records: which plugin took a daemon down, named and quarantined by the next daemon.
 
-A plugin runs inside the daemon's process (docs/plugins.md, "Blast radius"):
+A plugin runs inside the daemon's process (docs/plugins.md, "Reloads, and what a plugin can break"):
 ``os._exit`` or a crash in a C extension ends every chat of every client of
 that daemon, and leaves no Python traceback. So each serving daemon keeps an
 open, private ``crash-<pid>.log`` beside hermesd.log: :mod:`faulthandler`
