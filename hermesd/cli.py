@@ -11,6 +11,7 @@ Exit codes: see EXIT_CODES (printed by ``hermesd --help``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 EXIT_CODES = """exit codes:
@@ -105,10 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-test", action="store_true", help="do not send the test chat")
     s.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("plugins", help="enable an installed package's plugin (entry points are opt-in)")
+    p = sub.add_parser("plugins", help="manage provider plugins")
     psub = p.add_subparsers(dest="action", required=True)
-    e = psub.add_parser("enable", help="add NAME to plugins.enabled in config.yaml (as `hermes plugins enable` does)")
-    e.add_argument("name", help="the entry point's name (doctor and `hermesd providers` list them), or its package's")
+    e = psub.add_parser("enable", help="run an installed package's plugin (entry points are opt-in: adds NAME to "
+                        "plugins.enabled, as `hermes plugins enable` does), or load a plugin quarantined after it "
+                        "crashed the daemon though its files are unchanged")
+    e.add_argument("name", help="the plugin's name (doctor and `hermesd providers` list them), or its package's")
 
     p = sub.add_parser("sessions", help="list saved conversations")
     p.add_argument("--json", action="store_true")
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "plugins": _plugins,
         "sessions": _sessions,
         "setup": _setup,
+        "plugins": _plugins,
     }[args.command]
     from hermesd.settings.config import ConfigError, ConfigUnreadable, UnknownName
 
@@ -201,7 +206,8 @@ def serve_daemon(base: Any, kind: str, ready_fd: int) -> int:
 
     install()
     _setup_logging("INFO", to_stderr=False)
-    return shared.serve(base, kind, ready_fd if ready_fd >= 0 else None)
+    with _crash_record():
+        return shared.serve(base, kind, ready_fd if ready_fd >= 0 else None)
 
 
 def _forward_or_serve(log_level: str) -> int:
@@ -230,8 +236,25 @@ def _serve_stdio() -> int:
     from hermesd.serve import stdio
     from hermesd.serve.server import create_server
 
-    stdio.serve(create_server())
+    with _crash_record():
+        stdio.serve(create_server())
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _crash_record() -> Iterator[None]:
+    """While serving: a crash is recorded for the next daemon, which names the plugin (hermesd.serve.crash)."""
+    from hermesd.paths import ensure_private_dir, log_dir
+    from hermesd.serve import crash
+
+    try:
+        crash.arm(ensure_private_dir(log_dir()))
+    except OSError:
+        pass  # no log directory: serve without a record
+    try:
+        yield
+    finally:
+        crash.disarm()
 
 
 def _early_warm_up() -> None:
@@ -248,7 +271,8 @@ def _early_warm_up() -> None:
 def _serve_tcp(port: int) -> int:
     from hermesd.serve import tcp
 
-    return tcp.serve(port)
+    with _crash_record():
+        return tcp.serve(port)
 
 
 def _setup_logging(level: str, *, to_stderr: bool) -> None:
@@ -538,19 +562,23 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    """``hermesd plugins enable NAME``: an installed entry-point plugin runs from the next discovery on."""
+    """``hermesd plugins enable NAME``: a quarantined plugin is released, an installed entry-point plugin
+    enabled; running daemons load it at their next plugin check."""
     from importlib.metadata import entry_points
 
     from hermesd.settings import config
-    from providers.discovery import ENTRY_POINT_GROUPS
+    from providers.discovery import ENTRY_POINT_GROUPS, release_quarantine
 
+    if release_quarantine(name=args.name):
+        print(f"{args.name}: released from quarantine; it loads at the next session or listing")
+        return EXIT_OK
     found = [ep for group in ENTRY_POINT_GROUPS for ep in entry_points(group=group)]
     names = {ep.name for ep in found} | {ep.dist.name for ep in found if ep.dist is not None}
     if args.name not in names:
         from hermesd.engine.suggest import did_you_mean
 
         listed = ", ".join(sorted({ep.name for ep in found})) or "none is installed"
-        print(f"hermesd: no installed plugin is named {args.name!r}{did_you_mean(args.name, sorted(names))}; "
+        print(f"hermesd: no quarantined or installed plugin is named {args.name!r}{did_you_mean(args.name, sorted(names))}; "
               f"installed entry-point plugins: {listed}", file=sys.stderr)
         return EXIT_USAGE
     enabled = config.enable_plugin(args.name)

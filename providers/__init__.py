@@ -3,17 +3,21 @@
 Plugins call :func:`register_provider`; everything else looks profiles up
 with :func:`get_provider_profile` and :func:`list_providers`. Discovery runs
 lazily on the first look-up, and :func:`reload` runs it again from scratch so
-a long-lived daemon can see plugins added, edited or removed since.
+a long-lived daemon can see plugins added, edited or removed since. Each
+discovery is a generation (:class:`providers.discovery.Generation`): a
+profile of an earlier one keeps running its own code, whole, until
+:func:`release_generations` finds nothing holds it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import replace
 
 from providers.base import OMIT_TEMPERATURE, ProviderProfile
 from providers.discovery import (
+    Generation,
     Loader,
     Origin,
     PluginError,
@@ -21,7 +25,6 @@ from providers.discovery import (
     Registry,
     bundled_dir,
     fingerprint,
-    forget_plugin_modules,
     general_user_dir,
     hermes_home,
     legacy_dir,
@@ -36,6 +39,7 @@ __all__ = [
     "list_providers",
     "reload",
     "plugins_changed",
+    "release_generations",
     "registry_generation",
     "plugin_errors",
     "list_plugins",
@@ -55,6 +59,8 @@ _errors: list[PluginError] = []
 _plugins: list[PluginInfo] = []
 _fingerprint: tuple | None = None
 _generation = 0
+# Plugin code by discovery: the current generation last, older ones until released.
+_generations: list[Generation] = []
 
 
 class _LiveTable(MutableMapping):
@@ -175,6 +181,22 @@ def reload() -> None:
         _discover()
 
 
+def release_generations(in_use: "Iterable[ProviderProfile | None]") -> int:
+    """Free the modules of replaced generations that no profile in ``in_use`` comes from; how many were freed.
+
+    The caller (the daemon) passes the profiles its sessions hold. The
+    generation replaced last is kept one reload more, for a look-up that was
+    running when it was replaced (a preview, a listing).
+    """
+    modules = {type(p).__module__ for p in in_use if p is not None}
+    with _lock:
+        stale = [g for g in _generations[:-2] if not g.used_by(modules)]
+        for generation in stale:
+            generation.free()
+            _generations.remove(generation)
+    return len(stale)
+
+
 def _ensure_discovered() -> None:
     if not _discovered:
         with _lock:
@@ -202,10 +224,13 @@ def _discover() -> None:
 def _load_all() -> None:
     global _discovered, _errors, _plugins, _fingerprint, _generation
     _fingerprint = fingerprint()
-    forget_plugin_modules()  # one scan here keeps each plugin's import from scanning again
+    # A new generation: its own module names, so the last one's code stays
+    # whole for the sessions still running on it (see release_generations).
+    generation = Generation(_generations[-1].number + 1 if _generations else 1)
+    _generations.append(generation)
     # Profiles registered in code before discovery (tests, embedding apps)
     # are kept, and plugins may override them like any earlier writer.
-    loader = Loader(_registry, _set_origin)
+    loader = Loader(_registry, _set_origin, generation.prefix)
     loader.load_entry_points()
     loader.load_directory_plugins(bundled_dir(), "bundled")
     loader.load_directory_plugins(user_dir(), "user")

@@ -127,6 +127,8 @@ class PluginInfo:
     disabled: bool = False
     # ``register_*`` calls of Hermes' plugin context hermesd accepts and ignores (tools, hooks).
     ignored: list[str] = field(default_factory=list)
+    # The name its code was imported under (this generation's), None for an entry point.
+    module: str | None = None
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -291,15 +293,20 @@ def wants_context(register: Callable[..., Any]) -> bool:
 class Loader:
     """Runs plugins against a registry, keeping errors and per-plugin results."""
 
-    def __init__(self, registry: Registry, set_origin: Callable[[Origin | None], None]) -> None:
+    def __init__(self, registry: Registry, set_origin: Callable[[Origin | None], None],
+                 prefix: str = _MODULE_PREFIX) -> None:
         self.registry = registry
         self.set_origin = set_origin
         self.errors: list[PluginError] = []
         self.plugins: list[PluginInfo] = []
+        # Every module name starts with this generation's own prefix (see :class:`Generation`).
+        self.prefix = prefix
         self._module_names: set[str] = set()
         # config.yaml's ``plugins.disabled`` and ``plugins.enabled``, read once per discovery.
         self.disabled: frozenset[str] = disabled_plugins()
         self.enabled: frozenset[str] = enabled_plugins()
+        # Plugins that crashed an earlier daemon (quarantine_path()), read once per discovery.
+        self.quarantined: dict[str, dict[str, Any]] = read_quarantine()
 
     def _guarded(self, info: PluginInfo, run: Callable[[], Any]) -> None:
         self.registry.begin()
@@ -380,7 +387,7 @@ class Loader:
             "model-provider",
             manifest_path=str(manifest) if manifest.is_file() else None,
         )
-        module_name = self._module_name(source, plugin_dir.name)
+        module_name = info.module = self._module_name(source, plugin_dir.name)
 
         def run() -> None:
             if source == "user":
@@ -396,7 +403,23 @@ class Loader:
             info.disabled = True
             self.plugins.append(info)
             return
+        if self._held(plugin_dir, info):
+            return
         self._guarded(info, run)
+
+    def _held(self, plugin_dir: Path, info: PluginInfo) -> bool:
+        """Whether ``plugin_dir`` stays quarantined (listed with its crash as its error); a changed one is released."""
+        record = self.quarantined.get(os.fspath(plugin_dir))
+        if record is None:
+            return False
+        if record.get("files") != files_signature(plugin_dir):
+            release_quarantine(path=os.fspath(plugin_dir))  # edited since the crash: load it again
+            return False
+        info.error = PluginError(plugin=info.name, path=record.get("file") or info.path, line=record.get("line"),
+                                 message=quarantine_message(info.name, record), source=info.source)
+        self.errors.append(info.error)
+        self.plugins.append(info)
+        return True
 
     def load_legacy(self, root: Path) -> None:
         """Each ``*.py`` in ``root`` as a legacy single-file plugin, except this package's own modules."""
@@ -405,12 +428,12 @@ class Loader:
             if stem.startswith("_") or stem in _OWN_MODULES:
                 continue
             info = PluginInfo(stem, str(path), "legacy", "model-provider")
-            module_name = self._module_name("legacy", stem)
+            module_name = info.module = self._module_name("legacy", stem)
             self._guarded(info, lambda path=path, module_name=module_name: _import_file(path, module_name))
 
     def _module_name(self, source: str, name: str) -> str:
         """A module name no other plugin of this discovery uses (``a-b`` and ``a_b`` differ)."""
-        base = f"{_MODULE_PREFIX}.{source}.{_ident(name)}"
+        base = f"{self.prefix}.{source}.{_ident(name)}"
         module_name, n = base, 1
         while module_name in self._module_names:
             n += 1
@@ -520,6 +543,99 @@ def _plugins_list(key: str, path: Path | None) -> frozenset[str]:
     return frozenset(n.strip() for n in names or () if isinstance(n, str) and n.strip())
 
 
+# -- quarantine ----------------------------------------------------------------
+#
+# A plugin that took a daemon down (os._exit, a crash in a C extension) is
+# named by the next daemon from the crash record hermesd.serve.crash keeps,
+# and recorded here, keyed by its directory, with a signature of its files.
+# It is not loaded until those files change or the user releases it
+# (``hermesd plugins enable NAME``). Read once per discovery; nothing on the warm path.
+
+
+def quarantine_path() -> Path:
+    """``$HERMES_HOME/plugins/quarantine.json``: beside the plugins it holds back, for every daemon of this home."""
+    return general_user_dir() / "quarantine.json"
+
+
+def read_quarantine() -> dict[str, dict[str, Any]]:
+    """Plugin directory -> its crash record; empty when there is none (the usual case: one failed open)."""
+    import json
+
+    try:
+        data = json.loads(quarantine_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def _write_quarantine(records: dict[str, dict[str, Any]]) -> None:
+    """Replace the file atomically (private, like the keys a plugin could reach); none left: no file."""
+    import json
+    import tempfile
+
+    path = quarantine_path()
+    if not records:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".quarantine-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(records, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def quarantine(plugin_dir: str, record: dict[str, Any]) -> None:
+    """Hold ``plugin_dir`` back from now on, with ``record`` (plugin, function, file, line, at) and its files' signature."""
+    records = read_quarantine()
+    records[plugin_dir] = {**record, "files": files_signature(Path(plugin_dir))}
+    _write_quarantine(records)
+
+
+def release_quarantine(name: str | None = None, path: str | None = None) -> list[str]:
+    """Load the plugin named ``name`` (or at ``path``) again; the plugins released."""
+    records = read_quarantine()
+    gone = [k for k, v in records.items() if k == path or (name is not None and v.get("plugin") == name)]
+    if gone:
+        _write_quarantine({k: v for k, v in records.items() if k not in gone})
+    return [records[k].get("plugin", k) for k in gone]
+
+
+def quarantine_message(name: str, record: dict[str, Any]) -> str:
+    """What pluginErrors, doctor and the editors say about a quarantined plugin."""
+    where = f" in {record['function']}" if record.get("function") else ""
+    when = f" at {record['at']}" if record.get("at") else ""
+    return (f"crashed the daemon{where}{when}; quarantined until its files change "
+            f"(or `hermesd plugins enable {name}`)")
+
+
+def files_signature(plugin_dir: Path) -> list[list[Any]]:
+    """(relative path, size, mtime) of each file the fingerprint watches under ``plugin_dir``: what "its files change" compares."""
+    rows: list[tuple] = []
+    _tree_stats(os.fspath(plugin_dir), _MAX_DEPTH, rows)
+    root = os.fspath(plugin_dir)
+    return [[os.path.relpath(r[0], root), *r[1:3]] for r in rows if len(r) == 5]
+
+
+def plugin_of_path(path: str) -> tuple[str, str] | None:
+    """(plugin name, plugin directory) of a directory plugin's file at ``path``; None for any other file."""
+    for root in (user_dir(), bundled_dir(), general_user_dir()):
+        root_s = os.fspath(root) + os.sep
+        if path.startswith(root_s):
+            name = path[len(root_s):].split(os.sep, 1)[0]
+            if name and name != "model-providers":
+                return name, root_s + name
+    return None
+
+
 def _plugin_dirs(root: Path) -> Iterator[Path]:
     """Plugin directories under ``root``: sorted, no ``_``/``.`` names, with ``__init__.py``."""
     try:
@@ -584,28 +700,102 @@ def _ident(name: str) -> str:
 
 
 def _import_package(plugin_dir: Path, module_name: str) -> None:
-    """Import a plugin directory as a package under ``module_name``, unique to it.
+    """Import a plugin directory as a package under ``module_name``, unique to it and its generation.
 
-    The old module is forgotten first, so a reload executes edited code instead
-    of returning the cached module, and relative imports inside the plugin work.
+    Its ``.py`` files are read now, once, and every module of the package
+    (``__init__`` and any submodule imported later, however lazily) runs
+    from that copy (:class:`_SnapshotFinder`): a turn on this generation never
+    mixes in code edited after it loaded. Relative imports work as usual.
     """
-    _forget_modules(module_name)
-    _import_file(plugin_dir / "__init__.py", module_name, package_dir=plugin_dir)
-
-
-def _import_file(path: Path, module_name: str, package_dir: Path | None = None) -> None:
+    _snapshots[module_name] = (os.fspath(plugin_dir), _read_tree(plugin_dir))
     _ensure_parent_packages(module_name)
-    _forget_modules(module_name)
-    spec = importlib.util.spec_from_file_location(
-        module_name,
-        path,
-        submodule_search_locations=[str(package_dir)] if package_dir else None,
-    )
+    try:
+        spec = _SnapshotFinder.find_spec(module_name)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except BaseException:
+        _forget_modules(module_name)
+        raise
+
+
+def _read_tree(plugin_dir: Path) -> dict[str, bytes]:
+    """Every ``.py`` file under ``plugin_dir``, by path relative to it (``/``-separated)."""
+    files: dict[str, bytes] = {}
+
+    def walk(path: str, prefix: str, depth: int) -> None:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.endswith(".py") and entry.is_file():
+                    with open(entry.path, "rb") as f:
+                        files[prefix + name] = f.read()
+                elif depth > 1 and name != "__pycache__" and not name.startswith(".") and entry.is_dir():
+                    walk(entry.path, f"{prefix}{name}/", depth - 1)
+
+    walk(os.fspath(plugin_dir), "", _MAX_DEPTH)
+    return files
+
+
+# Root module name of each loaded plugin package -> (its directory, its files as read at load).
+_snapshots: dict[str, tuple[str, dict[str, bytes]]] = {}
+
+
+class _SnapshotFinder:
+    """Finds the modules of a plugin package in the copy of its files read when it loaded.
+
+    First on ``sys.meta_path``; for any name outside ``hermes_provider_plugins``
+    it returns at once. A submodule absent from the copy (a file added since)
+    is not found, rather than found on disk.
+    """
+
+    @staticmethod
+    def find_spec(fullname: str, path: Any = None, target: Any = None) -> Any:
+        if not fullname.startswith(_GENERATION_PREFIX):
+            return None
+        root = fullname
+        while root not in _snapshots:
+            root, dot, _ = root.rpartition(".")
+            if not dot:
+                return None
+        plugin_dir, files = _snapshots[root]
+        rel = fullname[len(root) + 1:].replace(".", "/")
+        for candidate, package in ((f"{rel}/__init__.py" if rel else "__init__.py", True), (f"{rel}.py", False)):
+            if candidate in files:
+                origin = os.path.join(plugin_dir, *candidate.split("/"))
+                return importlib.util.spec_from_file_location(
+                    fullname, origin, loader=_SnapshotLoader(files[candidate]),
+                    submodule_search_locations=[os.path.dirname(origin)] if package else None)
+        raise ModuleNotFoundError(f"No module named {fullname!r} in {plugin_dir} as it was when loaded", name=fullname)
+
+
+class _SnapshotLoader:
+    """Runs one module's source as read at load time; writes no bytecode into the plugin's directory."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        code = compile(self.source, module.__spec__.origin, "exec", dont_inherit=True)
+        exec(code, module.__dict__)  # noqa: S102 - running the plugin is the point
+
+
+if _SnapshotFinder not in sys.meta_path:
+    sys.meta_path.insert(0, _SnapshotFinder)  # type: ignore[arg-type]
+
+
+def _import_file(path: Path, module_name: str) -> None:
+    """A legacy single-file plugin (no submodules to keep consistent)."""
+    _ensure_parent_packages(module_name)
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    # Writing __pycache__ into a user's plugin directory would change its
+    # Writing __pycache__ into a plugin directory would change its
     # fingerprint and trigger a needless reload at the next session.
     dont_write = sys.dont_write_bytecode
     sys.dont_write_bytecode = True
@@ -632,26 +822,45 @@ def _ensure_parent_packages(module_name: str) -> None:
 
 
 def _forget_modules(module_name: str) -> None:
-    """Drop a plugin's module and its submodules, so the next import runs the files again.
+    """Drop a module, its submodules and their file copies (a plugin that failed, a freed generation).
 
     Submodules only exist under an imported package, so when the package is
     absent there is nothing to look for: scanning all of ``sys.modules`` for
     each of hundreds of plugins made discovery quadratic.
     """
+    prefix = module_name + "."
+    for name in [n for n in _snapshots if n == module_name or n.startswith(prefix)]:
+        del _snapshots[name]
     if module_name not in sys.modules:
         return
-    prefix = module_name + "."
     # list() first: another thread may be importing while we scan.
     for name in [n for n in list(sys.modules) if n == module_name or n.startswith(prefix)]:
         sys.modules.pop(name, None)
 
 
-def forget_plugin_modules() -> None:
-    """Forget every plugin module in one scan, before a discovery imports them all again."""
-    prefix = _MODULE_PREFIX + "."
-    # Keep the namespace parents (``hermes_provider_plugins.<source>``).
-    for name in [n for n in list(sys.modules) if n.startswith(prefix) and n.count(".") >= 2]:
-        sys.modules.pop(name, None)
+_GENERATION_PREFIX = _MODULE_PREFIX + ".g"
+
+
+class Generation:
+    """One discovery's plugin code, imported under its own prefix ``hermes_provider_plugins.g<N>``.
+
+    A reload makes a new generation and leaves the old one's modules where
+    they are, so a session that started on an old profile keeps running its
+    own code, lazy imports included, until no session holds a profile of it
+    (:meth:`used_by`) and it is freed (:meth:`free`).
+    """
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.prefix = f"{_GENERATION_PREFIX}{number}"
+
+    def used_by(self, modules: set[str]) -> bool:
+        """Whether any of ``modules`` (profile classes' ``__module__``) is one of this generation's."""
+        return any(m.startswith(self.prefix + ".") for m in modules)
+
+    def free(self) -> None:
+        """Drop this generation's modules and file copies: its code runs nowhere any more."""
+        _forget_modules(self.prefix)
 
 
 def _plugin_error(info: PluginInfo, exc: BaseException) -> PluginError:
@@ -715,6 +924,11 @@ def fingerprint() -> tuple:
     # config.yaml's ``plugins.disabled`` and ``plugins.enabled`` decide what loads; its other keys do not.
     rows.append(("plugins.disabled", tuple(sorted(disabled_plugins()))))
     rows.append(("plugins.enabled", tuple(sorted(enabled_plugins()))))
+    try:  # a plugin released from quarantine loads at the next check
+        st = os.stat(quarantine_path())
+        rows.append(("quarantine", st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
     for root in (bundled_dir(), general_user_dir()):
         _tree_stats(os.fspath(root), _MAX_DEPTH, rows)
     legacy: list[tuple] = []

@@ -104,7 +104,8 @@ def _registry_state() -> tuple:
 
 def _openrouter_cache_keys() -> tuple:
     """The openrouter plugin module (a reload replaces it) and its process-wide catalog cache."""
-    module = sys.modules.get("hermes_provider_plugins.bundled.openrouter")
+    info = next((p for p in providers.list_plugins() if p.source == "bundled" and p.name == "openrouter"), None)
+    module = sys.modules.get(info.module) if info is not None and info.module else None
     return module, tuple(getattr(module, "_CATALOG_CACHE", {}))
 
 

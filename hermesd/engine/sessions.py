@@ -265,6 +265,11 @@ class SessionStore:
                     session = self._sessions.setdefault(session_id, session)
         return session
 
+    def profiles(self) -> list["ProviderProfile | None"]:
+        """The profiles this daemon's sessions hold: their plugin generations must stay loaded."""
+        with self._lock:
+            return [s.profile for s in self._sessions.values()]
+
     def update_target(self, session: Session, provider: str, model: str, profile: "ProviderProfile | None") -> None:
         """Switch a session's provider/model (a later chat asked for another)."""
         session.provider, session.model, session.profile = provider, model, profile

@@ -42,6 +42,7 @@ class Connection(Client, Protocol):
     daemon: Daemon
     outbox: Outbox | None
     chats: set[asyncio.Task]  # this connection's hermes/chat requests in flight
+    plugins_checked: bool  # its first listing request looked for plugin changes
     work_done_progress: Any  # pygls' progress reporter
 
 
@@ -146,12 +147,19 @@ class Daemon:
                 log.debug("dropping notification to a closed client", exc_info=True)
 
     def reload_plugins_if_changed(self) -> bool:
-        """Pick up plugins added, edited or removed since the last discovery."""
+        """Pick up plugins added, edited or removed since the last discovery.
+
+        The reload makes a new plugin generation; sessions keep the profile
+        they started with, so the older generations their profiles come from
+        stay loaded, and the others are freed.
+        """
         import providers
 
         if not providers.plugins_changed():
             return False
         providers.reload()
+        store = self.__dict__.get("store")  # never opened: no session holds a profile
+        providers.release_generations(store.profiles() if store is not None else ())
         from hermesd.protocol import ProvidersChanged, to_wire
 
         self.broadcast("hermes/providersChanged", to_wire(ProvidersChanged(reason="plugins-changed")))

@@ -43,8 +43,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 @handler("hermes/listProviders")
 async def list_providers(conn: Connection, params: protocol.ListProvidersParams) -> RawResult:
     """Every provider, whether a key is set for it, and plugins that failed to load."""
-    if params.refresh:
-        await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+    await _plugins_now(conn, params.refresh is True)
     return await conn.daemon.providers_listing()
 
 
@@ -53,6 +52,7 @@ async def list_models(conn: Connection, params: protocol.ListModelsParams) -> pr
     """The picker's models for one provider: live, cached or curated."""
     from hermesd.engine import listing
 
+    await _plugins_now(conn, params.refresh is True)
     return await asyncio.to_thread(listing.models_result, params.provider, params.refresh is True)
 
 
@@ -89,6 +89,7 @@ async def list_picker(conn: Connection, params: protocol.ListPickerParams) -> pr
     """The cross-provider model picker, display-ready: clients render it as it is."""
     from hermesd.engine import listing
 
+    await _plugins_now(conn, params.refresh is True)
     return await asyncio.to_thread(listing.picker_result, params.refresh is True)
 
 
@@ -237,6 +238,18 @@ async def doctor(conn: Connection, params: protocol.DoctorParams) -> protocol.Do
     if token is not None:
         conn.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
     return doctor_mod.report(checks)
+
+
+async def _plugins_now(conn: Connection, refresh: bool) -> None:
+    """A connection's first listing (a new window) and any refresh see the plugins as on disk now.
+
+    Later listings on the connection skip the check (a few ms with hundreds
+    of plugins): hermes/providersChanged tells every client when a session
+    start or a refresh found a change.
+    """
+    if refresh or not conn.plugins_checked:
+        conn.plugins_checked = True
+        await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
 
 
 def _storage_failed(exc: OSError) -> JsonRpcException:

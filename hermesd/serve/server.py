@@ -184,6 +184,7 @@ class HermesServer(LanguageServer):
         self.drop_connection: Callable[[], None] = lambda: None
         self.outbox: Outbox | None = None
         self.chats: set[asyncio.Task] = set()  # this connection's hermes/chat requests in flight
+        self.plugins_checked = False  # its first listing looked for plugin changes (a new window sees them)
 
     def use_outbox(self, outbox: Outbox) -> None:
         """Send everything through ``outbox`` (see :class:`Outbox`)."""
