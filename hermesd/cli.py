@@ -575,7 +575,7 @@ def _plugins(args: argparse.Namespace) -> int:
     found = [ep for group in ENTRY_POINT_GROUPS for ep in entry_points(group=group)]
     names = {ep.name for ep in found} | {ep.dist.name for ep in found if ep.dist is not None}
     if args.name not in names:
-        from hermesd.engine.suggest import did_you_mean
+        from hermesd.settings.suggest import did_you_mean
 
         listed = ", ".join(sorted({ep.name for ep in found})) or "none is installed"
         print(f"hermesd: no quarantined or installed plugin is named {args.name!r}{did_you_mean(args.name, sorted(names))}; "

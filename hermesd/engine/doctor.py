@@ -71,7 +71,7 @@ def config_checks(cfg: config_mod.Config) -> list[Check]:
 def unused_key_checks(cfg: config_mod.Config) -> list[Check]:
     """Keys hermesd does not read: the Hermes agent's own are informational, any other is a typo (warn, with the key meant)."""
     from hermesd.settings import hermes_keys
-    from hermesd.engine.suggest import did_you_mean
+    from hermesd.settings.suggest import did_you_mean
 
     agents, unknown = [], []
     for key in config_mod.ignored_keys(cfg):
@@ -99,7 +99,7 @@ def unused_key_checks(cfg: config_mod.Config) -> list[Check]:
 
 def unknown_provider_checks(cfg: config_mod.Config) -> list[Check]:
     """A provider name no plugin registers: every chat fails on ``model.provider`` (fail); summaries on the auxiliary one (warn)."""
-    from hermesd.engine.suggest import did_you_mean, provider_names
+    from hermesd.settings.suggest import did_you_mean, provider_names
 
     checks = []
     for key, status in (("model.provider", "fail"), ("auxiliary.compression.provider", "warn")):

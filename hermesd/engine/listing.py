@@ -9,7 +9,8 @@ import providers
 from providers.base import ProviderProfile
 from providers.pareto import PARETO_MODEL, describe_pareto
 
-from hermesd.engine import catalog, google_cloud, local, readiness, suggest
+from hermesd.engine import catalog, google_cloud, local, readiness
+from hermesd.settings import suggest
 from hermesd.settings import credentials
 from hermesd.settings import config as config_mod
 from hermesd.engine.errors import HermesError

@@ -41,7 +41,7 @@ class UnknownName(ConfigError):
 
 def unknown_key(key: str) -> UnknownName:
     """The one wording for a key nobody knows, with the closest known keys (``config get``, ``set``, setConfig)."""
-    from hermesd.engine.suggest import did_you_mean
+    from hermesd.settings.suggest import did_you_mean
 
     near = did_you_mean(key, [*KEYS, *ALIASES])
     return UnknownName(f"unknown config key {key!r}{near}; `hermesd config get` prints every key and its value"
@@ -687,7 +687,7 @@ def validate(key: str, value: Any) -> Any:
         return value.strip()
     normalised = spec.check(key, value)
     if spec.check is _provider and normalised and not provider_exists(normalised):
-        from hermesd.engine.suggest import did_you_mean, provider_names
+        from hermesd.settings.suggest import did_you_mean, provider_names
 
         raise UnknownName(
             f"{key} must be a known provider name or alias (got {_shown(value)}){did_you_mean(normalised, provider_names())}; "
