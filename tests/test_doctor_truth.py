@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from tests._unit_helpers import BUNDLED_NAMES
 from tests.conftest import write_config
 from tests.test_cli_polish import run_cli
 
@@ -43,9 +44,9 @@ def test_a_fresh_install_is_told_what_to_do_and_sees_no_wall_of_providers(isolat
     assert "`hermesd setup local`" in lines[1] and "OPENROUTER_API_KEY" in lines[1]
     assert not any(": no key set" in line for line in lines)
     hidden = [line for line in lines if "providers not set up" in line]
-    assert len(hidden) == 1 and hidden[0].startswith("[skip] 33 providers not set up")
+    assert len(hidden) == 1 and hidden[0].startswith(f"[skip] {len(BUNDLED_NAMES)} providers not set up")
     every = _rows(run_cli("doctor", "--no-probe", "--all", "--json"))
-    assert len([k for k in every if k.startswith("provider:")]) == 33 and "providers:hidden" not in every
+    assert len([k for k in every if k.startswith("provider:")]) == len(BUNDLED_NAMES) and "providers:hidden" not in every
 
 
 def test_a_local_only_user_sees_the_local_provider_and_one_line_for_the_rest(isolated_home, upstream):
@@ -53,7 +54,7 @@ def test_a_local_only_user_sees_the_local_provider_and_one_line_for_the_rest(iso
     rows = _rows(run_cli("doctor", "--json"))
     assert [k for k in rows if k.startswith("provider:")] == ["provider:custom"]
     assert rows["provider:custom"][0]["status"] == "ok"
-    assert "setup" not in rows and rows["providers:hidden"][0]["summary"].startswith("32 providers not set up")
+    assert "setup" not in rows and rows["providers:hidden"][0]["summary"].startswith(f"{len(BUNDLED_NAMES) - 1} providers not set up")
 
 
 def test_nous_has_one_truth_in_doctor_providers_and_the_picker(isolated_home):

@@ -143,7 +143,7 @@ async def test_vertex_in_the_picker_and_doctor_needs_google_cloud_credentials(st
     fix = "VERTEX_BASE_URL=https://aiplatform.googleapis.com/v1beta1/projects/my-proj/locations/global/endpoints/openapi"
     assert vertex["description"] == "needs Google Cloud credentials"
     assert vertex["hint"].startswith("Google Vertex AI needs Google Cloud credentials: set " + fix)
-    doctor = await daemon.request("hermes/doctor", {"probe": False, "only": ["vertex"]})
+    doctor = await daemon.request("hermes/doctor", {"probe": False, "providers": ["vertex"]})
     [check] = [c for c in doctor["checks"] if c["id"] == "provider:vertex"]
     assert check["status"] == "warn"  # half set up: the token without an endpoint
     assert check["summary"] == "vertex needs Google Cloud credentials: no endpoint with a project and region is set"

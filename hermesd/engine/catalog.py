@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from providers.pareto import PARETO_MODEL, describe_pareto
 from hermesd.engine import local
 from hermesd.paths import cache_dir, ensure_private_dir
 from hermesd.protocol import ListModelsResult, ModelInfo
+
+log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT = 8.0
 
@@ -156,3 +160,34 @@ def _has_no_catalog(profile: ProviderProfile) -> bool:
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The model a chat uses when nothing names one, and why (for doctor and the preview)."""
+
+    model: str
+    source: str  # "served" | "fallback" | "" (the plugin's first fallback, as for any provider)
+    note: str = ""
+
+
+def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, cfg: Any) -> DefaultModel:
+    """With no ``model.default``: a keyless endpoint's first served model, else the plugin's fallback.
+
+    The catalog comes through the same cache the pickers use; when it cannot
+    be fetched the fallback is used with a warning, since the server may not
+    have that model.
+    """
+    fallback = profile.fallback_models[0] if profile.fallback_models else ""
+    if not local.serves_own_models(profile, base_url):
+        return DefaultModel(fallback, "")
+    listing = list_with_config(profile, cfg, base_url=base_url, api_key=api_key)
+    served = [m.id for m in listing.models if m.group == "models"]  # not a curated router
+    if listing.source in ("live", "cache") and served:
+        return DefaultModel(served[0], "served", f"no model.default: using {served[0]}, the first model {base_url} serves")
+    note = (
+        f"no model.default and {base_url}/models could not be fetched: using the plugin's fallback "
+        f"{fallback or '(none)'}, which the server may not have"
+    )
+    log.warning("%s", note)
+    return DefaultModel(fallback, "fallback", note)

@@ -19,7 +19,7 @@ from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
 from hermesd.settings import config as config_mod
 from hermesd.settings import credentials
-from hermesd.engine import google_cloud, listing, local
+from hermesd.engine import catalog, google_cloud, listing, local
 from hermesd.engine.errors import HermesError
 from hermesd.protocol import DoctorCheck, DoctorResult
 from hermesd.engine.runtime import named_endpoint, own_entry, resolve
@@ -394,7 +394,7 @@ def model_check(cfg: config_mod.Config) -> Check | None:
         return None  # the config checks already report an unknown provider
     if resolved.profile is None:
         return None
-    chosen = local.default_model(resolved.profile, resolved.base_url, resolved.api_key, cfg)
+    chosen = catalog.default_model(resolved.profile, resolved.base_url, resolved.api_key, cfg)
     if chosen.source == "served":
         return Check("model", "ok", chosen.note, provider=resolved.provider)
     if chosen.source == "fallback":

@@ -12,14 +12,11 @@ arbitrary first row.
 from __future__ import annotations
 
 import ipaddress
-import logging
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from providers.base import ProviderProfile
 
-log = logging.getLogger(__name__)
 
 # Profiles whose endpoint is the user's own: any URL they name may be keyless.
 KEYLESS_PROFILES = frozenset({"custom"})
@@ -69,34 +66,3 @@ def serves_own_models(profile: ProviderProfile, base_url: str | None) -> bool:
     return key_optional(profile, base_url) and (not home or is_local_url(home))
 
 
-@dataclass(frozen=True)
-class DefaultModel:
-    """The model a chat uses when nothing names one, and why (for doctor and the preview)."""
-
-    model: str
-    source: str  # "served" | "fallback" | "" (the plugin's first fallback, as for any provider)
-    note: str = ""
-
-
-def default_model(profile: ProviderProfile, base_url: str, api_key: str | None, cfg: Any) -> DefaultModel:
-    """With no ``model.default``: a keyless endpoint's first served model, else the plugin's fallback.
-
-    The catalog comes through the same cache the pickers use; when it cannot
-    be fetched the fallback is used with a warning, since the server may not
-    have that model.
-    """
-    fallback = profile.fallback_models[0] if profile.fallback_models else ""
-    if not serves_own_models(profile, base_url):
-        return DefaultModel(fallback, "")
-    from hermesd.engine import catalog
-
-    listing = catalog.list_with_config(profile, cfg, base_url=base_url, api_key=api_key)
-    served = [m.id for m in listing.models if m.group == "models"]  # not a curated router
-    if listing.source in ("live", "cache") and served:
-        return DefaultModel(served[0], "served", f"no model.default: using {served[0]}, the first model {base_url} serves")
-    note = (
-        f"no model.default and {base_url}/models could not be fetched: using the plugin's fallback "
-        f"{fallback or '(none)'}, which the server may not have"
-    )
-    log.warning("%s", note)
-    return DefaultModel(fallback, "fallback", note)

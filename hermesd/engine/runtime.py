@@ -157,7 +157,7 @@ def resolve(
 
 def _unnamed_model(config: Config, profile: ProviderProfile, base_url: str, key: str | None) -> tuple[str, str]:
     """Nothing named a model: a keyless server's first served one, else the plugin's fallback."""
-    from hermesd.engine.local import default_model
+    from hermesd.engine.catalog import default_model
 
     chosen = default_model(profile, base_url, key, config)
     return chosen.model, chosen.note
