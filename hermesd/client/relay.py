@@ -119,7 +119,7 @@ class Relay:
     def note_up(self, body: bytes) -> None:
         try:
             msg = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return  # the daemon answers it (-32700)
         if not isinstance(msg, dict) or not isinstance(method := msg.get("method"), str):
             return  # a response to a request of the daemon's, or a batch
@@ -129,8 +129,8 @@ class Relay:
             self.initialized = body
         elif method in ("shutdown", "exit"):
             self.ending = True
-        if "id" in msg:
-            self.inflight[msg["id"]] = method
+        if _is_id(msg_id := msg.get("id")):
+            self.inflight[msg_id] = method
 
     def send(self, data: bytes) -> None:
         """To the current daemon; a failure is left to the main thread, which sees the drop and fails what was sent."""
@@ -190,10 +190,10 @@ class Relay:
     def note_down(self, body: bytes) -> None:
         try:
             msg = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
-        if isinstance(msg, dict) and "method" not in msg:
-            self.inflight.pop(msg.get("id"), None)
+        if isinstance(msg, dict) and "method" not in msg and _is_id(msg_id := msg.get("id")):
+            self.inflight.pop(msg_id, None)
 
     def write(self, data: bytes | bytearray, end: int | None = None) -> None:
         """``data[:end]`` to stdout, all of it (no copy: the caller may change ``data`` once this returns)."""
@@ -266,11 +266,16 @@ class Relay:
             sock.settimeout(None)
 
 
+def _is_id(value: Any) -> bool:
+    """A JSON-RPC request id (a string or an integer; anything else is not tracked, and the daemon refuses it)."""
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
 def _answers(body: bytes, msg_id: str) -> bool:
     """True when ``body`` is the response to ``msg_id``; :class:`ReplayFailed` when that response is an error."""
     try:
         msg = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     if not isinstance(msg, dict) or msg.get("id") != msg_id or "method" in msg:
         return False
