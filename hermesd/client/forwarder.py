@@ -1,4 +1,4 @@
-"""``hermesd --stdio``: a byte relay to the user's shared daemon, starting it when none runs.
+"""``hermesd --stdio``: a frame relay to the user's shared daemon, starting it (again) when none runs.
 
 The gopls ``-remote=auto`` model. Editors (and ``hermesd chat``) share one
 daemon per user and environment: the forwarder finds its endpoint, says
