@@ -30,7 +30,7 @@ from tests.test_hardening import needs_root
 from tests.test_shared_daemon import run_dir, shared_env, wait_for_exit
 from tests.upstream import Upstream
 
-PREVIOUS_RELEASE = "c6d0bd9"
+PREVIOUS_RELEASE = "c6d0bd9"  # its sessions.py is at hermesd/sessions.py (before the layer folders)
 CHUNK_DELAY = 0.02  # the slow stream: 50 chunks a second
 WORD = 6  # characters a chunk carries ("w123 ")
 
@@ -300,7 +300,7 @@ def previous_release_reader() -> Any:
     """
     root = Path(__file__).resolve().parent.parent
     try:
-        source = subprocess.run(["git", "show", f"{PREVIOUS_RELEASE}:hermesd/engine/sessions.py"], cwd=root,
+        source = subprocess.run(["git", "show", f"{PREVIOUS_RELEASE}:hermesd/sessions.py"], cwd=root,
                                 capture_output=True, text=True, check=True, timeout=30).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"the previous release's source is not in this checkout's history: {exc}")
@@ -309,7 +309,7 @@ def previous_release_reader() -> Any:
     namespace: dict[str, Any] = {"json": json, "time": time, "Session": Session, "Settings": Settings,
                                  "Path": Path}
     exec(compile("from __future__ import annotations\n" + textwrap.dedent(ast.get_source_segment(source, load)),
-                 f"{PREVIOUS_RELEASE}:hermesd/engine/sessions.py", "exec"), namespace)
+                 f"{PREVIOUS_RELEASE}:hermesd/sessions.py", "exec"), namespace)
     current = SessionStore()
     return lambda session_id: namespace["_load"](current, session_id)
 
