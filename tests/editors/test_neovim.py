@@ -181,6 +181,28 @@ def test_model_picker_pareto_and_min_score(nvim, env, up, tmp_path):
     assert cfg["openrouter"]["min_coding_score"] == 0.8
 
 
+def test_a_model_chosen_in_a_conversation_stays_with_it(nvim, env, up, tmp_path):
+    """Issue 33, item 8: :HermesModel with a chat open switches that conversation only (saved in its
+    session); a new chat follows the default; :HermesModel! makes the choice the default too."""
+    up.models = ["model-a", "model-b"]
+    report = run(nvim, "conversation_model", env, tmp_path)
+
+    sent = [r.json["model"] for r in chat_requests(up)]
+    assert sent == [PARETO, "model-b", PARETO, "model-a"]
+    assert report["chosen_notice"].startswith("hermes: Using model-b from OpenRouter in this conversation.")
+    assert ":HermesModel!" in report["chosen_notice"]
+    assert "model: model-b" in report["header_b"] and "model: model-b" in report["header_after_second"]
+    assert report["statusline_b"] == PARETO  # the default did not change
+    assert f"model: {PARETO}" in report["header_new"]
+    assert "model: model-a" in report["header_default"]
+    assert report["chosen"] is True
+
+    import yaml
+
+    cfg = yaml.safe_load((Path(env["HERMES_HOME"]) / "config.yaml").read_text())
+    assert cfg["model"]["default"] == "model-a"
+
+
 def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tmp_path):
     env = {k: v for k, v in env.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL")}  # a loopback URL alone is keyless
     (Path(env["HERMES_HOME"]) / "config.yaml").write_text("")
