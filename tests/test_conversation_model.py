@@ -7,6 +7,8 @@ upstream records the model each request names.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -87,3 +89,32 @@ async def test_a_conversation_choice_is_refused_like_the_default_one(start_daemo
     await daemon.request("hermes/chat", {"sessionId": session, "message": "hi"})
     assert _sent_model(upstream) == "model-a"  # the refused choices changed nothing
     assert "modelChosen" not in await daemon.request("hermes/getSession", {"sessionId": session})
+
+
+def test_cli_switches_a_conversation_and_chat_continue_honours_it(isolated_home, upstream):
+    path = _setup(isolated_home, upstream)
+    nothing = run_cli("chat", "--continue", "hi")
+    assert nothing.returncode == 2 and "no saved conversation to continue" in nothing.stderr
+    first = run_cli("chat", "--json", "first")
+    assert first.returncode == 0, first.stderr
+    session = json.loads(first.stdout)["sessionId"]
+    before = path.read_bytes()
+
+    done = run_cli("model", "custom/model-b", "--session", session)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Using model-b from Custom endpoint in this conversation."
+    assert path.read_bytes() == before
+    cont = run_cli("chat", "--continue", "second")
+    assert cont.returncode == 0, cont.stderr
+    assert _sent_model(upstream) == "model-b"
+    assert upstream.requests[-1].json["messages"][0]["content"] == "first"  # the same conversation
+    assert run_cli("chat", "a new one").returncode == 0
+    assert _sent_model(upstream) == "model-a"
+
+    both = run_cli("chat", "--continue", "--session", session, "x")
+    assert both.returncode == 2 and "not both" in both.stderr
+    lone = run_cli("model", "custom/model-b", "--default")
+    assert lone.returncode == 2 and "--default goes with --session" in lone.stderr
+    unknown = run_cli("model", "custom/model-b", "--session", "s-nope")
+    assert unknown.returncode == 2 and "unknown session" in unknown.stderr
+    assert path.read_bytes() == before

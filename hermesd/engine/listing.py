@@ -384,6 +384,20 @@ def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResu
     return result, config_mod.changed_keys(before, after)
 
 
+def select(provider: str, model: str, score: Any, scope: str, store: SessionStore | None = None,
+           session: Session | None = None) -> tuple[SelectModelResult, list[tuple[str, Any]]]:
+    """hermes/selectModel (and ``hermesd model``): for ``session`` alone (scope ``session``), or as the default,
+    one atomic write of config.yaml, and ``session`` too when given; the result and the config keys changed."""
+    if scope == "session":
+        assert store is not None and session is not None
+        return select_for_session(store, session, provider, model, score), []
+    result, changed = select_model(provider, model, score)
+    if store is not None and session is not None:  # validated just now: the conversation follows
+        select_for_session(store, session, provider, model, score)
+        result.session_id = session.id
+    return result, changed
+
+
 def select_for_session(store: SessionStore, session: Session, provider: str, model: str, score: Any) -> SelectModelResult:
     """hermes/selectModel for one conversation: its next turns go to ``provider``/``model`` (and the score
     typed), saved in the session; config.yaml is not touched. The same refusals as the default's."""

@@ -110,14 +110,9 @@ async def select_model(conn: Connection, params: protocol.SelectModelParams) -> 
             raise protocol.ParamsError(f"unknown session {params.session_id!r}")
         if conn.daemon.engine.is_running(session.id):
             raise protocol.ParamsError("a reply is streaming in this conversation: stop it or let it finish, then choose the model again")
-    args = (params.provider, params.model, params.min_coding_score)
     try:
-        if scope == "session":
-            return await asyncio.to_thread(listing.select_for_session, conn.daemon.store, session, *args)
-        result, changed = await asyncio.to_thread(listing.select_model, *args)
-        if session is not None:  # the default now, and this conversation too (it was validated just now)
-            await asyncio.to_thread(listing.select_for_session, conn.daemon.store, session, *args)
-            result.session_id = session.id
+        result, changed = await asyncio.to_thread(listing.select, params.provider, params.model, params.min_coding_score,
+                                                  scope, conn.daemon.store, session)
     except OSError as exc:
         raise _storage_failed(exc) from exc
     conn.daemon.config_written(changed)
