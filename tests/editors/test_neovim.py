@@ -414,7 +414,7 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     diagnostics = "2:5 warning: missing whitespace around operator (pycodestyle)"
     # #buffer and #diagnostics become typed attachments, rendered by the daemon ahead of the message.
     assert first == (f"File {path}:\n```python\n{source}```\n\n"
-                     f"Diagnostics for {path}:\n```\n{diagnostics}\n```\n\nExplain with")
+                     f"Diagnostics for {path}:\n```\n{diagnostics}\n```\n\nExplain sample.py with the diagnostics of sample.py")
     assert "> context: sample.py, diagnostics: sample.py" in report["context_lines"]
     assert report["queued"] == 1
     assert requests[1].json["messages"][-1]["content"] == (
@@ -431,8 +431,8 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     # History: newest first, title, provider/model and age; the reopened one continues.
     assert len(report["history"]) == 2
     assert report["history"][0].startswith("File: ") or "Fix the style" in report["history"][0]
-    assert report["history"][1].startswith("Explain with  [openrouter · openrouter/pareto-code]  just now · 4 messages")
-    assert "## You" in report["reopened"] and "Explain with" in report["reopened"]
+    assert report["history"][1].startswith("Explain sample.py with the diagnostics of sample.py  [openrouter · openrouter/pareto-code]  just now · 4 messages")
+    assert "## You" in report["reopened"] and "Explain sample.py with the diagnostics of sample.py" in report["reopened"]
     assert "> context: sample.py, diagnostics: sample.py" in report["reopened"]
     assert report["continued_session"] == report["first_session"]
     last = chat_requests(up)[-1].json["messages"]
