@@ -203,6 +203,16 @@ def test_a_model_chosen_in_a_conversation_stays_with_it(nvim, env, up, tmp_path)
     assert cfg["model"]["default"] == "model-a"
 
 
+def test_a_fence_left_open_runs_to_the_end_of_its_reply(nvim, env, up, tmp_path):
+    """Issue 33, item 9: `ga`/:HermesApply and :HermesInsert find the block of a reply whose last fence
+    the model never closed (markdown renders it as code), not "no code block"."""
+    report = run(nvim, "open_fences", env, tmp_path)
+    assert report["last"] == {"first": 15, "last": 18, "language": "lua", "text": "print(1)\n"}
+    assert report["first"]["language"] == "python" and report["first"]["text"] == "def f():\n    return 1\n"
+    assert report["closed"]["language"] == "sh" and report["closed"]["text"] == "ls\n"
+    assert report["stopped"]["text"] == "package main\n"
+
+
 def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tmp_path):
     env = {k: v for k, v in env.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL")}  # a loopback URL alone is keyless
     (Path(env["HERMES_HOME"]) / "config.yaml").write_text("")

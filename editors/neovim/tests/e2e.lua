@@ -369,6 +369,23 @@ function scenarios.conversation_model()
   R.chosen = chat().state.chosen or vim.NIL
 end
 
+-- Code blocks in a transcript where the model left fences open (no daemon needed).
+function scenarios.open_fences()
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, {
+    "## Hermes (m)", "Here:", "```python", "def f():", "    return 1", "", "## You", "next",
+    "## Hermes (m)", "Closed:", "```sh", "ls", "```", "and open:", "```lua", "print(1)", "", "",
+    "──── Prompt (<CR> send) ────", "",
+  })
+  local code = require("hermes.code")
+  R.last = code.block(buf)
+  R.first = code.block(buf, 3)
+  R.closed = code.block(buf, 11)
+  local stopped = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(stopped, 0, -1, false, { "## Hermes (m)", "```go", "package main", "_[stopped]_" })
+  R.stopped = code.block(stopped)
+end
+
 -- :HermesModel with no key: Pareto Code and the setup entry; the setup list
 -- names each provider's key variable; choosing Pareto Code says how to set
 -- OpenRouter's key.
