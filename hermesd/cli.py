@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "has no key yet. Without: the models every configured provider offers.")
     p.add_argument("choice", nargs="*", metavar="PROVIDER/MODEL", help="e.g. custom/qwen3:8b, openrouter/pareto-code")
     p.add_argument("--min-coding-score", help="Pareto Code's floor (0.0 to 1.0, or none)")
+    p.add_argument("--session", metavar="ID", help="switch this conversation only (saved in its session; config.yaml "
+                                                   "untouched); `hermesd sessions` lists them")
+    p.add_argument("--default", action="store_true", help="with --session: the default for new chats too")
     p.add_argument("--refresh", action="store_true", help="skip the catalog caches when listing")
     p.add_argument("--json", action="store_true")
 
@@ -74,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--provider")
     p.add_argument("-m", "--model")
     p.add_argument("-s", "--system")
-    p.add_argument("--session", help="continue this session id")
+    p.add_argument("--session", help="continue this session id (in the model chosen for it, if one was)")
+    p.add_argument("-c", "--continue", dest="continue_", action="store_true",
+                   help="continue the most recent conversation (in the model chosen for it, if one was)")
     p.add_argument("--preview", action="store_true", help="print the request that would be sent; send nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of streaming text")
 
@@ -150,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
             return _serve_stdio()
         return _forward_or_serve(args.log_level)
     _setup_logging("WARNING", to_stderr=True)
+    if args.command == "chat" and args.continue_:
+        if args.session:
+            print("hermesd: give --continue or --session ID, not both", file=sys.stderr)
+            return EXIT_USAGE
+        args.session = _latest_session()
+        if not args.session:
+            print("hermesd: no saved conversation to continue: start one with `hermesd chat PROMPT`", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "chat" and (status := _chat_via_daemon(args)) is not None:
         return status
     handler = {
@@ -387,7 +400,20 @@ def _model(args: argparse.Namespace) -> int:
         return EXIT_OK
     provider, model = _split_choice(args.choice)
     score = UNSET if args.min_coding_score is None else args.min_coding_score
-    result, _ = listing.select_model(provider, model, score)
+    from hermesd.settings.config import UnknownName
+
+    store = session = None
+    if args.session:
+        from hermesd.engine.sessions import SessionStore
+
+        store = SessionStore()
+        session = store.get(args.session)
+        if session is None:
+            raise UnknownName(f"unknown session {args.session!r}: `hermesd sessions` lists them")
+    elif args.default:
+        raise UnknownName("--default goes with --session ID (without it the choice is the default anyway)")
+    scope = "session" if session is not None and not args.default else "default"
+    result, _ = listing.select(provider, model, score, scope, store, session)
     if args.json:
         _emit_json(to_wire(result))
     else:
@@ -395,6 +421,14 @@ def _model(args: argparse.Namespace) -> int:
         if result.hint:
             print(f"note: {result.hint}", file=sys.stderr)
     return EXIT_OK
+
+
+def _latest_session() -> str | None:
+    """The most recently updated conversation's id (``hermesd chat --continue``), or None."""
+    from hermesd.engine.sessions import SessionStore
+
+    rows = SessionStore().page(limit=1).sessions
+    return rows[0].session_id if rows else None
 
 
 def _split_choice(words: list[str]) -> tuple[str, str]:

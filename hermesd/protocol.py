@@ -266,6 +266,9 @@ class ListPickerResult:
     errors: list[str] | None = doc("model lists that could not be fetched, one line each")
 
 
+SelectScope = Literal["session", "default"]
+
+
 @dataclass
 class SelectModelParams:
     """hermes/selectModel's params; all are validated before anything is written."""
@@ -274,17 +277,23 @@ class SelectModelParams:
     model: str = required("the model id")
     min_coding_score: float | str | None = field(default=UNSET, metadata={
         "doc": "openrouter.min_coding_score to write too (null: no floor); absent: unchanged", "nullable": True})
+    session_id: str | None = doc("the conversation the choice is made in: its next turns use this model (saved in the session)")
+    scope: SelectScope | None = doc(
+        "session: that conversation only, config.yaml untouched; default: the default for new chats too "
+        "(and the conversation, when sessionId is given). Absent: session with a sessionId, else default")
 
 
 @dataclass
 class SelectModelResult:
-    """hermes/selectModel's result: the configuration after the write."""
+    """hermes/selectModel's result: the configuration (or the conversation) after the write."""
 
-    current: CurrentModel = required("the configured provider and model after the write")
+    current: CurrentModel = required("the provider and model after the write: the conversation's with scope session, else the configured ones")
     message: str = required("what was selected, in a sentence to show")
     min_coding_score: float | None = doc("openrouter.min_coding_score after the write (null: no floor)", nullable=True)
     hint: str | None = doc("what the choice still needs (a key to set), to show as a warning")
     signup_url: str | None = doc("where to get the key the hint names")
+    scope: SelectScope | None = doc("what changed: session (the conversation only) or default (config.yaml)")
+    session_id: str | None = doc("the conversation switched too, when sessionId was given")
 
 
 # -- config ------------------------------------------------------------------
@@ -619,6 +628,8 @@ class GetSessionResult:
     system: str | None = doc("its system prompt")
     parent_session_id: str | None = doc("the session it was forked from")
     summary: str | None = doc("the summary of older turns")
+    model_chosen: bool | None = doc("its model was chosen for it (hermes/selectModel with its sessionId): it keeps that model "
+                                    "when the default changes")
 
 
 @dataclass

@@ -80,3 +80,55 @@ def test_checkout_serves_one_object_under_one_name(name, tmp_path):
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {code}"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.stdout.split() == ["True"], out.stderr
+
+
+def _build_release(out: Path, *args: str) -> subprocess.CompletedProcess:
+    # Offline: pip installs the artifacts' dependencies from the wheel cache ./scripts/test fills.
+    from tests._packaging_helpers import wheel_cache
+
+    env = {**__import__("os").environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheel_cache()), "PYTHON": sys.executable}
+    return subprocess.run([str(ROOT / "scripts" / "build-release"), *args, str(out)], capture_output=True, text=True,
+                          timeout=900, env=env)
+
+
+def test_build_release_checks_the_wheel_and_the_sdist_in_fresh_venvs(tmp_path):
+    out = _build_release(tmp_path / "release", "--no-vsix")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert sorted(p.name for p in (tmp_path / "release").iterdir()) == ["hermesd_lsp-0.1.0-py3-none-any.whl", "hermesd_lsp-0.1.0.tar.gz"]
+    for artifact in ("wheel", "sdist"):
+        assert f"[build-release] {artifact}: installed into a fresh venv; hermesd 0.1.0 (protocol " in out.stdout
+    assert out.stdout.count("hermesd doctor passed") == 2
+    with zipfile.ZipFile(tmp_path / "release" / "hermesd_lsp-0.1.0-py3-none-any.whl") as archive:
+        assert "hermesd/bundled_plugins/model-providers/custom/plugin.yaml" in archive.namelist()
+
+
+@pytest.mark.skipif(not (ROOT / "editors" / "vscode" / "node_modules" / "@vscode" / "vsce").is_dir(),
+                    reason="editors/vscode has no node_modules: ./scripts/test installs them (npm ci)")
+def test_build_release_packages_the_vsix_with_the_compiled_extension(tmp_path):
+    out = _build_release(tmp_path / "release")
+    assert out.returncode == 0, out.stdout + out.stderr
+    vsix = tmp_path / "release" / "hermes-vscode-0.1.0.vsix"
+    names = zipfile.ZipFile(vsix).namelist()
+    assert {"extension/package.json", "extension/dist/extension.js", "extension/dist/webview.js"} <= set(names)
+    assert not [n for n in names if "node_modules" in n or n.startswith("extension/src/")]
+    assert "vsix: " in out.stdout and "with the compiled extension and package.json" in out.stdout
+
+
+def test_build_release_refuses_an_unknown_option(tmp_path):
+    out = subprocess.run([str(ROOT / "scripts" / "build-release"), "--wheel-only"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "unknown option --wheel-only" in out.stderr
+
+
+@pytest.mark.parametrize("readme", ["editors/vscode/README.md", "editors/neovim/README.md"])
+def test_editor_readmes_install_from_what_exists(readme):
+    # The package is not published: the first install command is the main README's (a checkout),
+    # and no spec asks the user to fill in a placeholder.
+    main = (ROOT / "README.md").read_text()
+    text = (ROOT / readme).read_text()
+    assert "pip install . && hermesd doctor" in main
+    first = next(line for line in text.splitlines() if line.lstrip().startswith(("pip install", "pipx install")))
+    assert first.lstrip().startswith("pip install . && hermesd doctor"), first
+    assert "OWNER" not in text and "replace OWNER" not in text
+    assert "scripts/build-release" in text
+    if "neovim" in readme:
+        assert 'dir = "~/src/hermesd/editors/neovim"' in text

@@ -59,3 +59,16 @@ def test_the_grep_finds_what_it_looks_for():
     ]
     for line in old:
         assert any(p.search(line) for p in FORBIDDEN.values()), line
+
+
+def test_help_hermes_states_the_protocol_version_the_daemon_speaks():
+    """:help hermes says which protocol major the plugin needs; it once said 1 after the daemon moved to 2
+    (issue 33, item 9). The plugin's constant and the help follow hermesd.PROTOCOL_VERSION."""
+    from hermesd import PROTOCOL_VERSION
+
+    help_text = (ROOT / "editors" / "neovim" / "doc" / "hermes.txt").read_text()
+    lua = (ROOT / "editors" / "neovim" / "lua" / "hermes" / "client.lua").read_text()
+    stated = re.findall(r"protocol\s+major\s+version\s+(?:is\s+not\s+)?(\d+)", help_text)
+    assert stated and set(stated) == {str(PROTOCOL_VERSION)}, stated
+    assert re.search(r"^M\.PROTOCOL_VERSION = (\d+)$", lua, re.M).group(1) == str(PROTOCOL_VERSION)
+    assert "One hermesd process per Neovim" not in help_text  # the daemon is shared (server.shared)

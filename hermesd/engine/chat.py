@@ -360,10 +360,15 @@ class ChatEngine:
 
     # -- running ---------------------------------------------------------
 
+    def is_running(self, session_id: str) -> bool:
+        """Whether a chat of ``session_id`` runs now (its reply is still to be recorded)."""
+        run = self._runs.get(session_id)
+        return run is not None and not (run.task is not None and run.task.done())
+
     def cancel(self, session_id: str) -> bool:
         """Stop ``session_id``'s running chat (its partial text is kept); False when none runs."""
         run = self._runs.get(session_id)
-        if run is None or (run.task is not None and run.task.done()):
+        if run is None or not self.is_running(session_id):
             return False
         run.cancel_requested = True
         if run.task is not None:  # else it is cancelled as it starts

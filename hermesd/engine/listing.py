@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 import providers
 from providers.base import ProviderProfile
@@ -31,6 +32,11 @@ from hermesd.protocol import (
     SetupProvider,
 )
 from hermesd.engine.runtime import resolve
+
+if TYPE_CHECKING:
+    from hermesd.engine.sessions import Session, SessionStore
+
+log = logging.getLogger(__name__)
 
 AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
 
@@ -116,11 +122,15 @@ def model_label(model: str) -> str:
 def current_model(cfg: config_mod.Config) -> CurrentModel:
     """The configured provider and model, the model's short label, and the detail an editor shows beside it."""
     model = cfg.get("model.default") or ""
+    return target_model(cfg.get("model.provider") or "", model, cfg.get(config_mod.SCORE_KEY))
+
+
+def target_model(provider: str, model: str, floor: Any) -> CurrentModel:
+    """A provider and model as editors show them: the short label, and Pareto Code's floor beside it."""
     detail = None
     if model == PARETO_MODEL:
-        score = cfg.get(config_mod.SCORE_KEY)
-        detail = "no minimum coding score" if score is None else f"minimum coding score {score:g}"
-    return CurrentModel(provider=cfg.get("model.provider") or "", model=model, label=model_label(model), detail=detail)
+        detail = "no minimum coding score" if floor is None else f"minimum coding score {floor:g}"
+    return CurrentModel(provider=provider, model=model, label=model_label(model), detail=detail)
 
 
 def plugin_error_row(error: providers.PluginError) -> PluginErrorInfo:
@@ -333,33 +343,85 @@ def picker_result(refresh: bool = False) -> ListPickerResult:
     )
 
 
+def _typed_score(score: Any) -> dict[str, Any]:
+    """The score change a selection asks for: ``score`` as typed (text, a number, null), absent or empty text: none."""
+    from hermesd.protocol import UNSET
+
+    if score is UNSET or (isinstance(score, str) and not score.strip()):
+        return {}
+    return {config_mod.SCORE_KEY: score}
+
+
+def _selected(profile: ProviderProfile, model: str, floor: Any, cfg: config_mod.Config, where: str = "") -> tuple[str, str | None, str | None]:
+    """The sentence a selection shows, and the hint and sign-up link when the provider still needs something."""
+    message = f"Using {model} from {profile.display_name or profile.name}{where}"
+    if model == PARETO_MODEL:
+        message += " with no minimum coding score" if floor is None else f", minimum coding score {floor:g}"
+    ready = is_configured(profile, cfg)
+    return message + ".", None if ready else readiness.setup_hint(profile), None if ready else profile.signup_url or None
+
+
 def select_model(provider: str, model: str, score: Any) -> tuple[SelectModelResult, list[tuple[str, Any]]]:
     """hermes/selectModel: one atomic write, then what to show and which keys changed.
 
     ``score`` is what the user typed (text, a number, null, or absent as
     :data:`hermesd.protocol.UNSET`); empty text keeps the current floor.
     """
-    from hermesd.protocol import UNSET
-
-    changes: dict[str, Any] = {}
-    if score is not UNSET and not (isinstance(score, str) and not score.strip()):
-        changes[config_mod.SCORE_KEY] = score
     before = config_mod.load()
-    after = config_mod.select_model(provider, model, changes, usable=lambda p, m: check_usable(p, m, before))
+    after = config_mod.select_model(provider, model, _typed_score(score), usable=lambda p, m: check_usable(p, m, before))
     profile = providers.get_provider_profile(after.get("model.provider"))
     assert profile is not None  # select_model validated it
-    name = profile.display_name or profile.name
-    chosen = after.get("model.default")
     floor = after.get(config_mod.SCORE_KEY)
-    message = f"Using {chosen} from {name}"
-    if chosen == PARETO_MODEL:
-        message += " with no minimum coding score" if floor is None else f", minimum coding score {floor:g}"
-    ready = is_configured(profile, after)
+    message, hint, signup_url = _selected(profile, after.get("model.default"), floor, after)
     result = SelectModelResult(
         current=dataclasses.replace(current_model(after), provider=profile.name),
-        message=message + ".",
+        message=message,
         min_coding_score=floor,
-        hint=None if ready else readiness.setup_hint(profile),
-        signup_url=None if ready else profile.signup_url or None,
+        hint=hint,
+        signup_url=signup_url,
+        scope="default",
     )
     return result, config_mod.changed_keys(before, after)
+
+
+def select(provider: str, model: str, score: Any, scope: str, store: SessionStore | None = None,
+           session: Session | None = None) -> tuple[SelectModelResult, list[tuple[str, Any]]]:
+    """hermes/selectModel (and ``hermesd model``): for ``session`` alone (scope ``session``), or as the default,
+    one atomic write of config.yaml, and ``session`` too when given; the result and the config keys changed."""
+    if scope == "session":
+        assert store is not None and session is not None
+        return select_for_session(store, session, provider, model, score), []
+    result, changed = select_model(provider, model, score)
+    if store is not None and session is not None:  # validated just now: the conversation follows
+        select_for_session(store, session, provider, model, score)
+        result.session_id = session.id
+    return result, changed
+
+
+def select_for_session(store: SessionStore, session: Session, provider: str, model: str, score: Any) -> SelectModelResult:
+    """hermes/selectModel for one conversation: its next turns go to ``provider``/``model`` (and the score
+    typed), saved in the session; config.yaml is not touched. The same refusals as the default's."""
+    cfg = config_mod.load()
+    if not isinstance(model, str) or not model.strip():
+        raise config_mod.ConfigError("model must be a model id (got an empty string)")
+    name = config_mod.validate("model.provider", provider)
+    if not name:
+        raise config_mod.ConfigError("provider must be a provider name or alias (got an empty string)")
+    changes = _typed_score(score)
+    floor = config_mod.validate(config_mod.SCORE_KEY, changes[config_mod.SCORE_KEY]) if changes else session.settings.min_coding_score
+    check_usable(name, model, cfg)
+    resolved = resolve(cfg, provider=name, model=model.strip())
+    assert resolved.profile is not None  # check_usable resolved it
+    error = store.choose_model(session, resolved.provider, resolved.model, resolved.profile, floor)
+    if error is not None:  # kept in memory and retried with the next write; the choice holds for this daemon
+        log.warning("session %s: the model choice is not saved yet: %s", session.id, error.message)
+    message, hint, signup_url = _selected(resolved.profile, resolved.model, floor, cfg, " in this conversation")
+    return SelectModelResult(
+        current=target_model(resolved.provider, resolved.model, floor),
+        message=message,
+        min_coding_score=floor,
+        hint=hint,
+        signup_url=signup_url,
+        scope="session",
+        session_id=session.id,
+    )

@@ -101,6 +101,8 @@ class Session:
     parent_id: str | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
     summary: str = ""
+    # The model was chosen for this conversation (hermes/selectModel with its sessionId): it does not follow the default.
+    model_chosen: bool = False
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     # The profile this session started with; a plugin reload does not change it.
@@ -135,6 +137,7 @@ class Session:
             system=self.system or None,
             parent_session_id=self.parent_id or None,
             summary=self.summary or None,
+            model_chosen=self.model_chosen or None,
         )
 
 
@@ -275,6 +278,13 @@ class SessionStore:
         session.provider, session.model, session.profile = provider, model, profile
         self._append(session, self._meta(session))
 
+    def choose_model(self, session: Session, provider: str, model: str, profile: "ProviderProfile | None",
+                     min_coding_score: Any) -> HermesError | None:
+        """The model chosen for this conversation (hermes/selectModel with its sessionId), saved in its meta record."""
+        session.provider, session.model, session.profile, session.model_chosen = provider, model, profile, True
+        session.settings.min_coding_score = min_coding_score
+        return self._append(session, self._meta(session))
+
     def add_messages(self, session: Session, *messages: dict[str, Any]) -> HermesError | None:
         """Add messages (a turn, or a turn's reply); the error says they could not be saved
         (they are kept in memory and retried)."""
@@ -388,7 +398,7 @@ class SessionStore:
         if fresh is None:
             return
         log.info("session %s changed on disk (another hermesd wrote to it): reloaded", session.id)
-        for name in ("provider", "model", "settings", "system", "parent_id", "messages", "summary", "updated_at",
+        for name in ("provider", "model", "model_chosen", "settings", "system", "parent_id", "messages", "summary", "updated_at",
                      "file_size", "unsealed"):
             setattr(session, name, getattr(fresh, name))
 
@@ -515,6 +525,7 @@ class SessionStore:
             "parent_id": session.parent_id,
             "settings": session.settings.to_dict(),
             "created_at": session.created_at,
+            **({"model_chosen": True} if session.model_chosen else {}),
         }
 
     def _path(self, session_id: str) -> Path:
@@ -621,6 +632,7 @@ def parse_records(session_id: str, lines: list[str]) -> Session | None:
                 parent_id=record.get("parent_id"),
                 messages=messages,
                 summary=summary,
+                model_chosen=record.get("model_chosen") is True,
                 created_at=record.get("created_at") or at or time.time(),
             )
         elif session is not None and kind == "message":

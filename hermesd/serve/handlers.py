@@ -95,11 +95,24 @@ async def list_picker(conn: Connection, params: protocol.ListPickerParams) -> pr
 
 @handler("hermes/selectModel")
 async def select_model(conn: Connection, params: protocol.SelectModelParams) -> protocol.SelectModelResult:
-    """Provider, model (and score) in one atomic write; every client hears each changed key."""
+    """Provider, model (and score) for one conversation (saved in its session), or in one atomic write of
+    config.yaml as the default, or both; every client hears each changed key."""
+    from hermesd import protocol
     from hermesd.engine import listing
 
+    scope = params.scope or ("session" if params.session_id else "default")
+    if scope == "session" and not params.session_id:
+        raise protocol.ParamsError('scope "session" needs sessionId, the conversation to switch (or scope "default")')
+    session = None
+    if params.session_id:
+        session = await asyncio.to_thread(conn.daemon.store.get, params.session_id)
+        if session is None:
+            raise protocol.ParamsError(f"unknown session {params.session_id!r}")
+        if conn.daemon.engine.is_running(session.id):
+            raise protocol.ParamsError("a reply is streaming in this conversation: stop it or let it finish, then choose the model again")
     try:
-        result, changed = await asyncio.to_thread(listing.select_model, params.provider, params.model, params.min_coding_score)
+        result, changed = await asyncio.to_thread(listing.select, params.provider, params.model, params.min_coding_score,
+                                                  scope, conn.daemon.store, session)
     except OSError as exc:
         raise _storage_failed(exc) from exc
     conn.daemon.config_written(changed)

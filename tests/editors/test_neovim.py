@@ -181,6 +181,38 @@ def test_model_picker_pareto_and_min_score(nvim, env, up, tmp_path):
     assert cfg["openrouter"]["min_coding_score"] == 0.8
 
 
+def test_a_model_chosen_in_a_conversation_stays_with_it(nvim, env, up, tmp_path):
+    """Issue 33, item 8: :HermesModel with a chat open switches that conversation only (saved in its
+    session); a new chat follows the default; :HermesModel! makes the choice the default too."""
+    up.models = ["model-a", "model-b"]
+    report = run(nvim, "conversation_model", env, tmp_path)
+
+    sent = [r.json["model"] for r in chat_requests(up)]
+    assert sent == [PARETO, "model-b", PARETO, "model-a"]
+    assert report["chosen_notice"].startswith("hermes: Using model-b from OpenRouter in this conversation.")
+    assert ":HermesModel!" in report["chosen_notice"]
+    assert "model: model-b" in report["header_b"] and "model: model-b" in report["header_after_second"]
+    assert report["statusline_b"] == PARETO  # the default did not change
+    assert f"model: {PARETO}" in report["header_new"]
+    assert "model: model-a" in report["header_default"]
+    assert report["chosen"] is True
+
+    import yaml
+
+    cfg = yaml.safe_load((Path(env["HERMES_HOME"]) / "config.yaml").read_text())
+    assert cfg["model"]["default"] == "model-a"
+
+
+def test_a_fence_left_open_runs_to_the_end_of_its_reply(nvim, env, up, tmp_path):
+    """Issue 33, item 9: `ga`/:HermesApply and :HermesInsert find the block of a reply whose last fence
+    the model never closed (markdown renders it as code), not "no code block"."""
+    report = run(nvim, "open_fences", env, tmp_path)
+    assert report["last"] == {"first": 15, "last": 18, "language": "lua", "text": "print(1)\n"}
+    assert report["first"]["language"] == "python" and report["first"]["text"] == "def f():\n    return 1\n"
+    assert report["closed"]["language"] == "sh" and report["closed"]["text"] == "ls\n"
+    assert report["stopped"]["text"] == "package main\n"
+
+
 def test_model_picker_with_no_keys_leads_with_pareto_and_setup(nvim, env, up, tmp_path):
     env = {k: v for k, v in env.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL")}  # a loopback URL alone is keyless
     (Path(env["HERMES_HOME"]) / "config.yaml").write_text("")
@@ -392,7 +424,7 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     diagnostics = "2:5 warning: missing whitespace around operator (pycodestyle)"
     # #buffer and #diagnostics become typed attachments, rendered by the daemon ahead of the message.
     assert first == (f"File {path}:\n```python\n{source}```\n\n"
-                     f"Diagnostics for {path}:\n```\n{diagnostics}\n```\n\nExplain with")
+                     f"Diagnostics for {path}:\n```\n{diagnostics}\n```\n\nExplain sample.py with the diagnostics of sample.py")
     assert "> context: sample.py, diagnostics: sample.py" in report["context_lines"]
     assert report["queued"] == 1
     assert requests[1].json["messages"][-1]["content"] == (
@@ -409,8 +441,8 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     # History: newest first, title, provider/model and age; the reopened one continues.
     assert len(report["history"]) == 2
     assert report["history"][0].startswith("File: ") or "Fix the style" in report["history"][0]
-    assert report["history"][1].startswith("Explain with  [openrouter · openrouter/pareto-code]  just now · 4 messages")
-    assert "## You" in report["reopened"] and "Explain with" in report["reopened"]
+    assert report["history"][1].startswith("Explain sample.py with the diagnostics of sample.py  [openrouter · openrouter/pareto-code]  just now · 4 messages")
+    assert "## You" in report["reopened"] and "Explain sample.py with the diagnostics of sample.py" in report["reopened"]
     assert "> context: sample.py, diagnostics: sample.py" in report["reopened"]
     assert report["continued_session"] == report["first_session"]
     last = chat_requests(up)[-1].json["messages"]

@@ -49,9 +49,9 @@ command("HermesRetry", function()
   require("hermes").retry()
 end, { nargs = 0, desc = "Hermes: send the last message again after a retryable error" })
 
-command("HermesModel", function()
-  require("hermes").model()
-end, { nargs = 0, desc = "Hermes: pick a provider and a model" })
+command("HermesModel", function(opts)
+  require("hermes").model({ default = opts.bang })
+end, { nargs = 0, bang = true, desc = "Hermes: pick a model for this conversation (!: and the default for new chats)" })
 
 command("HermesSet", function(opts)
   local key, value = opts.args:match("^%s*(%S+)%s*(.-)%s*$")

@@ -326,6 +326,66 @@ function scenarios.picker()
   R.changes = changes
 end
 
+-- A model chosen with a conversation open is that conversation's (the default
+-- and the statusline stay); :HermesNew follows the default again;
+-- :HermesModel! makes the choice the default too.
+function scenarios.conversation_model()
+  setup()
+  local selects, inputs, answers = {}, {}, {}
+  scripted_ui(answers, selects, inputs, "")
+  vim.cmd("HermesChat first")
+  wait_reply_done()
+  step("first reply")
+  local buf = chat().state.buf
+
+  table.insert(answers, "model-b")
+  vim.cmd("HermesModel")
+  wait(15000, function()
+    return notification_matching("in this conversation") ~= nil
+  end, "the conversation's model to be chosen")
+  R.chosen_notice = notification_matching("in this conversation").msg
+  R.header_b = buf_lines(buf)[1]
+  R.statusline_b = require("hermes").statusline()
+  chat().send("second")
+  wait_reply_done()
+  step("second reply")
+  R.header_after_second = buf_lines(buf)[1]
+
+  vim.cmd("HermesNew")
+  chat().send("third")
+  wait_reply_done()
+  step("third reply (a new chat)")
+  R.header_new = buf_lines(buf)[1]
+
+  table.insert(answers, "model-a")
+  vim.cmd("HermesModel!")
+  wait(15000, function()
+    return require("hermes").statusline() == "model-a"
+  end, "the default to become model-a")
+  chat().send("fourth")
+  wait_reply_done()
+  step("fourth reply")
+  R.header_default = buf_lines(buf)[1]
+  R.chosen = chat().state.chosen or vim.NIL
+end
+
+-- Code blocks in a transcript where the model left fences open (no daemon needed).
+function scenarios.open_fences()
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, {
+    "## Hermes (m)", "Here:", "```python", "def f():", "    return 1", "", "## You", "next",
+    "## Hermes (m)", "Closed:", "```sh", "ls", "```", "and open:", "```lua", "print(1)", "", "",
+    "──── Prompt (<CR> send) ────", "",
+  })
+  local code = require("hermes.code")
+  R.last = code.block(buf)
+  R.first = code.block(buf, 3)
+  R.closed = code.block(buf, 11)
+  local stopped = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(stopped, 0, -1, false, { "## Hermes (m)", "```go", "package main", "_[stopped]_" })
+  R.stopped = code.block(stopped)
+end
+
 -- :HermesModel with no key: Pareto Code and the setup entry; the setup list
 -- names each provider's key variable; choosing Pareto Code says how to set
 -- OpenRouter's key.

@@ -10,7 +10,7 @@ import { FromWebview, ToWebview, ViewState, isFromWebview } from './logic/chatTy
 import { errorText } from './logic/errors';
 import { chatHtml, makeNonce } from './logic/html';
 import { ModelState } from './logic/modelState';
-import { ChatParams, ChatResult, GetSessionResult, Methods, NeedsConfirmationData, NewSessionResult } from './protocol';
+import { ChatParams, ChatResult, CurrentModel, GetSessionResult, Methods, NeedsConfirmationData, NewSessionResult } from './protocol';
 
 export const CHAT_VIEW_ID = 'hermes.chatView';
 const PREVIEW_SCHEME = 'hermes-preview';
@@ -37,7 +37,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       (event) => this.onControllerEvent(event),
       () => models.value.current,
     );
-    const modelSub = models.onDidChange(() => this.post({ type: 'header', header: models.header(client.serverStatus) }));
+    const modelSub = models.onDidChange(() => this.postHeader());
     this.disposables.push(
       vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, {
         provideTextDocumentContent: (uri) => this.previews.get(uri.toString()) ?? '',
@@ -49,7 +49,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.controller.serverLost(server.message);
         }
         this.post({ type: 'server', server });
-        this.post({ type: 'header', header: models.header(server) });
+        this.postHeader(server);
       }),
     );
   }
@@ -83,7 +83,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return {
       entries: this.controller.snapshot(),
       busy: this.controller.busy,
-      header: this.models.header(this.client.serverStatus),
+      header: this.models.header(this.client.serverStatus, this.controller.chosenModel),
       server: this.client.serverStatus,
       chips: this.controller.chips(),
     };
@@ -91,6 +91,21 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   private post(message: ToWebview): void {
     void this.view?.webview.postMessage(message);
+  }
+
+  private postHeader(server = this.client.serverStatus): void {
+    this.post({ type: 'header', header: this.models.header(server, this.controller.chosenModel) });
+  }
+
+  /** The conversation open now, if any: the picker switches its model. */
+  get session(): string | undefined {
+    return this.controller.session;
+  }
+
+  /** The daemon switched this conversation's model (hermes/selectModel with its sessionId). */
+  chooseModel(current: CurrentModel): void {
+    this.controller.chooseModel(current);
+    this.postHeader();
   }
 
   private onControllerEvent(event: ChatEvent): void {
@@ -176,6 +191,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const session = await this.client.request<GetSessionResult>(Methods.getSession, { sessionId });
     await this.reveal();
     this.controller.load(session);
+    this.postHeader();
   }
 
   /** Ask About Selection: Apply… then replaces that selection by default. */
@@ -190,7 +206,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (session) {
       params.sessionId = session;
     }
-    const current = this.models.value.current;
+    const current = this.controller.nextModel();
     if (current?.provider && current.model) {
       params.provider = current.provider;
       params.model = current.model;

@@ -100,7 +100,7 @@ export async function askAboutSelection(services: Services): Promise<void> {
 }
 
 export function registerCommands(services: Services): vscode.Disposable[] {
-  const picker = new ModelPicker(services.client, services.models);
+  const picker = new ModelPicker(services.client, services.models, services.chat);
   const register = (id: string, fn: () => unknown) => vscode.commands.registerCommand(id, fn);
   return [
     register('hermes.openChat', () => services.chat.reveal()),

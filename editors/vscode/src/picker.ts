@@ -1,13 +1,16 @@
 /**
  * Hermes: Select Model. A QuickPick over hermes/listPicker's rows, rendered
  * as the daemon lists them (order, headings, wording); the choice is saved
- * with hermes/selectModel, one atomic write the CLI and Neovim see too.
+ * with hermes/selectModel. With a conversation open it is that
+ * conversation's model (saved in its session), and "Make Default" makes it
+ * the default for new chats too; otherwise it is the default, one atomic
+ * write the CLI and Neovim see too.
  */
 import * as vscode from 'vscode';
 import type { HermesClient } from './client';
 import { errorText } from './logic/errors';
 import { ModelState } from './logic/modelState';
-import { ListPickerResult, Methods, PickerItem, SelectModelResult } from './protocol';
+import { CurrentModel, ListPickerResult, Methods, PickerItem, SelectModelResult } from './protocol';
 
 interface Item extends vscode.QuickPickItem {
   row?: PickerItem;
@@ -27,10 +30,17 @@ export function toItems(rows: PickerItem[]): Item[] {
   return items;
 }
 
+/** The chat's open conversation, whose model a choice switches. */
+export interface Conversation {
+  readonly session: string | undefined;
+  chooseModel(current: CurrentModel): void;
+}
+
 export class ModelPicker {
   constructor(
     private readonly client: HermesClient,
     private readonly models: ModelState,
+    private readonly conversation?: Conversation,
   ) {}
 
   async show(): Promise<void> {
@@ -127,9 +137,37 @@ export class ModelPicker {
       }
       params[row.input.param] = text;
     }
-    let result: SelectModelResult;
+    const session = this.conversation?.session;
+    if (session) {
+      params.sessionId = session; // the daemon's default scope with a session: this conversation only
+    }
+    const result = await this.select(params);
+    if (!result) {
+      return;
+    }
+    if (result.scope === 'session') {
+      this.conversation?.chooseModel(result.current);
+      const choice = await vscode.window.showInformationMessage(`Hermes: ${result.message}`, 'Make Default');
+      if (choice === 'Make Default') {
+        const made = await this.select({ ...params, scope: 'default' });
+        if (made) {
+          this.models.applyCurrent(made.current);
+          vscode.window.setStatusBarMessage(`Hermes: ${made.message}`, 4000);
+        }
+      }
+    } else {
+      this.models.applyCurrent(result.current);
+      vscode.window.setStatusBarMessage(`Hermes: ${result.message}`, 4000);
+    }
+    if (result.hint) {
+      await this.explain(result.hint, result.signupUrl);
+    }
+  }
+
+  /** hermes/selectModel; a refusal is shown (with its sign-up link as a button) and gives undefined. */
+  private async select(params: Record<string, unknown>): Promise<SelectModelResult | undefined> {
     try {
-      result = await this.client.request<SelectModelResult>(Methods.selectModel, params);
+      return await this.client.request<SelectModelResult>(Methods.selectModel, params);
     } catch (err) {
       // A provider refused for a missing key: the daemon's fix, with its sign-up link as a button.
       const signupUrl = (err as { data?: { signupUrl?: unknown } })?.data?.signupUrl;
@@ -138,12 +176,7 @@ export class ModelPicker {
       } else {
         void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
       }
-      return;
-    }
-    this.models.applyCurrent(result.current);
-    vscode.window.setStatusBarMessage(`Hermes: ${result.message}`, 4000);
-    if (result.hint) {
-      await this.explain(result.hint, result.signupUrl);
+      return undefined;
     }
   }
 

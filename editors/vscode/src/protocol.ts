@@ -250,11 +250,15 @@ export interface SelectModelParams {
   model: string;
   /** openrouter.min_coding_score to write too (null: no floor); absent: unchanged */
   minCodingScore?: number | string | null;
+  /** the conversation the choice is made in: its next turns use this model (saved in the session) */
+  sessionId?: string;
+  /** session: that conversation only, config.yaml untouched; default: the default for new chats too (and the conversation, when sessionId is given). Absent: session with a sessionId, else default */
+  scope?: "session" | "default";
 }
 
-/** hermes/selectModel's result: the configuration after the write. */
+/** hermes/selectModel's result: the configuration (or the conversation) after the write. */
 export interface SelectModelResult {
-  /** the configured provider and model after the write */
+  /** the provider and model after the write: the conversation's with scope session, else the configured ones */
   current: CurrentModel;
   /** what was selected, in a sentence to show */
   message: string;
@@ -264,6 +268,10 @@ export interface SelectModelResult {
   hint?: string;
   /** where to get the key the hint names */
   signupUrl?: string;
+  /** what changed: session (the conversation only) or default (config.yaml) */
+  scope?: "session" | "default";
+  /** the conversation switched too, when sessionId was given */
+  sessionId?: string;
 }
 
 /** Params of a method that takes none (an empty object, or none at all). */
@@ -621,6 +629,8 @@ export interface GetSessionResult {
   parentSessionId?: string;
   /** the summary of older turns */
   summary?: string;
+  /** its model was chosen for it (hermes/selectModel with its sessionId): it keeps that model when the default changes */
+  modelChosen?: boolean;
 }
 
 /** One turn of a saved conversation. */

@@ -275,6 +275,37 @@ describe('ChatController context and history', () => {
 });
 
 describe('toEntryError', () => {
+  it('a model chosen for the conversation goes with its messages until New Chat; the default otherwise', async () => {
+    const { chats, controller } = setup();
+    let sent = controller.send('one');
+    await tick();
+    expect([chats[0].params.provider, chats[0].params.model]).toEqual(['openrouter', 'openrouter/pareto-code']);
+    chats[0].resolve({ sessionId: 's-1', text: 'a', stopReason: 'end_turn' });
+    await sent;
+    controller.chooseModel({ provider: 'custom', model: 'model-b', label: 'model-b' });
+    expect(controller.nextModel()).toEqual({ provider: 'custom', model: 'model-b', label: 'model-b' });
+    sent = controller.send('two');
+    await tick();
+    expect([chats[1].params.sessionId, chats[1].params.provider, chats[1].params.model]).toEqual(['s-1', 'custom', 'model-b']);
+    chats[1].resolve({ sessionId: 's-1', text: 'b', stopReason: 'end_turn' });
+    await sent;
+    controller.reset();
+    expect(controller.chosenModel).toBeUndefined();
+    sent = controller.send('three');
+    await tick();
+    expect([chats[2].params.provider, chats[2].params.model]).toEqual(['openrouter', 'openrouter/pareto-code']);
+    chats[2].resolve({ sessionId: 's-2', text: 'c', stopReason: 'end_turn' });
+    await sent;
+  });
+
+  it('a reopened conversation keeps the model chosen for it (modelChosen)', () => {
+    const { controller } = setup();
+    controller.load({ sessionId: 's-9', provider: 'custom', model: 'model-b', modelChosen: true, messages: [] });
+    expect(controller.nextModel()).toEqual({ provider: 'custom', model: 'model-b', label: '' });
+    controller.load({ sessionId: 's-8', provider: 'custom', model: 'model-c', messages: [] });
+    expect(controller.nextModel()).toEqual({ provider: 'openrouter', model: 'openrouter/pareto-code', label: 'openrouter/pareto-code' });
+  });
+
   it('maps RequestCancelled', () => {
     expect(toEntryError({ code: -32800, message: 'cancelled' })).toEqual({ kind: 'cancelled', message: 'The request was cancelled.' });
   });

@@ -172,4 +172,51 @@ describe('ModelPicker', () => {
     qp.hide();
     await shown;
   });
+
+  it('with a conversation open, switches that conversation only, and Make Default makes it the default too', async () => {
+    const fake = fakeClient({
+      'hermes/listPicker': () => listing,
+      'hermes/selectModel': (p) => ({
+        current: { provider: p.provider, model: p.model, label: p.model },
+        message: p.scope === 'default' ? `Using ${p.model}.` : `Using ${p.model} in this conversation.`,
+        scope: p.scope ?? (p.sessionId ? 'session' : 'default'),
+        sessionId: p.sessionId,
+      }),
+    });
+    const models = new ModelState((m, p) => fake.client.request(m, p));
+    const chosen: unknown[] = [];
+    const conversation = { session: 's-7', chooseModel: (c: unknown) => chosen.push(c) };
+    const picker = new ModelPicker(fake.client, models, conversation);
+    const selects = () => fake.calls.filter((c) => c.method === 'hermes/selectModel').map((c) => c.params);
+
+    let shown = picker.show();
+    await tick();
+    vscode.quickPicks[0].accept('$(check) m1');
+    await shown;
+    expect(selects()).toEqual([{ provider: 'p1', model: 'm1', sessionId: 's-7' }]);
+    expect(chosen).toEqual([{ provider: 'p1', model: 'm1', label: 'm1' }]);
+    expect(models.value.current).toBeUndefined(); // the default is not touched
+    expect(vscode.window.showInformationMessage.mock.calls[0]).toEqual(['Hermes: Using m1 in this conversation.', 'Make Default']);
+
+    vscode.window.showInformationMessage.mockResolvedValueOnce('Make Default');
+    shown = picker.show();
+    await tick();
+    vscode.quickPicks[1].accept('$(check) m1');
+    await shown;
+    expect(selects().slice(1)).toEqual([
+      { provider: 'p1', model: 'm1', sessionId: 's-7' },
+      { provider: 'p1', model: 'm1', sessionId: 's-7', scope: 'default' },
+    ]);
+    expect(models.value.current).toEqual({ provider: 'p1', model: 'm1', label: 'm1' });
+  });
+
+  it('with no conversation open, the choice is the default (no sessionId)', async () => {
+    const { picker, calls } = setup();
+    const shown = picker.show();
+    await tick();
+    vscode.quickPicks[0].accept('$(check) m1');
+    await shown;
+    expect(calls.filter((c) => c.method === 'hermes/selectModel').map((c) => c.params)).toEqual([{ provider: 'p1', model: 'm1' }]);
+    expect(vscode.window.showInformationMessage).not.toHaveBeenCalled();
+  });
 });

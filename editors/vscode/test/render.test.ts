@@ -48,6 +48,16 @@ describe('renderMarkdown', () => {
     expect(html).toContain('<code class="language-python">print(&quot;&lt;hi&gt;&quot;)\n</code>');
   });
 
+  it('gives the user\'s own code only Copy: Insert and Apply… are for a reply\'s code', () => {
+    const mine = renderMarkdown('```python\nx = 1\n```', { codeActions: false });
+    expect(mine).toContain('class="copy-code"');
+    expect(mine).not.toContain('insert-code');
+    expect(mine).not.toContain('apply-code');
+    const reply = renderMarkdown('```python\nx = 1\n```', { codeActions: true });
+    expect(reply).toContain('class="insert-code"');
+    expect(reply).toContain('class="apply-code"');
+  });
+
   it('does not let a fence info string inject attributes', () => {
     const html = renderMarkdown('```"><script>x\ncode\n```');
     expect(html).not.toContain('<script');

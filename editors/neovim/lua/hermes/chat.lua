@@ -49,6 +49,8 @@ local S = {
   routed_model = nil,
   ---@type {provider: string, model: string}? sent with the next message after the configured model changed
   override = nil,
+  ---@type boolean? the model was chosen for this conversation (:HermesModel with it open): it keeps it when the default changes
+  chosen = nil,
   ---@type integer?
   sep_id = nil,
   ---@type integer?
@@ -675,6 +677,7 @@ function M.load(session)
   M.ensure_buffer()
   S.session_id = session.sessionId
   S.provider, S.model = session.provider, session.model
+  S.chosen = session.modelChosen == true or nil
   local lines = {}
   for _, m in ipairs(session.messages or {}) do
     if m.role == "user" or m.role == "assistant" then
@@ -710,12 +713,22 @@ function M.new_session()
   S.running = nil
   S.generation = S.generation + 1
   S.session_id, S.provider, S.model, S.routed_model, S.override = nil, nil, nil, nil, nil
-  S.model_label = nil
+  S.model_label, S.chosen = nil, nil
   S.carried = nil
   S.retry = nil
   if valid_buf() then
     reset_buffer_lines()
   end
+end
+
+--- The daemon switched this conversation's model (`hermes/selectModel` with its
+--- sessionId): its next messages go there, whatever the default becomes.
+---@param current table  the result's `current`
+function M.choose_model(current)
+  S.provider, S.model = current.provider, current.model
+  S.model_label = (current.label ~= "" and current.label ~= current.model) and current.label or nil
+  S.routed_model, S.override, S.chosen = nil, nil, true
+  M.render_header()
 end
 
 --- Build a message from the lines `line1`..`line2` of `buf`, with the file
@@ -754,7 +767,7 @@ client.on("chatDelta", on_delta)
 
 client.on("configChanged", function(params)
   if params and (params.key == "model.default" or params.key == "model.provider" or params.key == "model") then
-    if S.session_id then
+    if S.session_id and not S.chosen then -- a conversation with a model of its own keeps it
       local cur = client.current()
       S.override = { provider = cur.provider, model = cur.model }
     end

@@ -17,22 +17,42 @@ local M = {}
 ---@type {buf: integer, target: integer, tick: integer, win?: integer}?
 M.proposal = nil
 
---- The fenced code block at `row` (0-based) of the chat buffer, else the last one.
+--- Where a reply ends in the chat buffer: the next turn's heading, the prompt separator, a stop notice.
+---@param line string
+---@return boolean
+local function ends_reply(line)
+  return line == "## You" or line:match("^## Hermes") ~= nil or line:match("^────") ~= nil or line:match("^_%[.*%]_$") ~= nil
+end
+
+--- The fenced code block at `row` (0-based) of the chat buffer, else the last one. A fence the
+--- model left open runs to the end of its reply, as markdown renders it.
 ---@param buf integer
 ---@param row? integer
 ---@return {text: string, language: string}?
 function M.block(buf, row)
   local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
   local blocks, open = {}, nil
+  local function close(last, past)
+    local body = vim.list_slice(lines, open.first + 1, past - 1)
+    while #body > 0 and body[#body] == "" and past > last do -- an open fence's trailing blank lines
+      table.remove(body)
+    end
+    table.insert(blocks, { first = open.first, last = last, language = open.language, text = table.concat(body, "\n") .. "\n" })
+    open = nil
+  end
   for i, line in ipairs(lines) do
     local fence, info = line:match("^%s*(```+)%s*([%w_+#.-]*)")
+    if open and ends_reply(line) then
+      close(i - 1, i)
+    end
     if fence and not open then
       open = { fence = fence, language = info, first = i }
     elseif open and line:match("^%s*" .. open.fence .. "%s*$") then
-      table.insert(blocks, { first = open.first, last = i, language = open.language,
-        text = table.concat(vim.list_slice(lines, open.first + 1, i - 1), "\n") .. "\n" })
-      open = nil
+      close(i, i)
     end
+  end
+  if open then
+    close(#lines, #lines + 1)
   end
   if #blocks == 0 then
     return nil

@@ -102,23 +102,32 @@ function M.label(a)
   return a.kind == "diagnostics" and ("diagnostics: " .. name) or name
 end
 
---- The message without its #variables, and every attachment it carries (queued ones too).
+--- What a #variable reads as in the sent text: the file's name ("Is there a bug in sample.py?").
+---@param word string  buffer or diagnostics
+---@param a table?  its attachment (nil: it could not be taken)
+---@return string
+local function mention(word, a)
+  local name = a and a.path and vim.fn.fnamemodify(a.path, ":t") or "this buffer"
+  return word == "diagnostics" and ("the diagnostics of " .. name) or name
+end
+
+--- The message with its #variables replaced by what they name, and every attachment it carries (queued ones too).
 ---@param message string
 ---@return string message, table[] attachments
 function M.take(message)
   local attachments = M.pending
   M.pending = {}
   local buf = M.source()
-  -- Only the variables (and the space before each) go; the rest of the text stays as typed.
-  local cleaned = message:gsub("(%s?)#(%a+)", function(_, word)
+  -- A variable reads as the file it sends, so the sentence stays whole; the rest stays as typed.
+  local cleaned = message:gsub("#(%a+)", function(word)
     if (word == "buffer" or word == "diagnostics") and buf then
       local attachment, why = M.attachment(word, buf)
       if attachment then
         table.insert(attachments, attachment)
-      else
-        vim.notify("hermes: " .. why, vim.log.levels.WARN)
+        return mention(word, attachment)
       end
-      return ""
+      vim.notify("hermes: " .. why, vim.log.levels.WARN)
+      return mention(word, nil)
     end
   end)
   cleaned = vim.trim(cleaned)

@@ -75,8 +75,9 @@ function M.retry()
 end
 
 --- `:HermesModel`: pick a model from the daemon's picker.
-function M.model()
-  require("hermes.picker").pick()
+---@param opts {default: boolean?}?  default: the choice is the default for new chats too
+function M.model(opts)
+  require("hermes.picker").pick(opts and opts.default)
 end
 
 --- Parse a `:HermesSet` value: JSON when it parses (`1.5`, `null`, `true`,

@@ -6,7 +6,9 @@
 --- another provider…" entry listing the others with what they need. A row
 --- that asks something first (a router's setting) asks it
 --- with |vim.ui.input()| using the daemon's question; the text goes to the
---- daemon as typed. The choice is written with `hermes/selectModel`, one
+--- daemon as typed. The choice is written with `hermes/selectModel`: with a
+--- chat conversation open, for that conversation only (saved in its session);
+--- otherwise, or with `:HermesModel!`, as the default for new chats, one
 --- atomic write every editor connected to the daemon sees.
 
 local client = require("hermes.client")
@@ -43,7 +45,14 @@ local function select(params)
       notify(client.format_error(err), vim.log.levels.ERROR)
       return
     end
-    notify(result.message)
+    if result.sessionId then -- the open conversation switched (with scope default, the default too)
+      require("hermes.chat").choose_model(result.current)
+    end
+    if result.scope == "session" then
+      notify(result.message .. " (:HermesModel! makes it the default for new chats too)")
+    else
+      notify(result.message)
+    end
     if result.hint then
       notify(result.hint, vim.log.levels.WARN)
     end
@@ -51,8 +60,12 @@ local function select(params)
 end
 
 ---@param item table  a `model` row
-local function choose(item)
+local function choose(item, as_default)
   local params = { provider = item.provider, model = item.id }
+  params.sessionId = require("hermes.chat").state.session_id -- the open conversation switches (nil: none)
+  if as_default then
+    params.scope = "default"
+  end
   if not item.input then
     select(params)
     return
@@ -81,7 +94,8 @@ local function set_up(listing)
 end
 
 --- Open the picker.
-function M.pick()
+---@param as_default boolean?  the choice is the default for new chats too (:HermesModel!)
+function M.pick(as_default)
   client.request("hermes/listPicker", {}, function(err, listing)
     if err then
       notify(client.format_error(err), vim.log.levels.ERROR)
@@ -102,7 +116,7 @@ function M.pick()
       elseif item.kind == "notice" then
         notify(item.hint or item.label, vim.log.levels.WARN)
       else
-        choose(item)
+        choose(item, as_default)
       end
     end)
   end)

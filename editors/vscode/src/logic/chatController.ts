@@ -104,6 +104,8 @@ export class ChatController {
   /** The last message and its context, while its reply's error says it may be sent again. */
   private retryable: { text: string; attachments: Attachment[] } | undefined;
   private carried: CarriedRange | undefined;
+  /** The model chosen for this conversation (hermes/selectModel with its sessionId): kept when the default changes. */
+  private chosen: CurrentModel | undefined;
 
   constructor(
     private readonly api: ChatApi,
@@ -118,6 +120,21 @@ export class ChatController {
 
   get session(): string | undefined {
     return this.sessionId;
+  }
+
+  /** The model this conversation uses when it has one of its own; otherwise it follows the default. */
+  get chosenModel(): CurrentModel | undefined {
+    return this.chosen;
+  }
+
+  /** The daemon switched this conversation (hermes/selectModel's result with scope "session"). */
+  chooseModel(current: CurrentModel): void {
+    this.chosen = current;
+  }
+
+  /** The model the next message goes to: the conversation's own, else the default. */
+  nextModel(): CurrentModel | undefined {
+    return this.chosen ?? this.currentModel();
   }
 
   snapshot(): ChatEntry[] {
@@ -167,6 +184,9 @@ export class ChatController {
   load(session: GetSessionResult): void {
     this.reset();
     this.sessionId = session.sessionId;
+    if (session.modelChosen) {
+      this.chosen = { provider: session.provider, model: session.model, label: '' };
+    }
     for (const m of session.messages) {
       if (m.role !== 'user' && m.role !== 'assistant') {
         continue;
@@ -239,7 +259,7 @@ export class ChatController {
         return { ...reply };
       }
       const params: ChatParams = { sessionId: this.sessionId, message };
-      const current = this.currentModel();
+      const current = this.nextModel();
       if (current?.provider && current.model) {
         params.provider = current.provider;
         params.model = current.model;
@@ -375,6 +395,7 @@ export class ChatController {
     this.running = undefined;
     this.retryable = undefined;
     this.sessionId = undefined;
+    this.chosen = undefined;
     this.entries = [];
     this.carried = undefined;
     this.listener({ type: 'reset' });

@@ -87,8 +87,9 @@ export class ModelState {
   }
 
   /** The line above the chat input; before the first answer it tells the server's state, as the banner does. */
-  header(server?: ServerStatus): HeaderInfo {
-    const { current } = this.snapshot;
+  header(server?: ServerStatus, conversation?: CurrentModel): HeaderInfo {
+    // A conversation with a model of its own shows that one; the default otherwise.
+    const current = conversation ?? this.snapshot.current;
     const header: HeaderInfo = { model: current ? describeCurrent(current) : waitingText(server) };
     if (current?.detail) {
       header.detail = current.detail;

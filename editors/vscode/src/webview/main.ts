@@ -85,7 +85,7 @@ function paint(item: Rendered): void {
   el.classList.toggle('failed', !!entry.error);
   const content = el.querySelector<HTMLElement>('.content')!;
   // renderMarkdown escapes all HTML in the text (markdown-it, html: false).
-  content.innerHTML = entry.text ? renderMarkdown(entry.text) : entry.streaming ? '<p class="muted">…</p>' : '';
+  content.innerHTML = entry.text ? renderMarkdown(entry.text, { codeActions: entry.role === 'assistant' }) : entry.streaming ? '<p class="muted">…</p>' : '';
   const reasoning = el.querySelector<HTMLDetailsElement>('.reasoning')!;
   reasoning.classList.toggle('hidden', !entry.reasoning);
   if (entry.reasoning) {

@@ -32,16 +32,23 @@ export function safeLanguage(info: string): string {
   return /^[\w+#.-]{1,32}$/.test(lang) ? lang : '';
 }
 
-md.renderer.rules.fence = (tokens, idx) => {
+/** What renderMarkdown is told: a reply's code blocks get Insert and Apply…; the user's own text only Copy. */
+export interface RenderOptions {
+  codeActions?: boolean;
+}
+
+md.renderer.rules.fence = (tokens, idx, _options, env: RenderOptions | undefined) => {
   const token = tokens[idx];
   const lang = safeLanguage(token.info);
   const langClass = lang ? ` class="language-${escapeHtml(lang)}"` : '';
+  const actions = env?.codeActions === false ? '' :
+    '<button type="button" class="insert-code" title="Insert at the cursor in the editor">Insert</button>' +
+    '<button type="button" class="apply-code" title="Apply to the file: shown as a diff, written only when you accept">Apply…</button>';
   return (
     '<div class="code-block">' +
     '<div class="code-toolbar">' +
     `<span class="code-lang">${escapeHtml(lang || 'text')}</span>` +
-    '<button type="button" class="insert-code" title="Insert at the cursor in the editor">Insert</button>' +
-    '<button type="button" class="apply-code" title="Apply to the file: shown as a diff, written only when you accept">Apply…</button>' +
+    actions +
     '<button type="button" class="copy-code" title="Copy code">Copy</button>' +
     '</div>' +
     `<pre><code${langClass}>${escapeHtml(token.content)}</code></pre>` +
@@ -69,8 +76,8 @@ md.renderer.rules.image = (tokens, idx, options, env, self) => {
   return `<a href="${escapeHtml(src)}" class="image-link" title="image not loaded: ${escapeHtml(src)}">${escapeHtml(alt ? `image: ${alt}` : src)}</a>`;
 };
 
-export function renderMarkdown(text: string): string {
-  return md.render(text);
+export function renderMarkdown(text: string, options: RenderOptions = {}): string {
+  return md.render(text, { ...options });
 }
 
 function formatTokens(usage: ChatEntry['usage']): string | undefined {
