@@ -519,7 +519,7 @@ class ChatEngine:
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)
-        net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+        net = NetworkSettings.of(cfg)
         retries = cfg.get("network.max_retries")
         failed: HermesError | None = None
         # The session's own target, then the fallback chain; the chain moves on only before the first token.
@@ -598,7 +598,7 @@ class ChatEngine:
                 [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": transcript}],
                 options,
             )
-            net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+            net = NetworkSettings.of(cfg)
             parts = [e.text async for e in open_stream(prepared, aux, net) if isinstance(e, Delta) and e.text]
         except HermesError as exc:
             log.warning("summary failed, keeping the full history: %s", exc.message)
