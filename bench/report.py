@@ -51,7 +51,20 @@ def markdown_table(rows: list[Row]) -> str:
 
 
 def machine() -> str:
-    return f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} {platform.release()}, {os.cpu_count()} CPUs"
+    return (f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} {platform.release()}, "
+            f"{os.cpu_count()} CPUs ({cpu_model()})")
+
+
+def cpu_model() -> str:
+    """The processor's name (figures from different machines are not to be mixed)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def write_markdown(path: Path, rows: list[Row], *, quick: bool, seconds: float, notes: str,

@@ -245,6 +245,16 @@ def b6_rows(r: dict[str, Any], base: dict[str, Any]) -> list[Row]:
     ]
 
 
+def b6_short_row(r: dict[str, Any], base: dict[str, Any]) -> Row:
+    """CPU per chat of short replies: mostly per-chat work (request, session, result), little per chunk."""
+    per_chat = base["cpu_per_chunk"] * r["n"]
+    ratio = r["cpu_per_chat"] / per_chat
+    return Row("B6", f"daemon CPU per chat, {r['streams']} concurrent chats with short replies ({r['n']} chunks; "
+               "hermes/chat written → result, sessions made beforehand)", _ms(r["cpu_per_chat"]),
+               f"plain httpx + httpx-sse reading the same streams {_ms(per_chat)}", f"{ratio:.2f}×", "≤ 1.5×",
+               ratio <= 1.5)
+
+
 # -- B7: one shared daemon for three clients vs three daemons -----------------
 
 
