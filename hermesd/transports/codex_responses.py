@@ -26,7 +26,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
     started = False
     response = None
     gate = gates.gate(resolved.base_url, net.max_concurrent)
-    await gate.acquire()  # at most max_concurrent in flight to this endpoint; the rest wait in order
+    lane = await gate.acquire()  # at most max_concurrent in flight to this endpoint; the rest wait in order
     try:
         response = await client.responses.create(
             model=model,
@@ -65,4 +65,4 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
             if response is not None:
                 await response.close()
         finally:
-            gate.release()
+            gate.release(lane)

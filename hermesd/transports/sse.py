@@ -45,7 +45,8 @@ async def post_sse(
     its status.
 
     At most ``net.max_concurrent`` requests to one endpoint are in flight
-    (:mod:`hermesd.transports.gates`); the others wait here, in order.
+    (:mod:`hermesd.transports.gates`); the others wait here, in order. The
+    slot's lane picks the small pool the request goes through.
 
     Leaving normally (after the stream's last event) reads the rest of the
     body, so the connection goes back to the pool and the next chat skips the
@@ -57,8 +58,8 @@ async def post_sse(
 
     from providers.base import MAX_REDIRECTS, same_origin
 
-    async with slot(resolved.base_url, net.max_concurrent):  # a queued chat waits here, before the pool
-        client = httpx_client(resolved.base_url, net)
+    async with slot(resolved.base_url, net.max_concurrent) as lane:  # a queued chat waits here, before the pool
+        client = httpx_client(resolved.base_url, net, lane)
         headers = httpx.Headers({"Accept": accept})
         headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
         request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
