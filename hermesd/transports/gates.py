@@ -37,11 +37,6 @@ class Gate:
         self.lanes: list[int] = []  # holders per lane
         self._waiters: deque[asyncio.Future] = deque()
 
-    @property
-    def waiting(self) -> int:
-        """Waiters not yet cancelled (counted on demand: only tests and logs ask)."""
-        return sum(1 for f in self._waiters if not f.done())
-
     async def acquire(self) -> int:
         """Wait for a slot; its lane's number."""
         if self.in_flight < self.limit and not self._waiters:
