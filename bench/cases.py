@@ -426,12 +426,15 @@ async def _concurrent(ctx: Ctx, daemon: Daemon, tag: str, streams: int, n: int, 
 
 
 B6_STREAMS, B6_CHUNKS, B6_RATE, B6_ROUNDS = (100, 5), (50, 5), 50.0, (3, 1)  # (full, quick)
+B6_SHORT = 5  # chunks a reply in B6's short-reply row
 
 
 async def _b6_run(ctx: Ctx, name: str, extra: dict[str, str] | None,
-                  between: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
-    """``between``, when given, runs after each round (B6 interleaves its httpx baseline's rounds)."""
-    streams, n, rate, reps = ctx.size(*B6_STREAMS), ctx.size(*B6_CHUNKS), B6_RATE, ctx.size(*B6_ROUNDS)
+                  between: Callable[[], Awaitable[None]] | None = None, n: int | None = None) -> dict[str, Any]:
+    """``between``, when given, runs after each round (B6 interleaves its httpx baseline's rounds);
+    ``n``: chunks a stream (B6's 50 unless given)."""
+    streams, rate, reps = ctx.size(*B6_STREAMS), B6_RATE, ctx.size(*B6_ROUNDS)
+    n = n or ctx.size(*B6_CHUNKS)
     daemon = await _started_daemon(ctx, name, extra)
     alone: list[float] = []
     together: list[list[float]] = []
@@ -454,7 +457,8 @@ async def _b6_run(ctx: Ctx, name: str, extra: dict[str, str] | None,
         "alone": percentile(alone, 99), "all": percentile(every, 99),
         "worst": max(percentile(lat, 99) for lat in together),
         "starving": sum(1 for lat in together if len(lat) < n or max(lat) > 1.0),
-        "cpu_per_chunk": cpu / max(1, len(every)), "busy": cpu / max(wall, 1e-9),
+        "cpu_per_chunk": cpu / max(1, len(every)), "cpu_per_chat": cpu / max(1, reps * streams),
+        "busy": cpu / max(wall, 1e-9),
         "aggregate": len(every) / max(wall, 1e-9),
     }
 
@@ -494,6 +498,14 @@ async def b6(ctx: Ctx) -> list[Row]:
         plain = await baseline.result()
     finally:
         baseline.close()
+    # Short replies: what a chat costs beyond its chunks (per-chat work), beside the plain reader's.
+    short_baseline = await shared.HttpxBaseline.start(ctx, ctx.size(*B6_STREAMS), B6_SHORT, B6_RATE,
+                                                      ctx.size(*B6_ROUNDS))
+    try:
+        short = await _b6_run(ctx, "b6s", None, between=short_baseline.round, n=B6_SHORT)
+        short_plain = await short_baseline.result()
+    finally:
+        short_baseline.close()
     sdk = await _b6_sdk(ctx)
     added = r["all"] - r["alone"]
     return [
@@ -507,6 +519,7 @@ async def b6(ctx: Ctx) -> list[Row]:
             "benchmark process (no hermesd)", _ms(sdk["all"]), f"one stream alone via hermesd {_ms(r['alone'])}",
             _sign_ms(sdk["all"] - r["alone"]), "-", None),
         *shared.b6_rows(r, plain),
+        shared.b6_short_row(short, short_plain),
     ]
 
 
@@ -641,6 +654,38 @@ async def b9(ctx: Ctx) -> list[Row]:
     ]
 
 
+# -- B10 -----------------------------------------------------------------------
+
+
+async def _at_once(daemon: Daemon, tag: str, count: int) -> float:
+    """``count`` hermes/chat requests written at once, each in a new session with a 5-chunk reply: seconds a chat."""
+    started = time.monotonic()
+    chats = [daemon.chat({"provider": PROVIDER, "model": model(tag), "message": "hi"}) for _ in range(count)]
+    results = await asyncio.wait_for(asyncio.gather(*(done for _, done in chats)), 600)
+    took = time.monotonic() - started
+    assert all(r["stopReason"] == "end_turn" for r in results), [r.get("error") for r in results][:3]
+    assert all(stream.text == _expected(5) and stream.gapless() for stream, _ in chats)
+    return took / count
+
+
+async def b10(ctx: Ctx) -> list[Row]:
+    """Chats queued at one endpoint: 10,000 sent at once cost per chat what 100 at once do."""
+    many, few = ctx.size(10_000, 40), ctx.size(100, 8)
+    daemon = await _started_daemon(ctx, "b10")
+    try:
+        before = await _at_once(daemon, "b10-few", few)
+        queued = await _at_once(daemon, "b10-many", many)
+        after = await _at_once(daemon, "b10-few", few)
+    finally:
+        await daemon.close()
+    base = (before + after) / 2  # the 100-chat figure on both sides of the long run, for drift
+    ratio = queued / base
+    return [Row("B10", f"{many:,} chats written at once on one connection (each a new session, 5-chunk reply; "
+                f"at most network.max_concurrent_requests upstream at a time): wall time per chat",
+                _ms(queued), f"{few} at once {_ms(base)} (before {_ms(before)}, after {_ms(after)})",
+                f"{ratio:.2f}×", "≤ 1.5×", ratio <= 1.5)]
+
+
 # -- C2 ------------------------------------------------------------------------
 
 
@@ -724,5 +769,5 @@ def _c2_section(total: float, ranked: list[tuple[str, float]], runs: int) -> str
     return "\n".join(lines)
 
 
-CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9,
+CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9, "B10": b10,
          "C1": shared.c1, "C1s": shared.c1s, "C2": c2}

@@ -51,7 +51,20 @@ def markdown_table(rows: list[Row]) -> str:
 
 
 def machine() -> str:
-    return f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} {platform.release()}, {os.cpu_count()} CPUs"
+    return (f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} {platform.release()}, "
+            f"{os.cpu_count()} CPUs [{cpu_model()}]")
+
+
+def cpu_model() -> str:
+    """The processor's name (figures from different machines are not to be mixed)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):  # "Intel(R) Xeon(R) ...": no parentheses in the report's header
+                    return " ".join(line.split(":", 1)[1].replace("(R)", "").replace("(TM)", "").split())
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def write_markdown(path: Path, rows: list[Row], *, quick: bool, seconds: float, notes: str,
@@ -82,7 +95,8 @@ def write_markdown(path: Path, rows: list[Row], *, quick: bool, seconds: float, 
             first = _RERUN.search(line)
             header = line[: first.start()] if first else line
             header += "".join(m.group(0) for m in _RERUN.finditer(line) if not set(m.group(1).split(", ")) <= set(only))
-            header += f" Rows {', '.join(only)} rerun on {stamp} ({'quick' if quick else 'full'}, `--only`, {seconds:.0f} s)."
+            header += (f" Rows {', '.join(only)} rerun on {stamp} on {machine()} "
+                       f"({'quick' if quick else 'full'}, `--only`, {seconds:.0f} s).")
     generated = "".join(
         f"<!-- bench:{name} -->\n{sections[name].strip()}\n<!-- /bench:{name} -->\n\n"
         for name in sorted(sections, key=lambda n: rank.get(n, len(rank)))

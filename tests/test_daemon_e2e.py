@@ -51,6 +51,7 @@ async def test_chat_completions_streams_and_sends_exact_body(start_daemon, upstr
     write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openrouter/pareto-code"}})
     upstream.reply_text = "Hello from the upstream, streamed in pieces."
     upstream.chunk_count = 6
+    upstream.chunk_delay = 0.03  # pieces that arrive together would leave as one delta
     upstream.routed_model = "qwen/qwen3-coder"
     daemon = await start_daemon(env=_openrouter_env(upstream))
 

@@ -18,6 +18,7 @@ Python use::
         ...
         [req] = up.wait_for_requests(1)
         assert req.json["model"] == "model-a"
+        assert up.max_in_flight <= 4   # the most provider requests it answered at once
 
 Endpoints are matched on the *suffix* of the path (query string ignored), so
 any prefix works (``/v1/chat/completions``, ``/api/v1/chat/completions``,
@@ -702,7 +703,11 @@ class _Handler(BaseHTTPRequestHandler):
             if route.startswith("/__"):
                 self._control(route, body)
             else:
-                self._provider(route, body)
+                self.up._flight(+1)
+                try:
+                    self._provider(route, body)
+                finally:
+                    self.up._flight(-1)
                 self.up._add_answered(self._path)
         except _Disconnected:
             self.close_connection = True
@@ -914,6 +919,8 @@ class Upstream:
         self._answered: list[str] = []  # paths of responses written whole
         self._conns: set[socket.socket] = set()
         self._counter = 0
+        self._in_flight = 0  # generation and model requests being answered right now
+        self.max_in_flight = 0  # the most ever answered at once (since start or reset)
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -993,6 +1000,7 @@ class Upstream:
             self._faults.clear()
             self._disconnects.clear()
             self._answered.clear()
+            self.max_in_flight = self._in_flight
             self._set_defaults()
 
     # ----------------------------------------------------------- faults
@@ -1050,6 +1058,11 @@ class Upstream:
             self._counter += 1
             self._lock.notify_all()
             return self._counter
+
+    def _flight(self, step: int) -> None:
+        with self._lock:
+            self._in_flight += step
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
 
     def _add_disconnect(self, path: str, seconds: float) -> None:
         with self._lock:

@@ -193,6 +193,9 @@ class Run:
     reasoning: list[str] = field(default_factory=list)
     finish: Finish | None = None
     saved: int = 0  # pieces of ``text`` written ahead to the session file
+    session: Session | None = None  # set once its user message is written ahead
+    writing: asyncio.Future | None = None  # a write-ahead of the reply so far, in progress
+    ended: bool = False  # its reply is being recorded: no more write-aheads
     notice: str | None = None  # why the daemon cancelled it (stopping)
 
 
@@ -203,6 +206,7 @@ class ChatEngine:
         self.store = store
         self.load_config = load_config
         self._runs: dict[str, Run] = {}
+        self._ticker: asyncio.Future | None = None  # the write-ahead timer of every running chat
         self.stopping: str | None = None  # set once the daemon is stopping: why (new chats are refused)
 
     # -- sessions --------------------------------------------------------
@@ -430,8 +434,9 @@ class ChatEngine:
         # Written ahead, before anything goes upstream (a failure is held, retried, and reported at the end).
         await asyncio.to_thread(self.store.begin_turn, session, user_message)
         req.written_ahead = True
-        ended = asyncio.Event()
-        writer = asyncio.ensure_future(self._write_ahead(session, run, ended))
+        run.session = session
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.ensure_future(self._tick())
         error: HermesError | None = None
         run.task = asyncio.ensure_future(self._run(session, req, run, on_delta, result))
         if run.cancel_requested:  # cancelled (the daemon stopping) before it started
@@ -444,7 +449,7 @@ class ChatEngine:
                 # run first): stop the upstream, keep the text, re-raise.
                 run.task.cancel()
                 await asyncio.gather(run.task, return_exceptions=True)
-                await self._end(session, run, result, "cancelled", None, writer, ended)
+                await self._end(session, run, result, "cancelled", None)
                 raise
         except HermesError as exc:
             error = exc
@@ -458,26 +463,39 @@ class ChatEngine:
             stop = "error"
         else:
             stop = run.finish.stop_reason if run.finish else "end_turn"
-        await self._end(session, run, result, stop, error, writer, ended)
+        await self._end(session, run, result, stop, error)
         return result
 
-    async def _write_ahead(self, session: Session, run: Run, ended: asyncio.Event) -> None:
-        """The reply so far onto the session file about once a second while it streams (the chunks'
-        own path makes no system call); a kill loses at most the last interval's text."""
-        while not ended.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(ended.wait(), WRITE_AHEAD_SECONDS)
-            count = len(run.text)
-            if ended.is_set() or count == run.saved:
-                continue
-            text = "".join(run.text[run.saved:count])
+    async def _tick(self) -> None:
+        """Every running chat's reply so far onto its session file about once a second (the chunks'
+        own path makes no system call); a kill loses at most the last interval's text.
+
+        One timer for all chats: a timer per chat woke each of them every
+        second, so 10,000 chats queued for their endpoint cost 10,000 wake-ups
+        a second between them (B10); a queued chat has no text and costs a
+        length check here.
+        """
+        while self._runs:
+            await asyncio.sleep(WRITE_AHEAD_SECONDS)
+            for run in list(self._runs.values()):
+                if run.session is not None and run.writing is None and not run.ended and len(run.text) > run.saved:
+                    run.writing = asyncio.ensure_future(self._write_ahead(run.session, run))
+
+    async def _write_ahead(self, session: Session, run: Run) -> None:
+        count = len(run.text)
+        text = "".join(run.text[run.saved:count])
+        try:
             if await asyncio.to_thread(self.store.add_partial, session, text) is None:
                 run.saved = count  # else the next interval tries again with more
+        except Exception:  # noqa: BLE001 - the reply is recorded whole at its end anyway
+            log.exception("writing a reply ahead failed")
+        finally:
+            run.writing = None
 
-    async def _end(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None,
-                   writer: asyncio.Future, ended: asyncio.Event) -> None:
-        ended.set()
-        await asyncio.gather(writer, return_exceptions=True)  # a write-ahead in progress lands before the reply
+    async def _end(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None) -> None:
+        run.ended = True
+        if run.writing is not None:  # a write-ahead in progress lands before the reply
+            await asyncio.gather(run.writing, return_exceptions=True)
         await asyncio.to_thread(self._record, session, run, result, stop, error)
 
     def _record(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None) -> None:
@@ -524,7 +542,7 @@ class ChatEngine:
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)
-        net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+        net = NetworkSettings.of(cfg)
         retries = cfg.get("network.max_retries")
         failed: HermesError | None = None
         # The session's own target, then the fallback chain; the chain moves on only before the first token.
@@ -603,7 +621,7 @@ class ChatEngine:
                 [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": transcript}],
                 options,
             )
-            net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+            net = NetworkSettings.of(cfg)
             parts = [e.text async for e in open_stream(prepared, aux, net) if isinstance(e, Delta) and e.text]
         except HermesError as exc:
             log.warning("summary failed, keeping the full history: %s", exc.message)

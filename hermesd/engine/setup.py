@@ -147,7 +147,7 @@ def test_chat(provider: str, model: str) -> str:
     cfg = config.load()
     resolved = resolve(cfg, provider=provider, model=model)
     prepared = build_request(resolved, [{"role": "user", "content": TEST_PROMPT}], ChatOptions(max_tokens=TEST_MAX_TOKENS))
-    net = NetworkSettings(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"))
+    net = NetworkSettings.of(cfg)
 
     async def run() -> str:
         return "".join([e.text async for e in open_stream(prepared, resolved, net) if isinstance(e, Delta)])

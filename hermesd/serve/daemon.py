@@ -55,6 +55,7 @@ class Daemon:
         self.clients: set[Client] = set()
         self._listing: tuple[tuple, Any] | None = None
         self.config_watch = ConfigWatch(self.config_changed)
+        self._plugin_check: asyncio.Future | None = None
 
     def config_changed(self, key: str, value: Any) -> None:
         """Tell every client that ``key`` now has ``value`` (whoever changed it); a model comes with its short label."""
@@ -145,6 +146,14 @@ class Daemon:
                 client.protocol.notify(method, params)
             except Exception:  # noqa: BLE001 - a gone client must not stop the others
                 log.debug("dropping notification to a closed client", exc_info=True)
+
+    async def check_plugins(self) -> None:
+        """:meth:`reload_plugins_if_changed` off the event loop; callers that arrive while a check runs
+        share it (10,000 chats sent at once cost one check, not 10,000 thread hops of directory stats)."""
+        pending = self._plugin_check
+        if pending is None or pending.done():
+            pending = self._plugin_check = asyncio.ensure_future(asyncio.to_thread(self.reload_plugins_if_changed))
+        await asyncio.shield(pending)  # one caller cancelled does not cancel the others' check
 
     def reload_plugins_if_changed(self) -> bool:
         """Pick up plugins added, edited or removed since the last discovery.

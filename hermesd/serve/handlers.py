@@ -133,7 +133,7 @@ async def new_session(conn: Connection, params: protocol.NewSessionParams) -> pr
     """A new conversation; first picks up plugins changed since the last one."""
     from hermesd import protocol
 
-    await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+    await conn.daemon.check_plugins()
     session = await asyncio.to_thread(
         conn.daemon.engine.new_session,
         provider=params.provider or None,
@@ -150,7 +150,7 @@ async def chat(conn: Connection, params: protocol.ChatParams) -> protocol.ChatRe
     from hermesd.serve.outbox import DeltaStream
 
     if params.session_id is None:
-        await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+        await conn.daemon.check_plugins()
     request_id = conn.protocol.msg_id
     outbox = conn.outbox
     streams: list[DeltaStream] = []
@@ -262,7 +262,7 @@ async def _plugins_now(conn: Connection, refresh: bool) -> None:
     """
     if refresh or not conn.plugins_checked:
         conn.plugins_checked = True
-        await asyncio.to_thread(conn.daemon.reload_plugins_if_changed)
+        await conn.daemon.check_plugins()
 
 
 def _storage_failed(exc: OSError) -> JsonRpcException:

@@ -4,10 +4,10 @@ pygls writes each message to stdout synchronously, so an editor that reads
 slowly blocks the event loop, and with it every upstream read. An outbox
 never blocks the loop: what is sent during one loop turn leaves in one write
 while the pipe has room, and otherwise queues for a writer thread (stdio) or a
-drain task (TCP). While the client is behind, further pieces of a chat merge
-into that chat's queued delta, so a lagging editor costs one pending message
-per chat, not one per chunk; ``seq`` stays gapless and the concatenated text
-stays exact.
+drain task (TCP). Pieces of a chat that arrive before its delta is written
+(in the same loop turn, or while the client is behind) merge into that
+delta, so a lagging editor costs one pending message per chat, not one per
+chunk; ``seq`` stays gapless and the concatenated text stays exact.
 """
 
 from __future__ import annotations
@@ -109,21 +109,22 @@ class Outbox:
                 self._wake()
 
     def delta(self, stream: DeltaStream, text: str, reasoning: str) -> None:
-        """Send a piece of a chat's reply, merged into its pending delta if one waits."""
+        """Send a piece of a chat's reply, merged into its pending delta if one waits.
+
+        Pieces of one chat that arrive before the next write (several events
+        in one read from the upstream, or a client behind) leave as one
+        delta, in the place of the first: one encode and one message instead
+        of one per piece, with everything sent after it still after it.
+        """
         with self._lock:
             if self.closed:
                 return
             stream.add(text, reasoning)
             if stream.queued:
-                return  # merged into this chat's delta that still waits for a lagging client
-            if self._busy:  # the client is behind: hold a slot that later pieces merge into
-                stream.queued = True
-                self._queue.append(stream)
-                self._kick_drainer()
-            else:  # keeping up: every piece is its own delta, written at the end of this loop turn
-                self._queue.append(stream.frame())
-                stream.sent()
-                self._wake()
+                return  # merged into this chat's delta that still waits
+            stream.queued = True
+            self._queue.append(stream)
+            self._wake()
 
     def _wake(self) -> None:
         """Get the queue written: by the drainer if it is at work, else at the end of this loop turn."""

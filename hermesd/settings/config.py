@@ -278,6 +278,8 @@ KEYS: dict[str, Key] = {
         Key("ollama.num_ctx", None, _integer(1, nullable=True), "context window sent to Ollama"),
         Key("network.timeout", 120.0, _number(1.0, 3600.0), "seconds without a byte before giving up"),
         Key("network.connect_timeout", 10.0, _number(0.5, 300.0), "seconds to connect"),
+        Key("network.max_concurrent_requests", 100, _integer(1, 1000),
+            "requests in flight to one endpoint at once; further chats wait their turn, in order"),
         Key("agent.api_max_retries", 3, _integer(1, 11), "attempts (first try included) before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
         Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
@@ -952,7 +954,7 @@ USED_KEYS = {
     "openrouter": {"min_coding_score", "provider_preferences"},
     "auxiliary": {"compression", "provider", "model"},
     "context": {"budget_tokens", "keep_recent_messages"},
-    "network": {"timeout", "connect_timeout", "max_retries"},
+    "network": {"timeout", "connect_timeout", "max_retries", "max_concurrent_requests"},
     "plugins": {"disabled", "enabled"},  # read by providers.discovery
     "daemon": {"idle_timeout", "stop_grace"},  # read by hermesd.serve.shared and hermesd.serve.daemon
 }

@@ -51,10 +51,18 @@ Event = Union[Delta, Finish]
 
 @dataclass
 class NetworkSettings:
-    """Timeouts in seconds (config's network.timeout and network.connect_timeout)."""
+    """Timeouts in seconds (config's network.timeout and network.connect_timeout), and how many
+    requests may be in flight to one endpoint at once (network.max_concurrent_requests)."""
 
     timeout: float = 120.0
     connect_timeout: float = 10.0
+    max_concurrent: int = 100
+
+    @classmethod
+    def of(cls, cfg: Any) -> "NetworkSettings":
+        """The network settings of a loaded config."""
+        return cls(timeout=cfg.get("network.timeout"), connect_timeout=cfg.get("network.connect_timeout"),
+                   max_concurrent=cfg.get("network.max_concurrent_requests"))
 
 
 def normal_stop_reason(raw: str | None) -> str:

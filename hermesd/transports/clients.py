@@ -45,21 +45,27 @@ def openai_client(base_url: str, api_key: str | None, net: NetworkSettings) -> A
     return client
 
 
-def httpx_client(base_url: str, net: NetworkSettings) -> Any:
-    """The pooled httpx client for one endpoint and timeouts, built once (connections reused across chats)."""
+def httpx_client(base_url: str, net: NetworkSettings, lane: int = 0) -> Any:
+    """The pooled httpx client for one endpoint, timeouts and lane, built once (connections reused across chats).
+
+    A lane (:mod:`hermesd.transports.gates`) never has more than ``LANE``
+    requests in flight, so its pool holds at most ``LANE`` connections and
+    keeps them all: httpcore's pool scans every connection whenever a request
+    starts or ends, and closes a connection going idle while more than its
+    keep-alive allowance are open, which under 100 concurrent chats in one
+    pool cost ~150 µs of CPU a chunk and a new connection for most chats (B6).
+    """
     import httpx
 
-    cache_key = (base_url, net.timeout, net.connect_timeout)
+    from hermesd.transports.gates import LANE
+
+    cache_key = (base_url, net.timeout, net.connect_timeout, lane)
     client = _httpx.get(cache_key)
     if client is None:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
             verify=tls_context() if _may_use_tls(base_url) else _no_tls(),
-            # Many concurrent chats to one endpoint each hold a connection (the SDK's ceiling), but
-            # only httpx's default 20 stay open idle: httpcore's pool scans every idle connection,
-            # and counts all connections for each, whenever a request starts or ends, so 100 idle
-            # ones cost ~150 µs of CPU a chunk under 100 concurrent streams (B6).
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=LANE, max_keepalive_connections=LANE),
         )
         _httpx[cache_key] = client
     return client

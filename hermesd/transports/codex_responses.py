@@ -7,6 +7,7 @@ from typing import AsyncIterator
 from hermesd.engine.errors import HermesError
 from hermesd.engine.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
+from hermesd.transports import gates
 from hermesd.transports.clients import openai_client, sdk_headers
 from hermesd.transports.errors import from_exception, incompatible_sdk, reported_mid_reply, truncated
 from hermesd.wire import PreparedRequest
@@ -29,6 +30,8 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
     body.pop("stream", None)
     started = False
     response = None
+    gate = gates.gate(resolved.base_url, net.max_concurrent)
+    lane = await gate.acquire()  # at most max_concurrent in flight to this endpoint; the rest wait in order
     try:
         response = await create(model=model, stream=True, extra_body=body, extra_headers=headers)
         async for event in response:
@@ -58,5 +61,8 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
     except Exception as exc:  # noqa: BLE001
         raise from_exception(exc, resolved, started=started) from exc
     finally:
-        if response is not None:
-            await response.close()
+        try:
+            if response is not None:
+                await response.close()
+        finally:
+            gate.release(lane)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 from hermesd.transports import NetworkSettings
 from hermesd.transports.clients import httpx_client
 from hermesd.transports.errors import from_http_response
+from hermesd.transports.gates import slot
 
 if TYPE_CHECKING:
     from httpx_sse import ServerSentEvent
@@ -43,6 +44,10 @@ async def post_sse(
     headers never go to another host. A redirect elsewhere is reported with
     its status.
 
+    At most ``net.max_concurrent`` requests to one endpoint are in flight
+    (:mod:`hermesd.transports.gates`); the others wait here, in order. The
+    slot's lane picks the small pool the request goes through.
+
     Leaving normally (after the stream's last event) reads the rest of the
     body, so the connection goes back to the pool and the next chat skips the
     TCP and TLS handshakes. Leaving early (a cancel, an error) closes the
@@ -53,25 +58,26 @@ async def post_sse(
 
     from providers.base import MAX_REDIRECTS, same_origin
 
-    client = httpx_client(resolved.base_url, net)
-    headers = httpx.Headers({"Accept": accept})
-    headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
-    request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
-    response = await client.send(request, stream=True)
-    for _ in range(MAX_REDIRECTS):
-        target = response.next_request
-        if target is None or not same_origin(prepared.url, target.url):
-            break
-        await response.aclose()
-        response = await client.send(target, stream=True)
-    try:
-        if not response.is_success:
-            raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
-        events = EventSource(response).aiter_sse()
-        yield events
-        await _drain(events)
-    finally:
-        await response.aclose()
+    async with slot(resolved.base_url, net.max_concurrent) as lane:  # a queued chat waits here, before the pool
+        client = httpx_client(resolved.base_url, net, lane)
+        headers = httpx.Headers({"Accept": accept})
+        headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
+        request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
+        response = await client.send(request, stream=True)
+        for _ in range(MAX_REDIRECTS):
+            target = response.next_request
+            if target is None or not same_origin(prepared.url, target.url):
+                break
+            await response.aclose()
+            response = await client.send(target, stream=True)
+        try:
+            if not response.is_success:
+                raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
+            events = EventSource(response).aiter_sse()
+            yield events
+            await _drain(events)
+        finally:
+            await response.aclose()
 
 
 async def _drain(events: AsyncIterator[Any]) -> None:
