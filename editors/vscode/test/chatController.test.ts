@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ChatApi, ChatController, ChatEvent, toEntryError } from '../src/logic/chatController';
-import { ChatParams, ChatResult, NewSessionResult } from '../src/protocol';
+import { ChatParams, ChatResult, GetSessionResult, NewSessionResult } from '../src/protocol';
 
 /** A fake daemon whose chat replies are released by the test. */
 function fakeDaemon() {
@@ -27,6 +27,14 @@ function setup(current = { provider: 'openrouter', model: 'openrouter/pareto-cod
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A saved session of these messages, as hermes/getSession returns it. */
+const saved = (messages: GetSessionResult['messages']): GetSessionResult => ({
+  sessionId: 's-old',
+  provider: 'openrouter',
+  model: 'openrouter/pareto-code',
+  messages,
+});
 
 describe('ChatController', () => {
   it('creates a session, streams deltas, and ends with the result', async () => {
@@ -349,17 +357,12 @@ describe('Retry after the daemon restarted', () => {
     const { chats, controller, events } = setup();
     const file = { kind: 'file' as const, path: '/w/a.py', text: 'x = 1\n', language: 'python' };
     const notice = 'interrupted: hermesd stopped before this reply ended; the text shown is what was saved';
-    controller.load({
-      sessionId: 's-old',
-      provider: 'openrouter',
-      model: 'openrouter/pareto-code',
-      messages: [
-        { role: 'user', content: 'one' },
-        { role: 'assistant', content: 'the first reply', stopReason: 'end_turn' },
-        { role: 'user', content: 'explain', attachments: [file] },
-        { role: 'assistant', content: 'half a rep', stopReason: 'interrupted', notice, retryable: true },
-      ],
-    });
+    controller.load(saved([
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'the first reply', stopReason: 'end_turn' },
+      { role: 'user', content: 'explain', attachments: [file] },
+      { role: 'assistant', content: 'half a rep', stopReason: 'interrupted', notice, retryable: true },
+    ]));
     expect(controller.snapshot().map((e) => e.retryable)).toEqual([undefined, undefined, undefined, true]);
     const again = controller.retry();
     await tick();
@@ -374,17 +377,12 @@ describe('Retry after the daemon restarted', () => {
 
   it('an interrupted saved reply without the mark offers no Retry (the daemon decides)', async () => {
     const { chats, controller } = setup();
-    controller.load({
-      sessionId: 's-old',
-      provider: 'openrouter',
-      model: 'openrouter/pareto-code',
-      messages: [
-        { role: 'user', content: 'one' },
-        { role: 'assistant', content: 'half', stopReason: 'interrupted', notice: 'interrupted: …' },
-        { role: 'user', content: 'go on' },
-        { role: 'assistant', content: 'done', stopReason: 'end_turn' },
-      ],
-    });
+    controller.load(saved([
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'half', stopReason: 'interrupted', notice: 'interrupted: …' },
+      { role: 'user', content: 'go on' },
+      { role: 'assistant', content: 'done', stopReason: 'end_turn' },
+    ]));
     expect(controller.snapshot().some((e) => e.retryable)).toBe(false);
     expect(await controller.retry()).toBeUndefined();
     expect(chats).toHaveLength(0);

@@ -229,7 +229,8 @@ describe('HermesClient', () => {
     await expect(client.request('hermes/chat', {})).rejects.toThrow(/did not answer the LSP initialize request/);
   });
 
-  it('waits past the timeout for a server that said hermesd is starting, as the daemon bounds that start itself', async () => {
+  /** Starts a server (2 s timeout) that has not answered initialize and logs `line` meanwhile. */
+  async function startLogging(line: string) {
     vi.useFakeTimers();
     setServerPath(process.execPath, 2);
     FakeLanguageClient.startBehaviour = 'slow';
@@ -237,8 +238,13 @@ describe('HermesClient', () => {
     const starting = client.start();
     await flush();
     const fake = FakeLanguageClient.instances[0];
-    // What vscode-languageclient does with hermesd's window/logMessage (type Log) before the initialize answer.
-    fake.clientOptions.outputChannel.appendLine('hermesd 0.3.0: starting the shared daemon');
+    // What vscode-languageclient does with a window/logMessage (type Log) before the initialize answer.
+    fake.clientOptions.outputChannel.appendLine(line);
+    return { client, starting, fake };
+  }
+
+  it('waits past the timeout for a server that said hermesd is starting, as the daemon bounds that start itself', async () => {
+    const { client, starting, fake } = await startLogging('hermesd 0.3.0: starting the shared daemon');
     expect(output.appendLine).toHaveBeenCalledWith('hermesd 0.3.0: starting the shared daemon');
     await vi.advanceTimersByTimeAsync(10_000);
     expect(client.serverStatus.state).toBe('starting');
@@ -250,13 +256,7 @@ describe('HermesClient', () => {
   });
 
   it('still refuses at the timeout a server whose log lines do not say hermesd is starting', async () => {
-    vi.useFakeTimers();
-    setServerPath(process.execPath, 2);
-    FakeLanguageClient.startBehaviour = 'slow';
-    const client = new HermesClient(output as never);
-    const starting = client.start();
-    await flush();
-    FakeLanguageClient.instances[0].clientOptions.outputChannel.appendLine('hermesd-dashboard: starting on port 8080');
+    const { client, starting } = await startLogging('hermesd-dashboard: starting on port 8080');
     await vi.advanceTimersByTimeAsync(2000);
     await starting;
     expect(client.serverStatus.state).toBe('stopped');
