@@ -245,13 +245,17 @@ export class HermesClient implements vscode.Disposable {
     // The daemon's "hermesd <version>: starting …" log message comes before the
     // initialize answer, when the language client's handlers are not yet ours:
     // it reaches only the output channel (a window/logMessage of type Log).
-    const output: vscode.LogOutputChannel = Object.create(this.output);
-    output.appendLine = (line: string) => {
-      if (saysStarting(line)) {
-        onStarting();
-      }
-      this.output.appendLine(line);
-    };
+    // Defined, not assigned: VS Code's channel object is frozen.
+    const output: vscode.LogOutputChannel = Object.create(this.output, {
+      appendLine: {
+        value: (line: string) => {
+          if (saysStarting(line)) {
+            onStarting();
+          }
+          this.output.appendLine(line);
+        },
+      },
+    });
     return {
       documentSelector: [],
       outputChannel: output,

@@ -234,7 +234,7 @@ describe('HermesClient', () => {
     vi.useFakeTimers();
     setServerPath(process.execPath, 2);
     FakeLanguageClient.startBehaviour = 'slow';
-    const client = new HermesClient(output as never);
+    const client = new HermesClient(Object.freeze({ ...output }) as never); // as VS Code's channel is
     const starting = client.start();
     await flush();
     const fake = FakeLanguageClient.instances[0];
