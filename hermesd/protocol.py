@@ -615,6 +615,8 @@ class SessionMessage:
     error: ChatError | None = doc("the error that ended this reply, when it failed")
     notice: str | None = doc("display-ready: why the reply ended early because of the daemon (interrupted, "
                              "or cancelled as it stopped); show it with the reply")
+    retryable: bool | None = doc("true on the last message when that reply never ended (interrupted): the editor "
+                                 "offers Retry, which sends the user message before it again in this session")
 
 
 @dataclass

@@ -115,7 +115,7 @@ async def test_kill_9_mid_stream_keeps_both_user_messages_and_all_but_the_last_s
     again = await start_daemon(env=env, shared=True)
     reopened = await again.request("hermes/getSession", {"sessionId": sessions[0]})
     reply = reopened["messages"][1]
-    assert (reply["stopReason"], reply["notice"]) == ("interrupted", INTERRUPTED_NOTICE)
+    assert (reply["stopReason"], reply["notice"], reply["retryable"]) == ("interrupted", INTERRUPTED_NOTICE, True)
     result = await again.request("hermes/chat", {"sessionId": sessions[0], "message": "go on"})
     assert result["stopReason"] == "end_turn"
     partial = _saved(sessions[0]).messages[1]["content"]
@@ -124,6 +124,9 @@ async def test_kill_9_mid_stream_keeps_both_user_messages_and_all_but_the_last_s
         {"role": "assistant", "content": partial},
         {"role": "user", "content": "go on"},
     ]
+    # Once the conversation went on, the interrupted reply keeps its notice but is no longer offered for Retry.
+    went_on = (await again.request("hermes/getSession", {"sessionId": sessions[0]}))["messages"]
+    assert went_on[1]["notice"] == INTERRUPTED_NOTICE and "retryable" not in went_on[1]
     # The interrupted reply is now a message of its own in the file: the previous release reads it too.
     previous = previous_release_reader()(sessions[0])
     assert [(m["role"], m.get("stopReason")) for m in previous.messages] == [
@@ -338,6 +341,8 @@ def test_the_previous_release_reads_a_finished_an_open_and_a_sealed_turn(isolate
         ("user", "one", None), ("assistant", "the first reply", "end_turn"), ("user", "two", None),
         ("assistant", "cut sh", "interrupted")]
     assert now.to_protocol().messages[3].notice == INTERRUPTED_NOTICE
+    assert now.to_protocol().messages[3].retryable is True  # the editors offer Retry: it re-sends "two"
+    assert [m.retryable for m in now.to_protocol().messages[:3]] == [None, None, None]
     # The next turn writes the interrupted reply as a message first: then the previous release sees it too.
     SessionStore().begin_turn(now, {"role": "user", "content": "three"})
     assert [(m["role"], m.get("stopReason")) for m in old(session.id).messages] == [

@@ -133,7 +133,7 @@ class Session:
             session_id=self.id,
             provider=self.provider,
             model=self.model,
-            messages=[_message(m) for m in self.messages],
+            messages=[_message(m, last=n == len(self.messages) - 1) for n, m in enumerate(self.messages)],
             system=self.system or None,
             parent_session_id=self.parent_id or None,
             summary=self.summary or None,
@@ -141,21 +141,25 @@ class Session:
         )
 
 
-def _message(saved: dict[str, Any]) -> SessionMessage:
+def _message(saved: dict[str, Any], *, last: bool = False) -> SessionMessage:
     """A message as the session file keeps it, as hermes/getSession sends it.
 
     The file's message keys are the protocol's wire names (``stopReason``,
     ``answeredBy``), but the file is not the protocol: what it holds that
     the types do not fit (a file edited by hand) leaves just role and text.
-    A reply that ended early because of the daemon carries its ``notice``.
+    A reply that ended early because of the daemon carries its ``notice``;
+    one that never ended is also ``retryable`` when it is the ``last`` message
+    (Retry re-sends its user message; once the conversation went on, it would
+    only repeat an old question at the end).
     """
     try:
         message = parse(SessionMessage, saved)
     except ParamsError:
         content = saved.get("content")
         message = SessionMessage(role=str(saved.get("role") or ""), content=content if isinstance(content, str) else "")
-    if message.notice is None and saved.get("stopReason") == INTERRUPTED:
-        message.notice = INTERRUPTED_NOTICE
+    if saved.get("stopReason") == INTERRUPTED:
+        message.notice = message.notice or INTERRUPTED_NOTICE
+        message.retryable = last or None
     return message
 
 

@@ -477,6 +477,32 @@ def test_the_shared_daemon_killed_mid_reply_then_retry_and_chat_without_restarti
     assert not [n for n in report["notifications"] if n["level"] >= 4], report["notifications"]
 
 
+def test_an_interrupted_reply_reopened_from_history_is_retried_with_R(nvim, env, up, tmp_path):
+    # The session a daemon killed mid-reply leaves: the user message and part of the reply, written ahead.
+    make = ("from hermesd.engine.sessions import SessionStore, Settings\n"
+            "store = SessionStore()\n"
+            "s = store.create(provider='openrouter', model='openrouter/pareto-code', settings=Settings())\n"
+            "store.begin_turn(s, {'role': 'user', 'content': 'Cut question'})\n"
+            "store.add_partial(s, 'half an ans')\n"
+            "print(s.id)\n")
+    made = subprocess.run([sys.executable, "-c", make], env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    report = run(nvim, "retry_interrupted", {**env, "HERMES_TEST_SESSION": made.stdout.strip()}, tmp_path)
+
+    reopened = "\n".join(report["reopened"])
+    assert "half an ans\n_[interrupted: hermesd stopped before this reply ended" in reopened, reopened
+    assert "> Retry: R or :HermesRetry" in reopened
+    assert report["retry_offered"] is True
+    after = "\n".join(report["after_retry"])
+    assert after.count("## You\nCut question") == 2 and up.reply_text in after, after
+    [request] = chat_requests(up)
+    assert request.json["messages"] == [
+        {"role": "user", "content": "Cut question"},
+        {"role": "assistant", "content": "half an ans"},
+        {"role": "user", "content": "Cut question"},
+    ]
+
+
 def test_the_forwarders_line_is_shown_when_no_daemon_can_replace_a_killed_one(nvim, up, tmp_path):
     env = {**nh.hermes_env(tmp_path, up.url), "HERMES_TEST_SHARED": "1"}
     report = run(nvim, "daemon_gone", env, tmp_path, timeout=90)

@@ -664,6 +664,30 @@ function scenarios.daemon_restart()
   R.ok = true
 end
 
+-- A session whose last reply never ended (written by the test as a killed daemon leaves it),
+-- reopened from history: the daemon marks it retryable, R sends its message again.
+function scenarios.retry_interrupted()
+  setup()
+  require("hermes.history").reopen(os.getenv("HERMES_TEST_SESSION"))
+  wait(15000, function()
+    local buf = chat().state.buf
+    return buf ~= nil and vim.tbl_contains(buf_lines(buf), "## You")
+  end, "the reopened session")
+  local buf = chat().state.buf
+  R.reopened = buf_lines(buf)
+  R.retry_offered = chat().state.retry ~= nil
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
+  vim.api.nvim_feedkeys("R", "x", false)
+  wait(15000, function()
+    return chat().state.running ~= nil or #vim.tbl_filter(function(l)
+      return l == "## You"
+    end, buf_lines(buf)) == 2
+  end, "the message sent again")
+  wait_reply_done(30000)
+  R.after_retry = buf_lines(buf)
+  R.ok = true
+end
+
 -- No daemon can replace the killed one (the runtime dir is made writable by others, which the
 -- forwarder refuses): the forwarder exits 1 and its stderr line reaches the user.
 function scenarios.daemon_gone()

@@ -28,6 +28,7 @@ import {
   initializeTimeoutMs,
   initializeTimeoutProblem,
   lastHermesdLine,
+  saysStarting,
   serverCommand,
   wrongServerMessage,
 } from './logic/server';
@@ -150,7 +151,7 @@ export class HermesClient implements vscode.Disposable {
     // Spawned here, not by the language client, so that a server that never
     // answers initialize (another program called hermesd) can be killed.
     // Whatever the search found goes through the same check.
-    const proc: { child?: ChildProcess; printed: string } = { printed: '' };
+    const proc: { child?: ChildProcess; printed: string; starting?: boolean } = { printed: '' };
     const serverOptions: ServerOptions = () =>
       new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(executable, args, { env: process.env });
@@ -173,7 +174,8 @@ export class HermesClient implements vscode.Disposable {
         });
       });
     const self: { client?: LanguageClient } = {};
-    const client = new HermesLanguageClient('hermes', 'Hermes', serverOptions, this.clientOptions(() => self.client));
+    const options = this.clientOptions(() => self.client, () => (proc.starting = true));
+    const client = new HermesLanguageClient('hermes', 'Hermes', serverOptions, options);
     self.client = client;
     this.client = client;
     this.registerHandlers(client);
@@ -184,6 +186,12 @@ export class HermesClient implements vscode.Disposable {
     let answered: boolean;
     try {
       answered = await Promise.race([started, timedOut]);
+      if (!answered && proc.starting) {
+        // It said it is hermesd, starting a daemon, and bounds that start itself
+        // (15 s, then in its own process: docs/protocol.md, "Lifecycle").
+        this.output.info(`no initialize answer within ${timeoutMs / 1000} s, but hermesd said it is starting: waiting`);
+        answered = await started;
+      }
     } catch (err) {
       this.output.error(`hermesd failed to start: ${err instanceof Error ? err.message : String(err)}`);
       this.handleExit(client, 'hermesd failed to start');
@@ -233,10 +241,24 @@ export class HermesClient implements vscode.Disposable {
     });
   }
 
-  private clientOptions(owner: () => LanguageClient | undefined): LanguageClientOptions {
+  private clientOptions(owner: () => LanguageClient | undefined, onStarting: () => void): LanguageClientOptions {
+    // The daemon's "hermesd <version>: starting …" log message comes before the
+    // initialize answer, when the language client's handlers are not yet ours:
+    // it reaches only the output channel (a window/logMessage of type Log).
+    // Defined, not assigned: VS Code's channel object is frozen.
+    const output: vscode.LogOutputChannel = Object.create(this.output, {
+      appendLine: {
+        value: (line: string) => {
+          if (saysStarting(line)) {
+            onStarting();
+          }
+          this.output.appendLine(line);
+        },
+      },
+    });
     return {
       documentSelector: [],
-      outputChannel: this.output,
+      outputChannel: output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { clientName: 'vscode' },
       initializationFailedHandler: () => false,

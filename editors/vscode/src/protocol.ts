@@ -653,6 +653,8 @@ export interface SessionMessage {
   error?: ChatError;
   /** display-ready: why the reply ended early because of the daemon (interrupted, or cancelled as it stopped); show it with the reply */
   notice?: string;
+  /** true on the last message when that reply never ended (interrupted): the editor offers Retry, which sends the user message before it again in this session */
+  retryable?: boolean;
 }
 
 /** hermes/doctor's params. */

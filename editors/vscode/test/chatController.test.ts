@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ChatApi, ChatController, ChatEvent, toEntryError } from '../src/logic/chatController';
-import { ChatParams, ChatResult, NewSessionResult } from '../src/protocol';
+import { ChatParams, ChatResult, GetSessionResult, NewSessionResult } from '../src/protocol';
 
 /** A fake daemon whose chat replies are released by the test. */
 function fakeDaemon() {
@@ -27,6 +27,14 @@ function setup(current = { provider: 'openrouter', model: 'openrouter/pareto-cod
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A saved session of these messages, as hermes/getSession returns it. */
+const saved = (messages: GetSessionResult['messages']): GetSessionResult => ({
+  sessionId: 's-old',
+  provider: 'openrouter',
+  model: 'openrouter/pareto-code',
+  messages,
+});
 
 describe('ChatController', () => {
   it('creates a session, streams deltas, and ends with the result', async () => {
@@ -343,6 +351,41 @@ describe('Retry after the daemon restarted', () => {
       ['user', 'explain'], ['assistant', ''], ['user', 'explain'], ['assistant', 'done'],
     ]);
     expect(await controller.retry()).toBeUndefined(); // answered: nothing left to retry
+  });
+
+  it('a saved reply the daemon marked retryable (interrupted) offers Retry, which sends its user message again in that session', async () => {
+    const { chats, controller, events } = setup();
+    const file = { kind: 'file' as const, path: '/w/a.py', text: 'x = 1\n', language: 'python' };
+    const notice = 'interrupted: hermesd stopped before this reply ended; the text shown is what was saved';
+    controller.load(saved([
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'the first reply', stopReason: 'end_turn' },
+      { role: 'user', content: 'explain', attachments: [file] },
+      { role: 'assistant', content: 'half a rep', stopReason: 'interrupted', notice, retryable: true },
+    ]));
+    expect(controller.snapshot().map((e) => e.retryable)).toEqual([undefined, undefined, undefined, true]);
+    const again = controller.retry();
+    await tick();
+    expect(chats[0].params).toMatchObject({ sessionId: 's-old', message: 'explain', attachments: [file] });
+    // Its Retry is spent: the webview is told to redraw the entry without it.
+    expect(events).toContainEqual({ type: 'entry', entry: expect.objectContaining({ text: 'half a rep', notice }) });
+    expect(controller.snapshot()[3].retryable).toBeUndefined();
+    chats[0].resolve({ sessionId: 's-old', text: 'whole', stopReason: 'end_turn' } as ChatResult);
+    expect(await again).toMatchObject({ text: 'whole' });
+    expect(await controller.retry()).toBeUndefined();
+  });
+
+  it('an interrupted saved reply without the mark offers no Retry (the daemon decides)', async () => {
+    const { chats, controller } = setup();
+    controller.load(saved([
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'half', stopReason: 'interrupted', notice: 'interrupted: …' },
+      { role: 'user', content: 'go on' },
+      { role: 'assistant', content: 'done', stopReason: 'end_turn' },
+    ]));
+    expect(controller.snapshot().some((e) => e.retryable)).toBe(false);
+    expect(await controller.retry()).toBeUndefined();
+    expect(chats).toHaveLength(0);
   });
 
   it('offers nothing to retry after other errors', async () => {

@@ -9,7 +9,9 @@ import { HermesClient, ServerNotRunningError } from '../src/client';
 const { FakeLanguageClient } = vi.hoisted(() => {
   class FakeLanguageClient {
     static instances: FakeLanguageClient[] = [];
-    static startBehaviour: 'ok' | 'fail' | 'hang' = 'ok';
+    static startBehaviour: 'ok' | 'fail' | 'hang' | 'slow' = 'ok';
+    /** Answers a 'slow' start's initialize. */
+    answer: () => void = () => undefined;
     static protocolVersion: number | undefined = 2;
     static serverName = 'hermesd';
     running = false;
@@ -24,7 +26,7 @@ const { FakeLanguageClient } = vi.hoisted(() => {
       readonly id: string,
       readonly name: string,
       readonly serverOptions: () => Promise<unknown>,
-      readonly clientOptions: { errorHandler: { closed(): unknown } },
+      readonly clientOptions: { errorHandler: { closed(): unknown }; outputChannel: { appendLine(line: string): void } },
     ) {
       FakeLanguageClient.instances.push(this);
     }
@@ -34,6 +36,9 @@ const { FakeLanguageClient } = vi.hoisted(() => {
       }
       if (FakeLanguageClient.startBehaviour === 'hang') {
         return new Promise(() => undefined); // never answers initialize
+      }
+      if (FakeLanguageClient.startBehaviour === 'slow') {
+        await new Promise<void>((resolve) => (this.answer = resolve));
       }
       this.running = true;
       const v = FakeLanguageClient.protocolVersion;
@@ -72,7 +77,7 @@ vi.mock('vscode-languageclient/node', () => ({
 }));
 
 
-const output = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), show: vi.fn() };
+const output = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), show: vi.fn(), appendLine: vi.fn() };
 
 function setServerPath(path: string, initializeTimeout?: number): void {
   const values: Record<string, unknown> = { path, args: ['-m', 'hermesd'], initializeTimeout };
@@ -222,6 +227,40 @@ describe('HermesClient', () => {
     expect(buttons).toEqual(['Open Settings', 'Show Logs']);
     expect(FakeLanguageClient.instances).toHaveLength(1); // not restarted: it is the wrong program
     await expect(client.request('hermes/chat', {})).rejects.toThrow(/did not answer the LSP initialize request/);
+  });
+
+  /** Starts a server (2 s timeout) that has not answered initialize and logs `line` meanwhile. */
+  async function startLogging(line: string) {
+    vi.useFakeTimers();
+    setServerPath(process.execPath, 2);
+    FakeLanguageClient.startBehaviour = 'slow';
+    const client = new HermesClient(Object.freeze({ ...output }) as never); // as VS Code's channel is
+    const starting = client.start();
+    await flush();
+    const fake = FakeLanguageClient.instances[0];
+    // What vscode-languageclient does with a window/logMessage (type Log) before the initialize answer.
+    fake.clientOptions.outputChannel.appendLine(line);
+    return { client, starting, fake };
+  }
+
+  it('waits past the timeout for a server that said hermesd is starting, as the daemon bounds that start itself', async () => {
+    const { client, starting, fake } = await startLogging('hermesd 0.3.0: starting the shared daemon');
+    expect(output.appendLine).toHaveBeenCalledWith('hermesd 0.3.0: starting the shared daemon');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(client.serverStatus.state).toBe('starting');
+    expect(vscode.window.showErrorMessage).not.toHaveBeenCalled();
+    fake.answer();
+    await starting;
+    expect(client.serverStatus.state).toBe('running');
+    expect(fake.stop).not.toHaveBeenCalled();
+  });
+
+  it('still refuses at the timeout a server whose log lines do not say hermesd is starting', async () => {
+    const { client, starting } = await startLogging('hermesd-dashboard: starting on port 8080');
+    await vi.advanceTimersByTimeAsync(2000);
+    await starting;
+    expect(client.serverStatus.state).toBe('stopped');
+    expect(vscode.window.showErrorMessage.mock.calls[0][0]).toContain('did not answer the LSP initialize request within 2 s');
   });
 
   it('checks what the search found too: a hermesd-lsp on PATH that hangs is refused, named by its path', async () => {

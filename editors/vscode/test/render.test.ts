@@ -145,6 +145,11 @@ describe('renderError', () => {
   it('is empty without an error', () => {
     expect(renderError({ id: 1, role: 'assistant', text: 'ok' })).toBe('');
   });
+  it('offers Retry alone under a saved reply the daemon marked retryable (interrupted)', () => {
+    const marked = renderError({ id: 1, role: 'assistant', text: 'half', stopReason: 'interrupted', retryable: true });
+    expect(marked).toContain('<button type="button" class="retry" title="Send this message again">Retry</button>');
+    expect(marked).not.toContain('role="alert"');
+  });
   it('has a title for every documented error kind', () => {
     for (const kind of ['auth', 'rate_limited', 'quota', 'context_length', 'model_not_found', 'network', 'timeout', 'bad_response', 'plugin_error', 'config_error']) {
       expect(errorTitle(kind)).not.toBe('Request failed');

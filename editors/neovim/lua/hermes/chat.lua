@@ -254,6 +254,12 @@ local function on_delta(p)
   end
 end
 
+--- How to send a message again, under a reply the daemon marked retryable.
+local function retry_line()
+  local key = config.options.keymaps.retry
+  return "> Retry: " .. (key and (key .. " or ") or "") .. ":HermesRetry"
+end
+
 --- Lines describing an upstream or protocol failure.
 ---@param e table  result.error ({kind, message, hint, status, retryAfter}) or a JSON-RPC error
 ---@return string[]
@@ -273,8 +279,7 @@ function M.error_lines(e)
     table.insert(lines, "> Hint: " .. e.hint)
   end
   if type(e.data) == "table" and e.data.retryable == true then
-    local key = config.options.keymaps.retry
-    table.insert(lines, "> Retry: " .. (key and (key .. " or ") or "") .. ":HermesRetry")
+    table.insert(lines, retry_line())
   end
   return lines
 end
@@ -462,13 +467,14 @@ function M.send_prompt()
   end
 end
 
---- Send again the message whose reply failed with an error the daemon marked retryable
---- (`data.retryable`: the daemon restarted while it was answering).
+--- Send again the message whose reply the daemon marked retryable: it failed with
+--- `data.retryable` (the daemon restarted while it was answering), or a saved reply
+--- shown from history has `retryable` (it never ended: interrupted).
 ---@return boolean sent
 function M.retry()
   local again = S.retry
   if not again then
-    notify("nothing to retry: the last reply did not fail with a retryable error", vim.log.levels.WARN)
+    notify("nothing to retry: the last reply was neither a retryable error nor interrupted", vim.log.levels.WARN)
     return false
   end
   if S.running then
@@ -519,7 +525,7 @@ local function set_keymaps(buf)
   map({ "n", "i" }, km.stop, M.stop, "stop the reply")
   map("n", km.close, M.close, "close the chat window")
   map("n", km.new, M.new_session, "new session")
-  map("n", km.retry, M.retry, "send the last message again (after a retryable error)")
+  map("n", km.retry, M.retry, "send the last message again (after a retryable error or an interrupted reply)")
   map("n", km.insert, function()
     require("hermes.code").insert()
   end, "insert the code block at the cursor of your file")
@@ -679,10 +685,12 @@ function M.load(session)
   S.provider, S.model = session.provider, session.model
   S.chosen = session.modelChosen == true or nil
   local lines = {}
+  local asked -- the last user message and its context: what Retry sends again
   for _, m in ipairs(session.messages or {}) do
     if m.role == "user" or m.role == "assistant" then
       local content = type(m.content) == "string" and m.content or ""
       if m.role == "user" then
+        asked = { message = content, attachments = type(m.attachments) == "table" and m.attachments or {} }
         table.insert(lines, "## You")
       else
         table.insert(lines, "## Hermes" .. ((type(m.model) == "string" and m.model ~= "") and (" (" .. m.model .. ")") or ""))
@@ -690,6 +698,10 @@ function M.load(session)
       vim.list_extend(lines, split_lines(content))
       if type(m.notice) == "string" and m.notice ~= "" then
         table.insert(lines, "_[" .. m.notice .. "]_") -- interrupted, or cancelled as the daemon stopped
+      end
+      if m.role == "assistant" and m.retryable == true and asked then
+        S.retry = asked -- the daemon's mark: this reply never ended
+        table.insert(lines, retry_line())
       end
       if type(m.attachments) == "table" and #m.attachments > 0 then
         table.insert(lines, "> context: " .. table.concat(vim.tbl_map(require("hermes.context").label, m.attachments), ", "))

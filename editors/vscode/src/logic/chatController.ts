@@ -101,7 +101,7 @@ export class ChatController {
   private nextId = 1;
   private generation = 0;
   private pending: { id: number; attachment: Attachment }[] = [];
-  /** The last message and its context, while its reply's error says it may be sent again. */
+  /** The last message and its context, while its reply's error (or the daemon's mark on a saved reply) says it may be sent again. */
   private retryable: { text: string; attachments: Attachment[] } | undefined;
   private carried: CarriedRange | undefined;
   /** The model chosen for this conversation (hermes/selectModel with its sessionId): kept when the default changes. */
@@ -187,15 +187,23 @@ export class ChatController {
     if (session.modelChosen) {
       this.chosen = { provider: session.provider, model: session.model, label: '' };
     }
+    let asked: { text: string; attachments: Attachment[] } | undefined;
     for (const m of session.messages) {
       if (m.role !== 'user' && m.role !== 'assistant') {
         continue;
       }
       const entry: ChatEntry = { id: this.nextId++, role: m.role, text: contentText(m.content) };
-      if (m.role === 'assistant') {
+      if (m.role === 'user') {
+        asked = { text: entry.text, attachments: (m.attachments ?? []).map((a) => ({ ...a })) };
+      } else {
         Object.assign(entry, { model: m.model, routedModel: m.routedModel, stopReason: m.stopReason, notice: m.notice });
         if (m.error) {
           entry.error = { kind: m.error.kind, message: m.error.message, hint: m.error.hint };
+        }
+        if (m.retryable === true && asked) {
+          // The daemon's mark: this reply never ended; Retry sends the message before it again.
+          entry.retryable = true;
+          this.retryable = asked;
         }
       }
       if (m.attachments?.length) {
@@ -228,6 +236,10 @@ export class ChatController {
     const generation = this.generation;
     const attachments = retrying ?? this.pending.map((p) => ({ ...p.attachment }));
     this.retryable = undefined;
+    for (const old of this.entries.filter((e) => e.retryable)) {
+      delete old.retryable; // sent again (or the conversation went on): its Retry is spent
+      this.listener({ type: 'entry', entry: { ...old } });
+    }
     const user: ChatEntry = { id: this.nextId++, role: 'user', text: message };
     if (attachments.length) {
       user.attachments = attachments.map(attachmentLabel);

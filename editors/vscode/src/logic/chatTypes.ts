@@ -27,6 +27,8 @@ export interface ChatEntry {
   stopReason?: string;
   /** The daemon's display-ready reason the reply ended early (interrupted, or cancelled as it stopped). */
   notice?: string;
+  /** The daemon marked this saved reply retryable (it never ended: interrupted): it offers Retry. */
+  retryable?: boolean;
   error?: EntryError;
   usage?: { inputTokens?: number; outputTokens?: number };
   /** Labels of the context sent with a user message. */

@@ -127,6 +127,14 @@ export function lastHermesdLine(chunk: string): string | undefined {
   return lines.length ? lines[lines.length - 1].slice(0, 300) : undefined;
 }
 
+/**
+ * Whether a log line is hermesd's "hermesd <version>: starting …", which
+ * `hermesd --stdio` sends before it starts a daemon (docs/protocol.md, "Lifecycle").
+ */
+export function saysStarting(line: string): boolean {
+  return /^hermesd \S+: starting /.test(line);
+}
+
 /** What a server that did not answer `initialize` in time did, from the first output it printed. */
 export function initializeTimeoutProblem(timeoutMs: number, printed: string): string {
   const within = `within ${timeoutMs / 1000} s`;

@@ -123,10 +123,12 @@ export function metaParts(entry: ChatEntry): string[] {
   return parts;
 }
 
-/** The inline error block of a failed reply. */
+const RETRY_BUTTON = '<button type="button" class="retry" title="Send this message again">Retry</button>';
+
+/** The inline error block of a failed reply; a Retry alone under a saved reply the daemon marked retryable. */
 export function renderError(entry: ChatEntry): string {
   if (!entry.error) {
-    return '';
+    return entry.retryable ? `<div class="error-actions">${RETRY_BUTTON}</div>` : '';
   }
   const { kind, message, hint } = entry.error;
   let html = '<div class="error-block" role="alert">';
@@ -137,7 +139,7 @@ export function renderError(entry: ChatEntry): string {
   }
   html += '<div class="error-actions">';
   if (entry.error.retryable) {
-    html += '<button type="button" class="retry" title="Send this message again">Retry</button>';
+    html += RETRY_BUTTON;
   }
   html += '<button type="button" class="secondary" data-command="hermes.runDoctor">Run Doctor</button>';
   html += '<button type="button" class="secondary" data-command="hermes.selectModel">Select Model</button>';
