@@ -524,3 +524,111 @@ async def test_a_providers_block_written_by_hermes_chats(start_daemon, upstream,
         [sent] = upstream.requests[before:]
         assert sent.path.endswith(paths[api_mode]), (name, sent.path)
         assert sent.json["model"] == hermes["providers"][name]["default_model"]
+
+
+# -- the request matrix against 0.19.0 ----------------------------------------------------
+
+needs_newest_hermes = pytest.mark.skipif(
+    not NEWEST_HERMES_PYTHON.exists(), reason="no hermes-agent==0.19.0 venv: ./scripts/test installs it")
+OLLAMA = "http://127.0.0.1:11434/v1"
+# Issue 32's 16 cases: (id, provider, model, settings). All through previewRequest: the real hosts
+# decide Hermes' host rules (OpenRouter's headers, the gate), and nothing is sent.
+MATRIX_0_19: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("openrouter-pareto-default", "openrouter", "openrouter/pareto-code", {}),
+    ("openrouter-pareto-0.8", "openrouter", "openrouter/pareto-code", {"score": 0.8}),
+    ("openrouter-sonnet-4.6-default", "openrouter", "anthropic/claude-sonnet-4.6", {}),
+    ("openrouter-sonnet-4.6-high", "openrouter", "anthropic/claude-sonnet-4.6", {"effort": "high"}),
+    ("openrouter-deepseek-prefs", "openrouter", "deepseek/deepseek-v3.2", {"effort": "high", "prefs": PREFS}),
+    ("openrouter-gpt-5.4", "openrouter", "openai/gpt-5.4", {}),
+    ("anthropic-sonnet-4.6", "anthropic", "claude-sonnet-4-6", {}),
+    ("anthropic-opus-4.6-high", "anthropic", "claude-opus-4-6", {"effort": "high"}),
+    ("gemini-3-flash", "gemini", "gemini-3-flash-preview", {"effort": "low"}),
+    ("gemini-3-pro", "gemini", "gemini-3-pro-preview", {"effort": "high"}),
+    ("deepseek-reasoner", "deepseek", "deepseek-reasoner", {"effort": "high"}),
+    ("deepseek-chat", "deepseek", "deepseek-chat", {}),
+    ("kimi-k2.5-default", "kimi-coding", "kimi-k2.5", {}),
+    ("kimi-k2.5-high", "kimi-coding", "kimi-k2.5", {"effort": "high"}),
+    ("custom-ollama-num-ctx-none", "custom", "qwen3:8b", {"num_ctx": 8192, "effort": "none", "base_url": OLLAMA}),
+    ("custom-plain", "custom", "llama3.1:8b", {"base_url": OLLAMA}),
+]
+# Where hermesd sends something else than Hermes 0.19.0, on purpose (docs/plugins.md, "Requests"):
+# case id -> (what, why). A listed difference that no longer occurs fails the test too.
+DIFFERENCES_0_19: dict[str, str] = {}
+MATRIX_KEYS = {"OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "DEEPSEEK_API_KEY",
+               "KIMI_API_KEY"}
+
+
+async def _matrix_0_19(daemon, isolated_home) -> list[dict[str, Any]]:
+    """hermesd's previews of MATRIX_0_19, and the case each is for Hermes' side."""
+    rows = []
+    for case_id, provider, model, settings in MATRIX_0_19:
+        write_config(isolated_home, _config(provider, model, settings.get("base_url"), settings))
+        session = await daemon.request("hermes/newSession", {"provider": provider, "model": model, "system": SYSTEM})
+        params = {"sessionId": session["sessionId"], "message": "Fix the off-by-one in loop.py"}
+        sent = await daemon.request("hermes/previewRequest", params)
+        base = sent["url"]
+        for suffix in ("/chat/completions", "/responses", "/v1/messages"):
+            base = base.removesuffix(suffix)
+        rows.append({"id": case_id, "ours": sent, "case": {
+            "provider": provider, "model": model, "base_url": base,
+            "api_key": CANARY_KEY if provider != "custom" else "no-key-required",
+            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": params["message"]}],
+            "session_id": session["sessionId"], "effort": settings.get("effort", ""),
+            "provider_preferences": settings.get("prefs"), "min_coding_score": settings.get("score", 0.65),
+            "ollama_num_ctx": settings.get("num_ctx"),
+            "openrouter_config": {"response_cache": False},  # hermesd's default (docs/plugins.md)
+        }})
+    return rows
+
+
+def _hermes_0_19(cases: list[dict[str, Any]], home: Path, cwd: Path) -> list[dict[str, Any]]:
+    proc = subprocess.run(
+        [str(NEWEST_HERMES_PYTHON), str(ROOT / "tests" / "hermes_reference_side.py")],
+        input=json.dumps({"cases": cases}), capture_output=True, text=True, timeout=300, cwd=cwd,
+        env={"HERMES_HOME": str(home), "PATH": os.environ.get("PATH", ""), "HOME": str(cwd)},
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout)["results"]
+
+
+def _mismatches(rows: list[dict[str, Any]], hermes_side: list[dict[str, Any]]) -> dict[str, Any]:
+    found = {}
+    for row, hermes in zip(rows, hermes_side):
+        ours = row["ours"]
+        body = {k: v for k, v in ours["body"].items() if k != "stream"}
+        expected = dict(hermes["headers"])
+        for name in ("authorization", "x-api-key"):
+            if name in expected:
+                expected[name] = "Bearer ***" if name == "authorization" else "***"
+        if row["case"]["provider"] == "custom":
+            expected.pop("authorization", None)  # Hermes' keyless placeholder (docs/plugins.md)
+        headers = _provider_headers(ours["headers"], set(expected))
+        if (ours["url"], body, headers) != (hermes["url"], hermes["body"], expected):
+            found[row["id"]] = _differing(
+                {"url": ours["url"], **{f"body.{k}": v for k, v in body.items()}, **{f"header.{k}": v for k, v in headers.items()}},
+                {"url": hermes["url"], **{f"body.{k}": v for k, v in hermes["body"].items()},
+                 **{f"header.{k}": v for k, v in expected.items()}})
+    return found
+
+
+def _differing(ours: dict[str, Any], hermes: dict[str, Any]) -> dict[str, Any]:
+    """Each field that differs: [hermesd's, Hermes'] (None where one side has none)."""
+    return {k: [ours.get(k), hermes.get(k)] for k in sorted({*ours, *hermes}) if ours.get(k) != hermes.get(k)}
+
+
+@needs_newest_hermes
+@pytest.mark.parametrize("plugins", ["bundled", "hermes-0.19.0"])
+async def test_requests_match_what_hermes_0_19_builds(plugins, start_daemon, isolated_home, tmp_path):
+    """Issue 32's matrix: URL, body and provider headers equal Hermes 0.19.0's, apart from DIFFERENCES_0_19."""
+    source = _newest_hermes_plugins()
+    if plugins != "bundled":
+        _install_reference_plugins(isolated_home, source)
+    daemon = await start_daemon(env={name: CANARY_KEY for name in MATRIX_KEYS})
+    rows = await _matrix_0_19(daemon, isolated_home)
+    hermes_home = tmp_path / "hermes-side-home"
+    _install_reference_plugins(hermes_home, source)
+    hermes_side = _hermes_0_19([row["case"] for row in rows], hermes_home, tmp_path)
+    assert all(h["user_plugin"] for h in hermes_side)
+    found = _mismatches(rows, hermes_side)
+    print(f"{plugins}: {len(rows) - len(found)} of {len(rows)} equal Hermes 0.19.0's request")
+    assert set(found) == set(DIFFERENCES_0_19), json.dumps(found, indent=1, sort_keys=True)
