@@ -177,6 +177,12 @@ class ReadAs(ConfigError):
         self.value = value
 
 
+def _boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false (got {_shown(value)})")
+    return value
+
+
 def _min_coding_score(key: str, value: Any, *, writing: bool = False) -> float | None:
     """Hermes' reading of the score (providers.pareto): anything unusable means no floor.
 
@@ -270,6 +276,9 @@ KEYS: dict[str, Key] = {
         Key("model.max_tokens", None, _integer(1, nullable=True), "output cap; null: provider default"),
         Key("openrouter.min_coding_score", DEFAULT_MIN_CODING_SCORE, _min_coding_score,
             "Pareto Code router floor; null: no floor (strongest coder)"),
+        Key("openrouter.response_cache", False, _boolean,
+            "ask OpenRouter to cache responses (X-OpenRouter-Cache); off unlike Hermes: docs/plugins.md"),
+        Key("openrouter.response_cache_ttl", 300, _integer(1, 86400), "seconds OpenRouter keeps a cached response"),
         Key("provider_routing", {}, _mapping, "OpenRouter provider routing: sort, only, ignore, order, ..."),
         Key("auxiliary.compression.provider", "", _provider, "provider for summaries; empty: the session's"),
         Key("auxiliary.compression.model", "", _string, "model for summaries; empty: the provider's default_aux_model"),
@@ -294,6 +303,7 @@ _RULES: dict[Callable[[str, Any], Any], dict[str, Any]] = {
     _api_mode: {"type": "enum", "enum": ["", *API_MODES]},
     _effort: {"type": "enum", "enum": ["", *REASONING_EFFORTS]},
     _mapping: {"type": "mapping"},
+    _boolean: {"type": "boolean"},
 }
 
 
@@ -949,7 +959,7 @@ USED_KEYS = {
     "model": {"provider", "default", "model", "base_url", "api_mode", "api_key", "temperature", "max_tokens",
               "reasoning_effort"},
     "agent": {"reasoning_effort", "api_max_retries"},
-    "openrouter": {"min_coding_score", "provider_preferences"},
+    "openrouter": {"min_coding_score", "provider_preferences", "response_cache", "response_cache_ttl"},
     "auxiliary": {"compression", "provider", "model"},
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries"},
