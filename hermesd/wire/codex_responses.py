@@ -63,14 +63,13 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     if key and not _is_xai(resolved):
         body["prompt_cache_key"] = key
     reasoning = options.reasoning_config or {}
-    if reasoning.get("enabled") is not False:
-        asked = effort(resolved, reasoning.get("effort") or "medium")
-        if _is_xai(resolved):
-            body["reasoning"] = {"effort": asked}
-        else:
-            body["reasoning"] = {"effort": asked, "summary": "auto"}
+    if _is_xai(resolved):  # unchanged from hermesd's earlier rule (issue 23 owns xAI's Responses path)
+        if reasoning.get("enabled") is not False and reasoning.get("effort"):
+            body["reasoning"] = {"effort": effort(resolved, reasoning["effort"]), "summary": "auto"}
+    elif reasoning.get("enabled") is not False:
+        body["reasoning"] = {"effort": effort(resolved, reasoning.get("effort") or "medium"), "summary": "auto"}
         body["include"] = ["reasoning.encrypted_content"]
-    elif not _is_xai(resolved):
+    else:
         body["include"] = []
     body.update(options.extra_body)
     body["stream"] = options.stream
