@@ -300,6 +300,29 @@ MATRIX: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("copilot-claude-no-reasoning", "copilot", "claude-sonnet-4.6", "preview", {}),
     ("huggingface-qwen", "huggingface", "Qwen/Qwen3-Coder-480B-A35B-Instruct", "/hf/v1", {"effort": "medium"}),
 ]
+# Where hermesd follows 0.19.0 and so differs from what 0.13.0 builds: case -> (field, why) pairs
+# (fields as _differing names them). Exactly these fields differ; one that no longer does fails too.
+USAGE = ("body.stream_options", "0.19.0 asks for the usage in the last chunk (include_usage)")
+RESPONSES = [("url", "0.19.0 sends GPT-5.x through the Responses API"),
+             *((f"body.{k}", "the Responses API's request") for k in (
+                 "messages", "instructions", "input", "store", "include", "prompt_cache_key", "reasoning"))]
+CAP = ("body.max_tokens", "0.19.0 caps Claude, MiniMax and Qwen3 models at their Anthropic-table ceiling")
+OPENROUTER_HEADERS = [(f"header.{k}", "0.19.0's OpenRouter attribution headers")
+                      for k in ("http-referer", "x-title", "x-openrouter-categories")]
+VERSION_DIFFERENCES_0_13: dict[str, list[tuple[str, str]]] = {
+    **{case[0]: [USAGE] for case in MATRIX if case[1] not in ("gemini",)},
+    "gemini-3-pro-high": [USAGE],
+    "gemini-openai-compat-flash": [USAGE],
+    "openrouter-gpt5-default": RESPONSES,
+    "ai-gateway-gpt5-default": RESPONSES,
+    "copilot-gpt5-high": [("url", RESPONSES[0][1]), *((f"body.{k}", "the Responses API's request") for k in (
+        "messages", "instructions", "input", "store", "include", "prompt_cache_key", "reasoning"))],
+    "copilot-claude-no-reasoning": [USAGE, CAP],
+    "openrouter-real-host-qwen3": [USAGE, CAP, *OPENROUTER_HEADERS],
+    "huggingface-qwen": [USAGE, CAP],
+    "custom-ollama-num-ctx": [USAGE, ("body.max_tokens", "0.19.0's custom profile caps at 65536")],
+}
+HERMES_0_19_HEADERS = {"http-referer", "x-title", "x-openrouter-categories", "x-anthropic-beta"}
 # Headers an HTTP client adds on its own; everything else a provider receives is compared.
 CLIENT_HEADERS = {"host", "accept", "accept-encoding", "connection", "content-length", "content-type", "user-agent"}
 
@@ -340,8 +363,10 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
         write_config(isolated_home, _config(provider, model, base_url, settings))
         session = await daemon.request("hermes/newSession", {"provider": provider, "model": model, "system": SYSTEM})
         params = {"sessionId": session["sessionId"], "message": "Fix the off-by-one in loop.py"}
-        if where == "preview":
-            sent = await daemon.request("hermes/previewRequest", params)
+        preview = await daemon.request("hermes/previewRequest", params)
+        if where == "preview" or preview["apiMode"] != "chat_completions":
+            # GPT-5.x goes through the Responses API (0.19.0): the preview is its bytes (issue 23 mends that transport)
+            sent = preview
             url, body, headers = sent["url"], sent["body"], sent["headers"]
         else:
             before = len(upstream.requests)
@@ -353,7 +378,7 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
         hermes_cases.append({
             "provider": provider,
             "model": model,
-            "base_url": url.removesuffix("/chat/completions"),
+            "base_url": url.removesuffix("/chat/completions").removesuffix("/responses"),
             "api_key": CANARY_KEY if provider != "custom" else "no-key-required",
             "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": params["message"]}],
             "session_id": session["sessionId"],
@@ -382,10 +407,15 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
             hermes_headers.pop("authorization")  # Hermes' keyless placeholder (docs/plugins.md)
         if "***" in headers.get("Authorization", headers.get("authorization", "")):  # previewRequest masks it
             hermes_headers["authorization"] = "Bearer ***"
-        our_headers = _provider_headers(headers, set(hermes_headers))
-        if (url, ours, our_headers) != (hermes["url"], hermes["body"], hermes_headers):
-            mismatches.append({"case": case_id, "hermesd": [url, ours, our_headers],
-                               "hermes": [hermes["url"], hermes["body"], hermes_headers]})
+        our_headers = _provider_headers(headers, set(hermes_headers) | set(HERMES_0_19_HEADERS))
+        differing = _differing(
+            {"url": url, **{f"body.{k}": v for k, v in ours.items()}, **{f"header.{k}": v for k, v in our_headers.items()}},
+            {"url": hermes["url"], **{f"body.{k}": v for k, v in hermes["body"].items()},
+             **{f"header.{k}": v for k, v in hermes_headers.items()}})
+        named = {field for field, _ in VERSION_DIFFERENCES_0_13.get(case_id, ())}
+        if set(differing) != named:
+            mismatches.append({"case": case_id, "unexplained": {k: v for k, v in differing.items() if k not in named},
+                               "named but equal": sorted(named - set(differing))})
     assert mismatches == [], json.dumps(mismatches, indent=1)
     assert len(MATRIX) >= 15
     # The matrix exercises both sides of the gate and the rules outside the plugins.
@@ -393,8 +423,7 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
     assert gates["openrouter-gpt5-default"] and gates["nous-default"] and gates["copilot-gpt5-high"]
     assert not gates["openrouter-llama-gate-closed"] and not gates["copilot-claude-no-reasoning"]
     sent = {case_id: body for case_id, _, body, _ in hermesd_side}
-    assert sent["openrouter-gpt5-default"]["messages"][0]["role"] == "developer"
-    assert sent["openrouter-gpt5-default"]["reasoning"] == {"enabled": True, "effort": "medium"}
+    assert sent["openrouter-gpt5-default"]["reasoning"] == {"effort": "medium", "summary": "auto"}  # Responses
     assert sent["gmi-user-agent"] and hermes_side[[c[0] for c in MATRIX].index("gmi-user-agent")]["headers"][
         "user-agent"] == "HermesAgent/0.13.0"
 
