@@ -564,3 +564,18 @@ def test_an_unknown_effort_is_reported_by_doctor_with_the_choices(path: Path) ->
     assert check.summary.startswith('agent.reasoning_effort must be one of none, minimal, low, medium, high, xhigh, '
                                     'max, ultra or empty (got "extreme")'), check.summary
     assert "hermesd config set" in check.hint
+
+
+def test_an_unknown_openrouter_sort_is_reported_and_not_sent(tmp_path) -> None:
+    """Hermes 0.19.0 sends provider.sort only as throughput, latency or price (any case); another is dropped."""
+    from hermesd.engine.runtime import openrouter_provider
+
+    path = tmp_path / "config.yaml"
+    write(path, "provider_routing:\n  sort: fastest\n  order: [a]\n")
+    cfg = config.load(path)
+    assert any("provider_routing.sort must be one of latency, price, throughput" in p and "fastest" in p
+               for p in cfg.problems)
+    assert openrouter_provider(cfg.get("provider_routing")) == {"order": ["a"]}
+    write(path, "provider_routing:\n  sort: ' Price '\n")
+    cfg = config.load(path)
+    assert cfg.problems == [] and openrouter_provider(cfg.get("provider_routing")) == {"sort": "price"}

@@ -18,7 +18,7 @@ from providers.pareto import is_openrouter_url
 
 from hermesd.engine import google_cloud
 from hermesd.settings import credentials
-from hermesd.settings.config import Config, api_mode_named
+from hermesd.settings.config import OPENROUTER_SORTS, Config, api_mode_named
 from hermesd.wire.hermes_rules import needs_responses_api
 from hermesd.engine.errors import HermesError
 
@@ -404,9 +404,12 @@ def openrouter_provider(routing: Any) -> dict[str, Any]:
     if not isinstance(routing, dict):
         return {}
     out: dict[str, Any] = {}
-    for name in (*ROUTING_LISTS, "sort"):
+    for name in ROUTING_LISTS:
         if routing.get(name):
             out[name] = routing[name]
+    sort = routing.get("sort")
+    if isinstance(sort, str) and sort.strip().lower() in OPENROUTER_SORTS:
+        out["sort"] = sort.strip().lower()  # another value is dropped (and reported by config), as Hermes 0.19.0
     if routing.get("require_parameters") is True:
         out["require_parameters"] = True
     if routing.get("data_collection"):

@@ -216,6 +216,23 @@ def _mapping(key: str, value: Any) -> dict[str, Any]:
     return value
 
 
+OPENROUTER_SORTS = ("latency", "price", "throughput")
+
+
+def _routing(key: str, value: Any) -> dict[str, Any]:
+    """OpenRouter's provider routing; a ``sort`` it does not know is dropped, as Hermes 0.19.0 drops it, and reported."""
+    routing = _mapping(key, value)
+    sort = routing.get("sort")
+    if sort is None or (isinstance(sort, str) and sort.strip().lower() in ("", *OPENROUTER_SORTS)):
+        return routing
+    kept = {k: v for k, v in routing.items() if k != "sort"}
+    raise ReadAs(f"{key}.sort must be one of {', '.join(OPENROUTER_SORTS)} (got {_shown(sort)}); "
+                 "ignored: no sort is sent, as the Hermes agent does", kept)
+
+
+_routing.rule = {"type": "mapping"}  # type: ignore[attr-defined]
+
+
 def is_valid_unicode(value: Any) -> bool:
     """False when a string anywhere in ``value`` holds a lone surrogate.
 
@@ -279,7 +296,7 @@ KEYS: dict[str, Key] = {
         Key("openrouter.response_cache", False, _boolean,
             "ask OpenRouter to cache responses (X-OpenRouter-Cache); off unlike Hermes: docs/plugins.md"),
         Key("openrouter.response_cache_ttl", 300, _integer(1, 86400), "seconds OpenRouter keeps a cached response"),
-        Key("provider_routing", {}, _mapping, "OpenRouter provider routing: sort, only, ignore, order, ..."),
+        Key("provider_routing", {}, _routing, "OpenRouter provider routing: sort, only, ignore, order, ..."),
         Key("auxiliary.compression.provider", "", _provider, "provider for summaries; empty: the session's"),
         Key("auxiliary.compression.model", "", _string, "model for summaries; empty: the provider's default_aux_model"),
         Key("context.budget_tokens", 32000, _integer(1000), "summarise older turns beyond this estimate"),
