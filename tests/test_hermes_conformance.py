@@ -338,6 +338,7 @@ def _config(provider: str, model: str, base_url: str | None, settings: dict[str,
         config["openrouter"]["min_coding_score"] = settings["score"]
     if "num_ctx" in settings:
         config["ollama"] = {"num_ctx": settings["num_ctx"]}
+    config["openrouter"].update(settings.get("cache", {}))
     return config
 
 
@@ -579,6 +580,9 @@ MATRIX_0_19: list[tuple[str, str, str, dict[str, Any]]] = [
     ("kimi-k2.5-high", "kimi-coding", "kimi-k2.5", {"effort": "high"}),
     ("custom-ollama-num-ctx-none", "custom", "qwen3:8b", {"num_ctx": 8192, "effort": "none", "base_url": OLLAMA}),
     ("custom-plain", "custom", "llama3.1:8b", {"base_url": OLLAMA}),
+    # Beyond the 16: OpenRouter's response cache asked for in config (hermesd's default is off).
+    ("openrouter-response-cache", "openrouter", "deepseek/deepseek-v3.2", {"cache": {"response_cache": True,
+                                                                                    "response_cache_ttl": 600}}),
 ]
 # Where hermesd sends something else than Hermes 0.19.0, on purpose (docs/plugins.md, "Requests"):
 # case id -> (what, why). A listed difference that no longer occurs fails the test too.
@@ -605,7 +609,7 @@ async def _matrix_0_19(daemon, isolated_home) -> list[dict[str, Any]]:
             "session_id": session["sessionId"], "effort": settings.get("effort", ""),
             "provider_preferences": settings.get("prefs"), "min_coding_score": settings.get("score", 0.65),
             "ollama_num_ctx": settings.get("num_ctx"),
-            "openrouter_config": {"response_cache": False},  # hermesd's default (docs/plugins.md)
+            "openrouter_config": settings.get("cache", {"response_cache": False}),  # off: hermesd's default
         }})
     return rows
 
