@@ -208,6 +208,13 @@ def unpack(plugin: Plugin, root: Path) -> Path:
 
 def assert_same_request(plugin: Plugin, ours: dict, hermes: dict) -> None:
     body = {k: v for k, v in ours["body"].items() if k != "stream"}  # the streaming flag is the client call's
+    hermes_body = dict(hermes["body"])
+    if hermes.get("api_mode") == "codex_responses" and "instructions" not in body:
+        # Named difference (docs/plugins.md): with no system prompt Hermes sends its own agent identity as
+        # instructions, and its hash as prompt_cache_key; hermesd sends neither.
+        assert hermes_body.pop("instructions").startswith("You are Hermes Agent")
+        hermes_body.pop("prompt_cache_key")
+    hermes = {**hermes, "body": hermes_body}
     hermes_headers = dict(hermes["headers"])
     if plugin.key_var is None:
         # Hermes sends the token its credential pool holds; hermesd has no OAuth sign-in (doctor says so).
