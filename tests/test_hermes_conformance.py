@@ -17,12 +17,14 @@ with that reason.
 2. Hermes' real plugin directories (0.13.0's 28, 0.19.0's 32) load unchanged as
    user plugins of the real daemon: no plugin error, each release's profiles
    (33, 36) override hermesd's bundled ones.
-3. The request matrix: for each case, the body and provider-defined headers
-   hermesd sends (recorded by the loopback upstream, or ``previewRequest``
-   for real hosts, where the reasoning gate looks at the host) equal what
-   Hermes builds with its own transport, gate and SDK
-   (tests/hermes_reference_side.py, run in the hermes-agent==0.13.0 venv that
-   ./scripts/test installs).
+3. The request matrices: for each case, the URL, body and provider-defined
+   headers hermesd sends (recorded by the loopback upstream, or
+   ``previewRequest`` for real hosts, where Hermes' host rules apply) equal
+   what Hermes builds with its own transport, gate and SDK
+   (tests/hermes_reference_side.py, run in the release's venv that
+   ./scripts/test installs): 0.19.0's on issue 32's matrix, with hermesd's
+   bundled plugins and with 0.19.0's; 0.13.0's apart from its named version
+   differences (``VERSION_DIFFERENCES_0_13``).
 4. The compatibility surface against 0.19.0's own functions, and a
    ``providers:`` block written by 0.19.0's own config migration
    (``transport: openai_chat``) chatting as Hermes maps it.
@@ -584,8 +586,9 @@ MATRIX_0_19: list[tuple[str, str, str, dict[str, Any]]] = [
     ("openrouter-response-cache", "openrouter", "deepseek/deepseek-v3.2", {"cache": {"response_cache": True,
                                                                                     "response_cache_ttl": 600}}),
 ]
-# Where hermesd sends something else than Hermes 0.19.0, on purpose (docs/plugins.md, "Requests"):
-# case id -> (what, why). A listed difference that no longer occurs fails the test too.
+# Where hermesd sends something else than Hermes 0.19.0 on this matrix, on purpose (docs/plugins.md,
+# "Requests"): case id -> why. None today: the cases run with hermesd's default of no response cache
+# told to Hermes' side, and the one that asks for the cache sends Hermes' headers.
 DIFFERENCES_0_19: dict[str, str] = {}
 MATRIX_KEYS = {"OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "DEEPSEEK_API_KEY",
                "KIMI_API_KEY"}
