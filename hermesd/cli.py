@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = sys.argv[1:] if argv is None else argv
     if argv in ([], ["--stdio"]) and os.environ.get(SHARED_ENV) != "0":
-        # What editors run: a byte relay to the shared daemon, importing the
+        # What editors run: a frame relay to the shared daemon, importing the
         # standard library only (no argparse either: its gettext costs milliseconds).
         return _forward_or_serve("INFO")
     from hermesd.aliases import install

@@ -11,6 +11,7 @@ everywhere.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 _HEADER = b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
@@ -71,6 +72,53 @@ class Headers:
             raise FrameError(f"Content-Length {value[:20].decode('latin-1')} is over the {self.limit}-byte frame limit; frame dropped")
         self.length = int(value)
         return None
+
+
+HEADER_END = b"\r\n\r\n"
+_USUAL_HEADER = re.compile(rb"Content-Length: (\d+)\r\n(?:Content-Type: [^\r\n]*\r\n)?\r\n")
+MAX_HEADER_BLOCK = 64 * 1024  # bytes without a blank line after which the forwarder stops waiting for one
+
+
+def whole_frames(data: bytes | bytearray, limit: int = MAX_FRAME_BYTES) -> tuple[list[tuple[int, int]], int]:
+    """The (start, end) of each whole frame's body in ``data``, and how many bytes those frames take.
+
+    For a relay that must cut a stream only between frames (the forwarder):
+    headers are parsed, bodies only sliced. A header block :class:`Headers`
+    refuses is consumed with no body span (the receiver answers it, as it
+    would without the relay); so is a header block that never ends.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    size = len(data)
+    while True:
+        usual = _USUAL_HEADER.match(data, pos)  # what every LSP writer sends: one regex match, no Headers object
+        if usual is not None and len(usual[1]) <= 12 and (length := int(usual[1])) <= limit:
+            body = usual.end()
+            if size < body + length:
+                return spans, pos
+            spans.append((body, body + length))
+            pos = body + length
+            continue
+        end = data.find(HEADER_END, pos)
+        if end < 0:
+            if len(data) - pos > MAX_HEADER_BLOCK:
+                pos = len(data)
+            return spans, pos
+        headers, length = Headers(limit), None
+        try:
+            for line in bytes(data[pos:end]).split(b"\r\n"):
+                headers.feed(line + b"\r\n")
+            length = headers.feed(b"\r\n")
+        except FrameError:
+            pass
+        body = end + len(HEADER_END)
+        if length is None:
+            pos = body
+            continue
+        if len(data) < body + length:
+            return spans, pos
+        spans.append((body, body + length))
+        pos = body + length
 
 
 def read_frame(stdin: Any, limit: int = MAX_FRAME_BYTES) -> bytes | None:

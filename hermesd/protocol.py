@@ -39,6 +39,7 @@ UNAUTHORISED = -32001
 CONFIG_UNREADABLE = -32002
 STORAGE_FAILED = -32003
 NEEDS_CONFIRMATION = -32004  # attachments that may hold secrets: data lists them (NeedsConfirmationData)
+DAEMON_RESTARTED = -32005  # sent by the forwarder (hermesd.client.relay), not the daemon: data {kind, retryable, method}
 REQUEST_CANCELLED = -32800
 
 ERROR_CODES: dict[str, int] = {
@@ -51,6 +52,7 @@ ERROR_CODES: dict[str, int] = {
     "configUnreadable": CONFIG_UNREADABLE,
     "storageFailed": STORAGE_FAILED,
     "needsConfirmation": NEEDS_CONFIRMATION,
+    "daemonRestarted": DAEMON_RESTARTED,
     "requestCancelled": REQUEST_CANCELLED,
 }
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from hermesd import PROTOCOL_VERSION
+from tests._unit_helpers import write_distribution
 from tests.conftest import CANARY_KEY, write_config
 
 
@@ -153,6 +155,27 @@ async def test_codex_responses_wire_format_for_xai(start_daemon, upstream, isola
         "store": False,
         "stream": True,
     }
+
+
+async def test_an_openai_sdk_hermesd_cannot_use_is_named_not_called_a_hermesd_bug(start_daemon, upstream, isolated_home,
+                                                                                   tmp_path):
+    """openai 3.63.0 refused hermesd's httpx.Timeout with a TypeError the user saw as "a hermesd bug"."""
+    site = tmp_path / "site"
+    (site / "openai").mkdir(parents=True)
+    (site / "openai" / "__init__.py").write_text(
+        "class Timeout:\n    def __init__(self, *a, **k): pass\n"
+        "class AsyncOpenAI:\n    def __init__(self, **kwargs):\n"
+        "        raise TypeError('Invalid timeout: expected a number, None, a tuple or httpx9.Timeout')\n")
+    write_distribution(site, "openai", "9.1.0")
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
+    daemon = await start_daemon(env={"XAI_API_KEY": CANARY_KEY, "XAI_BASE_URL": f"{upstream.url}/v1", "PYTHONPATH": path})
+    result = await daemon.request("hermes/chat", {"provider": "xai", "model": "grok-4", "message": "hi"})
+    error = result["error"]
+    assert error["kind"] == "config_error", error
+    assert error["message"].startswith("hermesd cannot use the installed openai 9.1.0 (TypeError: Invalid timeout"), error
+    assert "hermesd bug" not in error["message"] + error["hint"]
+    assert "pip install 'openai" in error["hint"] and "hermesd doctor" in error["hint"]
+    assert upstream.requests == []
 
 
 @pytest.mark.parametrize(

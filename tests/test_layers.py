@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hermesd"
 
 # The bottom, module by module: what everything may import. ``hermesd.compat`` is its import hook
 # alone (standard library; its shims, hermesd.compat.*, load by name when a plugin imports hermes_cli).
-BOTTOM = {"hermesd", "hermesd.aliases", "hermesd.paths", "hermesd.framing", "hermesd.protocol", "hermesd.compat"}
+BOTTOM = {"hermesd", "hermesd.aliases", "hermesd.paths", "hermesd.framing", "hermesd.protocol", "hermesd.compat",
+          "hermesd.tested_versions"}
 # Package or module (with every module under it) -> layer; the longest name that matches wins.
 LAYERS = {
     "hermesd.client": "client",

@@ -30,7 +30,7 @@ from tests.test_hardening import needs_root
 from tests.test_shared_daemon import run_dir, shared_env, wait_for_exit
 from tests.upstream import Upstream
 
-PREVIOUS_RELEASE = "c6d0bd9"
+PREVIOUS_RELEASE = "c6d0bd9"  # its sessions.py is at hermesd/sessions.py (before the layer folders)
 CHUNK_DELAY = 0.02  # the slow stream: 50 chunks a second
 WORD = 6  # characters a chunk carries ("w123 ")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -57,10 +58,32 @@ def _llama_server() -> Iterator[str]:
                 raise RuntimeError(proc.stderr.read().decode(errors="replace")[-2000:])
             assert time.monotonic() < deadline, "llama.cpp server did not start in 120 s"
             time.sleep(0.3)
+        _one_token(url, proc)
         yield url
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _one_token(url: str, proc: subprocess.Popen) -> None:
+    """The server decodes one token, or a RuntimeError that says why: a build for another CPU lists
+    its models but dies at the first token (SIGILL, "Illegal instruction")."""
+    try:
+        httpx.post(f"{url}/completions", json={"model": "smollm2", "prompt": "Hello", "max_tokens": 1},
+                   timeout=120).raise_for_status()
+        return
+    except httpx.HTTPError as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    try:
+        code = proc.wait(5)
+    except subprocess.TimeoutExpired:
+        code = None
+    why = f"; the server died of {signal.Signals(-code).name}" if code is not None and code < 0 else ""
+    if code == -signal.SIGILL:
+        why += (" (Illegal instruction: this llama-cpp-python was built for another CPU; ./scripts/test rebuilds it"
+                " for any x86-64 when ~/.cache/hermesd-test/llama-cpp-python.stamp does not match the installed build)")
+    stderr = proc.stderr.read().decode(errors="replace")[-1500:] if code is not None and proc.stderr else ""
+    raise RuntimeError(f"llama.cpp's server at {url} did not answer one token ({failure}){why}\n{stderr}".rstrip())
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +140,11 @@ def test_setup_local_with_no_key_then_the_server_stops(isolated_home):
     assert down.returncode == 1
     failed = {c["id"]: c for c in json.loads(down.stdout)["checks"]}["provider:custom"]
     assert failed["status"] == "fail" and f"{url}/models" in failed["summary"] and "hermesd setup local" in failed["hint"]
+
+
+if __name__ == "__main__":  # ./scripts/test, before the suite: does the build answer one token?
+    try:
+        with _llama_server():
+            print("[test] llama.cpp answers: one token decoded")
+    except (RuntimeError, AssertionError) as exc:
+        raise SystemExit(f"[test] llama.cpp is broken, the real-model test will fail: {exc}") from None

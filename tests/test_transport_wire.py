@@ -130,3 +130,26 @@ def test_a_plain_http_endpoint_behind_an_https_proxy_gets_the_ca_bundle(monkeypa
     assert not clients._may_use_tls("http://ollama.corp:11434/v1")
     monkeypatch.setenv("http_proxy", "https://proxy.corp:3129")
     assert clients._may_use_tls("http://ollama.corp:11434/v1")
+
+
+def test_the_responses_client_gets_only_the_sdks_own_http_objects():
+    """openai 3.x runs on httpx2 and refuses an httpx.Timeout: the client is built with the SDK's own types.
+
+    Whatever release is installed (the dependency matrix runs this with the lowest and the newest),
+    the timeout is the class the SDK's own HTTP client uses, and that client is the SDK's default,
+    never one of hermesd's pooled httpx clients.
+    """
+    import openai
+
+    from hermesd.transports import NetworkSettings, clients
+
+    net = NetworkSettings(timeout=42.0, connect_timeout=7.0)
+    client = clients.openai_client("http://127.0.0.1:9/v1", None, net)
+    try:
+        sdk_http = client._client  # the SDK's HTTP client (httpx's up to openai 2.x, httpx2's from 3.x)
+        assert type(client.timeout) is openai.Timeout is type(sdk_http.timeout), (type(client.timeout), type(sdk_http.timeout))
+        assert (client.timeout.read, client.timeout.connect) == (42.0, 7.0)
+        assert client.max_retries == 0
+        assert all(sdk_http is not pooled for pooled in clients._httpx.values())
+    finally:
+        clients._openai.clear()

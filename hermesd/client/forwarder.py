@@ -1,11 +1,12 @@
-"""``hermesd --stdio``: a byte relay to the user's shared daemon, starting it when none runs.
+"""``hermesd --stdio``: a frame relay to the user's shared daemon, starting it (again) when none runs.
 
 The gopls ``-remote=auto`` model. Editors (and ``hermesd chat``) share one
 daemon per user and environment: the forwarder finds its endpoint, says
-hello (one JSON line each way, see docs/protocol.md), then copies bytes in
-both directions until either side closes. It never parses LSP frames and
-imports the standard library only, so a new editor window costs a Python
-start and a connect, not pygls and an HTTP stack.
+hello (one JSON line each way, see docs/protocol.md), then relays whole LSP
+frames both ways (:mod:`hermesd.client.relay`, which also finds or starts a
+new daemon when this one goes). It imports the standard library only, so a
+new editor window costs a Python start and a connect, not pygls and an HTTP
+stack.
 
 Clients that would make the daemon behave differently never share one: the
 endpoint's name is a hash of everything that decides what the daemon does
@@ -22,7 +23,6 @@ import os
 import re
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -392,41 +392,6 @@ def _log_tail(ep: Endpoint | None) -> str:
     return f"its log ({ep.log}) ends: " + " | ".join(tail) if tail else f"its log: {ep.log}"
 
 
-# -- the relay ---------------------------------------------------------------
-
-
-def relay(sock: socket.socket, pending: bytes = b"", stdin_fd: int = 0, stdout_fd: int = 1) -> int:
-    """Copy stdin to the daemon and the daemon to stdout; return when the daemon closes the connection.
-
-    End of stdin half-closes the socket; the daemon then ends this
-    connection (its other clients go on) and closes it, which ends the relay.
-    The upward copy runs on a daemon thread: it may stay blocked reading
-    stdin when the daemon goes first, and must not keep the process alive.
-    """
-
-    def up() -> None:
-        try:
-            while data := os.read(stdin_fd, 1 << 16):
-                sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    threading.Thread(target=up, name="hermesd-up", daemon=True).start()
-    try:
-        data = pending or sock.recv(1 << 16)
-        while data:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(stdout_fd, view):]
-            data = sock.recv(1 << 16)
-    except OSError:  # the editor closed stdout, or the daemon reset the connection
-        pass
-    finally:
-        sock.close()
-    return 0
-
-
 def say_starting(what: str) -> None:
     """Tell the editor, in LSP, that hermesd is starting a daemon (``what``): seconds on a busy machine.
 
@@ -446,7 +411,10 @@ def say_starting(what: str) -> None:
 
 
 def forward() -> int:
-    """``hermesd --stdio``: reach (or start) the shared daemon and relay; None of pygls is imported here."""
+    """``hermesd --stdio``: reach (or start) the shared daemon and relay; None of pygls is imported here.
+
+    -1: no shared daemon at first (the caller serves in-process); 1: the daemon went and none could replace it.
+    """
     from hermesd.paths import RuntimeDirError
 
     try:
@@ -456,5 +424,13 @@ def forward() -> int:
         print(f"hermesd: cannot use the shared daemon ({exc}); serving this editor in-process", file=sys.stderr, flush=True)
         return -1
     assert connected is not None
+    from hermesd.client.relay import Relay
+
     sock, pending = connected
-    return relay(sock, pending)
+
+    def reconnect() -> tuple[socket.socket, bytes]:
+        again = connect(ep)  # the same checks as the first connect: directory, listener's uid, hello
+        assert again is not None
+        return again
+
+    return Relay(sock, pending, reconnect, (OSError, ForwardError, RuntimeDirError), timeout=START_TIMEOUT).run()

@@ -252,6 +252,36 @@ def environment_checks() -> list[Check]:
     return checks
 
 
+def dependency_checks() -> list[Check]:
+    """The versions of hermesd's direct dependencies, and a warning for each outside the range the
+    dependency matrix passed (hermesd.tested_versions, written by scripts/dependency_matrix.py)."""
+    from importlib import metadata
+
+    from hermesd.tested_versions import OPTIONAL, TESTED
+
+    found, checks = [], []
+    for name, (low, high) in TESTED.items():
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            if name not in OPTIONAL:
+                checks.append(Check(f"dependency:{name}", "fail", f"{name} is not installed (tested: {low} to {high})",
+                                    hint=f"pip install '{name}>={low},<={high}' in hermesd's environment"))
+            continue
+        found.append(f"{name} {version}")
+        if not _release(low) <= _release(version) <= _release(high):
+            checks.append(Check(f"dependency:{name}", "warn", f"{name} {version} is outside the tested range ({low} to {high})",
+                                hint=f"if chats fail, pip install '{name}>={low},<={high}' in hermesd's environment"))
+    return [Check("dependencies", "ok", "direct dependencies: " + ", ".join(found)), *checks]
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """A version's release numbers (``"2.24.0rc1"`` -> ``(2, 24, 0)``): enough to place it in a tested range."""
+    import re
+
+    return tuple(int(part) for part in re.findall(r"\d+", re.match(r"[\d.]*", version).group())) or (0,)
+
+
 def _writable_by_others(path: Path) -> bool:
     try:
         mode = os.stat(path).st_mode
@@ -411,7 +441,7 @@ async def run(
     progress: Callable[[int, int, str], None] | None = None,
     cfg: config_mod.Config | None = None,
 ) -> list[Check]:
-    """Every check: config, fallback, plugins, environment, Pareto, then one row per provider.
+    """Every check: config, fallback, plugins, environment, dependencies, Pareto, then one row per provider.
 
     With ``probe`` each provider's catalog is asked (``progress(done, total,
     name)`` after each); without, a row says only whether its key is set.
@@ -421,7 +451,8 @@ async def run(
     cfg = cfg or await asyncio.to_thread(config_mod.load)
     profiles = providers.list_providers()
     first = setup_check(cfg, profiles)
-    checks = ([first] if first else []) + config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks()
+    checks = (([first] if first else []) + config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks()
+              + dependency_checks())
     checks.append(pareto_check(cfg))
     if only:
         wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}

@@ -24,18 +24,22 @@ def _key_id(api_key: str | None) -> str:
 
 
 def openai_client(base_url: str, api_key: str | None, net: NetworkSettings) -> Any:
-    """The openai SDK's client for one endpoint and key (Responses API only), built once."""
-    import httpx
-    from openai import AsyncOpenAI
+    """The openai SDK's client for one endpoint and key (Responses API only), built once.
+
+    Everything handed to the SDK is its own: its ``Timeout`` (httpx's up to
+    openai 2.x, httpx2's from 3.x) and its default HTTP client. An object of
+    hermesd's httpx is refused by a release on another HTTP stack.
+    """
+    import openai
 
     cache_key = (base_url, _key_id(api_key), net.timeout, net.connect_timeout)
     client = _openai.get(cache_key)
     if client is None:
-        client = AsyncOpenAI(
+        client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or NO_KEY,
             max_retries=0,  # the chat engine retries, so a cancel can interrupt the wait
-            timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
+            timeout=openai.Timeout(net.timeout, connect=net.connect_timeout),
         )
         _openai[cache_key] = client
     return client

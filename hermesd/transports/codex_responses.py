@@ -8,7 +8,7 @@ from hermesd.engine.errors import HermesError
 from hermesd.engine.runtime import Resolved
 from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
 from hermesd.transports.clients import openai_client, sdk_headers
-from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
+from hermesd.transports.errors import from_exception, incompatible_sdk, reported_mid_reply, truncated
 from hermesd.wire import PreparedRequest
 
 
@@ -18,19 +18,19 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
     The prepared body goes as ``extra_body`` (the model as the SDK's own
     argument), so what is sent is what :mod:`hermesd.wire` built.
     """
-    client = openai_client(resolved.base_url, resolved.api_key, net)
+    try:
+        client = openai_client(resolved.base_url, resolved.api_key, net)
+        create = client.responses.create  # from openai 1.66
+        headers = sdk_headers(prepared.headers, resolved.api_key)
+    except (ImportError, TypeError, AttributeError) as exc:  # the installed SDK refuses how hermesd calls it
+        raise incompatible_sdk("openai", exc, resolved) from exc
     body = dict(prepared.body)
     model = body.pop("model")
     body.pop("stream", None)
     started = False
     response = None
     try:
-        response = await client.responses.create(
-            model=model,
-            stream=True,
-            extra_body=body,
-            extra_headers=sdk_headers(prepared.headers, resolved.api_key),
-        )
+        response = await create(model=model, stream=True, extra_body=body, extra_headers=headers)
         async for event in response:
             kind = getattr(event, "type", "")
             if kind == "response.output_text.delta":

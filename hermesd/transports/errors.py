@@ -48,6 +48,27 @@ def reported_mid_reply(resolved: Resolved, message: str | None, kind: str = "bad
     )
 
 
+def incompatible_sdk(package: str, exc: BaseException, resolved: Resolved) -> HermesError:
+    """The installed ``package`` refuses how hermesd calls it: its name, version and the tested range, not "a hermesd bug"."""
+    from importlib import metadata
+
+    from hermesd.tested_versions import TESTED
+
+    try:
+        version = metadata.version(package)
+    except metadata.PackageNotFoundError:
+        version = "(not installed)"
+    tested = TESTED.get(package)
+    wanted = f"{package}>={tested[0]},<={tested[1]}" if tested else package
+    return HermesError(
+        "config_error",
+        f"hermesd cannot use the installed {package} {version} ({type(exc).__name__}: {exc})",
+        hint=(f"hermesd is tested with {package} {tested[0]} to {tested[1]}: " if tested else "")
+        + f"pip install '{wanted}' in hermesd's environment; `hermesd doctor` lists the versions in use",
+        provider=resolved.provider,
+    )
+
+
 def from_exception(exc: BaseException, resolved: Resolved, *, started: bool) -> HermesError:
     """Classify anything a transport raised. ``started``: some output already arrived."""
     if isinstance(exc, HermesError):

@@ -55,8 +55,8 @@ def env(request: pytest.FixtureRequest, tmp_path: Path, up: Upstream) -> dict[st
     return {**nh.hermes_env(tmp_path, up.url), "HERMES_TEST_SHARED": "0" if request.param == "no-shared" else "1"}
 
 
-def run(nvim: str, name: str, env: dict[str, str], tmp_path: Path) -> dict:
-    return nh.run_scenario(nvim, name, env, tmp_path)
+def run(nvim: str, name: str, env: dict[str, str], tmp_path: Path, timeout: float = 40.0) -> dict:
+    return nh.run_scenario(nvim, name, env, tmp_path, timeout)
 
 
 def chat_requests(up: Upstream) -> list:
@@ -417,3 +417,39 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     assert last[0]["content"] == first and last[-1]["content"] == "And now?" and len(last) == 5
     assert len(report["filtered"]) == 1 and "Fix the style" in report["filtered"][0]
     only_loopback(up)
+
+
+def test_the_shared_daemon_killed_mid_reply_then_retry_and_chat_without_restarting_the_server(nvim, up, tmp_path):
+    env = {**nh.hermes_env(tmp_path, up.url), "HERMES_TEST_SHARED": "1"}  # only a shared daemon can die alone
+    words = [f"word{i:02d}" for i in range(30)]
+    up.reply_text = " ".join(words)
+    up.chunk_count = 30
+    up.chunk_delay = 0.1  # 3 s: the kill comes after the first words
+    report = run(nvim, "daemon_restart", env, tmp_path, timeout=90)
+
+    after_kill = "\n".join(report["after_kill"])
+    assert ("> **Error**: the daemon restarted; your message was saved in the session; Retry to send it again"
+            in after_kill), after_kill
+    assert "> Retry: R or :HermesRetry" in after_kill
+    assert words[-1] not in after_kill
+    assert report["retry_offered"] is True
+    after_retry = "\n".join(report["after_retry"])
+    assert after_retry.count("## You\nFirst question") == 2  # sent again, as the user asked
+    assert up.reply_text in after_retry
+    assert up.reply_text in "\n".join(report["after_second"]).split("## You\nSecond question", 1)[1]
+    # The editor's LSP client (the forwarder) never restarted: one client, the same one, a new daemon behind it.
+    assert report["same_client"] is True and report["clients"] == 1
+    assert report["new_pid"] != report["killed_pid"]
+    assert [m["content"] for r in chat_requests(up) for m in r.json["messages"][-1:]] == [
+        "First question", "First question", "Second question"]
+    assert not [n for n in report["notifications"] if n["level"] >= 4], report["notifications"]
+
+
+def test_the_forwarders_line_is_shown_when_no_daemon_can_replace_a_killed_one(nvim, up, tmp_path):
+    env = {**nh.hermes_env(tmp_path, up.url), "HERMES_TEST_SHARED": "1"}
+    report = run(nvim, "daemon_gone", env, tmp_path, timeout=90)
+    shown = report["shown"]
+    assert shown["level"] == 4  # vim.log.levels.ERROR
+    assert shown["msg"].startswith("hermes: hermesd exited (code 1): hermesd: the shared daemon stopped and could not "
+                                   "be restarted: 3 tries; the last: "), shown
+    assert "writable by other users" in shown["msg"]

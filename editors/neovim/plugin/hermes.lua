@@ -45,6 +45,10 @@ command("HermesStop", function()
   require("hermes").stop()
 end, { nargs = 0, desc = "Hermes: stop the running reply" })
 
+command("HermesRetry", function()
+  require("hermes").retry()
+end, { nargs = 0, desc = "Hermes: send the last message again after a retryable error" })
+
 command("HermesModel", function()
   require("hermes").model()
 end, { nargs = 0, desc = "Hermes: pick a provider and a model" })

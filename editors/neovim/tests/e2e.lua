@@ -565,6 +565,64 @@ function scenarios.no_autostart()
   R.ok = true
 end
 
+-- The pid of the shared daemon running in this test's runtime dir (its lock file holds it).
+local function shared_daemon_pid()
+  local locks = vim.fn.glob(os.getenv("HERMESD_RUNTIME_DIR") .. "/hermesd-*.lock", false, true)
+  assert(#locks == 1, "one shared daemon expected, found " .. #locks)
+  local f = assert(io.open(locks[1], "r"))
+  local pid = tonumber(f:read("*a"))
+  f:close()
+  return pid
+end
+
+-- The shared daemon killed (SIGKILL) mid-reply: the reply ends with the forwarder's retryable
+-- error, the editor's LSP client stays the same, and :HermesRetry, then a new message, are answered.
+function scenarios.daemon_restart()
+  setup()
+  local hc = require("hermes.client")
+  vim.cmd("HermesChat First question")
+  local buf = chat().state.buf
+  wait(15000, function()
+    local run = chat().state.running
+    return run ~= nil and run.text ~= ""
+  end, "the first streamed words")
+  local before = hc.get().id
+  R.killed_pid = shared_daemon_pid()
+  vim.uv.kill(R.killed_pid, 9)
+  wait_reply_done(20000)
+  R.after_kill = buf_lines(buf)
+  R.retry_offered = chat().state.retry ~= nil
+  vim.cmd("HermesRetry")
+  wait_reply_done(30000)
+  R.after_retry = buf_lines(buf)
+  chat().send("Second question")
+  wait_reply_done(30000)
+  R.after_second = buf_lines(buf)
+  R.new_pid = shared_daemon_pid()
+  R.same_client = hc.get() ~= nil and hc.get().id == before
+  R.clients = #vim.lsp.get_clients({ name = hc.NAME })
+  R.ok = true
+end
+
+-- No daemon can replace the killed one (the runtime dir is made writable by others, which the
+-- forwarder refuses): the forwarder exits 1 and its stderr line reaches the user.
+function scenarios.daemon_gone()
+  setup()
+  local hc = require("hermes.client")
+  hc.start()
+  wait(15000, hc.is_ready, "the handshake")
+  local run_dir = os.getenv("HERMESD_RUNTIME_DIR")
+  local pid = shared_daemon_pid()
+  assert(vim.uv.fs_chmod(run_dir, tonumber("777", 8)))
+  vim.uv.kill(pid, 9)
+  wait(30000, function()
+    return notification_matching("could not be restarted") ~= nil
+  end, "the forwarder's line")
+  assert(vim.uv.fs_chmod(run_dir, tonumber("700", 8)))
+  R.shown = notification_matching("could not be restarted")
+  R.ok = true
+end
+
 local fn = scenarios[scenario]
 local ok, err = xpcall(function()
   assert(fn, "unknown scenario " .. scenario)

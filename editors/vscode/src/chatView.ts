@@ -112,6 +112,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'stop':
         await this.stop();
         break;
+      case 'retry':
+        await this.controller.retry();
+        break;
       case 'newChat':
         this.newChat();
         break;

@@ -27,6 +27,7 @@ import {
   findExecutable,
   initializeTimeoutMs,
   initializeTimeoutProblem,
+  lastHermesdLine,
   serverCommand,
   wrongServerMessage,
 } from './logic/server';
@@ -56,6 +57,8 @@ export class HermesClient implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly exited = new WeakSet<LanguageClient>();
+  /** Each server's last `hermesd: ...` stderr line after its handshake: why the forwarder gave up on the shared daemon. */
+  private readonly lastWords = new WeakMap<LanguageClient, string>();
   /** The process behind each client (spawned here, so stopping it is ours to finish). */
   private readonly processes = new WeakMap<LanguageClient, ChildProcess>();
   private readonly backoff = new RestartBackoff();
@@ -160,6 +163,12 @@ export class HermesClient implements vscode.Disposable {
               proc.printed += data.toString('utf8');
             }
           });
+          child.stderr?.on('data', (data: Buffer) => {
+            const said = client.initializeResult ? lastHermesdLine(data.toString('utf8')) : undefined;
+            if (said) {
+              this.lastWords.set(client, said);
+            }
+          });
           resolve(child);
         });
       });
@@ -237,7 +246,10 @@ export class HermesClient implements vscode.Disposable {
           const client = owner();
           if (client) {
             // Let the language client finish its own bookkeeping first.
-            setTimeout(() => this.handleExit(client, 'hermesd stopped unexpectedly'), 0);
+            setTimeout(() => {
+              const said = this.lastWords.get(client);
+              this.handleExit(client, said ? `hermesd stopped unexpectedly (${said})` : 'hermesd stopped unexpectedly');
+            }, 0);
           }
           return { action: CloseAction.DoNotRestart, handled: true };
         },

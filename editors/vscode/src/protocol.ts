@@ -38,6 +38,7 @@ export const ErrorCodes = {
   configUnreadable: -32002,
   storageFailed: -32003,
   needsConfirmation: -32004,
+  daemonRestarted: -32005,
   requestCancelled: -32800,
 } as const;
 

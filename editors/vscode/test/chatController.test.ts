@@ -282,3 +282,45 @@ describe('toEntryError', () => {
     expect(toEntryError('boom')).toEqual({ kind: 'request', message: 'boom' });
   });
 });
+
+describe('Retry after the daemon restarted', () => {
+  const restarted = {
+    code: -32005,
+    message: 'the daemon restarted; your message was saved in the session; Retry to send it again',
+    data: { kind: 'daemonRestarted', retryable: true, method: 'hermes/chat' },
+  };
+
+  it('keeps the error as the daemon worded it, marked retryable from its data', () => {
+    expect(toEntryError(restarted)).toEqual({ kind: 'rpc -32005', message: restarted.message, hint: undefined, retryable: true });
+    expect(toEntryError({ ...restarted, data: { retryable: 'yes' } }).retryable).toBeUndefined();
+  });
+
+  it('sends the same message and context again in the same session', async () => {
+    const { chats, controller } = setup();
+    controller.addAttachments([{ kind: 'file', path: '/w/a.py', text: 'x = 1\n', language: 'python' }]);
+    const first = controller.send('explain');
+    await tick();
+    chats[0].reject(restarted);
+    expect((await first)?.error).toMatchObject({ message: restarted.message, retryable: true });
+
+    const again = controller.retry();
+    await tick();
+    expect(chats[1].params).toEqual(chats[0].params);
+    chats[1].resolve({ sessionId: 's-1', text: 'done', stopReason: 'end_turn' } as ChatResult);
+    expect(await again).toMatchObject({ text: 'done' });
+    expect(controller.snapshot().map((e) => [e.role, e.text])).toEqual([
+      ['user', 'explain'], ['assistant', ''], ['user', 'explain'], ['assistant', 'done'],
+    ]);
+    expect(await controller.retry()).toBeUndefined(); // answered: nothing left to retry
+  });
+
+  it('offers nothing to retry after other errors', async () => {
+    const { chats, controller } = setup();
+    const first = controller.send('hi');
+    await tick();
+    chats[0].reject({ code: -32603, message: 'internal error E-12345678' });
+    await first;
+    expect(await controller.retry()).toBeUndefined();
+    expect(chats).toHaveLength(1);
+  });
+});

@@ -125,6 +125,13 @@ describe('renderError', () => {
       'data-command="hermes.restartServer"',
     );
   });
+  it('offers Retry only when the error says the message may be sent again', () => {
+    const error = { kind: 'rpc -32005', message: 'the daemon restarted; your message was saved in the session; Retry to send it again' };
+    const retryable = renderError({ id: 1, role: 'assistant', text: '', error: { ...error, retryable: true } });
+    expect(retryable).toContain('<button type="button" class="retry" title="Send this message again">Retry</button>');
+    expect(retryable).toContain(error.message);
+    expect(renderError({ id: 1, role: 'assistant', text: '', error })).not.toContain('class="retry"');
+  });
   it('is empty without an error', () => {
     expect(renderError({ id: 1, role: 'assistant', text: 'ok' })).toBe('');
   });

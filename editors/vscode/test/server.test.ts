@@ -10,6 +10,7 @@ import {
   findExecutable,
   initializeTimeoutMs,
   initializeTimeoutProblem,
+  lastHermesdLine,
   serverCommand,
   wrongServerMessage,
 } from '../src/logic/server';
@@ -144,3 +145,13 @@ describe('RestartBackoff', () => {
     expect(b.nextDelay()).toBe(1000);
   });
 });
+
+describe('lastHermesdLine', () => {
+  it("keeps the forwarder's own last line, not a traceback's", () => {
+    const chunk = 'Traceback (most recent call last):\nhermesd: first\n  File "x"\nhermesd: the shared daemon stopped and could not be restarted: 3 tries; the last: why\n';
+    expect(lastHermesdLine(chunk)).toBe('hermesd: the shared daemon stopped and could not be restarted: 3 tries; the last: why');
+    expect(lastHermesdLine('nothing of ours\n')).toBeUndefined();
+    expect(lastHermesdLine('hermesd: ' + 'x'.repeat(1000))).toHaveLength(300);
+  });
+});
+

@@ -31,6 +31,8 @@ M.SEPARATOR_PREFIX = "──── Prompt"
 ---@field cancelling boolean
 ---@field done? boolean  The result (or a failure) was shown.
 ---@field generation integer  Session generation the reply belongs to.
+---@field message string  What was sent (without its context), for Retry.
+---@field attachments table[]  The context sent with it.
 
 ---@class hermes.ChatState
 local S = {
@@ -56,6 +58,8 @@ local S = {
   generation = 0,
   ---@type {buf: integer, line1: integer, line2: integer}? the lines the conversation is about (Apply's default)
   carried = nil,
+  ---@type {message: string, attachments: table[]}? the last message, when the daemon's error said it can be sent again
+  retry = nil,
 }
 
 --- The chat state (read-only for callers; tests look at it).
@@ -266,6 +270,10 @@ function M.error_lines(e)
   if type(e.hint) == "string" and e.hint ~= "" then
     table.insert(lines, "> Hint: " .. e.hint)
   end
+  if type(e.data) == "table" and e.data.retryable == true then
+    local key = config.options.keymaps.retry
+    table.insert(lines, "> Retry: " .. (key and (key .. " or ") or "") .. ":HermesRetry")
+  end
   return lines
 end
 
@@ -284,6 +292,9 @@ local function on_result(run, err, result)
     return
   end
   local trailer = {}
+  if err and type(err.data) == "table" and err.data.retryable == true then
+    S.retry = { message = run.message, attachments = run.attachments }  -- the daemon says it may be sent again
+  end
   if err then
     if err.code == -32800 then
       table.insert(trailer, "_[stopped]_")
@@ -340,7 +351,8 @@ end
 
 --- Send `message` in the chat session, streaming the reply into the buffer.
 ---@param message string
-function M.send(message)
+---@param attachments? table[]  context already taken (Retry); otherwise taken from `message` (#buffer, ...)
+function M.send(message, attachments)
   M.ensure_buffer()
   if S.running then
     notify("a reply is still streaming; stop it first (:HermesStop)", vim.log.levels.WARN)
@@ -350,8 +362,10 @@ function M.send(message)
     notify("type a message below the separator first", vim.log.levels.WARN)
     return
   end
-  local attachments
-  message, attachments = require("hermes.context").take(message)
+  if not attachments then
+    message, attachments = require("hermes.context").take(message)
+  end
+  S.retry = nil
   local lines = { "## You" }
   vim.list_extend(lines, split_lines(message))
   if #attachments > 0 then
@@ -366,6 +380,8 @@ function M.send(message)
     nlines = 1,
     cancelling = false,
     generation = S.generation,
+    message = message,
+    attachments = vim.deepcopy(attachments),
   }
   S.running = run
   M.render_header()
@@ -444,6 +460,23 @@ function M.send_prompt()
   end
 end
 
+--- Send again the message whose reply failed with an error the daemon marked retryable
+--- (`data.retryable`: the daemon restarted while it was answering).
+---@return boolean sent
+function M.retry()
+  local again = S.retry
+  if not again then
+    notify("nothing to retry: the last reply did not fail with a retryable error", vim.log.levels.WARN)
+    return false
+  end
+  if S.running then
+    notify("a reply is still streaming; stop it first (:HermesStop)", vim.log.levels.WARN)
+    return false
+  end
+  M.send(again.message, vim.deepcopy(again.attachments))
+  return true
+end
+
 --- Stop the running reply (`hermes/cancel`); its partial text stays.
 ---@return boolean stopped false when nothing was running
 function M.stop()
@@ -484,6 +517,7 @@ local function set_keymaps(buf)
   map({ "n", "i" }, km.stop, M.stop, "stop the reply")
   map("n", km.close, M.close, "close the chat window")
   map("n", km.new, M.new_session, "new session")
+  map("n", km.retry, M.retry, "send the last message again (after a retryable error)")
   map("n", km.insert, function()
     require("hermes.code").insert()
   end, "insert the code block at the cursor of your file")
@@ -678,6 +712,7 @@ function M.new_session()
   S.session_id, S.provider, S.model, S.routed_model, S.override = nil, nil, nil, nil, nil
   S.model_label = nil
   S.carried = nil
+  S.retry = nil
   if valid_buf() then
     reset_buffer_lines()
   end

@@ -270,6 +270,26 @@ local function on_init(client, result)
   end)
 end
 
+--- The last `hermesd: ...` line the daemon command wrote on stderr, which Neovim keeps only in the LSP log:
+--- the forwarder's one line when it gives up on the shared daemon (docs/protocol.md, "When the daemon restarts").
+---@return string?
+local function last_stderr_line()
+  local ok, path = pcall(vim.lsp.get_log_path)
+  local file = ok and io.open(path, "rb")
+  if not file then
+    return nil
+  end
+  local size = file:seek("end")
+  file:seek("set", math.max(0, size - 16384))
+  local tail = file:read("*a") or ""
+  file:close()
+  local last
+  for line in tail:gmatch('"stderr"%s+"(hermesd: .-)\\n"') do
+    last = line
+  end
+  return last
+end
+
 local function on_exit(code, signal, client_id)
   vim.schedule(function()
     if client_id ~= state.id then
@@ -282,6 +302,10 @@ local function on_exit(code, signal, client_id)
     if not reason then
       if was_ready then
         reason = ("hermes: hermesd exited (code %s%s)"):format(code, signal ~= 0 and (", signal " .. signal) or "")
+        local said = code ~= 0 and last_stderr_line()
+        if said then
+          reason = reason .. ": " .. said
+        end
       else
         reason = ("hermes: hermesd exited (code %s) before the handshake; run `%s` in a terminal to see why,"
           .. " or read the log with :lua vim.cmd.edit(vim.lsp.get_log_path())"):format(
@@ -292,6 +316,9 @@ local function on_exit(code, signal, client_id)
       end
     end
     state.failure = reason
+    if was_ready and code ~= 0 then
+      vim.notify(reason, vim.log.levels.ERROR)  -- not an editor quitting: say so now, not at the next request
+    end
     flush_waiters(nil, reason)
     emit("exit", code, reason)
   end)

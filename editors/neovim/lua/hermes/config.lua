@@ -37,6 +37,7 @@ local M = {}
 ---@field stop string|false  Normal and insert mode: stop the running reply.
 ---@field close string|false  Normal mode: close the chat window.
 ---@field new string|false  Normal mode: start a new session in the chat buffer.
+---@field retry string|false  Normal mode: send the last message again after a retryable error (:HermesRetry).
 ---@field insert string|false  Normal mode: insert the code block under the cursor into your file (:HermesInsert).
 ---@field apply string|false  Normal mode: apply the code block under the cursor to your file as a diff (:HermesApply).
 
@@ -72,6 +73,7 @@ M.defaults = {
     stop = "<C-c>",
     close = "q",
     new = false,
+    retry = "R",
     insert = "gi",
     apply = "ga",
   },

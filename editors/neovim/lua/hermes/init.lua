@@ -69,6 +69,11 @@ function M.stop()
   require("hermes.chat").stop()
 end
 
+--- `:HermesRetry`: send the last message again after a retryable error (the daemon restarted).
+function M.retry()
+  require("hermes.chat").retry()
+end
+
 --- `:HermesModel`: pick a model from the daemon's picker.
 function M.model()
   require("hermes.picker").pick()

@@ -79,13 +79,17 @@ export function isUnknownSession(err: unknown): boolean {
 /** Turns whatever a failed request threw into an inline error. */
 export function toEntryError(err: unknown): EntryError {
   if (err && typeof err === 'object') {
-    const e = err as { message?: unknown; code?: unknown; hint?: unknown };
+    const e = err as { message?: unknown; code?: unknown; hint?: unknown; data?: { retryable?: unknown } };
     const message = typeof e.message === 'string' && e.message ? e.message : String(err);
     const hint = typeof e.hint === 'string' ? e.hint : undefined;
     if (e.code === -32800) {
       return { kind: 'cancelled', message: 'The request was cancelled.' };
     }
-    return { kind: typeof e.code === 'number' ? `rpc ${e.code}` : 'request', message, hint };
+    const error: EntryError = { kind: typeof e.code === 'number' ? `rpc ${e.code}` : 'request', message, hint };
+    if (e.data?.retryable === true) {
+      error.retryable = true;
+    }
+    return error;
   }
   return { kind: 'request', message: String(err) };
 }
@@ -97,6 +101,8 @@ export class ChatController {
   private nextId = 1;
   private generation = 0;
   private pending: { id: number; attachment: Attachment }[] = [];
+  /** The last message and its context, while its reply's error says it may be sent again. */
+  private retryable: { text: string; attachments: Attachment[] } | undefined;
   private carried: CarriedRange | undefined;
 
   constructor(
@@ -184,14 +190,24 @@ export class ChatController {
     this.listener({ type: 'reset' });
   }
 
+  /** Sends again the message whose reply failed with a retryable error (the daemon restarted). */
+  async retry(): Promise<ChatEntry | undefined> {
+    const again = this.retryable;
+    if (!again || this.running) {
+      return undefined;
+    }
+    return this.send(again.text, again.attachments);
+  }
+
   /** Sends a user message and resolves when the reply has ended. */
-  async send(text: string): Promise<ChatEntry | undefined> {
+  async send(text: string, retrying?: Attachment[]): Promise<ChatEntry | undefined> {
     const message = text.trim();
     if (!message || this.running) {
       return undefined;
     }
     const generation = this.generation;
-    const attachments = this.pending.map((p) => ({ ...p.attachment }));
+    const attachments = retrying ?? this.pending.map((p) => ({ ...p.attachment }));
+    this.retryable = undefined;
     const user: ChatEntry = { id: this.nextId++, role: 'user', text: message };
     if (attachments.length) {
       user.attachments = attachments.map(attachmentLabel);
@@ -275,6 +291,9 @@ export class ChatController {
         return undefined;
       }
       const error = toEntryError(err);
+      if (error.retryable) {
+        this.retryable = { text: message, attachments: attachments.map((a) => ({ ...a })) };
+      }
       this.finish(reply, {
         stopReason: error.kind === 'cancelled' ? 'cancelled' : 'error',
         error: error.kind === 'cancelled' ? undefined : error,
@@ -354,6 +373,7 @@ export class ChatController {
     }
     this.generation += 1;
     this.running = undefined;
+    this.retryable = undefined;
     this.sessionId = undefined;
     this.entries = [];
     this.carried = undefined;

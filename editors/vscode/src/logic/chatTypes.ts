@@ -7,6 +7,8 @@ export interface EntryError {
   kind: string;
   message: string;
   hint?: string;
+  /** The daemon's error says the message may be sent again (`data.retryable`): the block offers Retry. */
+  retryable?: boolean;
 }
 
 export interface ChatEntry {
@@ -78,6 +80,7 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'send'; text: string }
   | { type: 'stop' }
+  | { type: 'retry' }
   | { type: 'newChat' }
   | { type: 'copy'; text: string }
   | { type: 'insert'; text: string }
@@ -106,6 +109,7 @@ export function isFromWebview(value: unknown): value is FromWebview {
   switch (msg.type) {
     case 'ready':
     case 'stop':
+    case 'retry':
     case 'newChat':
       return true;
     case 'send':

@@ -118,6 +118,15 @@ export function wrongServerMessage(executable: string, problem: string): string 
   );
 }
 
+/**
+ * The last line of a stderr chunk the forwarder wrote about itself (`hermesd: ...`), at most 300
+ * characters: why it gave up on the shared daemon (docs/protocol.md, "When the daemon restarts").
+ */
+export function lastHermesdLine(chunk: string): string | undefined {
+  const lines = chunk.split(/\r?\n/).filter((line) => line.startsWith('hermesd: '));
+  return lines.length ? lines[lines.length - 1].slice(0, 300) : undefined;
+}
+
 /** What a server that did not answer `initialize` in time did, from the first output it printed. */
 export function initializeTimeoutProblem(timeoutMs: number, printed: string): string {
   const within = `within ${timeoutMs / 1000} s`;

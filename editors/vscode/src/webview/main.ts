@@ -313,6 +313,10 @@ document.body.addEventListener('click', (event) => {
     post(codeAction.classList.contains('insert-code') ? { type: 'insert', text: code } : { type: 'apply', text: code, language: language === 'text' ? '' : language });
     return;
   }
+  if (target?.closest('.retry')) {
+    post({ type: 'retry' });
+    return;
+  }
   const removeChip = target?.closest<HTMLElement>('.remove-chip');
   if (removeChip?.dataset.chip) {
     post({ type: 'removeChip', id: Number(removeChip.dataset.chip) });

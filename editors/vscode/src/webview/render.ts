@@ -129,6 +129,9 @@ export function renderError(entry: ChatEntry): string {
     html += `<div class="error-hint"><strong>What to do:</strong> ${escapeHtml(hint)}</div>`;
   }
   html += '<div class="error-actions">';
+  if (entry.error.retryable) {
+    html += '<button type="button" class="retry" title="Send this message again">Retry</button>';
+  }
   html += '<button type="button" class="secondary" data-command="hermes.runDoctor">Run Doctor</button>';
   html += '<button type="button" class="secondary" data-command="hermes.selectModel">Select Model</button>';
   if (kind === 'server') {

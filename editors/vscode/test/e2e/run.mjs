@@ -288,6 +288,9 @@ log(`shared daemon: ${baseSettings['hermes.server.shared']}`);
 if (process.env.VIRTUAL_ENV) {
   env.VIRTUAL_ENV = process.env.VIRTUAL_ENV;
 }
+if (process.env.PYTHONPATH) {
+  env.PYTHONPATH = process.env.PYTHONPATH; // a checkout under test ahead of an installed hermesd (the daemon's own code)
+}
 
 const csArgs = ['--user-data-dir', userData, '--extensions-dir', extensionsDir];
 const install = spawnSync(codeServer, [...csArgs, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 120_000 });
@@ -492,6 +495,67 @@ await step('Stop ends a long reply early and keeps the partial text', async () =
     throw new Error(`reply was not cut short (${stoppedAfter} ms, ${text.length} chars)`);
   }
   await shot('04-chat-stopped');
+});
+
+/** The pid in the (one) shared daemon's lock file. */
+function sharedDaemonPid() {
+  const locks = fs.readdirSync(sharedRunDir).filter((n) => /^hermesd-.*\.lock$/.test(n));
+  if (locks.length !== 1) {
+    throw new Error(`expected one shared daemon lock in ${sharedRunDir}, found ${JSON.stringify(locks)}`);
+  }
+  return Number(fs.readFileSync(path.join(sharedRunDir, locks[0]), 'utf8'));
+}
+
+/** The pids whose hello each shared daemon logged, in order (a forwarder says hello on every connect). */
+function hellos() {
+  const file = path.join(env.HERMESD_LOG_DIR, 'hermesd.log');
+  return [...fs.readFileSync(file, 'utf8').matchAll(/hello from pid (\d+)/g)].map((m) => Number(m[1]));
+}
+
+await step('the shared daemon killed mid-reply: Retry, then a new message, answered through the same server', async () => {
+  if (!baseSettings['hermes.server.shared']) {
+    log('(no shared daemon in this mode: nothing to kill apart from the server itself)');
+    return;
+  }
+  const replies = () => chat.locator('article.entry.assistant').count();
+  const long = Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ');
+  await upstreamPost('/__config', { reply_text: long, chunk_count: 100, chunk_delay: 0.1, routed_model: null });
+  const killed = sharedDaemonPid();
+  const before = hellos();
+  const server = before.at(-1); // the editor's forwarder: the last to connect
+  await sendPrompt('Survive a restart.');
+  await waitFor('some streamed words', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('word3'), 20_000, 50);
+  process.kill(killed, 'SIGKILL');
+  const error = lastReply().locator('.error-block');
+  await error.waitFor({ timeout: 20_000 });
+  const text = (await error.textContent()) ?? '';
+  if (!text.includes('the daemon restarted; your message was saved in the session; Retry to send it again')) {
+    throw new Error(`error block: ${text}`);
+  }
+  await shot('05b-daemon-restarted');
+  await upstreamPost('/__config', { reply_text: 'Answered after the restart.', chunk_count: 2, chunk_delay: 0, routed_model: null });
+  const shown = await replies();
+  await error.locator('button.retry').click();
+  await waitFor('the retried reply', async () => (await replies()) === shown + 1 && ((await lastReply().locator('.content').textContent()) ?? '').includes('Answered after the restart.'), 30_000);
+  await waitForIdle();
+  await sendPrompt('And a new message.');
+  await waitFor('the next reply', async () => (await replies()) === shown + 2 && ((await lastReply().locator('.content').textContent()) ?? '').includes('Answered after the restart.'), 30_000);
+  await waitForIdle();
+  const requests = (await upstreamRequests()).filter((r) => r.path.endsWith('/chat/completions'));
+  const sent = requests.slice(-3).map((r) => r.json.messages.at(-1).content);
+  if (JSON.stringify(sent) !== JSON.stringify(['Survive a restart.', 'Survive a restart.', 'And a new message.'])) {
+    throw new Error(`the provider received ${JSON.stringify(sent)}`);
+  }
+  const now = sharedDaemonPid();
+  if (now === killed) {
+    throw new Error('the daemon was not replaced');
+  }
+  // The same forwarder, still running, said hello to the new daemon: the editor's server never restarted.
+  const since = hellos().slice(before.length);
+  if (!since.length || since.some((pid) => pid !== server)) {
+    throw new Error(`the editor's server was ${server}; hellos since the kill: ${JSON.stringify(since)}`);
+  }
+  process.kill(server, 0);
 });
 
 await step('an upstream failure shows inline with the daemon hint', async () => {
