@@ -368,7 +368,8 @@ async def test_requests_match_what_hermes_builds(start_daemon, upstream, isolate
         params = {"sessionId": session["sessionId"], "message": "Fix the off-by-one in loop.py"}
         preview = await daemon.request("hermes/previewRequest", params)
         if where == "preview" or preview["apiMode"] != "chat_completions":
-            # GPT-5.x goes through the Responses API (0.19.0): the preview is its bytes (issue 23 mends that transport)
+            # GPT-5.x goes through the Responses API (0.19.0): compared by its preview, which is the bytes sent
+            # (test_gpt5_through_openrouter_sends_the_previewed_responses_request)
             sent = preview
             url, body, headers = sent["url"], sent["body"], sent["headers"]
         else:
@@ -668,3 +669,21 @@ async def test_requests_match_what_hermes_0_19_builds(plugins, start_daemon, iso
     found = _mismatches(rows, hermes_side)
     print(f"{plugins}: {len(rows) - len(found)} of {len(rows)} equal Hermes 0.19.0's request")
     assert set(found) == set(DIFFERENCES_0_19), json.dumps(found, indent=1, sort_keys=True)
+
+
+async def test_gpt5_through_openrouter_sends_the_previewed_responses_request(start_daemon, upstream, isolated_home):
+    """GPT-5.x on OpenRouter chats through the Responses API: the bytes sent are the preview's (key unmasked)."""
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    daemon = await start_daemon(env={"OPENROUTER_API_KEY": CANARY_KEY,
+                                     "OPENROUTER_BASE_URL": f"{upstream.url}/openrouter/api/v1"})
+    session = await daemon.request("hermes/newSession", {"system": SYSTEM})
+    params = {"sessionId": session["sessionId"], "message": "Fix the off-by-one in loop.py"}
+    preview = await daemon.request("hermes/previewRequest", params)
+    assert preview["apiMode"] == "codex_responses" and preview["url"].endswith("/openrouter/api/v1/responses")
+    result = await daemon.request("hermes/chat", params)
+    assert result["stopReason"] == "end_turn", result
+    [sent] = upstream.requests
+    assert sent.path == "/openrouter/api/v1/responses" and sent.json == preview["body"]
+    assert sent.json["reasoning"] == {"effort": "medium", "summary": "auto"}
+    assert sent.json["include"] == ["reasoning.encrypted_content"] and sent.json["store"] is False
+    assert sent.json["instructions"] == SYSTEM and sent.json["prompt_cache_key"].startswith("pck_")
