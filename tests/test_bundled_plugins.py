@@ -137,7 +137,7 @@ NO_AUX_MODEL = {"custom", "azure-foundry", "copilot-acp", "google-gemini-cli", "
 NO_HEALTH_CHECK = {"bedrock", "copilot-acp", "xiaomi", "google-gemini-cli"}
 # DeepInfra's live catalog is its only list (a guessed one would name retired models); Upstage lists its flagship.
 FALLBACK_COUNTS = {"deepinfra": 0, "upstage": 1}
-MAX_TOKENS = {"nvidia": 16384, "kimi-coding": 32000, "kimi-coding-cn": 32000, "qwen-oauth": 65536}
+MAX_TOKENS = {"nvidia": 16384, "kimi-coding": 32000, "kimi-coding-cn": 32000, "qwen-oauth": 65536, "custom": 65536}
 HEADERS: dict[str, dict[str, str]] = {
     "kimi-coding-cn": {"User-Agent": "hermes-agent/1.0"},
     "gmi": {"User-Agent": "HermesAgent/0.13.0"},
@@ -749,19 +749,20 @@ def test_nous_default_reasoning_only_for_reasoning_models() -> None:
 # -- custom -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("num_ctx, reasoning, expected", [
-    (8192, None, {"options": {"num_ctx": 8192}}),
-    (None, DISABLED, {"think": False}),
-    (None, {"enabled": True, "effort": "none"}, {"think": False}),
-    (32768, DISABLED, {"options": {"num_ctx": 32768}, "think": False}),
-    (None, ENABLED_HIGH, {}),
-    (None, None, {}),
-    (0, None, {}),
-    (True, None, {}),
-    ("4096", None, {}),
+@pytest.mark.parametrize("num_ctx, reasoning, expected, top_level", [
+    (8192, None, {"options": {"num_ctx": 8192}}, {}),
+    # Ollama's /v1/chat/completions honours only reasoning_effort; /api/chat and proxies read think (0.19.0)
+    (None, DISABLED, {"think": False}, {"reasoning_effort": "none"}),
+    (None, {"enabled": True, "effort": "none"}, {"think": False}, {"reasoning_effort": "none"}),
+    (32768, DISABLED, {"options": {"num_ctx": 32768}, "think": False}, {"reasoning_effort": "none"}),
+    (None, ENABLED_HIGH, {}, {"reasoning_effort": "high"}),  # what vLLM, GLM and others read
+    (None, None, {}, {}),
+    (0, None, {}, {}),
+    (True, None, {}, {}),
+    ("4096", None, {}, {}),
 ])
-def test_custom_ollama_switches(num_ctx: Any, reasoning: dict | None, expected: dict) -> None:
-    assert extras("ollama", ollama_num_ctx=num_ctx, reasoning_config=reasoning) == (expected, {})
+def test_custom_ollama_switches(num_ctx: Any, reasoning: dict | None, expected: dict, top_level: dict) -> None:
+    assert extras("ollama", ollama_num_ctx=num_ctx, reasoning_config=reasoning) == (expected, top_level)
 
 
 def test_custom_has_no_default_url_and_no_catalog_without_one(no_network: list[Any]) -> None:

@@ -30,6 +30,8 @@ EXPECTED_DEFAULTS = {
     "model.temperature": None,
     "model.max_tokens": None,
     "openrouter.min_coding_score": 0.65,
+    "openrouter.response_cache": False,
+    "openrouter.response_cache_ttl": 300,
     "provider_routing": {},
     "auxiliary.compression.provider": "",
     "auxiliary.compression.model": "",
@@ -201,6 +203,8 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "model.temperature": (2.5, "2.5", "must be a number from 0.0 to 2.0"),
     "model.max_tokens": (0, "0", "must be a whole number of at least 1 or null"),
     "openrouter.min_coding_score": (1.5, "1.5", "must be a number from 0.0 to 1.0"),
+    "openrouter.response_cache": ("yes", '"yes"', "must be true or false"),
+    "openrouter.response_cache_ttl": (0, "0", "must be a whole number from 1 to 86400"),
     "provider_routing": ("fast", '"fast"', "must be a mapping"),
     "auxiliary.compression.provider": ("nope", '"nope"', "known provider name or alias"),
     "auxiliary.compression.model": (["a"], '["a"]', "must be a string"),
@@ -562,3 +566,18 @@ def test_an_unknown_effort_is_reported_by_doctor_with_the_choices(path: Path) ->
     assert check.summary.startswith('agent.reasoning_effort must be one of none, minimal, low, medium, high, xhigh, '
                                     'max, ultra or empty (got "extreme")'), check.summary
     assert "hermesd config set" in check.hint
+
+
+def test_an_unknown_openrouter_sort_is_reported_and_not_sent(tmp_path) -> None:
+    """Hermes 0.19.0 sends provider.sort only as throughput, latency or price (any case); another is dropped."""
+    from hermesd.engine.runtime import openrouter_provider
+
+    path = tmp_path / "config.yaml"
+    write(path, "provider_routing:\n  sort: fastest\n  order: [a]\n")
+    cfg = config.load(path)
+    assert any("provider_routing.sort must be one of latency, price, throughput" in p and "fastest" in p
+               for p in cfg.problems)
+    assert openrouter_provider(cfg.get("provider_routing")) == {"order": ["a"]}
+    write(path, "provider_routing:\n  sort: ' Price '\n")
+    cfg = config.load(path)
+    assert cfg.problems == [] and openrouter_provider(cfg.get("provider_routing")) == {"sort": "price"}

@@ -80,6 +80,7 @@ async def test_chat_completions_streams_and_sends_exact_body(start_daemon, upstr
         "session_id": result["sessionId"],  # OpenRouter groups a conversation's requests by it (Hermes 0.19.0)
         "plugins": [{"id": "pareto-router", "min_coding_score": 0.65}],
         "stream": True,
+        "stream_options": {"include_usage": True},  # the usage in the last chunk (Hermes 0.19.0)
     }
 
 
@@ -206,7 +207,7 @@ async def test_bundled_providers_pointed_at_the_upstream(start_daemon, upstream,
 
 
 async def test_cancel_closes_upstream_and_keeps_partial_text(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"}})
     upstream.reply_text = " ".join(f"word{i}" for i in range(200))
     upstream.chunk_count = 200
     upstream.chunk_delay = 0.05
@@ -235,7 +236,7 @@ async def test_cancel_closes_upstream_and_keeps_partial_text(start_daemon, upstr
 async def test_cancel_request_closes_upstream_and_keeps_partial_text(start_daemon, upstream, isolated_home):
     from pygls.exceptions import JsonRpcException
 
-    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"}})
     upstream.reply_text = " ".join(f"w{i}" for i in range(200))
     upstream.chunk_count = 200
     upstream.chunk_delay = 0.05
@@ -368,7 +369,7 @@ async def test_broken_plugin_is_reported_and_others_work(start_daemon, upstream,
     [error] = result["pluginErrors"]
     assert error["plugin"] == "broken" and error["line"] == 2 and "boom" in error["message"]
     assert len(result["providers"]) == 38
-    chat = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-5.4", "message": "hi"})
+    chat = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-4.1", "message": "hi"})
     assert chat["stopReason"] == "end_turn"
 
 
@@ -390,14 +391,14 @@ async def test_hook_failure_is_a_plugin_error_naming_the_plugin(start_daemon, up
     assert result["error"]["kind"] == "plugin_error"
     assert "flaky" in result["error"]["message"] and "hook exploded" in result["error"]["message"]
     assert upstream.requests == []
-    ok = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-5.4", "message": "hi"})
+    ok = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-4.1", "message": "hi"})
     assert ok["stopReason"] == "end_turn"
 
 
 async def test_upstream_auth_error_is_normalised(start_daemon, upstream, isolated_home):
     upstream.fail(status=401, body={"error": {"message": "Invalid API key", "type": "auth"}})
     daemon = await start_daemon(env=_openrouter_env(upstream))
-    result = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-5.4", "message": "hi"})
+    result = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-4.1", "message": "hi"})
     assert result["stopReason"] == "error"
     assert result["error"]["kind"] == "auth"
     assert "OPENROUTER_API_KEY" in result["error"]["hint"]
@@ -408,7 +409,7 @@ async def test_rate_limit_is_retried_before_the_first_token(start_daemon, upstre
     upstream.fail(status=429, body={"error": {"message": "slow down"}}, headers={"Retry-After": "0.2"}, times=1)
     upstream.reply_text = "after retry"
     daemon = await start_daemon(env=_openrouter_env(upstream))
-    result = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-5.4", "message": "hi"})
+    result = await daemon.request("hermes/chat", {"provider": "openrouter", "model": "openai/gpt-4.1", "message": "hi"})
     assert result["text"] == "after retry"
     assert len(upstream.requests) == 2
 

@@ -41,7 +41,7 @@ def third() -> Iterator[Upstream]:
 
 def _setup(home: Path, first_url: str, entries: Any, *, retries: int = 0, key: str = "fallback_providers") -> dict[str, str]:
     write_config(home, {
-        "model": {"provider": "openrouter", "default": "openai/gpt-5.4"},
+        "model": {"provider": "openrouter", "default": "openai/gpt-4.1"},
         "network": {"max_retries": retries},
         key: entries,
     })
@@ -71,7 +71,8 @@ def _assert_deepseek_request(second: Upstream) -> None:
     assert request.method == "POST"
     assert request.path == "/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {KEY_B}"
-    assert request.json == {"model": "deepseek-chat", "messages": MESSAGE, "stream": True}
+    assert request.json == {"model": "deepseek-chat", "messages": MESSAGE, "stream": True,
+                            "stream_options": {"include_usage": True}}
     assert json.loads(request.body) == request.json
     assert not _carries(request, KEY_A)
 
@@ -87,10 +88,10 @@ async def test_chain_answers_from_the_second_entry(start_daemon, upstream, secon
     assert result["text"] == "the fallback answers"
     assert result["stopReason"] == "end_turn"
     assert "error" not in result
-    assert result["provider"] == "openrouter" and result["model"] == "openai/gpt-5.4"  # the session's own target
+    assert result["provider"] == "openrouter" and result["model"] == "openai/gpt-4.1"  # the session's own target
     assert result["answeredBy"] == {"provider": "deepseek", "model": "deepseek-chat"}
     [left] = result["fallbacks"]
-    assert left["provider"] == "openrouter" and left["model"] == "openai/gpt-5.4"
+    assert left["provider"] == "openrouter" and left["model"] == "openai/gpt-4.1"
     assert left["error"]["status"] == status
     assert left["error"]["kind"] == {503: "network", 529: "network", 429: "rate_limited", 402: "quota"}[status]
     _assert_primary_request(upstream)
@@ -105,7 +106,7 @@ async def test_chain_answers_from_the_second_entry(start_daemon, upstream, secon
     upstream.reply_text = "the primary is back"
     again = await daemon.request("hermes/chat", {"sessionId": result["sessionId"], "message": "and now?"})
     assert again["text"] == "the primary is back"
-    assert again["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-5.4"}
+    assert again["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-4.1"}
     assert "fallbacks" not in again
     assert len(second.requests) == 1
 
@@ -134,7 +135,7 @@ async def test_refused_request_does_not_fail_over(start_daemon, upstream, second
     result = await daemon.request("hermes/chat", {"message": "hi"})
     assert result["stopReason"] == "error"
     assert result["error"]["status"] == status
-    assert result["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-5.4"}
+    assert result["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-4.1"}
     assert "fallbacks" not in result
     assert second.requests == []
 
@@ -250,7 +251,7 @@ def test_cli_chat_says_which_model_answered(upstream, second, isolated_home):
     proc = _cli("chat", "hi", env=_setup(isolated_home, upstream.url, [_deepseek(second)]))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "from the fallback\n"
-    assert "answered by deepseek/deepseek-chat (fallback; openrouter/openai/gpt-5.4: network 503)" in proc.stderr
+    assert "answered by deepseek/deepseek-chat (fallback; openrouter/openai/gpt-4.1: network 503)" in proc.stderr
     assert KEY_A not in proc.stderr + proc.stdout and KEY_B not in proc.stderr + proc.stdout
 
 
@@ -360,18 +361,19 @@ async def test_the_primary_url_never_gets_the_fallback_key(start_daemon, upstrea
     write_config(isolated_home, {
         "model": {"provider": "custom", "default": "qwen3:8b", "base_url": f"{upstream.url}/v1"},
         "network": {"max_retries": 0},
-        "fallback_providers": [{"provider": "openrouter", "model": "openai/gpt-5.4"}],
+        "fallback_providers": [{"provider": "openrouter", "model": "openai/gpt-4.1"}],
     })
     env = {"CUSTOM_API_KEY": KEY_B, "OPENROUTER_API_KEY": KEY_A, "OPENROUTER_BASE_URL": f"{second.url}/api/v1"}
     daemon = await start_daemon(env=env)
     result = await daemon.request("hermes/chat", {"message": "hi"})
-    assert result["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-5.4"}
+    assert result["answeredBy"] == {"provider": "openrouter", "model": "openai/gpt-4.1"}
     [primary] = upstream.requests
     assert primary.path == "/v1/chat/completions" and primary.headers["authorization"] == f"Bearer {KEY_B}"
     assert not _carries(primary, KEY_A)
     [request] = second.requests
     assert request.path == "/api/v1/chat/completions" and request.headers["authorization"] == f"Bearer {KEY_A}"
-    assert request.json == {"model": "openai/gpt-5.4", "messages": MESSAGE, "session_id": result["sessionId"], "stream": True}
+    assert request.json == {"model": "openai/gpt-4.1", "messages": MESSAGE, "session_id": result["sessionId"], "stream": True,
+                            "stream_options": {"include_usage": True}}
     assert not _carries(request, KEY_B)
 
 
@@ -410,7 +412,7 @@ async def test_preview_shows_the_chain_the_chat_would_walk(start_daemon, upstrea
 
 
 async def test_preview_has_no_chain_without_fallbacks(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"}})
     daemon = await start_daemon(env={"OPENROUTER_API_KEY": KEY_A, "OPENROUTER_BASE_URL": f"{upstream.url}/api/v1"})
     preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
     assert "fallbacks" not in preview and preview["provider"] == "openrouter"

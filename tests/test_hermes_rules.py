@@ -86,3 +86,40 @@ def test_the_no_profile_path_adds_openrouters_fields_only_on_its_url(base_url: s
     body = chat_completions.build(resolved_for(None, model="openrouter/pareto-code", base_url=base_url),
                                   SYSTEM_FIRST, options).body
     assert {k: body[k] for k in ("provider", "reasoning", "plugins") if k in body} == expected
+
+
+def test_openrouter_cache_headers_environment_over_config() -> None:
+    """Hermes 0.19.0's precedence: HERMES_OPENROUTER_CACHE(_TTL) over openrouter.response_cache(_ttl); off by default here."""
+    from hermesd.wire.hermes_rules import openrouter_cache_headers as headers
+
+    assert headers(False, 300) == {} and headers(None, 300) == {}
+    assert headers(True, 300) == {"X-OpenRouter-Cache": "true", "X-OpenRouter-Cache-TTL": "300"}
+    assert headers(True, 0) == {"X-OpenRouter-Cache": "true"}  # out of range: no TTL header
+    assert headers(False, 300, "yes") == {"X-OpenRouter-Cache": "true", "X-OpenRouter-Cache-TTL": "300"}
+    assert headers(True, 300, "off") == {}
+    assert headers(True, 300, "1", "900") == {"X-OpenRouter-Cache": "true", "X-OpenRouter-Cache-TTL": "900"}
+    assert headers(True, 300, "", "90000") == {"X-OpenRouter-Cache": "true"}  # env TTL out of range: none
+
+
+def test_client_headers_by_host() -> None:
+    from hermesd.wire.hermes_rules import OPENROUTER_ATTRIBUTION, client_headers
+
+    assert client_headers("https://openrouter.ai/api/v1", "openai/gpt-5.4", None, {}) == OPENROUTER_ATTRIBUTION
+    claude = client_headers("https://openrouter.ai/api/v1", "anthropic/claude-sonnet-4.6", None, {})
+    assert claude["x-anthropic-beta"] == "fine-grained-tool-streaming-2025-05-14"
+    assert client_headers("https://openrouter.ai.evil.example/api/v1", "x", None, {}) == {}
+    assert client_headers("http://127.0.0.1:9/openrouter/api/v1", "x", None, {}) == {}
+
+
+def test_gpt5_goes_through_the_responses_api_as_hermes_0_19_routes_it() -> None:
+    from hermesd.wire.hermes_rules import needs_responses_api as responses
+
+    assert responses("openrouter", "https://openrouter.ai/api/v1", "openai/gpt-5.4")
+    assert responses("ai-gateway", "https://ai-gateway.vercel.sh/v1", "openai/gpt-5")
+    assert not responses("nous", "https://inference-api.nousresearch.com/v1", "openai/gpt-5.4")
+    assert not responses("custom", "http://127.0.0.1:8000/v1", "gpt-5.4")
+    assert not responses("azure-foundry", "https://x.openai.azure.com/openai/v1", "gpt-5.4")
+    assert responses("copilot", "https://api.githubcopilot.com", "gpt-5.4")
+    assert not responses("copilot", "https://api.githubcopilot.com", "gpt-5-mini")
+    assert not responses("openrouter", "https://openrouter.ai/api/v1", "openai/gpt-4.1")
+    assert responses("custom", "https://api.openai.com/v1", "gpt-4.1")  # every model on OpenAI's own API

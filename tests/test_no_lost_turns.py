@@ -146,7 +146,7 @@ async def test_sigterm_lets_a_chat_finish_within_the_grace_and_answers_the_other
         lock, pid = _the_daemon()
         slow_sid = (await slow_editor.request("hermes/newSession"))["sessionId"]
         quick_sid = (await quick_editor.request(
-            "hermes/newSession", {"provider": "openrouter", "model": "openai/gpt-5.4"}))["sessionId"]
+            "hermes/newSession", {"provider": "openrouter", "model": "openai/gpt-4.1"}))["sessionId"]
         _slow(upstream, 1000)  # 20 s: longer than the grace
         whole = _slow(quick, 75)  # 1.5 s: ends within the grace
         slow = slow_editor.send("hermes/chat", {"sessionId": slow_sid, "message": "long one"})

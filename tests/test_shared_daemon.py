@@ -194,7 +194,7 @@ async def test_a_shared_daemon_starts_a_new_stderr_file_when_the_old_one_is_too_
 
 @pytest.mark.asyncio
 async def test_hermesd_chat_uses_the_running_daemon(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"}})
     env = shared_env(OPENROUTER_API_KEY=KEY, OPENROUTER_BASE_URL=f"{upstream.url}/api/v1")
     upstream.reply_text = "from the shared daemon"
     await start_daemon(env=env, shared=True)

@@ -193,6 +193,11 @@ def hermes_builds(plugin: Plugin, url_base: str, unpacked: Path, profile: dict |
     return result
 
 
+def endpoint_base(url: str) -> str:
+    """The base URL of a previewed request: without its Chat Completions or Responses path."""
+    return url.removesuffix("/chat/completions").removesuffix("/responses")
+
+
 def unpack(plugin: Plugin, root: Path) -> Path:
     target = root / f"unpacked-{plugin.provider}"
     if not target.exists():
@@ -203,6 +208,13 @@ def unpack(plugin: Plugin, root: Path) -> Path:
 
 def assert_same_request(plugin: Plugin, ours: dict, hermes: dict) -> None:
     body = {k: v for k, v in ours["body"].items() if k != "stream"}  # the streaming flag is the client call's
+    hermes_body = dict(hermes["body"])
+    if hermes.get("api_mode") == "codex_responses" and "instructions" not in body:
+        # Named difference (docs/plugins.md): with no system prompt Hermes sends its own agent identity as
+        # instructions, and its hash as prompt_cache_key; hermesd sends neither.
+        assert hermes_body.pop("instructions").startswith("You are Hermes Agent")
+        hermes_body.pop("prompt_cache_key")
+    hermes = {**hermes, "body": hermes_body}
     hermes_headers = dict(hermes["headers"])
     if plugin.key_var is None:
         # Hermes sends the token its credential pool holds; hermesd has no OAuth sign-in (doctor says so).
@@ -246,9 +258,9 @@ def check_all(env: Env, home: Path, expect_source: str) -> dict[str, str]:
             assert row["request_hooks"] == [] and row["newer"] == ["auth_handler", "refresh_credential"]
             assert any(c["status"] == "warn" and "auth_handler, refresh_credential" in c["summary"] for c in doctor.values())
             fields = {k: v for k, v in row["fields"].items() if k != "supports_vision_tool_messages"}
-            hermes = hermes_builds(plugin, ours["url"].rsplit("/chat/completions", 1)[0], unpacked, profile=fields)
+            hermes = hermes_builds(plugin, endpoint_base(ours["url"]), unpacked, profile=fields)
         else:
-            hermes = hermes_builds(plugin, ours["url"].rsplit("/chat/completions", 1)[0], unpacked)
+            hermes = hermes_builds(plugin, endpoint_base(ours["url"]), unpacked)
         assert_same_request(plugin, ours, hermes)
         table[plugin.provider] = f"loaded ({expect_source}), same request as Hermes {target_hermes(plugin)}"
     # Nothing silent: every plugin discovery saw registered something, failed with a reason, or was disabled.

@@ -49,7 +49,7 @@ def test_minimal_chat_completions_request() -> None:
     assert req.url == "https://plain.example.com/v1/chat/completions"
     assert req.method == "POST"
     assert req.headers == {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}
-    assert req.body == {"model": "m-1", "messages": USER, "stream": True}
+    assert req.body == {"model": "m-1", "messages": USER, "stream": True, "stream_options": {"include_usage": True}}  # usage in the last chunk
     assert (req.api_mode, req.provider, req.model) == ("chat_completions", "plain", "m-1")
 
 
@@ -136,7 +136,7 @@ def test_extra_body_merge_precedence_and_top_level_kwargs() -> None:
     assert req.headers["User-Agent"] == "Spy/1"
     assert req.headers["Authorization"] == f"Bearer {KEY}"
     assert list(body)[:2] == ["model", "messages"]
-    assert list(body)[-1] == "stream"
+    assert list(body)[-2:] == ["stream", "stream_options"]
 
 
 def test_hooks_receive_the_documented_context() -> None:
@@ -171,12 +171,13 @@ def test_hooks_receive_the_documented_context() -> None:
 def test_empty_extra_body_adds_nothing() -> None:
     p = ProviderProfile(name="plain", base_url="https://plain.example.com/v1")
     req = chat_completions.build(resolved_for(p), USER, ChatOptions(extra_body={}))
-    assert set(req.body) == {"model", "messages", "stream"}
+    assert set(req.body) == {"model", "messages", "stream", "stream_options"}
 
 
 def test_caller_extra_body_without_a_profile() -> None:
     req = chat_completions.build(resolved_for(None), USER, ChatOptions(extra_body={"top_k": 5}, temperature=0.2, max_tokens=9))
-    assert req.body == {"model": "m-1", "messages": USER, "temperature": 0.2, "max_tokens": 9, "top_k": 5, "stream": True}
+    assert req.body == {"model": "m-1", "messages": USER, "temperature": 0.2, "max_tokens": 9, "top_k": 5, "stream": True,
+                        "stream_options": {"include_usage": True}}
     assert req.url == "http://127.0.0.1:8000/v1/chat/completions"
     assert req.provider == ""
 
@@ -445,12 +446,14 @@ def test_anthropic_messages_body_and_headers() -> None:
 def test_anthropic_max_tokens_is_always_set() -> None:
     plain = ProviderProfile(name="anth", base_url="https://a.example.com", api_mode="anthropic_messages")
     r = resolved_for(plain, api_mode="anthropic_messages")
-    assert anthropic_messages.build(r, USER, ChatOptions()).body["max_tokens"] == anthropic_messages.DEFAULT_MAX_TOKENS
+    assert anthropic_messages.build(r, USER, ChatOptions()).body["max_tokens"] == 128000  # m-1: the newest ceiling
     assert anthropic_messages.build(r, USER, ChatOptions(max_tokens=321)).body["max_tokens"] == 321
     capped = ProviderProfile(name="anth", base_url="https://a.example.com", default_max_tokens=4000)
     assert anthropic_messages.build(resolved_for(capped, api_mode="anthropic_messages"), USER, ChatOptions()).body["max_tokens"] == 4000
     no_profile = resolved_for(None, base_url="http://127.0.0.1:8000/anthropic", api_mode="anthropic_messages")
-    assert anthropic_messages.build(no_profile, USER, ChatOptions()).body["max_tokens"] == anthropic_messages.DEFAULT_MAX_TOKENS
+    assert anthropic_messages.build(no_profile, USER, ChatOptions()).body["max_tokens"] == 128000
+    sonnet = resolved_for(plain, model="claude-sonnet-4-6", api_mode="anthropic_messages")
+    assert anthropic_messages.build(sonnet, USER, ChatOptions()).body["max_tokens"] == 64000  # Hermes 0.19.0's table
 
 
 def test_anthropic_no_system_key_without_a_system_message() -> None:
@@ -475,16 +478,22 @@ def test_anthropic_messages_url(base: str, url: str) -> None:
     assert anthropic_messages.messages_url(base) == url
 
 
-def test_anthropic_thinking_budget_and_no_temperature() -> None:
-    r = resolved_for(profile("anthropic"), api_mode="anthropic_messages")
+def test_anthropic_thinking_as_hermes_0_19_sends_it() -> None:
+    """Budgeted thinking (Hermes' budgets, temperature 1) below Claude 4.6; adaptive with an effort from 4.6 on."""
+    r = resolved_for(profile("anthropic"), api_mode="anthropic_messages")  # m-1: not Claude, budgeted
     req = anthropic_messages.build(r, USER, ChatOptions(temperature=0.5, max_tokens=1000,
                                                          reasoning_config={"enabled": True, "effort": "high"}))
-    assert req.body["thinking"] == {"type": "enabled", "budget_tokens": 16384}
-    assert req.body["max_tokens"] > 16384
-    assert "temperature" not in req.body
-    for effort in ("max", "ultra"):  # above xhigh: the largest budget, never a smaller default
-        req = anthropic_messages.build(r, USER, ChatOptions(reasoning_config={"enabled": True, "effort": effort}))
-        assert req.body["thinking"] == {"type": "enabled", "budget_tokens": 32000}
+    assert req.body["thinking"] == {"type": "enabled", "budget_tokens": 16000}
+    assert req.body["max_tokens"] == 16000 + 4096 and req.body["temperature"] == 1
+    for model, effort, sent in [("claude-opus-4-6", "high", "high"), ("claude-opus-4-6", "xhigh", "max"),
+                                ("claude-opus-4-7", "xhigh", "xhigh"), ("claude-sonnet-4-6", "ultra", "max"),
+                                ("claude-sonnet-4-6", "minimal", "low")]:
+        r = resolved_for(profile("anthropic"), model=model, api_mode="anthropic_messages")
+        body = anthropic_messages.build(r, USER, ChatOptions(temperature=0.5, reasoning_config={"enabled": True, "effort": effort})).body
+        assert (body["thinking"], body["output_config"]) == ({"type": "adaptive", "display": "summarized"}, {"effort": sent})
+        assert "temperature" not in body
+    haiku = resolved_for(profile("anthropic"), model="claude-haiku-4-5", api_mode="anthropic_messages")
+    assert "thinking" not in anthropic_messages.build(haiku, USER, ChatOptions(reasoning_config={"enabled": True, "effort": "high"})).body
 
 
 def test_anthropic_default_headers_and_no_key() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -43,6 +44,7 @@ from hermesd.engine.sessions import Session, SessionStore, Settings
 from hermesd.transports import Delta, Finish, NetworkSettings, open_stream
 from hermesd.wire import ChatOptions, PreparedRequest, text_of
 from hermesd.wire.dispatch import build_request
+from hermesd.wire.hermes_rules import openrouter_cache_headers
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,9 @@ def settings_from_config(cfg: config_mod.Config) -> Settings:
         temperature=cfg.get("model.temperature"),
         max_tokens=cfg.get("model.max_tokens"),
         ollama_num_ctx=cfg.get("ollama.num_ctx"),
+        openrouter_headers=openrouter_cache_headers(
+            cfg.get("openrouter.response_cache"), cfg.get("openrouter.response_cache_ttl"),
+            os.environ.get("HERMES_OPENROUTER_CACHE", ""), os.environ.get("HERMES_OPENROUTER_CACHE_TTL", "")),
         aux_provider=cfg.get("auxiliary.compression.provider") or "",
         aux_model=cfg.get("auxiliary.compression.model") or "",
         budget_tokens=cfg.get("context.budget_tokens"),
@@ -299,6 +304,7 @@ class ChatEngine:
             min_coding_score=s.min_coding_score,
             session_id=session.id,
             ollama_num_ctx=s.ollama_num_ctx,
+            openrouter_headers=dict(s.openrouter_headers),
         )
 
     def _transcript(self, session: Session, req: ChatRequest) -> list[dict[str, Any]]:

@@ -18,7 +18,8 @@ from providers.pareto import is_openrouter_url
 
 from hermesd.engine import google_cloud
 from hermesd.settings import credentials
-from hermesd.settings.config import Config, api_mode_named
+from hermesd.settings.config import OPENROUTER_SORTS, Config, api_mode_named
+from hermesd.wire.hermes_rules import needs_responses_api
 from hermesd.engine.errors import HermesError
 
 KIMI_HOSTS = ("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn")
@@ -356,7 +357,10 @@ def _api_mode(config: Config, profile: ProviderProfile, model: str, base_url: st
             chosen = None
         if chosen:
             return chosen
-    return detect_api_mode(base_url) or profile.api_mode or "chat_completions"
+    mode = detect_api_mode(base_url) or profile.api_mode or "chat_completions"
+    if mode == "chat_completions" and needs_responses_api(profile.name, base_url, model):
+        return "codex_responses"  # GPT-5.x, as Hermes 0.19.0 routes it
+    return mode
 
 
 def _resolve_without_profile(config: Config, base_url: str, model: str | None) -> Resolved:
@@ -400,9 +404,12 @@ def openrouter_provider(routing: Any) -> dict[str, Any]:
     if not isinstance(routing, dict):
         return {}
     out: dict[str, Any] = {}
-    for name in (*ROUTING_LISTS, "sort"):
+    for name in ROUTING_LISTS:
         if routing.get(name):
             out[name] = routing[name]
+    sort = routing.get("sort")
+    if isinstance(sort, str) and sort.strip().lower() in OPENROUTER_SORTS:
+        out["sort"] = sort.strip().lower()  # another value is dropped (and reported by config), as Hermes 0.19.0
     if routing.get("require_parameters") is True:
         out["require_parameters"] = True
     if routing.get("data_collection"):

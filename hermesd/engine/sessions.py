@@ -73,6 +73,7 @@ class Settings:
     temperature: float | None = None
     max_tokens: int | None = None
     ollama_num_ctx: int | None = None
+    openrouter_headers: dict[str, str] = field(default_factory=dict)  # the response-cache ones
     aux_provider: str = ""
     aux_model: str = ""
     budget_tokens: int = 32000

@@ -177,6 +177,12 @@ class ReadAs(ConfigError):
         self.value = value
 
 
+def _boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false (got {_shown(value)})")
+    return value
+
+
 def _min_coding_score(key: str, value: Any, *, writing: bool = False) -> float | None:
     """Hermes' reading of the score (providers.pareto): anything unusable means no floor.
 
@@ -208,6 +214,23 @@ def _mapping(key: str, value: Any) -> dict[str, Any]:
         # YAML reads and writes recursively: a deeper value could be written but never read back.
         raise ConfigError(f"{key} is nested more than {MAX_VALUE_DEPTH} levels deep")
     return value
+
+
+OPENROUTER_SORTS = ("latency", "price", "throughput")
+
+
+def _routing(key: str, value: Any) -> dict[str, Any]:
+    """OpenRouter's provider routing; a ``sort`` it does not know is dropped, as Hermes 0.19.0 drops it, and reported."""
+    routing = _mapping(key, value)
+    sort = routing.get("sort")
+    if sort is None or (isinstance(sort, str) and sort.strip().lower() in ("", *OPENROUTER_SORTS)):
+        return routing
+    kept = {k: v for k, v in routing.items() if k != "sort"}
+    raise ReadAs(f"{key}.sort must be one of {', '.join(OPENROUTER_SORTS)} (got {_shown(sort)}); "
+                 "ignored: no sort is sent, as the Hermes agent does", kept)
+
+
+_routing.rule = {"type": "mapping"}  # type: ignore[attr-defined]
 
 
 def is_valid_unicode(value: Any) -> bool:
@@ -270,7 +293,10 @@ KEYS: dict[str, Key] = {
         Key("model.max_tokens", None, _integer(1, nullable=True), "output cap; null: provider default"),
         Key("openrouter.min_coding_score", DEFAULT_MIN_CODING_SCORE, _min_coding_score,
             "Pareto Code router floor; null: no floor (strongest coder)"),
-        Key("provider_routing", {}, _mapping, "OpenRouter provider routing: sort, only, ignore, order, ..."),
+        Key("openrouter.response_cache", False, _boolean,
+            "ask OpenRouter to cache responses (X-OpenRouter-Cache); off unlike Hermes: docs/plugins.md"),
+        Key("openrouter.response_cache_ttl", 300, _integer(1, 86400), "seconds OpenRouter keeps a cached response"),
+        Key("provider_routing", {}, _routing, "OpenRouter provider routing: sort, only, ignore, order, ..."),
         Key("auxiliary.compression.provider", "", _provider, "provider for summaries; empty: the session's"),
         Key("auxiliary.compression.model", "", _string, "model for summaries; empty: the provider's default_aux_model"),
         Key("context.budget_tokens", 32000, _integer(1000), "summarise older turns beyond this estimate"),
@@ -296,6 +322,7 @@ _RULES: dict[Callable[[str, Any], Any], dict[str, Any]] = {
     _api_mode: {"type": "enum", "enum": ["", *API_MODES]},
     _effort: {"type": "enum", "enum": ["", *REASONING_EFFORTS]},
     _mapping: {"type": "mapping"},
+    _boolean: {"type": "boolean"},
 }
 
 
@@ -951,7 +978,7 @@ USED_KEYS = {
     "model": {"provider", "default", "model", "base_url", "api_mode", "api_key", "temperature", "max_tokens",
               "reasoning_effort"},
     "agent": {"reasoning_effort", "api_max_retries"},
-    "openrouter": {"min_coding_score", "provider_preferences"},
+    "openrouter": {"min_coding_score", "provider_preferences", "response_cache", "response_cache_ttl"},
     "auxiliary": {"compression", "provider", "model"},
     "context": {"budget_tokens", "keep_recent_messages"},
     "network": {"timeout", "connect_timeout", "max_retries", "max_concurrent_requests"},

@@ -32,6 +32,7 @@ class ChatOptions:
     min_coding_score: Any = None
     session_id: str | None = None
     ollama_num_ctx: int | None = None
+    openrouter_headers: dict[str, str] = field(default_factory=dict)  # response cache, on openrouter.ai only
     supports_reasoning: bool | None = None  # None: Hermes' gate decides (hermesd.wire.hermes_rules)
     stream: bool = True
     extra_body: dict[str, Any] = field(default_factory=dict)

@@ -6,13 +6,13 @@ from typing import Any
 
 from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, split_system, text_of, wire_messages
+from hermesd.wire.anthropic_models import max_output, thinking
 from hermesd.wire.hooks import max_tokens, temperature
 
 ANTHROPIC_VERSION = "2023-06-01"
-# The Messages API requires max_tokens; used when neither request nor profile sets one.
-DEFAULT_MAX_TOKENS = 8192
-# max and ultra (Hermes 0.19.0's efforts above xhigh) get the largest budget.
-THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32000, "max": 32000, "ultra": 32000}
+# Hermes 0.19.0's betas on every Messages request (GA on Claude 4.6+, still needed by older models
+# and compatible endpoints), except MiniMax's, which fails tool use with fine-grained streaming.
+BETAS = ("interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14")
 
 
 def messages_url(base_url: str) -> str:
@@ -24,23 +24,24 @@ def messages_url(base_url: str) -> str:
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
     """A Messages API request: system prompt apart, turns alternating, ``max_tokens`` always set.
 
-    A reasoning effort becomes a thinking budget (``max_tokens`` raised above
-    it, no temperature, which thinking does not take).
+    ``max_tokens`` is the model's ceiling unless the request or profile sets
+    one (:mod:`hermesd.wire.anthropic_models`, as Hermes 0.19.0); a reasoning
+    effort becomes adaptive thinking on Claude 4.6+ or a budget on older models
+    (``max_tokens`` raised above it), with no caller temperature.
     """
     profile = resolved.profile
     system, conversation = split_system(wire_messages(messages))
     body: dict[str, Any] = {
         "model": resolved.model,
-        "max_tokens": max_tokens(profile, options, resolved.model) or DEFAULT_MAX_TOKENS,
+        "max_tokens": max_tokens(profile, options, resolved.model) or max_output(resolved.model),
     }
     if system:
         body["system"] = system
     body["messages"] = _alternating(conversation)
-    reasoning = options.reasoning_config
-    budget = THINKING_BUDGETS.get((reasoning or {}).get("effort", "")) if reasoning and reasoning.get("enabled") else None
-    if budget:
-        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        body["max_tokens"] = max(body["max_tokens"], budget + 4096)
+    fields, least = thinking(resolved.model, options.reasoning_config)
+    if fields:
+        body.update(fields)
+        body["max_tokens"] = max(body["max_tokens"], least)
     else:
         temp = temperature(profile, options.temperature)
         if temp is not None:
@@ -48,6 +49,8 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     body.update(options.extra_body)
     body["stream"] = options.stream
     headers = {"Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+    betas = [b for b in BETAS if not ("minimax" in resolved.base_url.lower() and "fine-grained" in b)]
+    headers["anthropic-beta"] = ",".join(betas)
     if resolved.api_key:
         headers["x-api-key"] = resolved.api_key
     if profile is not None:

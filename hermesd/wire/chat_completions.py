@@ -17,9 +17,16 @@ from typing import Any
 
 from hermesd.engine.runtime import Resolved
 from hermesd.wire import ChatOptions, PreparedRequest, join_url, wire_messages
-from hermesd.wire.hermes_rules import developer_role, no_profile_extra_body, supports_reasoning
+from hermesd.wire.anthropic_models import has_output_limit, max_output
+from hermesd.wire.hermes_rules import client_headers, developer_role, no_profile_extra_body, supports_reasoning
 from hermesd.wire.hooks import call_hook, max_tokens, plugin_error, temperature
 from hermesd.wire.tool_content import text_tool_results
+
+
+def is_native_gemini_url(base_url: str) -> bool:
+    """Google's native Gemini REST root (not its OpenAI-compatible ``/openai``), which refuses ``stream_options``."""
+    url = (base_url or "").strip().rstrip("/").lower()
+    return "generativelanguage.googleapis.com" in url and not url.endswith("/openai")
 
 
 def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptions) -> PreparedRequest:
@@ -41,6 +48,8 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     if temp is not None:
         body["temperature"] = temp
     cap = max_tokens(profile, options, model)
+    if cap is None and has_output_limit(model):
+        cap = max_output(model)
     if cap is not None:
         body["max_tokens"] = cap
 
@@ -48,8 +57,8 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     if resolved.api_key:
         headers["Authorization"] = f"Bearer {resolved.api_key}"
     extra: dict[str, Any] = {}
+    headers.update(client_headers(resolved.base_url, model, profile, options.openrouter_headers))
     if profile is not None:
-        headers.update(profile.default_headers or {})
         extras = call_hook(
             profile,
             "build_api_kwargs_extras",
@@ -97,6 +106,8 @@ def build(resolved: Resolved, messages: list[dict[str, Any]], options: ChatOptio
     extra = {**extra, **options.extra_body}
     body.update(extra)
     body["stream"] = options.stream
+    if options.stream and not is_native_gemini_url(resolved.base_url):
+        body["stream_options"] = {"include_usage": True}
     return PreparedRequest(
         url=join_url(resolved.base_url, "chat/completions"),
         method="POST",

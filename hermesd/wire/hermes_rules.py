@@ -11,6 +11,10 @@ plugin written for Hermes relies on them:
   (``{"enabled": True, "effort": "medium"}``) when none is configured;
 * **the ``developer`` role**: a leading system message becomes ``developer``
   for GPT-5 and Codex models, whatever the provider;
+* **the client's headers**: on openrouter.ai, Hermes' attribution
+  (``HTTP-Referer``, ``X-Title``, ``X-OpenRouter-Categories``), the
+  response-cache headers when enabled, and for Claude the fine-grained tool
+  streaming beta; the profile's ``default_headers`` on top, and elsewhere;
 * **the no-profile path** (an endpoint no plugin describes): the daemon, not a
   profile, adds OpenRouter's ``provider`` preferences, reasoning and Pareto
   entry on an openrouter.ai URL. With a profile loaded those belong to the
@@ -30,8 +34,16 @@ DEVELOPER_ROLE_MODELS = ("gpt-5", "codex")
 DEFAULT_REASONING = {"enabled": True, "effort": "medium"}
 # OpenRouter model families that accept the ``reasoning`` field.
 OPENROUTER_REASONING_PREFIXES = (
-    "deepseek/", "anthropic/", "openai/", "x-ai/", "google/gemini-2", "qwen/qwen3", "tencent/hy3-preview", "xiaomi/",
+    "deepseek/", "anthropic/", "openai/", "x-ai/", "google/gemini-2", "google/gemma-4", "qwen/qwen3", "tencent/hy3",
+    "xiaomi/",
 )
+OPENROUTER_ATTRIBUTION = {
+    "HTTP-Referer": "https://hermes-agent.nousresearch.com",
+    "X-Title": "Hermes Agent",
+    "X-OpenRouter-Categories": "productivity,cli-agent",
+}
+CLAUDE_TOOL_STREAMING = "fine-grained-tool-streaming-2025-05-14"
+_TRUTHY = ("1", "true", "yes", "on")
 _ALWAYS_REASONING_HOSTS = ("nousresearch.com", "ai-gateway.vercel.sh")
 _GITHUB_HOSTS = ("models.github.ai", "api.githubcopilot.com")
 
@@ -85,3 +97,61 @@ def no_profile_extra_body(
     if supports:
         extra["reasoning"] = dict(reasoning_config) if reasoning_config is not None else dict(DEFAULT_REASONING)
     return extra
+
+
+def openrouter_cache_headers(enabled: Any, ttl: Any, env_enabled: str = "", env_ttl: str = "") -> dict[str, str]:
+    """OpenRouter's response-cache headers, as Hermes 0.19.0 builds them (the environment over the config).
+
+    ``HERMES_OPENROUTER_CACHE`` (1/true/yes/on, anything else off) overrides
+    ``openrouter.response_cache``; ``HERMES_OPENROUTER_CACHE_TTL`` (whole
+    seconds, 1 to 86400; otherwise no TTL header) overrides
+    ``openrouter.response_cache_ttl``. Off by default in hermesd (docs/plugins.md).
+    """
+    env_enabled = (env_enabled or "").strip().lower()
+    if not (env_enabled in _TRUTHY if env_enabled else enabled is True):
+        return {}
+    headers = {"X-OpenRouter-Cache": "true"}
+    env_ttl = (env_ttl or "").strip()
+    if env_ttl:
+        if env_ttl.isdigit() and 1 <= int(env_ttl) <= 86400:
+            headers["X-OpenRouter-Cache-TTL"] = str(int(env_ttl))
+    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and 1 <= ttl <= 86400:
+        headers["X-OpenRouter-Cache-TTL"] = str(int(ttl))
+    return headers
+
+
+def client_headers(base_url: str, model: str, profile: Any, openrouter_cache: dict[str, str]) -> dict[str, str]:
+    """The headers Hermes' client construction adds for this host, then the profile's ``default_headers``."""
+    headers: dict[str, str] = {}
+    if _host_is(base_url, "openrouter.ai"):
+        headers.update(OPENROUTER_ATTRIBUTION)
+        headers.update(openrouter_cache)
+        if "claude" in (model or "").lower():
+            headers["x-anthropic-beta"] = CLAUDE_TOOL_STREAMING
+    if profile is not None:
+        headers.update(profile.default_headers or {})
+    return headers
+
+
+def needs_responses_api(provider: str, base_url: str, model: str) -> bool:
+    """Hermes 0.19.0's upgrade of a chat-completions route to the Responses API.
+
+    GPT-5.x is refused on ``/chat/completions`` by OpenAI and OpenRouter, so
+    any route to it goes through the Responses API, except Nous (serves it as
+    chat completions), ``custom`` (a relay may not speak Responses) and Azure
+    OpenAI (no Responses API); Copilot for GPT-5 and later but ``gpt-5-mini``;
+    every model on api.openai.com.
+    """
+    if _host_is(base_url, "openai.azure.com") or ".openai.azure." in (base_url or "").lower():
+        return False
+    if _host_is(base_url, "api.openai.com"):
+        return True
+    name = (model or "").lower()
+    if provider in ("nous", "custom"):
+        return False
+    if provider == "copilot":
+        import re
+
+        match = re.match(r"^gpt-(\d+)", model or "")
+        return bool(match) and int(match.group(1)) >= 5 and not (model or "").startswith("gpt-5-mini")
+    return name.rsplit("/", 1)[-1].startswith("gpt-5")

@@ -3,7 +3,11 @@
 There is no default URL; the user supplies one (config or ``CUSTOM_BASE_URL``).
 Two Ollama quirks are handled here: the context window is only honoured as
 ``options.num_ctx`` in the body, and thinking models keep thinking unless the
-request says ``think: false``.
+request says so: ``think: false`` for ``/api/chat`` and proxies, and the
+top-level ``reasoning_effort: "none"``, the one Ollama's
+``/v1/chat/completions`` honours. An explicit effort goes as
+``reasoning_effort`` (what vLLM, GLM and other OpenAI-compatible reasoning
+servers read). The cap is 65536 tokens unless configured, as Hermes 0.19.0.
 """
 
 from __future__ import annotations
@@ -24,15 +28,19 @@ class CustomProfile(ProviderProfile):
         ollama_num_ctx: int | None = None,
         **context: Any,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``options.num_ctx`` for a context size; ``think: false`` when reasoning is off."""
+        """``options.num_ctx`` for a context size; ``think: false`` and ``reasoning_effort`` for the effort."""
         extra_body: dict[str, Any] = {}
+        top_level: dict[str, Any] = {}
         if isinstance(ollama_num_ctx, int) and not isinstance(ollama_num_ctx, bool) and ollama_num_ctx > 0:
             extra_body["options"] = {"num_ctx": ollama_num_ctx}
         if isinstance(reasoning_config, dict):
             effort = str(reasoning_config.get("effort") or "").strip().lower()
             if reasoning_config.get("enabled") is False or effort == "none":
+                top_level["reasoning_effort"] = "none"
                 extra_body["think"] = False
-        return extra_body, {}
+            elif effort:
+                top_level["reasoning_effort"] = effort
+        return extra_body, top_level
 
     def fetch_models(
         self, *, api_key: str | None = None, base_url: str | None = None, timeout: float = 8.0
@@ -52,6 +60,7 @@ register_provider(
         env_vars=("CUSTOM_API_KEY", "CUSTOM_BASE_URL"),
         base_url="",
         auth_type="api_key",
+        default_max_tokens=65536,
         supports_health_check=True,
         fallback_models=("gpt-oss:20b", "qwen3:8b", "llama3.1:8b"),
     )
