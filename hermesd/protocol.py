@@ -345,7 +345,7 @@ class ConfigKeyInfo:
     """One config key and its rule, from config.KEYS."""
 
     key: str = required("the dotted key")
-    type: Literal["string", "provider", "url", "enum", "number", "integer", "mapping"] = required("the value's kind")
+    type: Literal["string", "provider", "url", "enum", "number", "integer", "boolean", "mapping"] = required("the value's kind")
     default: Any = field(default=None, metadata={"doc": "the built-in default", "nullable": True})
     nullable: bool = field(default=False, metadata={"doc": "null is a value of its own (explained in doc)"})
     doc: str = field(default="", metadata={"doc": "what the key does"})

@@ -328,7 +328,7 @@ export interface ConfigKeyInfo {
   /** the dotted key */
   key: string;
   /** the value's kind */
-  type: "string" | "provider" | "url" | "enum" | "number" | "integer" | "mapping";
+  type: "string" | "provider" | "url" | "enum" | "number" | "integer" | "boolean" | "mapping";
   /** the built-in default */
   default?: unknown;
   /** null is a value of its own (explained in doc) */
