@@ -105,7 +105,7 @@ async def test_two_editors_whose_daemon_dies_end_up_on_one_new_daemon(isolated_h
 @pytest.mark.asyncio
 async def test_a_chat_in_flight_when_the_daemon_dies_gets_one_retryable_error_and_the_next_chat_is_answered(
         isolated_home, upstream):
-    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"}})
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"}})
     env = shared_env(OPENROUTER_API_KEY=CANARY_KEY, OPENROUTER_BASE_URL=f"{upstream.url}/api/v1")
     upstream.reply_text = " ".join(f"word{i}" for i in range(40))
     upstream.chunk_count = 40

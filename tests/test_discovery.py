@@ -254,6 +254,7 @@ def test_seed_my_provider_test_in_a_temporary_home(fresh_unit_env: UnitEnv, monk
         "model": "some-model",
         "messages": [{"role": "user", "content": "hello"}],
         "stream": True,
+        "stream_options": {"include_usage": True},  # as Hermes 0.19.0 sends it (docs/plugins.md)
     }
 
 

@@ -14,7 +14,7 @@ from tests.conftest import CANARY_KEY, write_config
 
 
 def _setup(home, upstream, limit: int) -> dict[str, str]:
-    write_config(home, {"model": {"provider": "openrouter", "default": "openai/gpt-5.4"},
+    write_config(home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"},
                         "network": {"max_concurrent_requests": limit}})
     return {"OPENROUTER_API_KEY": CANARY_KEY, "OPENROUTER_BASE_URL": f"{upstream.url}/api/v1"}
 
