@@ -54,16 +54,19 @@ async def test_preview_for_openrouter_carries_provider_routing_and_reasoning_as_
     # Hermes' supports_reasoning gate is false for openrouter/pareto-code: no reasoning, as Hermes sends.
     assert "reasoning" not in body
     assert preview["url"] == "https://openrouter.ai/api/v1/chat/completions"
-    # agent.reasoning_effort: high, for a model Hermes sends reasoning to.
-    preview = await daemon.request("hermes/previewRequest", {"message": "hi", "model": "anthropic/claude-sonnet-4"})
+    # agent.reasoning_effort: high, for a model Hermes sends reasoning to (Claude 4.5: thinking is optional).
+    preview = await daemon.request("hermes/previewRequest", {"message": "hi", "model": "anthropic/claude-sonnet-4.5"})
     assert preview["body"]["reasoning"] == {"enabled": True, "effort": "high"}
     assert preview["body"]["provider"] == {"sort": "price", "ignore": ["deepinfra"]}
+    # A Claude without a "thinking off" (bare claude-sonnet-4 counts, as in Hermes 0.19.0): the effort is verbosity.
+    preview = await daemon.request("hermes/previewRequest", {"message": "hi", "model": "anthropic/claude-sonnet-4"})
+    assert "reasoning" not in preview["body"] and preview["body"]["verbosity"] == "high"
     assert CANARY_KEY not in json.dumps(preview)
 
 
 async def test_provider_routing_is_built_as_hermes_does(start_daemon, isolated_home):
     write_config(isolated_home, {
-        "model": "anthropic/claude-sonnet-4",  # a plain string is the model id
+        "model": "anthropic/claude-sonnet-4.5",  # a plain string is the model id
         "provider": "openrouter",  # root level, as older Hermes configs have it
         "provider_routing": {"only": ["anthropic"], "order": [], "sort": "throughput",
                              "require_parameters": False, "data_collection": "deny"},
@@ -71,7 +74,7 @@ async def test_provider_routing_is_built_as_hermes_does(start_daemon, isolated_h
     })
     daemon = await start_daemon()
     preview = await daemon.request("hermes/previewRequest", {"message": "hi"})
-    assert preview["provider"] == "openrouter" and preview["body"]["model"] == "anthropic/claude-sonnet-4"
+    assert preview["provider"] == "openrouter" and preview["body"]["model"] == "anthropic/claude-sonnet-4.5"
     assert preview["body"]["provider"] == {"only": ["anthropic"], "sort": "throughput", "data_collection": "deny"}
     assert preview["body"]["reasoning"] == {"enabled": True, "effort": "low"}
 
