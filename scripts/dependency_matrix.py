@@ -21,6 +21,7 @@ When both legs pass, hermesd/tested_versions.py is rewritten with the range they
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -72,8 +73,12 @@ def direct_dependencies() -> tuple[list[str], list[str]]:
     return reqs, [canonical(re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0]) for r in reqs]
 
 
+@functools.cache
 def uv() -> str:
-    """The uv binary (./scripts/test installs the `uv` package)."""
+    """The uv binary (./scripts/test installs the `uv` package).
+
+    Found once, before the legs' threads start: uv's finder reads ``sysconfig``, whose first use is not
+    thread-safe (two threads at once can see its variables half built and get None)."""
     try:
         from uv import find_uv_bin  # type: ignore[import-not-found]
 
@@ -193,6 +198,7 @@ def main(argv: list[str]) -> int:
     envs: dict[str, dict[str, str]] = {"main": main_env}
     failed: list[str] = []
     say(f"{' and '.join(legs)}, side by side, in {CACHE}/matrix-*: {len(TESTS)} test files each")
+    uv()  # in this thread, before the pool (see uv)
     with ThreadPoolExecutor(len(legs)) as pool:  # the tests mostly wait on sockets and daemons: two legs share 2 cores well
         results = dict(zip(legs, pool.map(lambda leg: run_leg(leg, reqs), legs)))
     for leg, (rc, found, timing) in results.items():
