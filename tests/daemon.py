@@ -238,21 +238,47 @@ def shared_daemon_pids(run_dir: Path) -> dict[Path, int]:
 
 
 def wait_shared_daemon_gone(lock: Path, timeout: float = 15.0) -> bool:
-    """Until no process holds ``lock`` (the shared daemon exited): it is not our child, so there is nothing to wait() on."""
+    """Until the shared daemon holding ``lock`` has exited: not only the lock released (a stopping daemon
+    gives up its address first, then finishes: answers, recovery files) but the process gone. It is not
+    our child, so there is nothing to wait() on: we poll its pid (read from the lock) instead."""
     import fcntl
     import time
 
+    try:
+        pid = int(lock.read_text() or 0)
+    except (OSError, ValueError):
+        pid = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fd = os.open(lock, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return True
+            released = True
         except OSError:
-            time.sleep(0.02)
+            released = False
         finally:
             os.close(fd)
+        if released and not _running(pid):
+            return True
+        time.sleep(0.02)
     return False
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, exited but not yet reaped, does not)."""
+    if pid <= 0:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (macOS): signal 0 says whether it exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return state not in ("Z", "X")
 
 
 def stop_shared_daemons(run_dir: Path) -> None:

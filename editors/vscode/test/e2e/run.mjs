@@ -523,8 +523,10 @@ await step('the shared daemon killed mid-reply: Retry, then a new message, answe
   const killed = sharedDaemonPid();
   const before = hellos();
   const server = before.at(-1); // the editor's forwarder: the last to connect
+  const earlier = await replies();
   await sendPrompt('Survive a restart.');
-  await waitFor('some streamed words', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('word3'), 20_000, 50);
+  // This reply's words, not the previous step's (its long reply has them too): only then has the provider the request.
+  await waitFor('some streamed words', async () => (await replies()) === earlier + 1 && ((await lastReply().locator('.content').textContent()) ?? '').includes('word3'), 20_000, 50);
   process.kill(killed, 'SIGKILL');
   const error = lastReply().locator('.error-block');
   await error.waitFor({ timeout: 20_000 });
