@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -148,3 +150,26 @@ if __name__ == "__main__":  # ./scripts/test, before the suite: does the build a
             print("[test] llama.cpp answers: one token decoded")
     except (RuntimeError, AssertionError) as exc:
         raise SystemExit(f"[test] llama.cpp is broken, the real-model test will fail: {exc}") from None
+
+
+# Instructions a baseline x86-64 CPU lacks, as objdump spells them: any AVX/AVX-512 register, a
+# VEX/EVEX-encoded mnemonic (v…, e.g. vfmadd231ps, vcvtph2ps), BMI2 and SSE4.2's string/CRC ones.
+_NOT_BASELINE = re.compile(r"%[yz]mm\d|%k[0-7]\b|\tv(?!er[rw]\b|m[a-z]+\b)[a-z0-9]+\s|"
+                           r"\t(?:shlx|shrx|sarx|rorx|mulx|pdep|pext|crc32[bwlq]?|pcmp[ei]str[im])\s")
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.uname().machine != "x86_64", reason="the portable build is for x86-64 Linux")
+def test_the_llama_cpp_build_runs_on_any_x86_64_cpu():
+    """A build with native flags died with SIGILL on a CPU unlike the builder's (AVX-512/AMX advertised
+    but not usable): scripts/test builds llama.cpp for a baseline x86-64, and its libraries show it."""
+    objdump = shutil.which("objdump")
+    assert objdump, "objdump (binutils) is needed: the llama.cpp build needs it too"
+    spec = importlib.util.find_spec("llama_cpp")
+    assert spec is not None and spec.origin, "pip install 'llama-cpp-python[server]'"
+    libraries = sorted((Path(spec.origin).parent / "lib").glob("*.so"))
+    assert any(lib.name.startswith("libggml-cpu") for lib in libraries), libraries
+    for lib in libraries:
+        listing = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(lib)], capture_output=True, text=True,
+                                 check=True).stdout
+        found = sorted({m.group(0).strip() for m in _NOT_BASELINE.finditer(listing)})
+        assert not found, f"{lib.name} uses instructions a baseline x86-64 lacks: {found[:10]}"
