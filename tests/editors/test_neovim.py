@@ -27,6 +27,8 @@ for _p in (str(_HERE), str(_HERE.parents[1])):
         sys.path.insert(0, _p)
 
 import nvim_helpers as nh  # noqa: E402
+
+from hermesd import INSTALL_HINT  # noqa: E402  the daemon's words, which the plugin says when no daemon runs
 from impostors import write_impostors  # noqa: E402
 from tests.upstream import Upstream  # noqa: E402
 
@@ -307,9 +309,9 @@ def test_missing_daemon_is_reported(nvim, tmp_path, up):
     env = nh.hermes_env(tmp_path, up.url)
     report = run(nvim, "missing_daemon", env, tmp_path)
     text = "\n".join(report["lines"])
-    assert "not executable" in text and "/nonexistent/hermesd-missing" in text
+    assert "not executable" in text and "/nonexistent/hermesd-missing" in text and f"Install it {INSTALL_HINT}" in text
     health = "\n".join(report["health"])
-    assert "ERROR" in health and "not executable" in health
+    assert "ERROR" in health and "not executable" in health and f"Install the daemon {INSTALL_HINT}" in health
     crash = "\n".join(report["crash_lines"])
     assert "exited (code 3) before the handshake" in crash, crash
 
@@ -327,12 +329,12 @@ def test_programs_called_hermesd_that_are_not_hermesd_are_refused(nvim, tmp_path
         seen = report["cases"][case]
         text = " ".join(seen["lines"])
         exe = str(dirs[case] / "hermesd")
-        for part in (f"{exe} {problem}", "pip install hermesd-lsp", "server = { cmd = { '/path/to/hermesd-lsp'"):
+        for part in (f"{exe} {problem}", f"Install this one {INSTALL_HINT}", "server = { cmd = { '/path/to/hermesd-lsp'"):
             assert part in seen["failure"], (case, seen["failure"])
             assert part in text, (case, text)
     health = "\n".join(report["cases"]["hang"]["health"])
     assert f"server command: hermesd --stdio ({dirs['hang'] / 'hermesd'})" in health
-    assert "ERROR" in health and "did not answer the LSP initialize request" in health and "pip install hermesd-lsp" in health
+    assert "ERROR" in health and "did not answer the LSP initialize request" in health and INSTALL_HINT in health
 
 
 def test_a_daemon_that_says_it_is_starting_is_waited_for(nvim, tmp_path, up):

@@ -872,12 +872,12 @@ await step('a missing hermesd gets an actionable message, and fixing the setting
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Hermes could not start its server' });
   await toast.first().waitFor({ timeout: 20_000 });
   const text = (await toast.first().textContent()) ?? '';
-  for (const expected of ['pip install hermesd-lsp', 'hermes.server.path "/nonexistent/bin/hermesd"', 'Set Path', 'Install with pip']) {
+  for (const expected of ['from a checkout of hermesd: "pip install ." there', 'hermes.server.path "/nonexistent/bin/hermesd"', 'Set Path', 'Install from Checkout…']) {
     if (!text.includes(expected)) {
       throw new Error(`notification lacks "${expected}": ${text}`);
     }
   }
-  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd-lsp' }).waitFor({ timeout: 10_000 });
+  await chat.locator('#server-banner:not(.hidden)', { hasText: 'from a checkout of hermesd: "pip install ."' }).waitFor({ timeout: 10_000 });
   await page.locator('.statusbar-item', { hasText: 'Hermes' }).first().waitFor();
   await shot('11-server-not-found');
   await setServerPath(daemon.path);
@@ -904,7 +904,7 @@ await step('a program called hermesd that is not hermesd is refused within secon
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: `Hermes started ${exe}` });
     await toast.first().waitFor({ timeout: 20_000 });
     const text = (await toast.first().textContent()) ?? '';
-    for (const expected of [problem, 'pip install hermesd-lsp', 'hermes.server.path', 'Open Settings', 'Show Logs']) {
+    for (const expected of [problem, 'from a checkout of hermesd: "pip install ." there', 'hermes.server.path', 'Open Settings', 'Show Logs']) {
       if (!text.includes(expected)) {
         throw new Error(`${name}: notification lacks "${expected}": ${text}`);
       }
@@ -1008,7 +1008,7 @@ await step('hermesd-lsp only in a venv off PATH: the extension says what it trie
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'hermesd was not found' }).first();
   await toast.waitFor({ timeout: 60_000 });
   const text = (await toast.textContent()) ?? '';
-  for (const expected of ['hermes.server.path: not set', 'ms-python.python', 'pipx', 'PATH', 'no hermesd-lsp', 'pip install hermesd-lsp', 'Set Path', 'Install with pip']) {
+  for (const expected of ['hermes.server.path: not set', 'ms-python.python', 'pipx', 'PATH', 'no hermesd-lsp', 'from a checkout of hermesd: "pip install ." there', 'Set Path', 'Install from Checkout…']) {
     if (!text.includes(expected)) {
       throw new Error(`notification lacks "${expected}": ${text}`);
     }
