@@ -189,3 +189,23 @@ async def test_a_chat_result_carries_the_models_short_label(start_daemon, isolat
     assert upstream.requests[-1].json["model"] == path  # the id is what is sent
     plain = await daemon.request("hermes/chat", {"message": "hi", "provider": "custom", "model": "qwen3:8b"})
     assert "modelLabel" not in plain
+
+
+async def test_history_rows_and_reopened_sessions_show_the_models_short_label(start_daemon, isolated_home, upstream):
+    """A model served as a path is its file name in the history row and in a reopened conversation, as in the picker."""
+    path = "/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": path, "base_url": f"{upstream.url}/v1"}})
+    daemon = await start_daemon()
+    result = await daemon.request("hermes/chat", {"message": "hi"})
+    [row] = (await daemon.request("hermes/listSessions"))["sessions"]
+    assert row["description"] == "custom · SmolLM2-360M-Instruct-Q8_0" and row["model"] == path
+    saved = await daemon.request("hermes/getSession", {"sessionId": result["sessionId"]})
+    assert saved["model"] == path and saved["modelLabel"] == "SmolLM2-360M-Instruct-Q8_0"
+    reply = saved["messages"][-1]
+    assert reply["role"] == "assistant" and reply["model"] == path and reply["modelLabel"] == "SmolLM2-360M-Instruct-Q8_0"
+    assert "modelLabel" not in saved["messages"][0]
+    # A short id is its own label: nothing extra is sent.
+    plain = await daemon.request("hermes/chat", {"message": "hi", "provider": "custom", "model": "qwen3:8b"})
+    listed = {r["sessionId"]: r for r in (await daemon.request("hermes/listSessions"))["sessions"]}
+    assert listed[plain["sessionId"]]["description"] == "custom · qwen3:8b"
+    assert "modelLabel" not in await daemon.request("hermes/getSession", {"sessionId": plain["sessionId"]})

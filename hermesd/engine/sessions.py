@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermesd.engine.errors import HermesError, storage_error
+from hermesd.engine.labels import model_label, short_label
 from hermesd.paths import data_dir, ensure_private_dir
 from hermesd.protocol import GetSessionResult, ListSessionsResult, ParamsError, SessionMessage, SessionSummary, parse
 from hermesd.engine.session_index import SessionIndex, derive_title
@@ -139,6 +140,7 @@ class Session:
             parent_session_id=self.parent_id or None,
             summary=self.summary or None,
             model_chosen=self.model_chosen or None,
+            model_label=short_label(self.model),
         )
 
 
@@ -158,6 +160,7 @@ def _message(saved: dict[str, Any], *, last: bool = False) -> SessionMessage:
     except ParamsError:
         content = saved.get("content")
         message = SessionMessage(role=str(saved.get("role") or ""), content=content if isinstance(content, str) else "")
+    message.model_label = short_label(message.model)
     if saved.get("stopReason") == INTERRUPTED:
         message.notice = message.notice or INTERRUPTED_NOTICE
         message.retryable = last or None
@@ -189,7 +192,7 @@ def _row(session_id: str, title: str, provider: str, model: str, updated_at: flo
         model=model,
         updated_at=_iso(updated_at),
         message_count=count,
-        description=" · ".join(part for part in (provider, model) if part),
+        description=" · ".join(part for part in (provider, model_label(model) if model else "") if part),
         detail=f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
         parent_session_id=parent_id or None,
     )

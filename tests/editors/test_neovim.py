@@ -267,6 +267,11 @@ def test_statusline_shows_the_daemons_short_label_for_a_path(nvim, env, up, tmp_
     assert report["model"] == "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
     assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0"
     assert "model: SmolLM2-135M-Instruct-Q8_0" in report["header"] and "/home/u" not in report["header"]
+    # The history row and the reopened conversation: the daemon's label, not the path.
+    [row] = report["history"]
+    assert row.startswith("hi  [openrouter · SmolLM2-135M-Instruct-Q8_0]  ") and "/home/u" not in row, row
+    assert "## Hermes (SmolLM2-135M-Instruct-Q8_0)" in report["reopened"], report["reopened"]
+    assert "model: SmolLM2-135M-Instruct-Q8_0" in report["reopened_header"] and "/home/u" not in report["reopened_header"]
 
 
 def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):

@@ -578,6 +578,24 @@ function scenarios.label()
   R.statusline_refreshed = require("hermes").statusline()
   R.model = require("hermes.client").current().model
   R.header = require("hermes.chat").header_text()
+  -- A reply, then :HermesHistory: the row and the reopened conversation show the label too.
+  chat().open()
+  chat().send("hi")
+  wait_reply_done()
+  local session = chat().state.session_id
+  chat().new_session()
+  vim.ui.select = function(items, opts, on_choice)
+    R.history = vim.tbl_map(opts.format_item, items)
+    vim.schedule(function()
+      on_choice(items[1])
+    end)
+  end
+  vim.cmd("HermesHistory")
+  wait(10000, function()
+    return chat().state.session_id == session
+  end, "the conversation to be reopened")
+  R.reopened = buf_lines(chat().state.buf)
+  R.reopened_header = chat().header_text()
 end
 
 function scenarios.setup_validation()

@@ -314,6 +314,25 @@ describe('toEntryError', () => {
     expect(controller.nextModel()).toEqual({ provider: 'openrouter', model: 'openrouter/pareto-code', label: 'openrouter/pareto-code' });
   });
 
+  it("a reopened conversation shows the daemon's short labels of its model and its replies' (a path's file name)", () => {
+    const { controller } = setup();
+    const path = '/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf';
+    const label = 'SmolLM2-360M-Instruct-Q8_0';
+    controller.load({
+      sessionId: 's-7',
+      provider: 'custom',
+      model: path,
+      modelLabel: label,
+      modelChosen: true,
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello', model: path, modelLabel: label, stopReason: 'end_turn' },
+      ],
+    });
+    expect(controller.nextModel()).toEqual({ provider: 'custom', model: path, label });
+    expect(controller.snapshot()[1]).toMatchObject({ model: path, modelLabel: label });
+  });
+
   it('maps RequestCancelled', () => {
     expect(toEntryError({ code: -32800, message: 'cancelled' })).toEqual({ kind: 'cancelled', message: 'The request was cancelled.' });
   });

@@ -185,7 +185,7 @@ export class ChatController {
     this.reset();
     this.sessionId = session.sessionId;
     if (session.modelChosen) {
-      this.chosen = { provider: session.provider, model: session.model, label: '' };
+      this.chosen = { provider: session.provider, model: session.model, label: session.modelLabel ?? '' };
     }
     let asked: { text: string; attachments: Attachment[] } | undefined;
     for (const m of session.messages) {
@@ -196,7 +196,13 @@ export class ChatController {
       if (m.role === 'user') {
         asked = { text: entry.text, attachments: (m.attachments ?? []).map((a) => ({ ...a })) };
       } else {
-        Object.assign(entry, { model: m.model, routedModel: m.routedModel, stopReason: m.stopReason, notice: m.notice });
+        Object.assign(entry, {
+          model: m.model,
+          modelLabel: m.modelLabel, // the daemon's short label (a path's file name), shown in place of the id
+          routedModel: m.routedModel,
+          stopReason: m.stopReason,
+          notice: m.notice,
+        });
         if (m.error) {
           entry.error = { kind: m.error.kind, message: m.error.message, hint: m.error.hint };
         }
