@@ -209,3 +209,23 @@ async def test_history_rows_and_reopened_sessions_show_the_models_short_label(st
     listed = {r["sessionId"]: r for r in (await daemon.request("hermes/listSessions"))["sessions"]}
     assert listed[plain["sessionId"]]["description"] == "custom · qwen3:8b"
     assert "modelLabel" not in await daemon.request("hermes/getSession", {"sessionId": plain["sessionId"]})
+
+
+async def test_a_hosted_providers_built_in_list_is_shown_marked_when_its_catalog_fails(start_daemon, isolated_home, upstream):
+    """A hosted service keeps offering its plugin's models when its catalog cannot be fetched (it serves them
+    whatever its catalog says), under a group that says they are the built-in list, with why in `errors`;
+    only a server the user runs is not given models it may never have served."""
+    import providers
+
+    upstream.fail(status=503, path_contains="/models", times=None)
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "qwen/qwen3-coder"}})
+    daemon = await start_daemon(env={"OPENROUTER_API_KEY": CANARY_KEY, "OPENROUTER_BASE_URL": f"{upstream.url}/api/v1"})
+    picker = await daemon.request("hermes/listPicker", {"refresh": True})
+    builtin = [i["id"] for i in picker["items"] if i["group"] == "OpenRouter (built-in list)"]
+    expected = [m for m in providers.get_provider_profile("openrouter").fallback_models
+                if m not in ("qwen/qwen3-coder", "openrouter/pareto-code")]
+    assert builtin == expected and builtin
+    assert picker["errors"] == ["OpenRouter: the live model list could not be fetched"]
+    assert any(r.path.endswith("/models") for r in upstream.requests)  # it was asked, and failed
+    models = await daemon.request("hermes/listModels", {"provider": "openrouter"})
+    assert models["source"] == "fallback" and models["error"] == "the live model list could not be fetched"
