@@ -20,6 +20,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly controller: ChatController;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly previews = new Map<string, string>();
+  /** config.yaml warnings already shown (hermes/chat's configWarnings). */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -33,6 +35,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         chat: (params: ChatParams) => client.request<ChatResult>(Methods.chat, params),
         cancel: (sessionId: string) => client.request(Methods.cancel, { sessionId }),
         confirm: (found) => confirmAttachments(found),
+        warnConfig: (warnings) => this.warnConfig(warnings),
       },
       (event) => this.onControllerEvent(event),
       () => models.value.current,
@@ -184,6 +187,16 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** Adds context chips (the commands and the view's buttons). */
   async addContext(what: 'file' | 'editors' | 'problems'): Promise<void> {
     this.controller.addAttachments(await this.actions.collect(what));
+  }
+
+  /** Each config.yaml value a chat ignored, once a window: the daemon says it with every reply until it is fixed. */
+  private warnConfig(warnings: string[]): void {
+    for (const warning of warnings) {
+      if (!this.warned.has(warning)) {
+        this.warned.add(warning);
+        void vscode.window.showWarningMessage(`Hermes: config.yaml: ${warning}`);
+      }
+    }
   }
 
   /** Reopens a saved conversation: its transcript, then the next message continues it. */

@@ -258,6 +258,23 @@ describe('ChatController context and history', () => {
     }
   });
 
+  it("passes on the config.yaml values a chat ignored (the daemon's configWarnings), and nothing when there are none", async () => {
+    const { api, chats, controller } = setup();
+    const warnConfig = vi.fn();
+    api.warnConfig = warnConfig;
+    let done = controller.send('hi');
+    await tick();
+    const warning = 'model.temperature must be a number from 0.0 to 2.0 (got "hot"); ignored: the default is used';
+    chats[0].resolve({ sessionId: 's-1', text: 'ok', stopReason: 'end_turn', configWarnings: [warning] });
+    await done;
+    expect(warnConfig).toHaveBeenCalledWith([warning]);
+    done = controller.send('again');
+    await tick();
+    chats[1].resolve({ sessionId: 's-1', text: 'ok', stopReason: 'end_turn' });
+    await done;
+    expect(warnConfig).toHaveBeenCalledTimes(1);
+  });
+
   it('reopens a saved conversation and continues it', async () => {
     const { chats, controller } = setup();
     controller.load({

@@ -24,6 +24,8 @@ export interface ChatApi {
   cancel(sessionId: string): Promise<unknown>;
   /** Asks the user about attachments the daemon flagged (-32004); true sends them. */
   confirm?(found: NeedsConfirmationData['attachments']): Promise<boolean>;
+  /** Values in config.yaml a chat ignored (the daemon's lines, defaults used): the user is told. */
+  warnConfig?(warnings: string[]): void;
 }
 
 /** The selection a conversation carried: where "Apply…" puts a block by default. */
@@ -301,6 +303,9 @@ export class ChatController {
         this.sessionId = session.sessionId;
         running.sessionId = session.sessionId;
         result = await this.api.chat({ ...params, sessionId: session.sessionId });
+      }
+      if (result.configWarnings?.length) {
+        this.api.warnConfig?.(result.configWarnings);
       }
       if (generation !== this.generation) {
         return undefined;
