@@ -229,3 +229,22 @@ async def test_a_hosted_providers_built_in_list_is_shown_marked_when_its_catalog
     assert any(r.path.endswith("/models") for r in upstream.requests)  # it was asked, and failed
     models = await daemon.request("hermes/listModels", {"provider": "openrouter"})
     assert models["source"] == "fallback" and models["error"] == "the live model list could not be fetched"
+
+
+async def test_a_boolean_key_takes_true_or_false_as_typed_and_names_its_rule(start_daemon, isolated_home):
+    """An editor's input box and the CLI send text: "true"/"false" (any case) are the boolean; anything else is
+    refused naming the rule; describeConfig says the key is a boolean, so the editors offer that choice."""
+    path = write_config(isolated_home, {"model": {"provider": "custom", "default": "m", "base_url": "http://127.0.0.1:9/v1"}})
+    daemon = await start_daemon()
+    keys = {k["key"]: k for k in (await daemon.request("hermes/describeConfig"))["keys"]}
+    assert keys["openrouter.response_cache"]["type"] == "boolean"
+    assert (await daemon.request("hermes/setConfig", {"key": "openrouter.response_cache", "value": " TRUE "}))["value"] is True
+    assert yaml.safe_load(path.read_text())["openrouter"]["response_cache"] is True
+    assert (await daemon.request("hermes/setConfig", {"key": "openrouter.response_cache", "value": "false"}))["value"] is False
+    before = path.read_bytes()
+    with pytest.raises(JsonRpcInvalidParams, match=r"openrouter.response_cache must be true or false \(got \"yes\"\)"):
+        await daemon.request("hermes/setConfig", {"key": "openrouter.response_cache", "value": "yes"})
+    assert path.read_bytes() == before
+    done = run_cli("config", "set", "openrouter.response_cache", "true")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(path.read_text())["openrouter"]["response_cache"] is True

@@ -252,6 +252,8 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
     assert all(k.startswith("openrouter.") for k in report["complete_keys"])
     assert "model.default" in report["complete_all"]
     assert report["complete_values"] == ["high"]
+    assert report["complete_boolean"] == ["true", "false"]
+    assert report["boolean_choice"] == {"items": ["true", "false"], "prompt": "Hermes: openrouter.response_cache"}
     assert report["reset"] is not None
     import yaml
 
@@ -259,6 +261,7 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
     assert "timeout" not in (cfg.get("network") or {})
     assert cfg["openrouter"]["min_coding_score"] == 0.5
     assert cfg["model"]["default"] == "model-b"
+    assert cfg["openrouter"]["response_cache"] is True  # chosen, sent as YAML's true
     assert config.read_bytes() != before
 
 

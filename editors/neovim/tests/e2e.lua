@@ -460,6 +460,19 @@ function scenarios.set()
   R.complete_keys = vim.fn.getcompletion("HermesSet openrouter.", "cmdline")
   R.complete_all = vim.fn.getcompletion("HermesSet ", "cmdline")
   R.complete_values = vim.fn.getcompletion("HermesSet model.reasoning_effort h", "cmdline")
+
+  -- A boolean key: completed as true/false, and :HermesSet with no value offers that choice.
+  R.complete_boolean = vim.fn.getcompletion("HermesSet openrouter.response_cache ", "cmdline")
+  vim.ui.select = function(items, opts, on_choice)
+    R.boolean_choice = { items = items, prompt = opts.prompt }
+    vim.schedule(function()
+      on_choice("true")
+    end)
+  end
+  vim.cmd("HermesSet openrouter.response_cache")
+  wait(5000, function()
+    return notification_matching("response_cache = true") ~= nil
+  end, "openrouter.response_cache = true")
 end
 
 -- An upstream failure is shown in the buffer with the daemon's hint.
