@@ -248,3 +248,37 @@ async def test_a_boolean_key_takes_true_or_false_as_typed_and_names_its_rule(sta
     done = run_cli("config", "set", "openrouter.response_cache", "true")
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(path.read_text())["openrouter"]["response_cache"] is True
+
+
+def _saved_sessions() -> list:
+    from hermesd.engine.sessions import SessionStore
+
+    return SessionStore().list()
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "shared-daemon"])
+async def test_a_one_shot_chat_that_reached_no_model_is_kept_out_of_history(start_daemon, isolated_home, upstream, shared):
+    """`hermesd chat hi` refused on config (an unknown provider) or for a missing key sent nothing: it is no
+    conversation, so it is not in the history nor continued by --continue; a failure in a conversation
+    the user continues (--continue, --session) stays in it, and a chat that reached the model is kept."""
+    env = {"HERMESD_SHARED": "1"} if shared else {}
+    if shared:
+        await start_daemon(env=env, shared=True)
+    path = _local_setup(isolated_home, upstream)
+    kept = run_cli("chat", "hello", env=env)
+    assert kept.returncode == 0, kept.stderr
+    [first] = _saved_sessions()
+    write_config(isolated_home, {"model": {"provider": "custmo", "default": "m"}})
+    typo = run_cli("chat", "hi", env=env)
+    assert typo.returncode == 3 and "config_error: unknown provider 'custmo'" in typo.stderr
+    write_config(isolated_home, {"model": {"provider": "anthropic", "default": "claude-sonnet-4-6"}})
+    keyless = run_cli("chat", "hi", env=env | {"ANTHROPIC_API_KEY": ""})
+    assert keyless.returncode == 1 and "Anthropic needs ANTHROPIC_API_KEY" in keyless.stderr
+    assert [s.session_id for s in _saved_sessions()] == [first.session_id]
+    sessions_dir = next(isolated_home.parent.rglob("sessions"))
+    assert sorted(p.name for p in sessions_dir.glob("s-*.jsonl")) == [f"{first.session_id}.jsonl"]
+    # Continued, the failed turn belongs to that conversation: it stays.
+    again = run_cli("chat", "--continue", "and?", env=env | {"ANTHROPIC_API_KEY": ""})
+    assert again.returncode == 1
+    [row] = _saved_sessions()
+    assert row.session_id == first.session_id and row.message_count == 4

@@ -330,6 +330,16 @@ class SessionStore:
         session.updated_at = time.time()
         self._append(session, {"type": "summary", "text": summary, "kept": kept})
 
+    def discard(self, session_id: str) -> None:
+        """Forget a conversation: its file and its history row (a one-shot chat that never reached a model)."""
+        if not is_session_id(session_id):
+            return
+        with self._lock:
+            self._sessions.pop(session_id, None)
+        with contextlib.suppress(FileNotFoundError):
+            self._path(session_id).unlink()
+        self.index.refresh(session_id)  # the file is gone: so is its row
+
     def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> ListSessionsResult:
         """One page of ``hermes/listSessions``, newest first, from the index (no transcript is read)."""
         rows, next_cursor = self.index.page(limit=limit, cursor=cursor, query=query)
