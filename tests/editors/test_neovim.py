@@ -521,3 +521,30 @@ def test_the_forwarders_line_is_shown_when_no_daemon_can_replace_a_killed_one(nv
     assert shown["msg"].startswith("hermes: hermesd exited (code 1): hermesd: the shared daemon stopped and could not "
                                    "be restarted: 3 tries; the last: "), shown
     assert "writable by other users" in shown["msg"]
+
+
+def test_help_is_current_with_the_commands_and_the_defaults(nvim, tmp_path):
+    """:help hermes follows the plugin: a tag for every command it defines, and the setup() block shows every
+    default option with the value config.lua has (the help once said what the code no longer did, issue 33)."""
+    out = tmp_path / "facts.json"
+    script = (
+        f"set rtp^={nh.PLUGIN} | runtime plugin/hermes.lua | lua "
+        "local function flat(t, prefix, acc) for k, v in pairs(t) do "
+        "if type(v) == 'table' and not vim.islist(v) then flat(v, prefix .. k .. '.', acc) "
+        "else acc[prefix .. k] = vim.inspect(v) end end return acc end "
+        "vim.fn.writefile({vim.json.encode({commands = vim.tbl_keys(vim.api.nvim_get_commands({})), "
+        f"defaults = flat(require('hermes.config').defaults, '', {{}})}})}}, '{out}')"
+    )
+    proc = subprocess.run([nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", script, "-c", "qa!"],
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and out.exists(), proc.stderr
+    facts = json.loads(out.read_text())
+    help_text = (nh.PLUGIN / "doc" / "hermes.txt").read_text()
+    commands = [c for c in facts["commands"] if c.startswith("Hermes")]
+    assert len(commands) >= 12, commands
+    assert [c for c in commands if f"*:{c}*" not in help_text] == []
+    block = help_text[help_text.index('require("hermes").setup({'):help_text.index("\n<\n", help_text.index("*hermes.setup()*"))]
+    missing = [f"{key} = {value}" for key, value in facts["defaults"].items()
+               if not re.search(rf"\b{re.escape(key.rsplit('.', 1)[-1])} = {re.escape(value)},", block)]
+    assert missing == [], missing
+    assert len(facts["defaults"]) >= 20
