@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OTHER_PROJECT = re.compile(r"pipx? install (?:-U |--upgrade )?['\"]?hermesd(?![\w-])")
 
 
-def test_no_file_installs_the_other_hermesd():
+def _matches(pattern: re.Pattern[str]):
+    """(file, its text, match) for each match of ``pattern`` in the repository's text files, but this one's examples."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    hits = []
     for name in files:
         if name == "tests/test_names.py":
             continue  # its examples
@@ -23,8 +23,12 @@ def test_no_file_installs_the_other_hermesd():
             text = (ROOT / name).read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
-        hits += [f"{name}: {m.group(0)}" for m in OTHER_PROJECT.finditer(text)]
-    assert hits == []
+        for m in pattern.finditer(text):
+            yield name, text, m
+
+
+def test_no_file_installs_the_other_hermesd():
+    assert [f"{name}: {m.group(0)}" for name, _, m in _matches(OTHER_PROJECT)] == []
     assert OTHER_PROJECT.search("pip install hermesd") and OTHER_PROJECT.search("pip install -U 'hermesd[bedrock]'")
     assert not OTHER_PROJECT.search("pip install hermesd-lsp")
 
@@ -42,19 +46,11 @@ UNPUBLISHED = re.compile(r"pipx? install (?:-U |--upgrade )?['\"]?hermesd-lsp(?!
 def test_no_file_tells_a_user_to_install_from_a_registry_what_is_not_there():
     """Until hermesd-lsp is published, `pip install hermesd-lsp` finds nothing: every hint (the daemon's,
     both editors', the docs') says to install from a checkout; the command is named only to say so."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     hits = []
-    for name in files:
-        if name == "tests/test_names.py":
-            continue  # its examples
-        try:
-            text = (ROOT / name).read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        for m in UNPUBLISHED.finditer(text):
-            around = " ".join(text[max(0, m.start() - 200):m.end() + 200].split())
-            if "finds nothing" not in around and "find nothing" not in around:
-                hits.append(f"{name}: {around}")
+    for name, text, m in _matches(UNPUBLISHED):
+        around = " ".join(text[max(0, m.start() - 200):m.end() + 200].split())
+        if "finds nothing" not in around and "find nothing" not in around:
+            hits.append(f"{name}: {around}")
     assert hits == []
     assert UNPUBLISHED.search("pip install hermesd-lsp") and UNPUBLISHED.search("pip install 'hermesd-lsp[bedrock]'")
     assert not UNPUBLISHED.search("pip install hermesd_lsp-0.1.0-py3-none-any.whl")
