@@ -6,7 +6,7 @@ PROTOCOL_VERSION = 2
 # How a user installs this daemon while it is not published on a package registry
 # (`pip install hermesd-lsp` finds nothing): from a checkout, as the README's first
 # command. The daemon's hints say it in these words; the editors, which must say it
-# when no daemon runs, keep a copy that tests/test_install_hints.py compares.
+# when no daemon runs, keep a copy that tests/test_names.py compares.
 INSTALL_COMMAND = "pip install ."
 INSTALL_ISOLATED = "pipx install ."
 INSTALL_HINT = (f"from a checkout of hermesd: `{INSTALL_COMMAND}` there (`{INSTALL_ISOLATED}` keeps it "

@@ -19,7 +19,7 @@ M.PROTOCOL_VERSION = 2
 
 --- How to install the daemon while it is not on a package registry: from a
 --- checkout, in the daemon's words (`hermesd.INSTALL_HINT`, which
---- tests/test_install_hints.py compares), said here since no daemon runs to say it.
+--- tests/test_names.py compares), said here since no daemon runs to say it.
 M.INSTALL_HINT = "from a checkout of hermesd: `pip install .` there (`pipx install .` keeps it"
   .. " apart from other programs); it is not on a package registry yet"
 

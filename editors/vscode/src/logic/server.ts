@@ -11,7 +11,7 @@ import { HermesCapabilities, PROTOCOL_VERSION } from '../protocol';
 export const DEFAULT_SERVER_PATH = 'hermesd-lsp';
 /**
  * How to install the server while it is not on a package registry: from a checkout, in the
- * daemon's words (hermesd.INSTALL_HINT; tests/test_install_hints.py compares them), said here
+ * daemon's words (hermesd.INSTALL_HINT; tests/test_names.py compares them), said here
  * because no daemon runs to say it.
  */
 export const INSTALL_COMMAND = 'pip install .';
