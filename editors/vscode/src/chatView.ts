@@ -146,7 +146,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         await this.actions.apply(message.text, message.language, this.controller.carriedRange);
         break;
       case 'addContext':
-        await this.addContext(message.what);
+        // The view's "+ File" picks any workspace file; the command adds the current one.
+        this.controller.addAttachments(message.what === 'file' ? await this.actions.pickFile() : await this.actions.collect(message.what));
         break;
       case 'removeChip':
         this.controller.removeAttachment(message.id);
