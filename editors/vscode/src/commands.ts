@@ -57,7 +57,7 @@ export async function setConfigKey(services: Services, key: string): Promise<voi
     void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
     return;
   }
-  const choices = valueChoices(described, value);
+  const choices = valueChoices(described, value === undefined ? described?.default : value); // unset: its default
   const text = choices
     ? await vscode.window.showQuickPick(choices, { title: `Hermes: ${key}`, placeHolder: described?.doc })
     : await vscode.window.showInputBox({

@@ -6,10 +6,12 @@ import { fakeClient, Handler } from './fakeClient';
 
 beforeEach(() => vscode.resetMock());
 
-function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value })) {
+const CONFIG = { openrouter: { min_coding_score: 0.65, response_cache: false } };
+
+function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value }), config: unknown = CONFIG) {
   const fake = fakeClient({
     'hermes/listProviders': () => ({ providers: [], current: { provider: 'openrouter', model: 'openrouter/pareto-code' } }),
-    'hermes/getConfig': () => ({ path: '/h/config.yaml', config: { openrouter: { min_coding_score: 0.65, response_cache: false } } }),
+    'hermes/getConfig': () => ({ path: '/h/config.yaml', config }),
     'hermes/setConfig': setConfig,
     'hermes/describeConfig': () => ({
       keys: [{ key: 'openrouter.min_coding_score', type: 'number', default: 0.65, nullable: true, min: 0, max: 1,
@@ -62,6 +64,13 @@ describe('Change Setting', () => {
     await changeSetting(s.services);
     expect(vscode.window.showInputBox).not.toHaveBeenCalled();
     expect(s.fake.calls.at(-1)).toEqual({ method: 'hermes/setConfig', params: { key: 'openrouter.response_cache', value: 'true' } });
+  });
+
+  it('puts an unset boolean key\'s default first', async () => {
+    const s = services(undefined, {});
+    vscode.window.showQuickPick.mockResolvedValueOnce(undefined);
+    await setConfigKey(s.services, 'openrouter.response_cache');
+    expect(vscode.window.showQuickPick.mock.calls[0][0]).toEqual(['false', 'true']);
   });
 
   it('offers an enum as its values (null too when nullable), and types everything else', () => {
