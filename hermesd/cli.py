@@ -504,13 +504,13 @@ def _chat(args: argparse.Namespace) -> int:
         import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
 
         result = asyncio.run(engine.chat(request, on_delta=_print_delta(args)))
-        engine.store.write_recovery()  # a turn the disk refused (reported): the next daemon replays it
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
         print(f"hermesd: {message}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ParamsError) else EXIT_CONFIG
     wire = to_wire(result)
-    _forget_if_it_reached_no_model(args, wire, engine.store)
+    _forget_if_it_reached_no_model(args, wire, engine.store)  # first: a forgotten chat leaves nothing to recover
+    engine.store.write_recovery()  # a turn the disk refused (reported): the next daemon replays it
     return _report_chat(args, wire)
 
 
