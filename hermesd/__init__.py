@@ -3,6 +3,15 @@
 __version__ = "0.1.0"
 PROTOCOL_VERSION = 2
 
+# How a user installs this daemon while it is not published on a package registry
+# (`pip install hermesd-lsp` finds nothing): from a checkout, as the README's first
+# command. The daemon's hints say it in these words; the editors, which must say it
+# when no daemon runs, keep a copy that tests/test_names.py compares.
+INSTALL_COMMAND = "pip install ."
+INSTALL_ISOLATED = "pipx install ."
+INSTALL_HINT = (f"from a checkout of hermesd: `{INSTALL_COMMAND}` there (`{INSTALL_ISOLATED}` keeps it "
+                "apart from other programs); it is not on a package registry yet")  # "Install it " + this
+
 # Before any hermesd module imports the plugin API: ``providers`` is ours here
 # (see hermesd.aliases); the full alias set is installed by the entry points.
 from hermesd import aliases as _aliases  # noqa: E402

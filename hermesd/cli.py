@@ -504,12 +504,30 @@ def _chat(args: argparse.Namespace) -> int:
         import asyncio  # not at the top: the forwarder (`hermesd --stdio`) never needs it
 
         result = asyncio.run(engine.chat(request, on_delta=_print_delta(args)))
-        engine.store.write_recovery()  # a turn the disk refused (reported): the next daemon replays it
     except (ParamsError, HermesError) as exc:
         message = str(exc) if isinstance(exc, ParamsError) else f"{exc.message}; {exc.hint}"
         print(f"hermesd: {message}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ParamsError) else EXIT_CONFIG
-    return _report_chat(args, to_wire(result))
+    wire = to_wire(result)
+    _forget_if_it_reached_no_model(args, wire, engine.store)  # first: a forgotten chat leaves nothing to recover
+    engine.store.write_recovery()  # a turn the disk refused (reported): the next daemon replays it
+    return _report_chat(args, wire)
+
+
+def _forget_if_it_reached_no_model(args: argparse.Namespace, result: dict[str, Any], store: Any = None) -> None:
+    """A one-shot chat (no --session, no --continue) that failed before anything was sent is no conversation:
+    it is kept out of the history (and so out of the next --continue)."""
+    if args.session or not result.get("error"):
+        return  # before any import: a reply's path stays light (tests/test_cold_imports.py)
+    from hermesd.engine.errors import reached_no_model
+
+    if not reached_no_model(result["error"]):
+        return
+    if store is None:  # the shared daemon's session: the files are the user's, as they are its
+        from hermesd.engine.sessions import SessionStore
+
+        store = SessionStore()
+    store.discard(result["sessionId"])
 
 
 def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
@@ -551,7 +569,10 @@ def _chat_via_daemon(args: argparse.Namespace) -> int | None:
     except remote.RemoteError as exc:  # -32602: what ParamsError and HermesError become over the protocol
         print(f"hermesd: {exc}", file=sys.stderr)
         return EXIT_USAGE if exc.code == -32602 else EXIT_FAILED
-    return None if result is None else _report_chat(args, result)
+    if result is None:
+        return None
+    _forget_if_it_reached_no_model(args, result)
+    return _report_chat(args, result)
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -580,7 +580,7 @@ class SessionSummary:
     model: str = required("its model")
     updated_at: str = required("last change (ISO 8601)")
     message_count: int = required("messages in it")
-    description: str = required("display-ready: provider · model (empty when neither is set)")
+    description: str = required("display-ready: provider · the model's short label (empty when neither is set)")
     detail: str = required("display-ready: how long ago, and how many messages (\"5 min ago · 4 messages\")")
     parent_session_id: str | None = doc("the session it was forked from")
 
@@ -608,6 +608,7 @@ class SessionMessage:
     content: Any = required("the text")
     attachments: list[Attachment] | None = doc("the context sent with this turn")
     model: str | None = doc("the model that answered")
+    model_label: str | None = doc("that model's short form to show (a path's file name), when it differs from `model`")
     routed_model: str | None = doc("the model a router chose")
     answered_by: Target | None = doc("a fallback that answered")
     stop_reason: str | None = doc("why the reply ended: a chat's stopReason, or interrupted (the daemon died "
@@ -632,6 +633,7 @@ class GetSessionResult:
     summary: str | None = doc("the summary of older turns")
     model_chosen: bool | None = doc("its model was chosen for it (hermes/selectModel with its sessionId): it keeps that model "
                                     "when the default changes")
+    model_label: str | None = doc("the model's short form to show (a path's file name), when it differs from `model`")
 
 
 @dataclass

@@ -25,7 +25,7 @@ def test_a_hermes_agent_and_the_other_hermesd_installed_beside_us(tmp_path: Path
     assert str(tmp_path / "providers") in checks["hermes-agent"].summary
     other = checks["hermesd-distribution"]
     assert other.status == "warn" and "2026.9.26 (TUI monitoring dashboard for Hermes AI agent)" in other.summary
-    assert "pipx install hermesd-lsp" in other.hint
+    assert "`pipx install .` in its checkout" in other.hint and "hermesd-lsp`" in other.hint
 
 
 def test_doctor_lists_the_direct_dependencies_and_warns_outside_the_tested_range(tmp_path: Path,

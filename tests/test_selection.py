@@ -189,3 +189,96 @@ async def test_a_chat_result_carries_the_models_short_label(start_daemon, isolat
     assert upstream.requests[-1].json["model"] == path  # the id is what is sent
     plain = await daemon.request("hermes/chat", {"message": "hi", "provider": "custom", "model": "qwen3:8b"})
     assert "modelLabel" not in plain
+
+
+async def test_history_rows_and_reopened_sessions_show_the_models_short_label(start_daemon, isolated_home, upstream):
+    """A model served as a path is its file name in the history row and in a reopened conversation, as in the picker."""
+    path = "/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf"
+    write_config(isolated_home, {"model": {"provider": "custom", "default": path, "base_url": f"{upstream.url}/v1"}})
+    daemon = await start_daemon()
+    result = await daemon.request("hermes/chat", {"message": "hi"})
+    [row] = (await daemon.request("hermes/listSessions"))["sessions"]
+    assert row["description"] == "custom · SmolLM2-360M-Instruct-Q8_0" and row["model"] == path
+    saved = await daemon.request("hermes/getSession", {"sessionId": result["sessionId"]})
+    assert saved["model"] == path and saved["modelLabel"] == "SmolLM2-360M-Instruct-Q8_0"
+    reply = saved["messages"][-1]
+    assert reply["role"] == "assistant" and reply["model"] == path and reply["modelLabel"] == "SmolLM2-360M-Instruct-Q8_0"
+    assert "modelLabel" not in saved["messages"][0]
+    # A short id is its own label: nothing extra is sent.
+    plain = await daemon.request("hermes/chat", {"message": "hi", "provider": "custom", "model": "qwen3:8b"})
+    listed = {r["sessionId"]: r for r in (await daemon.request("hermes/listSessions"))["sessions"]}
+    assert listed[plain["sessionId"]]["description"] == "custom · qwen3:8b"
+    assert "modelLabel" not in await daemon.request("hermes/getSession", {"sessionId": plain["sessionId"]})
+
+
+async def test_a_hosted_providers_built_in_list_is_shown_marked_when_its_catalog_fails(start_daemon, isolated_home, upstream):
+    """A hosted service keeps offering its plugin's models when its catalog cannot be fetched (it serves them
+    whatever its catalog says), under a group that says they are the built-in list, with why in `errors`;
+    only a server the user runs is not given models it may never have served."""
+    import providers
+
+    upstream.fail(status=503, path_contains="/models", times=None)
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "qwen/qwen3-coder"}})
+    daemon = await start_daemon(env={"OPENROUTER_API_KEY": CANARY_KEY, "OPENROUTER_BASE_URL": f"{upstream.url}/api/v1"})
+    picker = await daemon.request("hermes/listPicker", {"refresh": True})
+    builtin = [i["id"] for i in picker["items"] if i["group"] == "OpenRouter (built-in list)"]
+    expected = [m for m in providers.get_provider_profile("openrouter").fallback_models
+                if m not in ("qwen/qwen3-coder", "openrouter/pareto-code")]
+    assert builtin == expected and builtin
+    assert picker["errors"] == ["OpenRouter: the live model list could not be fetched"]
+    assert any(r.path.endswith("/models") for r in upstream.requests)  # it was asked, and failed
+    models = await daemon.request("hermes/listModels", {"provider": "openrouter"})
+    assert models["source"] == "fallback" and models["error"] == "the live model list could not be fetched"
+
+
+async def test_a_boolean_key_takes_true_or_false_as_typed_and_names_its_rule(start_daemon, isolated_home):
+    """An editor's input box and the CLI send text: "true"/"false" (any case) are the boolean; anything else is
+    refused naming the rule; describeConfig says the key is a boolean, so the editors offer that choice."""
+    path = write_config(isolated_home, {"model": {"provider": "custom", "default": "m", "base_url": "http://127.0.0.1:9/v1"}})
+    daemon = await start_daemon()
+    keys = {k["key"]: k for k in (await daemon.request("hermes/describeConfig"))["keys"]}
+    assert keys["openrouter.response_cache"]["type"] == "boolean"
+    assert (await daemon.request("hermes/setConfig", {"key": "openrouter.response_cache", "value": " TRUE "}))["value"] is True
+    assert yaml.safe_load(path.read_text())["openrouter"]["response_cache"] is True
+    assert (await daemon.request("hermes/setConfig", {"key": "openrouter.response_cache", "value": "false"}))["value"] is False
+    before = path.read_bytes()
+    with pytest.raises(JsonRpcInvalidParams, match=r"openrouter.response_cache must be true or false \(got \"yes\"\)"):
+        await daemon.request("hermes/setConfig", {"key": "openrouter.response_cache", "value": "yes"})
+    assert path.read_bytes() == before
+    done = run_cli("config", "set", "openrouter.response_cache", "true")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(path.read_text())["openrouter"]["response_cache"] is True
+
+
+def _saved_sessions() -> list:
+    from hermesd.engine.sessions import SessionStore
+
+    return SessionStore().list()
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "shared-daemon"])
+async def test_a_one_shot_chat_that_reached_no_model_is_kept_out_of_history(start_daemon, isolated_home, upstream, shared):
+    """`hermesd chat hi` refused on config (an unknown provider) or for a missing key sent nothing: it is no
+    conversation, so it is not in the history nor continued by --continue; a failure in a conversation
+    the user continues (--continue, --session) stays in it, and a chat that reached the model is kept."""
+    env = {"HERMESD_SHARED": "1"} if shared else {}
+    if shared:
+        await start_daemon(env=env, shared=True)
+    path = _local_setup(isolated_home, upstream)
+    kept = run_cli("chat", "hello", env=env)
+    assert kept.returncode == 0, kept.stderr
+    [first] = _saved_sessions()
+    write_config(isolated_home, {"model": {"provider": "custmo", "default": "m"}})
+    typo = run_cli("chat", "hi", env=env)
+    assert typo.returncode == 3 and "config_error: unknown provider 'custmo'" in typo.stderr
+    write_config(isolated_home, {"model": {"provider": "anthropic", "default": "claude-sonnet-4-6"}})
+    keyless = run_cli("chat", "hi", env=env | {"ANTHROPIC_API_KEY": ""})
+    assert keyless.returncode == 1 and "Anthropic needs ANTHROPIC_API_KEY" in keyless.stderr
+    assert [s.session_id for s in _saved_sessions()] == [first.session_id]
+    sessions_dir = next(isolated_home.parent.rglob("sessions"))
+    assert sorted(p.name for p in sessions_dir.glob("s-*.jsonl")) == [f"{first.session_id}.jsonl"]
+    # Continued, the failed turn belongs to that conversation: it stays.
+    again = run_cli("chat", "--continue", "and?", env=env | {"ANTHROPIC_API_KEY": ""})
+    assert again.returncode == 1
+    [row] = _saved_sessions()
+    assert row.session_id == first.session_id and row.message_count == 4

@@ -27,6 +27,7 @@ from hermesd.settings import config as config_mod
 from hermesd.engine import fallback, readiness
 from hermesd.settings.credentials import redact
 from hermesd.engine.errors import HermesError
+from hermesd.engine.labels import short_label
 from hermesd.protocol import (
     ChatMessage,
     ChatParams,
@@ -541,7 +542,7 @@ class ChatEngine:
         result.config_warnings = list(cfg.problems) or None  # a value ignored silently would surprise
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
-        result.model_label = _short(resolved.model)
+        result.model_label = short_label(resolved.model)
         refused = readiness.refusal(resolved)
         if refused is not None:  # no credential: nothing leaves the machine unauthenticated
             raise refused
@@ -659,14 +660,6 @@ def _sent_content(message: dict[str, Any]) -> Any:
     if message.get("attachments") and isinstance(content, str):
         return attachments_mod.render(content, message["attachments"])
     return content
-
-
-def _short(model: str) -> str | None:
-    """The model's display label (listing.model_label, the one rule), when it differs from the id."""
-    from hermesd.engine.listing import model_label
-
-    label = model_label(model) if model else ""
-    return label if label and label != model else None
 
 
 def _label(target: Target) -> str:

@@ -17,6 +17,7 @@ import providers
 from providers.base import MAX_REDIRECTS, ProviderProfile, same_origin
 from providers.pareto import PARETO_MODEL, coerce_min_coding_score
 
+from hermesd import INSTALL_ISOLATED
 from hermesd.settings import config as config_mod
 from hermesd.settings import credentials
 from hermesd.engine import catalog, google_cloud, listing, local
@@ -247,7 +248,7 @@ def environment_checks() -> list[Check]:
         checks.append(Check("hermesd-distribution", "warn",
                             f"the `hermesd` distribution {other.version} ({other.metadata['Summary']}) is installed here too: "
                             "it is another program, and it overwrites the `hermesd` package and command",
-                            hint="install this daemon into its own environment (`pipx install hermesd-lsp`, or a venv) "
+                            hint=f"install this daemon into its own environment (`{INSTALL_ISOLATED}` in its checkout, or a venv) "
                                  "and point your editor at that `hermesd-lsp`"))
     return checks
 

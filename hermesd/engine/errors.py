@@ -206,3 +206,9 @@ def storage_error(exc: OSError, what: str, outcome: str = "nothing already saved
     where = f" ({exc.filename})" if exc.filename else ""
     return HermesError("storage", f"{what} could not be saved{where}: {exc.strerror or exc}",
                        hint=f"free some disk space (or fix the directory's permissions); {outcome}")
+
+
+def reached_no_model(error: dict[str, Any]) -> bool:
+    """Whether a chat's error (its wire form) ended it before any request left: the configuration
+    was refused (``config_error``), or the credential was missing (``auth`` with no upstream status)."""
+    return error.get("kind") == "config_error" or (error.get("kind") == "auth" and error.get("status") is None)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermesd.engine.errors import HermesError, storage_error
+from hermesd.engine.labels import model_label, short_label
 from hermesd.paths import data_dir, ensure_private_dir
 from hermesd.protocol import GetSessionResult, ListSessionsResult, ParamsError, SessionMessage, SessionSummary, parse
 from hermesd.engine.session_index import SessionIndex, derive_title
@@ -139,6 +140,7 @@ class Session:
             parent_session_id=self.parent_id or None,
             summary=self.summary or None,
             model_chosen=self.model_chosen or None,
+            model_label=short_label(self.model),
         )
 
 
@@ -158,6 +160,7 @@ def _message(saved: dict[str, Any], *, last: bool = False) -> SessionMessage:
     except ParamsError:
         content = saved.get("content")
         message = SessionMessage(role=str(saved.get("role") or ""), content=content if isinstance(content, str) else "")
+    message.model_label = short_label(message.model)
     if saved.get("stopReason") == INTERRUPTED:
         message.notice = message.notice or INTERRUPTED_NOTICE
         message.retryable = last or None
@@ -189,7 +192,7 @@ def _row(session_id: str, title: str, provider: str, model: str, updated_at: flo
         model=model,
         updated_at=_iso(updated_at),
         message_count=count,
-        description=" · ".join(part for part in (provider, model) if part),
+        description=" · ".join(part for part in (provider, model_label(model) if model else "") if part),
         detail=f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
         parent_session_id=parent_id or None,
     )
@@ -326,6 +329,16 @@ class SessionStore:
         session.messages = session.messages[-kept:] if kept else []
         session.updated_at = time.time()
         self._append(session, {"type": "summary", "text": summary, "kept": kept})
+
+    def discard(self, session_id: str) -> None:
+        """Forget a conversation: its file and its history row (a one-shot chat that never reached a model)."""
+        if not is_session_id(session_id):
+            return
+        with self._lock:
+            self._sessions.pop(session_id, None)
+        with contextlib.suppress(FileNotFoundError):
+            self._path(session_id).unlink()
+        self.index.refresh(session_id)  # the file is gone: so is its row
 
     def page(self, *, limit: int, cursor: str | None = None, query: str | None = None) -> ListSessionsResult:
         """One page of ``hermes/listSessions``, newest first, from the index (no transcript is read)."""

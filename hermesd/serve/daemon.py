@@ -63,7 +63,7 @@ class Daemon:
 
         change = ConfigChanged(key=key, value=value)
         if key == "model.default":
-            from hermesd.engine.listing import model_label
+            from hermesd.engine.labels import model_label
 
             change.label = model_label(value or "")
         self.broadcast("hermes/configChanged", to_wire(change))

@@ -711,6 +711,8 @@ def validate(key: str, value: Any) -> Any:
         value = None  # typed into an editor's input box or the CLI; the rule lives here, not in each client
     if spec.check is _min_coding_score:
         return _min_coding_score(key, value, writing=True)  # stricter than reading a hand edit
+    if spec.check is _boolean and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"  # typed (an input box, the CLI): written as YAML's true/false
     if isinstance(value, str) and "${" in value:
         spec.check(key, _expand(value, key, [], set()))
         return value.strip()

@@ -27,7 +27,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
         raise HermesError(
             "config_error",
             "the bedrock provider needs botocore, which is not installed",
-            hint="pip install 'hermesd-lsp[bedrock]'",
+            hint="pip install 'botocore>=1.34.116' in hermesd's environment (its bedrock extra)",
             provider=resolved.provider,
         ) from None
     queue: asyncio.Queue[Any] = asyncio.Queue()

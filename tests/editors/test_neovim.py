@@ -27,6 +27,8 @@ for _p in (str(_HERE), str(_HERE.parents[1])):
         sys.path.insert(0, _p)
 
 import nvim_helpers as nh  # noqa: E402
+
+from hermesd import INSTALL_HINT  # noqa: E402  the daemon's words, which the plugin says when no daemon runs
 from impostors import write_impostors  # noqa: E402
 from tests.upstream import Upstream  # noqa: E402
 
@@ -250,6 +252,8 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
     assert all(k.startswith("openrouter.") for k in report["complete_keys"])
     assert "model.default" in report["complete_all"]
     assert report["complete_values"] == ["high"]
+    assert report["complete_boolean"] == ["true", "false"]
+    assert report["boolean_choice"] == {"items": ["true", "false"], "prompt": "Hermes: openrouter.response_cache"}
     assert report["reset"] is not None
     import yaml
 
@@ -257,6 +261,7 @@ def test_hermes_set_refuses_with_daemon_message_and_completes(nvim, env, up, tmp
     assert "timeout" not in (cfg.get("network") or {})
     assert cfg["openrouter"]["min_coding_score"] == 0.5
     assert cfg["model"]["default"] == "model-b"
+    assert cfg["openrouter"]["response_cache"] is True  # chosen, sent as YAML's true
     assert config.read_bytes() != before
 
 
@@ -265,6 +270,11 @@ def test_statusline_shows_the_daemons_short_label_for_a_path(nvim, env, up, tmp_
     assert report["model"] == "/home/u/models/SmolLM2-135M-Instruct-Q8_0.gguf"
     assert report["statusline_changed"] == report["statusline_refreshed"] == "SmolLM2-135M-Instruct-Q8_0"
     assert "model: SmolLM2-135M-Instruct-Q8_0" in report["header"] and "/home/u" not in report["header"]
+    # The history row and the reopened conversation: the daemon's label, not the path.
+    [row] = report["history"]
+    assert row.startswith("hi  [openrouter · SmolLM2-135M-Instruct-Q8_0]  ") and "/home/u" not in row, row
+    assert "## Hermes (SmolLM2-135M-Instruct-Q8_0)" in report["reopened"], report["reopened"]
+    assert "model: SmolLM2-135M-Instruct-Q8_0" in report["reopened_header"] and "/home/u" not in report["reopened_header"]
 
 
 def test_upstream_error_shown_with_hint(nvim, env, up, tmp_path):
@@ -307,9 +317,9 @@ def test_missing_daemon_is_reported(nvim, tmp_path, up):
     env = nh.hermes_env(tmp_path, up.url)
     report = run(nvim, "missing_daemon", env, tmp_path)
     text = "\n".join(report["lines"])
-    assert "not executable" in text and "/nonexistent/hermesd-missing" in text
+    assert "not executable" in text and "/nonexistent/hermesd-missing" in text and f"Install it {INSTALL_HINT}" in text
     health = "\n".join(report["health"])
-    assert "ERROR" in health and "not executable" in health
+    assert "ERROR" in health and "not executable" in health and f"Install the daemon {INSTALL_HINT}" in health
     crash = "\n".join(report["crash_lines"])
     assert "exited (code 3) before the handshake" in crash, crash
 
@@ -327,12 +337,12 @@ def test_programs_called_hermesd_that_are_not_hermesd_are_refused(nvim, tmp_path
         seen = report["cases"][case]
         text = " ".join(seen["lines"])
         exe = str(dirs[case] / "hermesd")
-        for part in (f"{exe} {problem}", "pip install hermesd-lsp", "server = { cmd = { '/path/to/hermesd-lsp'"):
+        for part in (f"{exe} {problem}", f"Install this one {INSTALL_HINT}", "server = { cmd = { '/path/to/hermesd-lsp'"):
             assert part in seen["failure"], (case, seen["failure"])
             assert part in text, (case, text)
     health = "\n".join(report["cases"]["hang"]["health"])
     assert f"server command: hermesd --stdio ({dirs['hang'] / 'hermesd'})" in health
-    assert "ERROR" in health and "did not answer the LSP initialize request" in health and "pip install hermesd-lsp" in health
+    assert "ERROR" in health and "did not answer the LSP initialize request" in health and INSTALL_HINT in health
 
 
 def test_a_daemon_that_says_it_is_starting_is_waited_for(nvim, tmp_path, up):
@@ -511,3 +521,30 @@ def test_the_forwarders_line_is_shown_when_no_daemon_can_replace_a_killed_one(nv
     assert shown["msg"].startswith("hermes: hermesd exited (code 1): hermesd: the shared daemon stopped and could not "
                                    "be restarted: 3 tries; the last: "), shown
     assert "writable by other users" in shown["msg"]
+
+
+def test_help_is_current_with_the_commands_and_the_defaults(nvim, tmp_path):
+    """:help hermes follows the plugin: a tag for every command it defines, and the setup() block shows every
+    default option with the value config.lua has (the help once said what the code no longer did, issue 33)."""
+    out = tmp_path / "facts.json"
+    script = (
+        f"set rtp^={nh.PLUGIN} | runtime plugin/hermes.lua | lua "
+        "local function flat(t, prefix, acc) for k, v in pairs(t) do "
+        "if type(v) == 'table' and not vim.islist(v) then flat(v, prefix .. k .. '.', acc) "
+        "else acc[prefix .. k] = vim.inspect(v) end end return acc end "
+        "vim.fn.writefile({vim.json.encode({commands = vim.tbl_keys(vim.api.nvim_get_commands({})), "
+        f"defaults = flat(require('hermes.config').defaults, '', {{}})}})}}, '{out}')"
+    )
+    proc = subprocess.run([nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", script, "-c", "qa!"],
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and out.exists(), proc.stderr
+    facts = json.loads(out.read_text())
+    help_text = (nh.PLUGIN / "doc" / "hermes.txt").read_text()
+    commands = [c for c in facts["commands"] if c.startswith("Hermes")]
+    assert len(commands) >= 12, commands
+    assert [c for c in commands if f"*:{c}*" not in help_text] == []
+    block = help_text[help_text.index('require("hermes").setup({'):help_text.index("\n<\n", help_text.index("*hermes.setup()*"))]
+    missing = [f"{key} = {value}" for key, value in facts["defaults"].items()
+               if not re.search(rf"\b{re.escape(key.rsplit('.', 1)[-1])} = {re.escape(value)},", block)]
+    assert missing == [], missing
+    assert len(facts["defaults"]) >= 20

@@ -460,6 +460,19 @@ function scenarios.set()
   R.complete_keys = vim.fn.getcompletion("HermesSet openrouter.", "cmdline")
   R.complete_all = vim.fn.getcompletion("HermesSet ", "cmdline")
   R.complete_values = vim.fn.getcompletion("HermesSet model.reasoning_effort h", "cmdline")
+
+  -- A boolean key: completed as true/false, and :HermesSet with no value offers that choice.
+  R.complete_boolean = vim.fn.getcompletion("HermesSet openrouter.response_cache ", "cmdline")
+  vim.ui.select = function(items, opts, on_choice)
+    R.boolean_choice = { items = items, prompt = opts.prompt }
+    vim.schedule(function()
+      on_choice("true")
+    end)
+  end
+  vim.cmd("HermesSet openrouter.response_cache")
+  wait(5000, function()
+    return notification_matching("response_cache = true") ~= nil
+  end, "openrouter.response_cache = true")
 end
 
 -- An upstream failure is shown in the buffer with the daemon's hint.
@@ -578,6 +591,24 @@ function scenarios.label()
   R.statusline_refreshed = require("hermes").statusline()
   R.model = require("hermes.client").current().model
   R.header = require("hermes.chat").header_text()
+  -- A reply, then :HermesHistory: the row and the reopened conversation show the label too.
+  chat().open()
+  chat().send("hi")
+  wait_reply_done()
+  local session = chat().state.session_id
+  chat().new_session()
+  vim.ui.select = function(items, opts, on_choice)
+    R.history = vim.tbl_map(opts.format_item, items)
+    vim.schedule(function()
+      on_choice(items[1])
+    end)
+  end
+  vim.cmd("HermesHistory")
+  wait(10000, function()
+    return chat().state.session_id == session
+  end, "the conversation to be reopened")
+  R.reopened = buf_lines(chat().state.buf)
+  R.reopened_header = chat().header_text()
 end
 
 function scenarios.setup_validation()

@@ -20,6 +20,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly controller: ChatController;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly previews = new Map<string, string>();
+  /** config.yaml warnings already shown (hermes/chat's configWarnings). */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -33,6 +35,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         chat: (params: ChatParams) => client.request<ChatResult>(Methods.chat, params),
         cancel: (sessionId: string) => client.request(Methods.cancel, { sessionId }),
         confirm: (found) => confirmAttachments(found),
+        warnConfig: (warnings) => this.warnConfig(warnings),
       },
       (event) => this.onControllerEvent(event),
       () => models.value.current,
@@ -143,7 +146,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         await this.actions.apply(message.text, message.language, this.controller.carriedRange);
         break;
       case 'addContext':
-        await this.addContext(message.what);
+        // The view's "+ File" picks any workspace file; the command adds the current one.
+        this.controller.addAttachments(message.what === 'file' ? await this.actions.pickFile() : await this.actions.collect(message.what));
         break;
       case 'removeChip':
         this.controller.removeAttachment(message.id);
@@ -184,6 +188,16 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** Adds context chips (the commands and the view's buttons). */
   async addContext(what: 'file' | 'editors' | 'problems'): Promise<void> {
     this.controller.addAttachments(await this.actions.collect(what));
+  }
+
+  /** Each config.yaml value a chat ignored, once a window: the daemon says it with every reply until it is fixed. */
+  private warnConfig(warnings: string[]): void {
+    for (const warning of warnings) {
+      if (!this.warned.has(warning)) {
+        this.warned.add(warning);
+        void vscode.window.showWarningMessage(`Hermes: config.yaml: ${warning}`);
+      }
+    }
   }
 
   /** Reopens a saved conversation: its transcript, then the next message continues it. */

@@ -21,12 +21,15 @@ import {
 import { ChatDelta, ConfigChanged, Notifications } from './protocol';
 import {
   INSTALL_COMMAND,
+  INSTALL_HINT,
   RestartBackoff,
   checkProtocol,
+  checkoutInstallLine,
   expandHome,
   findExecutable,
   initializeTimeoutMs,
   initializeTimeoutProblem,
+  isCheckout,
   lastHermesdLine,
   saysStarting,
   serverCommand,
@@ -52,6 +55,9 @@ class HermesLanguageClient extends LanguageClient {
     super.error(message, data, this.quiet ? false : showNotification);
   }
 }
+
+/** The not-found notification's button: hermesd is installed from a checkout, not a package registry. */
+export const INSTALL_ACTION = 'Install from Checkout…';
 
 export class HermesClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -319,19 +325,41 @@ export class HermesClient implements vscode.Disposable {
   }
 
   private async showNotFound(message: string, pythonExtension: boolean): Promise<void> {
-    const actions = [...(pythonExtension ? ['Select Interpreter'] : []), 'Set Path', 'Install with pip'];
+    const actions = [...(pythonExtension ? ['Select Interpreter'] : []), 'Set Path', INSTALL_ACTION];
     const choice = await vscode.window.showErrorMessage(message, ...actions);
     if (choice === 'Select Interpreter') {
       await this.selectInterpreter();
     } else if (choice === 'Set Path') {
       await this.askServerPath();
-    } else if (choice === 'Install with pip') {
-      this.installTerminal?.dispose();
-      this.installTerminal = vscode.window.createTerminal({ name: 'Hermes: install hermesd' });
-      this.installTerminal.show();
-      // The terminal closes when the install succeeds; its closing restarts the server.
-      this.installTerminal.sendText(`${INSTALL_COMMAND} && exit`);
+    } else if (choice === INSTALL_ACTION) {
+      await this.installFromCheckout();
     }
+  }
+
+  /** Asks for a checkout of hermesd (it is not on a package registry) and installs it in a terminal. */
+  private async installFromCheckout(): Promise<void> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      title: 'Hermes: the checkout of hermesd to install the server from',
+      openLabel: 'Install from This Checkout',
+    });
+    const folder = picked?.[0]?.fsPath;
+    if (!folder) {
+      return;
+    }
+    if (!isCheckout(folder)) {
+      void vscode.window.showErrorMessage(
+        `Hermes: ${folder} is not a checkout of hermesd (its pyproject.toml does not name hermesd-lsp). Install the server ${INSTALL_HINT}.`,
+      );
+      return;
+    }
+    this.installTerminal?.dispose();
+    this.installTerminal = vscode.window.createTerminal({ name: 'Hermes: install hermesd' });
+    this.installTerminal.show();
+    // The terminal closes when the install succeeds; its closing restarts the server.
+    this.installTerminal.sendText(checkoutInstallLine(folder));
   }
 
   /** The Python extension's interpreter picker; hermesd beside the new choice is used at once. */
@@ -361,7 +389,7 @@ export class HermesClient implements vscode.Disposable {
   async askServerPath(): Promise<void> {
     const value = await vscode.window.showInputBox({
       title: 'Hermes: path to hermesd-lsp',
-      prompt: `The hermesd-lsp executable, e.g. ~/.venvs/tools/bin/hermesd-lsp (where \`${INSTALL_COMMAND}\` put it)`,
+      prompt: `The hermesd-lsp executable, e.g. ~/.venvs/tools/bin/hermesd-lsp (where "${INSTALL_COMMAND}" in hermesd's checkout put it)`,
       placeHolder: '/path/to/venv/bin/hermesd-lsp',
       ignoreFocusOut: true,
       validateInput: (text) =>
@@ -376,7 +404,7 @@ export class HermesClient implements vscode.Disposable {
 
   private async showCrashed(message: string): Promise<void> {
     const choice = await vscode.window.showErrorMessage(
-      `${message} See the log for its error; reinstalling with "${INSTALL_COMMAND} --upgrade" may help.`,
+      `${message} See the log for its error; installing it again ("${INSTALL_COMMAND}" in its checkout) may help.`,
       'Show Logs',
       'Restart',
     );

@@ -22,8 +22,25 @@ export interface Services {
 }
 
 /**
- * Asks for one config key's value, with the daemon's description of it; the
- * text is sent as typed and the daemon's rule accepts or refuses it.
+ * The values a key is chosen from, when it has a few (the daemon's rule: a boolean, an enum, and null
+ * when null is a value); undefined: typed. The current value first.
+ */
+export function valueChoices(described: ConfigKeyInfo | undefined, current: unknown): string[] | undefined {
+  const values = described?.type === 'boolean' ? ['true', 'false'] : described?.type === 'enum' ? [...(described.enum ?? [])] : undefined;
+  if (!values) {
+    return undefined;
+  }
+  if (described?.nullable) {
+    values.push('null');
+  }
+  const shown = current === null || current === undefined ? 'null' : String(current);
+  return values.includes(shown) ? [shown, ...values.filter((v) => v !== shown)] : values;
+}
+
+/**
+ * Asks for one config key's value, with the daemon's description of it: a
+ * choice for a boolean or an enum, else typed; the text is sent as it is and
+ * the daemon's rule accepts or refuses it.
  */
 export async function setConfigKey(services: Services, key: string): Promise<void> {
   const { client } = services;
@@ -40,11 +57,14 @@ export async function setConfigKey(services: Services, key: string): Promise<voi
     void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
     return;
   }
-  const text = await vscode.window.showInputBox({
-    title: `Hermes: ${key}`,
-    prompt: described?.doc,
-    value: typeof value === 'string' ? value : JSON.stringify(value ?? null),
-  });
+  const choices = valueChoices(described, value === undefined ? described?.default : value); // unset: its default
+  const text = choices
+    ? await vscode.window.showQuickPick(choices, { title: `Hermes: ${key}`, placeHolder: described?.doc })
+    : await vscode.window.showInputBox({
+        title: `Hermes: ${key}`,
+        prompt: described?.doc,
+        value: typeof value === 'string' ? value : JSON.stringify(value ?? null),
+      });
   if (text === undefined) {
     return;
   }
@@ -53,6 +73,24 @@ export async function setConfigKey(services: Services, key: string): Promise<voi
     vscode.window.setStatusBarMessage(`Hermes: ${key} = ${JSON.stringify(result.value ?? null)}`, 4000);
   } catch (err) {
     void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
+  }
+}
+
+/** Hermes: Change Setting… — every key the daemon describes (as :HermesSet completes them), then its value. */
+export async function changeSetting(services: Services): Promise<void> {
+  let keys: ConfigKeyInfo[];
+  try {
+    keys = (await services.client.request<DescribeConfigResult>(Methods.describeConfig, {})).keys;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Hermes: ${errorText(err)}`);
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(
+    keys.map((k) => ({ label: k.key, detail: k.doc })),
+    { title: 'Hermes: Change Setting', placeHolder: 'The setting to change (config.yaml, shared by every editor)', matchOnDetail: true },
+  );
+  if (picked) {
+    await setConfigKey(services, picked.label);
   }
 }
 
@@ -110,6 +148,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
     }),
     register('hermes.selectModel', () => picker.show()),
     register('hermes.setMinCodingScore', () => setConfigKey(services, 'openrouter.min_coding_score')),
+    register('hermes.changeSetting', () => changeSetting(services)),
     register('hermes.askAboutSelection', () => askAboutSelection(services)),
     register('hermes.runDoctor', () => services.doctor.run()),
     register('hermes.openConversation', () => openConversation(services.client, (id) => services.chat.open(id))),

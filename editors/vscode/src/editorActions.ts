@@ -10,6 +10,7 @@ import type { HermesClient } from './client';
 import type { CarriedRange } from './logic/chatController';
 import type { ContextKind } from './logic/chatTypes';
 import { errorText } from './logic/errors';
+import { fuzzyRank } from './logic/fuzzy';
 import { Attachment, LspRange, Methods, PlanApplyResult } from './protocol';
 
 export const PROPOSAL_SCHEME = 'hermes-proposal';
@@ -197,6 +198,66 @@ export class EditorActions implements vscode.TextDocumentContentProvider, vscode
       .map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${severity[d.severity] ?? 'problem'}: ${d.message}${d.source ? ` (${d.source})` : ''}`)
       .join('\n');
     return [{ kind: 'diagnostics', path: document.uri.fsPath, ...(within ? { range: toLsp(within) } : {}), text }];
+  }
+
+  /**
+   * The chat view's "+ File": any file of the workspace, found by typing part of its path,
+   * fuzzily (logic/fuzzy.ts); the current file comes first, so Enter alone adds it. Files
+   * the search excludes (search.exclude: node_modules, …) are left out.
+   */
+  async pickFile(): Promise<Attachment[]> {
+    type Item = vscode.QuickPickItem & { uri: vscode.Uri; relative: string };
+    const current = this.editor()?.document.uri;
+    const excluded = Object.entries(vscode.workspace.getConfiguration('search').get<Record<string, unknown>>('exclude') ?? {})
+      .filter(([, on]) => on === true)
+      .map(([glob]) => glob);
+    const item = (uri: vscode.Uri, detail?: string): Item => {
+      const relative = vscode.workspace.asRelativePath(uri, false).replace(/\\/g, '/');
+      const folder = path.posix.dirname(relative);
+      // alwaysShow: the ranking is ours (VS Code's own filter matches contiguous text only).
+      return { label: path.posix.basename(relative), description: folder === '.' ? '' : folder, detail, uri, relative, alwaysShow: true };
+    };
+    const pick = vscode.window.createQuickPick<Item>();
+    pick.title = 'Hermes: add a file to the chat';
+    pick.placeholder = 'Type part of a file name or path (letters in order: "dsgnnt" finds design-notes)';
+    pick.matchOnDescription = true;
+    let all: Item[] = current && current.scheme !== PROPOSAL_SCHEME ? [item(current, 'the current file')] : [];
+    const show = () => {
+      pick.items = pick.value.trim() ? fuzzyRank(pick.value, all, (i) => i.relative) : all;
+    };
+    show();
+    pick.busy = true;
+    pick.onDidChangeValue(show);
+    pick.show();
+    const chosen = new Promise<Item | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0] ?? pick.activeItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+    });
+    void Promise.resolve(vscode.workspace.findFiles('**/*', excluded.length ? `{${excluded.join(',')}}` : undefined, 20_000)).then(
+      (uris) => {
+        const others = uris
+          .filter((uri) => uri.toString() !== current?.toString())
+          .map((uri) => item(uri))
+          .sort((a, b) => a.relative.localeCompare(b.relative));
+        all = [...all.slice(0, all.length && all[0].detail ? 1 : 0), ...others];
+        pick.busy = false;
+        show();
+      },
+      () => {
+        pick.busy = false; // no search (no folder open): the current file alone
+      },
+    );
+    const picked = await chosen;
+    pick.dispose();
+    if (!picked) {
+      return [];
+    }
+    try {
+      return [fileAttachment(await vscode.workspace.openTextDocument(picked.uri))];
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Hermes: cannot read ${picked.relative}: ${errorText(err)}`);
+      return [];
+    }
   }
 
   dispose(): void {

@@ -573,7 +573,7 @@ export interface SessionSummary {
   updatedAt: string;
   /** messages in it */
   messageCount: number;
-  /** display-ready: provider · model (empty when neither is set) */
+  /** display-ready: provider · the model's short label (empty when neither is set) */
   description: string;
   /** display-ready: how long ago, and how many messages ("5 min ago · 4 messages") */
   detail: string;
@@ -631,6 +631,8 @@ export interface GetSessionResult {
   summary?: string;
   /** its model was chosen for it (hermes/selectModel with its sessionId): it keeps that model when the default changes */
   modelChosen?: boolean;
+  /** the model's short form to show (a path's file name), when it differs from `model` */
+  modelLabel?: string;
 }
 
 /** One turn of a saved conversation. */
@@ -643,6 +645,8 @@ export interface SessionMessage {
   attachments?: Attachment[];
   /** the model that answered */
   model?: string;
+  /** that model's short form to show (a path's file name), when it differs from `model` */
+  modelLabel?: string;
   /** the model a router chose */
   routedModel?: string;
   /** a fallback that answered */

@@ -258,6 +258,23 @@ describe('ChatController context and history', () => {
     }
   });
 
+  it("passes on the config.yaml values a chat ignored (the daemon's configWarnings), and nothing when there are none", async () => {
+    const { api, chats, controller } = setup();
+    const warnConfig = vi.fn();
+    api.warnConfig = warnConfig;
+    let done = controller.send('hi');
+    await tick();
+    const warning = 'model.temperature must be a number from 0.0 to 2.0 (got "hot"); ignored: the default is used';
+    chats[0].resolve({ sessionId: 's-1', text: 'ok', stopReason: 'end_turn', configWarnings: [warning] });
+    await done;
+    expect(warnConfig).toHaveBeenCalledWith([warning]);
+    done = controller.send('again');
+    await tick();
+    chats[1].resolve({ sessionId: 's-1', text: 'ok', stopReason: 'end_turn' });
+    await done;
+    expect(warnConfig).toHaveBeenCalledTimes(1);
+  });
+
   it('reopens a saved conversation and continues it', async () => {
     const { chats, controller } = setup();
     controller.load({
@@ -312,6 +329,25 @@ describe('toEntryError', () => {
     expect(controller.nextModel()).toEqual({ provider: 'custom', model: 'model-b', label: '' });
     controller.load({ sessionId: 's-8', provider: 'custom', model: 'model-c', messages: [] });
     expect(controller.nextModel()).toEqual({ provider: 'openrouter', model: 'openrouter/pareto-code', label: 'openrouter/pareto-code' });
+  });
+
+  it("a reopened conversation shows the daemon's short labels of its model and its replies' (a path's file name)", () => {
+    const { controller } = setup();
+    const path = '/srv/models/SmolLM2-360M-Instruct-Q8_0.gguf';
+    const label = 'SmolLM2-360M-Instruct-Q8_0';
+    controller.load({
+      sessionId: 's-7',
+      provider: 'custom',
+      model: path,
+      modelLabel: label,
+      modelChosen: true,
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello', model: path, modelLabel: label, stopReason: 'end_turn' },
+      ],
+    });
+    expect(controller.nextModel()).toEqual({ provider: 'custom', model: path, label });
+    expect(controller.snapshot()[1]).toMatchObject({ model: path, modelLabel: label });
   });
 
   it('maps RequestCancelled', () => {

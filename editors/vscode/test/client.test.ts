@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as vscode from './mocks/vscode';
-import { HermesClient, ServerNotRunningError } from '../src/client';
+import { HermesClient, INSTALL_ACTION, ServerNotRunningError } from '../src/client';
+import { INSTALL_HINT } from '../src/logic/server';
 
 /** A stand-in for vscode-languageclient's LanguageClient (hoisted above vi.mock). */
 const { FakeLanguageClient } = vi.hoisted(() => {
@@ -132,9 +133,11 @@ describe('HermesClient', () => {
     expect(changes).toEqual([{ key: 'model.default', value: 'm' }]);
   });
 
-  it('explains what it tried when hermesd is not found, and installs on request', async () => {
+  it('explains what it tried when hermesd is not found, and installs it from a checkout on request', async () => {
     setServerPath('/nonexistent/bin/hermesd');
-    vscode.window.showErrorMessage.mockResolvedValueOnce('Install with pip');
+    vscode.window.showErrorMessage.mockResolvedValueOnce(INSTALL_ACTION);
+    const checkout = path.resolve(__dirname, '../../..'); // this repository: its pyproject.toml names hermesd-lsp
+    vscode.window.showOpenDialog.mockResolvedValueOnce([{ fsPath: checkout }]);
     const client = new HermesClient(output as never);
     await client.start();
     await flush();
@@ -142,11 +145,25 @@ describe('HermesClient', () => {
     expect(client.serverStatus).toMatchObject({ state: 'stopped', notFound: true });
     const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
     expect(message).toContain('hermes.server.path "/nonexistent/bin/hermesd": not found');
-    expect(message).toContain('pip install hermesd-lsp');
-    expect(buttons).toEqual(['Set Path', 'Install with pip']); // no Python extension: no "Select Interpreter"
+    expect(message).toContain('from a checkout of hermesd: "pip install ." there');
+    expect(message).not.toContain('pip install hermesd-lsp'); // not on a package registry: it finds nothing
+    expect(buttons).toEqual(['Set Path', 'Install from Checkout…']); // no Python extension: no "Select Interpreter"
     const terminal = vscode.window.createTerminal.mock.results[0].value;
-    expect(terminal.sendText).toHaveBeenCalledWith('pip install hermesd-lsp && exit');
+    expect(terminal.sendText).toHaveBeenCalledWith(`pip install '${checkout}' && exit`);
     await expect(client.request('hermes/chat', {})).rejects.toBeInstanceOf(ServerNotRunningError);
+  });
+
+  it('refuses to install from a folder that is not a checkout of hermesd', async () => {
+    setServerPath('/nonexistent/bin/hermesd');
+    vscode.window.showErrorMessage.mockResolvedValueOnce(INSTALL_ACTION);
+    vscode.window.showOpenDialog.mockResolvedValueOnce([{ fsPath: __dirname }]);
+    const client = new HermesClient(output as never);
+    await client.start();
+    await flush();
+    expect(vscode.window.createTerminal).not.toHaveBeenCalled();
+    expect(vscode.window.showErrorMessage.mock.calls[1][0]).toBe(
+      `Hermes: ${__dirname} is not a checkout of hermesd (its pyproject.toml does not name hermesd-lsp). Install the server ${INSTALL_HINT}.`,
+    );
   });
 
   it('offers Select Interpreter with the Python extension, and Set Path saves a checked path', async () => {
@@ -178,7 +195,7 @@ describe('HermesClient', () => {
     await client.start();
     await flush();
     const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
-    expect(buttons).toEqual(['Select Interpreter', 'Set Path', 'Install with pip']);
+    expect(buttons).toEqual(['Select Interpreter', 'Set Path', 'Install from Checkout…']);
     expect(message).toContain("the Python extension's interpreter /nowhere/bin/python: no hermesd-lsp in /nowhere/bin");
     expect(validate?.('/nonexistent/hermesd')).toBe('No executable file at /nonexistent/hermesd');
     expect(validate?.(process.execPath)).toBeUndefined();
@@ -222,7 +239,7 @@ describe('HermesClient', () => {
     expect(client.serverStatus.state).toBe('stopped');
     const [message, ...buttons] = vscode.window.showErrorMessage.mock.calls[0];
     expect(message).toContain(`Hermes started ${process.execPath}, but it did not answer the LSP initialize request within 2 s`);
-    expect(message).toContain('pip install hermesd-lsp');
+    expect(message).toContain(`Install the server ${INSTALL_HINT}`);
     expect(message).toContain('"hermes.server.path"');
     expect(buttons).toEqual(['Open Settings', 'Show Logs']);
     expect(FakeLanguageClient.instances).toHaveLength(1); // not restarted: it is the wrong program

@@ -1,19 +1,22 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as vscode from './mocks/vscode';
-import { askAboutSelection, setConfigKey, Services } from '../src/commands';
+import { askAboutSelection, changeSetting, setConfigKey, Services, valueChoices } from '../src/commands';
 import { ModelState } from '../src/logic/modelState';
 import { fakeClient, Handler } from './fakeClient';
 
 beforeEach(() => vscode.resetMock());
 
-function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value })) {
+const CONFIG = { openrouter: { min_coding_score: 0.65, response_cache: false } };
+
+function services(setConfig: Handler = (p) => ({ key: p.key, value: p.value }), config: unknown = CONFIG) {
   const fake = fakeClient({
     'hermes/listProviders': () => ({ providers: [], current: { provider: 'openrouter', model: 'openrouter/pareto-code' } }),
-    'hermes/getConfig': () => ({ path: '/h/config.yaml', config: { openrouter: { min_coding_score: 0.65 } } }),
+    'hermes/getConfig': () => ({ path: '/h/config.yaml', config }),
     'hermes/setConfig': setConfig,
     'hermes/describeConfig': () => ({
       keys: [{ key: 'openrouter.min_coding_score', type: 'number', default: 0.65, nullable: true, min: 0, max: 1,
-        doc: 'Pareto Code router floor; null: no floor (strongest coder)' }],
+        doc: 'Pareto Code router floor; null: no floor (strongest coder)' },
+      { key: 'openrouter.response_cache', type: 'boolean', default: false, doc: "ask OpenRouter to cache responses" }],
     }),
   });
   const models = new ModelState((m, p) => fake.client.request(m, p));
@@ -47,6 +50,34 @@ describe('Set Minimum Coding Score', () => {
     const s = services();
     await setConfigKey(s.services, 'openrouter.min_coding_score');
     expect(s.fake.calls.some((c) => c.method === 'hermes/setConfig')).toBe(false);
+  });
+});
+
+describe('Change Setting', () => {
+  it('offers a boolean key as a true/false choice, the current value first, and sends the choice', async () => {
+    const s = services();
+    vscode.window.showQuickPick.mockImplementationOnce(async (items: unknown) => (items as { label: string }[])[1]);
+    vscode.window.showQuickPick.mockImplementationOnce(async (items: unknown) => {
+      expect(items).toEqual(['false', 'true']);
+      return 'true';
+    });
+    await changeSetting(s.services);
+    expect(vscode.window.showInputBox).not.toHaveBeenCalled();
+    expect(s.fake.calls.at(-1)).toEqual({ method: 'hermes/setConfig', params: { key: 'openrouter.response_cache', value: 'true' } });
+  });
+
+  it('puts an unset boolean key\'s default first', async () => {
+    const s = services(undefined, {});
+    vscode.window.showQuickPick.mockResolvedValueOnce(undefined);
+    await setConfigKey(s.services, 'openrouter.response_cache');
+    expect(vscode.window.showQuickPick.mock.calls[0][0]).toEqual(['false', 'true']);
+  });
+
+  it('offers an enum as its values (null too when nullable), and types everything else', () => {
+    expect(valueChoices({ key: 'k', type: 'enum', enum: ['a', 'b'], nullable: true }, 'b')).toEqual(['b', 'a', 'null']);
+    expect(valueChoices({ key: 'k', type: 'boolean' }, undefined)).toEqual(['true', 'false']);
+    expect(valueChoices({ key: 'k', type: 'number' }, 1)).toBeUndefined();
+    expect(valueChoices(undefined, 1)).toBeUndefined();
   });
 });
 

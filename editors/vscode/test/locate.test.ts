@@ -90,7 +90,7 @@ describe('locateServer', () => {
     ]);
     const text = notFoundText(result.tried);
     expect(text).toContain('Hermes could not start its server: hermesd was not found. Tried: (1) hermes.server.path: not set; (2)');
-    expect(text).toContain('pip install hermesd-lsp');
+    expect(text).toContain('Install it from a checkout of hermesd: "pip install ." there');
     expect(text).toContain('"hermes.server.path" to its hermesd-lsp executable');
     const without = await locateServer({ ...base, isExecutable: exists([]) });
     expect(without.tried[1]).toBe('the Python extension (ms-python.python) is not installed');

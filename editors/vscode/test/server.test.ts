@@ -79,7 +79,7 @@ describe('checkProtocol', () => {
   });
   it('rejects another major version, saying what to update', () => {
     expect(checkProtocol({ hermes: { protocolVersion: 3 } })).toMatch(/Update the extension/);
-    expect(checkProtocol({ hermes: { protocolVersion: 1 } })).toMatch(/pip install hermesd-lsp --upgrade/);
+    expect(checkProtocol({ hermes: { protocolVersion: 1 } })).toContain('Update the server (in its checkout: git pull, then "pip install ." again)');
   });
   it('rejects a server that is not hermesd, naming the executable and what it answered', () => {
     expect(checkProtocol(undefined, '/usr/bin/hermesd', 'hermesd-dashboard')).toBe(
@@ -109,7 +109,7 @@ describe('a server that is not hermesd', () => {
   it('gets a message naming the executable and how to point the extension at the right one', () => {
     const m = wrongServerMessage('/home/me/.local/bin/hermesd', 'did not answer');
     expect(m).toContain('Hermes started /home/me/.local/bin/hermesd, but it did not answer');
-    expect(m).toContain('"pip install hermesd-lsp"');
+    expect(m).toContain('Install the server from a checkout of hermesd: "pip install ." there ("pipx install ." keeps it apart');
     expect(m).toContain('"hermes.server.path"');
   });
 });

@@ -684,6 +684,7 @@ function M.load(session)
   S.session_id = session.sessionId
   S.provider, S.model = session.provider, session.model
   S.chosen = session.modelChosen == true or nil
+  S.model_label = type(session.modelLabel) == "string" and session.modelLabel or nil
   local lines = {}
   local asked -- the last user message and its context: what Retry sends again
   for _, m in ipairs(session.messages or {}) do
@@ -693,7 +694,9 @@ function M.load(session)
         asked = { message = content, attachments = type(m.attachments) == "table" and m.attachments or {} }
         table.insert(lines, "## You")
       else
-        table.insert(lines, "## Hermes" .. ((type(m.model) == "string" and m.model ~= "") and (" (" .. m.model .. ")") or ""))
+        -- The daemon's short label (a path's file name) when the id is long; the id otherwise.
+        local shown = type(m.modelLabel) == "string" and m.modelLabel or m.model
+        table.insert(lines, "## Hermes" .. ((type(shown) == "string" and shown ~= "") and (" (" .. shown .. ")") or ""))
       end
       vim.list_extend(lines, split_lines(content))
       if type(m.notice) == "string" and m.notice ~= "" then

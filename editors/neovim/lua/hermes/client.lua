@@ -17,6 +17,12 @@ local M = {}
 --- Major protocol version this plugin speaks (docs/protocol.md).
 M.PROTOCOL_VERSION = 2
 
+--- How to install the daemon while it is not on a package registry: from a
+--- checkout, in the daemon's words (`hermesd.INSTALL_HINT`, which
+--- tests/test_names.py compares), said here since no daemon runs to say it.
+M.INSTALL_HINT = "from a checkout of hermesd: `pip install .` there (`pipx install .` keeps it"
+  .. " apart from other programs); it is not on a package registry yet"
+
 --- Name of the LSP client (see |vim.lsp.get_clients()|).
 M.NAME = "hermesd"
 
@@ -224,10 +230,11 @@ end
 ---@return string
 function M.wrong_server_message(problem)
   return ("hermes: %s %s: it is not hermesd's language server (the registry's `hermesd` is another program)."
-    .. " Install this one with `pip install hermesd-lsp` (a venv or pipx keeps it apart) and point the plugin at it:"
+    .. " Install this one %s, and point the plugin at it:"
     .. " require('hermes').setup({ server = { cmd = { '/path/to/hermesd-lsp', '--stdio' } } })"):format(
     M.executable(),
-    problem
+    problem,
+    M.INSTALL_HINT
   )
 end
 
@@ -255,7 +262,7 @@ local function on_init(client, result)
   end
   if math.floor(version) ~= M.PROTOCOL_VERSION then
     refuse(client, ("hermes: the daemon speaks protocol version %s but this plugin needs version %d;"
-      .. " update hermesd-lsp and hermes.nvim together"):format(tostring(version), M.PROTOCOL_VERSION))
+      .. " update hermesd-lsp and hermes.nvim together (in their checkout: git pull, then `pip install .` again)"):format(tostring(version), M.PROTOCOL_VERSION))
     return
   end
   vim.schedule(function()
@@ -354,8 +361,8 @@ function M.start()
   local opts = config.options.server
   local cmd = opts.cmd
   if type(cmd) == "table" and vim.fn.executable(cmd[1]) ~= 1 then
-    local msg = ("hermes: cannot start the daemon: %q is not executable. Install it (pip install hermesd-lsp)"
-      .. " or set server.cmd in require('hermes').setup()"):format(cmd[1])
+    local msg = ("hermes: cannot start the daemon: %q is not executable. Install it %s;"
+      .. " or set server.cmd in require('hermes').setup()"):format(cmd[1], M.INSTALL_HINT)
     state.failure = msg
     return nil, msg
   end

@@ -23,7 +23,7 @@ function M.check()
     local exe = vim.fn.exepath(cmd[1])
     if exe == "" then
       health.error(("server command %q is not executable"):format(cmd[1]), {
-        "Install the daemon: pip install hermesd-lsp (pipx or a venv keeps it apart from other programs)",
+        "Install the daemon " .. client.INSTALL_HINT,
         "Or point the plugin at it: require('hermes').setup({ server = { cmd = { '/path/to/hermesd-lsp', '--stdio' } } })",
       })
       return

@@ -115,6 +115,16 @@ function M.set(key, value_text, reset, cb)
     params = { key = key, reset = true }
   else
     if value_text == nil or vim.trim(value_text) == "" then
+      local described = M.describe_key(key)
+      if described and (described.type == "boolean" or described.type == "enum") then
+        -- A key with a few values (the daemon's rule): choose one.
+        vim.ui.select(M.config_values(key), { prompt = ("Hermes: %s"):format(key), kind = "hermes.setting" }, function(choice)
+          if choice then
+            M.set(key, choice, false, cb)
+          end
+        end)
+        return
+      end
       vim.notify("hermes: usage: :HermesSet {key} {value}  (or :HermesSet! {key} to reset it)", vim.log.levels.ERROR)
       return
     end
@@ -160,28 +170,38 @@ function M.config_keys()
   return keys
 end
 
---- Values to offer for `key`, from the daemon's description of it: its
---- allowed values, its default, and null when null is a value.
+--- The daemon's description of `key` (`hermes/describeConfig`), or nil.
+---@param key string
+---@return table?
+function M.describe_key(key)
+  for _, described in ipairs(require("hermes.client").config_description() or {}) do
+    if described.key == key then
+      return described
+    end
+  end
+end
+
+--- Values to offer for `key`, from the daemon's description of it: true and
+--- false for a boolean, its allowed values, its default, and null when null is a value.
 ---@param key string
 ---@return string[]
 function M.config_values(key)
-  for _, described in ipairs(require("hermes.client").config_description() or {}) do
-    if described.key == key then
-      local values = {}
-      for _, v in ipairs(described.enum or {}) do
-        table.insert(values, v == "" and '""' or v)
-      end
-      if not described.enum and type(described.default) ~= "table" and described.default ~= nil
-          and described.default ~= vim.NIL and described.default ~= "" then
-        table.insert(values, tostring(described.default))
-      end
-      if described.nullable then
-        table.insert(values, "null")
-      end
-      return values
-    end
+  local described = M.describe_key(key)
+  if not described then
+    return {}
   end
-  return {}
+  local values = described.type == "boolean" and { "true", "false" } or {}
+  for _, v in ipairs(described.enum or {}) do
+    table.insert(values, v == "" and '""' or v)
+  end
+  if not described.enum and described.type ~= "boolean" and type(described.default) ~= "table" and described.default ~= nil
+      and described.default ~= vim.NIL and described.default ~= "" then
+    table.insert(values, tostring(described.default))
+  end
+  if described.nullable then
+    table.insert(values, "null")
+  end
+  return values
 end
 
 --- Completion for `:HermesSet`.

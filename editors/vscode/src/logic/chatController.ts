@@ -24,6 +24,8 @@ export interface ChatApi {
   cancel(sessionId: string): Promise<unknown>;
   /** Asks the user about attachments the daemon flagged (-32004); true sends them. */
   confirm?(found: NeedsConfirmationData['attachments']): Promise<boolean>;
+  /** Values in config.yaml a chat ignored (the daemon's lines, defaults used): the user is told. */
+  warnConfig?(warnings: string[]): void;
 }
 
 /** The selection a conversation carried: where "Apply…" puts a block by default. */
@@ -185,7 +187,7 @@ export class ChatController {
     this.reset();
     this.sessionId = session.sessionId;
     if (session.modelChosen) {
-      this.chosen = { provider: session.provider, model: session.model, label: '' };
+      this.chosen = { provider: session.provider, model: session.model, label: session.modelLabel ?? '' };
     }
     let asked: { text: string; attachments: Attachment[] } | undefined;
     for (const m of session.messages) {
@@ -196,7 +198,13 @@ export class ChatController {
       if (m.role === 'user') {
         asked = { text: entry.text, attachments: (m.attachments ?? []).map((a) => ({ ...a })) };
       } else {
-        Object.assign(entry, { model: m.model, routedModel: m.routedModel, stopReason: m.stopReason, notice: m.notice });
+        Object.assign(entry, {
+          model: m.model,
+          modelLabel: m.modelLabel, // the daemon's short label (a path's file name), shown in place of the id
+          routedModel: m.routedModel,
+          stopReason: m.stopReason,
+          notice: m.notice,
+        });
         if (m.error) {
           entry.error = { kind: m.error.kind, message: m.error.message, hint: m.error.hint };
         }
@@ -295,6 +303,9 @@ export class ChatController {
         this.sessionId = session.sessionId;
         running.sessionId = session.sessionId;
         result = await this.api.chat({ ...params, sessionId: session.sessionId });
+      }
+      if (result.configWarnings?.length) {
+        this.api.warnConfig?.(result.configWarnings);
       }
       if (generation !== this.generation) {
         return undefined;

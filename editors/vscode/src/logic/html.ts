@@ -63,7 +63,7 @@ export function chatHtml(o: ChatHtmlOptions): string {
   <div id="context-bar" class="context-bar">
     <div id="chips" class="chips" aria-label="Context sent with the next message"></div>
     <span class="context-actions">
-      <button id="add-file" class="link-button" type="button" title="Send the current file with the next message">+ File</button>
+      <button id="add-file" class="link-button" type="button" title="Send a file of the workspace (the current one first) with the next message">+ File</button>
       <button id="add-editors" class="link-button" type="button" title="Send every open editor with the next message">+ Open editors</button>
       <button id="add-problems" class="link-button" type="button" title="Send the problems of the selection (or the file)">+ Problems</button>
     </span>

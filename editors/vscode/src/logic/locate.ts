@@ -9,7 +9,7 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_SERVER_PATH, INSTALL_COMMAND, LookupEnv, expandHome, findExecutable } from './server';
+import { DEFAULT_SERVER_PATH, INSTALL_HINT, LookupEnv, expandHome, findExecutable } from './server';
 
 export const PYTHON_EXTENSION_ID = 'ms-python.python';
 /** The executable searched for: a name only this project's distribution installs. */
@@ -152,7 +152,7 @@ export async function locateServer(options: LocateOptions = {}): Promise<LocateR
 export function notFoundText(tried: string[]): string {
   return (
     `Hermes could not start its server: hermesd was not found. Tried: ${tried.map((t, i) => `(${i + 1}) ${t}`).join('; ')}. ` +
-    `Install it with "${INSTALL_COMMAND}" in a Python environment and select that interpreter, ` +
+    `Install it ${INSTALL_HINT}. Then select the interpreter it went into, ` +
     `or set "hermes.server.path" to its hermesd-lsp executable.`
   );
 }

@@ -9,7 +9,31 @@ import { HermesCapabilities, PROTOCOL_VERSION } from '../protocol';
 
 /** A name only this project's distribution installs (the registry's `hermesd` is another program). */
 export const DEFAULT_SERVER_PATH = 'hermesd-lsp';
-export const INSTALL_COMMAND = 'pip install hermesd-lsp';
+/**
+ * How to install the server while it is not on a package registry: from a checkout, in the
+ * daemon's words (hermesd.INSTALL_HINT; tests/test_names.py compares them), said here
+ * because no daemon runs to say it.
+ */
+export const INSTALL_COMMAND = 'pip install .';
+export const INSTALL_ISOLATED = 'pipx install .';
+export const INSTALL_HINT =
+  `from a checkout of hermesd: "${INSTALL_COMMAND}" there ("${INSTALL_ISOLATED}" keeps it ` +
+  'apart from other programs); it is not on a package registry yet';
+
+/** Whether `folder` is a checkout of hermesd: its pyproject.toml names the hermesd-lsp distribution. */
+export function isCheckout(folder: string): boolean {
+  try {
+    return /^name\s*=\s*"hermesd-lsp"/m.test(fs.readFileSync(path.join(folder, 'pyproject.toml'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The terminal line that installs the server from the checkout at `folder`, then closes the terminal. */
+export function checkoutInstallLine(folder: string): string {
+  return `pip install '${folder.replace(/'/g, `'\\''`)}' && exit`;
+}
+
 /** How long a server has to answer `initialize` before it is stopped as not hermesd. */
 export const DEFAULT_INITIALIZE_TIMEOUT_S = 5;
 
@@ -113,8 +137,8 @@ export function initializeTimeoutMs(seconds: unknown): number {
 export function wrongServerMessage(executable: string, problem: string): string {
   return (
     `Hermes started ${executable}, but it ${problem}: it is not hermesd's language server ` +
-    `(the package registry's "hermesd" is another program). Install the server with "${INSTALL_COMMAND}" ` +
-    `(pipx or a venv keeps it apart) and set "hermes.server.path" to its hermesd-lsp executable, then restart the server.`
+    `(the package registry's "hermesd" is another program). Install the server ${INSTALL_HINT}; ` +
+    `then set "hermes.server.path" to its hermesd-lsp executable and restart the server.`
   );
 }
 
@@ -154,7 +178,7 @@ export function checkProtocol(experimental: unknown, executable = 'the server', 
   if (Math.floor(hermes.protocolVersion) !== PROTOCOL_VERSION) {
     return (
       `hermesd speaks protocol version ${hermes.protocolVersion}; this extension speaks ${PROTOCOL_VERSION}. ` +
-      `Update ${hermes.protocolVersion > PROTOCOL_VERSION ? 'the extension' : `the server (${INSTALL_COMMAND} --upgrade)`}.`
+      `Update ${hermes.protocolVersion > PROTOCOL_VERSION ? 'the extension' : `the server (in its checkout: git pull, then "${INSTALL_COMMAND}" again)`}.`
     );
   }
   return undefined;

@@ -601,6 +601,62 @@ await step('a reply cannot make the editor fetch a URL: remote images render as 
   }
 });
 
+await step('long lines wrap or scroll inside their block: the chat view has no horizontal scrollbar', async () => {
+  const word = 'x'.repeat(300);
+  const long = [
+    `A path: /srv/models/${word}.gguf and a link https://example.com/${word}.`,
+    '',
+    '```python',
+    `print("${word}")`,
+    '```',
+    '',
+    `| a | b |`,
+    `|---|---|`,
+    `| ${word} | \`${word}\` |`,
+  ].join('\n');
+  await upstreamPost('/__config', { reply_text: long, chunk_count: 3, chunk_delay: 0, routed_model: null });
+  await sendPrompt('Show me long lines.');
+  await waitForIdle();
+  const reply = lastReply();
+  await reply.locator('.code-block pre').waitFor({ timeout: 10_000 });
+  const widths = await chat.locator('#transcript').evaluate((el) => ({
+    transcript: [el.scrollWidth, el.clientWidth],
+    page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+  }));
+  if (widths.transcript[0] > widths.transcript[1] || widths.page[0] > widths.page[1]) {
+    throw new Error(`the view scrolls sideways: ${JSON.stringify(widths)}`);
+  }
+  const pre = await reply.locator('.code-block pre').evaluate((el) => [el.scrollWidth, el.clientWidth]);
+  if (!(pre[0] > pre[1])) {
+    throw new Error(`the code block's long line does not scroll inside it: ${JSON.stringify(pre)}`);
+  }
+  await shot('05b-long-lines');
+});
+
+await step("a config.yaml value the daemon ignores is one warning notification, not one per reply", async () => {
+  const config = path.join(hermesHome, 'config.yaml');
+  const before = fs.readFileSync(config, 'utf8');
+  fs.writeFileSync(config, before.replace('model:\n', 'model:\n  temperature: hot\n'));
+  await upstreamPost('/__config', { reply_text: 'ok', chunk_count: 1, chunk_delay: 0, routed_model: null });
+  const warning = page.locator('.notifications-toasts .notification-toast', { hasText: 'config.yaml: model.temperature' });
+  try {
+    await waitFor('the daemon to read the edited config', async () => {
+      await sendPrompt('Warm?');
+      await waitForIdle();
+      return (await warning.count()) > 0;
+    }, 20_000, 500);
+    await sendPrompt('Still warm?');
+    await waitForIdle();
+    const text = (await warning.first().textContent()) ?? '';
+    if ((await warning.count()) !== 1 || !text.includes('(got "hot")')) {
+      throw new Error(`${await warning.count()} warnings: ${text}`);
+    }
+  } finally {
+    fs.writeFileSync(config, before);
+    await closeNotifications();
+  }
+});
+
 await step('New Chat clears the conversation', async () => {
   await chat.locator('#new-chat').click();
   await waitFor('an empty transcript', async () => (await chat.locator('article.entry').count()) === 0, 5_000);
@@ -659,6 +715,36 @@ await step('Set Minimum Coding Score shows the daemon refusal as it comes, then 
   await page.keyboard.press('Enter');
   await waitFor('config.yaml to hold 0.8', async () => /min_coding_score:\s*0\.8/.test(fs.readFileSync(path.join(hermesHome, 'config.yaml'), 'utf8')), 10_000);
   await waitFor('the chat header to show the new score', async () => (await chat.locator('#model-detail').textContent())?.includes('0.8'), 10_000);
+});
+
+await step('Change Setting offers a boolean key as true/false and saves the choice', async () => {
+  const config = path.join(hermesHome, 'config.yaml');
+  const before = fs.readFileSync(config, 'utf8');
+  try {
+    await runCommand('Hermes: Change Setting…');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('openrouter.response_cache');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'openrouter.response_cache' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-title', { hasText: 'Hermes: openrouter.response_cache' }).waitFor({ timeout: 10_000 });
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    // The list re-renders from the keys to the values: wait until it shows the choice alone.
+    let texts = [];
+    await waitFor('the true/false choice, the current value (the default, false) first', async () => {
+      // Each row's aria-label (label, description, detail): a reused row keeps hidden text of the last list.
+      texts = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('aria-label')));
+      return JSON.stringify(texts) === JSON.stringify(['false', 'true']);
+    }, 10_000).catch((err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(texts)}`);
+    });
+    await shot('07b-boolean-choice');
+    await input.fill('true');
+    await page.keyboard.press('Enter');
+    await waitFor('config.yaml to hold response_cache: true', async () => /response_cache:\s*true/.test(fs.readFileSync(config, 'utf8')), 10_000);
+  } finally {
+    fs.writeFileSync(config, before);
+  }
 });
 
 await step('Ask About Selection sends the code with its file name', async () => {
@@ -728,6 +814,9 @@ await step('Insert puts a code block at the cursor', async () => {
 await step('Add current file shows a chip with its size, Preview shows exactly how it is sent, and it goes with the next message', async () => {
   await page.locator('.monaco-editor .view-lines', { hasText: 'def fib' }).first().click();
   await chat.locator('#add-file').click();
+  // "+ File" is a picker of the workspace's files, the current one first: Enter adds it.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'the current file' }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
   const chip = chat.locator('#chips .chip', { hasText: 'fib.py' });
   await chip.waitFor({ timeout: 10_000 });
   const label = (await chip.textContent()) ?? '';
@@ -750,6 +839,27 @@ await step('Add current file shows a chip with its size, Preview shows exactly h
   if (content !== `${expected}\n\`\`\`python\n${FAST_FIB}\`\`\`\n\nWhat is in this file?`) {
     throw new Error(`sent: ${JSON.stringify(content).slice(0, 400)}`);
   }
+});
+
+await step('"+ File" finds any workspace file by a fuzzy part of its name', async () => {
+  fs.mkdirSync(path.join(workspace, 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(workspace, 'docs', 'design-notes.md'), '# Design\n\nKeep it small.\n');
+  await chat.locator('#add-file').click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'design-notes.md' }).first();
+  // The search may start before the new file is indexed: type again until it is listed.
+  await waitFor('design-notes.md among the matches of "dsgnnotes"', async () => {
+    await input.fill('');
+    await input.fill('dsgnnotes');
+    return (await row.count()) > 0 && (await row.textContent())?.includes('docs');
+  }, 20_000, 1_000);
+  await shot('17b-file-picker');
+  await page.keyboard.press('Enter');
+  const chip = chat.locator('#chips .chip', { hasText: 'design-notes.md' });
+  await chip.waitFor({ timeout: 10_000 });
+  await chip.locator('.remove-chip').click();
+  await chip.waitFor({ state: 'detached', timeout: 5_000 });
 });
 
 await step('Open Conversation reopens an earlier conversation and continues it', async () => {
@@ -872,12 +982,12 @@ await step('a missing hermesd gets an actionable message, and fixing the setting
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Hermes could not start its server' });
   await toast.first().waitFor({ timeout: 20_000 });
   const text = (await toast.first().textContent()) ?? '';
-  for (const expected of ['pip install hermesd-lsp', 'hermes.server.path "/nonexistent/bin/hermesd"', 'Set Path', 'Install with pip']) {
+  for (const expected of ['from a checkout of hermesd: "pip install ." there', 'hermes.server.path "/nonexistent/bin/hermesd"', 'Set Path', 'Install from Checkout…']) {
     if (!text.includes(expected)) {
       throw new Error(`notification lacks "${expected}": ${text}`);
     }
   }
-  await chat.locator('#server-banner:not(.hidden)', { hasText: 'pip install hermesd-lsp' }).waitFor({ timeout: 10_000 });
+  await chat.locator('#server-banner:not(.hidden)', { hasText: 'from a checkout of hermesd: "pip install ."' }).waitFor({ timeout: 10_000 });
   await page.locator('.statusbar-item', { hasText: 'Hermes' }).first().waitFor();
   await shot('11-server-not-found');
   await setServerPath(daemon.path);
@@ -904,7 +1014,7 @@ await step('a program called hermesd that is not hermesd is refused within secon
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: `Hermes started ${exe}` });
     await toast.first().waitFor({ timeout: 20_000 });
     const text = (await toast.first().textContent()) ?? '';
-    for (const expected of [problem, 'pip install hermesd-lsp', 'hermes.server.path', 'Open Settings', 'Show Logs']) {
+    for (const expected of [problem, 'from a checkout of hermesd: "pip install ." there', 'hermes.server.path', 'Open Settings', 'Show Logs']) {
       if (!text.includes(expected)) {
         throw new Error(`${name}: notification lacks "${expected}": ${text}`);
       }
@@ -1008,7 +1118,7 @@ await step('hermesd-lsp only in a venv off PATH: the extension says what it trie
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'hermesd was not found' }).first();
   await toast.waitFor({ timeout: 60_000 });
   const text = (await toast.textContent()) ?? '';
-  for (const expected of ['hermes.server.path: not set', 'ms-python.python', 'pipx', 'PATH', 'no hermesd-lsp', 'pip install hermesd-lsp', 'Set Path', 'Install with pip']) {
+  for (const expected of ['hermes.server.path: not set', 'ms-python.python', 'pipx', 'PATH', 'no hermesd-lsp', 'from a checkout of hermesd: "pip install ." there', 'Set Path', 'Install from Checkout…']) {
     if (!text.includes(expected)) {
       throw new Error(`notification lacks "${expected}": ${text}`);
     }

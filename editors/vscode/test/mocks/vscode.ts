@@ -145,6 +145,7 @@ export const window = {
     task({ report: vi.fn() }),
   ),
   showTextDocument: vi.fn(async (_doc: unknown, _options?: unknown) => undefined),
+  showOpenDialog: vi.fn(async (_options?: unknown) => undefined as { fsPath: string }[] | undefined),
   createTerminal: vi.fn((_options: unknown) => ({
     show: vi.fn(),
     sendText: vi.fn((_text: string) => undefined),
