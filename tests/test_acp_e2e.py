@@ -285,3 +285,20 @@ async def test_two_agents_racing_to_start_the_daemon_both_work_and_exit_when_std
     results = await asyncio.gather(one(), one())
     assert results == [("end_turn", 0, "both"), ("end_turn", 0, "both")]
     assert len(shared_daemon_pids(Path(os.environ["HERMESD_RUNTIME_DIR"]))) == 1
+
+
+async def test_the_relay_imports_the_standard_library_only(configured, upstream):
+    """A new ``hermesd acp`` with the daemon running: a Python start and a connect, no SDK, pydantic or pygls."""
+    env = acp_env(upstream)
+    async with spawn(Recorder(), env) as (conn, _process):  # the daemon runs, with the SDK loaded
+        await initialize(conn)
+    async with acp.spawn_agent_process(Recorder(), sys.executable, "-X", "importtime", "-m", "hermesd", "acp",
+                                       env=env) as (conn, process):
+        await initialize(conn)
+        await conn.new_session(cwd="/", mcp_servers=[])
+        process.stdin.close()
+        stderr = (await asyncio.wait_for(process.stderr.read(), 15)).decode()
+    imported = {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+    assert "hermesd.client.acp" in imported and "hermesd.client.relay" in imported
+    heavy = ("acp", "pydantic", "pygls", "lsprotocol", "openai", "httpx", "yaml", "asyncio")
+    assert not {name for name in imported if name.split(".")[0] in heavy}, sorted(imported)
