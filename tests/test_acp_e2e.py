@@ -217,6 +217,38 @@ async def test_model_switch_through_the_config_option(configured, upstream):
         with pytest.raises(RequestError) as unknown:
             await conn.set_config_option(config_id="model", session_id=new.session_id, value="nosuchprovider/x")
         assert "nosuchprovider" in str(unknown.value)
+        with pytest.raises(RequestError) as not_pareto:
+            await conn.set_config_option(config_id="min_coding_score", session_id=new.session_id, value="0.8")
+        assert "applies to Pareto Code only" in str(not_pareto.value)
+
+
+async def test_model_switch_to_pareto_code_offers_its_minimum_coding_score(configured, upstream):
+    config = (configured / "config.yaml").read_text()
+    client = Recorder()
+    env = acp_env(upstream, OPENROUTER_API_KEY=CANARY_KEY, OPENROUTER_BASE_URL=f"{upstream.url}/api/v1")
+    async with spawn(client, env) as (conn, _process):
+        await initialize(conn)
+        new = await conn.new_session(cwd="/", mcp_servers=[])
+        assert [o.id for o in new.config_options] == ["model"]
+        switched = await conn.set_config_option(config_id="model", session_id=new.session_id,
+                                                value="openrouter/openrouter/pareto-code")
+        model, score = switched.config_options
+        assert model.current_value == "openrouter/openrouter/pareto-code"
+        assert (score.id, score.category, score.current_value) == ("min_coding_score", "model_config", "0.65")
+        assert [o.value for o in score.options] == ["none", "0.5", "0.6", "0.65", "0.7", "0.8", "0.9"]
+        assert "at least 0.65" in score.description
+
+        chosen = await conn.set_config_option(config_id="min_coding_score", session_id=new.session_id, value="0.8")
+        assert chosen.config_options[1].current_value == "0.8"
+        await conn.prompt(session_id=new.session_id, prompt=[schema.TextContentBlock(type="text", text="fix it")])
+        sent = chats(upstream)[-1].json
+        assert sent["model"] == "openrouter/pareto-code"
+        assert sent["plugins"] == [{"id": "pareto-router", "min_coding_score": 0.8}]
+
+        await conn.set_config_option(config_id="min_coding_score", session_id=new.session_id, value="none")
+        await conn.prompt(session_id=new.session_id, prompt=[schema.TextContentBlock(type="text", text="again")])
+        assert "plugins" not in chats(upstream)[-1].json  # no floor: the strongest coder
+    assert (configured / "config.yaml").read_text() == config  # this conversation's choice only
 
 
 async def test_resources_become_attachments_and_a_secret_one_is_refused(configured, upstream, tmp_path):

@@ -101,17 +101,24 @@ class HermesAgent:
                                 **_: Any) -> schema.SetSessionConfigOptionResponse:
         from hermesd.engine import listing
 
-        if config_id != translate.MODEL_OPTION:
-            raise translate.error(f"unknown config option {config_id!r}: hermesd offers {translate.MODEL_OPTION!r}",
-                                  "unknown_option")
+        if config_id not in (translate.MODEL_OPTION, translate.SCORE_OPTION):
+            raise translate.error(f"unknown config option {config_id!r}: hermesd offers {translate.MODEL_OPTION!r} "
+                                  f"(and {translate.SCORE_OPTION!r} with Pareto Code)", "unknown_option")
         if not isinstance(value, str):
-            raise translate.error("the model option takes a provider/model value, not a boolean", "unknown_model")
+            raise translate.error(f"the {config_id} option takes one of its values, not a boolean", "unknown_value")
         session = await self._session(session_id)
         if self.daemon.engine.is_running(session.id):
             raise translate.error("a reply is streaming in this conversation: stop it or let it finish, then choose "
-                                  "the model again", "busy")
-        provider, model = translate.split_model(value)
-        await self._call(listing.select, provider, model, protocol.UNSET, "session", self.daemon.store, session)
+                                  "again", "busy")
+        if config_id == translate.MODEL_OPTION:  # the session's own choice, as hermes/selectModel with its sessionId
+            provider, model = translate.split_model(value)
+            score: Any = protocol.UNSET
+        elif session.model == listing.PARETO_MODEL:
+            provider, model, score = session.provider, session.model, value
+        else:
+            raise translate.error(f"{translate.SCORE_OPTION} applies to Pareto Code only; this conversation uses "
+                                  f"{session.model}", "unknown_option")
+        await self._call(listing.select, provider, model, score, "session", self.daemon.store, session)
         return schema.SetSessionConfigOptionResponse(config_options=await self._options(session))
 
     # -- prompts --------------------------------------------------------
@@ -212,7 +219,11 @@ class HermesAgent:
         from hermesd.engine import listing
 
         picker = await asyncio.to_thread(listing.picker_result)
-        return [translate.model_option(picker, session.provider, session.model)]
+        options: list[Any] = [translate.model_option(picker, session.provider, session.model)]
+        if session.model == listing.PARETO_MODEL:
+            floor = session.settings.min_coding_score
+            options.append(translate.score_option(floor, listing.describe_pareto(floor)))
+        return options
 
     async def _session(self, session_id: str) -> Session:
         session = await asyncio.to_thread(self.daemon.store.get, session_id)

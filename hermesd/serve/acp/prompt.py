@@ -21,6 +21,8 @@ from acp.exceptions import RequestError
 from hermesd import protocol
 
 MODEL_OPTION = "model"
+SCORE_OPTION = "min_coding_score"  # Pareto Code's floor, offered while the session uses it
+SCORES = ("none", "0.5", "0.6", "0.65", "0.7", "0.8", "0.9")
 # Zed names a selection by its file and lines: file:///a.py#L10:20 (also #L10-20, #L10-L20).
 _LINES = re.compile(r"^L(\d+)(?:[:-]L?(\d+))?$")
 
@@ -143,3 +145,15 @@ def split_model(value: str) -> tuple[str, str]:
         raise error(f"{value!r} is not a model of this option: choose one of its values (provider/model)",
                     "unknown_model")
     return provider, model
+
+
+def score_option(floor: Any, described: str) -> schema.SessionConfigOptionSelect:
+    """Pareto Code's minimum coding score as a select (``category: model_config``); ``described``: the router's
+    picker text for the current floor (a hand-edited one that is no number reads as none, as Hermes reads it)."""
+    current = f"{floor:g}" if isinstance(floor, (int, float)) and not isinstance(floor, bool) else "none"
+    values = list(SCORES) if current in SCORES else ["none", *sorted([*SCORES[1:], current], key=float)]
+    options = [schema.SessionConfigSelectOption(
+        value=v, name="No minimum (the strongest coder)" if v == "none" else f"At least {v}") for v in values]
+    return schema.SessionConfigOptionSelect(
+        type="select", id=SCORE_OPTION, name="Minimum coding score", category="model_config", current_value=current,
+        options=options, description=described)
