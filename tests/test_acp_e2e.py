@@ -334,3 +334,37 @@ async def test_the_relay_imports_the_standard_library_only(configured, upstream)
     assert "hermesd.client.acp" in imported and "hermesd.client.relay" in imported
     heavy = ("acp", "pydantic", "pygls", "lsprotocol", "openai", "httpx", "yaml", "asyncio")
     assert not {name for name in imported if name.split(".")[0] in heavy}, sorted(imported)
+
+
+async def test_a_daemon_killed_mid_prompt_fails_that_prompt_once_and_the_session_goes_on(configured, upstream):
+    """The relay's restart rules, as for editors: the pending prompt answered once (-32005, retryable), a new
+    daemon started and given the client's initialize, and the same session id served from disk."""
+    import signal
+
+    upstream.chunk_count, upstream.chunk_delay = 40, 0.25
+    client = Recorder()
+    run_dir = Path(os.environ["HERMESD_RUNTIME_DIR"])
+    async with spawn(client, acp_env(upstream)) as (conn, process):
+        await initialize(conn)
+        new = await conn.new_session(cwd="/", mcp_servers=[])
+        running = asyncio.ensure_future(conn.prompt(session_id=new.session_id, prompt=[
+            schema.TextContentBlock(type="text", text="a long story")]))
+        await asyncio.wait_for(client.first_chunk.wait(), 60)
+        [(_, pid)] = shared_daemon_pids(run_dir).items()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(RequestError) as restarted:
+            await asyncio.wait_for(running, 30)
+        assert restarted.value.code == -32005 and restarted.value.data["retryable"] is True
+        assert "your message was saved in the session" in str(restarted.value)
+
+        upstream.chunk_count, upstream.chunk_delay, upstream.reply_text = 2, 0.0, "after the restart"
+        before = len(client.updates)
+        result = await asyncio.wait_for(conn.prompt(session_id=new.session_id, prompt=[
+            schema.TextContentBlock(type="text", text="go on")]), 60)
+        assert result.stop_reason == "end_turn"
+        assert "".join(u.content.text for _, u in client.updates[before:]
+                       if isinstance(u, schema.AgentMessageChunk)) == "after the restart"
+        [(_, new_pid)] = shared_daemon_pids(run_dir).items()
+        assert new_pid != pid and process.returncode is None
+        sent = chats(upstream)[-1].json["messages"]
+        assert sent[0] == {"role": "user", "content": "a long story"} and sent[-1] == {"role": "user", "content": "go on"}
