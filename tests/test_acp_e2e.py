@@ -368,3 +368,31 @@ async def test_a_daemon_killed_mid_prompt_fails_that_prompt_once_and_the_session
         assert new_pid != pid and process.returncode is None
         sent = chats(upstream)[-1].json["messages"]
         assert sent[0] == {"role": "user", "content": "a long story"} and sent[-1] == {"role": "user", "content": "go on"}
+
+
+async def test_cancel_while_the_editor_is_reading_a_linked_file_sends_nothing(configured, upstream, tmp_path):
+    class SlowReader(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reading = asyncio.Event()
+
+        async def read_text_file(self, session_id: str, path: str, **_: Any) -> schema.ReadTextFileResponse:
+            self.reading.set()
+            await asyncio.sleep(30)  # a slow disk or a large file: the user gives up first
+            return schema.ReadTextFileResponse(content="late")
+
+    client = SlowReader()
+    async with spawn(client, acp_env(upstream)) as (conn, _process):
+        await initialize(conn, reads=True)
+        new = await conn.new_session(cwd="/", mcp_servers=[])
+        running = asyncio.ensure_future(conn.prompt(session_id=new.session_id, prompt=[
+            schema.TextContentBlock(type="text", text="read"),
+            schema.ResourceContentBlock(type="resource_link", uri=f"file://{tmp_path}/big.py", name="big.py")]))
+        await asyncio.wait_for(client.reading.wait(), 60)
+        await conn.cancel(session_id=new.session_id)
+        result = await asyncio.wait_for(running, 10)
+        assert result.stop_reason == "cancelled"
+        # The session takes the next prompt at once.
+        assert (await conn.prompt(session_id=new.session_id, prompt=[
+            schema.TextContentBlock(type="text", text="hi")])).stop_reason == "end_turn"
+    assert [r.json["messages"][-1]["content"] for r in chats(upstream)] == ["hi"]

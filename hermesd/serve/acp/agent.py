@@ -130,37 +130,46 @@ class HermesAgent:
             raise translate.error(f"session {session_id} is already answering; cancel it or wait", "busy")
         self.prompts[session_id] = task
         self.cancelled.discard(session_id)
-        sends: list[asyncio.Task] = []
+        sends: list[asyncio.Future] = []
+
+        def on_delta(_session: str, text: str, reasoning: str) -> None:
+            # Created in order, each queues its line at once: the client sees the pieces in order.
+            if reasoning:
+                sends.append(asyncio.ensure_future(self.client.session_update(
+                    session_id=session_id, update=schema.AgentThoughtChunk(
+                        session_update="agent_thought_chunk", content=translate.text_block(reasoning)))))
+            if text:
+                sends.append(asyncio.ensure_future(self.client.session_update(
+                    session_id=session_id, update=schema.AgentMessageChunk(
+                        session_update="agent_message_chunk", content=translate.text_block(text)))))
+
         try:
             message, attachments = await self._content(session_id, prompt)
             if session_id in self.cancelled:
                 return schema.PromptResponse(stop_reason="cancelled")
-
-            def on_delta(_session: str, text: str, reasoning: str) -> None:
-                # Created in order, each queues its line at once: the client sees the pieces in order.
-                if reasoning:
-                    sends.append(asyncio.ensure_future(self.client.session_update(
-                        session_id=session_id, update=schema.AgentThoughtChunk(
-                            session_update="agent_thought_chunk", content=translate._text(reasoning)))))
-                if text:
-                    sends.append(asyncio.ensure_future(self.client.session_update(
-                        session_id=session_id, update=schema.AgentMessageChunk(
-                            session_update="agent_message_chunk", content=translate._text(text)))))
-
             params = protocol.ChatParams(session_id=session_id, message=message, attachments=attachments or None)
             result = await self._call_async(self.daemon.engine.chat(params, on_delta=on_delta))
-            await asyncio.gather(*sends, return_exceptions=True)
-            return await self._finish(session_id, result)
+        except BaseException as exc:
+            for send in sends:  # a closed connection would never complete them
+                send.cancel()
+            if isinstance(exc, asyncio.CancelledError) and session_id in self.cancelled:
+                return schema.PromptResponse(stop_reason="cancelled")  # cancelled before the chat was running
+            raise  # the client gone or the daemon stopping (cancelled), or a refusal
         finally:
             self.prompts.pop(session_id, None)
             self.cancelled.discard(session_id)
+        await asyncio.gather(*sends, return_exceptions=True)  # every piece before the result
+        return await self._finish(session_id, result)
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         """Stop the session's reply now: the upstream request is closed at once, the partial text kept, and the
-        prompt answered ``stopReason: cancelled``."""
-        if session_id in self.prompts:
-            self.cancelled.add(session_id)
-        self.daemon.engine.cancel(session_id)
+        prompt answered ``stopReason: cancelled``. A prompt not yet chatting (reading a linked file) stops there."""
+        task = self.prompts.get(session_id)
+        if task is None:
+            return
+        self.cancelled.add(session_id)
+        if not self.daemon.engine.cancel(session_id):
+            task.cancel()
 
     async def _finish(self, session_id: str, result: protocol.ChatResult) -> schema.PromptResponse:
         usage = None
@@ -175,7 +184,7 @@ class HermesAgent:
                 session_update="usage_update", used=used_in + used_out, size=max(size, used_in + used_out)))
         if result.notice:
             await self.client.session_update(session_id=session_id, update=schema.AgentMessageChunk(
-                session_update="agent_message_chunk", content=translate._text(f"\n\n({result.notice})")))
+                session_update="agent_message_chunk", content=translate.text_block(f"\n\n({result.notice})")))
         if result.error is not None and result.stop_reason == "error":
             error = result.error
             text = f"{error.message}; {error.hint}" if error.hint else error.message

@@ -88,10 +88,10 @@ def reply_updates(messages: list[dict[str, Any]]) -> list[Any]:
                 resource = schema.TextResourceContents(uri=uri, text=str(item.get("text", "")))
                 updates.append(schema.UserMessageChunk(session_update="user_message_chunk",
                                                        content=schema.EmbeddedResourceContentBlock(type="resource", resource=resource)))
-            updates.append(schema.UserMessageChunk(session_update="user_message_chunk", content=_text(text)))
+            updates.append(schema.UserMessageChunk(session_update="user_message_chunk", content=text_block(text)))
         elif role == "assistant":
             if text:
-                updates.append(schema.AgentMessageChunk(session_update="agent_message_chunk", content=_text(text)))
+                updates.append(schema.AgentMessageChunk(session_update="agent_message_chunk", content=text_block(text)))
     return updates
 
 
@@ -108,7 +108,7 @@ def _uri(path: Any) -> str:
     return str(path or "hermesd:attachment")
 
 
-def _text(text: str) -> schema.TextContentBlock:
+def text_block(text: str) -> schema.TextContentBlock:
     return schema.TextContentBlock(type="text", text=text)
 
 
