@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": _config,
         "plugins": _plugins,
         "sessions": _sessions,
-        "acp": lambda args: _acp(),
+        "acp": lambda _args: _acp(),
         "setup": _setup,
         "plugins": _plugins,
     }[args.command]

@@ -21,7 +21,7 @@ SPEAKS = "acp"
 
 def main() -> int:
     """Relay to the shared daemon; 1 with one stderr line when none can be reached or started."""
-    from hermesd.client.forwarder import ForwardError, connect, endpoint
+    from hermesd.client.forwarder import START_TIMEOUT, ForwardError, connect, endpoint
     from hermesd.client.relay import LineRelay
     from hermesd.paths import RuntimeDirError
 
@@ -39,7 +39,5 @@ def main() -> int:
         again = connect(ep, speaks=SPEAKS)
         assert again is not None
         return again
-
-    from hermesd.client.forwarder import START_TIMEOUT
 
     return LineRelay(sock, pending, reconnect, failures, timeout=START_TIMEOUT).run()
