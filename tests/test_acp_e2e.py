@@ -85,6 +85,22 @@ async def initialize(conn: Any, *, reads: bool = False) -> Any:
     return await asyncio.wait_for(conn.initialize(protocol_version=1, client_capabilities=caps), 60)
 
 
+async def test_a_reply_piece_is_written_as_the_sdk_would_write_it():
+    """The daemon writes each piece of a reply itself (its hot path); the bytes are the SDK's own."""
+    import json
+
+    from acp.utils import serialize_params
+
+    from hermesd.serve.acp.prompt import chunk_line
+
+    for kind, model in (("agent_message_chunk", schema.AgentMessageChunk), ("agent_thought_chunk", schema.AgentThoughtChunk)):
+        for text in ("plain", 'quotes " and \\ and\nnewlines', "h\u00e9 \u2603 \U0001f600", ""):
+            sdk = schema.SessionNotification(session_id="s-1", update=model(
+                session_update=kind, content=schema.TextContentBlock(type="text", text=text)))
+            payload = {"jsonrpc": "2.0", "method": "session/update", "params": serialize_params(sdk)}
+            assert chunk_line("s-1", kind, text) == (json.dumps(payload, separators=(",", ":")) + "\n").encode()
+
+
 def chats(up: Any) -> list[Any]:
     return [r for r in up.requests if r.path.endswith("/chat/completions")]
 

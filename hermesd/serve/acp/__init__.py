@@ -23,7 +23,7 @@ async def serve_connection(daemon: Daemon, reader: asyncio.StreamReader, writer:
 
     from hermesd.serve.acp.agent import HermesAgent
 
-    agent = HermesAgent(daemon)
+    agent = HermesAgent(daemon, writer)
     try:
         await run_agent(agent, writer, reader)
     finally:

@@ -31,8 +31,9 @@ LIST_PAGE = 50
 class HermesAgent:
     """The ``acp.Agent`` of one connection (the SDK routes each request to the method of its name)."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Daemon, writer: asyncio.StreamWriter) -> None:
         self.daemon = daemon
+        self.writer = writer  # the reply's pieces are written here directly (see prompt)
         self.client: Any = None  # the SDK's connection: session_update, read_text_file
         self.reads_files = False  # the client advertised fs.readTextFile
         self.prompts: dict[str, asyncio.Task] = {}  # session id -> its session/prompt in flight
@@ -130,18 +131,16 @@ class HermesAgent:
             raise translate.error(f"session {session_id} is already answering; cancel it or wait", "busy")
         self.prompts[session_id] = task
         self.cancelled.discard(session_id)
-        sends: list[asyncio.Future] = []
 
         def on_delta(_session: str, text: str, reasoning: str) -> None:
-            # Created in order, each queues its line at once: the client sees the pieces in order.
+            # The hot path: each piece is one line written now, in order, built without the SDK's models and
+            # send queue (a task and a queue hop per piece); translate.chunk_line matches the SDK's encoding.
+            if self.writer.is_closing():
+                return
             if reasoning:
-                sends.append(asyncio.ensure_future(self.client.session_update(
-                    session_id=session_id, update=schema.AgentThoughtChunk(
-                        session_update="agent_thought_chunk", content=translate.text_block(reasoning)))))
+                self.writer.write(translate.chunk_line(session_id, "agent_thought_chunk", reasoning))
             if text:
-                sends.append(asyncio.ensure_future(self.client.session_update(
-                    session_id=session_id, update=schema.AgentMessageChunk(
-                        session_update="agent_message_chunk", content=translate.text_block(text)))))
+                self.writer.write(translate.chunk_line(session_id, "agent_message_chunk", text))
 
         try:
             message, attachments = await self._content(session_id, prompt)
@@ -149,16 +148,13 @@ class HermesAgent:
                 return schema.PromptResponse(stop_reason="cancelled")
             params = protocol.ChatParams(session_id=session_id, message=message, attachments=attachments or None)
             result = await self._call_async(self.daemon.engine.chat(params, on_delta=on_delta))
-        except BaseException as exc:
-            for send in sends:  # a closed connection would never complete them
-                send.cancel()
-            if isinstance(exc, asyncio.CancelledError) and session_id in self.cancelled:
-                return schema.PromptResponse(stop_reason="cancelled")  # cancelled before the chat was running
-            raise  # the client gone or the daemon stopping (cancelled), or a refusal
+        except asyncio.CancelledError:
+            if session_id not in self.cancelled:  # the client gone, or the daemon stopping
+                raise
+            return schema.PromptResponse(stop_reason="cancelled")  # cancelled before the chat was running
         finally:
             self.prompts.pop(session_id, None)
             self.cancelled.discard(session_id)
-        await asyncio.gather(*sends, return_exceptions=True)  # every piece before the result
         return await self._finish(session_id, result)
 
     async def cancel(self, session_id: str, **_: Any) -> None:

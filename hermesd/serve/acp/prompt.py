@@ -10,6 +10,7 @@ message as a Markdown link. Images and audio are refused: hermesd sends text.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -93,6 +94,15 @@ def reply_updates(messages: list[dict[str, Any]]) -> list[Any]:
             if text:
                 updates.append(schema.AgentMessageChunk(session_update="agent_message_chunk", content=text_block(text)))
     return updates
+
+
+def chunk_line(session_id: str, kind: str, text: str) -> bytes:
+    """A ``session/update`` notification carrying one piece of a reply (``kind``: agent_message_chunk or
+    agent_thought_chunk): byte for byte what the SDK writes for the same ``SessionNotification``, without
+    building its models (tests/test_acp_e2e.py compares the two)."""
+    update = {"content": {"text": text, "type": "text"}, "sessionUpdate": kind}
+    message = {"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": session_id, "update": update}}
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
 
 
 def protocol_text(content: Any) -> str:
