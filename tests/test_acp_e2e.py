@@ -412,3 +412,20 @@ async def test_cancel_while_the_editor_is_reading_a_linked_file_sends_nothing(co
         assert (await conn.prompt(session_id=new.session_id, prompt=[
             schema.TextContentBlock(type="text", text="hi")])).stop_reason == "end_turn"
     assert [r.json["messages"][-1]["content"] for r in chats(upstream)] == ["hi"]
+
+
+async def test_an_upstream_failure_is_an_error_the_client_shows(configured, upstream):
+    """codecompanion shows ``error.message`` (or ``data.error``): what failed and what to do, no key."""
+    upstream.fail(status=401, path_contains="chat/completions")
+    client = Recorder()
+    async with spawn(client, acp_env(upstream)) as (conn, _process):
+        await initialize(conn)
+        new = await conn.new_session(cwd="/", mcp_servers=[])
+        with pytest.raises(RequestError) as failed:
+            await conn.prompt(session_id=new.session_id, prompt=[schema.TextContentBlock(type="text", text="hi")])
+        message = str(failed.value)
+        assert failed.value.data["kind"] == "auth" and failed.value.data["error"] == message
+        assert "DEEPSEEK_API_KEY" in message and CANARY_KEY not in message
+        # The conversation goes on once the key is fixed (here: the upstream answers again).
+        result = await conn.prompt(session_id=new.session_id, prompt=[schema.TextContentBlock(type="text", text="hi")])
+        assert result.stop_reason == "end_turn"
