@@ -10,7 +10,6 @@ and its prompts in flight.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
 from acp import schema
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from hermesd.engine.sessions import Session
     from hermesd.serve.daemon import Daemon
 
-log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 LIST_PAGE = 50
 
@@ -255,7 +253,8 @@ class HermesAgent:
                                   attachments=exc.found) from exc
         except (protocol.ParamsError, AttachmentError, config_mod.ConfigError) as exc:
             extra = getattr(exc, "data", None)  # a refused model choice's signupUrl
-            raise translate.error(str(exc), "invalid", **(extra if isinstance(extra, dict) else {})) from exc
+            more = {k: v for k, v in extra.items() if k not in ("error", "kind", "code")} if isinstance(extra, dict) else {}
+            raise translate.error(str(exc), "invalid", **more) from exc
         except config_mod.ConfigUnreadable as exc:
             raise translate.error(str(exc), "config_unreadable", code=-32603) from exc
         except HermesError as exc:
