@@ -1,4 +1,4 @@
-"""``python -m bench``: run B1..B8, C1, C1s and C2, print the table, write docs/performance.md.
+"""``python -m bench``: run B1..B10, C1, C1s, C2 and A1, print the table, write docs/performance.md.
 
 ``--quick`` runs every benchmark with tiny counts, only to prove the suite
 still works (CI); its figures mean nothing, so its report goes to a temporary

@@ -119,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
                         "crashed the daemon though its files are unchanged")
     e.add_argument("name", help="the plugin's name (doctor and `hermesd providers` list them), or its package's")
 
+    sub.add_parser("acp", help="speak the Agent Client Protocol on stdio (Zed, JetBrains, codecompanion; docs/acp.md)")
+
     p = sub.add_parser("sessions", help="list saved conversations")
     p.add_argument("--json", action="store_true")
     return parser
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         # What editors run: a frame relay to the shared daemon, importing the
         # standard library only (no argparse either: its gettext costs milliseconds).
         return _forward_or_serve("INFO")
+    if argv == ["acp"]:  # what ACP clients (Zed, JetBrains, codecompanion) run: a line relay, standard library only
+        return _acp()
     from hermesd.aliases import install
 
     install()  # before any plugin loads: `providers`, `hermes_cli`, `agent` are ours here
@@ -174,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": _config,
         "plugins": _plugins,
         "sessions": _sessions,
+        "acp": lambda _args: _acp(),
         "setup": _setup,
         "plugins": _plugins,
     }[args.command]
@@ -194,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _acp() -> int:
+    from hermesd.client.acp import main as acp_main
+
+    return acp_main()
 
 
 def _reader_went_away() -> int:

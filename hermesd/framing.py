@@ -121,6 +121,35 @@ def whole_frames(data: bytes | bytearray, limit: int = MAX_FRAME_BYTES) -> tuple
         pos = body + length
 
 
+def line(message: dict[str, Any]) -> bytes:
+    """One newline-delimited JSON message (the Agent Client Protocol's framing over stdio)."""
+    return json.dumps(message, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def line_body(body: bytes) -> bytes:
+    """An already encoded JSON body as one line."""
+    return body + b"\n"
+
+
+def whole_lines(data: bytes | bytearray, limit: int = MAX_FRAME_BYTES) -> tuple[list[tuple[int, int]], int]:
+    """:func:`whole_frames` for newline-delimited JSON: the (start, end) of each whole line, its newline
+    included (a blank line gives no span), and how many bytes they take. A line longer than ``limit`` is
+    cut where it passes it: the receiver refuses the pieces (-32700), and no buffer grows for ever."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        end = data.find(b"\n", pos)
+        if end < 0 or end - pos > limit:
+            if len(data) - pos <= limit:
+                return spans, pos
+            spans.append((pos, pos + limit))
+            pos += limit
+            continue
+        if data[pos:end].strip():
+            spans.append((pos, end + 1))
+        pos = end + 1
+
+
 def read_frame(stdin: Any, limit: int = MAX_FRAME_BYTES) -> bytes | None:
     """The body of the next LSP frame, or None at end of input; :class:`FrameError` for a bad header."""
     headers = Headers(limit)

@@ -12,6 +12,7 @@ TESTED: dict[str, tuple[str, str]] = {
     "pyyaml": ("6.0", "6.0.4"),
     "ruamel-yaml": ("0.18.0", "0.19.1"),
     "platformdirs": ("4.0.0", "4.14.9"),
+    "agent-client-protocol": ("0.12.1", "0.12.1"),
     "botocore": ("1.34.116", "1.44.18"),
 }
 OPTIONAL = ("botocore",)  # the bedrock extra's

@@ -49,6 +49,7 @@ TESTS = (
     "tests/test_runtime.py",
     "tests/test_wire.py",
     "tests/test_secrets.py",
+    "tests/test_acp_e2e.py",  # agent-client-protocol's lower bound
 )
 # The 16 MiB oversized-reply cases are CPU-bound in the fake upstream (it encodes the reply five times for
 # the Responses API before its headers): with two legs sharing 2 cores they outlast their 1.5 s timeout.

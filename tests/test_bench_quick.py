@@ -34,6 +34,8 @@ def test_bench_quick_runs_every_benchmark(tmp_path: Path) -> None:
     assert "CPUs [" in report  # the table names the machine's CPU model
     assert re.search(r"^\| C1 \|", report, flags=re.MULTILINE) and re.search(r"^\| C1s \|", report, flags=re.MULTILINE)
     assert re.search(r"^\| C2 \| one-shot `hermesd chat` CPU", report, flags=re.MULTILINE), report
+    assert re.search(r"^\| A1 \| first chunk through `hermesd acp`", report, flags=re.MULTILINE), report
+    assert re.search(r"^\| A1 \| daemon running, SDK loaded: a new `hermesd acp`", report, flags=re.MULTILINE), report
     assert "### C2: what a cold `hermesd chat` imports" in report and "| `hermesd` |" in report
     assert "crashed" not in report
     for i in range(1, 11):

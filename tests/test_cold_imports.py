@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import CANARY_KEY
 
-EDITOR_AND_SDK = ("pygls", "lsprotocol", "openai", "httpx2")
+EDITOR_AND_SDK = ("pygls", "lsprotocol", "openai", "httpx2", "acp", "pydantic")
 HTTP_STACK = ("httpx", "httpcore", "httpx_sse", "anyio", "h11")
 _IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$")
 
@@ -98,7 +98,7 @@ def test_stdio_daemon_answers_initialize_before_any_http_stack_or_sdk(isolated_h
     assert "capabilities" in reply["result"], reply
     roots = imported_roots(result.stderr)
     assert "pygls" in roots  # the editor protocol is what this path is for
-    heavy = set(HTTP_STACK + ("openai", "httpx2", "yaml"))
+    heavy = set(HTTP_STACK + ("openai", "httpx2", "yaml", "acp", "pydantic"))
     assert not roots & heavy, sorted(roots & heavy)
 
 

@@ -41,8 +41,8 @@ MAY_IMPORT = {
 }
 # What client/ may import of the bottom: the relay starts on the standard library alone (bench C1s).
 CLIENT_BOTTOM = {"hermesd", "hermesd.aliases", "hermesd.framing", "hermesd.paths"}
-# pygls and lsprotocol belong to the connection: nothing below serve/ needs them.
-PROTOCOL_LIBRARIES = ("pygls", "lsprotocol")
+# pygls, lsprotocol and the ACP SDK belong to the connection: nothing below serve/ needs them.
+PROTOCOL_LIBRARIES = ("pygls", "lsprotocol", "acp")
 WITH_PROTOCOL_LIBRARIES = {"serve", "entry"}
 
 

@@ -239,10 +239,13 @@ def endpoint_at(base: Path, kind: str) -> Endpoint:
 # -- the handshake ---------------------------------------------------------
 
 
-def handshake(ep: Endpoint, sock: socket.socket) -> tuple[dict[str, Any], bytes]:
-    """Send our hello, read the daemon's reply line; also any bytes that came after it."""
+def handshake(ep: Endpoint, sock: socket.socket, speaks: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """Send our hello, read the daemon's reply line; also any bytes that came after it.
+
+    ``speaks``: the protocol this connection will speak instead of hermesd's LSP (``"acp"``)."""
     sock.settimeout(START_TIMEOUT)
-    sock.sendall(json.dumps(ep.hello()).encode() + b"\n")
+    hello = ep.hello() if speaks is None else {**ep.hello(), "speaks": speaks}
+    sock.sendall(json.dumps(hello).encode() + b"\n")
     data = b""
     while b"\n" not in data:
         chunk = sock.recv(HELLO_LIMIT)
@@ -258,11 +261,12 @@ def handshake(ep: Endpoint, sock: socket.socket) -> tuple[dict[str, Any], bytes]
     return reply if isinstance(reply, dict) else {}, rest
 
 
-def connect(ep: Endpoint, *, start: bool = True, starting: Callable[[], None] | None = None) -> tuple[socket.socket, bytes] | None:
+def connect(ep: Endpoint, *, start: bool = True, starting: Callable[[], None] | None = None,
+            speaks: str | None = None) -> tuple[socket.socket, bytes] | None:
     """A socket past the handshake to the daemon at ``ep``, starting (or replacing) it when ``start``.
 
     None when no daemon runs and ``start`` is false; ``starting`` is called
-    just before a daemon is started. Two clients starting at once start two
+    just before a daemon is started; ``speaks``: as :func:`handshake`. Two clients starting at once start two
     daemons; the second finds the first's lock and leaves.
     """
     deadline = time.monotonic() + START_TIMEOUT
@@ -271,7 +275,7 @@ def connect(ep: Endpoint, *, start: bool = True, starting: Callable[[], None] | 
         sock = ep.connect()
         if sock is not None:
             try:
-                reply, rest = handshake(ep, sock)
+                reply, rest = handshake(ep, sock, speaks)
             except (OSError, ForwardError):
                 sock.close()
                 if time.monotonic() > deadline:

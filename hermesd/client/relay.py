@@ -33,7 +33,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from hermesd.framing import frame, frame_body, whole_frames
+from hermesd.framing import frame, frame_body, line, line_body, whole_frames, whole_lines
 
 DAEMON_RESTARTED = -32005  # docs/protocol.md, "Error codes"; hermesd.protocol.ERROR_CODES["daemonRestarted"]
 TRIES = 3  # daemons the relay tries to reach or start after a drop before it gives up
@@ -51,13 +51,13 @@ class ReplayFailed(Exception):
     """The new daemon did not accept the client's replayed ``initialize``."""
 
 
-def restarted_error(msg_id: Any, method: str) -> bytes:
+def restarted_error(msg_id: Any, method: str, encode: Callable[[dict[str, Any]], bytes] = frame) -> bytes:
     """The one answer a request gets when the daemon that had it is gone."""
-    if method == "hermes/chat":
+    if method in ("hermes/chat", "session/prompt"):
         message = "the daemon restarted; your message was saved in the session; Retry to send it again"
     else:
         message = f"the daemon restarted before answering {method}; Retry to ask again"
-    return frame({"jsonrpc": "2.0", "id": msg_id, "error": {
+    return encode({"jsonrpc": "2.0", "id": msg_id, "error": {
         "code": DAEMON_RESTARTED, "message": message,
         "data": {"kind": "daemonRestarted", "retryable": True, "method": method}}})
 
@@ -70,7 +70,13 @@ class Relay:
     held while a frame is recorded and sent, and while the daemon is
     replaced, so each request is either answered by the daemon it reached
     or failed once by the relay.
+
+    The framing is LSP's; :class:`LineRelay` carries newline-delimited JSON (ACP) the same way.
     """
+
+    split = staticmethod(whole_frames)  # (spans of whole message bodies, bytes they take)
+    encode = staticmethod(frame)  # a message as sent
+    encode_body = staticmethod(frame_body)  # an encoded body as sent
 
     def __init__(self, sock: socket.socket, pending: bytes, reconnect: Callable[[], tuple[socket.socket, bytes]],
                  failures: tuple[type[BaseException], ...], *, timeout: float = 15.0, stdin_fd: int = 0,
@@ -99,7 +105,7 @@ class Relay:
         try:
             while data := os.read(self.stdin_fd, CHUNK):
                 buf += data
-                spans, used = whole_frames(buf)
+                spans, used = self.split(buf)
                 if not used:
                     continue
                 with self.lock:
@@ -168,7 +174,7 @@ class Relay:
         buf = bytearray(pending)
         sock = self.sock
         while True:
-            spans, used = whole_frames(buf)
+            spans, used = self.split(buf)
             if used:
                 if self.inflight:
                     for start, end in spans:
@@ -210,7 +216,7 @@ class Relay:
         failed = [(i, m) for i, m in self.inflight.items() if not (m == "initialize" and i == init_id)]
         for msg_id, method in failed:
             del self.inflight[msg_id]
-            self.write(restarted_error(msg_id, method))
+            self.write(restarted_error(msg_id, method, self.encode))
 
     def restart(self) -> tuple[socket.socket, bytes]:
         """A daemon found or started and given the client's handshake; :class:`GaveUp` after :data:`TRIES` tries."""
@@ -238,22 +244,22 @@ class Relay:
         if init is None:
             return rest
         if init.get("id") in self.inflight:
-            sock.sendall(frame(init))
+            sock.sendall(self.encode(init))
             return rest
         replay_id = f"{_REPLAY_ID}{self.restarts + 1}"
-        sock.sendall(frame({**init, "id": replay_id}))
+        sock.sendall(self.encode({**init, "id": replay_id}))
         buf = bytearray(rest)
         sock.settimeout(self.timeout)
         try:
             while True:
-                spans, used = whole_frames(buf)
+                spans, used = self.split(buf)
                 before = 0  # where the frame holding the current span begins (the last span's end)
                 for start, end in spans:
                     if buf.find(_ID_KEY, start, end) >= 0 and _answers(bytes(buf[start:end]), replay_id):
                         self.write(buf, before)  # what the daemon said before its answer is the client's
                         del buf[:end]
                         if self.initialized is not None:
-                            sock.sendall(frame_body(self.initialized))
+                            sock.sendall(self.encode_body(self.initialized))
                         return bytes(buf)
                     before = end
                 self.write(buf, used)
@@ -264,6 +270,17 @@ class Relay:
                 buf += data
         finally:
             sock.settimeout(None)
+
+
+class LineRelay(Relay):
+    """The relay for newline-delimited JSON-RPC (``hermesd acp``): the same bookkeeping, one message a line.
+
+    The Agent Client Protocol has no ``initialized``, ``shutdown`` or ``exit``: the client ends by closing stdin.
+    """
+
+    split = staticmethod(whole_lines)
+    encode = staticmethod(line)
+    encode_body = staticmethod(line_body)
 
 
 def _is_id(value: Any) -> bool:

@@ -192,12 +192,16 @@ class SharedDaemon:
     async def on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One client: check its uid, hello and version, then serve it until it goes."""
         try:
-            if not await self.admit(reader, writer):
-                writer.close()
-                return
+            hello = await self.admit(reader, writer)
         except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
             log.debug("closing a connection whose handshake failed: %s", exc)
             writer.close()
+            return
+        if hello is None:
+            writer.close()
+            return
+        if hello.get("speaks") == "acp":
+            await self.serve_acp(reader, writer)
             return
         from hermesd.serve.server import create_server
 
@@ -216,32 +220,48 @@ class SharedDaemon:
             writer.close()
             self.arm_idle()
 
-    async def admit(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """The peer check and the hello; True when the connection may speak LSP."""
+    async def serve_acp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """An Agent Client Protocol connection (``hermesd acp``): the SDK is imported now, on the first one."""
+        from hermesd.serve.acp import serve_connection
+
+        connection = object()  # counts toward the idle timer and the connection cap like an editor
+        self.live.add(connection)
+        self.arm_idle()
+        try:
+            await serve_connection(self.daemon, reader, writer)
+        except Exception:  # noqa: BLE001 - one client's failure never takes the daemon down
+            log.exception("ACP connection failed")
+        finally:
+            self.live.discard(connection)
+            writer.close()
+            self.arm_idle()
+
+    async def admit(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> dict[str, Any] | None:
+        """The peer check and the hello; the hello when the connection may be served, else None."""
         sock = writer.get_extra_info("socket")
         if sock is not None and sock.family == getattr(socket, "AF_UNIX", None):
             uid = peer_uid(sock)
             if uid is not None and uid != os.getuid():
                 log.warning("refused a connection from uid %d (this daemon serves uid %d only)", uid, os.getuid())
-                return False
+                return None
         if len(self.live) >= MAX_CONNECTIONS:
             self.refusals.report(OSError(f"{MAX_CONNECTIONS} connections are open (the limit)"))
-            return False
+            return None
         line = await asyncio.wait_for(reader.readline(), INIT_TIMEOUT)
         if len(line) > HELLO_LIMIT or not line.endswith(b"\n"):
-            return False
+            return None
         hello = json.loads(line)
         if not isinstance(hello, dict) or hello.get("hermesd") != HANDSHAKE_VERSION:
             _reply(writer, ok=False, error=f"unknown handshake (this daemon speaks {HANDSHAKE_VERSION})")
-            return False
+            return None
         if isinstance(self.ep, LoopbackEndpoint):
             import hmac
 
             if not hmac.compare_digest(str(hello.get("token", "")), self.token):
-                return False
+                return None
         if self.retiring:
             _reply(writer, ok=False, retiring=True, version=__version__)
-            return False
+            return None
         if hello.get("version") != __version__:
             log.info("a client of version %s said hello: retiring (this is %s)", hello.get("version"), __version__)
             self.retiring = True
@@ -249,10 +269,13 @@ class SharedDaemon:
             _reply(writer, ok=False, retiring=True, version=__version__)
             await writer.drain()
             self.arm_idle()
-            return False
+            return None
         log.info("hello from pid %s", hello.get("pid"))
+        if hello.get("speaks", "lsp") not in ("lsp", "acp"):
+            _reply(writer, ok=False, error=f"unknown protocol {str(hello.get('speaks'))[:40]!r} (this daemon speaks lsp and acp)")
+            return None
         _reply(writer, ok=True, version=__version__, pid=os.getpid())
-        return True
+        return hello
 
 
 def _warm_up_then_collect() -> None:
