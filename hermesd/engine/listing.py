@@ -15,6 +15,7 @@ from hermesd.settings import suggest
 from hermesd.settings import credentials
 from hermesd.settings import config as config_mod
 from hermesd.engine.errors import HermesError
+from hermesd.engine.labels import model_label
 from hermesd.protocol import (
     ConfigErrorInfo,
     CurrentModel,
@@ -95,28 +96,6 @@ def provider_row(profile: ProviderProfile, cfg: config_mod.Config | None = None)
         keyless=True if url else None,  # configured by its base URL alone; no key is needed or sent
         overrides=ProviderOverride(source=replaced.source, path=replaced.path) if replaced is not None else None,
     )
-
-
-LABEL_MAX = 40
-_WEIGHT_FILES = (".gguf", ".bin", ".safetensors", ".ggml", ".onnx")
-
-
-def model_label(model: str) -> str:
-    """What a status bar shows for ``model``: a path's file name (a weights file's
-    without its extension), a long id's last segment, at most LABEL_MAX
-    characters. Editors show the full id beside it (a tooltip); the rule
-    lives here so every editor shortens alike."""
-    label = model.strip()
-    looks_like_path = label.startswith(("/", "~", "./", "../")) or "\\" in label or label.lower().endswith(_WEIGHT_FILES)
-    if looks_like_path or len(label) > LABEL_MAX:
-        label = label.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or label
-    if looks_like_path:  # a weights file: its name without the extension (SmolLM2-360M-Instruct-Q8_0)
-        stem, dot, ext = label.rpartition(".")
-        label = stem if dot and stem and f".{ext.lower()}" in _WEIGHT_FILES else label
-    if len(label) > LABEL_MAX:
-        head = (LABEL_MAX - 1) * 2 // 3
-        label = label[:head] + "…" + label[-(LABEL_MAX - 1 - head):]
-    return label
 
 
 def current_model(cfg: config_mod.Config) -> CurrentModel:
