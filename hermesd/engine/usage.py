@@ -9,6 +9,7 @@ rule of what a saved reply adds, used by the session index.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hermesd.engine.pricing import Price
@@ -52,11 +53,14 @@ def estimate(usage: Usage, price: Price) -> float:
 
 
 def money(usd: float) -> str:
-    """$0.0042, $0.12, $12.30: four decimals below a dollar, so a cheap reply does not read as free."""
+    """$0.00042, $0.0042, $0.1234, $12.30: two significant digits at least below a cent, so a cheap reply
+    does not read as free."""
     if usd == 0:
         return "$0.00"
-    if usd < 0.0001:
-        return "<$0.0001"
+    if usd < 0.000001:
+        return "<$0.000001"
+    if usd < 0.01:
+        return f"${usd:.{max(4, 1 - math.floor(math.log10(usd)))}f}"
     return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
 
 
