@@ -504,6 +504,7 @@ class Usage:
     context_length: int | None = doc("the model's context window, from its catalog")
     summarize_at: int | None = doc("the session's summary threshold (context.budget_tokens), on the same scale")
     footer: str | None = doc("display-ready: one line to show under the reply (model, tokens, cost, context)")
+    context: str | None = doc("display-ready: the context meter alone (`context 1,444 / 200,000 (1%), summary at 32,000`)")
 
 
 @dataclass
@@ -517,6 +518,8 @@ class UsageTotals:
     estimated_replies: int = required("replies whose cost is an estimate")
     unknown_replies: int = required("replies whose cost is unknown (not in costUsd)")
     label: str = required("display-ready: replies, tokens and cost on one line")
+    cost_text: str = required("display-ready: the cost alone (`$0.0053`, `$0.0053 (1 unknown)`, `cost unknown`), "
+                              "for a status bar")
 
 
 @dataclass

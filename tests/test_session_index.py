@@ -36,7 +36,7 @@ def test_pages_newest_first_with_a_cursor_and_a_filter(tmp_path: Path) -> None:
         "description": "deepseek · m", "detail": "1970-01-01 · 2 messages",
         # Its reply was saved without usage (as before hermesd counted it): counted, its cost unknown.
         "usage": {"replies": 1, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0, "estimatedReplies": 0,
-                  "unknownReplies": 1, "label": "1 reply · 0 in / 0 out · cost unknown"},
+                  "unknownReplies": 1, "label": "1 reply · 0 in / 0 out · cost unknown", "costText": "cost unknown"},
     }
     second = store.page(limit=3, cursor=first.next_cursor)
     third = store.page(limit=3, cursor=second.next_cursor)

@@ -49,6 +49,8 @@ async def test_reported_cost_on_pareto_code_with_the_routed_model(start_daemon, 
     total = second["sessionUsage"]
     assert total["replies"] == 2 and total["costUsd"] == pytest.approx(0.0053) and total["unknownReplies"] == 0
     assert total["label"] == (f"2 replies · {total['inputTokens']:,} in / {total['outputTokens']:,} out · $0.0053")
+    assert total["costText"] == "$0.0053"
+    assert second["usage"]["context"] == f"context {second['usage']['contextTokens']:,}, summary at 32,000"
     # Saved with the turn: reopening shows the same footers and totals; the list row carries them.
     saved = await daemon.request("hermes/getSession", {"sessionId": first["sessionId"]})
     replies = [m for m in saved["messages"] if m["role"] == "assistant"]
@@ -155,7 +157,7 @@ async def test_sessions_saved_before_usage_was_counted_show_cost_unknown(start_d
     daemon = await start_daemon()
     saved = await daemon.request("hermes/getSession", {"sessionId": "s-old1"})
     reply = saved["messages"][1]
-    assert reply["usage"] == {"costSource": "unknown", "footer": "m · cost unknown"}
+    assert reply["usage"] == {"costSource": "unknown", "footer": "m · cost unknown"}  # no context: nothing counted
     assert saved["usage"]["unknownReplies"] == 1 and saved["usage"]["label"] == "1 reply · 0 in / 0 out · cost unknown"
 
 

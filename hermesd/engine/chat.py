@@ -26,7 +26,7 @@ from hermesd.engine import attachments as attachments_mod
 from hermesd.settings import config as config_mod
 from hermesd.engine import fallback, readiness, spending
 from hermesd.engine.pricing import PriceBooks
-from hermesd.engine.usage import footer, reply_usage
+from hermesd.engine.usage import context_text, footer, reply_usage
 from hermesd.settings.credentials import redact
 from hermesd.engine.errors import HermesError
 from hermesd.protocol import (
@@ -524,6 +524,7 @@ class ChatEngine:
             usage = self.usage_of(run.target, run.finish, session, run.cfg)
             assistant["usage"] = to_wire(usage)
             usage.footer = footer(usage, session.model, result.routed_model)
+            usage.context = context_text(usage) or None
             result.usage = usage
         if result.fallbacks and result.answered_by is not None:
             assistant["answeredBy"] = to_wire(result.answered_by)

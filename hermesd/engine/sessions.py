@@ -164,10 +164,11 @@ def _message(saved: dict[str, Any], *, last: bool = False) -> SessionMessage:
         message.notice = message.notice or INTERRUPTED_NOTICE
         message.retryable = last or None
     if message.role == "assistant" and (message.usage is not None or message.content):
-        from hermesd.engine.usage import footer
+        from hermesd.engine.usage import context_text, footer
 
         usage = message.usage or Usage(cost_source="unknown")  # saved before hermesd counted usage
         usage.footer = footer(usage, message.model, message.routed_model)
+        usage.context = context_text(usage) or None
         message.usage = usage
     return message
 

@@ -130,16 +130,16 @@ def totals(values: Any = None) -> UsageTotals:
     replies, tokens_in, tokens_out, cost, estimated, unknown = [v or 0 for v in (values or [0] * 6)]
     out = UsageTotals(replies=int(replies), input_tokens=int(tokens_in), output_tokens=int(tokens_out),
                       cost_usd=round(float(cost), 10), estimated_replies=int(estimated), unknown_replies=int(unknown),
-                      label="")
-    out.label = totals_text(out)
+                      label="", cost_text="")
+    out.cost_text = totals_cost_text(out)
+    out.label = (f"{out.replies:,} repl{'y' if out.replies == 1 else 'ies'} · {out.input_tokens:,} in / "
+                 f"{out.output_tokens:,} out · {out.cost_text}")
     return out
 
 
-def totals_text(t: UsageTotals) -> str:
-    """"3 replies · 1,234 in / 210 out · $0.0042 (1 estimated, 1 unknown)"."""
+def totals_cost_text(t: UsageTotals) -> str:
+    """"$0.0042 (1 estimated, 1 unknown)", or "cost unknown" when no reply's cost is known."""
+    if t.unknown_replies >= t.replies:
+        return "cost unknown"
     notes = [f"{n} {what}" for n, what in ((t.estimated_replies, "estimated"), (t.unknown_replies, "unknown")) if n]
-    cost = money(t.cost_usd) if t.unknown_replies < t.replies else "cost unknown"
-    if notes and t.unknown_replies < t.replies:
-        cost += f" ({', '.join(notes)})"
-    return (f"{t.replies:,} repl{'y' if t.replies == 1 else 'ies'} · {t.input_tokens:,} in / {t.output_tokens:,} out"
-            f" · {cost}")
+    return money(t.cost_usd) + (f" ({', '.join(notes)})" if notes else "")
