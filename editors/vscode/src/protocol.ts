@@ -295,6 +295,8 @@ export interface UsageTotals {
   unknownReplies: number;
   /** display-ready: replies, tokens and cost on one line */
   label: string;
+  /** display-ready: the cost alone (`$0.0053`, `$0.0053 (1 unknown)`, `cost unknown`), for a status bar */
+  costText: string;
 }
 
 /** One spending cap (usage.daily_limit_usd / usage.monthly_limit_usd) and how much of it is used. */
@@ -586,6 +588,8 @@ export interface Usage {
   summarizeAt?: number;
   /** display-ready: one line to show under the reply (model, tokens, cost, context) */
   footer?: string;
+  /** display-ready: the context meter alone (`context 1,444 / 200,000 (1%), summary at 32,000`) */
+  context?: string;
 }
 
 /** hermes/cancel's params. */
