@@ -146,27 +146,14 @@ class PriceBooks:
 
 
 def fetch(url: str, headers: dict[str, str]) -> dict[str, Price] | None:
-    """GET the catalog; None when it cannot be read. Redirects stay within the catalog's origin."""
-    if not url.startswith(("http://", "https://")):
-        return None
-    import httpx
+    """GET the catalog (as the plugins' catalogs are fetched: redirects within its origin); None when it cannot be read."""
+    from providers.base import fetch_catalog
 
-    from providers.base import MAX_REDIRECTS, same_origin
-
-    try:
-        with httpx.Client(timeout=FETCH_TIMEOUT) as client:
-            response = client.get(url, headers=headers)
-            for _ in range(MAX_REDIRECTS):
-                target = response.next_request
-                if target is None or not same_origin(url, target.url):
-                    break
-                response = client.send(target)
-        if response.status_code != 200:
-            return None
-        return parse_catalog(response.json())
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        log.info("price catalog %s not read: %s", url, type(exc).__name__)
+    payload = fetch_catalog(url, headers=headers, timeout=FETCH_TIMEOUT)
+    if payload is None:
+        log.info("price catalog %s not read", url)
         return None
+    return parse_catalog(payload)
 
 
 def _cache_file(provider: str, url: str) -> Path:

@@ -299,14 +299,8 @@ class SessionIndex:
     def page(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
              query: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """Rows newest first, ``limit`` at a time, optionally filtered; and the next page's cursor."""
-        import sqlite3
-
         with self._lock:
-            db = self._conn()
-            try:
-                self._catch_up(db)
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("session index could not catch up: %s", exc)
+            db = self._caught_up()
             where, args = [], []  # type: list[str], list[Any]
             if query:
                 pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -354,19 +348,25 @@ class SessionIndex:
 
     def usage(self, *, since_day: str, by: str) -> list[tuple[str, list[float]]]:
         """Usage sums per ``by`` (day, provider or model) over the days from ``since_day`` on, every file caught up."""
-        import sqlite3
-
         column = {"day": "day", "provider": "provider", "model": "model"}[by]
         sums = ", ".join(f"SUM({c})" for c in _TOTALS)
         with self._lock:
-            db = self._conn()
-            try:
-                self._catch_up(db)
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("session index could not catch up: %s", exc)
+            db = self._caught_up()
             found = db.execute(f"SELECT {column}, {sums} FROM usage WHERE day >= ? GROUP BY {column}",
                                (since_day,)).fetchall()
         return [(key, list(values)) for key, *values in found]
+
+    def _caught_up(self) -> Any:
+        """The database, caught up with files written without the index (a failure only logged: it is a cache).
+        Call with the lock held."""
+        import sqlite3
+
+        db = self._conn()
+        try:
+            self._catch_up(db)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("session index could not catch up: %s", exc)
+        return db
 
     def _catch_up(self, db: Any) -> None:
         seen = db.execute("SELECT value FROM state WHERE key = 'dir_mtime'").fetchone()
