@@ -174,3 +174,39 @@ def test_usage_totals_follow_every_writer_and_survive_a_rebuild(tmp_path: Path) 
     assert rebuilt.index.usage(since_day=today, by="provider") == [("openrouter", expected)]
     (root / f"{session.id}.jsonl").unlink()
     assert rebuilt.index.usage(since_day=today, by="day") == []
+
+
+def test_two_writers_refreshing_the_same_bytes_count_them_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each index adds what the new bytes of a transcript say. Two processes catching up at once (two connections
+    here, in threads) both read the row before either writes it, when they can: the second must then see the
+    first's row, not add the same reply again."""
+    import threading
+
+    root = tmp_path / "sessions"
+    writer = SessionStore(root)
+    session = writer.create(provider="p", model="m", settings=Settings())
+    indexes = [SessionStore(root).index for _ in range(2)]
+    for index in indexes:
+        index.session_totals(session.id)  # each has seen the file as it is now
+    reply = {"role": "assistant", "content": "a", "usage": {"inputTokens": 1, "outputTokens": 1, "costUsd": 0.5,
+                                                             "costSource": "reported"}}
+    monkeypatch.setattr(writer.index, "refresh", lambda *a, **k: None)  # only the two racing indexes read the bytes
+    writer.add_messages(session, {"role": "user", "content": "q"}, reply)
+    both_read = threading.Barrier(2)
+    real_fold = session_index.fold
+
+    def fold(row, lines):  # both reach here with the row as it was, unless one waits for the other's write
+        try:
+            both_read.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pass
+        return real_fold(row, lines)
+
+    monkeypatch.setattr(session_index, "fold", fold)
+    threads = [threading.Thread(target=index.session_totals, args=(session.id,)) for index in indexes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert indexes[0].session_totals(session.id)[:4] == [1, 1, 1, 0.5]
+    assert dict(indexes[1].usage(since_day="1970-01-01", by="model")) == {"m": [1, 1, 1, 0.5, 0, 0]}

@@ -523,7 +523,8 @@ class ChatEngine:
         if run.finish is not None or text:  # a reply the upstream may have charged for (a cut one: cost unknown)
             usage = self.usage_of(run.target, run.finish, session, run.cfg)
             assistant["usage"] = to_wire(usage)
-            usage.footer = footer(usage, session.model, result.routed_model)
+            answered = result.answered_by.model if result.fallbacks and result.answered_by else session.model
+            usage.footer = footer(usage, answered, result.routed_model)
             usage.context = context_text(usage) or None
             result.usage = usage
         if result.fallbacks and result.answered_by is not None:

@@ -236,6 +236,20 @@ class SessionIndex:
             self._conn().execute("DELETE FROM state WHERE key = 'dir_mtime'")
 
     def _refresh(self, db: Any, session_id: str) -> None:
+        """One row brought up to date, in a write transaction: the usage rows add what the new bytes say, so two
+        processes reading the same bytes at once must not both add them (the second sees the first's row)."""
+        if db.in_transaction:
+            self._refresh_now(db, session_id)
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._refresh_now(db, session_id)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _refresh_now(self, db: Any, session_id: str) -> None:
         path = self.root / f"{session_id}.jsonl"
         found = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         row = dict(zip(_COLUMNS, found)) if found else {"id": session_id}
@@ -280,7 +294,7 @@ class SessionIndex:
             db.execute("DELETE FROM sessions")
             return
         known = dict(db.execute("SELECT id, size FROM sessions").fetchall())
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")  # a writer's lock before any row is read again (see _refresh)
         try:
             for session_id in known.keys() - entries.keys():
                 db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
