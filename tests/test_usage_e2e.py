@@ -189,3 +189,24 @@ def test_the_cli_prints_the_footer_the_report_and_doctor_the_spending(isolated_h
     assert "spent today $0.0084, this month $0.0084 (cap $1.00 a day)" in doctor.stdout
     bad = cli("usage", "--since", "last week")
     assert bad.returncode == 2 and "`since` must be a span such as 7d or 24h" in bad.stderr
+
+
+async def test_a_summary_counts_in_the_session_and_the_report(start_daemon, upstream, isolated_home):
+    """auxiliary.compression's summary request costs too: its usage lands in the session's totals and the
+    report's rows under the model that made it."""
+    aux = "google/gemini-flash-1.5"
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": "openai/gpt-4.1"},
+                                 "auxiliary": {"compression": {"model": aux}},
+                                 "context": {"budget_tokens": 1000, "keep_recent_messages": 2}})
+    upstream.reply_text, upstream.usage_cost = "x" * 3000, 0.001
+    daemon = await start_daemon(env=_openrouter(upstream))
+    session = await daemon.request("hermes/newSession")
+    for turn in range(3):
+        last = await daemon.request("hermes/chat", {"sessionId": session["sessionId"], "message": f"turn {turn}"})
+    summaries = [r for r in _chats(upstream) if r.json["model"] == aux]
+    assert len(summaries) >= 1
+    replies = 3 + len(summaries)
+    assert last["sessionUsage"]["replies"] == replies
+    assert last["sessionUsage"]["costUsd"] == pytest.approx(0.001 * replies)
+    report = await daemon.request("hermes/usageReport", {"by": "model"})
+    assert {r["key"]: r["totals"]["replies"] for r in report["rows"]} == {"openai/gpt-4.1": 3, aux: len(summaries)}
