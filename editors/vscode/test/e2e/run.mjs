@@ -784,8 +784,9 @@ await step('Open Conversation reopens an earlier conversation and continues it',
   if (!reopened.startsWith('pareto-code → qwen/qwen3-coder · ') || !reopened.includes(' · $0.0042 · ')) {
     throw new Error(`reopened footer: ${reopened}`);
   }
-  if (!((await chat.locator('#session-usage').textContent()) ?? '').includes('$0.0042')) {
-    throw new Error('the reopened conversation has no session total');
+  const reopenedTotal = (await chat.locator('#session-usage').textContent()) ?? '';
+  if (!/^\d+ replies · [\d,]+ in \/ [\d,]+ out · \$0\.\d+/.test(reopenedTotal)) {
+    throw new Error(`the reopened conversation's session total: ${reopenedTotal}`);
   }
   await upstreamPost('/__config', { reply_text: 'Sure, in Rust too.', chunk_count: 2, chunk_delay: 0, routed_model: null });
   await sendPrompt('And in Rust?');
