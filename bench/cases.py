@@ -596,8 +596,9 @@ async def b8(ctx: Ctx) -> list[Row]:
 # -- B9 ------------------------------------------------------------------------
 
 
-def _write_sessions(sessions_dir: Path, count: int) -> None:
-    """``count`` saved conversations as the daemon writes them: a meta record and six messages each."""
+def _write_sessions(sessions_dir: Path, count: int, *, usage: bool = False) -> None:
+    """``count`` saved conversations as the daemon writes them: a meta record and six messages each
+    (``usage``: each reply with its tokens and cost, as replies since issue 34 are saved)."""
     sessions_dir.mkdir(parents=True, exist_ok=True)
     base = time.time() - count
     for i in range(count):
@@ -609,6 +610,9 @@ def _write_sessions(sessions_dir: Path, count: int) -> None:
                             + "how do I make this function faster? " * 4, "at": at})
             records.append({"type": "message", "role": "assistant", "content": "Use a cache. " * 30,
                             "model": "deepseek-chat", "stopReason": "end_turn", "at": at})
+            if usage:
+                records[-1]["usage"] = {"inputTokens": 120 + turn, "outputTokens": 90, "costUsd": 0.0004,
+                                        "costSource": "estimated", "priceSource": "deepseek /models of 2026-12-06"}
         (sessions_dir / f"{sid}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
@@ -652,6 +656,40 @@ async def b9(ctx: Ctx) -> list[Row]:
         Row("B9", f"first listing after an upgrade: index built from {big:,} transcripts (once)", _ms(build),
             "-", "-", "-", None),
     ]
+
+
+# -- B11 -----------------------------------------------------------------------
+
+
+async def _usage_report(ctx: Ctx, name: str, count: int, reps: int) -> float:
+    """Median time of ``hermes/usageReport {by: model, since: 30d}`` on a fresh daemon whose index is built."""
+    home = Home(ctx.root, name)
+    env = home.env(ctx.upstream.url)
+    _write_sessions(Path(env["HERMESD_DATA_DIR"]) / "sessions", count, usage=True)
+    times = []
+    for rep in range(reps + 1):
+        daemon = await Daemon.spawn(env)
+        try:
+            await daemon.client.initialize()
+            t0 = time.monotonic()
+            report = await daemon.client.request("hermes/usageReport", {"by": "model", "since": "30d"})
+            took = time.monotonic() - t0
+            assert report["total"]["replies"] == 3 * count, report["total"]
+            if rep:  # the first daemon built the index from the transcripts (an upgrade): B9 reports that
+                times.append(took)
+        finally:
+            await daemon.close()
+    return median(times)
+
+
+async def b11(ctx: Ctx) -> list[Row]:
+    """Spending over every saved session: hermes/usageReport at 10,000 sessions beside 100."""
+    big, small, reps = ctx.size(10_000, 300), 100, ctx.size(5, 1)
+    t_small = await _usage_report(ctx, "b11-small", small, reps)
+    t_big = await _usage_report(ctx, "b11-big", big, reps)
+    ratio = t_big / t_small
+    return [Row("B11", f"fresh daemon's hermes/usageReport by model, {big:,} saved sessions ({3 * big:,} replies)",
+                _ms(t_big), f"{small} sessions {_ms(t_small)}", f"{ratio:.2f}×", "≤ 1.5×", ratio <= 1.5)]
 
 
 # -- B10 -----------------------------------------------------------------------
@@ -769,5 +807,5 @@ def _c2_section(total: float, ranked: list[tuple[str, float]], runs: int) -> str
     return "\n".join(lines)
 
 
-CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9, "B10": b10,
+CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9, "B10": b10, "B11": b11,
          "C1": shared.c1, "C1s": shared.c1s, "C2": c2, "A1": acp.a1}

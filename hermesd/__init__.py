@@ -1,7 +1,7 @@
 """hermesd: one daemon for every editor to reach large language models."""
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 2.1
 
 # How a user installs this daemon while it is not published on a package registry
 # (`pip install hermesd-lsp` finds nothing): from a checkout, as the README's first

@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sessions", help="list saved conversations")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("usage", help="tokens and cost of saved conversations by day, provider or model, "
+                       "and spending against the caps")
+    p.add_argument("--since", default=None, help="how far back: 7d, 24h, 30d (default) or a date 2026-12-01")
+    p.add_argument("--by", choices=("day", "provider", "model"), default="day", help="one row per day (default), "
+                   "provider or model")
+    p.add_argument("--json", action="store_true", help="print hermes/usageReport's result")
     return parser
 
 
@@ -179,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "plugins": _plugins,
         "sessions": _sessions,
         "acp": lambda _args: _acp(),
+        "usage": _usage,
         "setup": _setup,
         "plugins": _plugins,
     }[args.command]
@@ -556,6 +564,8 @@ def _report_chat(args: argparse.Namespace, result: dict[str, Any]) -> int:
             sys.stdout.write("\n")
         if result.get("routedModel"):
             print(f"(routed to {result['routedModel']})", file=sys.stderr)
+        if (result.get("usage") or {}).get("footer"):
+            print(f"({result['usage']['footer']})", file=sys.stderr)
         if result.get("fallbacks"):
             by = result["answeredBy"]
             why = ", ".join(f"{f['provider']}/{f['model']}: {f['error']['kind']}"
@@ -669,6 +679,24 @@ def _sessions(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(f"{row.session_id}  {row.updated_at}  {row.provider}/{row.model}  {row.title}")
+    return EXIT_OK
+
+
+def _usage(args: argparse.Namespace) -> int:
+    from hermesd.engine import spending
+    from hermesd.engine.sessions import SessionStore
+    from hermesd.protocol import ParamsError, to_wire
+    from hermesd.settings import config
+
+    try:
+        report = spending.report(SessionStore().index, config.load(), since=args.since, by=args.by)
+    except ParamsError as exc:
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        _emit_json(to_wire(report))
+    else:
+        print(report.text)
     return EXIT_OK
 
 

@@ -58,7 +58,7 @@ ERROR_CODES: dict[str, int] = {
 
 ChatErrorKind = Literal[
     "auth", "rate_limited", "quota", "context_length", "model_not_found", "network", "timeout",
-    "bad_response", "plugin_error", "config_error", "storage",
+    "bad_response", "plugin_error", "config_error", "storage", "spending_limit",
 ]
 StopReason = Literal["end_turn", "max_tokens", "cancelled", "error"]
 ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
@@ -106,7 +106,8 @@ class ParamsError(ValueError):
 class HermesCapabilities:
     """The `capabilities.experimental.hermes` block of the initialize result."""
 
-    protocol_version: int = required("the protocol version; a client refuses a daemon whose major version differs")
+    protocol_version: float = required("the protocol version, major.minor (a minor adds optional fields and methods); "
+                                       "a client refuses a daemon whose major version (its integer part) differs")
     methods: list[str] = required("the hermes/* methods this daemon answers")
 
 
@@ -483,12 +484,42 @@ class FallbackAttempt:
     error: ChatError = required("why it failed")
 
 
+CostSource = Literal["reported", "estimated", "unknown"]
+
+
 @dataclass
 class Usage:
-    """Token counts the upstream reported."""
+    """What one reply used: the upstream's token counts, its cost, and how full the conversation is."""
 
-    input_tokens: int | None = doc("prompt tokens")
-    output_tokens: int | None = doc("reply tokens")
+    input_tokens: int | None = doc("prompt tokens, cached ones included")
+    output_tokens: int | None = doc("reply tokens, reasoning included")
+    reasoning_tokens: int | None = doc("reasoning tokens (part of outputTokens)")
+    cache_read_tokens: int | None = doc("prompt tokens read from the provider's cache (part of inputTokens)")
+    cache_write_tokens: int | None = doc("prompt tokens written to the provider's cache (part of inputTokens)")
+    cost_usd: float | None = doc("what the reply cost in US dollars; absent when unknown")
+    cost_source: CostSource | None = doc("reported (the upstream's own figure), estimated (tokens × catalog price, "
+                                         "priceSource names it; 0 for a local server), unknown")
+    price_source: str | None = doc("for estimated costs: the price's source and date, or `local server`")
+    context_tokens: int | None = doc("the conversation's tokens after this reply (its input and output)")
+    context_length: int | None = doc("the model's context window, from its catalog")
+    summarize_at: int | None = doc("the session's summary threshold (context.budget_tokens), on the same scale")
+    footer: str | None = doc("display-ready: one line to show under the reply (model, tokens, cost, context)")
+    context: str | None = doc("display-ready: the context meter alone (`context 1,444 / 200,000 (1%), summary at 32,000`)")
+
+
+@dataclass
+class UsageTotals:
+    """What a set of replies used and cost (a session, a day, a model)."""
+
+    replies: int = required("replies counted (summaries included)")
+    input_tokens: int = required("prompt tokens")
+    output_tokens: int = required("reply tokens")
+    cost_usd: float = required("reported and estimated costs added, in US dollars")
+    estimated_replies: int = required("replies whose cost is an estimate")
+    unknown_replies: int = required("replies whose cost is unknown (not in costUsd)")
+    label: str = required("display-ready: replies, tokens and cost on one line")
+    cost_text: str = required("display-ready: the cost alone (`$0.0053`, `$0.0053 (1 unknown)`, `cost unknown`), "
+                              "for a status bar")
 
 
 @dataclass
@@ -505,7 +536,8 @@ class ChatResult:
     routed_model: str | None = doc("the model the upstream says it used, when it differs")
     answered_by: Target | None = doc("who this result came from")
     fallbacks: list[FallbackAttempt] | None = doc("attempts that failed before the first token")
-    usage: Usage | None = doc("token counts")
+    usage: Usage | None = doc("tokens, cost and context of this reply")
+    session_usage: UsageTotals | None = doc("the session's totals, this reply included")
     error: ChatError | None = doc("present when stopReason is error (or kind storage)")
     notice: str | None = doc("display-ready: why the daemon ended this reply early (it is stopping); "
                              "the partial text is saved")
@@ -583,6 +615,7 @@ class SessionSummary:
     description: str = required("display-ready: provider · the model's short label (empty when neither is set)")
     detail: str = required("display-ready: how long ago, and how many messages (\"5 min ago · 4 messages\")")
     parent_session_id: str | None = doc("the session it was forked from")
+    usage: UsageTotals | None = doc("what its replies used and cost")
 
 
 @dataclass
@@ -618,6 +651,8 @@ class SessionMessage:
                              "or cancelled as it stopped); show it with the reply")
     retryable: bool | None = doc("true on the last message when that reply never ended (interrupted): the editor "
                                  "offers Retry, which sends the user message before it again in this session")
+    usage: Usage | None = doc("on a reply: what it used and cost (costSource unknown for replies saved before "
+                              "hermesd counted usage)")
 
 
 @dataclass
@@ -634,6 +669,49 @@ class GetSessionResult:
     model_chosen: bool | None = doc("its model was chosen for it (hermes/selectModel with its sessionId): it keeps that model "
                                     "when the default changes")
     model_label: str | None = doc("the model's short form to show (a path's file name), when it differs from `model`")
+    usage: UsageTotals | None = doc("what its replies used and cost")
+
+
+UsageGrouping = Literal["day", "provider", "model"]
+
+
+@dataclass
+class UsageReportParams:
+    """hermes/usageReport's params."""
+
+    since: str | None = doc("how far back: `7d`, `24h`, `30d` or a date (`2026-12-01`); default 30d")
+    by: UsageGrouping | None = doc("one row per day (default), provider or model")
+
+
+@dataclass
+class UsageRow:
+    """One row of hermes/usageReport."""
+
+    key: str = required("the day (YYYY-MM-DD), provider or model")
+    totals: UsageTotals = required("what it used and cost")
+
+
+@dataclass
+class SpendingLimit:
+    """One spending cap (usage.daily_limit_usd / usage.monthly_limit_usd) and how much of it is used."""
+
+    period: Literal["day", "month"] = required("day or month")
+    limit_usd: float = required("the cap")
+    spent_usd: float = required("spent in this period so far (reported and estimated costs)")
+
+
+@dataclass
+class UsageReportResult:
+    """hermes/usageReport's result, from the session index."""
+
+    since: str = required("the first day counted (YYYY-MM-DD)")
+    by: UsageGrouping = required("how rows are grouped")
+    rows: list[UsageRow] = required("newest day first, else the costliest first")
+    total: UsageTotals = required("every row added")
+    today_usd: float = required("spent today (reported and estimated costs)")
+    month_usd: float = required("spent this month")
+    text: str = required("display-ready: the report as lines of text")
+    limits: list[SpendingLimit] | None = doc("the spending caps set")
 
 
 @dataclass
@@ -720,6 +798,7 @@ METHODS: dict[str, Method] = {
     "hermes/listProviders": Method(ListProvidersParams, ListProvidersResult, "every provider and whether it is configured"),
     "hermes/listModels": Method(ListModelsParams, ListModelsResult, "one provider's models: live, cached or curated"),
     "hermes/listPicker": Method(ListPickerParams, ListPickerResult, "the model picker, display-ready"),
+    "hermes/usageReport": Method(UsageReportParams, UsageReportResult, "tokens and cost by day, provider or model"),
     "hermes/selectModel": Method(SelectModelParams, SelectModelResult, "write provider, model (and score) in one atomic write"),
     "hermes/getConfig": Method(NoParams, GetConfigResult, "the effective configuration, secrets masked"),
     "hermes/setConfig": Method(SetConfigParams, SetConfigResult, "validate and write one key atomically"),

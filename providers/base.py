@@ -217,7 +217,17 @@ def same_origin(a: Any, b: Any) -> bool:
 
 
 def fetch_model_ids(url: str, *, headers: dict[str, str], timeout: float) -> list[str] | None:
-    """GET a ``/models`` style catalog; accept a bare list or ``{"data": [...]}``.
+    """GET a ``/models`` style catalog; accept a bare list or ``{"data": [...]}``."""
+    payload = fetch_catalog(url, headers=headers, timeout=timeout)
+    items = payload.get("data") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        return None
+    ids = [item.get("id") if isinstance(item, dict) else item for item in items]
+    return [i for i in ids if isinstance(i, str) and i]
+
+
+def fetch_catalog(url: str, *, headers: dict[str, str], timeout: float) -> Any:
+    """GET a ``/models`` style catalog and return its JSON, or None on any failure.
 
     Redirects are followed within the catalog's origin only (see :func:`same_origin`).
     """
@@ -235,11 +245,6 @@ def fetch_model_ids(url: str, *, headers: dict[str, str], timeout: float) -> lis
                 response = client.send(target)
         if response.status_code != 200:
             return None
-        payload = response.json()
+        return response.json()
     except (httpx.HTTPError, httpx.InvalidURL, json.JSONDecodeError, ValueError):
         return None
-    items = payload.get("data") if isinstance(payload, dict) else payload
-    if not isinstance(items, list):
-        return None
-    ids = [item.get("id") if isinstance(item, dict) else item for item in items]
-    return [i for i in ids if isinstance(i, str) and i]

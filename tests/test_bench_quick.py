@@ -29,7 +29,7 @@ def test_bench_quick_runs_every_benchmark(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     report = output.read_text(encoding="utf-8")
     ids = set(re.findall(r"^\| (B\d+) \|", report, flags=re.MULTILINE))
-    assert ids == {f"B{i}" for i in range(1, 11)}, report
+    assert ids == {f"B{i}" for i in range(1, 12)}, report
     assert re.search(r"^\| B6 \| daemon CPU per chat, .* short replies", report, flags=re.MULTILINE), report
     assert "CPUs [" in report  # the table names the machine's CPU model
     assert re.search(r"^\| C1 \|", report, flags=re.MULTILINE) and re.search(r"^\| C1s \|", report, flags=re.MULTILINE)
@@ -38,7 +38,7 @@ def test_bench_quick_runs_every_benchmark(tmp_path: Path) -> None:
     assert re.search(r"^\| A1 \| daemon running, SDK loaded: a new `hermesd acp`", report, flags=re.MULTILINE), report
     assert "### C2: what a cold `hermesd chat` imports" in report and "| `hermesd` |" in report
     assert "crashed" not in report
-    for i in range(1, 11):
+    for i in range(1, 12):
         assert re.search(rf"^B{i} ", proc.stdout, flags=re.MULTILINE), proc.stdout
 
 

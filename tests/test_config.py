@@ -45,6 +45,8 @@ EXPECTED_DEFAULTS = {
     "catalog.ttl_seconds": 3600,
     "daemon.idle_timeout": 300,
     "daemon.stop_grace": 5.0,
+    "usage.daily_limit_usd": None,
+    "usage.monthly_limit_usd": None,
 }
 # hermesd's older names, read and written as the Hermes keys (docs/config.md).
 EXPECTED_ALIASES = {
@@ -218,6 +220,8 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "catalog.ttl_seconds": (-1, "-1", "must be a whole number of at least 0"),
     "daemon.idle_timeout": (0, "0", "must be a whole number of at least 1"),
     "daemon.stop_grace": (301, "301", "must be a number from 0.0 to 300.0"),
+    "usage.daily_limit_usd": (-1, "-1", "must be a number from 0.0 to 1000000.0"),
+    "usage.monthly_limit_usd": ("lots", '"lots"', "must be a number from 0.0 to 1000000.0"),
 }
 
 

@@ -74,6 +74,7 @@ async def test_the_daemons_replies_fit_their_types(start_daemon, isolated_home):
         "hermes/describeConfig": {},
         "hermes/listPicker": {},
         "hermes/selectModel": {"provider": "openrouter", "model": "openrouter/pareto-code", "minCodingScore": "0.7"},
+        "hermes/usageReport": {"by": "model", "since": "7d"},
     }
     for method, params in calls.items():
         result = await daemon.request(method, params)
@@ -109,6 +110,8 @@ async def test_the_daemons_optional_parts_fit_their_types_too(start_daemon, upst
     upstream.fail(status=401)
     second = await daemon.request("hermes/chat", {"sessionId": first["sessionId"], "message": "again"})
     assert second["error"]["kind"] == "auth"
+    assert first["usage"]["footer"] and first["sessionUsage"]["replies"] == 1  # usage, cost and totals: strictly typed
+    parse(protocol.ChatResult, first, strict=True)
     saved = await daemon.request("hermes/getSession", {"sessionId": first["sessionId"]})
     assert saved["messages"][0]["attachments"] == [selection]
     assert saved["messages"][-1]["stopReason"] == "error" and saved["messages"][-1]["error"]["kind"] == "auth"

@@ -46,6 +46,7 @@ METHODS = (
     "hermes/planApply",
     "hermes/getSession",
     "hermes/doctor",
+    "hermes/usageReport",
 )
 
 
@@ -115,6 +116,9 @@ WRONG_TYPES = [
     ("hermes/setConfig", {"key": "network.timeout", "value": "soon"}, "network.timeout"),
     ("hermes/setConfig", {"key": "model.max_tokens", "value": 1.5}, "model.max_tokens"),
     ("hermes/setConfig", {"key": "openrouter.provider_preferences", "value": [1]}, "openrouter.provider_preferences"),
+    ("hermes/usageReport", {"since": 7}, "since"),
+    ("hermes/usageReport", {"by": "week"}, "by"),
+    ("hermes/usageReport", {"since": "last week"}, "since"),
     ("hermes/newSession", {"provider": 5}, "provider"),
     ("hermes/newSession", {"system": {"a": 1}}, "system"),
     ("hermes/newSession", {"parentSessionId": True}, "parentSessionId"),
@@ -428,6 +432,8 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "hermes/getSession": {"sessionId": sessions},
         "hermes/doctor": {"providers": st.lists(_PROVIDERS, max_size=3), "probe": st.booleans(),
                           "workDoneToken": st.one_of(st.none(), st.text(max_size=8))},
+        "hermes/usageReport": {"since": st.one_of(_text, st.sampled_from(["7d", "24h", "0d", "99999d", "2026-02-30"])),
+                               "by": st.sampled_from(["day", "provider", "model", "week"])},
     }
 
 

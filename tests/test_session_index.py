@@ -34,6 +34,9 @@ def test_pages_newest_first_with_a_cursor_and_a_filter(tmp_path: Path) -> None:
         "sessionId": ids[6], "title": "question 6 about rust", "provider": "deepseek", "model": "m",
         "updatedAt": "1970-01-01T00:16:46Z", "messageCount": 2,
         "description": "deepseek · m", "detail": "1970-01-01 · 2 messages",
+        # Its reply was saved without usage (as before hermesd counted it): counted, its cost unknown.
+        "usage": {"replies": 1, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0, "estimatedReplies": 0,
+                  "unknownReplies": 1, "label": "1 reply · 0 in / 0 out · cost unknown", "costText": "cost unknown"},
     }
     second = store.page(limit=3, cursor=first.next_cursor)
     third = store.page(limit=3, cursor=second.next_cursor)
@@ -142,3 +145,68 @@ def test_a_row_carries_its_display_lines(tmp_path: Path) -> None:
     assert row.detail == "just now · 2 messages"
     bare = sessions.index_row({"id": "s-x", "title": "", "provider": "", "model": "", "updated_at": 0.0, "message_count": 1})
     assert bare.title == "(empty)" and bare.description == "" and bare.detail.endswith(" · 1 message")
+
+
+def test_usage_totals_follow_every_writer_and_survive_a_rebuild(tmp_path: Path) -> None:
+    """Per-session totals and per-day rows come from the transcripts: another writer's replies, a summary's
+    cost, a deleted file and a rebuilt index all give the same sums."""
+    from hermesd.engine.session_index import day_of
+
+    root = tmp_path / "sessions"
+    mine, theirs = SessionStore(root), SessionStore(root)
+    session = mine.create(provider="openrouter", model="openrouter/pareto-code", settings=Settings())
+    reply = {"role": "assistant", "content": "a", "model": "openrouter/pareto-code", "routedModel": "x/y",
+             "usage": {"inputTokens": 10, "outputTokens": 5, "costUsd": 0.25, "costSource": "reported"}}
+    mine.add_messages(session, {"role": "user", "content": "q"}, reply)
+    other = theirs.get(session.id)
+    theirs.add_messages(other, {"role": "user", "content": "q2"},
+                        {**reply, "usage": {"inputTokens": 1, "outputTokens": 1, "costUsd": 0.5, "costSource": "estimated"}})
+    theirs.replace_with_summary(other, "sum", 2, usage={"inputTokens": 7, "outputTokens": 2, "costSource": "unknown"},
+                                provider="openrouter", model="cheap/aux")
+    expected = [3, 18, 8, 0.75, 1, 1]
+    assert mine.index.session_totals(session.id) == expected
+    today = day_of(__import__("time").time())
+    by_model = dict(mine.index.usage(since_day=today, by="model"))
+    assert by_model == {"x/y": [2, 11, 6, 0.75, 1, 0], "cheap/aux": [1, 7, 2, 0.0, 0, 1]}
+    mine.index.close()
+    shutil.rmtree(root / ".index")
+    rebuilt = SessionStore(root)
+    assert rebuilt.index.usage(since_day=today, by="provider") == [("openrouter", expected)]
+    (root / f"{session.id}.jsonl").unlink()
+    assert rebuilt.index.usage(since_day=today, by="day") == []
+
+
+def test_two_writers_refreshing_the_same_bytes_count_them_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each index adds what the new bytes of a transcript say. Two processes catching up at once (two connections
+    here, in threads) both read the row before either writes it, when they can: the second must then see the
+    first's row, not add the same reply again."""
+    import threading
+
+    root = tmp_path / "sessions"
+    writer = SessionStore(root)
+    session = writer.create(provider="p", model="m", settings=Settings())
+    indexes = [SessionStore(root).index for _ in range(2)]
+    for index in indexes:
+        index.session_totals(session.id)  # each has seen the file as it is now
+    reply = {"role": "assistant", "content": "a", "usage": {"inputTokens": 1, "outputTokens": 1, "costUsd": 0.5,
+                                                             "costSource": "reported"}}
+    monkeypatch.setattr(writer.index, "refresh", lambda *a, **k: None)  # only the two racing indexes read the bytes
+    writer.add_messages(session, {"role": "user", "content": "q"}, reply)
+    both_read = threading.Barrier(2)
+    real_fold = session_index.fold
+
+    def fold(row, lines):  # both reach here with the row as it was, unless one waits for the other's write
+        try:
+            both_read.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pass
+        return real_fold(row, lines)
+
+    monkeypatch.setattr(session_index, "fold", fold)
+    threads = [threading.Thread(target=index.session_totals, args=(session.id,)) for index in indexes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert indexes[0].session_totals(session.id)[:4] == [1, 1, 1, 0.5]
+    assert dict(indexes[1].usage(since_day="1970-01-01", by="model")) == {"m": [1, 1, 1, 0.5, 0, 0]}

@@ -27,7 +27,8 @@ any prefix works (``/v1/chat/completions``, ``/api/v1/chat/completions``,
 * ``POST .../chat/completions`` -- OpenAI Chat Completions (SSE when ``"stream": true``)
 * ``POST .../responses``        -- OpenAI Responses API (SSE when ``"stream": true``)
 * ``POST .../messages``         -- Anthropic Messages (SSE when ``"stream": true``)
-* ``GET  .../models``           -- ``{"object": "list", "data": [{"id": ..., "object": "model"}]}``
+* ``GET  .../models``           -- ``{"object": "list", "data": [{"id": ..., "object": "model"}]}`` (an entry given
+  as a dict, such as OpenRouter's with ``pricing`` and ``context_length``, is served as it is)
 * anything else                 -- 404 with an OpenAI-style error body (still recorded)
 
 Control endpoints (never recorded, never faulted) so that tests written in
@@ -112,6 +113,10 @@ DEFAULTS: dict[str, Any] = {
     # chat/completions delta key for reasoning_text ("reasoning" = OpenRouter,
     # "reasoning_content" = DeepSeek/vLLM style).
     "reasoning_field": "reasoning",
+    # OpenRouter's usage accounting in the last chat/completions chunk: ``usage.cost`` (USD; None: left out, as
+    # servers without accounting do) and the prompt's cached tokens (``prompt_tokens_details``; None: left out).
+    "usage_cost": 0.00042,
+    "cached_tokens": None,
 }
 
 STREAM_FAULTS = frozenset({"stall", "reset", "malformed_sse", "invalid_json_chunk", "truncated", "oversized"})
@@ -263,6 +268,8 @@ class _Ctx:
         self.reasoning_tokens = len(self.reasoning.split()) if self.reasoning else 0
         self.completion_tokens = max(1, len(self.text.split())) + self.reasoning_tokens
         self.total_tokens = self.prompt_tokens + self.completion_tokens
+        self.usage_cost = up.usage_cost
+        self.cached_tokens = min(up.cached_tokens, self.prompt_tokens) if up.cached_tokens is not None else None
         self.n = n
         self.id = f"chatcmpl-upstream{n}"
         self.resp_id = f"resp_upstream{n:08d}"
@@ -283,6 +290,10 @@ def _chat_usage(c: _Ctx) -> dict[str, Any]:
     }
     if c.reasoning_tokens:
         usage["completion_tokens_details"] = {"reasoning_tokens": c.reasoning_tokens}
+    if c.cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": c.cached_tokens, "cache_write_tokens": 0}
+    if c.usage_cost is not None:
+        usage["cost"] = c.usage_cost
     return usage
 
 
@@ -910,6 +921,8 @@ class Upstream:
     reasoning_text: str | None
     finish_reason: str
     reasoning_field: str
+    usage_cost: float | None
+    cached_tokens: int | None
 
     def __init__(self, port: int = 0) -> None:
         self._lock = threading.Condition()

@@ -24,7 +24,9 @@ from typing import Any, Callable, Iterator
 
 from hermesd.engine import attachments as attachments_mod
 from hermesd.settings import config as config_mod
-from hermesd.engine import fallback, readiness
+from hermesd.engine import fallback, readiness, spending
+from hermesd.engine.pricing import PriceBooks
+from hermesd.engine.usage import context_text, footer, reply_usage
 from hermesd.settings.credentials import redact
 from hermesd.engine.errors import HermesError
 from hermesd.engine.labels import short_label
@@ -203,6 +205,8 @@ class Run:
     writing: asyncio.Future | None = None  # a write-ahead of the reply so far, in progress
     ended: bool = False  # its reply is being recorded: no more write-aheads
     notice: str | None = None  # why the daemon cancelled it (stopping)
+    target: Resolved | None = None  # the target being asked (the session's, or a fallback)
+    cfg: config_mod.Config | None = None  # the config the chat read
 
 
 class ChatEngine:
@@ -214,6 +218,7 @@ class ChatEngine:
         self._runs: dict[str, Run] = {}
         self._ticker: asyncio.Future | None = None  # the write-ahead timer of every running chat
         self.stopping: str | None = None  # set once the daemon is stopping: why (new chats are refused)
+        self.prices = PriceBooks()  # catalog prices and context lengths, per endpoint
 
     # -- sessions --------------------------------------------------------
 
@@ -513,12 +518,16 @@ class ChatEngine:
         assistant: dict[str, Any] = {"role": "assistant", "content": text, "model": session.model, "stopReason": stop}
         result.reasoning = reasoning or None
         if run.finish is not None:
-            usage = run.finish.usage
-            if usage:
-                result.usage = Usage(input_tokens=usage.get("inputTokens"), output_tokens=usage.get("outputTokens"))
             routed = run.finish.routed_model
             if routed and routed != session.model:
                 result.routed_model = assistant["routedModel"] = routed
+        if run.finish is not None or text:  # a reply the upstream may have charged for (a cut one: cost unknown)
+            usage = self.usage_of(run.target, run.finish, session, run.cfg)
+            assistant["usage"] = to_wire(usage)
+            answered = result.answered_by.model if result.fallbacks and result.answered_by else session.model
+            usage.footer = footer(usage, answered, result.routed_model)
+            usage.context = context_text(usage) or None
+            result.usage = usage
         if result.fallbacks and result.answered_by is not None:
             assistant["answeredBy"] = to_wire(result.answered_by)
         if error is not None:
@@ -529,6 +538,34 @@ class ChatEngine:
         unsaved = self.store.add_messages(session, assistant)
         if unsaved is not None and result.error is None:  # the reply stands; the user learns it is not on disk
             result.error = unsaved.to_protocol()
+        if result.usage is not None:
+            result.session_usage = self.store.totals(session.id)
+
+    def usage_of(self, target: Resolved | None, finish: Finish | None, session: Session,
+                 cfg: config_mod.Config | None) -> Usage:
+        """What a reply of ``target`` used and cost: reported, estimated from its catalog's prices (a local
+        server's cost nothing), or unknown. Blocking (the catalog may be fetched): call it from a thread."""
+        from hermesd.engine import local
+
+        raw = finish.usage if finish is not None else {}
+        summarize_at = session.settings.budget_tokens
+        if target is None or not raw:
+            return reply_usage(raw, price=None, summarize_at=summarize_at)
+        is_local = (local.serves_own_models(target.profile, target.base_url) if target.profile
+                    else local.is_local_url(target.base_url))
+        price, label = None, ""
+        if not is_local and target.api_mode == "chat_completions" and cfg is not None:
+            where = {"provider": target.provider or "custom", "url": _catalog_url(target)}
+            if "cost" in raw:  # reported: a book already held gives the context length; nobody is asked
+                book = self.prices.held(**where)
+            else:
+                book = self.prices.book(**where, headers=_catalog_headers(target), ttl_seconds=cfg.get("catalog.ttl_seconds"))
+            if book is not None:
+                price, label = book.get((finish.routed_model if finish else None) or target.model), book.label
+        usage = reply_usage(raw, price=price, price_label=label, local=is_local, summarize_at=summarize_at)
+        if usage.context_length is None and is_local:
+            usage.context_length = session.settings.ollama_num_ctx
+        return usage
 
     async def _run(self, session: Session, req: ChatRequest, run: Run,
                    on_delta: DeltaCallback | None, result: ChatResult) -> None:
@@ -546,6 +583,11 @@ class ChatEngine:
         refused = readiness.refusal(resolved)
         if refused is not None:  # no credential: nothing leaves the machine unauthenticated
             raise refused
+        if spending.capped(cfg):  # over a spending cap: refused before anything is sent
+            refused = await asyncio.to_thread(spending.refusal, cfg, self.store.index)
+            if refused is not None:
+                raise refused
+        run.cfg = cfg
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)
@@ -569,6 +611,7 @@ class ChatEngine:
                 result.fallbacks = [*(result.fallbacks or []),
                                     FallbackAttempt(provider=tried.provider, model=tried.model, error=failed.to_protocol())]
             result.answered_by = Target(provider=target.provider, model=target.model)
+            run.target = target
             try:
                 await self._attempt(prepared, target, net, retries, session, run, on_delta)
                 return
@@ -629,13 +672,20 @@ class ChatEngine:
                 options,
             )
             net = NetworkSettings.of(cfg)
-            parts = [e.text async for e in open_stream(prepared, aux, net) if isinstance(e, Delta) and e.text]
+            parts, finish = [], None
+            async for event in open_stream(prepared, aux, net):
+                if isinstance(event, Delta):
+                    parts.append(event.text)
+                else:
+                    finish = event
         except HermesError as exc:
             log.warning("summary failed, keeping the full history: %s", exc.message)
             return
         summary = "".join(parts).strip()
         if summary:
-            self.store.replace_with_summary(session, summary, keep)
+            usage = await asyncio.to_thread(self.usage_of, aux, finish, session, cfg)  # the summary's cost counts too
+            self.store.replace_with_summary(session, summary, keep, usage=to_wire(usage), provider=aux.provider,
+                                            model=(finish.routed_model if finish else None) or aux.model)
 
     def _aux_target(self, session: Session, resolved: Resolved, cfg: config_mod.Config) -> Resolved:
         """The auxiliary model: configured, else the profile's cheap model, else the main one."""
@@ -645,6 +695,22 @@ class ChatEngine:
             return aux if s.aux_model else _with_model(aux, aux.profile.default_aux_model if aux.profile else "")
         model = s.aux_model or (resolved.profile.default_aux_model if resolved.profile else "") or resolved.model
         return _with_model(resolved, model)
+
+
+def _catalog_url(target: Resolved) -> str:
+    """Where ``target``'s catalog (its prices, context lengths) is: its plugin's catalog URL, else /models."""
+    if target.profile is not None:
+        return target.profile.catalog_url(target.base_url)
+    return target.base_url.rstrip("/") + "/models"
+
+
+def _catalog_headers(target: Resolved) -> dict[str, str]:
+    """The catalog request's headers: the plugin's own, and the key for its own endpoint (OpenRouter's catalog is
+    public: no key, as its plugin fetches it)."""
+    headers = dict(target.profile.default_headers) if target.profile is not None else {}
+    if target.api_key and target.provider != "openrouter":
+        headers["Authorization"] = f"Bearer {target.api_key}"
+    return headers
 
 
 def _shown(prepared: PreparedRequest) -> PreviewResult:

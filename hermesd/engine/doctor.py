@@ -434,6 +434,27 @@ def model_check(cfg: config_mod.Config) -> Check | None:
     return None
 
 
+def usage_check(cfg: config_mod.Config) -> Check:
+    """Spending so far (today, this month) against the caps, from the session index."""
+    from hermesd.engine import spending
+    from hermesd.engine.sessions import SessionStore
+
+    try:
+        today, month, unknown = spending.spent(SessionStore().index)
+    except Exception as exc:  # noqa: BLE001 - the index is a cache; doctor still reports the rest
+        return Check("usage", "warn", f"spending unknown: the session index could not be read ({exc})")
+    caps = spending.limits(cfg, today, month)
+    summary = spending.spending_line(today, month, caps)
+    if unknown:
+        summary += f"; {unknown} repl{'y' if unknown == 1 else 'ies'} this month of unknown cost not counted"
+    over = [c for c in caps if c.spent_usd >= c.limit_usd]
+    if not over:
+        return Check("usage", "ok", summary)
+    keys = " / ".join(f"usage.{'daily' if c.period == 'day' else 'monthly'}_limit_usd" for c in over)
+    return Check("usage", "warn", summary + ": new chats are refused",
+                 hint=f"raise or remove {keys} (`hermesd config set KEY VALUE`), or wait for the next period")
+
+
 async def run(
     *,
     only: list[str] | None = None,
@@ -455,6 +476,7 @@ async def run(
     checks = (([first] if first else []) + config_checks(cfg) + fallback_checks(cfg) + plugin_checks() + environment_checks()
               + dependency_checks())
     checks.append(pareto_check(cfg))
+    checks.append(await asyncio.to_thread(usage_check, cfg))
     if only:
         wanted = {p.name for p in (providers.get_provider_profile(n) for n in only) if p}
         profiles = [p for p in profiles if p.name in wanted]

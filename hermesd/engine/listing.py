@@ -16,6 +16,7 @@ from hermesd.settings import suggest
 from hermesd.settings import credentials
 from hermesd.settings import config as config_mod
 from hermesd.engine.errors import HermesError
+from hermesd.engine.labels import model_label
 from hermesd.protocol import (
     ConfigErrorInfo,
     CurrentModel,

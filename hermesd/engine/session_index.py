@@ -1,7 +1,9 @@
 """A small SQLite index of saved sessions, so listing never parses transcripts.
 
-One row per session file: title, provider/model, message count, times, and
-how many bytes of the file the row reflects. Every writer (the daemon, the
+One row per session file: title, provider/model, message count, times,
+what its replies used and cost, and how many bytes of the file the row
+reflects; beside it, the same usage per session, day, provider and model
+(``hermes/usageReport`` and the spending caps add those up). Every writer (the daemon, the
 CLI, another daemon) brings a session's row up to date after appending to it
 by reading only the bytes added since; rows are ordered by ``updated_at``
 so the first page of ``hermes/listSessions`` costs the same with 100 or
@@ -20,6 +22,7 @@ import logging
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -35,6 +38,8 @@ MAX_PAGE = 500
 # far under SQLite's 50,000-byte limit (SQLITE_MAX_LIKE_PATTERN_LENGTH) whatever the characters.
 MAX_QUERY = 1000
 
+# Bumped when a table changes: an older index is dropped and rebuilt from the transcripts (it is a cache).
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -45,12 +50,34 @@ CREATE TABLE IF NOT EXISTS sessions (
     model TEXT NOT NULL DEFAULT '',
     parent_id TEXT,
     message_count INTEGER NOT NULL DEFAULT 0,
-    size INTEGER NOT NULL DEFAULT 0
+    size INTEGER NOT NULL DEFAULT 0,
+    replies INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    estimated_replies INTEGER NOT NULL DEFAULT 0,
+    unknown_replies INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_by_time ON sessions (updated_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER);
+CREATE TABLE IF NOT EXISTS usage (
+    session_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    replies INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    estimated_replies INTEGER NOT NULL DEFAULT 0,
+    unknown_replies INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, day, provider, model)
+);
+CREATE INDEX IF NOT EXISTS usage_by_day ON usage (day);
 """
-_COLUMNS = ("id", "updated_at", "created_at", "title", "provider", "model", "parent_id", "message_count", "size")
+_TOTALS = ("replies", "input_tokens", "output_tokens", "cost_usd", "estimated_replies", "unknown_replies")
+_COLUMNS = ("id", "updated_at", "created_at", "title", "provider", "model", "parent_id", "message_count", "size",
+            *_TOTALS)
 
 
 def derive_title(content: Any) -> str:
@@ -59,8 +86,25 @@ def derive_title(content: Any) -> str:
     return text[:TITLE_CHARS] + ("…" if len(text) > TITLE_CHARS else "") if text else ""
 
 
+def day_of(at: float) -> str:
+    """The local calendar day of a timestamp (YYYY-MM-DD): the day a spending cap counts it in."""
+    return time.strftime("%Y-%m-%d", time.localtime(at))
+
+
+def _add_usage(row: dict[str, Any], key: tuple[str, str, str], added: list[float]) -> None:
+    """One reply's usage onto the session's totals and onto ``row["usage"]``, the buckets this fold added to."""
+    for name, value in zip(_TOTALS, added):
+        row[name] = (row.get(name) or 0) + value
+    bucket = row.setdefault("usage", {}).setdefault(key, [0] * len(_TOTALS))
+    for i, value in enumerate(added):
+        bucket[i] += value
+
+
 def fold(row: dict[str, Any], lines: Iterable[bytes]) -> dict[str, Any]:
-    """``row`` advanced over transcript lines (pure: the same rules as loading a session)."""
+    """``row`` advanced over transcript lines (pure: the same rules as loading a session, and
+    :func:`hermesd.engine.usage.count_reply` for what a reply used)."""
+    from hermesd.engine.usage import count_reply
+
     for line in lines:
         try:
             record = json.loads(line)
@@ -77,9 +121,19 @@ def fold(row: dict[str, Any], lines: Iterable[bytes]) -> dict[str, Any]:
             row["message_count"] = row.get("message_count", 0) + 1
             if not row.get("title") and record.get("role") == "user":
                 row["title"] = derive_title(record.get("content"))
+            if record.get("role") == "assistant" and (record.get("usage") or record.get("content")):
+                answered = record.get("answeredBy") if isinstance(record.get("answeredBy"), dict) else {}
+                key = (day_of(at if isinstance(at, (int, float)) else 0),
+                       str(answered.get("provider") or row.get("provider") or ""),
+                       str(record.get("routedModel") or answered.get("model") or record.get("model") or row.get("model") or ""))
+                _add_usage(row, key, count_reply(record.get("usage")))
         elif kind == "summary":
             kept = int(record.get("kept") or 0)
             row["message_count"] = min(row.get("message_count", 0), kept) if kept else 0
+            if isinstance(record.get("usage"), dict):  # what the summary itself cost
+                key = (day_of(at if isinstance(at, (int, float)) else 0), str(record.get("provider") or row.get("provider") or ""),
+                       str(record.get("model") or ""))
+                _add_usage(row, key, count_reply(record["usage"]))
         else:
             continue
         if isinstance(at, (int, float)):
@@ -135,6 +189,9 @@ class SessionIndex:
         with contextlib.suppress(sqlite3.Error):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            db.executescript("DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS state; DROP TABLE IF EXISTS usage;")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.executescript(_SCHEMA)
         return db
 
@@ -179,6 +236,20 @@ class SessionIndex:
             self._conn().execute("DELETE FROM state WHERE key = 'dir_mtime'")
 
     def _refresh(self, db: Any, session_id: str) -> None:
+        """One row brought up to date, in a write transaction: the usage rows add what the new bytes say, so two
+        processes reading the same bytes at once must not both add them (the second sees the first's row)."""
+        if db.in_transaction:
+            self._refresh_now(db, session_id)
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._refresh_now(db, session_id)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _refresh_now(self, db: Any, session_id: str) -> None:
         path = self.root / f"{session_id}.jsonl"
         found = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         row = dict(zip(_COLUMNS, found)) if found else {"id": session_id}
@@ -190,19 +261,28 @@ class SessionIndex:
                     return
                 if start > end:  # the file shrank (rewritten): read it again from the top
                     row, start = {"id": session_id}, 0
+                    db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
                 handle.seek(start)
                 data = handle.read(end - start)
         except FileNotFoundError:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
             return
         complete = data.rfind(b"\n") + 1  # a line still being written is read next time
         row = fold(row, data[:complete].splitlines())
         row["size"] = start + complete
         values = [row.get(c) for c in _COLUMNS]
-        defaults = {"updated_at": 0, "created_at": 0, "title": "", "provider": "", "model": "", "message_count": 0}
+        defaults = {"updated_at": 0, "created_at": 0, "title": "", "provider": "", "model": "", "message_count": 0,
+                    **dict.fromkeys(_TOTALS, 0)}
         values = [defaults.get(c, v) if v is None else v for c, v in zip(_COLUMNS, values)]
         db.execute(f"INSERT OR REPLACE INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                    values)
+        sums = ", ".join(f"{c} = {c} + excluded.{c}" for c in _TOTALS)
+        for (day, provider, model), added in row.get("usage", {}).items():
+            db.execute(f"INSERT INTO usage (session_id, day, provider, model, {', '.join(_TOTALS)}) "
+                       f"VALUES (?, ?, ?, ?, {', '.join('?' * len(_TOTALS))}) "
+                       f"ON CONFLICT (session_id, day, provider, model) DO UPDATE SET {sums}",
+                       (session_id, day, provider, model, *added))
 
     def _reconcile(self, db: Any) -> None:
         """Catch up with files written without the index: stat every file, read what changed."""
@@ -214,10 +294,11 @@ class SessionIndex:
             db.execute("DELETE FROM sessions")
             return
         known = dict(db.execute("SELECT id, size FROM sessions").fetchall())
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")  # a writer's lock before any row is read again (see _refresh)
         try:
             for session_id in known.keys() - entries.keys():
                 db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
             for session_id, size in entries.items():
                 if known.get(session_id) != size:
                     self._refresh(db, session_id)
@@ -232,14 +313,8 @@ class SessionIndex:
     def page(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
              query: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """Rows newest first, ``limit`` at a time, optionally filtered; and the next page's cursor."""
-        import sqlite3
-
         with self._lock:
-            db = self._conn()
-            try:
-                self._catch_up(db)
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("session index could not catch up: %s", exc)
+            db = self._caught_up()
             where, args = [], []  # type: list[str], list[Any]
             if query:
                 pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -269,6 +344,43 @@ class SessionIndex:
         rows = found[:limit]
         next_cursor = f"{rows[-1]['updated_at']!r}:{rows[-1]['id']}" if more and rows else None
         return rows, next_cursor
+
+    def session_totals(self, session_id: str) -> list[float] | None:
+        """One session's usage sums (``replies, input_tokens, output_tokens, cost_usd, estimated_replies,
+        unknown_replies``), its row brought up to date first; None when the index cannot say."""
+        import sqlite3
+
+        try:
+            with self._lock:
+                db = self._conn()
+                self._refresh(db, session_id)
+                found = db.execute(f"SELECT {', '.join(_TOTALS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("session index: no usage totals for %s: %s", session_id, exc)
+            return None
+        return list(found) if found else None
+
+    def usage(self, *, since_day: str, by: str) -> list[tuple[str, list[float]]]:
+        """Usage sums per ``by`` (day, provider or model) over the days from ``since_day`` on, every file caught up."""
+        column = {"day": "day", "provider": "provider", "model": "model"}[by]
+        sums = ", ".join(f"SUM({c})" for c in _TOTALS)
+        with self._lock:
+            db = self._caught_up()
+            found = db.execute(f"SELECT {column}, {sums} FROM usage WHERE day >= ? GROUP BY {column}",
+                               (since_day,)).fetchall()
+        return [(key, list(values)) for key, *values in found]
+
+    def _caught_up(self) -> Any:
+        """The database, caught up with files written without the index (a failure only logged: it is a cache).
+        Call with the lock held."""
+        import sqlite3
+
+        db = self._conn()
+        try:
+            self._catch_up(db)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("session index could not catch up: %s", exc)
+        return db
 
     def _catch_up(self, db: Any) -> None:
         seen = db.execute("SELECT value FROM state WHERE key = 'dir_mtime'").fetchone()

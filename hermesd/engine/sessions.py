@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 from hermesd.engine.errors import HermesError, storage_error
 from hermesd.engine.labels import model_label, short_label
 from hermesd.paths import data_dir, ensure_private_dir
-from hermesd.protocol import GetSessionResult, ListSessionsResult, ParamsError, SessionMessage, SessionSummary, parse
+from hermesd.protocol import (GetSessionResult, ListSessionsResult, ParamsError, SessionMessage, SessionSummary, Usage,
+                              UsageTotals, parse)
 from hermesd.engine.session_index import SessionIndex, derive_title
 
 if TYPE_CHECKING:
@@ -129,8 +130,8 @@ class Session:
         """This session as a ``hermes/listSessions`` row (the index's rows have the same shape)."""
         return _row(self.id, self.title, self.provider, self.model, self.updated_at, len(self.messages), self.parent_id)
 
-    def to_protocol(self) -> GetSessionResult:
-        """hermes/getSession's result for this session."""
+    def to_protocol(self, totals: UsageTotals | None = None) -> GetSessionResult:
+        """hermes/getSession's result for this session (``totals``: its usage, from the index)."""
         return GetSessionResult(
             session_id=self.id,
             provider=self.provider,
@@ -141,6 +142,7 @@ class Session:
             summary=self.summary or None,
             model_chosen=self.model_chosen or None,
             model_label=short_label(self.model),
+            usage=totals,
         )
 
 
@@ -164,6 +166,13 @@ def _message(saved: dict[str, Any], *, last: bool = False) -> SessionMessage:
     if saved.get("stopReason") == INTERRUPTED:
         message.notice = message.notice or INTERRUPTED_NOTICE
         message.retryable = last or None
+    if message.role == "assistant" and (message.usage is not None or message.content):
+        from hermesd.engine.usage import context_text, footer
+
+        usage = message.usage or Usage(cost_source="unknown")  # saved before hermesd counted usage
+        usage.footer = footer(usage, message.model, message.routed_model)
+        usage.context = context_text(usage) or None
+        message.usage = usage
     return message
 
 
@@ -178,13 +187,18 @@ class SessionBusy(ParamsError):
 
 def index_row(row: dict[str, Any]) -> SessionSummary:
     """An index row as ``hermes/listSessions`` shows it (the same shape as ``Session.summary_row``)."""
+    from hermesd.engine.usage import totals
+
     return _row(row["id"], row["title"] or "(empty)", row["provider"], row["model"], row["updated_at"],
-                row["message_count"], row.get("parent_id"))
+                row["message_count"], row.get("parent_id"), totals(row) if row.get("replies") else None)
 
 
 def _row(session_id: str, title: str, provider: str, model: str, updated_at: float, count: int,
-         parent_id: str | None) -> SessionSummary:
-    """A listSessions row: the facts, and the two lines an editor shows as they are."""
+         parent_id: str | None, usage: UsageTotals | None = None) -> SessionSummary:
+    """A listSessions row: the facts, and the two lines an editor shows as they are (the cost, when one is known)."""
+    from hermesd.engine.usage import money
+
+    spent = f" · {money(usage.cost_usd)}" if usage and usage.unknown_replies < usage.replies else ""
     return SessionSummary(
         session_id=session_id,
         title=title,
@@ -193,8 +207,9 @@ def _row(session_id: str, title: str, provider: str, model: str, updated_at: flo
         updated_at=_iso(updated_at),
         message_count=count,
         description=" · ".join(part for part in (provider, model_label(model) if model else "") if part),
-        detail=f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}",
+        detail=f"{age_label(updated_at)} · {count} message{'' if count == 1 else 's'}{spent}",
         parent_session_id=parent_id or None,
+        usage=usage,
     )
 
 
@@ -323,12 +338,22 @@ class SessionStore:
         """
         return self._append(session, {"type": "partial", "text": text}, keep=False)
 
-    def replace_with_summary(self, session: Session, summary: str, kept: int) -> None:
-        """Older turns become ``summary``; the ``kept`` most recent messages stay."""
+    def replace_with_summary(self, session: Session, summary: str, kept: int, usage: dict[str, Any] | None = None,
+                             provider: str = "", model: str = "") -> None:
+        """Older turns become ``summary``; the ``kept`` most recent messages stay. ``usage``: what making
+        the summary used and cost (on ``provider``/``model``), counted in the session's totals."""
         session.summary = summary
         session.messages = session.messages[-kept:] if kept else []
         session.updated_at = time.time()
-        self._append(session, {"type": "summary", "text": summary, "kept": kept})
+        extra = {"usage": usage, "provider": provider, "model": model} if usage is not None else {}
+        self._append(session, {"type": "summary", "text": summary, "kept": kept, **extra})
+
+    def totals(self, session_id: str) -> UsageTotals | None:
+        """The session's usage totals, from the index (summaries and replies already summarised away included)."""
+        from hermesd.engine.usage import totals
+
+        found = self.index.session_totals(session_id)
+        return totals(found) if found and found[0] else None
 
     def discard(self, session_id: str) -> None:
         """Forget a conversation: its file and its history row (a one-shot chat that never reached a model)."""

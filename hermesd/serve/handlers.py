@@ -236,7 +236,19 @@ async def get_session(conn: Connection, params: protocol.GetSessionParams) -> pr
     session = await asyncio.to_thread(conn.daemon.store.get, params.session_id)
     if session is None:
         raise protocol.ParamsError(f"unknown session {params.session_id!r}")
-    return session.to_protocol()
+    return session.to_protocol(await asyncio.to_thread(conn.daemon.store.totals, session.id))
+
+
+@handler("hermes/usageReport")
+async def usage_report(conn: Connection, params: protocol.UsageReportParams) -> protocol.UsageReportResult:
+    """Tokens and cost per day, provider or model, from the session index (every daemon's and the CLI's turns)."""
+    from hermesd.engine import spending
+    from hermesd.settings import config as config_mod
+
+    def run() -> protocol.UsageReportResult:
+        return spending.report(conn.daemon.store.index, config_mod.load(), since=params.since, by=params.by)
+
+    return await asyncio.to_thread(run)
 
 
 @handler("hermes/doctor")

@@ -308,6 +308,10 @@ KEYS: dict[str, Key] = {
             "requests in flight to one endpoint at once; further chats wait their turn, in order"),
         Key("agent.api_max_retries", 3, _integer(1, 11), "attempts (first try included) before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
+        Key("usage.daily_limit_usd", None, _number(0.0, 1_000_000.0),
+            "refuse new chats once today's spending (reported and estimated costs) reaches this; null: no cap"),
+        Key("usage.monthly_limit_usd", None, _number(0.0, 1_000_000.0),
+            "refuse new chats once this month's spending reaches this; null: no cap"),
         Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
         Key("daemon.stop_grace", 5.0, _number(0.0, 300.0),
             "on SIGTERM/SIGINT, seconds running chats may take to finish before they are cancelled (partial text saved)"),
@@ -986,6 +990,7 @@ USED_KEYS = {
     "network": {"timeout", "connect_timeout", "max_retries", "max_concurrent_requests"},
     "plugins": {"disabled", "enabled"},  # read by providers.discovery
     "daemon": {"idle_timeout", "stop_grace"},  # read by hermesd.serve.shared and hermesd.serve.daemon
+    "usage": {"daily_limit_usd", "monthly_limit_usd"},  # read by hermesd.engine.spending
 }
 USED_AUX_KEYS = {"provider", "model"}
 

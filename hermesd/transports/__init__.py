@@ -39,10 +39,11 @@ class Delta:
 
 @dataclass
 class Finish:
-    """The end of a reply: why it stopped (the protocol's stop reasons), token counts, the model that answered."""
+    """The end of a reply: why it stopped (the protocol's stop reasons), token counts (:func:`usage_dict`'s keys,
+    and ``cost`` in USD when the upstream reports one), the model that answered."""
 
     stop_reason: str = "end_turn"
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
     routed_model: str | None = None
 
 
@@ -87,11 +88,29 @@ def open_stream(
     return stream(prepared, resolved, net)
 
 
-def usage_dict(input_tokens: Any, output_tokens: Any) -> dict[str, int]:
-    """The protocol's usage counts (``inputTokens``, ``outputTokens``), leaving out any that is not an int."""
-    out = {}
-    if isinstance(input_tokens, int):
-        out["inputTokens"] = input_tokens
-    if isinstance(output_tokens, int):
-        out["outputTokens"] = output_tokens
+def usage_dict(input_tokens: Any, output_tokens: Any, *, reasoning: Any = None, cache_read: Any = None,
+               cache_write: Any = None, cost: Any = None) -> dict[str, Any]:
+    """The protocol's usage counts, leaving out any that is not a number.
+
+    ``inputTokens`` is the whole prompt, cached parts included (OpenAI's
+    meaning), so it is one scale across APIs; ``reasoningTokens`` are part of
+    ``outputTokens``. ``cost`` is the upstream's own figure in USD (OpenRouter's
+    ``usage.cost``).
+    """
+    counts = {"inputTokens": input_tokens, "outputTokens": output_tokens, "reasoningTokens": reasoning,
+              "cacheReadTokens": cache_read, "cacheWriteTokens": cache_write}
+    out: dict[str, Any] = {k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0:
+        out["cost"] = float(cost)
     return out
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def with_cached(input_tokens: Any, cache_read: Any, cache_write: Any) -> Any:
+    """Anthropic's and Bedrock's input count, which leaves the cached parts out, on OpenAI's scale (all of it)."""
+    if not isinstance(input_tokens, int):
+        return input_tokens
+    return input_tokens + _int(cache_read) + _int(cache_write)

@@ -7,7 +7,7 @@ from typing import AsyncIterator
 
 from hermesd.engine.errors import HermesError
 from hermesd.engine.runtime import Resolved
-from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
+from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict, with_cached
 from hermesd.transports.errors import from_exception, reported_mid_reply, truncated
 from hermesd.transports.sse import post_sse
 from hermesd.wire import PreparedRequest
@@ -31,7 +31,10 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                 if kind == "message_start":
                     message = data.get("message") or {}
                     finish.routed_model = message.get("model")
-                    finish.usage = usage_dict((message.get("usage") or {}).get("input_tokens"), None)
+                    usage = message.get("usage") or {}
+                    read, write = usage.get("cache_read_input_tokens"), usage.get("cache_creation_input_tokens")
+                    finish.usage = usage_dict(with_cached(usage.get("input_tokens"), read, write), None,
+                                              cache_read=read, cache_write=write)
                 elif kind == "content_block_delta":
                     delta = data.get("delta") or {}
                     if delta.get("type") == "text_delta" and delta.get("text"):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from hermesd.engine.errors import HermesError
 from hermesd.engine.runtime import Resolved
-from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict
+from hermesd.transports import Delta, Event, Finish, NetworkSettings, normal_stop_reason, usage_dict, with_cached
 from hermesd.wire import PreparedRequest
 
 _DONE = object()
@@ -75,7 +75,9 @@ def _pump(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, q
                 finish.stop_reason = normal_stop_reason(event["messageStop"].get("stopReason"))
             elif "metadata" in event:
                 usage = event["metadata"].get("usage", {})
-                finish.usage = usage_dict(usage.get("inputTokens"), usage.get("outputTokens"))
+                read, write = usage.get("cacheReadInputTokens"), usage.get("cacheWriteInputTokens")
+                finish.usage = usage_dict(with_cached(usage.get("inputTokens"), read, write), usage.get("outputTokens"),
+                                          cache_read=read, cache_write=write)
         put(finish)
     except Exception as exc:  # noqa: BLE001 - classified, never leaked raw
         put(_classify(exc, resolved))

@@ -9,6 +9,7 @@ parses the events; ``json.loads`` reads each chunk. No SDK: its import cost
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, AsyncIterator
 
 from hermesd.engine.errors import HermesError
@@ -19,8 +20,35 @@ from hermesd.transports.sse import post_sse
 from hermesd.wire import PreparedRequest
 
 
+# Endpoints that refused ``stream_options`` (HTTP 400 naming it): for the daemon's life they get requests without
+# it, as Hermes 0.19.0 falls back; their replies then carry no usage, and the reply's cost reads unknown.
+_REFUSE_STREAM_OPTIONS: set[str] = set()
+
+
 async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
-    """Send the prepared Chat Completions request and yield its deltas, then one Finish; failures as HermesError."""
+    """Send the prepared Chat Completions request and yield its deltas, then one Finish; failures as HermesError.
+
+    A server that rejects ``stream_options`` (older vLLM, some proxies) gets the request again without it.
+    """
+    if "stream_options" in prepared.body and resolved.base_url in _REFUSE_STREAM_OPTIONS:
+        prepared = _without_stream_options(prepared)
+    try:
+        async for event in _stream(prepared, resolved, net):
+            yield event
+        return
+    except HermesError as exc:
+        if not ("stream_options" in prepared.body and exc.status == 400 and "stream_options" in exc.message):
+            raise
+    _REFUSE_STREAM_OPTIONS.add(resolved.base_url)
+    async for event in _stream(_without_stream_options(prepared), resolved, net):
+        yield event
+
+
+def _without_stream_options(prepared: PreparedRequest) -> PreparedRequest:
+    return replace(prepared, body={k: v for k, v in prepared.body.items() if k != "stream_options"})
+
+
+async def _stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings) -> AsyncIterator[Event]:
     started = False
     try:
         # The Accept the openai SDK sent, so endpoints see no change.
@@ -42,7 +70,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                     finish.routed_model = chunk["model"]
                 usage = chunk.get("usage")
                 if isinstance(usage, dict):
-                    finish.usage = usage_dict(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+                    finish.usage = chat_usage(usage)
                 for choice in chunk.get("choices") or ():
                     delta = choice.get("delta") or {}
                     text = delta.get("content") or ""
@@ -60,6 +88,19 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
         raise
     except Exception as exc:  # noqa: BLE001 - classified, never leaked raw
         raise from_exception(exc, resolved, started=started) from exc
+
+
+def chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """A Chat Completions ``usage`` object (OpenRouter's ``cost`` and details included) as the protocol's counts."""
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    return usage_dict(
+        usage.get("prompt_tokens"), usage.get("completion_tokens"),
+        reasoning=completion.get("reasoning_tokens") if isinstance(completion, dict) else None,
+        cache_read=prompt.get("cached_tokens") if isinstance(prompt, dict) else None,
+        cache_write=prompt.get("cache_write_tokens") if isinstance(prompt, dict) else None,
+        cost=usage.get("cost"),
+    )
 
 
 def _reasoning_of(delta: dict[str, Any]) -> str:

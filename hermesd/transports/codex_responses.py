@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from hermesd.engine.errors import HermesError
 from hermesd.engine.runtime import Resolved
@@ -48,7 +48,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                 reason = "completed" if kind == "response.completed" else "incomplete"
                 yield Finish(
                     stop_reason=normal_stop_reason(reason),
-                    usage=usage_dict(getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)),
+                    usage=_responses_usage(usage),
                     routed_model=getattr(final, "model", None),
                 )
                 return
@@ -66,3 +66,12 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
                 await response.close()
         finally:
             gate.release(lane)
+
+
+def _responses_usage(usage: Any) -> dict[str, Any]:
+    """The Responses API's usage object (the SDK's type) as the protocol's counts."""
+    return usage_dict(
+        getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None),
+        reasoning=getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None),
+        cache_read=getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None),
+    )

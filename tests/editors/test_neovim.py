@@ -76,6 +76,7 @@ def test_streamed_reply_header_followup_and_statusline(nvim, env, up, tmp_path):
     up.chunk_count = 6
     up.chunk_delay = 0.02
     up.routed_model = "qwen/qwen3-coder"
+    up.usage_cost = 0.0042
     report = run(nvim, "stream", env, tmp_path)
 
     assert report["chat_buf_name"].endswith("hermes://chat")
@@ -97,6 +98,13 @@ def test_streamed_reply_header_followup_and_statusline(nvim, env, up, tmp_path):
     assert "## You\nAnd again" in second
     assert second.count(up.reply_text) == 2
     assert report["second_session_id"] == report["session_id"]
+    # The daemon's footer under each reply (virtual text): routed model, tokens, OpenRouter's reported cost, context.
+    footer = re.compile(r"^pareto-code → qwen/qwen3-coder · [\d,]+ in / [\d,]+ out · \$0\.0042 · context [\d,]+, summary at 32,000$")
+    assert len(report["footers"]) == 2 and all(footer.match(f) for f in report["footers"]), report["footers"]
+    assert report["footer_rows"][0] == report["second"].index(up.reply_text)  # under the first reply's line
+    assert re.match(r"^2 replies · [\d,]+ in / [\d,]+ out · \$0\.0084 · context [\d,]+, summary at 32,000$", report["meter"])
+    assert report["usage_report"][1].startswith("  qwen/qwen3-coder  2 replies · ") and report["usage_report"][1].endswith("$0.0084")
+    assert report["usage_report"][-1] == "spent today $0.0084, this month $0.0084"
     reqs = chat_requests(up)
     assert len(reqs) == 2
     assert reqs[0].json["model"] == PARETO and reqs[0].json["stream"] is True
@@ -454,6 +462,9 @@ def test_context_apply_insert_and_history(nvim, env, up, tmp_path):
     assert report["history"][1].startswith("Explain sample.py with the diagnostics of sample.py  [openrouter · openrouter/pareto-code]  just now · 4 messages")
     assert "## You" in report["reopened"] and "Explain sample.py with the diagnostics of sample.py" in report["reopened"]
     assert "> context: sample.py, diagnostics: sample.py" in report["reopened"]
+    # Saved with the turn: the reopened replies keep their footers, the buffer the session's total.
+    assert len(report["reopened_footers"]) == 2 and all(" · $0.00042 · context " in f for f in report["reopened_footers"])
+    assert report["reopened_meter"].startswith("2 replies · ") and " · $0.00084 · context " in report["reopened_meter"]
     assert report["continued_session"] == report["first_session"]
     last = chat_requests(up)[-1].json["messages"]
     assert last[0]["content"] == first and last[-1]["content"] == "And now?" and len(last) == 5

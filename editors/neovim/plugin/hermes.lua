@@ -73,6 +73,16 @@ command("HermesDoctor", function()
   require("hermes").doctor()
 end, { nargs = 0, desc = "Hermes: show the daemon's doctor report" })
 
+command("HermesUsage", function(opts)
+  require("hermes.usage").open(opts.args)
+end, {
+  nargs = "*",
+  complete = function()
+    return { "7d", "30d", "24h", "day", "provider", "model" }
+  end,
+  desc = "Hermes: tokens and cost by day, provider or model ([since] [by]: 7d model)",
+})
+
 command("HermesHistory", function(opts)
   require("hermes.history").open(opts.args)
 end, { nargs = "*", desc = "Hermes: reopen a saved conversation ([query] filters)" })

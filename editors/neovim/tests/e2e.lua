@@ -97,6 +97,21 @@ function scenarios.stream()
   step("second reply")
   R.second = buf_lines(buf)
   R.second_session_id = chat().state.session_id
+  -- Issue 34: the daemon's footer under each reply and the session meter after the header (virtual text).
+  R.footers = chat().footers()
+  R.footer_rows = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, vim.api.nvim_create_namespace("hermes.usage"), 0, -1, { details = true })) do
+    if m[4].virt_lines then
+      table.insert(R.footer_rows, m[2])
+    end
+  end
+  R.meter = chat().meter_text()
+  local usage_buf = require("hermes.usage").open("7d model")
+  wait(5000, function()
+    return (buf_lines(usage_buf)[1] or ""):find("^usage since") ~= nil
+  end, ":HermesUsage to show the report")
+  R.usage_report = buf_lines(usage_buf)
+  vim.cmd("close")
 
   -- q closes the window; :HermesChat brings the same buffer back.
   local wins_before = #vim.api.nvim_tabpage_list_wins(0)
@@ -229,6 +244,8 @@ function scenarios.essentials()
   end, "the first conversation to be reopened")
   R.history = shown
   R.reopened = buf_lines(buf)
+  R.reopened_footers = chat().footers()
+  R.reopened_meter = chat().meter_text()
   chat().send("And now?")
   wait_reply_done()
   R.continued_session = chat().state.session_id

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { HermesClient } from './client';
 import type { EditorActions } from './editorActions';
 import { CarriedRange, ChatController, ChatEvent } from './logic/chatController';
-import { FromWebview, ToWebview, ViewState, isFromWebview } from './logic/chatTypes';
+import { FromWebview, SessionMeter, ToWebview, ViewState, isFromWebview } from './logic/chatTypes';
 import { errorText } from './logic/errors';
 import { chatHtml, makeNonce } from './logic/html';
 import { ModelState } from './logic/modelState';
@@ -22,6 +22,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly previews = new Map<string, string>();
   /** config.yaml warnings already shown (hermes/chat's configWarnings). */
   private readonly warned = new Set<string>();
+  private readonly meterChanged = new vscode.EventEmitter<SessionMeter>();
+  /** The open conversation's total and context meter changed (a reply ended, another conversation opened). */
+  readonly onDidChangeMeter = this.meterChanged.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -46,6 +49,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         provideTextDocumentContent: (uri) => this.previews.get(uri.toString()) ?? '',
       }),
       { dispose: () => modelSub.dispose() },
+      this.meterChanged,
       client.onChatDelta((delta) => this.controller.onDelta(delta)),
       client.onDidChangeStatus((server) => {
         if (server.state === 'stopped') {
@@ -89,6 +93,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       header: this.models.header(this.client.serverStatus, this.controller.chosenModel),
       server: this.client.serverStatus,
       chips: this.controller.chips(),
+      meter: this.controller.meter,
     };
   }
 
@@ -112,6 +117,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private onControllerEvent(event: ChatEvent): void {
+    if (event.type === 'reset' || event.type === 'meter') {
+      this.meterChanged.fire(this.controller.meter);
+    }
     if (event.type === 'reset') {
       this.post({ type: 'state', state: this.state() });
     } else {

@@ -47,14 +47,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   });
 
+  const statusBar = new StatusBar(hermes, models);
   context.subscriptions.push(
     output,
+    chat.onDidChangeMeter((meter) => statusBar.setMeter(meter)),
     { dispose: () => configWatch.dispose() },
     { dispose: () => void hermes.dispose() },
     chat,
     actions,
     doctor,
-    new StatusBar(hermes, models),
+    statusBar,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chat, { webviewOptions: { retainContextWhenHidden: true } }),
     ...registerCommands({ client: hermes, models, chat, doctor, actions }),
     hermes.onDidChangeStatus((status) => {

@@ -2,12 +2,13 @@
 // The protocol's prose is docs/protocol.md; its JSON Schema is docs/protocol.schema.json.
 /* eslint-disable */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 2.1;
 
 export const Methods = {
   listProviders: "hermes/listProviders",
   listModels: "hermes/listModels",
   listPicker: "hermes/listPicker",
+  usageReport: "hermes/usageReport",
   selectModel: "hermes/selectModel",
   getConfig: "hermes/getConfig",
   setConfig: "hermes/setConfig",
@@ -44,7 +45,7 @@ export const ErrorCodes = {
 
 /** The `capabilities.experimental.hermes` block of the initialize result. */
 export interface HermesCapabilities {
-  /** the protocol version; a client refuses a daemon whose major version differs */
+  /** the protocol version, major.minor (a minor adds optional fields and methods); a client refuses a daemon whose major version (its integer part) differs */
   protocolVersion: number;
   /** the hermes/* methods this daemon answers */
   methods: string[];
@@ -240,6 +241,72 @@ export interface SetupProvider {
   keyEnvVar?: string;
   /** where to get a key */
   signupUrl?: string;
+}
+
+/** hermes/usageReport's params. */
+export interface UsageReportParams {
+  /** how far back: `7d`, `24h`, `30d` or a date (`2026-12-01`); default 30d */
+  since?: string;
+  /** one row per day (default), provider or model */
+  by?: "day" | "provider" | "model";
+}
+
+/** hermes/usageReport's result, from the session index. */
+export interface UsageReportResult {
+  /** the first day counted (YYYY-MM-DD) */
+  since: string;
+  /** how rows are grouped */
+  by: "day" | "provider" | "model";
+  /** newest day first, else the costliest first */
+  rows: UsageRow[];
+  /** every row added */
+  total: UsageTotals;
+  /** spent today (reported and estimated costs) */
+  todayUsd: number;
+  /** spent this month */
+  monthUsd: number;
+  /** display-ready: the report as lines of text */
+  text: string;
+  /** the spending caps set */
+  limits?: SpendingLimit[];
+}
+
+/** One row of hermes/usageReport. */
+export interface UsageRow {
+  /** the day (YYYY-MM-DD), provider or model */
+  key: string;
+  /** what it used and cost */
+  totals: UsageTotals;
+}
+
+/** What a set of replies used and cost (a session, a day, a model). */
+export interface UsageTotals {
+  /** replies counted (summaries included) */
+  replies: number;
+  /** prompt tokens */
+  inputTokens: number;
+  /** reply tokens */
+  outputTokens: number;
+  /** reported and estimated costs added, in US dollars */
+  costUsd: number;
+  /** replies whose cost is an estimate */
+  estimatedReplies: number;
+  /** replies whose cost is unknown (not in costUsd) */
+  unknownReplies: number;
+  /** display-ready: replies, tokens and cost on one line */
+  label: string;
+  /** display-ready: the cost alone (`$0.0053`, `$0.0053 (1 unknown)`, `cost unknown`), for a status bar */
+  costText: string;
+}
+
+/** One spending cap (usage.daily_limit_usd / usage.monthly_limit_usd) and how much of it is used. */
+export interface SpendingLimit {
+  /** day or month */
+  period: "day" | "month";
+  /** the cap */
+  limitUsd: number;
+  /** spent in this period so far (reported and estimated costs) */
+  spentUsd: number;
 }
 
 /** hermes/selectModel's params; all are validated before anything is written. */
@@ -449,8 +516,10 @@ export interface ChatResult {
   answeredBy?: Target;
   /** attempts that failed before the first token */
   fallbacks?: FallbackAttempt[];
-  /** token counts */
+  /** tokens, cost and context of this reply */
   usage?: Usage;
+  /** the session's totals, this reply included */
+  sessionUsage?: UsageTotals;
   /** present when stopReason is error (or kind storage) */
   error?: ChatError;
   /** display-ready: why the daemon ended this reply early (it is stopping); the partial text is saved */
@@ -480,7 +549,7 @@ export interface FallbackAttempt {
 /** Why a reply failed, in a kind a client can act on. */
 export interface ChatError {
   /** what kind of failure */
-  kind: "auth" | "rate_limited" | "quota" | "context_length" | "model_not_found" | "network" | "timeout" | "bad_response" | "plugin_error" | "config_error" | "storage";
+  kind: "auth" | "rate_limited" | "quota" | "context_length" | "model_not_found" | "network" | "timeout" | "bad_response" | "plugin_error" | "config_error" | "storage" | "spending_limit";
   /** what happened */
   message: string;
   /** what to do */
@@ -493,12 +562,34 @@ export interface ChatError {
   provider?: string;
 }
 
-/** Token counts the upstream reported. */
+/** What one reply used: the upstream's token counts, its cost, and how full the conversation is. */
 export interface Usage {
-  /** prompt tokens */
+  /** prompt tokens, cached ones included */
   inputTokens?: number;
-  /** reply tokens */
+  /** reply tokens, reasoning included */
   outputTokens?: number;
+  /** reasoning tokens (part of outputTokens) */
+  reasoningTokens?: number;
+  /** prompt tokens read from the provider's cache (part of inputTokens) */
+  cacheReadTokens?: number;
+  /** prompt tokens written to the provider's cache (part of inputTokens) */
+  cacheWriteTokens?: number;
+  /** what the reply cost in US dollars; absent when unknown */
+  costUsd?: number;
+  /** reported (the upstream's own figure), estimated (tokens × catalog price, priceSource names it; 0 for a local server), unknown */
+  costSource?: "reported" | "estimated" | "unknown";
+  /** for estimated costs: the price's source and date, or `local server` */
+  priceSource?: string;
+  /** the conversation's tokens after this reply (its input and output) */
+  contextTokens?: number;
+  /** the model's context window, from its catalog */
+  contextLength?: number;
+  /** the session's summary threshold (context.budget_tokens), on the same scale */
+  summarizeAt?: number;
+  /** display-ready: one line to show under the reply (model, tokens, cost, context) */
+  footer?: string;
+  /** display-ready: the context meter alone (`context 1,444 / 200,000 (1%), summary at 32,000`) */
+  context?: string;
 }
 
 /** hermes/cancel's params. */
@@ -579,6 +670,8 @@ export interface SessionSummary {
   detail: string;
   /** the session it was forked from */
   parentSessionId?: string;
+  /** what its replies used and cost */
+  usage?: UsageTotals;
 }
 
 /** hermes/planApply's params. */
@@ -633,6 +726,8 @@ export interface GetSessionResult {
   modelChosen?: boolean;
   /** the model's short form to show (a path's file name), when it differs from `model` */
   modelLabel?: string;
+  /** what its replies used and cost */
+  usage?: UsageTotals;
 }
 
 /** One turn of a saved conversation. */
@@ -659,6 +754,8 @@ export interface SessionMessage {
   notice?: string;
   /** true on the last message when that reply never ended (interrupted): the editor offers Retry, which sends the user message before it again in this session */
   retryable?: boolean;
+  /** on a reply: what it used and cost (costSource unknown for replies saved before hermesd counted usage) */
+  usage?: Usage;
 }
 
 /** hermes/doctor's params. */

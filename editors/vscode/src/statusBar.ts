@@ -1,11 +1,13 @@
-/** The status-bar item: the current model, or the server's trouble. */
+/** The status-bar items: the current model, or the server's trouble; and the open conversation's cost and context. */
 import * as vscode from 'vscode';
 import type { HermesClient } from './client';
+import type { SessionMeter } from './logic/chatTypes';
 import { ModelState } from './logic/modelState';
 import { describeCurrent, statusBarText } from './logic/modelState';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('hermes.model', vscode.StatusBarAlignment.Right, 100);
+  private readonly usage = vscode.window.createStatusBarItem('hermes.usage', vscode.StatusBarAlignment.Right, 99);
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -42,8 +44,22 @@ export class StatusBar implements vscode.Disposable {
     item.command = 'hermes.selectModel';
   }
 
+  /** The conversation's cost (the daemon's `costText`), its totals and context meter in the tooltip; hidden without one. */
+  setMeter(meter: SessionMeter): void {
+    if (!meter.cost) {
+      this.usage.hide();
+      return;
+    }
+    this.usage.name = 'Hermes Usage';
+    this.usage.text = `$(graph) ${meter.cost}`;
+    this.usage.tooltip = [meter.total, meter.context].filter(Boolean).join('\n');
+    this.usage.command = 'hermes.chatView.focus';
+    this.usage.show();
+  }
+
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
     this.item.dispose();
+    this.usage.dispose();
   }
 }

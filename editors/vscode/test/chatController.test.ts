@@ -37,6 +37,40 @@ const saved = (messages: GetSessionResult['messages']): GetSessionResult => ({
 });
 
 describe('ChatController', () => {
+  it("keeps the session's total and context meter in the daemon's words, and forgets them with the conversation", async () => {
+    const { chats, events, controller } = setup();
+    const done = controller.send('hello');
+    await tick();
+    chats[0].resolve({
+      sessionId: 's-1',
+      text: 'Hi',
+      stopReason: 'end_turn',
+      usage: { inputTokens: 10, outputTokens: 2, footer: 'pareto-code · 10 in / 2 out · $0.0042', context: 'context 12' },
+      sessionUsage: {
+        replies: 1, inputTokens: 10, outputTokens: 2, costUsd: 0.0042, estimatedReplies: 0, unknownReplies: 0,
+        label: '1 reply · 10 in / 2 out · $0.0042', costText: '$0.0042',
+      },
+    });
+    await done;
+    const meter = { total: '1 reply · 10 in / 2 out · $0.0042', cost: '$0.0042', context: 'context 12' };
+    expect(events.filter((e) => e.type === 'meter')).toEqual([{ type: 'meter', meter }]);
+    expect(controller.meter).toEqual(meter);
+    expect(controller.snapshot()[1].usage?.footer).toBe('pareto-code · 10 in / 2 out · $0.0042');
+    controller.reset();
+    expect(controller.meter).toEqual({});
+    controller.load({
+      ...saved([
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a', usage: { costSource: 'unknown', footer: 'm · cost unknown' } },
+      ]),
+      usage: { replies: 1, inputTokens: 0, outputTokens: 0, costUsd: 0, estimatedReplies: 0, unknownReplies: 1,
+               label: '1 reply · 0 in / 0 out · cost unknown', costText: 'cost unknown' },
+    });
+    expect(controller.meter).toEqual({ total: '1 reply · 0 in / 0 out · cost unknown', cost: 'cost unknown', context: undefined });
+    expect(controller.snapshot()[1].usage?.footer).toBe('m · cost unknown');
+  });
+
+
   it('creates a session, streams deltas, and ends with the result', async () => {
     const { api, chats, events, controller } = setup();
     const done = controller.send('  hello  ');

@@ -91,6 +91,18 @@ describe('metaParts', () => {
       metaParts({ ...base, model: 'openrouter/pareto-code', routedModel: 'qwen/qwen3-coder', stopReason: 'end_turn' }),
     ).toEqual(['openrouter/pareto-code → qwen/qwen3-coder']);
   });
+  it("shows the daemon's footer in place of the model and token counts, once the reply ended", () => {
+    const footer = 'pareto-code → anthropic/claude-sonnet-4.6 · 1,234 in / 210 out · $0.0042 · context 1,444';
+    const usage = { inputTokens: 1234, outputTokens: 210, footer };
+    const entry: ChatEntry = { ...base, model: 'openrouter/pareto-code', routedModel: 'anthropic/claude-sonnet-4.6', usage };
+    expect(metaParts({ ...entry, stopReason: 'end_turn' })).toEqual([footer]);
+    expect(metaParts({ ...entry, stopReason: 'cancelled' })).toEqual([footer, 'stopped']);
+    expect(metaParts({ ...entry, streaming: true })).toEqual([
+      'streaming…',
+      'openrouter/pareto-code → anthropic/claude-sonnet-4.6',
+      '1234 in / 210 out tokens',
+    ]);
+  });
   it('shows streaming, stopped and usage', () => {
     expect(metaParts({ ...base, streaming: true })).toEqual(['streaming…']);
     expect(

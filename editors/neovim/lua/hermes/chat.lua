@@ -6,7 +6,9 @@
 --- - a header line: provider, model and, after a Pareto Code reply, the model
 ---   the router picked (`routedModel`);
 --- - the transcript: `## You` and `## Hermes` blocks, the reply streamed into
----   the last block from `hermes/chatDelta` notifications;
+---   the last block from `hermes/chatDelta` notifications; under each ended
+---   reply, virtual text: the daemon's footer (model, tokens, cost, context);
+---   after the header line, the session's total and context meter;
 --- - a separator line `──── Prompt (…) ────`;
 --- - the prompt area: everything below the separator is the next message.
 ---
@@ -19,6 +21,8 @@ local config = require("hermes.config")
 local M = {}
 
 local ns = api.nvim_create_namespace("hermes.chat")
+-- The footers under replies and the session meter: virtual text, never buffer text (a reply's text stays its own).
+local usage_ns = api.nvim_create_namespace("hermes.usage")
 
 M.BUF_NAME = "hermes://chat"
 M.SEPARATOR_PREFIX = "──── Prompt"
@@ -62,6 +66,8 @@ local S = {
   carried = nil,
   ---@type {message: string, attachments: table[]}? the last message, when the daemon's error said it can be sent again
   retry = nil,
+  ---@type {total?: string, context?: string}? the session's usage in the daemon's words (UsageTotals.label, Usage.context)
+  meter = nil,
 }
 
 --- The chat state (read-only for callers; tests look at it).
@@ -179,7 +185,20 @@ function M.header_text()
   return table.concat(parts, " · ")
 end
 
---- Rewrite the header line.
+--- The session meter shown after the header: the daemon's total and context meter ("" before a reply).
+---@return string
+function M.meter_text()
+  local m = S.meter or {}
+  local parts = {}
+  for _, part in ipairs({ m.total, m.context }) do
+    if type(part) == "string" and part ~= "" then
+      table.insert(parts, part)
+    end
+  end
+  return table.concat(parts, " · ")
+end
+
+--- Rewrite the header line (and the session meter after it, as virtual text).
 function M.render_header()
   if not valid_buf() then
     return
@@ -191,9 +210,43 @@ function M.render_header()
     end_col = #text,
     hl_group = "HermesHeader",
   })
+  local meter = M.meter_text()
+  if S.meter_id then
+    pcall(api.nvim_buf_del_extmark, S.buf, usage_ns, S.meter_id)
+    S.meter_id = nil
+  end
+  if meter ~= "" then
+    S.meter_id = api.nvim_buf_set_extmark(S.buf, usage_ns, 0, 0, { virt_text = { { "  " .. meter, "HermesUsage" } } })
+  end
+end
+
+--- Show `footer` (the daemon's line: model, tokens, cost, context) as virtual text under buffer line `row` (0-based).
+---@param row integer
+---@param footer any
+local function place_footer(row, footer)
+  if type(footer) == "string" and footer ~= "" then
+    api.nvim_buf_set_extmark(S.buf, usage_ns, row, 0, { virt_lines = { { { footer, "HermesUsage" } } } })
+  end
+end
+
+--- The footers under the replies, top to bottom (what the virtual text shows).
+---@return string[]
+function M.footers()
+  local out = {}
+  if not valid_buf() then
+    return out
+  end
+  for _, mark in ipairs(api.nvim_buf_get_extmarks(S.buf, usage_ns, 0, -1, { details = true })) do
+    for _, line in ipairs(mark[4].virt_lines or {}) do
+      table.insert(out, line[1][1])
+    end
+  end
+  return out
 end
 
 local function reset_buffer_lines()
+  api.nvim_buf_clear_namespace(S.buf, usage_ns, 0, -1) -- the old conversation's footers and meter
+  S.meter_id = nil
   api.nvim_buf_set_lines(S.buf, 0, -1, false, { "", "", separator_text(), "" })
   place_separator_mark(2)
   M.render_header()
@@ -335,6 +388,13 @@ local function on_result(run, err, result)
     end
     if type(result.error) == "table" then
       vim.list_extend(trailer, M.error_lines(result.error))
+    end
+    local usage = type(result.usage) == "table" and result.usage or {}
+    if run.text ~= "" then
+      place_footer(sep_row() - 1, usage.footer) -- under the reply's last line; it moves with the text
+    end
+    if type(result.sessionUsage) == "table" or usage.context then
+      S.meter = { total = type(result.sessionUsage) == "table" and result.sessionUsage.label or nil, context = usage.context }
     end
   end
   table.insert(trailer, "")
@@ -686,6 +746,8 @@ function M.load(session)
   S.chosen = session.modelChosen == true or nil
   S.model_label = type(session.modelLabel) == "string" and session.modelLabel or nil
   local lines = {}
+  local footers = {} -- {index into lines of a reply's last line, footer}
+  local context -- the last reply's context meter
   local asked -- the last user message and its context: what Retry sends again
   for _, m in ipairs(session.messages or {}) do
     if m.role == "user" or m.role == "assistant" then
@@ -699,6 +761,10 @@ function M.load(session)
         table.insert(lines, "## Hermes" .. ((type(shown) == "string" and shown ~= "") and (" (" .. shown .. ")") or ""))
       end
       vim.list_extend(lines, split_lines(content))
+      if m.role == "assistant" and type(m.usage) == "table" then
+        table.insert(footers, { #lines, m.usage.footer })
+        context = m.usage.context or context
+      end
       if type(m.notice) == "string" and m.notice ~= "" then
         table.insert(lines, "_[" .. m.notice .. "]_") -- interrupted, or cancelled as the daemon stopped
       end
@@ -715,7 +781,12 @@ function M.load(session)
       table.insert(lines, "")
     end
   end
+  local base = sep_row()
   insert_before_separator(lines)
+  for _, f in ipairs(footers) do
+    place_footer(base + f[1] - 1, f[2])
+  end
+  S.meter = { total = type(session.usage) == "table" and session.usage.label or nil, context = context }
   M.render_header()
   M.focus_prompt()
 end
@@ -728,7 +799,7 @@ function M.new_session()
   S.running = nil
   S.generation = S.generation + 1
   S.session_id, S.provider, S.model, S.routed_model, S.override = nil, nil, nil, nil, nil
-  S.model_label, S.chosen = nil, nil
+  S.model_label, S.chosen, S.meter = nil, nil, nil
   S.carried = nil
   S.retry = nil
   if valid_buf() then
@@ -799,5 +870,6 @@ end)
 
 api.nvim_set_hl(0, "HermesHeader", { default = true, link = "Title" })
 api.nvim_set_hl(0, "HermesSeparator", { default = true, link = "Comment" })
+api.nvim_set_hl(0, "HermesUsage", { default = true, link = "Comment" })
 
 return M

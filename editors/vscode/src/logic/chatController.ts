@@ -16,7 +16,7 @@ import {
   NeedsConfirmationData,
   NewSessionResult,
 } from '../protocol';
-import { ChatEntry, Chip, EntryError } from './chatTypes';
+import { ChatEntry, Chip, EntryError, SessionMeter } from './chatTypes';
 
 export interface ChatApi {
   newSession(): Promise<NewSessionResult>;
@@ -63,7 +63,8 @@ export type ChatEvent =
   | { type: 'chips'; chips: Chip[] }
   | { type: 'entry'; entry: ChatEntry }
   | { type: 'append'; id: number; text: string; reasoning: string }
-  | { type: 'busy'; busy: boolean };
+  | { type: 'busy'; busy: boolean }
+  | { type: 'meter'; meter: SessionMeter };
 
 interface Running {
   entry: ChatEntry;
@@ -108,6 +109,8 @@ export class ChatController {
   private carried: CarriedRange | undefined;
   /** The model chosen for this conversation (hermes/selectModel with its sessionId): kept when the default changes. */
   private chosen: CurrentModel | undefined;
+  /** The session's total and context meter, as the daemon worded them with its last reply (or on reopening). */
+  private sessionMeter: SessionMeter = {};
 
   constructor(
     private readonly api: ChatApi,
@@ -137,6 +140,15 @@ export class ChatController {
   /** The model the next message goes to: the conversation's own, else the default. */
   nextModel(): CurrentModel | undefined {
     return this.chosen ?? this.currentModel();
+  }
+
+  get meter(): SessionMeter {
+    return { ...this.sessionMeter };
+  }
+
+  private setMeter(meter: SessionMeter): void {
+    this.sessionMeter = meter;
+    this.listener({ type: 'meter', meter: { ...meter } });
   }
 
   snapshot(): ChatEntry[] {
@@ -204,6 +216,7 @@ export class ChatController {
           routedModel: m.routedModel,
           stopReason: m.stopReason,
           notice: m.notice,
+          usage: m.usage,
         });
         if (m.error) {
           entry.error = { kind: m.error.kind, message: m.error.message, hint: m.error.hint };
@@ -223,6 +236,8 @@ export class ChatController {
       }
       this.entries.push(entry);
     }
+    const last = [...session.messages].reverse().find((m) => m.usage?.context);
+    this.sessionMeter = { total: session.usage?.label, cost: session.usage?.costText, context: last?.usage?.context };
     this.listener({ type: 'reset' });
   }
 
@@ -314,6 +329,9 @@ export class ChatController {
         // Sent (and saved with the turn): the chips are done.
         this.pending = [];
         this.listener({ type: 'chips', chips: [] });
+      }
+      if (result.sessionUsage || result.usage?.context) {
+        this.setMeter({ total: result.sessionUsage?.label, cost: result.sessionUsage?.costText, context: result.usage?.context });
       }
       this.finish(reply, {
         text: result.text ?? reply.text,
@@ -421,6 +439,7 @@ export class ChatController {
     this.chosen = undefined;
     this.entries = [];
     this.carried = undefined;
+    this.sessionMeter = {};
     this.listener({ type: 'reset' });
     this.listener({ type: 'busy', busy: false });
   }

@@ -30,7 +30,8 @@ export interface ChatEntry {
   /** The daemon marked this saved reply retryable (it never ended: interrupted): it offers Retry. */
   retryable?: boolean;
   error?: EntryError;
-  usage?: { inputTokens?: number; outputTokens?: number };
+  /** Tokens, cost and context of the reply; `footer` is the daemon's display-ready line for under it. */
+  usage?: { inputTokens?: number; outputTokens?: number; footer?: string; context?: string };
   /** Labels of the context sent with a user message. */
   attachments?: string[];
 }
@@ -51,6 +52,16 @@ export interface HeaderInfo {
   detail?: string;
 }
 
+/** The session's usage as the view shows it: the daemon's words (`UsageTotals.label`, `Usage.context`). */
+export interface SessionMeter {
+  /** "2 replies · 1,234 in / 210 out · $0.0053". */
+  total?: string;
+  /** "$0.0053": the status bar's text. */
+  cost?: string;
+  /** "context 1,444 / 200,000 (1%), summary at 32,000". */
+  context?: string;
+}
+
 export type ServerStatus =
   | { state: 'starting' }
   | { state: 'running'; version?: string }
@@ -62,6 +73,7 @@ export interface ViewState {
   header: HeaderInfo;
   server: ServerStatus;
   chips: Chip[];
+  meter?: SessionMeter;
 }
 
 /** Extension → webview. */
@@ -73,6 +85,7 @@ export type ToWebview =
   | { type: 'header'; header: HeaderInfo }
   | { type: 'server'; server: ServerStatus }
   | { type: 'chips'; chips: Chip[] }
+  | { type: 'meter'; meter: SessionMeter }
   | { type: 'focusInput' };
 
 export type ContextKind = 'file' | 'editors' | 'problems';

@@ -59,6 +59,7 @@ export function chatHtml(o: ChatHtmlOptions): string {
       <span id="model-name">…</span>
     </button>
     <span id="model-detail" class="muted"></span>
+    <span id="session-usage" class="muted session-usage"></span>
   </div>
   <div id="context-bar" class="context-bar">
     <div id="chips" class="chips" aria-label="Context sent with the next message"></div>

@@ -3,7 +3,7 @@
  * posts the user's actions back; it holds no conversation logic of its own.
  * Loaded with a nonce under a strict CSP: no inline handlers, no eval.
  */
-import type { ChatEntry, Chip, ContextKind, FromWebview, HeaderInfo, ServerStatus, ToWebview, WebviewCommand } from '../logic/chatTypes';
+import type { ChatEntry, Chip, ContextKind, FromWebview, HeaderInfo, ServerStatus, SessionMeter, ToWebview, WebviewCommand } from '../logic/chatTypes';
 import { metaParts, renderError, renderMarkdown } from './render';
 
 interface VsCodeApi {
@@ -26,6 +26,7 @@ const newChatButton = $<HTMLButtonElement>('new-chat');
 const modelButton = $<HTMLButtonElement>('model-button');
 const modelName = $<HTMLElement>('model-name');
 const modelDetail = $<HTMLElement>('model-detail');
+const sessionUsage = $<HTMLElement>('session-usage');
 const banner = $<HTMLElement>('server-banner');
 const chips = $<HTMLElement>('chips');
 const historyButton = $<HTMLButtonElement>('history');
@@ -168,6 +169,12 @@ function setHeader(header: HeaderInfo): void {
   modelDetail.textContent = header.detail ?? '';
 }
 
+/** The session's total and context meter beside the model, in the daemon's words. */
+function setMeter(meter: SessionMeter | undefined): void {
+  sessionUsage.textContent = meter?.total ?? '';
+  sessionUsage.title = meter?.context ?? '';
+}
+
 function setServer(server: ServerStatus): void {
   banner.replaceChildren();
   if (server.state === 'running') {
@@ -238,6 +245,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       setHeader(msg.state.header);
       setServer(msg.state.server);
       setChips(msg.state.chips);
+      setMeter(msg.state.meter);
       scrollToBottom();
       break;
     case 'chips':
@@ -262,6 +270,9 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case 'header':
       setHeader(msg.header);
+      break;
+    case 'meter':
+      setMeter(msg.meter);
       break;
     case 'server':
       setServer(msg.server);

@@ -88,8 +88,9 @@ function formatTokens(usage: ChatEntry['usage']): string | undefined {
 }
 
 /**
- * The line under a reply: the model (and where a router sent it), the stop
- * reason when it is not a normal end, and token usage.
+ * The line under a reply: the daemon's footer (model, where a router sent it,
+ * tokens, cost, context) or, without one, the model and token counts; and
+ * the stop reason when it is not a normal end.
  */
 export function metaParts(entry: ChatEntry): string[] {
   if (entry.role !== 'assistant') {
@@ -99,7 +100,10 @@ export function metaParts(entry: ChatEntry): string[] {
   if (entry.streaming) {
     parts.push('streaming…');
   }
-  if (entry.model) {
+  const footer = entry.streaming ? undefined : entry.usage?.footer; // the daemon's line: model, tokens, cost, context
+  if (footer) {
+    parts.push(footer);
+  } else if (entry.model) {
     const shown = entry.modelLabel ?? entry.model; // the daemon's short label; the id otherwise
     parts.push(entry.routedModel && entry.routedModel !== entry.model ? `${shown} → ${entry.routedModel}` : shown);
   }
@@ -116,7 +120,7 @@ export function metaParts(entry: ChatEntry): string[] {
       }
       break;
   }
-  const tokens = formatTokens(entry.usage);
+  const tokens = footer ? undefined : formatTokens(entry.usage);
   if (tokens) {
     parts.push(tokens);
   }
@@ -161,6 +165,7 @@ const ERROR_TITLES: Record<string, string> = {
   bad_response: 'Unexpected response from the provider',
   plugin_error: 'Provider plugin error',
   config_error: 'Configuration problem',
+  spending_limit: 'Spending cap reached',
   server: 'hermesd is not running',
 };
 

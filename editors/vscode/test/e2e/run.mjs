@@ -429,7 +429,7 @@ await step('chat view opens and shows the current model', async () => {
 });
 
 await step('a prompt streams a markdown reply with the routed model', async () => {
-  await upstreamPost('/__config', { reply_text: REPLY, chunk_count: 40, chunk_delay: 0.06, routed_model: 'qwen/qwen3-coder' });
+  await upstreamPost('/__config', { reply_text: REPLY, chunk_count: 40, chunk_delay: 0.06, routed_model: 'qwen/qwen3-coder', usage_cost: 0.0042 });
   await sendPrompt('Write a fast Fibonacci function in Python.');
   // Seen while streaming: partial text and the streaming marker.
   const partial = await waitFor(
@@ -457,10 +457,16 @@ await step('a prompt streams a markdown reply with the routed model', async () =
   if ((await reply.locator('strong').first().textContent()) !== 'Fibonacci') {
     throw new Error('markdown not rendered');
   }
+  // The daemon's footer (issue 34): routed model, tokens, OpenRouter's reported cost, the context meter.
   const meta = await reply.locator('.meta').textContent();
-  if (!meta?.includes('openrouter/pareto-code → qwen/qwen3-coder')) {
-    throw new Error(`routed model not shown: ${meta}`);
+  if (!/^pareto-code → qwen\/qwen3-coder · [\d,]+ in \/ [\d,]+ out · \$0\.0042 · context [\d,]+, summary at 32,000$/.test(meta ?? '')) {
+    throw new Error(`reply footer: ${meta}`);
   }
+  const total = (await chat.locator('#session-usage').textContent()) ?? '';
+  if (!/^1 reply · [\d,]+ in \/ [\d,]+ out · \$0\.0042$/.test(total)) {
+    throw new Error(`session total: ${total}`);
+  }
+  await page.locator('.statusbar-item', { hasText: '$0.0042' }).first().waitFor({ timeout: 5_000 });
   await shot('03-chat-reply');
   const requests = (await upstreamRequests()).filter((r) => r.path.endsWith('/chat/completions'));
   const last = requests.at(-1);
@@ -883,6 +889,15 @@ await step('Open Conversation reopens an earlier conversation and continues it',
   await chat.locator('article.entry.user', { hasText: 'Write a fast Fibonacci function in Python.' }).waitFor({ timeout: 10_000 });
   await chat.locator('article.entry.assistant .code-block code.language-python').first().waitFor({ timeout: 5_000 });
   await shot('19-reopened');
+  // Saved with the turn: the reopened reply has its footer, the view its session total.
+  const reopened = (await chat.locator('article.entry.assistant .meta').first().textContent()) ?? '';
+  if (!reopened.startsWith('pareto-code → qwen/qwen3-coder · ') || !reopened.includes(' · $0.0042 · ')) {
+    throw new Error(`reopened footer: ${reopened}`);
+  }
+  const reopenedTotal = (await chat.locator('#session-usage').textContent()) ?? '';
+  if (!/^\d+ replies · [\d,]+ in \/ [\d,]+ out · \$0\.\d+/.test(reopenedTotal)) {
+    throw new Error(`the reopened conversation's session total: ${reopenedTotal}`);
+  }
   await upstreamPost('/__config', { reply_text: 'Sure, in Rust too.', chunk_count: 2, chunk_delay: 0, routed_model: null });
   await sendPrompt('And in Rust?');
   await waitFor('the continued reply', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('in Rust too'), 20_000);
