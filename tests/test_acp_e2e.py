@@ -144,6 +144,7 @@ async def test_initialize_new_prompt_and_the_editors_see_it(configured, upstream
         [usage] = client.of(schema.UsageUpdate)
         assert usage.used > 0 and usage.size >= usage.used
         assert result.usage is not None and result.usage.total_tokens == usage.used
+        assert usage.cost is not None and (usage.cost.amount, usage.cost.currency) == (upstream.usage_cost, "USD")
     [acp_request] = chats(upstream)
 
     # The editors' path to the same daemon: the same conversation in its history, the same bytes upstream.

@@ -167,15 +167,24 @@ class HermesAgent:
 
     async def _finish(self, session_id: str, result: protocol.ChatResult) -> schema.PromptResponse:
         usage = None
-        if result.usage is not None and (result.usage.input_tokens is not None or result.usage.output_tokens is not None):
-            used_in, used_out = result.usage.input_tokens or 0, result.usage.output_tokens or 0
-            usage = schema.Usage(input_tokens=used_in, output_tokens=used_out, total_tokens=used_in + used_out)
-            session = await asyncio.to_thread(self.daemon.store.get, session_id)
-            # size: the budget past which hermesd summarises older turns (context.budget_tokens), the context
-            # hermesd keeps; the model's own window is not known here.
-            size = session.settings.budget_tokens if session is not None else used_in + used_out
+        used = result.usage
+        if used is not None and (used.input_tokens is not None or used.output_tokens is not None):
+            used_in, used_out = used.input_tokens or 0, used.output_tokens or 0
+            usage = schema.Usage(input_tokens=used_in, output_tokens=used_out, total_tokens=used_in + used_out,
+                                 thought_tokens=used.reasoning_tokens, cached_read_tokens=used.cache_read_tokens,
+                                 cached_write_tokens=used.cache_write_tokens)
+            in_context = used.context_tokens or used_in + used_out
+            # size: the model's window from its catalog when known, else the budget past which hermesd
+            # summarises older turns (context.budget_tokens): the context hermesd keeps.
+            size = used.context_length
+            if size is None:
+                session = await asyncio.to_thread(self.daemon.store.get, session_id)
+                size = session.settings.budget_tokens if session is not None else in_context
+            totals = result.session_usage
+            cost = (schema.Cost(amount=totals.cost_usd, currency="USD")
+                    if totals is not None and totals.replies > totals.unknown_replies else None)  # ACP: the session's
             await self.client.session_update(session_id=session_id, update=schema.UsageUpdate(
-                session_update="usage_update", used=used_in + used_out, size=max(size, used_in + used_out)))
+                session_update="usage_update", used=in_context, size=max(size, in_context), cost=cost))
         if result.notice:
             await self.client.session_update(session_id=session_id, update=schema.AgentMessageChunk(
                 session_update="agent_message_chunk", content=translate.text_block(f"\n\n({result.notice})")))
