@@ -124,3 +124,122 @@ async def test_nothing_is_registered_or_sent_until_completion_is_configured(star
     while daemon.registered():
         assert asyncio.get_running_loop().time() < deadline, daemon.registrations
         await asyncio.sleep(0.02)
+
+
+async def test_a_newer_keystroke_supersedes_and_closes_the_upstream_stream(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "total = 0\n    for x in xs:"
+    upstream.chunk_count = 4
+    upstream.chunk_delay = 0.4  # a slow model: the first answer is still streaming at the next keystroke
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, "def f(xs):\n    \n")
+
+    first = asyncio.ensure_future(_complete(daemon, 1, 4))
+    await asyncio.to_thread(upstream.wait_for_requests, 1, 10)
+    _insert(daemon, 1, 4, "t", 2)
+    second = asyncio.ensure_future(_complete(daemon, 1, 5))
+
+    assert await asyncio.wait_for(first, 10) == []  # superseded: no suggestion, and no error
+    [(path, _)] = await asyncio.to_thread(upstream.wait_for_disconnects, 1, 5)  # its stream closed, not read to the end
+    assert path == "/v1/completions"
+    await asyncio.wait_for(second, 20)
+    assert len(upstream.requests) == 2
+    assert upstream.requests[1].json["prompt"].endswith("    t<|fim_suffix|>\n<|fim_middle|>")
+
+
+async def test_typing_the_suggestion_is_answered_from_the_cache(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "return a + b"
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, "def add(a, b):\n    \n")
+
+    assert await _complete(daemon, 1, 4) == [{"insertText": "return a + b"}]
+    _insert(daemon, 1, 4, "ret", 2)
+    assert await _complete(daemon, 1, 7) == [{"insertText": "urn a + b"}]
+    _insert(daemon, 1, 7, "x", 3)  # off the suggestion: a new request
+    await _complete(daemon, 1, 8)
+    assert len(upstream.requests) == 2
+
+
+async def test_secret_buffers_are_never_sent(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream))
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, "API_KEY=", uri="file:///work/project/.env", language="dotenv")
+    _open(daemon, "KEY = '''-----BEGIN OPENSSH PRIVATE KEY-----\n", uri="file:///work/project/keys.py")
+
+    assert await _complete(daemon, 0, 8, uri="file:///work/project/.env") == []
+    assert await _complete(daemon, 1, 0, uri="file:///work/project/keys.py") == []
+    assert upstream.requests == []
+
+
+# Each family's prompt as its model was trained to read it, for the hole "def f(x):\n    " | "\n".
+FAMILIES = {
+    "Qwen/Qwen2.5-Coder-7B": "<|fim_prefix|>def f(x):\n    <|fim_suffix|>\n<|fim_middle|>",
+    "qwen3-coder:30b-a3b": "<|fim_prefix|>def f(x):\n    <|fim_suffix|>\n<|fim_middle|>",
+    "bigcode/starcoder2-3b": "<fim_prefix>def f(x):\n    <fim_suffix>\n<fim_middle>",
+    "codestral-22b-v0.1": "[SUFFIX]\n[PREFIX]def f(x):\n    ",
+    "deepseek-coder-6.7b-base": "<｜fim▁begin｜>def f(x):\n    <｜fim▁hole｜>\n<｜fim▁end｜>",
+    "codellama:7b-code": "<PRE> def f(x):\n     <SUF>\n <MID>",
+    "google/codegemma-2b": "<|fim_prefix|>def f(x):\n    <|fim_suffix|>\n<|fim_middle|>",
+}
+
+
+async def test_each_family_gets_its_own_fim_template_on_the_wire(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "return x"
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, "def f(x):\n    \n")
+    for version, (model, prompt) in enumerate(FAMILIES.items(), start=2):
+        await daemon.request("hermes/setConfig", {"key": "completion.model", "value": model})
+        _insert(daemon, 1, 4, "", version)  # a change, so the cache does not answer
+        assert await _complete(daemon, 1, 4) == [{"insertText": "return x"}], model
+        request = upstream.requests[-1]
+        assert request.json["model"] == model
+        assert request.json["prompt"] == prompt, model
+        assert "suffix" not in request.json
+        assert b'"prompt":' + json_string(prompt) + b"," in request.body, model  # non-ASCII tokens as UTF-8
+
+
+def json_string(text: str) -> bytes:
+    """``text`` as a JSON string, exactly as compact UTF-8 JSON carries it."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False).encode()
+
+
+async def test_each_endpoint_kind_sends_its_own_wire_format(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream, template="server", max_tokens=16, multiline=False))
+    upstream.reply_text = "42 * 2"
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, "x = \ny = 1\n")
+    expected = {
+        "fim": ("/v1/fim/completions", {"model": "qwen2.5-coder:1.5b-base", "prompt": "x = ", "suffix": "\ny = 1\n",
+                                        "max_tokens": 16, "temperature": 0, "stream": True, "stop": ["\n"]}),
+        "infill": ("/infill", {"input_prefix": "x = ", "input_suffix": "\ny = 1\n", "n_predict": 16, "temperature": 0,
+                               "stream": True, "cache_prompt": True, "stop": ["\n"]}),
+        "ollama": ("/api/generate", {"model": "qwen2.5-coder:1.5b-base", "prompt": "x = ", "suffix": "\ny = 1\n",
+                                     "stream": True, "options": {"num_predict": 16, "temperature": 0, "stop": ["\n"]}}),
+        "completions": ("/v1/completions", {"model": "qwen2.5-coder:1.5b-base", "prompt": "x = ", "suffix": "\ny = 1\n",
+                                            "max_tokens": 16, "temperature": 0, "stream": True, "stop": ["\n"]}),
+    }
+    for version, (endpoint, (path, body)) in enumerate(expected.items(), start=2):
+        await daemon.request("hermes/setConfig", {"key": "completion.endpoint", "value": endpoint})
+        _insert(daemon, 0, 4, "", version)
+        assert await _complete(daemon, 0, 4) == [{"insertText": "42 * 2"}], endpoint
+        request = upstream.requests[-1]
+        assert (request.path, request.json) == (path, body), endpoint
+
+    await daemon.request("hermes/setConfig", {"key": "completion.endpoint", "value": "chat"})
+    upstream.reply_text = "Sure!\n<COMPLETION>42 * 2</COMPLETION>"
+    _insert(daemon, 0, 4, "", 9)
+    assert await _complete(daemon, 0, 4) == [{"insertText": "42 * 2"}]
+    request = upstream.requests[-1]
+    assert request.path == "/v1/chat/completions"
+    assert request.json["messages"][1] == {
+        "role": "user", "content": "Fill the <HOLE> in this python file (/work/project/app.py):\n\nx = <HOLE>\ny = 1\n"}
+    assert request.json["messages"][0]["role"] == "system"

@@ -33,7 +33,12 @@ from hermesd.wire import ChatOptions, PreparedRequest, join_url
 from hermesd.wire.hermes_rules import client_headers
 
 ENDPOINTS = ("completions", "fim", "infill", "ollama", "chat")
-MISTRAL_HOSTS = ("api.mistral.ai", "codestral.mistral.ai")
+# Hosted FIM APIs: host -> (endpoint kind, where FIM requests go). DeepSeek serves FIM on its beta URL only.
+KNOWN_HOSTS = {
+    "api.mistral.ai": ("fim", "https://api.mistral.ai/v1"),
+    "codestral.mistral.ai": ("fim", "https://codestral.mistral.ai/v1"),
+    "api.deepseek.com": ("completions", "https://api.deepseek.com/beta"),
+}
 HOLE = "<HOLE>"
 COMPLETION_OPEN, COMPLETION_CLOSE = "<COMPLETION>", "</COMPLETION>"
 HOLE_FILLER_SYSTEM = (
@@ -53,18 +58,43 @@ class Plan:
     template_reason: str
     resolved: Resolved
     settings: CompletionSettings
+    base_url: str = ""  # where FIM requests go, when not the provider's base URL (DeepSeek's /beta)
+
+    @property
+    def url(self) -> str:
+        return self.base_url or self.resolved.base_url
 
 
 def plan(resolved: Resolved, settings: CompletionSettings) -> Plan:
     """The endpoint kind and template for ``resolved`` (completion.provider/model already resolved)."""
     endpoint, why = choose_endpoint(resolved, settings)
+    base_url = fim_base_url(resolved, settings)
     if endpoint in ("fim", "infill", "chat"):
-        return Plan(endpoint, why, None, _template_unused(endpoint), resolved, settings)
+        return Plan(endpoint, why, None, _template_unused(endpoint), resolved, settings, base_url)
     try:
         template, template_why = choose(resolved.model, settings.template, settings.templates)
     except ValueError as exc:
         raise HermesError("config_error", str(exc), hint="set completion.template to a listed name, or remove it") from None
-    return Plan(endpoint, why, template, template_why, resolved, settings)
+    return Plan(endpoint, why, template, template_why, resolved, settings, base_url)
+
+
+def fim_base_url(resolved: Resolved, settings: CompletionSettings) -> str:
+    """Where FIM requests go when not the provider's base URL: the plugin's ``fim_base_url``, or a known
+    host's FIM API (DeepSeek's /beta); "" otherwise. A URL set in config (completion.base_url) wins."""
+    if settings.base_url:
+        return ""
+    declared = getattr(resolved.profile, "fim_base_url", "") if resolved.profile is not None else ""
+    if isinstance(declared, str) and declared and _host(declared) == _host(resolved.base_url):
+        return declared.rstrip("/")  # a key goes only to its own provider's host
+    known = KNOWN_HOSTS.get(_host(resolved.base_url))
+    return known[1] if known else ""
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _template_unused(endpoint: str) -> str:
@@ -80,9 +110,9 @@ def choose_endpoint(resolved: Resolved, settings: CompletionSettings) -> tuple[s
     declared = getattr(resolved.profile, "fim_endpoint", None) if resolved.profile is not None else None
     if isinstance(declared, str) and declared in ENDPOINTS:
         return declared, f"the {resolved.provider} plugin declares fim_endpoint: {declared}"
-    host = (urlsplit(resolved.base_url).hostname or "").lower()
-    if host in MISTRAL_HOSTS:
-        return "fim", f"{host} serves Mistral's FIM API"
+    host = _host(resolved.base_url)
+    if host in KNOWN_HOSTS:
+        return KNOWN_HOSTS[host][0], f"{host} serves a FIM API ({KNOWN_HOSTS[host][1]})"
     if resolved.api_mode != "chat_completions":
         return "chat", f"{resolved.api_mode} serves chat only"
     if settings.template or choose(resolved.model, "", settings.templates)[0] is not None:
@@ -103,19 +133,19 @@ def build(p: Plan, hole: Hole) -> PreparedRequest:
         body.update(max_tokens=s.max_tokens, temperature=0, stream=True)
         if stop:
             body["stop"] = stop
-        url = join_url(p.resolved.base_url, "completions")
+        url = join_url(p.url, "completions")
     elif p.endpoint == "fim":
         body = {"model": p.resolved.model, "prompt": hole.prefix, "suffix": hole.suffix, "max_tokens": s.max_tokens,
                 "temperature": 0, "stream": True}
         if stop:
             body["stop"] = stop
-        url = join_url(p.resolved.base_url, "fim/completions")
+        url = join_url(p.url, "fim/completions")
     elif p.endpoint == "infill":
         body = {"input_prefix": hole.prefix, "input_suffix": hole.suffix, "n_predict": s.max_tokens,
                 "temperature": 0, "stream": True, "cache_prompt": True}
         if stop:
             body["stop"] = stop
-        url = join_url(server_root(p.resolved.base_url), "infill")
+        url = join_url(server_root(p.url), "infill")
     elif p.endpoint == "ollama":
         options: dict[str, Any] = {"num_predict": s.max_tokens, "temperature": 0}
         if stop:
@@ -125,7 +155,7 @@ def build(p: Plan, hole: Hole) -> PreparedRequest:
         if p.template is not None:
             body["raw"] = True  # our template, not the Modelfile's
         body.update(stream=True, options=options)
-        url = join_url(server_root(p.resolved.base_url), "api/generate")
+        url = join_url(server_root(p.url), "api/generate")
     else:
         raise HermesError("config_error", f"unknown completion.endpoint {p.endpoint!r}",
                           hint="one of " + ", ".join(ENDPOINTS))

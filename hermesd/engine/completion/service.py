@@ -159,6 +159,7 @@ class Completions:
         self._shown: dict[str, str] = {}  # suggestion id -> text, for the accepted counter
         self.stats: Counter[str] = Counter()
         self.last_error = ""
+        self._plan: fim.Plan | None = None  # the plan the cache's answers came from
 
     def forget(self, uri: str) -> None:
         """The document closed: drop its cache and cancel its request."""
@@ -191,6 +192,9 @@ class Completions:
         p = current_plan()
         if p is None or not p.settings.language_enabled(language):
             return None
+        if p is not self._plan:  # another model or template: what the old one wrote is no answer now
+            self._cache.clear()
+            self._plan = p
         s = p.settings
         hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, language, path)
         hit = self._cached(uri, hole)
@@ -202,7 +206,7 @@ class Completions:
             self.stats["refused"] += 1
             log.info("completion not requested: %s", why)
             return None
-        task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, invoked)))
+        task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, invoked, s.debounce_ms / 1000)))
         self._inflight[uri] = task
         try:
             answer = await task
@@ -238,7 +242,7 @@ class Completions:
             self._path_reason[uri] = known
         return known[1] or text_refusal(hole)
 
-    def _debounce(self, uri: str, invoked: bool) -> float:
+    def _debounce(self, uri: str, invoked: bool, floor: float) -> float:
         """Seconds to wait before asking: the configured floor, longer while requests supersede each other."""
         now = time.monotonic()
         last = self._last_request.get(uri)
@@ -248,7 +252,6 @@ class Completions:
         if burst:
             self._superseded.add(previous)
             previous.cancel()
-        floor = self._settings_floor()
         if invoked:
             return 0.0
         if not burst or last is None:
@@ -258,11 +261,6 @@ class Completions:
         intervals.append(now - last)
         typical = sorted(intervals)[len(intervals) // 2]
         return max(floor, min(BURST_FACTOR * typical, MAX_DEBOUNCE))
-
-    @staticmethod
-    def _settings_floor() -> float:
-        p = _plan_cache[1] if _plan_cache is not None else None
-        return p.settings.debounce_ms / 1000 if isinstance(p, fim.Plan) else 0.0
 
     async def _ask(self, p: fim.Plan, hole: context.Hole, wait: float) -> str | None:
         from hermesd.transports.completion import stream_text
