@@ -55,6 +55,9 @@ EXPECTED_DEFAULTS = {
     "completion.suffix_chars": 2000,
     "completion.multiline": True,
     "completion.debounce_ms": 0,
+    "completion.languages": {},
+    "completion.templates": {},
+    "completion.hosted_workspaces": {},
 }
 # hermesd's older names, read and written as the Hermes keys (docs/config.md).
 EXPECTED_ALIASES = {
@@ -238,6 +241,9 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "completion.suffix_chars": (1.5, "1.5", "must be a whole number from 0 to 200000"),
     "completion.multiline": ("yes", '"yes"', "must be true or false"),
     "completion.debounce_ms": (2001, "2001", "must be a whole number from 0 to 2000"),
+    "completion.languages": (["python"], '["python"]', "must be a mapping"),
+    "completion.templates": ("qwen", '"qwen"', "must be a mapping"),
+    "completion.hosted_workspaces": (["/src"], '["/src"]', "must be a mapping"),
 }
 
 

@@ -41,7 +41,6 @@ def of(config: Config) -> CompletionSettings:
         value = config.get(key)
         return dict(value) if isinstance(value, dict) else {}
 
-    hosted = config.get("completion.hosted_workspaces")
     return CompletionSettings(
         provider=(config.get("completion.provider") or "").strip(),
         model=(config.get("completion.model") or "").strip(),
@@ -55,5 +54,5 @@ def of(config: Config) -> CompletionSettings:
         multiline=config.get("completion.multiline") is not False,
         debounce_ms=config.get("completion.debounce_ms"),
         languages=mapping("completion.languages"),
-        hosted_workspaces=tuple(str(p) for p in hosted) if isinstance(hosted, list) else (),
+        hosted_workspaces=tuple(str(k) for k, v in mapping("completion.hosted_workspaces").items() if v is True),
     )
