@@ -243,3 +243,26 @@ async def test_each_endpoint_kind_sends_its_own_wire_format(start_daemon, upstre
     assert request.json["messages"][1] == {
         "role": "user", "content": "Fill the <HOLE> in this python file (/work/project/app.py):\n\nx = <HOLE>\ny = 1\n"}
     assert request.json["messages"][0]["role"] == "system"
+
+
+async def test_shown_and_accepted_are_counted(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "return a + b"
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    assert "hermes.completionAccepted" in daemon.init_result.capabilities.execute_command_provider.commands
+    _open(daemon, "def add(a, b):\n    \n")
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=1, character=4),
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+    [item] = (await daemon.client.text_document_inline_completion_async(params)).items
+    command = item.command
+    assert command.command == "hermes.completionAccepted"
+
+    daemon.client.protocol.notify("hermes/completionEvent", {"id": command.arguments[0], "event": "shown"})
+    daemon.client.protocol.notify("hermes/completionEvent", {"id": command.arguments[0], "event": "shown"})  # once
+    await daemon.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=command.command, arguments=command.arguments))
+    stats = await daemon.request("hermes/completionStats")
+    assert stats == {"requests": 1, "suggestions": 1, "cacheHits": 0, "superseded": 0, "refused": 0, "errors": 0,
+                     "shown": 1, "accepted": 1, "rejected": 0}

@@ -160,6 +160,7 @@ class Completions:
         self.stats: Counter[str] = Counter()
         self.last_error = ""
         self._plan: fim.Plan | None = None  # the plan the cache's answers came from
+        self._events: deque[tuple[str, str]] = deque(maxlen=256)  # (id, event) seen lately: a repeat counts once
 
     def forget(self, uri: str) -> None:
         """The document closed: drop its cache and cancel its request."""
@@ -224,11 +225,19 @@ class Completions:
         self._remember(uri, _Entry(hole.prefix, hole.suffix, answer))
         return self._suggest(answer)
 
-    def shown(self, suggestion_id: str) -> None:
-        self.stats["shown"] += 1
+    def event(self, suggestion_id: str, event: str) -> None:
+        """A suggestion was shown, accepted or rejected: counted once per suggestion and event."""
+        if (suggestion_id, event) in self._events:
+            return
+        self._events.append((suggestion_id, event))
+        self.stats[event] += 1
 
-    def accepted(self, suggestion_id: str) -> None:
-        self.stats["accepted"] += 1
+    def counters(self) -> Any:
+        """The counters as the protocol reports them (hermes/completionStats)."""
+        from hermesd.protocol import CompletionStats
+
+        return CompletionStats(**{name: self.stats[name] for name in (
+            "requests", "suggestions", "cache_hits", "superseded", "refused", "errors", "shown", "accepted", "rejected")})
 
     def _suggest(self, text: str, cached: bool = False) -> Suggestion:
         suggestion = Suggestion(f"c{next(_ids)}", text, cached)
