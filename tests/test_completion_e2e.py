@@ -266,3 +266,36 @@ async def test_shown_and_accepted_are_counted(start_daemon, upstream, isolated_h
     stats = await daemon.request("hermes/completionStats")
     assert stats == {"requests": 1, "suggestions": 1, "cacheHits": 0, "superseded": 0, "refused": 0, "errors": 0,
                      "shown": 1, "accepted": 1, "rejected": 0}
+
+
+def test_cli_complete_previews_the_exact_request_and_completes(upstream, isolated_home, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    write_config(isolated_home, _completion_config(upstream, template="codellama"))
+    source = tmp_path / "app.py"
+    source.write_text("def add(a, b):\n    \n", encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hermesd", "complete", *args], capture_output=True, text=True,
+                              env=os.environ, timeout=60)
+
+    preview = run("--preview", f"{source}:2:5")
+    assert preview.returncode == 0, preview.stderr
+    shown = json.loads(preview.stdout)
+    assert (shown["endpoint"], shown["template"], shown["templateReason"]) == ("completions", "codellama",
+                                                                                "completion.template")
+    assert shown["request"]["body"]["prompt"] == "<PRE> def add(a, b):\n     <SUF>\n <MID>"
+    assert upstream.requests == []  # a preview sends nothing
+
+    upstream.reply_text = "return a + b<EOT>"
+    done = run(f"{source}:2:5")
+    assert (done.returncode, done.stdout) == (0, "return a + b\n")
+    assert upstream.last.json == shown["request"]["body"]
+
+    (tmp_path / ".env").write_text("TOKEN=\n")
+    refused = run("--preview", f"{tmp_path / '.env'}:1:7")
+    assert "nothing would be sent" in json.loads(refused.stdout)["refused"]
+    assert run(f"{source}:9:1").returncode == 2

@@ -302,3 +302,39 @@ class Completions:
 
     def _remember(self, uri: str, entry: _Entry) -> None:
         self._cache.setdefault(uri, deque(maxlen=CACHE_PER_DOCUMENT)).append(entry)
+
+
+def preview(text: str, offset: int, path: str) -> dict[str, Any]:
+    """What completion at ``offset`` would send, secrets masked, and why (``hermesd complete --preview``).
+
+    Raises :class:`Unavailable` when completion is off or cannot be resolved.
+    """
+    from hermesd.protocol import to_wire
+
+    p = current_plan()
+    if p is None:
+        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
+    s = p.settings
+    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
+    refused = path_refusal(p, path) or text_refusal(hole)
+    out: dict[str, Any] = {"provider": p.resolved.provider, "model": p.resolved.model, "endpoint": p.endpoint,
+                           "endpointReason": p.endpoint_reason,
+                           "template": p.template.name if p.template else None, "templateReason": p.template_reason}
+    if refused:
+        out["refused"] = f"nothing would be sent: {refused}"
+    else:
+        out["request"] = to_wire(fim.build(p, hole).preview())
+    return out
+
+
+async def complete_once(text: str, offset: int, path: str) -> str | None:
+    """One completion at ``offset``, as an editor's request would get it (``hermesd complete``); errors raised."""
+    p = current_plan()
+    if p is None:
+        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
+    s = p.settings
+    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
+    refused = path_refusal(p, path) or text_refusal(hole)
+    if refused:
+        raise Unavailable(f"nothing sent: {refused}")
+    return await Completions()._ask(p, hole, 0.0)
