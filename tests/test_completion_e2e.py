@@ -299,3 +299,28 @@ def test_cli_complete_previews_the_exact_request_and_completes(upstream, isolate
     refused = run("--preview", f"{tmp_path / '.env'}:1:7")
     assert "nothing would be sent" in json.loads(refused.stdout)["refused"]
     assert run(f"{source}:9:1").returncode == 2
+
+
+def test_doctor_reports_the_completion_setup_and_probes_a_local_endpoint(upstream, isolated_home):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    write_config(isolated_home, _completion_config(upstream))
+
+    def doctor() -> dict[str, dict[str, Any]]:
+        done = subprocess.run([sys.executable, "-m", "hermesd", "doctor", "--json"], capture_output=True, text=True,
+                              env=os.environ, timeout=120)
+        return {row["id"]: row for row in json.loads(done.stdout)["checks"] if row["id"].startswith("completion")}
+
+    rows = doctor()
+    assert rows["completion"]["status"] == "ok"
+    assert "via completions" in rows["completion"]["summary"] and "template qwen-coder" in rows["completion"]["summary"]
+    assert rows["completion:probe"]["status"] == "ok"
+    [probe] = [r for r in upstream.requests if r.path == "/v1/completions"]
+    assert probe.json["max_tokens"] == 1
+
+    write_config(isolated_home, _completion_config(upstream, model="smollm2"))  # no FIM tokens
+    rows = doctor()
+    assert rows["completion"]["status"] == "warn" and "FIM model" in rows["completion"]["hint"]
