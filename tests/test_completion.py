@@ -173,3 +173,15 @@ async def test_burst_debounce_grows_only_while_requests_supersede_each_other() -
     assert pending.cancelled() and pending in c._superseded
     c._inflight["u"] = asyncio.ensure_future(asyncio.sleep(10))
     assert c._debounce("u", invoked=True, floor=0.0) == 0.0  # asked for explicitly: at once
+
+
+def test_the_profile_attributes_are_not_contract_fields_and_are_accepted_as_keywords() -> None:
+    import dataclasses
+
+    assert "fim_endpoint" not in {f.name for f in dataclasses.fields(ProviderProfile)}
+    profile = ProviderProfile(name="acme", fim_endpoint="infill", fim_base_url="https://a.test/v1")
+    assert (profile.fim_endpoint, profile.fim_base_url) == ("infill", "https://a.test/v1")
+    from providers.base import newer_fields
+
+    assert newer_fields(profile) == {}  # not "kept, not used"
+    assert ProviderProfile(name="plain").fim_endpoint == ""
