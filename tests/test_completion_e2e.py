@@ -324,3 +324,55 @@ def test_doctor_reports_the_completion_setup_and_probes_a_local_endpoint(upstrea
     write_config(isolated_home, _completion_config(upstream, model="smollm2"))  # no FIM tokens
     rows = doctor()
     assert rows["completion"]["status"] == "warn" and "FIM model" in rows["completion"]["hint"]
+
+
+async def test_one_line_answers_stop_the_stream_and_connections_are_reused(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream, multiline=False, template="server"))
+    upstream.reply_text = "1\n" + "x = 2\n" * 20  # one line is all that can be shown: the rest is never read
+    upstream.chunk_count = 8
+    upstream.chunk_delay = 0.3
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, "y = \n")
+
+    assert await _complete(daemon, 0, 4) == [{"insertText": "1"}]
+    await asyncio.to_thread(upstream.wait_for_disconnects, 1, 5)  # closed after the first line...
+    assert upstream.answered == []  # ...not read to its end
+
+    upstream.configure(chunk_delay=0.0, reply_text="3")  # whole answers: each connection goes back to the pool
+    for version, text in enumerate(("a", "b"), start=2):
+        _insert(daemon, 0, 4, text, version)
+        await _complete(daemon, 0, 5 if version == 2 else 6)
+    first, second = upstream.requests[-2:]
+    assert first.client_port == second.client_port
+
+
+async def test_a_server_that_ignores_stream_is_read_too(start_daemon, isolated_home):
+    """llama.cpp builds and proxies that answer one JSON body to ``"stream": true``."""
+    import http.server
+    import threading
+
+    class OneBody(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"choices": [{"index": 0, "text": "a + b", "finish_reason": "stop"}]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OneBody)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        write_config(isolated_home, {"completion": {"provider": "custom", "model": "starcoder2-3b",
+                                                    "base_url": f"http://127.0.0.1:{server.server_port}/v1"}})
+        daemon = await start_daemon(capabilities=_capabilities())
+        await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+        _open(daemon, "return \n")
+        assert await _complete(daemon, 0, 7) == [{"insertText": "a + b"}]
+    finally:
+        server.shutdown()

@@ -20,6 +20,7 @@ provider unless its folder is listed in ``completion.hosted_workspaces``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -281,11 +282,12 @@ class Completions:
         chat = p.endpoint == "chat"
         self.stats["requests"] += 1
         pieces: list[str] = []
-        async for piece in stream_text(prepared, p.resolved, network()):
-            pieces.append(piece)
-            if not chat and postprocess.complete_enough("".join(pieces), hole, multiline=p.settings.multiline,
-                                                        stops=stops):
-                break  # leaving the stream closes it: the model stops writing what would be cut anyway
+        async with contextlib.aclosing(stream_text(prepared, p.resolved, network())) as stream:
+            async for piece in stream:
+                pieces.append(piece)
+                if not chat and postprocess.complete_enough("".join(pieces), hole, multiline=p.settings.multiline,
+                                                            stops=stops):
+                    break  # closing the stream now: the model stops writing what would be cut anyway
         return postprocess.clean("".join(pieces), hole, multiline=p.settings.multiline, stops=stops, chat=chat)
 
     def _cached(self, uri: str, hole: context.Hole) -> str | None:
