@@ -185,3 +185,26 @@ def test_the_profile_attributes_are_not_contract_fields_and_are_accepted_as_keyw
 
     assert newer_fields(profile) == {}  # not "kept, not used"
     assert ProviderProfile(name="plain").fim_endpoint == ""
+
+
+async def test_the_cache_survives_the_same_plan_read_again_and_not_another_model(monkeypatch) -> None:
+    from hermesd.engine.completion import service
+
+    plans = [fim.plan(_resolved(), CompletionSettings(provider="custom", model="qwen2.5-coder:7b"))]
+    monkeypatch.setattr(service, "current_plan", lambda: plans[-1])
+    c = Completions()
+    c._plan = plans[0]
+    c._remember("u", service._Entry("x = ", "\n", "foo()"))
+    plans.append(fim.plan(_resolved(), CompletionSettings(provider="custom", model="qwen2.5-coder:7b")))  # equal, new
+    assert (await c.complete("u", "x = f\n", 5)).text == "oo()"
+    plans.append(fim.plan(_resolved(model="starcoder2"), CompletionSettings(provider="custom", model="starcoder2")))
+    c._plan = plans[1]
+    assert c._cached("u", Hole("x = f", "\n")) == "oo()"
+    monkeypatch.setattr(Completions, "_ask", lambda *a: _none())
+    monkeypatch.setattr(Completions, "_refused", lambda *a: _none())
+    assert await c.complete("u", "x = f\n", 5) is None  # another model: the old answer is gone
+    assert c._cached("u", Hole("x = f", "\n")) is None
+
+
+async def _none() -> None:
+    return None

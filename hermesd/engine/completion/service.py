@@ -194,9 +194,10 @@ class Completions:
         p = current_plan()
         if p is None or not p.settings.language_enabled(language):
             return None
-        if p is not self._plan:  # another model or template: what the old one wrote is no answer now
-            self._cache.clear()
-            self._plan = p
+        if p is not self._plan:
+            if p != self._plan:  # another model or template: what the old one wrote is no answer now
+                self._cache.clear()
+            self._plan = p  # the same settings read again (config re-parsed elsewhere) keep the cache
         s = p.settings
         hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, language, path)
         hit = self._cached(uri, hole)
