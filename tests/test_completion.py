@@ -163,16 +163,17 @@ async def test_burst_debounce_grows_only_while_requests_supersede_each_other() -
     import time
 
     c = Completions()
-    assert c._debounce("u", invoked=False, floor=0.0) == 0.0
-    assert c._debounce("u", invoked=False, floor=0.01) == 0.01  # the last one was answered: no burst
+    assert not c._supersede("u")
+    assert c._debounce("u", burst=False, invoked=False, floor=0.0) == 0.0
+    assert c._debounce("u", burst=False, invoked=False, floor=0.01) == 0.01  # the last one was answered: no burst
     pending = c._inflight["u"] = asyncio.ensure_future(asyncio.sleep(10))
-    c._last_request["u"] = time.monotonic() - 0.06  # a keystroke 60 ms after the last, which is unanswered
-    wait = c._debounce("u", invoked=False, floor=0.0)
-    assert 0.085 <= wait <= 0.1  # 1.5 x the typing interval
+    assert c._supersede("u")
     await asyncio.sleep(0)
     assert pending.cancelled() and pending in c._superseded
-    c._inflight["u"] = asyncio.ensure_future(asyncio.sleep(10))
-    assert c._debounce("u", invoked=True, floor=0.0) == 0.0  # asked for explicitly: at once
+    c._last_request["u"] = time.monotonic() - 0.06  # a keystroke 60 ms after the last, which is unanswered
+    wait = c._debounce("u", burst=True, invoked=False, floor=0.0)
+    assert 0.085 <= wait <= 0.1  # 1.5 x the typing interval
+    assert c._debounce("u", burst=True, invoked=True, floor=0.0) == 0.0  # asked for explicitly: at once
 
 
 def test_the_profile_attributes_are_not_contract_fields_and_are_accepted_as_keywords() -> None:

@@ -48,7 +48,6 @@ class Suggestion:
 
     id: str
     text: str
-    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def path_refusal(p: fim.Plan, path: str) -> str | None:
     reason = sensitive_reason(path)
     if reason:
         return f"{path} {reason}"
-    if not is_local_url(p.resolved.base_url) and not opted_in(path, p.settings):
+    if not is_local_url(p.url) and not opted_in(path, p.settings):
         return (f"{p.resolved.provider or p.resolved.base_url} is hosted: list the workspace folder in "
                 "completion.hosted_workspaces to send its buffers there")
     return None
@@ -157,7 +156,6 @@ class Completions:
         self._intervals: dict[str, deque[float]] = {}
         self._cache: dict[str, deque[_Entry]] = {}
         self._path_reason: dict[str, tuple[fim.Plan, str | None]] = {}
-        self._shown: dict[str, str] = {}  # suggestion id -> text, for the accepted counter
         self.stats: Counter[str] = Counter()
         self.last_error = ""
         self._plan: fim.Plan | None = None  # the plan the cache's answers came from
@@ -203,13 +201,14 @@ class Completions:
         hit = self._cached(uri, hole)
         if hit is not None:
             self.stats["cache_hits"] += 1
-            return self._suggest(hit, cached=True)
+            return self._suggest(hit)
         why = await self._refused(uri, p, path, hole)
         if why:
             self.stats["refused"] += 1
             log.info("completion not requested: %s", why)
             return None
-        task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, invoked, s.debounce_ms / 1000)))
+        burst = self._supersede(uri)
+        task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, burst, invoked, s.debounce_ms / 1000)))
         self._inflight[uri] = task
         try:
             answer = await task
@@ -241,28 +240,31 @@ class Completions:
         return CompletionStats(**{name: self.stats[name] for name in (
             "requests", "suggestions", "cache_hits", "superseded", "refused", "errors", "shown", "accepted", "rejected")})
 
-    def _suggest(self, text: str, cached: bool = False) -> Suggestion:
-        suggestion = Suggestion(f"c{next(_ids)}", text, cached)
+    def _suggest(self, text: str) -> Suggestion:
         self.stats["suggestions"] += 1
-        return suggestion
+        return Suggestion(f"c{next(_ids)}", text)
 
     async def _refused(self, uri: str, p: fim.Plan, path: str, hole: context.Hole) -> str | None:
         known = self._path_reason.get(uri)
-        if known is None or known[0] is not p:  # once a document and plan: git runs a process
+        if known is None or (known[0] is not p and known[0] != p):  # once a document and plan: git runs a process
             known = (p, await asyncio.to_thread(path_refusal, p, path))
             self._path_reason[uri] = known
         return known[1] or text_refusal(hole)
 
-    def _debounce(self, uri: str, invoked: bool, floor: float) -> float:
+    def _supersede(self, uri: str) -> bool:
+        """Cancel the document's request still in flight (its upstream stream closes now); whether there was one."""
+        previous = self._inflight.get(uri)
+        if previous is None or previous.done():
+            return False
+        self._superseded.add(previous)
+        previous.cancel()
+        return True
+
+    def _debounce(self, uri: str, burst: bool, invoked: bool, floor: float) -> float:
         """Seconds to wait before asking: the configured floor, longer while requests supersede each other."""
         now = time.monotonic()
         last = self._last_request.get(uri)
         self._last_request[uri] = now
-        previous = self._inflight.get(uri)
-        burst = previous is not None and not previous.done()
-        if burst:
-            self._superseded.add(previous)
-            previous.cancel()
         if invoked:
             return 0.0
         if not burst or last is None:
@@ -307,6 +309,16 @@ class Completions:
         self._cache.setdefault(uri, deque(maxlen=CACHE_PER_DOCUMENT)).append(entry)
 
 
+def _at(text: str, offset: int, path: str) -> tuple[fim.Plan, context.Hole, str | None]:
+    """The plan, the hole at ``offset`` of the file ``path``, and why it must not be sent (or None)."""
+    p = current_plan()
+    if p is None:
+        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
+    s = p.settings
+    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
+    return p, hole, path_refusal(p, path) or text_refusal(hole)
+
+
 def preview(text: str, offset: int, path: str) -> dict[str, Any]:
     """What completion at ``offset`` would send, secrets masked, and why (``hermesd complete --preview``).
 
@@ -314,12 +326,7 @@ def preview(text: str, offset: int, path: str) -> dict[str, Any]:
     """
     from hermesd.protocol import to_wire
 
-    p = current_plan()
-    if p is None:
-        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
-    s = p.settings
-    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
-    refused = path_refusal(p, path) or text_refusal(hole)
+    p, hole, refused = _at(text, offset, path)
     out: dict[str, Any] = {"provider": p.resolved.provider, "model": p.resolved.model, "endpoint": p.endpoint,
                            "endpointReason": p.endpoint_reason,
                            "template": p.template.name if p.template else None, "templateReason": p.template_reason}
@@ -332,12 +339,7 @@ def preview(text: str, offset: int, path: str) -> dict[str, Any]:
 
 async def complete_once(text: str, offset: int, path: str) -> str | None:
     """One completion at ``offset``, as an editor's request would get it (``hermesd complete``); errors raised."""
-    p = current_plan()
-    if p is None:
-        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
-    s = p.settings
-    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
-    refused = path_refusal(p, path) or text_refusal(hole)
+    p, hole, refused = _at(text, offset, path)
     if refused:
         raise Unavailable(f"nothing sent: {refused}")
     return await Completions()._ask(p, hole, 0.0)
