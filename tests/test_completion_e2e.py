@@ -31,6 +31,15 @@ def _completion_config(up: Any, **extra: Any) -> dict[str, Any]:
     return {"completion": {"provider": "custom", "model": "qwen2.5-coder:1.5b-base", "base_url": f"{up.url}/v1", **extra}}
 
 
+async def _ready(start_daemon: Any, home: Any, up: Any, text: str, **config: Any) -> Any:
+    """A daemon with completion configured (``config`` over the defaults), registered, and ``text`` open at URI."""
+    write_config(home, _completion_config(up, **config))
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, text)
+    return daemon
+
+
 async def _wait_registered(daemon: Any, method: str, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while method not in daemon.registered():
@@ -127,13 +136,10 @@ async def test_nothing_is_registered_or_sent_until_completion_is_configured(star
 
 
 async def test_a_newer_keystroke_supersedes_and_closes_the_upstream_stream(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream))
     upstream.reply_text = "total = 0\n    for x in xs:"
     upstream.chunk_count = 4
     upstream.chunk_delay = 0.4  # a slow model: the first answer is still streaming at the next keystroke
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "def f(xs):\n    \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "def f(xs):\n    \n")
 
     first = asyncio.ensure_future(_complete(daemon, 1, 4))
     await asyncio.to_thread(upstream.wait_for_requests, 1, 10)
@@ -149,11 +155,8 @@ async def test_a_newer_keystroke_supersedes_and_closes_the_upstream_stream(start
 
 
 async def test_typing_the_suggestion_is_answered_from_the_cache(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream))
     upstream.reply_text = "return a + b"
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "def add(a, b):\n    \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "def add(a, b):\n    \n")
 
     assert await _complete(daemon, 1, 4) == [{"insertText": "return a + b"}]
     _insert(daemon, 1, 4, "ret", 2)
@@ -188,11 +191,8 @@ FAMILIES = {
 
 
 async def test_each_family_gets_its_own_fim_template_on_the_wire(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream))
     upstream.reply_text = "return x"
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "def f(x):\n    \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "def f(x):\n    \n")
     for version, (model, prompt) in enumerate(FAMILIES.items(), start=2):
         await daemon.request("hermes/setConfig", {"key": "completion.model", "value": model})
         _insert(daemon, 1, 4, "", version)  # a change, so the cache does not answer
@@ -212,11 +212,9 @@ def json_string(text: str) -> bytes:
 
 
 async def test_each_endpoint_kind_sends_its_own_wire_format(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream, template="server", max_tokens=16, multiline=False))
     upstream.reply_text = "42 * 2"
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "x = \ny = 1\n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "x = \ny = 1\n", template="server", max_tokens=16,
+                          multiline=False)
     expected = {
         "fim": ("/v1/fim/completions", {"model": "qwen2.5-coder:1.5b-base", "prompt": "x = ", "suffix": "\ny = 1\n",
                                         "max_tokens": 16, "temperature": 0, "stream": True, "stop": ["\n"]}),
@@ -327,13 +325,10 @@ def test_doctor_reports_the_completion_setup_and_probes_a_local_endpoint(upstrea
 
 
 async def test_one_line_answers_stop_the_stream_and_connections_are_reused(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream, multiline=False, template="server"))
     upstream.reply_text = "1\n" + "x = 2\n" * 20  # one line is all that can be shown: the rest is never read
     upstream.chunk_count = 8
     upstream.chunk_delay = 0.3
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "y = \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "y = \n", multiline=False, template="server")
 
     assert await _complete(daemon, 0, 4) == [{"insertText": "1"}]
     await asyncio.to_thread(upstream.wait_for_disconnects, 1, 5)  # closed after the first line...
@@ -349,10 +344,11 @@ async def test_one_line_answers_stop_the_stream_and_connections_are_reused(start
 
 async def test_a_server_that_ignores_stream_is_read_too(start_daemon, isolated_home):
     """llama.cpp builds and proxies that answer one JSON body to ``"stream": true``."""
-    import http.server
-    import threading
+    from http.server import BaseHTTPRequestHandler
 
-    class OneBody(http.server.BaseHTTPRequestHandler):
+    from tests._unit_helpers import serving
+
+    class OneBody(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             self.rfile.read(int(self.headers["Content-Length"]))
             body = b'{"choices": [{"index": 0, "text": "a + b", "finish_reason": "stop"}]}'
@@ -365,14 +361,9 @@ async def test_a_server_that_ignores_stream_is_read_too(start_daemon, isolated_h
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OneBody)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        write_config(isolated_home, {"completion": {"provider": "custom", "model": "starcoder2-3b",
-                                                    "base_url": f"http://127.0.0.1:{server.server_port}/v1"}})
+    with serving(OneBody) as url:
+        write_config(isolated_home, {"completion": {"provider": "custom", "model": "starcoder2-3b", "base_url": f"{url}/v1"}})
         daemon = await start_daemon(capabilities=_capabilities())
         await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
         _open(daemon, "return \n")
         assert await _complete(daemon, 0, 7) == [{"insertText": "a + b"}]
-    finally:
-        server.shutdown()
