@@ -367,3 +367,18 @@ async def test_a_server_that_ignores_stream_is_read_too(start_daemon, isolated_h
         await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
         _open(daemon, "return \n")
         assert await _complete(daemon, 0, 7) == [{"insertText": "a + b"}]
+
+
+async def test_two_editors_on_the_shared_daemon_keep_their_own_buffers(start_daemon, upstream, isolated_home):
+    """Registration passes the forwarder both ways; one editor's buffer is unknown to the other."""
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "return a + b"
+    first = await start_daemon(capabilities=_capabilities(), shared=True)
+    second = await start_daemon(capabilities=_capabilities(), shared=True)
+    for editor in (first, second):
+        await _wait_registered(editor, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(first, "def add(a, b):\n    \n")
+
+    assert await _complete(first, 1, 4) == [{"insertText": "return a + b"}]
+    assert await _complete(second, 1, 4) == []  # never opened there: the first editor's buffer is not shared
+    assert len(upstream.requests) == 1
