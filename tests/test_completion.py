@@ -209,3 +209,20 @@ async def test_the_cache_survives_the_same_plan_read_again_and_not_another_model
 
 async def _none() -> None:
     return None
+
+
+def test_settings_from_config(tmp_path) -> None:
+    import yaml
+
+    from hermesd.engine.completion.settings import of
+    from hermesd.settings import config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"completion": {
+        "provider": "custom", "model": "m", "languages": {"*": False, "python": True},
+        "hosted_workspaces": {"/src/a": True, "/src/b": False}, "multiline": False}}))
+    s = of(config.load(path))
+    assert s.enabled and not s.multiline and s.hosted_workspaces == ("/src/a",)
+    assert s.language_enabled("python") and not s.language_enabled("markdown")
+    assert CompletionSettings(languages={"markdown": False}).language_enabled("go")
+    assert not of(config.load(tmp_path / "none.yaml")).enabled  # off until both are set

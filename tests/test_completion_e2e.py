@@ -382,3 +382,15 @@ async def test_two_editors_on_the_shared_daemon_keep_their_own_buffers(start_dae
     assert await _complete(first, 1, 4) == [{"insertText": "return a + b"}]
     assert await _complete(second, 1, 4) == []  # never opened there: the first editor's buffer is not shared
     assert len(upstream.requests) == 1
+
+
+async def test_an_edit_of_config_yaml_turns_completion_on_and_off(start_daemon, upstream, isolated_home):
+    daemon = await start_daemon(capabilities=_capabilities())
+    await daemon.request("hermes/getConfig")  # the watch's baseline: completion off
+    write_config(isolated_home, _completion_config(upstream))  # edited by hand, not through hermesd
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    write_config(isolated_home, {})
+    deadline = asyncio.get_running_loop().time() + 10
+    while daemon.registered():
+        assert asyncio.get_running_loop().time() < deadline, daemon.registrations
+        await asyncio.sleep(0.05)
