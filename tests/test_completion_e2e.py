@@ -340,6 +340,12 @@ async def test_one_line_answers_stop_the_stream_and_connections_are_reused(start
         await _complete(daemon, 0, 5 if version == 2 else 6)
     first, second = upstream.requests[-2:]
     assert first.client_port == second.client_port
+    await daemon.request("hermes/setConfig", {"key": "completion.endpoint", "value": "ollama"})  # one JSON a line
+    for version, text in enumerate(("c", "d"), start=4):
+        _insert(daemon, 0, 4, text, version)
+        await _complete(daemon, 0, 5)
+    first, second = upstream.requests[-2:]
+    assert first.path == second.path == "/api/generate" and first.client_port == second.client_port
 
 
 async def test_a_server_that_ignores_stream_is_read_too(start_daemon, isolated_home):

@@ -34,7 +34,8 @@ async def stream_text(prepared: PreparedRequest, resolved: Resolved, net: Networ
     try:
         if endpoint == "ollama":
             async with post_streaming(prepared, resolved, net, accept="application/x-ndjson") as response:
-                async for line in response.aiter_lines():
+                lines = response.aiter_lines()
+                async for line in lines:
                     if not line.strip():
                         continue
                     chunk = _object(line)
@@ -43,7 +44,7 @@ async def stream_text(prepared: PreparedRequest, resolved: Resolved, net: Networ
                         started = True
                         yield text
                     if chunk.get("done"):
-                        await drain(response.aiter_lines())
+                        await drain(lines)  # the chunked terminator: the connection is reused
                         return
             return
         async with post_streaming(prepared, resolved, net, accept="text/event-stream") as response:
