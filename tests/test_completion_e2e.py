@@ -400,3 +400,34 @@ async def test_an_edit_of_config_yaml_turns_completion_on_and_off(start_daemon, 
     while daemon.registered():
         assert asyncio.get_running_loop().time() < deadline, daemon.registrations
         await asyncio.sleep(0.05)
+
+
+async def test_cancel_request_closes_the_upstream_stream(start_daemon, upstream, isolated_home):
+    """An editor's ``$/cancelRequest`` (VS Code and Neovim send one for a request they no longer want) closes
+    the upstream stream at once, over stdio and through the shared daemon alike."""
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "total = 0\n    for x in xs:"
+    upstream.chunk_count = 4
+    upstream.chunk_delay = 0.5
+    for n, shared in enumerate((False, True), start=1):
+        upstream.configure(chunk_delay=0.5)
+        daemon = await start_daemon(capabilities=_capabilities(), shared=shared)
+        await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+        _open(daemon, "def f(xs):\n    \n")
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=1, character=4),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+        pending = asyncio.ensure_future(daemon.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=f"inline-{n}"))
+        await asyncio.to_thread(upstream.wait_for_requests, 2 * n - 1, 10)
+        upstream.configure(chunk_delay=0.0)  # the next request answers at once (Neovim's e2e does the same)
+        daemon.cancel_request(f"inline-{n}")  # then at once the next keystroke and its request, as editors do
+        _insert(daemon, 1, 4, "t", 2)
+        following = asyncio.ensure_future(_complete(daemon, 1, 5))
+        [*_, (path, _)] = await asyncio.to_thread(upstream.wait_for_disconnects, n, 5)
+        assert path == "/v1/completions", shared
+        try:
+            await asyncio.wait_for(pending, 10)
+        except Exception:  # noqa: BLE001 - RequestCancelled, as LSP allows
+            pass
+        await asyncio.wait_for(following, 20)
