@@ -25,6 +25,7 @@ import itertools
 import logging
 import os
 import time
+import weakref
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -151,7 +152,9 @@ class Completions:
 
     def __init__(self) -> None:
         self._inflight: dict[str, asyncio.Task] = {}
-        self._superseded: set[asyncio.Task] = set()
+        # Weak: a finished task leaves both by itself (no callback racing the handler that reads them).
+        self._superseded: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()  # cancelled: a newer request took over
+        self._cancelled: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()  # cancelled once already
         self._last_request: dict[str, float] = {}
         self._intervals: dict[str, deque[float]] = {}
         self._cache: dict[str, deque[_Entry]] = {}
@@ -165,8 +168,7 @@ class Completions:
         """The document closed: drop its cache and cancel its request."""
         task = self._inflight.pop(uri, None)
         if task is not None and not task.done():
-            self._superseded.add(task)
-            task.cancel()
+            self._cancel(task, superseded=True)
         for table in (self._last_request, self._intervals, self._cache, self._path_reason):
             table.pop(uri, None)
 
@@ -211,12 +213,12 @@ class Completions:
         task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, burst, invoked, s.debounce_ms / 1000)))
         self._inflight[uri] = task
         try:
-            answer = await task
+            answer = await asyncio.shield(task)  # its cancels go through _cancel, one each
         except asyncio.CancelledError:
             if task in self._superseded:  # a newer keystroke's request took over: no suggestion, no error
-                self._superseded.discard(task)
                 self.stats["superseded"] += 1
                 return None
+            self._cancel(task)  # the editor cancelled this request ($/cancelRequest)
             raise
         finally:
             if self._inflight.get(uri) is task:
@@ -256,9 +258,17 @@ class Completions:
         previous = self._inflight.get(uri)
         if previous is None or previous.done():
             return False
-        self._superseded.add(previous)
-        previous.cancel()
+        self._cancel(previous, superseded=True)
         return True
+
+    def _cancel(self, task: asyncio.Task, superseded: bool = False) -> None:
+        """Cancel ``task`` once: a second cancel would land in the middle of closing its upstream connection
+        (an editor's $/cancelRequest, then the next keystroke's supersede) and leave that connection open."""
+        if superseded:
+            self._superseded.add(task)
+        if task not in self._cancelled:
+            self._cancelled.add(task)
+            task.cancel()
 
     def _debounce(self, uri: str, burst: bool, invoked: bool, floor: float) -> float:
         """Seconds to wait before asking: the configured floor, longer while requests supersede each other."""
