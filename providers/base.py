@@ -79,6 +79,13 @@ class ProviderProfile:
     default_max_tokens: int | None = None
     default_aux_model: str = ""
 
+    # -- optional, hermesd only: not dataclass fields, so the contract's fields stay as they are and the
+    # same plugin loads in Hermes (which never reads them). Set them on a subclass (docs/plugins.md,
+    # "Inline completion"): the FIM wire the provider serves (completions, fim, infill, ollama, chat),
+    # and where FIM requests go when not base_url (same host only: the key goes nowhere else).
+    fim_endpoint = ""
+    fim_base_url = ""
+
     # -- derived, read-only helpers (not part of the dataclass fields) -----
 
     @property
@@ -164,10 +171,17 @@ _dataclass_init = ProviderProfile.__init__
 _NEWER = "_hermes_newer_fields"
 
 
+# hermesd's own optional attributes (not dataclass fields): accepted as keyword arguments too.
+HERMESD_ATTRIBUTES = ("fim_endpoint", "fim_base_url")
+
+
 def _init_keeping_newer_fields(self: ProviderProfile, *args: Any, **kwargs: Any) -> None:
     known = ProviderProfile.__dataclass_fields__
+    own = {key: kwargs.pop(key) for key in HERMESD_ATTRIBUTES if key in kwargs}
     newer = {key: kwargs.pop(key) for key in list(kwargs) if key not in known}
     _dataclass_init(self, *args, **kwargs)
+    for key, value in own.items():
+        object.__setattr__(self, key, value)
     object.__setattr__(self, _NEWER, newer)
     for key, value in newer.items():
         if not hasattr(type(self), key):  # never shadow a hook with a value

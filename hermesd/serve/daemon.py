@@ -44,6 +44,7 @@ class Connection(Client, Protocol):
     chats: set[asyncio.Task]  # this connection's hermes/chat requests in flight
     plugins_checked: bool  # its first listing request looked for plugin changes
     work_done_progress: Any  # pygls' progress reporter
+    completion: Any  # its inline completion (hermesd.serve.completion.State)
 
 
 class Daemon:
@@ -67,6 +68,10 @@ class Daemon:
 
             change.label = model_label(value or "")
         self.broadcast("hermes/configChanged", to_wire(change))
+        for client in list(self.clients):
+            react = getattr(client, "on_config_changed", None)
+            if react is not None:
+                react(key)
 
     def config_written(self, changed: list[tuple[str, Any]]) -> None:
         """After a write of ours: the watch takes the new file as its baseline (so it does not report
