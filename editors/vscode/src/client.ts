@@ -11,6 +11,7 @@ import {
   ErrorAction,
   LanguageClient,
   LanguageClientOptions,
+  Middleware,
   RevealOutputChannelOn,
   ServerOptions,
   WorkDoneProgress,
@@ -80,6 +81,9 @@ export class HermesClient implements vscode.Disposable {
   readonly onConfigChanged = this.configEmitter.event;
   readonly onProvidersChanged = this.providersEmitter.event;
 
+  /** Middleware for the language features the daemon registers (inline completion: completion.ts). */
+  middleware: Middleware = {};
+
   constructor(private readonly output: vscode.LogOutputChannel) {
     this.disposables.push(
       this.stateEmitter,
@@ -103,6 +107,11 @@ export class HermesClient implements vscode.Disposable {
 
   get serverStatus(): ServerStatus {
     return this.status;
+  }
+
+  /** The running language client, for features that talk LSP themselves (completion.ts). */
+  get languageClient(): LanguageClient | undefined {
+    return this.client?.isRunning() ? this.client : undefined;
   }
 
   get serverVersion(): string | undefined {
@@ -261,6 +270,7 @@ export class HermesClient implements vscode.Disposable {
       outputChannel: output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { clientName: 'vscode' },
+      middleware: this.middleware,
       initializationFailedHandler: () => false,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
