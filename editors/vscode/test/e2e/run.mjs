@@ -20,6 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { completionSteps } from './completion.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extDir = path.resolve(here, '../..');
@@ -233,6 +234,8 @@ const baseSettings = {
   'update.mode': 'none',
   'chat.commandCenter.enabled': false,
   'workbench.colorTheme': 'Default Dark Modern',
+  // The word-based suggest widget would take Tab from the ghost text in the completion steps.
+  'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
   'hermes.server.path': daemon.path,
   'hermes.server.args': daemon.args,
   // The real daemon gets this long at every (re)start too: on a loaded machine
@@ -846,6 +849,20 @@ await step('Restart Server brings the daemon back', async () => {
   await upstreamPost('/__config', { reply_text: 'Back again.', chunk_count: 3, chunk_delay: 0, routed_model: null });
   await sendPrompt('Are you there?');
   await waitFor('a reply after restart', async () => ((await lastReply().locator('.content').textContent()) ?? '').includes('Back again.'), 20_000);
+});
+
+// Ghost-text completion (test/e2e/completion.mjs): a FIM model at the recording upstream.
+const COMPLETION_TEXT = 'turn fib(n - 1) + fib(n - 2)';
+await completionSteps({
+  page, step, shot, waitFor, sleep, runCommand, upstreamPost, upstreamRequests, upstreamUrl, hermesHome, workspace,
+  completion: {
+    config: () => 'completion:\n  provider: openrouter\n  model: qwen/qwen2.5-coder-7b\n',
+    // Slow enough that the first request is still streaming when the second keystroke supersedes it.
+    upstream: { reply_text: COMPLETION_TEXT, chunk_count: 3, chunk_delay: 0.3, routed_model: null },
+    ghost: COMPLETION_TEXT,
+    isPath: (p) => p.endsWith('/completions') && !p.endsWith('/chat/completions'),
+    isRequest: (r) => r.path.endsWith('/completions') && !r.path.endsWith('/chat/completions'),
+  },
 });
 
 /**
