@@ -3,7 +3,7 @@
 // driven in headless Chromium with playwright-core, with the real hermesd
 // behind it and the recording upstream (tests/upstream.py) as OpenRouter.
 //
-//   node test/e2e/run.mjs [--vsix dist/hermes-vscode.vsix] [--artifacts DIR] [--keep]
+//   node test/e2e/run.mjs [--vsix dist/hermes-vscode.vsix] [--artifacts DIR] [--keep] [--only REGEX]
 //
 // Environment: CODE_SERVER (default .code-server/bin/code-server),
 // CHROMIUM (default /usr/bin/chromium), HERMESD (the daemon command line,
@@ -33,6 +33,8 @@ const opt = (name, fallback) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const keep = argv.includes('--keep');
+// --only REGEX: run only the steps whose names match (a developer's shortcut; CI runs them all).
+const only = opt('only') ? new RegExp(opt('only')) : undefined;
 const vsix = path.resolve(opt('vsix', path.join(extDir, 'dist/hermes-vscode.vsix')));
 const artifacts = path.resolve(opt('artifacts', path.join(repoRoot, 'tests/artifacts/vscode')));
 const codeServer = process.env.CODE_SERVER || path.join(extDir, '.code-server/bin/code-server');
@@ -344,6 +346,9 @@ log('workbench loaded');
 
 const results = [];
 async function step(name, fn) {
+  if (only && !only.test(name)) {
+    return;
+  }
   const t0 = Date.now();
   try {
     await fn();
