@@ -79,6 +79,13 @@ class ProviderProfile:
     default_max_tokens: int | None = None
     default_aux_model: str = ""
 
+    # -- optional, hermesd only: not dataclass fields, so the contract's fields stay as they are and the
+    # same plugin loads in Hermes (which never reads them). Set them on a subclass (docs/plugins.md,
+    # "Inline completion"): the FIM wire the provider serves (completions, fim, infill, ollama, chat),
+    # and where FIM requests go when not base_url (same host only: the key goes nowhere else).
+    fim_endpoint = ""
+    fim_base_url = ""
+
     # -- derived, read-only helpers (not part of the dataclass fields) -----
 
     @property

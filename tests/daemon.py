@@ -55,8 +55,24 @@ class Daemon:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.notifications: list[tuple[str, Any]] = []
+        self.registrations: list[tuple[str, Any]] = []  # ("register" | "unregister", params) from the daemon
         self.init_result: Any = None
         self._waiters: list[tuple[str, asyncio.Future]] = []
+
+    def _on_registration(self, kind: str, params: Any) -> None:
+        self.registrations.append((kind, params))
+        self._on_notification(f"client/{kind}Capability", params)
+
+    def registered(self) -> set[str]:
+        """The methods the daemon has registered with this client and not unregistered since."""
+        methods: dict[str, str] = {}
+        for kind, params in self.registrations:
+            if kind == "register":
+                methods.update({r.id: r.method for r in params.registrations})
+            else:
+                for r in params.unregisterations:
+                    methods.pop(r.id, None)
+        return set(methods.values())
 
     def _on_notification(self, method: str, params: Any) -> None:
         self.notifications.append((method, params))
@@ -130,7 +146,8 @@ def _dict_converter() -> Any:
 
 
 async def spawn_daemon(env: dict[str, str], *, stderr_path: Path | None = None, args: tuple[str, ...] = (),
-                       initialization_options: dict | None = None, shared: bool = False) -> Daemon:
+                       initialization_options: dict | None = None, shared: bool = False,
+                       capabilities: Any = None) -> Daemon:
     """The real ``hermesd --stdio``, initialised, with a pytest-lsp client.
 
     ``stderr_path``: append the daemon's stderr to this file (for secret scans)
@@ -138,6 +155,8 @@ async def spawn_daemon(env: dict[str, str], *, stderr_path: Path | None = None, 
     options (``--log-level DEBUG``). ``shared``: the forwarder to the shared
     daemon (in the test's own runtime dir) instead of ``HERMESD_SHARED=0``
     (``--no-shared``), so a test owns its daemon process unless it asks otherwise.
+    ``capabilities``: the client's (default: VS Code's, as pytest-lsp records them).
+    Registrations the daemon sends (``client/registerCapability``) are answered and kept.
     """
     env = {k: v for k, v in env.items() if k != "HERMESD_SHARED"} if shared else {**env, "HERMESD_SHARED": "0"}
     from lsprotocol import types
@@ -151,6 +170,8 @@ async def spawn_daemon(env: dict[str, str], *, stderr_path: Path | None = None, 
         register_lsp_features(client)
         for method in NOTIFICATIONS:
             client.feature(method)(lambda params, m=method: holder["d"]._on_notification(m, params))
+        for kind in ("register", "unregister"):
+            client.feature(f"client/{kind}Capability")(lambda params, k=kind: holder["d"]._on_registration(k, params))
         return client
 
     command = [sys.executable, "-m", "hermesd", *args, "--stdio"]
@@ -163,7 +184,7 @@ async def spawn_daemon(env: dict[str, str], *, stderr_path: Path | None = None, 
     daemon.init_result = await asyncio.wait_for(
         client.initialize_session(
             types.InitializeParams(
-                capabilities=client_capabilities("visual-studio-code"),
+                capabilities=capabilities or client_capabilities("visual-studio-code"),
                 initialization_options=initialization_options,
             )
         ),

@@ -45,6 +45,19 @@ EXPECTED_DEFAULTS = {
     "catalog.ttl_seconds": 3600,
     "daemon.idle_timeout": 300,
     "daemon.stop_grace": 5.0,
+    "completion.provider": "",
+    "completion.model": "",
+    "completion.base_url": "",
+    "completion.endpoint": "",
+    "completion.template": "",
+    "completion.max_tokens": 64,
+    "completion.prefix_chars": 6000,
+    "completion.suffix_chars": 2000,
+    "completion.multiline": True,
+    "completion.debounce_ms": 0,
+    "completion.languages": {},
+    "completion.templates": {},
+    "completion.hosted_workspaces": {},
 }
 # hermesd's older names, read and written as the Hermes keys (docs/config.md).
 EXPECTED_ALIASES = {
@@ -218,6 +231,19 @@ BAD_VALUES: dict[str, tuple[Any, str, str]] = {
     "catalog.ttl_seconds": (-1, "-1", "must be a whole number of at least 0"),
     "daemon.idle_timeout": (0, "0", "must be a whole number of at least 1"),
     "daemon.stop_grace": (301, "301", "must be a number from 0.0 to 300.0"),
+    "completion.provider": ("nope", '"nope"', "known provider name or alias"),
+    "completion.model": (3, "3", "must be a string"),
+    "completion.base_url": ("ftp://x", '"ftp://x"', "http:// or https:// URL"),
+    "completion.endpoint": ("grpc", '"grpc"', "must be one of (empty), completions, fim, infill, ollama, chat"),
+    "completion.template": (["a"], '["a"]', "must be a string"),
+    "completion.max_tokens": (0, "0", "must be a whole number from 1 to 4096"),
+    "completion.prefix_chars": (-1, "-1", "must be a whole number from 0 to 200000"),
+    "completion.suffix_chars": (1.5, "1.5", "must be a whole number from 0 to 200000"),
+    "completion.multiline": ("yes", '"yes"', "must be true or false"),
+    "completion.debounce_ms": (2001, "2001", "must be a whole number from 0 to 2000"),
+    "completion.languages": (["python"], '["python"]', "must be a mapping"),
+    "completion.templates": ("qwen", '"qwen"', "must be a mapping"),
+    "completion.hosted_workspaces": (["/src"], '["/src"]', "must be a mapping"),
 }
 
 

@@ -27,6 +27,10 @@ any prefix works (``/v1/chat/completions``, ``/api/v1/chat/completions``,
 * ``POST .../chat/completions`` -- OpenAI Chat Completions (SSE when ``"stream": true``)
 * ``POST .../responses``        -- OpenAI Responses API (SSE when ``"stream": true``)
 * ``POST .../messages``         -- Anthropic Messages (SSE when ``"stream": true``)
+* ``POST .../fim/completions``  -- Mistral's FIM (chat-shaped chunks; SSE when ``"stream": true``)
+* ``POST .../completions``      -- OpenAI text completions, FIM's ``prompt`` + ``suffix`` (SSE when ``"stream": true``)
+* ``POST .../infill``           -- llama.cpp's server (``content`` events; SSE when ``"stream": true``)
+* ``POST .../api/generate``     -- Ollama (one JSON object a line unless ``"stream": false``)
 * ``GET  .../models``           -- ``{"object": "list", "data": [{"id": ..., "object": "model"}]}``
 * anything else                 -- 404 with an OpenAI-style error body (still recorded)
 
@@ -221,7 +225,8 @@ def _words(obj: Any) -> int:
 def _prompt_tokens(body: Any) -> int:
     if not isinstance(body, dict):
         return 1
-    return max(1, sum(_words(body.get(k)) for k in ("messages", "input", "system", "instructions")))
+    return max(1, sum(_words(body.get(k)) for k in ("messages", "input", "system", "instructions", "prompt",
+                                                          "suffix", "input_prefix", "input_suffix")))
 
 
 def _error_format(path: str) -> str:
@@ -515,9 +520,58 @@ def _bedrock_json(c: _Ctx) -> dict[str, Any]:
     }
 
 
+def _text_completion_stream(c: _Ctx) -> list[tuple[str, bytes]]:
+    base = {"id": f"cmpl-upstream{c.n}", "object": "text_completion", "created": c.created, "model": c.model}
+
+    def ev(text: str, finish: str | None = None) -> bytes:
+        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+        return b"data: " + _dumps({**base, "choices": [choice]}) + b"\n\n"
+
+    items = [("chunk", ev(p)) for p in c.pieces]
+    items.append(("meta", ev("", c.finish_reason)))
+    items.append(("meta", b"data: " + _dumps({**base, "choices": [], "usage": _chat_usage(c)}) + b"\n\n"))
+    items.append(("meta", b"data: [DONE]\n\n"))
+    return items
+
+
+def _text_completion_json(c: _Ctx) -> dict[str, Any]:
+    return {"id": f"cmpl-upstream{c.n}", "object": "text_completion", "created": c.created, "model": c.model,
+            "choices": [{"index": 0, "text": c.text, "logprobs": None, "finish_reason": c.finish_reason}],
+            "usage": _chat_usage(c)}
+
+
+def _infill_stream(c: _Ctx) -> list[tuple[str, bytes]]:
+    items = [("chunk", b"data: " + _dumps({"content": p, "stop": False}) + b"\n\n") for p in c.pieces]
+    items.append(("meta", b"data: " + _dumps({"content": "", "stop": True, "stop_type": "eos"}) + b"\n\n"))
+    return items
+
+
+def _infill_json(c: _Ctx) -> dict[str, Any]:
+    return {"content": c.text, "stop": True, "stop_type": "eos", "tokens_predicted": c.completion_tokens}
+
+
+def _ollama_stream(c: _Ctx) -> list[tuple[str, bytes]]:
+    def line(**fields: Any) -> bytes:
+        return _dumps({"model": c.model, "created_at": "2026-01-01T00:00:00Z", **fields}) + b"\n"
+
+    items = [("chunk", line(response=p, done=False)) for p in c.pieces]
+    items.append(("meta", line(response="", done=True, done_reason=c.finish_reason, prompt_eval_count=c.prompt_tokens,
+                               eval_count=c.completion_tokens)))
+    return items
+
+
+def _ollama_json(c: _Ctx) -> dict[str, Any]:
+    return {"model": c.model, "created_at": "2026-01-01T00:00:00Z", "response": c.text, "done": True,
+            "done_reason": c.finish_reason, "prompt_eval_count": c.prompt_tokens, "eval_count": c.completion_tokens}
+
+
 _ROUTES = {
     # suffix: (format, stream builder, json builder, invalid-json event line prefix)
     "/chat/completions": ("openai", _chat_stream, _chat_json, b""),
+    "/fim/completions": ("openai", _chat_stream, _chat_json, b""),  # Mistral's FIM answers in chat's shape
+    "/completions": ("openai", _text_completion_stream, _text_completion_json, b""),  # after the two above
+    "/infill": ("openai", _infill_stream, _infill_json, b""),  # llama.cpp's server
+    "/api/generate": ("ollama", _ollama_stream, _ollama_json, b""),  # Ollama: one JSON object a line
     "/converse-stream": ("bedrock", _bedrock_stream, _bedrock_json, b""),
     "/responses": ("openai", _responses_stream, _responses_json, b"event: response.output_text.delta\n"),
     "/messages": ("anthropic", _anthropic_stream, _anthropic_json, b"event: content_block_delta\n"),
@@ -796,6 +850,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fmt == "bedrock":
             self._stream(stream_builder(ctx), fault, bad_prefix, float(up.chunk_delay or 0.0),
                          content_type="application/vnd.amazon.eventstream")
+        elif fmt == "ollama" and (not isinstance(parsed, dict) or parsed.get("stream") is not False):  # streams by default
+            self._stream(stream_builder(ctx), fault, bad_prefix, float(up.chunk_delay or 0.0),
+                         content_type="application/x-ndjson")
         elif isinstance(parsed, dict) and parsed.get("stream") is True:
             self._stream(stream_builder(ctx), fault, bad_prefix, float(up.chunk_delay or 0.0))
         else:

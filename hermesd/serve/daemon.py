@@ -67,6 +67,10 @@ class Daemon:
 
             change.label = model_label(value or "")
         self.broadcast("hermes/configChanged", to_wire(change))
+        for client in list(self.clients):
+            react = getattr(client, "on_config_changed", None)
+            if react is not None:
+                react(key)
 
     def config_written(self, changed: list[tuple[str, Any]]) -> None:
         """After a write of ours: the watch takes the new file as its baseline (so it does not report

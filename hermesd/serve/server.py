@@ -35,6 +35,7 @@ from pygls.protocol import (
 
 from hermesd import PROTOCOL_VERSION, __version__
 from hermesd.framing import RawResult, frame, frame_body, parse_error
+from hermesd.serve import completion
 from hermesd.serve.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class HermesProtocol(LanguageServerProtocol):
         from hermesd.serve.handlers import HANDLERS
 
         result.capabilities.experimental = {"hermes": {"protocolVersion": PROTOCOL_VERSION, "methods": list(HANDLERS)}}
+        completion.initialize(params, result.capabilities, server.completion)
         return result
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
@@ -176,7 +178,8 @@ class HermesServer(LanguageServer):
             __version__,
             protocol_cls=HermesProtocol,
             converter_factory=_converter,
-            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            # How pygls' workspace applies changes; what is advertised is serve.completion's to say.
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.daemon = daemon
         self.token = token
@@ -185,6 +188,12 @@ class HermesServer(LanguageServer):
         self.outbox: Outbox | None = None
         self.chats: set[asyncio.Task] = set()  # this connection's hermes/chat requests in flight
         self.plugins_checked = False  # its first listing looked for plugin changes (a new window sees them)
+        self.completion = completion.State()  # its documents' inline completion (serve.completion)
+
+    def on_config_changed(self, key: str) -> None:
+        """A config key changed (from any client, or an edit of config.yaml): completion registers or unregisters."""
+        if key.startswith("completion.") and self.authenticated:
+            asyncio.ensure_future(completion.sync_registration(self))
 
     def use_outbox(self, outbox: Outbox) -> None:
         """Send everything through ``outbox`` (see :class:`Outbox`)."""
@@ -279,6 +288,17 @@ def _register(server: HermesServer) -> None:
 
         start_warm_up()
         daemon.config_watch.start()
+        asyncio.ensure_future(completion.sync_registration(ls))
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    async def inline_completion(ls: HermesServer, params: types.InlineCompletionParams) -> Any:
+        """Ghost text at the cursor (serve.completion)."""
+        daemon.config_watch.check()  # a stat: a config.yaml edited elsewhere applies to this keystroke
+        return await completion.inline_completion(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HermesServer, params: types.DidCloseTextDocumentParams) -> None:
+        completion.did_close(ls, params)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HermesServer, params: Any) -> None:

@@ -128,6 +128,18 @@ def _effort(key: str, value: Any) -> str:
     return effort
 
 
+def _choice(*choices: str) -> Callable[[str, Any], str]:
+    """One of ``choices`` (the first, usually empty, is the default)."""
+    def check(key: str, value: Any) -> str:
+        text = _string(key, value).strip().lower()
+        if text not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(c or '(empty)' for c in choices)} (got {_shown(value)})")
+        return text
+
+    check.rule = {"type": "enum", "enum": list(choices)}  # type: ignore[attr-defined]
+    return check
+
+
 def _number(low: float, high: float) -> Callable[[str, Any], float | None]:
     def check(key: str, value: Any) -> float | None:
         if value is None:
@@ -308,6 +320,22 @@ KEYS: dict[str, Key] = {
             "requests in flight to one endpoint at once; further chats wait their turn, in order"),
         Key("agent.api_max_retries", 3, _integer(1, 11), "attempts (first try included) before the first token"),
         Key("catalog.ttl_seconds", 3600, _integer(0), "how long a fetched model list is reused"),
+        Key("completion.provider", "", _provider, "provider for inline completion; empty: completion off"),
+        Key("completion.model", "", _string, "model for inline completion (a code model with FIM); empty: off"),
+        Key("completion.base_url", "", _url, "endpoint for completion.provider when it differs from the provider's own"),
+        Key("completion.endpoint", "", _choice("", "completions", "fim", "infill", "ollama", "chat"),
+            "FIM wire: completions (/v1/completions), fim (Mistral), infill (llama.cpp), ollama (/api/generate), "
+            "chat (hole-filler prompt); empty: chosen from the provider (docs/completion.md)"),
+        Key("completion.template", "", _string, "FIM template family, `server`, or a completion.templates name; empty: from the model id"),
+        Key("completion.max_tokens", 64, _integer(1, 4096), "most tokens one completion may write"),
+        Key("completion.prefix_chars", 6000, _integer(0, 200000), "characters before the cursor sent as the prefix"),
+        Key("completion.suffix_chars", 2000, _integer(0, 200000), "characters after the cursor sent as the suffix"),
+        Key("completion.multiline", True, _boolean, "suggest more than the rest of the line; false: one line at most"),
+        Key("completion.languages", {}, _mapping, "language id -> false turns completion off there (`\"*\": false`: everywhere)"),
+        Key("completion.templates", {}, _mapping, "your own FIM templates: name -> {layout: \"...{prefix}...{suffix}...\", stop: [...]}"),
+        Key("completion.hosted_workspaces", {}, _mapping,
+            "folder -> true: its buffers may go to a hosted (non-local) completion provider (`\"*\": true`: any)"),
+        Key("completion.debounce_ms", 0, _integer(0, 2000), "least wait before asking the model; grows while keystrokes outrun replies"),
         Key("daemon.idle_timeout", 300, _integer(1), "seconds the shared daemon lives without clients"),
         Key("daemon.stop_grace", 5.0, _number(0.0, 300.0),
             "on SIGTERM/SIGINT, seconds running chats may take to finish before they are cancelled (partial text saved)"),
@@ -984,6 +1012,8 @@ USED_KEYS = {
     "network": {"timeout", "connect_timeout", "max_retries", "max_concurrent_requests"},
     "plugins": {"disabled", "enabled"},  # read by providers.discovery
     "daemon": {"idle_timeout", "stop_grace"},  # read by hermesd.serve.shared and hermesd.serve.daemon
+    "completion": {"provider", "model", "base_url", "endpoint", "template", "templates", "max_tokens", "prefix_chars",
+                   "suffix_chars", "multiline", "debounce_ms", "languages", "hosted_workspaces"},  # engine/completion
 }
 USED_AUX_KEYS = {"provider", "model"}
 

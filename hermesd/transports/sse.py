@@ -39,6 +39,25 @@ async def post_sse(
 ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """Send ``prepared`` and yield its events; leaving the block closes the response.
 
+    Leaving normally (after the stream's last event) reads the rest of the
+    body, so the connection goes back to the pool and the next chat skips the
+    TCP and TLS handshakes. Leaving early (a cancel, an error) closes the
+    connection, so the upstream sees the client go away.
+    """
+    from httpx_sse import EventSource
+
+    async with post_streaming(prepared, resolved, net, accept=accept) as response:
+        events = EventSource(response).aiter_sse()
+        yield events
+        await _drain(events)
+
+
+@asynccontextmanager
+async def post_streaming(
+    prepared: PreparedRequest, resolved: Resolved, net: NetworkSettings, *, accept: str = "*/*"
+) -> AsyncIterator[Any]:
+    """Send ``prepared`` and yield the successful httpx response, its body unread; leaving closes it.
+
     Redirects are followed within the endpoint's origin only, as every
     hermesd request does (:func:`providers.base.same_origin`): the key
     headers never go to another host. A redirect elsewhere is reported with
@@ -47,14 +66,8 @@ async def post_sse(
     At most ``net.max_concurrent`` requests to one endpoint are in flight
     (:mod:`hermesd.transports.gates`); the others wait here, in order. The
     slot's lane picks the small pool the request goes through.
-
-    Leaving normally (after the stream's last event) reads the rest of the
-    body, so the connection goes back to the pool and the next chat skips the
-    TCP and TLS handshakes. Leaving early (a cancel, an error) closes the
-    connection, so the upstream sees the client go away.
     """
     import httpx
-    from httpx_sse import EventSource
 
     from providers.base import MAX_REDIRECTS, same_origin
 
@@ -73,9 +86,7 @@ async def post_sse(
         try:
             if not response.is_success:
                 raise from_http_response(response.status_code, response.headers, await _read_capped(response), resolved)
-            events = EventSource(response).aiter_sse()
-            yield events
-            await _drain(events)
+            yield response
         finally:
             await response.aclose()
 
