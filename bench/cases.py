@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from bench import shared
+from bench import completion, shared
 from bench.harness import KEY, PROVIDER, REPO, Daemon, Home, Upstream, clean_environ, median, model, percentile
 from bench.lsp import cpu_seconds, rss_mb, threads_cpu_seconds
 from bench.oneshot import BARE_CLIENT, LLM_MODEL_ID, LLM_VERSION, child_cpu, find_llm, import_breakdown, install_llm, llm_home
@@ -770,4 +770,4 @@ def _c2_section(total: float, ranked: list[tuple[str, float]], runs: int) -> str
 
 
 CASES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9, "B10": b10,
-         "C1": shared.c1, "C1s": shared.c1s, "C2": c2}
+         "C1": shared.c1, "C1s": shared.c1s, "C2": c2, **completion.CASES}

@@ -18,6 +18,15 @@ Stats for a tag: ``{"n", "sent", "received", "first", "last", "done", "closed"}`
 with ``time.monotonic()`` values (one clock for every process on Linux), so a
 benchmark can compare them with its own readings.
 
+Inline completion (bench rows I1-I4): ``POST .../completions`` answers a FIM
+request after a fixed delay (``POST /__fim {"delay": 0.08, "text": ...}``;
+streamed as OpenAI text-completion events when the request asks for a
+stream), and Tabby's own ``/v1/completions`` (a body with ``segments``) and
+``/v1/health``, so ``tabby-agent`` can be measured against the same fake.
+``GET /__fim`` lists every FIM request's ``received``, ``done`` and
+``closed`` (the client went away before the answer) times; ``POST /__fim``
+also forgets them.
+
 Standalone: ``python -m bench.upstream --port 0`` prints ``READY http://127.0.0.1:PORT``
 and serves until killed. Binds 127.0.0.1 only.
 """
@@ -100,6 +109,8 @@ class BenchUpstream:
 
     def __init__(self) -> None:
         self.stats: dict[str, dict[str, Any]] = {}
+        self.fim: dict[str, Any] = {"delay": 0.08, "text": "return a + b"}
+        self.fim_requests: list[dict[str, Any]] = []
         self._encoded: dict[tuple[str, int], list[bytes]] = {}
 
     def _events(self, model: str, n: int) -> list[bytes]:
@@ -127,6 +138,17 @@ class BenchUpstream:
                 path = urlsplit(target).path
                 if method == "POST" and path.endswith("/chat/completions"):
                     leftover = await self._chat(reader, writer, body)
+                elif method == "POST" and path.endswith("/completions"):
+                    leftover = await self._fim(reader, writer, body)
+                elif path == "/__fim":
+                    if method == "POST":
+                        self.fim.update(json.loads(body or b"{}"))
+                        self.fim_requests = []
+                    self._json(writer, 200, {**self.fim, "requests": self.fim_requests})
+                elif method == "GET" and path == "/v1/health":  # Tabby's
+                    self._json(writer, 200, {"model": "bench", "device": "cpu", "arch": "x86_64", "cpu_info": "bench",
+                                             "cpu_count": 1, "cuda_devices": [], "version": {"build_date": "",
+                                             "build_timestamp": "", "git_sha": "", "git_describe": "v0.30.0"}})
                 elif method == "GET" and path == "/__stats":
                     tag = parse_qs(urlsplit(target).query).get("tag", [""])[0]
                     self._json(writer, 200, self.stats.get(tag) or {})
@@ -211,6 +233,50 @@ class BenchUpstream:
         if early:
             return early  # the first byte of the next request on this connection
         return None
+
+
+    async def _fim(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes) -> bytes | None:
+        """One FIM answer after the configured delay, unless the client leaves first (noted as ``closed``)."""
+        stat: dict[str, Any] = {"received": time.monotonic(), "done": None, "closed": None}
+        self.fim_requests.append(stat)
+        request = json.loads(body or b"{}")
+        text, delay = str(self.fim["text"]), float(self.fim["delay"])
+        watcher = asyncio.ensure_future(reader.read(1))
+        watcher.add_done_callback(lambda f: _note_close(f, stat))
+        streaming = request.get("stream") is True
+        if streaming:
+            writer.write(_HEAD)
+            await writer.drain()
+        try:
+            await asyncio.wait_for(asyncio.shield(watcher), delay)
+        except asyncio.TimeoutError:
+            pass
+        if watcher.done():  # the client went away (a superseded request): nothing left to answer
+            return None
+        if "segments" in request:  # Tabby's API
+            self._json(writer, 200, {"id": "cmpl-bench", "choices": [{"index": 0, "text": text}]})
+        elif streaming:
+            event = {"id": "cmpl-bench", "object": "text_completion", "created": 0, "model": request.get("model", ""),
+                     "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": None}]}
+            finish = {**event, "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}]}
+            payload = b"".join(b"data: " + json.dumps(e, separators=(",", ":")).encode() + b"\n\n" for e in (event, finish))
+            writer.write(_frame(payload + b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        else:
+            self._json(writer, 200, {"id": "cmpl-bench", "object": "text_completion", "created": 0,
+                                     "model": request.get("model", ""),
+                                     "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}]})
+        await writer.drain()
+        stat["done"] = time.monotonic()
+        if not watcher.done():
+            watcher.cancel()
+            try:
+                await watcher
+            except asyncio.CancelledError:
+                return b""
+        try:
+            return watcher.result() or None
+        except (ConnectionError, asyncio.CancelledError):
+            return None
 
 
 def _note_close(watcher: "asyncio.Future[bytes]", stat: dict[str, Any]) -> None:

@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preview", action="store_true", help="print the request that would be sent; send nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of streaming text")
 
+    p = sub.add_parser("complete", help="inline completion at FILE:LINE:COL, as an editor would get it",
+                       description="Complete the file at LINE:COL (1-based) with completion.provider and "
+                                   "completion.model, and print the suggestion; --preview prints the exact request "
+                                   "(secrets masked) and why its endpoint and template were chosen, sending nothing.")
+    p.add_argument("position", metavar="FILE:LINE:COL")
+    p.add_argument("--preview", action="store_true", help="print the request that would be sent; send nothing")
+
     p = sub.add_parser("config", help="read or change config.yaml")
     csub = p.add_subparsers(dest="action", required=True)
     g = csub.add_parser("get", help="print one key, or the whole effective config")
@@ -171,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": _models,
         "model": _model,
         "chat": _chat,
+        "complete": _complete,
         "config": _config,
         "plugins": _plugins,
         "sessions": _sessions,
@@ -194,6 +202,44 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _complete(args: argparse.Namespace) -> int:
+    """``hermesd complete [--preview] FILE:LINE:COL``: one inline completion, or the request it would send."""
+    import asyncio
+    from pathlib import Path
+
+    from hermesd.engine.completion import context, service
+    from hermesd.engine.errors import HermesError
+
+    file, _, place = args.position.rpartition(":")
+    file, _, line = file.rpartition(":")
+    if not file or not line.isdigit() or not place.isdigit():
+        print(f"hermesd: {args.position!r} is not FILE:LINE:COL (1-based, e.g. app.py:12:5)", file=sys.stderr)
+        return EXIT_USAGE
+    path = os.path.abspath(file)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        offset = context.offset_of(text, int(line), int(place))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"hermesd: {file}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.preview:
+            _emit_json(service.preview(text, offset, path))
+            return EXIT_OK
+        suggestion = asyncio.run(service.complete_once(text, offset, path))
+    except service.Unavailable as exc:
+        print(f"hermesd: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except HermesError as exc:
+        print(f"hermesd: {exc.message}" + (f"; {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return EXIT_FAILED
+    if suggestion is None:
+        print("hermesd: the model suggested nothing here", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.write(suggestion + "\n")
+    return EXIT_OK
 
 
 def _reader_went_away() -> int:

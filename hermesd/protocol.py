@@ -683,6 +683,32 @@ class DoctorResult:
     checks: list[DoctorCheck] = required("the checks, in order")
 
 
+# -- inline completion (textDocument/inlineCompletion is LSP's own) ----------
+
+
+@dataclass
+class CompletionEventParams:
+    """hermes/completionEvent's params: what became of a suggestion (send it as a notification)."""
+
+    id: str = required("the suggestion's id: the argument of its item's command")
+    event: Literal["shown", "accepted", "rejected"] = required("shown, accepted or rejected")
+
+
+@dataclass
+class CompletionStats:
+    """Inline completion's counters for this connection (hermes/completionStats)."""
+
+    requests: int = required("requests sent upstream")
+    suggestions: int = required("suggestions returned (cache hits included)")
+    cache_hits: int = required("answered from the cache, with no request")
+    superseded: int = required("requests a newer keystroke replaced (their upstream stream closed)")
+    refused: int = required("buffers not sent: the secret-file rule, or a hosted provider not opted in")
+    errors: int = required("requests that failed (logged)")
+    shown: int = required("suggestions the editor showed")
+    accepted: int = required("suggestions the user accepted")
+    rejected: int = required("suggestions the user dismissed")
+
+
 # -- notifications -----------------------------------------------------------
 
 
@@ -730,6 +756,9 @@ METHODS: dict[str, Method] = {
     "hermes/planApply": Method(PlanApplyParams, PlanApplyResult, "what a reply's code block would make of a file; writes nothing"),
     "hermes/getSession": Method(GetSessionParams, GetSessionResult, "one conversation with its history"),
     "hermes/doctor": Method(DoctorParams, DoctorResult, "config, plugins, keys and catalog probes"),
+    "hermes/completionEvent": Method(CompletionEventParams, CompletionStats,
+                                     "a suggestion was shown, accepted or rejected (a notification; as a request: the counters)"),
+    "hermes/completionStats": Method(NoParams, CompletionStats, "this connection's inline completion counters"),
 }
 
 NOTIFICATIONS: dict[str, type] = {

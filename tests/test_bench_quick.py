@@ -35,6 +35,8 @@ def test_bench_quick_runs_every_benchmark(tmp_path: Path) -> None:
     assert re.search(r"^\| C1 \|", report, flags=re.MULTILINE) and re.search(r"^\| C1s \|", report, flags=re.MULTILINE)
     assert re.search(r"^\| C2 \| one-shot `hermesd chat` CPU", report, flags=re.MULTILINE), report
     assert "### C2: what a cold `hermesd chat` imports" in report and "| `hermesd` |" in report
+    assert {row for row in ("I1", "I2", "I3") if re.search(rf"^\| {row} \|", report, flags=re.MULTILINE)} == {
+        "I1", "I2", "I3"}, report  # inline completion (issue 35)
     assert "crashed" not in report
     for i in range(1, 11):
         assert re.search(rf"^B{i} ", proc.stdout, flags=re.MULTILINE), proc.stdout

@@ -243,3 +243,84 @@ async def test_each_endpoint_kind_sends_its_own_wire_format(start_daemon, upstre
     assert request.json["messages"][1] == {
         "role": "user", "content": "Fill the <HOLE> in this python file (/work/project/app.py):\n\nx = <HOLE>\ny = 1\n"}
     assert request.json["messages"][0]["role"] == "system"
+
+
+async def test_shown_and_accepted_are_counted(start_daemon, upstream, isolated_home):
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "return a + b"
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    assert "hermes.completionAccepted" in daemon.init_result.capabilities.execute_command_provider.commands
+    _open(daemon, "def add(a, b):\n    \n")
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=1, character=4),
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+    [item] = (await daemon.client.text_document_inline_completion_async(params)).items
+    command = item.command
+    assert command.command == "hermes.completionAccepted"
+
+    daemon.client.protocol.notify("hermes/completionEvent", {"id": command.arguments[0], "event": "shown"})
+    daemon.client.protocol.notify("hermes/completionEvent", {"id": command.arguments[0], "event": "shown"})  # once
+    await daemon.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=command.command, arguments=command.arguments))
+    stats = await daemon.request("hermes/completionStats")
+    assert stats == {"requests": 1, "suggestions": 1, "cacheHits": 0, "superseded": 0, "refused": 0, "errors": 0,
+                     "shown": 1, "accepted": 1, "rejected": 0}
+
+
+def test_cli_complete_previews_the_exact_request_and_completes(upstream, isolated_home, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    write_config(isolated_home, _completion_config(upstream, template="codellama"))
+    source = tmp_path / "app.py"
+    source.write_text("def add(a, b):\n    \n", encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hermesd", "complete", *args], capture_output=True, text=True,
+                              env=os.environ, timeout=60)
+
+    preview = run("--preview", f"{source}:2:5")
+    assert preview.returncode == 0, preview.stderr
+    shown = json.loads(preview.stdout)
+    assert (shown["endpoint"], shown["template"], shown["templateReason"]) == ("completions", "codellama",
+                                                                                "completion.template")
+    assert shown["request"]["body"]["prompt"] == "<PRE> def add(a, b):\n     <SUF>\n <MID>"
+    assert upstream.requests == []  # a preview sends nothing
+
+    upstream.reply_text = "return a + b<EOT>"
+    done = run(f"{source}:2:5")
+    assert (done.returncode, done.stdout) == (0, "return a + b\n")
+    assert upstream.last.json == shown["request"]["body"]
+
+    (tmp_path / ".env").write_text("TOKEN=\n")
+    refused = run("--preview", f"{tmp_path / '.env'}:1:7")
+    assert "nothing would be sent" in json.loads(refused.stdout)["refused"]
+    assert run(f"{source}:9:1").returncode == 2
+
+
+def test_doctor_reports_the_completion_setup_and_probes_a_local_endpoint(upstream, isolated_home):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    write_config(isolated_home, _completion_config(upstream))
+
+    def doctor() -> dict[str, dict[str, Any]]:
+        done = subprocess.run([sys.executable, "-m", "hermesd", "doctor", "--json"], capture_output=True, text=True,
+                              env=os.environ, timeout=120)
+        return {row["id"]: row for row in json.loads(done.stdout)["checks"] if row["id"].startswith("completion")}
+
+    rows = doctor()
+    assert rows["completion"]["status"] == "ok"
+    assert "via completions" in rows["completion"]["summary"] and "template qwen-coder" in rows["completion"]["summary"]
+    assert rows["completion:probe"]["status"] == "ok"
+    [probe] = [r for r in upstream.requests if r.path == "/v1/completions"]
+    assert probe.json["max_tokens"] == 1
+
+    write_config(isolated_home, _completion_config(upstream, model="smollm2"))  # no FIM tokens
+    rows = doctor()
+    assert rows["completion"]["status"] == "warn" and "FIM model" in rows["completion"]["hint"]

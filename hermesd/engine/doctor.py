@@ -414,6 +414,13 @@ async def _probe_keyless(client: Any, profile: ProviderProfile, base_url: str) -
     return Check(cid, "ok", f"no key needed; {url} answered (200)", provider=profile.name)
 
 
+async def completion_checks(cfg: config_mod.Config, probe: bool) -> list[Check]:
+    """Inline completion's rows (hermesd.engine.completion.doctor); none while it is off."""
+    from hermesd.engine.completion import doctor as completion_doctor
+
+    return [Check(*row) for row in await completion_doctor.rows(cfg, probe)]
+
+
 def model_check(cfg: config_mod.Config) -> Check | None:
     """With no model.default, which model a keyless server's chats get, and from where."""
     if (cfg.get("model.default") or "").strip() or not (cfg.get("model.provider") or "").strip():
@@ -460,6 +467,7 @@ async def run(
     profiles, hidden = shown_providers(cfg, profiles, only, everything)
     checks += [hidden] if hidden else []
     if not probe:
+        checks += await completion_checks(cfg, probe=False)
         for profile in profiles:
             if profile.auth_type == google_cloud.AUTH_TYPE:
                 checks.append(_vertex_check(profile, cfg))
@@ -471,6 +479,7 @@ async def run(
         return checks
     model = await asyncio.to_thread(model_check, cfg)
     checks += [model] if model else []
+    checks += await completion_checks(cfg, probe=True)
     import httpx
 
     total, done = len(profiles), 0

@@ -31,6 +31,7 @@ SELECTOR = [{"scheme": "file"}, {"scheme": "untitled"}]
 SYNC_IDS = {types.TEXT_DOCUMENT_DID_OPEN: "hermes-completion-open", types.TEXT_DOCUMENT_DID_CHANGE: "hermes-completion-change",
             types.TEXT_DOCUMENT_DID_CLOSE: "hermes-completion-close"}
 INLINE_ID = "hermes-completion-inline"
+ACCEPTED_COMMAND = "hermes.completionAccepted"  # each item's command: run by the editor on accept
 
 
 class State:
@@ -131,7 +132,9 @@ async def inline_completion(ls: Any, params: types.InlineCompletionParams) -> ty
     if suggestion is None:
         return types.InlineCompletionList(items=[])
     here = types.Range(start=params.position, end=params.position)
-    return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=suggestion.text, range=here)])
+    accepted = types.Command(title="hermes: suggestion accepted", command=ACCEPTED_COMMAND, arguments=[suggestion.id])
+    return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=suggestion.text, range=here,
+                                                                        command=accepted)])
 
 
 def did_close(ls: Any, params: types.DidCloseTextDocumentParams) -> None:

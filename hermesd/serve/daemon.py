@@ -44,6 +44,7 @@ class Connection(Client, Protocol):
     chats: set[asyncio.Task]  # this connection's hermes/chat requests in flight
     plugins_checked: bool  # its first listing request looked for plugin changes
     work_done_progress: Any  # pygls' progress reporter
+    completion: Any  # its inline completion (hermesd.serve.completion.State)
 
 
 class Daemon:

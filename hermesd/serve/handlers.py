@@ -253,6 +253,20 @@ async def doctor(conn: Connection, params: protocol.DoctorParams) -> protocol.Do
     return doctor_mod.report(checks)
 
 
+@handler("hermes/completionEvent")
+async def completion_event(conn: Connection, params: protocol.CompletionEventParams) -> protocol.CompletionStats:
+    """Count a suggestion shown, accepted or rejected (editors send it as a notification)."""
+    completions = conn.completion.completions
+    completions.event(params.id, params.event)
+    return completions.counters()
+
+
+@handler("hermes/completionStats")
+async def completion_stats(conn: Connection, params: protocol.NoParams) -> protocol.CompletionStats:
+    """This connection's inline completion counters."""
+    return conn.completion.completions.counters()
+
+
 async def _plugins_now(conn: Connection, refresh: bool) -> None:
     """A connection's first listing (a new window) and any refresh see the plugins as on disk now.
 

@@ -296,6 +296,11 @@ def _register(server: HermesServer) -> None:
         daemon.config_watch.check()  # a stat: a config.yaml edited elsewhere applies to this keystroke
         return await completion.inline_completion(ls, params)
 
+    @server.command(completion.ACCEPTED_COMMAND)
+    def completion_accepted(ls, *args):  # type: ignore[no-untyped-def]  # pygls reads the names: no annotations
+        """An inline completion item's command: the editor runs it when the user accepts the suggestion."""
+        ls.completion.completions.event(str(args[0]) if args else "", "accepted")
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HermesServer, params: types.DidCloseTextDocumentParams) -> None:
         completion.did_close(ls, params)

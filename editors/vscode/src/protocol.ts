@@ -20,6 +20,8 @@ export const Methods = {
   planApply: "hermes/planApply",
   getSession: "hermes/getSession",
   doctor: "hermes/doctor",
+  completionEvent: "hermes/completionEvent",
+  completionStats: "hermes/completionStats",
 } as const;
 
 export const Notifications = {
@@ -687,6 +689,36 @@ export interface DoctorCheck {
   hint?: string;
   /** the provider checked */
   provider?: string;
+}
+
+/** hermes/completionEvent's params: what became of a suggestion (send it as a notification). */
+export interface CompletionEventParams {
+  /** the suggestion's id: the argument of its item's command */
+  id: string;
+  /** shown, accepted or rejected */
+  event: "shown" | "accepted" | "rejected";
+}
+
+/** Inline completion's counters for this connection (hermes/completionStats). */
+export interface CompletionStats {
+  /** requests sent upstream */
+  requests: number;
+  /** suggestions returned (cache hits included) */
+  suggestions: number;
+  /** answered from the cache, with no request */
+  cacheHits: number;
+  /** requests a newer keystroke replaced (their upstream stream closed) */
+  superseded: number;
+  /** buffers not sent: the secret-file rule, or a hosted provider not opted in */
+  refused: number;
+  /** requests that failed (logged) */
+  errors: number;
+  /** suggestions the editor showed */
+  shown: number;
+  /** suggestions the user accepted */
+  accepted: number;
+  /** suggestions the user dismissed */
+  rejected: number;
 }
 
 /** A piece of a streaming reply. Deltas of one request arrive in ``seq`` order. */

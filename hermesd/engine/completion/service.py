@@ -160,6 +160,7 @@ class Completions:
         self.stats: Counter[str] = Counter()
         self.last_error = ""
         self._plan: fim.Plan | None = None  # the plan the cache's answers came from
+        self._events: deque[tuple[str, str]] = deque(maxlen=256)  # (id, event) seen lately: a repeat counts once
 
     def forget(self, uri: str) -> None:
         """The document closed: drop its cache and cancel its request."""
@@ -224,11 +225,19 @@ class Completions:
         self._remember(uri, _Entry(hole.prefix, hole.suffix, answer))
         return self._suggest(answer)
 
-    def shown(self, suggestion_id: str) -> None:
-        self.stats["shown"] += 1
+    def event(self, suggestion_id: str, event: str) -> None:
+        """A suggestion was shown, accepted or rejected: counted once per suggestion and event."""
+        if (suggestion_id, event) in self._events:
+            return
+        self._events.append((suggestion_id, event))
+        self.stats[event] += 1
 
-    def accepted(self, suggestion_id: str) -> None:
-        self.stats["accepted"] += 1
+    def counters(self) -> Any:
+        """The counters as the protocol reports them (hermes/completionStats)."""
+        from hermesd.protocol import CompletionStats
+
+        return CompletionStats(**{name: self.stats[name] for name in (
+            "requests", "suggestions", "cache_hits", "superseded", "refused", "errors", "shown", "accepted", "rejected")})
 
     def _suggest(self, text: str, cached: bool = False) -> Suggestion:
         suggestion = Suggestion(f"c{next(_ids)}", text, cached)
@@ -293,3 +302,39 @@ class Completions:
 
     def _remember(self, uri: str, entry: _Entry) -> None:
         self._cache.setdefault(uri, deque(maxlen=CACHE_PER_DOCUMENT)).append(entry)
+
+
+def preview(text: str, offset: int, path: str) -> dict[str, Any]:
+    """What completion at ``offset`` would send, secrets masked, and why (``hermesd complete --preview``).
+
+    Raises :class:`Unavailable` when completion is off or cannot be resolved.
+    """
+    from hermesd.protocol import to_wire
+
+    p = current_plan()
+    if p is None:
+        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
+    s = p.settings
+    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
+    refused = path_refusal(p, path) or text_refusal(hole)
+    out: dict[str, Any] = {"provider": p.resolved.provider, "model": p.resolved.model, "endpoint": p.endpoint,
+                           "endpointReason": p.endpoint_reason,
+                           "template": p.template.name if p.template else None, "templateReason": p.template_reason}
+    if refused:
+        out["refused"] = f"nothing would be sent: {refused}"
+    else:
+        out["request"] = to_wire(fim.build(p, hole).preview())
+    return out
+
+
+async def complete_once(text: str, offset: int, path: str) -> str | None:
+    """One completion at ``offset``, as an editor's request would get it (``hermesd complete``); errors raised."""
+    p = current_plan()
+    if p is None:
+        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
+    s = p.settings
+    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
+    refused = path_refusal(p, path) or text_refusal(hole)
+    if refused:
+        raise Unavailable(f"nothing sent: {refused}")
+    return await Completions()._ask(p, hole, 0.0)
