@@ -762,6 +762,23 @@ local function co_type(keys)
   coroutine.yield()
 end
 
+--- How many FIM requests the recording upstream has received (HERMES_TEST_UPSTREAM).
+local function upstream_completions()
+  local res = vim.system({ "curl", "-s", os.getenv("HERMES_TEST_UPSTREAM") .. "/__requests" }):wait()
+  local n = 0
+  for _, r in ipairs(vim.json.decode(res.stdout ~= "" and res.stdout or "[]")) do
+    if r.path:find("/completions$") and not r.path:find("/chat/completions$") then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+local function upstream_post(path, body)
+  vim.system({ "curl", "-s", "-X", "POST", "-H", "Content-Type: application/json", "-d", vim.json.encode(body),
+    os.getenv("HERMES_TEST_UPSTREAM") .. path }):wait()
+end
+
 local function ghost_extmarks(buf)
   local marks = vim.api.nvim_buf_get_extmarks(buf, require("hermes.completion").ns, 0, -1, { details = true })
   local out = {}
@@ -793,6 +810,7 @@ end
 -- a superseded request is cancelled, <Tab> accepts, <M-Right> takes a word,
 -- <C-]> dismisses; the state line and the daemon's registration.
 function scenarios.completion()
+  R.started_ms = now_ms()
   vim.o.background = "dark"
   setup()
   local completion = require("hermes.completion")
@@ -806,11 +824,16 @@ function scenarios.completion()
     return (completion.status()) == "on"
   end, "the daemon to register textDocument/inlineCompletion")
   R.status_on = { completion.status() }
+  R.ready_ms = now_ms() - R.started_ms
   vim.api.nvim_win_set_cursor(0, { 2, 4 })
   in_insert_mode("A", function()
-    -- "r", then "e" once the first request has reached the model: the second supersedes it.
+    -- "r", then "e" once the request for "r" has reached the (slow) model: the second supersedes
+    -- it. The model is fast from then on, so the superseded stream is the only slow one.
     co_type("r")
-    co_sleep(tonumber(os.getenv("HERMES_TEST_SUPERSEDE_MS") or "250"))
+    co_wait(10000, function()
+      return upstream_completions() >= 1
+    end, "the first completion request at the upstream")
+    upstream_post("/__config", { chunk_delay = 0 })
     co_type("e")
     R.typed_at_ms = now_ms()
     co_wait(10000, completion.visible, "the ghost text")
@@ -824,10 +847,14 @@ function scenarios.completion()
       return vim.api.nvim_buf_get_lines(buf, 1, 2, false)[1] ~= R.line_with_ghost
     end, "<Tab> to accept")
     R.accepted_lines = buf_lines(buf)
-    R.extmarks_after_accept = #ghost_extmarks(buf)
+    R.extmarks_after_accept = ghost_extmarks(buf) -- the next answer may be drawn already, past the text
     R.cursor_after_accept = vim.api.nvim_win_get_cursor(0)
     snapshot("completion-accepted")
-    -- A new line: the next suggestion, one word of it, then dismissed.
+    -- A new line: the next suggestion, one word of it, then dismissed. Each step waits for the
+    -- answer in flight, so that the one superseded stream at the upstream is the first.
+    co_wait(10000, function()
+      return not completion.busy()
+    end, "the answer after <Tab>")
     co_type("<CR>")
     co_wait(10000, completion.visible, "the ghost text on the new line")
     R.second_ghost = completion.ghost_text()
@@ -839,12 +866,17 @@ function scenarios.completion()
     end, "<M-Right> to take a word")
     R.line_after_word = vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1]
     R.ghost_after_word = completion.ghost_text()
+    co_wait(10000, function()
+      return not completion.busy()
+    end, "the answer after <M-Right>")
     co_type("<C-]>")
     coroutine.yield()
     R.visible_after_dismiss = completion.visible()
     R.extmarks_after_dismiss = #ghost_extmarks(buf)
   end)
   R.mode_after = vim.api.nvim_get_mode().mode
+  R.stats = require("hermes.client").request_sync("hermes/completionStats", {})
+  R.elapsed_ms = now_ms() - R.started_ms
   -- The switch: off asks nothing and says so in one line.
   vim.cmd("HermesCompletion off")
   R.status_off = { completion.status() }

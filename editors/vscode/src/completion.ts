@@ -21,17 +21,11 @@ import {
   Middleware,
 } from 'vscode-languageclient/node';
 import type { HermesClient } from './client';
+import { CompletionEventParams, Methods } from './protocol';
 import { errorText } from './logic/errors';
 import { SNOOZE_MS, completionLine, type CompletionLine } from './logic/completionState';
 
 const METHOD = InlineCompletionRequest.method;
-/** Run by VS Code when an item is accepted in full (the item's LSP command, if the daemon sent one, runs too). */
-export const ACCEPTED_COMMAND = 'hermes.completion.accepted';
-/** What the daemon counts (issue 35): notifications with the item's id as the daemon sent it. */
-export const Reports = {
-  shown: 'hermes/completionShown',
-  accepted: 'hermes/completionAccepted',
-} as const;
 
 export class InlineCompletion implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('hermes.completion', vscode.StatusBarAlignment.Right, 99);
@@ -57,7 +51,6 @@ export class InlineCompletion implements vscode.Disposable {
       vscode.commands.registerCommand('hermes.completion.menu', () => this.menu()),
       vscode.commands.registerCommand('hermes.completion.toggle', () => this.toggle()),
       vscode.commands.registerCommand('hermes.completion.snooze', () => this.snooze()),
-      vscode.commands.registerCommand(ACCEPTED_COMMAND, (item: ProtocolItem) => this.report(Reports.accepted, item)),
     );
     this.update();
     this.item.show();
@@ -131,28 +124,22 @@ export class InlineCompletion implements vscode.Disposable {
     if (!items.length) {
       return null;
     }
-    const converted = await lc.protocol2CodeConverter.asInlineCompletionResult(result, token);
-    const list = Array.isArray(converted) ? converted : converted?.items ?? [];
-    list.forEach((item, i) => {
-      // VS Code runs one command on accept: ours reports, then runs the daemon's own, if any.
-      item.command = { title: 'accepted', command: ACCEPTED_COMMAND, arguments: [items[i]] };
-    });
-    // The stable API has no "shown" event: the first item handed to VS Code for the cursor counts as shown.
-    this.report(Reports.shown, items[0]);
-    return converted;
+    // Accepting runs the item's command (the daemon's hermes.completionAccepted, through
+    // workspace/executeCommand): that is the accepted report. VS Code's stable API has no
+    // "shown" event: the first item handed to VS Code for the cursor is reported as shown.
+    this.reportShown(items[0]);
+    return lc.protocol2CodeConverter.asInlineCompletionResult(result, token);
   }
 
-  private report(method: string, item: ProtocolItem | undefined): void {
+  /** hermes/completionEvent with the suggestion's id (its command's argument). */
+  private reportShown(item: ProtocolItem): void {
+    const id = item.command?.arguments?.[0];
     const lc = this.client.languageClient;
-    if (!item || !lc?.isRunning()) {
+    if (typeof id !== 'string' || !lc) {
       return;
     }
-    void lc.sendNotification(method, { item }).catch(() => undefined);
-    if (method === Reports.accepted && item.command) {
-      void vscode.commands.executeCommand(item.command.command, ...(item.command.arguments ?? [])).then(undefined, (err) =>
-        this.output.warn(`completion command ${item.command?.command}: ${errorText(err)}`),
-      );
-    }
+    const params: CompletionEventParams = { id, event: 'shown' };
+    void lc.sendNotification(Methods.completionEvent, params).catch(() => undefined);
   }
 
   /** One line, no toast: typing must not raise an error per keystroke. */

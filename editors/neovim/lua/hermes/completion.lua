@@ -25,8 +25,6 @@ local client_mod = require("hermes.client")
 local M = {}
 
 local METHOD = "textDocument/inlineCompletion"
---- The daemon's counters (issue 35): the item as the daemon sent it.
-M.REPORTS = { shown = "hermes/completionShown", accepted = "hermes/completionAccepted" }
 
 local api = vim.api
 local ns = api.nvim_create_namespace("hermes.completion")
@@ -108,10 +106,21 @@ end
 
 -- ------------------------------------------------------------------ ghost text
 
-local function report(method, item)
+--- Tell the daemon what became of a suggestion (`hermes/completionEvent`: shown or rejected; its id is
+--- the argument of the item's command). Accepting runs that command instead.
+local function report(event, item)
   local client = client_mod.get()
-  if client and item then
-    client:notify(method, { item = item })
+  local id = item and type(item.command) == "table" and (item.command.arguments or {})[1]
+  if client and type(id) == "string" then
+    client:notify("hermes/completionEvent", { id = id, event = event })
+  end
+end
+
+--- Accepted: run the item's command (the daemon's `hermes.completionAccepted`, workspace/executeCommand).
+local function report_accepted(item, buf)
+  local client = client_mod.get()
+  if client and type(item.command) == "table" then
+    client:exec_cmd(item.command, { bufnr = buf })
   end
 end
 
@@ -178,7 +187,7 @@ local function render()
   })
   if not s.reported[s.index] then
     s.reported[s.index] = true
-    report(M.REPORTS.shown, item)
+    report("shown", item)
   end
 end
 
@@ -186,6 +195,12 @@ end
 ---@return boolean
 function M.visible()
   return state.shown ~= nil and (state.shown.text or "") ~= ""
+end
+
+--- Whether a request is waiting for the daemon's answer.
+---@return boolean
+function M.busy()
+  return state.pending ~= nil
 end
 
 --- The suggestion's remaining text (for tests and statuslines).
@@ -292,11 +307,7 @@ function M.accept()
   cancel()
   insert(s, text, srow, scol, erow, ecol)
   state.asked = nil
-  report(M.REPORTS.accepted, item)
-  local client = client_mod.get()
-  if item.command and client then
-    client:exec_cmd(item.command, { bufnr = s.buf })
-  end
+  report_accepted(item, s.buf)
   return true
 end
 
@@ -313,7 +324,7 @@ function M.accept_word()
   cancel()
   insert(s, word, s.row, s.col, s.row, s.col)
   if #word == #text then
-    report(M.REPORTS.accepted, s.items[s.index])
+    report_accepted(s.items[s.index], s.buf)
   end
   -- The rest stays on screen; the next request (the daemon's cache answers it) replaces it.
   local rest = text:sub(#word + 1)
@@ -345,6 +356,9 @@ end
 ---@return boolean
 function M.dismiss()
   local was = M.visible() or state.pending ~= nil
+  if M.visible() then
+    report("rejected", state.shown.items[state.shown.index])
+  end
   cancel()
   clear()
   return was
