@@ -185,6 +185,9 @@ export class HermesClient implements vscode.Disposable {
     const self: { client?: LanguageClient } = {};
     const options = this.clientOptions(() => self.client, () => (proc.starting = true));
     const client = new HermesLanguageClient('hermes', 'Hermes', serverOptions, options);
+    // textDocument/inlineCompletion (LSP 3.18) is a proposed feature of vscode-languageclient 9: the daemon
+    // registers it when completion is configured (completion.ts).
+    client.registerProposedFeatures();
     self.client = client;
     this.client = client;
     this.registerHandlers(client);
