@@ -8,8 +8,9 @@
  * closes that upstream stream.
  *
  * This module adds only the user's switch (`hermes.completion.enabled`), a
- * five-minute snooze, the status-bar line, and the accepted report. What to
- * complete, when, and from which model is the daemon's.
+ * five-minute snooze, the status-bar line, quiet errors and the "shown"
+ * report (accepting runs the item's own command, which the daemon counts).
+ * What to complete, when, and from which model is the daemon's.
  */
 import * as vscode from 'vscode';
 import type { CancellationToken, InlineCompletionContext, Position, TextDocument } from 'vscode';
@@ -92,7 +93,6 @@ export class InlineCompletion implements vscode.Disposable {
     this.item.tooltip = line.tooltip;
     this.item.backgroundColor =
       line.kind === 'error' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    void vscode.commands.executeCommand('setContext', 'hermes.completionActive', line.active);
   }
 
   private async provide(
@@ -214,9 +214,6 @@ export class InlineCompletion implements vscode.Disposable {
 
 /** Whether the daemon registered inline completion with this client. */
 function registered(lc: LanguageClient): boolean {
-  try {
-    return lc.getFeature(METHOD).getState().kind === 'document' && (lc.getFeature(METHOD).getState() as { registrations: boolean }).registrations;
-  } catch {
-    return false;
-  }
+  const state = lc.getFeature(METHOD)?.getState();
+  return state?.kind === 'document' && state.registrations;
 }
