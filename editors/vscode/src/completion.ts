@@ -31,6 +31,8 @@ const METHOD = InlineCompletionRequest.method;
 export class InlineCompletion implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('hermes.completion', vscode.StatusBarAlignment.Right, 99);
   private readonly disposables: vscode.Disposable[] = [];
+  /** Toggle Inline Completion's choice for this window; the setting is the default. */
+  private switched: boolean | undefined;
   private snoozedUntil = 0;
   private snoozeTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
@@ -48,7 +50,12 @@ export class InlineCompletion implements vscode.Disposable {
       client.onDidChangeStatus(() => this.updateSoon()),
       client.onConfigChanged(() => this.updateSoon()),
       vscode.window.onDidChangeActiveTextEditor(() => this.update()),
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('hermes.completion') && this.update()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('hermes.completion')) {
+          this.switched = undefined; // the setting changed: it decides again
+          this.update();
+        }
+      }),
       vscode.commands.registerCommand('hermes.completion.menu', () => this.menu()),
       vscode.commands.registerCommand('hermes.completion.toggle', () => this.toggle()),
       vscode.commands.registerCommand('hermes.completion.snooze', () => this.snooze()),
@@ -65,7 +72,7 @@ export class InlineCompletion implements vscode.Disposable {
   }
 
   private get enabled(): boolean {
-    return vscode.workspace.getConfiguration('hermes.completion').get<boolean>('enabled', true);
+    return this.switched ?? vscode.workspace.getConfiguration('hermes.completion').get<boolean>('enabled', true);
   }
 
   line(): CompletionLine {
@@ -160,12 +167,14 @@ export class InlineCompletion implements vscode.Disposable {
     }
   }
 
-  async toggle(): Promise<void> {
-    const enabled = !this.enabled;
-    if (enabled) {
+  /** On or off for this window (hermes.completion.enabled sets it for every window). */
+  toggle(): void {
+    this.switched = !this.enabled;
+    if (this.switched) {
       this.resume();
+    } else {
+      void vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
     }
-    await vscode.workspace.getConfiguration('hermes.completion').update('enabled', enabled, vscode.ConfigurationTarget.Global);
     this.update();
   }
 

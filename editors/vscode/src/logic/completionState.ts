@@ -8,7 +8,7 @@
 export const SNOOZE_MS = 5 * 60 * 1000;
 
 export interface CompletionInputs {
-  /** The `hermes.completion.enabled` setting (the user's switch). */
+  /** The user's switch: Toggle Inline Completion for this window, else `hermes.completion.enabled`. */
   enabled: boolean;
   /** Epoch ms until which completion is snoozed (0: not snoozed). */
   snoozedUntil: number;
@@ -44,7 +44,7 @@ export function completionLine(input: CompletionInputs): CompletionLine {
     return {
       kind: 'off',
       text: '$(circle-slash) Hermes',
-      tooltip: 'Hermes completion is off (hermes.completion.enabled). Click to turn it on.',
+      tooltip: 'Hermes completion is off in this window (Toggle Inline Completion, or hermes.completion.enabled). Click to turn it on.',
       active: false,
     };
   }

@@ -11,6 +11,7 @@ const STATUS_ITEM = '[id="hermesd.hermes-vscode.hermes.completion"]';
 
 export async function completionSteps({ page, step, shot, waitFor, runCommand, upstreamPost, upstreamRequests, upstreamUrl, workspace, shared, completion }) {
   const item = page.locator(STATUS_ITEM);
+  const file = path.join(workspace, 'ghost.py');
   const ghost = page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text');
 
   await step('completion configured: the daemon registered it with the window and the status bar says on', async () => {
@@ -22,12 +23,14 @@ export async function completionSteps({ page, step, shot, waitFor, runCommand, u
   await step('typing shows the ghost text from the request that superseded the first, and Tab accepts it', async () => {
     disconnectsBefore = (await (await fetch(`${upstreamUrl}/__disconnects`)).json()).length;
     const before = (await upstreamRequests()).filter(completion.isRequest).length;
+    // A file of its own: the chat steps after these read fib.py as run.mjs wrote it.
+    fs.writeFileSync(file, 'def fib(n):\n    # the n-th Fibonacci number\n');
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+P');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill('fib.py');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fib.py' }).first().waitFor({ timeout: 10_000 });
+    await input.fill(path.basename(file));
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor({ timeout: 10_000 });
     await page.keyboard.press('Enter');
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.locator('.view-line', { hasText: 'def fib' }).first().waitFor({ timeout: 15_000 });
@@ -54,7 +57,6 @@ export async function completionSteps({ page, step, shot, waitFor, runCommand, u
     await page.keyboard.press('Tab');
     await waitFor('the ghost text gone once accepted', async () => (await ghost.count()) === 0, 5_000);
     await page.keyboard.press('Control+S');
-    const file = path.join(workspace, 'fib.py');
     await waitFor('the accepted text in the saved document', async () => fs.readFileSync(file, 'utf8').includes(`re${completion.ghost}`), 10_000);
     await shot('23-completion-accepted');
     console.log(`[e2e] completion: ghost text ${ghostMs} ms after the last keystroke`);
@@ -93,7 +95,7 @@ export async function completionSteps({ page, step, shot, waitFor, runCommand, u
   });
 
   await step('Toggle Inline Completion turns it off: the status bar says so and typing asks nothing', async () => {
-    await runCommand('Hermes: Toggle Inline Completion');
+    await runCommand('Hermes: Toggle Inline Completion (This Window)');
     await item.locator('.codicon-circle-slash').waitFor({ timeout: 5_000 });
     const before = (await upstreamRequests()).filter(completion.isRequest).length;
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
@@ -107,5 +109,6 @@ export async function completionSteps({ page, step, shot, waitFor, runCommand, u
     await shot('25-completion-off');
     await page.keyboard.press('Control+Z');
     await page.keyboard.press('Control+S');
+    await runCommand('View: Close All Editors');
   });
 }
