@@ -48,9 +48,10 @@ async def fim_control(ctx: Any, settings: dict[str, Any] | None = None) -> dict[
 class Editor:
     """One buffer in an editor: keystrokes become incremental changes, completions requests at the cursor."""
 
-    def __init__(self, client: LspClient, uri: str) -> None:
+    def __init__(self, client: LspClient, uri: str, method: str = "textDocument/inlineCompletion") -> None:
         self.client = client
         self.uri = uri
+        self.method = method  # tabby-agent 1.5.0 serves textDocument/completion
         self.version = 1
         self.line, self.column = 1, 4
         client.notify("textDocument/didOpen", {"textDocument": {
@@ -72,9 +73,9 @@ class Editor:
     def request(self) -> tuple[float, asyncio.Future]:
         """A completion request at the cursor: when it was written, and its future."""
         params = {"textDocument": {"uri": self.uri}, "position": {"line": self.line, "character": self.column},
-                  "context": {"triggerKind": 2}}
+                  "context": {"triggerKind": 2 if self.method == "textDocument/inlineCompletion" else 1}}
         sent = time.monotonic()
-        _, future = self.client.send("textDocument/inlineCompletion", params)
+        _, future = self.client.send(self.method, params)
         return sent, future
 
     async def complete(self) -> tuple[float, list[dict[str, Any]]]:
@@ -102,9 +103,14 @@ async def _editor(argv_or_env: Any, shared: bool = True, baseline_env: dict[str,
     return client
 
 
-async def _overheads(ctx: Any, client: LspClient, uri: str, reps: int) -> list[float]:
+def _text(item: dict[str, Any]) -> str:
+    return item.get("insertText") or item.get("textEdit", {}).get("newText", "")
+
+
+async def _overheads(ctx: Any, client: LspClient, uri: str, reps: int,
+                     method: str = "textDocument/inlineCompletion") -> list[float]:
     """Per completion: reply time minus the upstream's own time (request received → answer written)."""
-    editor = Editor(client, uri)
+    editor = Editor(client, uri, method)
     for _ in range(3):  # warm: imports, the plan, the pooled connection
         editor.type("x")
         await editor.complete()
@@ -113,7 +119,7 @@ async def _overheads(ctx: Any, client: LspClient, uri: str, reps: int) -> list[f
     for _ in range(reps):
         editor.type("x")  # off the suggestion: a cache miss, one upstream request
         took, items = await editor.complete()
-        assert items and items[0]["insertText"] == SUGGESTION, items
+        assert items and _text(items[0]).endswith(SUGGESTION), items  # tabby's item replaces the typed word too
         replies.append(took)
     recorded = (await fim_control(ctx))["requests"]
     assert len(recorded) == reps, f"{len(recorded)} upstream requests for {reps} completions"
@@ -201,14 +207,12 @@ async def i2(ctx: Any) -> list[Row]:
                 "≤ 50 ms", worst <= 0.05)]
 
 
-async def i3(ctx: Any) -> list[Row]:
-    """Typing the first characters of the current suggestion: answered from the cache."""
-    cycles = ctx.size(20, 2)
-    env = completion_home(ctx, "i3")
+async def _cache_hits(ctx: Any, env: dict[str, str], cycles: int, shared: bool) -> tuple[list[float], int]:
+    """Reply times of requests answered from the cache, and the upstream requests they caused."""
     hits: list[float] = []
     extra_requests = 0
     try:
-        client = await _editor(env)
+        client = await _editor(env, shared=shared)
         try:
             editor = Editor(client, "file:///bench/i3.py")
             await fim_control(ctx, {"delay": DELAY, "text": SUGGESTION})
@@ -227,10 +231,109 @@ async def i3(ctx: Any) -> list[Row]:
             await client.close()
     finally:
         await asyncio.to_thread(stop_shared_daemons, Path(env["HERMESD_RUNTIME_DIR"]))
+    return hits, extra_requests
+
+
+async def i3(ctx: Any) -> list[Row]:
+    """Typing the first characters of the current suggestion: answered from the cache."""
+    cycles = ctx.size(20, 2)
+    hits, extra = await _cache_hits(ctx, completion_home(ctx, "i3"), cycles, shared=True)
+    alone, _ = await _cache_hits(ctx, completion_home(ctx, "i3-alone"), cycles, shared=False)
     p95 = percentile(hits, 95)
-    return [Row("I3", f"cache hit (typing the suggestion's first characters), p95 of {len(hits)}; upstream requests",
-                f"{_ms(p95)}; {extra_requests} requests", f"p50 {_ms(median(hits))}", "-",
-                "p95 ≤ 5 ms, 0 requests", p95 <= 0.005 and extra_requests == 0)]
+    return [Row("I3", f"cache hit (typing the suggestion's first characters) through the shared daemon, p95 of "
+                      f"{len(hits)}; upstream requests",
+                f"{_ms(p95)}; {extra} requests", f"p50 {_ms(median(hits))}",
+                f"`--no-shared` (no forwarder hop): p50 {_ms(median(alone))}, p95 {_ms(percentile(alone, 95))}",
+                "p95 ≤ 5 ms, 0 requests", p95 <= 0.005 and extra == 0)]
 
 
-CASES = {"I1": i1, "I2": i2, "I3": i3}
+TABBY_VERSION = "1.5.0"
+
+
+def tabby_cli() -> Path:
+    from bench.oneshot import cache_dir
+
+    return cache_dir() / "tabby-agent" / "node_modules" / "tabby-agent" / "dist" / "cli.js"
+
+
+def install_tabby() -> Path | None:
+    """tabby-agent from npm into the bench cache (a baseline only, never the project's); None when that fails."""
+    import shutil
+    import subprocess
+
+    cli = tabby_cli()
+    if cli.is_file():
+        return cli
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        return None
+    folder = cli.parents[3]
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"installing tabby-agent {TABBY_VERSION} into {folder} (bench baseline only) ...", file=sys.stderr, flush=True)
+    try:
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder), f"tabby-agent@{TABBY_VERSION}"],
+                       check=True, stdout=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"could not install tabby-agent ({exc}); I4 is skipped", file=sys.stderr)
+        return None
+    return cli if cli.is_file() else None
+
+
+async def _tabby(ctx: Any, cli: Path, name: str) -> LspClient:
+    """tabby-agent over stdio, its adaptive debounce set to 0 (``fixed``, 0 ms), pointed at the bench upstream."""
+    home = ctx.root / name
+    config = home / ".tabby-client" / "agent"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(
+        f'[server]\nendpoint = "{ctx.upstream.url}"\ntoken = "bench"\n\n'
+        '[completion.debounce]\nmode = "fixed"\ninterval = 0\n\n[anonymousUsageTracking]\ndisable = true\n',
+        encoding="utf-8")
+    import os
+
+    client = await LspClient.spawn(["node", str(cli), "--lsp", "--stdio"], {"HOME": str(home), "PATH": os.environ["PATH"]})
+    await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {},
+                                        "clientInfo": {"name": "bench"}})
+    client.notify("initialized", {})
+    return client
+
+
+async def i4(ctx: Any) -> list[Row]:
+    """hermesd beside tabby-agent 1.5.0 (debounce 0) on the same scripts: overhead per completion, a burst."""
+    cli = tabby_cli() if ctx.quick else install_tabby()
+    if cli is None or not cli.is_file():
+        return [Row("I4", "beside tabby-agent 1.5.0", "-", "tabby-agent not installed (`--quick` never installs)",
+                    "-", "-", None)]
+    reps, rounds, bursts = ctx.size(20, 3), ctx.size(3, 1), ctx.size(3, 1)
+    env = completion_home(ctx, "i4")
+    ours: list[float] = []
+    theirs: list[float] = []
+    our_counts: list[int] = []
+    their_counts: list[int] = []
+    try:
+        daemon = await _editor(env)
+        tabby = await _tabby(ctx, cli, "i4-tabby")
+        try:
+            for r in range(rounds):
+                ours += await _overheads(ctx, daemon, f"file:///bench/i4-{r}.py", reps)
+                theirs += await _overheads(ctx, tabby, f"file:///bench/i4-tabby-{r}.py", reps, "textDocument/completion")
+            for b in range(bursts):
+                editor = Editor(daemon, f"file:///bench/i4-burst-{b}.py")
+                our_counts.append((await _burst(ctx, editor, 20, 0.06))[0])
+                editor = Editor(tabby, f"file:///bench/i4-tabby-burst-{b}.py", "textDocument/completion")
+                their_counts.append((await _burst(ctx, editor, 20, 0.06))[0])
+        finally:
+            await daemon.close()
+            await tabby.close()
+    finally:
+        await asyncio.to_thread(stop_shared_daemons, Path(env["HERMESD_RUNTIME_DIR"]))
+    p50, p95, t50, t95 = median(ours), percentile(ours, 95), median(theirs), percentile(theirs, 95)
+    return [Row("I4", "overhead per completion beside tabby-agent 1.5.0 (debounce 0, `textDocument/completion`), "
+                      "same script and upstream, p50 / p95",
+                f"{_ms(p50)} / {_ms(p95)}", f"tabby-agent {_ms(t50)} / {_ms(t95)}", f"{p50 / t50:.2f}× p50",
+                "no worse than tabby-agent", p50 <= t50 and p95 <= t95),
+            Row("I4", "upstream requests per 20-keystroke burst (60 ms apart), worst", str(max(our_counts)),
+                f"tabby-agent {max(their_counts)}", "-", "no more than tabby-agent",
+                max(our_counts) <= max(their_counts))]
+
+
+CASES = {"I1": i1, "I2": i2, "I3": i3, "I4": i4}

@@ -220,19 +220,7 @@ class BenchUpstream:
                 stat["done"] = True
         except ConnectionError:
             pass
-        if not watcher.done():
-            watcher.cancel()
-            try:
-                await watcher
-            except asyncio.CancelledError:
-                return b""
-        try:
-            early = watcher.result()
-        except (ConnectionError, asyncio.CancelledError):
-            early = b""
-        if early:
-            return early  # the first byte of the next request on this connection
-        return None
+        return await _next_request(watcher)
 
 
     async def _fim(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes) -> bytes | None:
@@ -267,16 +255,22 @@ class BenchUpstream:
                                      "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}]})
         await writer.drain()
         stat["done"] = time.monotonic()
-        if not watcher.done():
-            watcher.cancel()
-            try:
-                await watcher
-            except asyncio.CancelledError:
-                return b""
+        return await _next_request(watcher)
+
+
+async def _next_request(watcher: "asyncio.Future[bytes]") -> bytes | None:
+    """After an answer: the first byte of the next request on this connection (b"" when none has come yet),
+    or None when the client went away."""
+    if not watcher.done():
+        watcher.cancel()
         try:
-            return watcher.result() or None
-        except (ConnectionError, asyncio.CancelledError):
-            return None
+            await watcher
+        except asyncio.CancelledError:
+            return b""
+    try:
+        return watcher.result() or None
+    except (ConnectionError, asyncio.CancelledError):
+        return None
 
 
 def _note_close(watcher: "asyncio.Future[bytes]", stat: dict[str, Any]) -> None:

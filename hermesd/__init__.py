@@ -1,7 +1,7 @@
 """hermesd: one daemon for every editor to reach large language models."""
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 2.1
 
 # Before any hermesd module imports the plugin API: ``providers`` is ours here
 # (see hermesd.aliases); the full alias set is installed by the entry points.

@@ -106,7 +106,8 @@ class ParamsError(ValueError):
 class HermesCapabilities:
     """The `capabilities.experimental.hermes` block of the initialize result."""
 
-    protocol_version: int = required("the protocol version; a client refuses a daemon whose major version differs")
+    protocol_version: float = required("the protocol version, major.minor (a minor adds optional fields and methods); "
+                                       "a client refuses a daemon whose major version (its integer part) differs")
     methods: list[str] = required("the hermes/* methods this daemon answers")
 
 

@@ -171,10 +171,17 @@ _dataclass_init = ProviderProfile.__init__
 _NEWER = "_hermes_newer_fields"
 
 
+# hermesd's own optional attributes (not dataclass fields): accepted as keyword arguments too.
+HERMESD_ATTRIBUTES = ("fim_endpoint", "fim_base_url")
+
+
 def _init_keeping_newer_fields(self: ProviderProfile, *args: Any, **kwargs: Any) -> None:
     known = ProviderProfile.__dataclass_fields__
+    own = {key: kwargs.pop(key) for key in HERMESD_ATTRIBUTES if key in kwargs}
     newer = {key: kwargs.pop(key) for key in list(kwargs) if key not in known}
     _dataclass_init(self, *args, **kwargs)
+    for key, value in own.items():
+        object.__setattr__(self, key, value)
     object.__setattr__(self, _NEWER, newer)
     for key, value in newer.items():
         if not hasattr(type(self), key):  # never shadow a hook with a value

@@ -163,13 +163,66 @@ async def test_burst_debounce_grows_only_while_requests_supersede_each_other() -
     import time
 
     c = Completions()
-    assert c._debounce("u", invoked=False, floor=0.0) == 0.0
-    assert c._debounce("u", invoked=False, floor=0.01) == 0.01  # the last one was answered: no burst
+    assert not c._supersede("u")
+    assert c._debounce("u", burst=False, invoked=False, floor=0.0) == 0.0
+    assert c._debounce("u", burst=False, invoked=False, floor=0.01) == 0.01  # the last one was answered: no burst
     pending = c._inflight["u"] = asyncio.ensure_future(asyncio.sleep(10))
-    c._last_request["u"] = time.monotonic() - 0.06  # a keystroke 60 ms after the last, which is unanswered
-    wait = c._debounce("u", invoked=False, floor=0.0)
-    assert 0.085 <= wait <= 0.1  # 1.5 x the typing interval
+    assert c._supersede("u")
     await asyncio.sleep(0)
     assert pending.cancelled() and pending in c._superseded
-    c._inflight["u"] = asyncio.ensure_future(asyncio.sleep(10))
-    assert c._debounce("u", invoked=True, floor=0.0) == 0.0  # asked for explicitly: at once
+    c._last_request["u"] = time.monotonic() - 0.06  # a keystroke 60 ms after the last, which is unanswered
+    wait = c._debounce("u", burst=True, invoked=False, floor=0.0)
+    assert 0.085 <= wait <= 0.1  # 1.5 x the typing interval
+    assert c._debounce("u", burst=True, invoked=True, floor=0.0) == 0.0  # asked for explicitly: at once
+
+
+def test_the_profile_attributes_are_not_contract_fields_and_are_accepted_as_keywords() -> None:
+    import dataclasses
+
+    assert "fim_endpoint" not in {f.name for f in dataclasses.fields(ProviderProfile)}
+    profile = ProviderProfile(name="acme", fim_endpoint="infill", fim_base_url="https://a.test/v1")
+    assert (profile.fim_endpoint, profile.fim_base_url) == ("infill", "https://a.test/v1")
+    from providers.base import newer_fields
+
+    assert newer_fields(profile) == {}  # not "kept, not used"
+    assert ProviderProfile(name="plain").fim_endpoint == ""
+
+
+async def test_the_cache_survives_the_same_plan_read_again_and_not_another_model(monkeypatch) -> None:
+    from hermesd.engine.completion import service
+
+    plans = [fim.plan(_resolved(), CompletionSettings(provider="custom", model="qwen2.5-coder:7b"))]
+    monkeypatch.setattr(service, "current_plan", lambda: plans[-1])
+    c = Completions()
+    c._plan = plans[0]
+    c._remember("u", service._Entry("x = ", "\n", "foo()"))
+    plans.append(fim.plan(_resolved(), CompletionSettings(provider="custom", model="qwen2.5-coder:7b")))  # equal, new
+    assert (await c.complete("u", "x = f\n", 5)).text == "oo()"
+    plans.append(fim.plan(_resolved(model="starcoder2"), CompletionSettings(provider="custom", model="starcoder2")))
+    c._plan = plans[1]
+    assert c._cached("u", Hole("x = f", "\n")) == "oo()"
+    monkeypatch.setattr(Completions, "_ask", lambda *a: _none())
+    monkeypatch.setattr(Completions, "_refused", lambda *a: _none())
+    assert await c.complete("u", "x = f\n", 5) is None  # another model: the old answer is gone
+    assert c._cached("u", Hole("x = f", "\n")) is None
+
+
+async def _none() -> None:
+    return None
+
+
+def test_settings_from_config(tmp_path) -> None:
+    import yaml
+
+    from hermesd.engine.completion.settings import of
+    from hermesd.settings import config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"completion": {
+        "provider": "custom", "model": "m", "languages": {"*": False, "python": True},
+        "hosted_workspaces": {"/src/a": True, "/src/b": False}, "multiline": False}}))
+    s = of(config.load(path))
+    assert s.enabled and not s.multiline and s.hosted_workspaces == ("/src/a",)
+    assert s.language_enabled("python") and not s.language_enabled("markdown")
+    assert CompletionSettings(languages={"markdown": False}).language_enabled("go")
+    assert not of(config.load(tmp_path / "none.yaml")).enabled  # off until both are set

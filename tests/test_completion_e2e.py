@@ -31,6 +31,15 @@ def _completion_config(up: Any, **extra: Any) -> dict[str, Any]:
     return {"completion": {"provider": "custom", "model": "qwen2.5-coder:1.5b-base", "base_url": f"{up.url}/v1", **extra}}
 
 
+async def _ready(start_daemon: Any, home: Any, up: Any, text: str, **config: Any) -> Any:
+    """A daemon with completion configured (``config`` over the defaults), registered, and ``text`` open at URI."""
+    write_config(home, _completion_config(up, **config))
+    daemon = await start_daemon(capabilities=_capabilities())
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(daemon, text)
+    return daemon
+
+
 async def _wait_registered(daemon: Any, method: str, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while method not in daemon.registered():
@@ -127,13 +136,10 @@ async def test_nothing_is_registered_or_sent_until_completion_is_configured(star
 
 
 async def test_a_newer_keystroke_supersedes_and_closes_the_upstream_stream(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream))
     upstream.reply_text = "total = 0\n    for x in xs:"
     upstream.chunk_count = 4
     upstream.chunk_delay = 0.4  # a slow model: the first answer is still streaming at the next keystroke
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "def f(xs):\n    \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "def f(xs):\n    \n")
 
     first = asyncio.ensure_future(_complete(daemon, 1, 4))
     await asyncio.to_thread(upstream.wait_for_requests, 1, 10)
@@ -149,11 +155,8 @@ async def test_a_newer_keystroke_supersedes_and_closes_the_upstream_stream(start
 
 
 async def test_typing_the_suggestion_is_answered_from_the_cache(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream))
     upstream.reply_text = "return a + b"
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "def add(a, b):\n    \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "def add(a, b):\n    \n")
 
     assert await _complete(daemon, 1, 4) == [{"insertText": "return a + b"}]
     _insert(daemon, 1, 4, "ret", 2)
@@ -188,11 +191,8 @@ FAMILIES = {
 
 
 async def test_each_family_gets_its_own_fim_template_on_the_wire(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream))
     upstream.reply_text = "return x"
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "def f(x):\n    \n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "def f(x):\n    \n")
     for version, (model, prompt) in enumerate(FAMILIES.items(), start=2):
         await daemon.request("hermes/setConfig", {"key": "completion.model", "value": model})
         _insert(daemon, 1, 4, "", version)  # a change, so the cache does not answer
@@ -212,11 +212,9 @@ def json_string(text: str) -> bytes:
 
 
 async def test_each_endpoint_kind_sends_its_own_wire_format(start_daemon, upstream, isolated_home):
-    write_config(isolated_home, _completion_config(upstream, template="server", max_tokens=16, multiline=False))
     upstream.reply_text = "42 * 2"
-    daemon = await start_daemon(capabilities=_capabilities())
-    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
-    _open(daemon, "x = \ny = 1\n")
+    daemon = await _ready(start_daemon, isolated_home, upstream, "x = \ny = 1\n", template="server", max_tokens=16,
+                          multiline=False)
     expected = {
         "fim": ("/v1/fim/completions", {"model": "qwen2.5-coder:1.5b-base", "prompt": "x = ", "suffix": "\ny = 1\n",
                                         "max_tokens": 16, "temperature": 0, "stream": True, "stop": ["\n"]}),
@@ -324,3 +322,112 @@ def test_doctor_reports_the_completion_setup_and_probes_a_local_endpoint(upstrea
     write_config(isolated_home, _completion_config(upstream, model="smollm2"))  # no FIM tokens
     rows = doctor()
     assert rows["completion"]["status"] == "warn" and "FIM model" in rows["completion"]["hint"]
+
+
+async def test_one_line_answers_stop_the_stream_and_connections_are_reused(start_daemon, upstream, isolated_home):
+    upstream.reply_text = "1\n" + "x = 2\n" * 20  # one line is all that can be shown: the rest is never read
+    upstream.chunk_count = 8
+    upstream.chunk_delay = 0.3
+    daemon = await _ready(start_daemon, isolated_home, upstream, "y = \n", multiline=False, template="server")
+
+    assert await _complete(daemon, 0, 4) == [{"insertText": "1"}]
+    await asyncio.to_thread(upstream.wait_for_disconnects, 1, 5)  # closed after the first line...
+    assert upstream.answered == []  # ...not read to its end
+
+    upstream.configure(chunk_delay=0.0, reply_text="3")  # whole answers: each connection goes back to the pool
+    for version, text in enumerate(("a", "b"), start=2):
+        _insert(daemon, 0, 4, text, version)
+        await _complete(daemon, 0, 5 if version == 2 else 6)
+    first, second = upstream.requests[-2:]
+    assert first.client_port == second.client_port
+    await daemon.request("hermes/setConfig", {"key": "completion.endpoint", "value": "ollama"})  # one JSON a line
+    for version, text in enumerate(("c", "d"), start=4):
+        _insert(daemon, 0, 4, text, version)
+        await _complete(daemon, 0, 5)
+    first, second = upstream.requests[-2:]
+    assert first.path == second.path == "/api/generate" and first.client_port == second.client_port
+
+
+async def test_a_server_that_ignores_stream_is_read_too(start_daemon, isolated_home):
+    """llama.cpp builds and proxies that answer one JSON body to ``"stream": true``."""
+    from http.server import BaseHTTPRequestHandler
+
+    from tests._unit_helpers import serving
+
+    class OneBody(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"choices": [{"index": 0, "text": "a + b", "finish_reason": "stop"}]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with serving(OneBody) as url:
+        write_config(isolated_home, {"completion": {"provider": "custom", "model": "starcoder2-3b", "base_url": f"{url}/v1"}})
+        daemon = await start_daemon(capabilities=_capabilities())
+        await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+        _open(daemon, "return \n")
+        assert await _complete(daemon, 0, 7) == [{"insertText": "a + b"}]
+
+
+async def test_two_editors_on_the_shared_daemon_keep_their_own_buffers(start_daemon, upstream, isolated_home):
+    """Registration passes the forwarder both ways; one editor's buffer is unknown to the other."""
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "return a + b"
+    first = await start_daemon(capabilities=_capabilities(), shared=True)
+    second = await start_daemon(capabilities=_capabilities(), shared=True)
+    for editor in (first, second):
+        await _wait_registered(editor, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    _open(first, "def add(a, b):\n    \n")
+
+    assert await _complete(first, 1, 4) == [{"insertText": "return a + b"}]
+    assert await _complete(second, 1, 4) == []  # never opened there: the first editor's buffer is not shared
+    assert len(upstream.requests) == 1
+
+
+async def test_an_edit_of_config_yaml_turns_completion_on_and_off(start_daemon, upstream, isolated_home):
+    daemon = await start_daemon(capabilities=_capabilities())
+    await daemon.request("hermes/getConfig")  # the watch's baseline: completion off
+    write_config(isolated_home, _completion_config(upstream))  # edited by hand, not through hermesd
+    await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    write_config(isolated_home, {})
+    deadline = asyncio.get_running_loop().time() + 10
+    while daemon.registered():
+        assert asyncio.get_running_loop().time() < deadline, daemon.registrations
+        await asyncio.sleep(0.05)
+
+
+async def test_cancel_request_closes_the_upstream_stream(start_daemon, upstream, isolated_home):
+    """An editor's ``$/cancelRequest`` (VS Code and Neovim send one for a request they no longer want) closes
+    the upstream stream at once, over stdio and through the shared daemon alike."""
+    write_config(isolated_home, _completion_config(upstream))
+    upstream.reply_text = "total = 0\n    for x in xs:"
+    upstream.chunk_count = 4
+    upstream.chunk_delay = 0.5
+    for n, shared in enumerate((False, True), start=1):
+        upstream.configure(chunk_delay=0.5)
+        daemon = await start_daemon(capabilities=_capabilities(), shared=shared)
+        await _wait_registered(daemon, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+        _open(daemon, "def f(xs):\n    \n")
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=1, character=4),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+        pending = asyncio.ensure_future(daemon.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=f"inline-{n}"))
+        await asyncio.to_thread(upstream.wait_for_requests, 2 * n - 1, 10)
+        upstream.configure(chunk_delay=0.0)  # the next request answers at once (Neovim's e2e does the same)
+        daemon.cancel_request(f"inline-{n}")  # then at once the next keystroke and its request, as editors do
+        _insert(daemon, 1, 4, "t", 2)
+        following = asyncio.ensure_future(_complete(daemon, 1, 5))
+        [*_, (path, _)] = await asyncio.to_thread(upstream.wait_for_disconnects, n, 5)
+        assert path == "/v1/completions", shared
+        try:
+            await asyncio.wait_for(pending, 10)
+        except Exception:  # noqa: BLE001 - RequestCancelled, as LSP allows
+            pass
+        await asyncio.wait_for(following, 20)

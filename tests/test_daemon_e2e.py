@@ -25,7 +25,7 @@ async def test_initialize_reports_server_info_and_protocol(start_daemon):
     assert result.server_info.name == "hermesd"
     assert result.server_info.version
     hermes = result.capabilities.experimental["hermes"]
-    assert hermes["protocolVersion"] == PROTOCOL_VERSION == 2
+    assert hermes["protocolVersion"] == PROTOCOL_VERSION and int(PROTOCOL_VERSION) == 2
     assert "hermes/chat" in hermes["methods"]
     # hermesd never needs the editor's files.
     sync = result.capabilities.text_document_sync

@@ -233,3 +233,17 @@ def test_a_key_typed_at_setup_replaces_the_old_line_in_dotenv(isolated_home):
     save_key("OPENROUTER_API_KEY", CANARY_KEY)
     assert env.read_text() == f"DEEPSEEK_API_KEY=keep-me\n# a comment\nOPENROUTER_API_KEY={CANARY_KEY}\n"
     assert env.stat().st_mode & 0o777 == 0o600
+
+
+def test_setup_local_offers_a_served_code_model_for_inline_completion(isolated_home):
+    """Not at a terminal: a hint with the commands (asked with y/N at one); the report names the model."""
+    routes = local_servers.ollama(["llama3.2:latest", "qwen2.5-coder:1.5b-base"])
+    with local_servers.serve(routes) as root:
+        port = root.rsplit(":", 1)[1]
+        done = run_cli("setup", "local", "--port", port, "--no-test")
+        assert done.returncode == 0, done.stderr
+        assert ("inline completion: qwen2.5-coder:1.5b-base is a code model; to use it: "
+                "`hermesd config set completion.provider custom`") in done.stdout
+        assert "completion" not in read_config(isolated_home)  # offered, not written
+        report = json.loads(run_cli("setup", "local", "--port", port, "--no-test", "--json").stdout)
+    assert report["completionModel"] == "qwen2.5-coder:1.5b-base"

@@ -3,6 +3,7 @@ bundled ``custom`` provider. Checks the shape of the reply, never its words."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -106,6 +107,32 @@ async def test_chat_with_a_real_model_through_custom(start_daemon, llama_server,
     deltas = daemon.deltas(result["sessionId"])
     assert "".join(d.get("text", "") for d in deltas) == result["text"]
     assert [d["seq"] for d in deltas] == list(range(len(deltas)))
+
+
+async def test_inline_completion_through_the_hole_filler_on_a_real_model(start_daemon, llama_server, isolated_home):
+    """SmolLM2 has no FIM tokens: completion takes the hole-filler path (the chat API) end to end."""
+    from lsprotocol import types
+
+    write_config(isolated_home, {"completion": {"provider": "custom", "model": "smollm2", "base_url": llama_server,
+                                                "max_tokens": 8}})
+    caps = __import__("pytest_lsp").client_capabilities("visual-studio-code")
+    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities(dynamic_registration=True)
+    daemon = await start_daemon(capabilities=caps)
+    for _ in range(200):
+        if types.TEXT_DOCUMENT_INLINE_COMPLETION in daemon.registered():
+            break
+        await asyncio.sleep(0.05)
+    uri = "file:///work/project/hello.py"
+    daemon.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id="python", version=1, text="def greet(name):\n    return \n")))
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=1, character=11),
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked))
+    result = await asyncio.wait_for(daemon.client.text_document_inline_completion_async(params), 120)
+    stats = await daemon.request("hermes/completionStats")
+    assert stats["requests"] == 1 and stats["errors"] == 0, stats  # the model answered through the chat API
+    for item in result.items:  # its words are not checked: only that what is shown is fit to show
+        assert item.insert_text.strip() and "<COMPLETION>" not in item.insert_text
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -235,6 +235,8 @@ def command(args: Any) -> int:
             print(f"hermesd: the test chat failed: {exc.message}" + (f"\n  -> {exc.hint}" if exc.hint else ""),
                   file=sys.stderr)
             status = 1
+    if args.target == "local":
+        offer_completion(server, base_url, report, say, ask=not args.json and can_ask())
     if args.json:
         import json
 
@@ -242,6 +244,32 @@ def command(args: Any) -> int:
     elif status == 0:
         print("ready: `hermesd chat \"hello\"`, or pick it in your editor")
     return status
+
+
+def code_model(server: Server) -> str | None:
+    """The first model the server serves that has FIM tokens hermesd knows (inline completion), or None."""
+    from hermesd.engine.completion.templates import family_of
+
+    return next((m for m in server.models if family_of(m) is not None), None)
+
+
+def offer_completion(server: Server, base_url: str, report: dict[str, Any], say: Any, ask: bool) -> None:
+    """When the server serves a code model and completion is off: offer it (asked at a terminal, else a hint)."""
+    from hermesd.settings import config
+
+    model = code_model(server)
+    if model is None or config.load().get("completion.model"):
+        return
+    report["completionModel"] = model
+    values = {"completion.provider": "custom", "completion.base_url": base_url, "completion.model": model}
+    if ask and input(f"{model} is a code model: use it for inline completion (ghost text) in your editors? [y/N] "
+                     ).strip().lower() in ("y", "yes"):
+        config.set_values(values)
+        report["completion"] = True
+        say(f"completion on: completion.model = {model} (docs/completion.md)")
+        return
+    say(f"inline completion: {model} is a code model; to use it: "
+        + "; ".join(f"`hermesd config set {k} {v}`" for k, v in values.items()))
 
 
 def _choose_server(args: Any, say: Any) -> Server:

@@ -1,6 +1,7 @@
 """Inline completion's HTTP: send a prepared FIM request and yield the text as it streams in.
 
-One reader per wire: OpenAI ``/v1/completions`` (``choices[].text``),
+One reader per wire (a server that ignores ``"stream": true`` and answers
+with one JSON body is read as well): OpenAI ``/v1/completions`` (``choices[].text``),
 Mistral's FIM (chat-shaped chunks), llama.cpp's ``/infill`` (``content``),
 Ollama's ``/api/generate`` (one JSON object a line), and a chat model through
 the chat transports. The caller stops reading as soon as it has enough;
@@ -17,7 +18,7 @@ from hermesd.engine.errors import HermesError
 from hermesd.engine.runtime import Resolved
 from hermesd.transports import Delta, NetworkSettings, open_stream
 from hermesd.transports.errors import from_exception, reported_mid_reply
-from hermesd.transports.sse import post_sse, post_streaming
+from hermesd.transports.sse import drain, post_streaming
 from hermesd.wire import PreparedRequest
 
 
@@ -33,7 +34,8 @@ async def stream_text(prepared: PreparedRequest, resolved: Resolved, net: Networ
     try:
         if endpoint == "ollama":
             async with post_streaming(prepared, resolved, net, accept="application/x-ndjson") as response:
-                async for line in response.aiter_lines():
+                lines = response.aiter_lines()
+                async for line in lines:
                     if not line.strip():
                         continue
                     chunk = _object(line)
@@ -42,13 +44,23 @@ async def stream_text(prepared: PreparedRequest, resolved: Resolved, net: Networ
                         started = True
                         yield text
                     if chunk.get("done"):
+                        await drain(lines)  # the chunked terminator: the connection is reused
                         return
             return
-        async with post_sse(prepared, resolved, net, accept="text/event-stream") as events:
+        async with post_streaming(prepared, resolved, net, accept="text/event-stream") as response:
+            if "json" in response.headers.get("content-type", ""):  # a server that ignored "stream": one answer
+                text = piece(_object((await response.aread()).decode()))
+                if text:
+                    yield text
+                return
+            from httpx_sse import EventSource
+
+            events = EventSource(response).aiter_sse()
             async for sse in events:
                 if not sse.data:
                     continue
                 if sse.data == "[DONE]":
+                    await drain(events)  # the chunked terminator: the connection is reused
                     return
                 chunk = _object(sse.data)
                 if chunk.get("error"):
@@ -59,6 +71,7 @@ async def stream_text(prepared: PreparedRequest, resolved: Resolved, net: Networ
                     started = True
                     yield text
                 if chunk.get("stop") is True:  # llama.cpp's last /infill event
+                    await drain(events)
                     return
     except HermesError:
         raise

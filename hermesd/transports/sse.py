@@ -49,7 +49,7 @@ async def post_sse(
     async with post_streaming(prepared, resolved, net, accept=accept) as response:
         events = EventSource(response).aiter_sse()
         yield events
-        await _drain(events)
+        await drain(events)
 
 
 @asynccontextmanager
@@ -91,7 +91,8 @@ async def post_streaming(
             await response.aclose()
 
 
-async def _drain(events: AsyncIterator[Any]) -> None:
+async def drain(events: AsyncIterator[Any]) -> None:
+    """Read what is left of a finished stream (briefly), so its connection goes back to the pool."""
     async def rest() -> None:
         async for _ in events:
             pass

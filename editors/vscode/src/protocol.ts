@@ -2,7 +2,7 @@
 // The protocol's prose is docs/protocol.md; its JSON Schema is docs/protocol.schema.json.
 /* eslint-disable */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 2.1;
 
 export const Methods = {
   listProviders: "hermes/listProviders",
@@ -46,7 +46,7 @@ export const ErrorCodes = {
 
 /** The `capabilities.experimental.hermes` block of the initialize result. */
 export interface HermesCapabilities {
-  /** the protocol version; a client refuses a daemon whose major version differs */
+  /** the protocol version, major.minor (a minor adds optional fields and methods); a client refuses a daemon whose major version (its integer part) differs */
   protocolVersion: number;
   /** the hermes/* methods this daemon answers */
   methods: string[];

@@ -18,6 +18,7 @@ from hermesd.engine.completion import settings as completion_settings
 from hermesd.engine.completion.context import Hole
 
 Row = tuple[str, str, str, "str | None"]
+PROBE_SECONDS = 30.0  # a local server may load the model on its first request
 PROBE_HOLE = Hole("def greet(name):\n    ", "\n", "python")
 
 
@@ -72,7 +73,7 @@ async def _probe(p: fim.Plan) -> Row:
     prepared = fim.build(tiny, PROBE_HOLE)
     started = time.monotonic()
     try:
-        async for _ in stream_text(prepared, p.resolved, NetworkSettings(timeout=10.0, connect_timeout=3.0)):
+        async for _ in stream_text(prepared, p.resolved, NetworkSettings(timeout=PROBE_SECONDS, connect_timeout=3.0)):
             pass
     except HermesError as exc:
         return ("completion:probe", "fail", f"{prepared.url} did not answer a completion request: {exc.message}",

@@ -71,6 +71,9 @@ def plan(resolved: Resolved, settings: CompletionSettings) -> Plan:
     base_url = fim_base_url(resolved, settings)
     if endpoint in ("fim", "infill", "chat"):
         return Plan(endpoint, why, None, _template_unused(endpoint), resolved, settings, base_url)
+    host = _host(base_url or resolved.base_url)
+    if host in KNOWN_HOSTS and not settings.template:
+        return Plan(endpoint, why, None, f"{host}'s FIM API applies the model's own template", resolved, settings, base_url)
     try:
         template, template_why = choose(resolved.model, settings.template, settings.templates)
     except ValueError as exc:

@@ -20,10 +20,12 @@ provider unless its folder is listed in ``completion.hosted_workspaces``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
 import time
+import weakref
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +49,6 @@ class Suggestion:
 
     id: str
     text: str
-    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def path_refusal(p: fim.Plan, path: str) -> str | None:
     reason = sensitive_reason(path)
     if reason:
         return f"{path} {reason}"
-    if not is_local_url(p.resolved.base_url) and not opted_in(path, p.settings):
+    if not is_local_url(p.url) and not opted_in(path, p.settings):
         return (f"{p.resolved.provider or p.resolved.base_url} is hosted: list the workspace folder in "
                 "completion.hosted_workspaces to send its buffers there")
     return None
@@ -151,12 +152,13 @@ class Completions:
 
     def __init__(self) -> None:
         self._inflight: dict[str, asyncio.Task] = {}
-        self._superseded: set[asyncio.Task] = set()
+        # Weak: a finished task leaves both by itself (no callback racing the handler that reads them).
+        self._superseded: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()  # cancelled: a newer request took over
+        self._cancelled: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()  # cancelled once already
         self._last_request: dict[str, float] = {}
         self._intervals: dict[str, deque[float]] = {}
         self._cache: dict[str, deque[_Entry]] = {}
         self._path_reason: dict[str, tuple[fim.Plan, str | None]] = {}
-        self._shown: dict[str, str] = {}  # suggestion id -> text, for the accepted counter
         self.stats: Counter[str] = Counter()
         self.last_error = ""
         self._plan: fim.Plan | None = None  # the plan the cache's answers came from
@@ -166,8 +168,7 @@ class Completions:
         """The document closed: drop its cache and cancel its request."""
         task = self._inflight.pop(uri, None)
         if task is not None and not task.done():
-            self._superseded.add(task)
-            task.cancel()
+            self._cancel(task, superseded=True)
         for table in (self._last_request, self._intervals, self._cache, self._path_reason):
             table.pop(uri, None)
 
@@ -193,29 +194,31 @@ class Completions:
         p = current_plan()
         if p is None or not p.settings.language_enabled(language):
             return None
-        if p is not self._plan:  # another model or template: what the old one wrote is no answer now
-            self._cache.clear()
-            self._plan = p
+        if p is not self._plan:
+            if p != self._plan:  # another model or template: what the old one wrote is no answer now
+                self._cache.clear()
+            self._plan = p  # the same settings read again (config re-parsed elsewhere) keep the cache
         s = p.settings
         hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, language, path)
         hit = self._cached(uri, hole)
         if hit is not None:
             self.stats["cache_hits"] += 1
-            return self._suggest(hit, cached=True)
+            return self._suggest(hit)
         why = await self._refused(uri, p, path, hole)
         if why:
             self.stats["refused"] += 1
             log.info("completion not requested: %s", why)
             return None
-        task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, invoked, s.debounce_ms / 1000)))
+        burst = self._supersede(uri)
+        task = asyncio.ensure_future(self._ask(p, hole, self._debounce(uri, burst, invoked, s.debounce_ms / 1000)))
         self._inflight[uri] = task
         try:
-            answer = await task
+            answer = await asyncio.shield(task)  # its cancels go through _cancel, one each
         except asyncio.CancelledError:
             if task in self._superseded:  # a newer keystroke's request took over: no suggestion, no error
-                self._superseded.discard(task)
                 self.stats["superseded"] += 1
                 return None
+            self._cancel(task)  # the editor cancelled this request ($/cancelRequest)
             raise
         finally:
             if self._inflight.get(uri) is task:
@@ -239,28 +242,39 @@ class Completions:
         return CompletionStats(**{name: self.stats[name] for name in (
             "requests", "suggestions", "cache_hits", "superseded", "refused", "errors", "shown", "accepted", "rejected")})
 
-    def _suggest(self, text: str, cached: bool = False) -> Suggestion:
-        suggestion = Suggestion(f"c{next(_ids)}", text, cached)
+    def _suggest(self, text: str) -> Suggestion:
         self.stats["suggestions"] += 1
-        return suggestion
+        return Suggestion(f"c{next(_ids)}", text)
 
     async def _refused(self, uri: str, p: fim.Plan, path: str, hole: context.Hole) -> str | None:
         known = self._path_reason.get(uri)
-        if known is None or known[0] is not p:  # once a document and plan: git runs a process
+        if known is None or (known[0] is not p and known[0] != p):  # once a document and plan: git runs a process
             known = (p, await asyncio.to_thread(path_refusal, p, path))
             self._path_reason[uri] = known
         return known[1] or text_refusal(hole)
 
-    def _debounce(self, uri: str, invoked: bool, floor: float) -> float:
+    def _supersede(self, uri: str) -> bool:
+        """Cancel the document's request still in flight (its upstream stream closes now); whether there was one."""
+        previous = self._inflight.get(uri)
+        if previous is None or previous.done():
+            return False
+        self._cancel(previous, superseded=True)
+        return True
+
+    def _cancel(self, task: asyncio.Task, superseded: bool = False) -> None:
+        """Cancel ``task`` once: a second cancel would land in the middle of closing its upstream connection
+        (an editor's $/cancelRequest, then the next keystroke's supersede) and leave that connection open."""
+        if superseded:
+            self._superseded.add(task)
+        if task not in self._cancelled:
+            self._cancelled.add(task)
+            task.cancel()
+
+    def _debounce(self, uri: str, burst: bool, invoked: bool, floor: float) -> float:
         """Seconds to wait before asking: the configured floor, longer while requests supersede each other."""
         now = time.monotonic()
         last = self._last_request.get(uri)
         self._last_request[uri] = now
-        previous = self._inflight.get(uri)
-        burst = previous is not None and not previous.done()
-        if burst:
-            self._superseded.add(previous)
-            previous.cancel()
         if invoked:
             return 0.0
         if not burst or last is None:
@@ -281,11 +295,12 @@ class Completions:
         chat = p.endpoint == "chat"
         self.stats["requests"] += 1
         pieces: list[str] = []
-        async for piece in stream_text(prepared, p.resolved, network()):
-            pieces.append(piece)
-            if not chat and postprocess.complete_enough("".join(pieces), hole, multiline=p.settings.multiline,
-                                                        stops=stops):
-                break  # leaving the stream closes it: the model stops writing what would be cut anyway
+        async with contextlib.aclosing(stream_text(prepared, p.resolved, network())) as stream:
+            async for piece in stream:
+                pieces.append(piece)
+                if not chat and postprocess.complete_enough("".join(pieces), hole, multiline=p.settings.multiline,
+                                                            stops=stops):
+                    break  # closing the stream now: the model stops writing what would be cut anyway
         return postprocess.clean("".join(pieces), hole, multiline=p.settings.multiline, stops=stops, chat=chat)
 
     def _cached(self, uri: str, hole: context.Hole) -> str | None:
@@ -304,6 +319,16 @@ class Completions:
         self._cache.setdefault(uri, deque(maxlen=CACHE_PER_DOCUMENT)).append(entry)
 
 
+def _at(text: str, offset: int, path: str) -> tuple[fim.Plan, context.Hole, str | None]:
+    """The plan, the hole at ``offset`` of the file ``path``, and why it must not be sent (or None)."""
+    p = current_plan()
+    if p is None:
+        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
+    s = p.settings
+    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
+    return p, hole, path_refusal(p, path) or text_refusal(hole)
+
+
 def preview(text: str, offset: int, path: str) -> dict[str, Any]:
     """What completion at ``offset`` would send, secrets masked, and why (``hermesd complete --preview``).
 
@@ -311,12 +336,7 @@ def preview(text: str, offset: int, path: str) -> dict[str, Any]:
     """
     from hermesd.protocol import to_wire
 
-    p = current_plan()
-    if p is None:
-        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
-    s = p.settings
-    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
-    refused = path_refusal(p, path) or text_refusal(hole)
+    p, hole, refused = _at(text, offset, path)
     out: dict[str, Any] = {"provider": p.resolved.provider, "model": p.resolved.model, "endpoint": p.endpoint,
                            "endpointReason": p.endpoint_reason,
                            "template": p.template.name if p.template else None, "templateReason": p.template_reason}
@@ -329,12 +349,7 @@ def preview(text: str, offset: int, path: str) -> dict[str, Any]:
 
 async def complete_once(text: str, offset: int, path: str) -> str | None:
     """One completion at ``offset``, as an editor's request would get it (``hermesd complete``); errors raised."""
-    p = current_plan()
-    if p is None:
-        raise Unavailable("completion is off: set completion.provider and completion.model (docs/completion.md)")
-    s = p.settings
-    hole = context.cut(text, offset, s.prefix_chars, s.suffix_chars, context.language_of(path), path)
-    refused = path_refusal(p, path) or text_refusal(hole)
+    p, hole, refused = _at(text, offset, path)
     if refused:
         raise Unavailable(f"nothing sent: {refused}")
     return await Completions()._ask(p, hole, 0.0)

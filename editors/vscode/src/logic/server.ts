@@ -151,7 +151,7 @@ export function checkProtocol(experimental: unknown, executable = 'the server', 
     const as = typeof serverName === 'string' && serverName ? `"${serverName}"` : 'a server';
     return wrongServerMessage(executable, `answered initialize as ${as}, without a hermes protocol version`);
   }
-  if (Math.floor(hermes.protocolVersion) !== PROTOCOL_VERSION) {
+  if (Math.floor(hermes.protocolVersion) !== Math.floor(PROTOCOL_VERSION)) {
     return (
       `hermesd speaks protocol version ${hermes.protocolVersion}; this extension speaks ${PROTOCOL_VERSION}. ` +
       `Update ${hermes.protocolVersion > PROTOCOL_VERSION ? 'the extension' : `the server (${INSTALL_COMMAND} --upgrade)`}.`
