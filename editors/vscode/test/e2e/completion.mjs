@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 const STATUS_ITEM = '[id="hermesd.hermes-vscode.hermes.completion"]';
 
-export async function completionSteps({ page, step, shot, waitFor, runCommand, upstreamPost, upstreamRequests, upstreamUrl, workspace, shared, completion }) {
+export async function completionSteps({ page, step, shot, waitFor, runCommand, upstreamPost, upstreamRequests, upstreamUrl, workspace, completion }) {
   const item = page.locator(STATUS_ITEM);
   const file = path.join(workspace, 'ghost.py');
   const ghost = page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text');
@@ -63,24 +63,16 @@ export async function completionSteps({ page, step, shot, waitFor, runCommand, u
   });
 
   await step('the superseded request is closed at the upstream before its stream ends', async () => {
-    try {
-      const closed = await waitFor(
-        'the superseded stream closed at the upstream',
-        async () => {
-          const all = await (await fetch(`${upstreamUrl}/__disconnects`)).json();
-          return all.length > disconnectsBefore ? all.slice(disconnectsBefore) : undefined;
-        },
-        5_000,
-      );
-      if (!completion.isPath(closed[0][0]) || !(closed[0][1] < completion.streamSeconds)) {
-        throw new Error(`closed: ${JSON.stringify(closed)}`);
-      }
-    } catch (err) {
-      if (shared) {
-        // Reported, not failed: a daemon bug (issue 35), see tests/editors/test_neovim_completion.py.
-        throw Object.assign(new Error(`known: the shared daemon left the cancelled stream open (${err.message})`), { known: true });
-      }
-      throw err;
+    const closed = await waitFor(
+      'the superseded stream closed at the upstream',
+      async () => {
+        const all = await (await fetch(`${upstreamUrl}/__disconnects`)).json();
+        return all.length > disconnectsBefore ? all.slice(disconnectsBefore) : undefined;
+      },
+      5_000,
+    );
+    if (!completion.isPath(closed[0][0]) || !(closed[0][1] < completion.streamSeconds)) {
+      throw new Error(`closed: ${JSON.stringify(closed)}`);
     }
   });
 
