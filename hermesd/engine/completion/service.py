@@ -7,8 +7,9 @@ The latency rules (docs/completion.md, bench rows I1-I3):
   generating text nobody will see), and it answers with no suggestion.
 * The debounce is ``completion.debounce_ms`` (0 by default) until requests
   start superseding each other, i.e. the user types faster than the model
-  answers: then each request waits 1.5 times the recent keystroke interval
-  (at most :data:`MAX_DEBOUNCE`), so a burst costs one request at its end.
+  answers: then each request waits 1.5 times the recent keystroke interval,
+  or the longest of the last four if longer (at most :data:`MAX_DEBOUNCE`),
+  so a burst costs one request at its end.
 * Typing the first characters of the current suggestion is answered from the
   cache with the rest of it, and no request; so is a hole seen before.
 
@@ -283,7 +284,8 @@ class Completions:
         intervals = self._intervals.setdefault(uri, deque(maxlen=4))
         intervals.append(now - last)
         typical = sorted(intervals)[len(intervals) // 2]
-        return max(floor, min(BURST_FACTOR * typical, MAX_DEBOUNCE))
+        # The longest recent gap too: one keystroke delayed (a busy machine) must not let a request out mid-burst.
+        return max(floor, min(max(BURST_FACTOR * typical, max(intervals)), MAX_DEBOUNCE))
 
     async def _ask(self, p: fim.Plan, hole: context.Hole, wait: float) -> str | None:
         from hermesd.transports.completion import stream_text
