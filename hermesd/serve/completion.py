@@ -86,6 +86,12 @@ async def sync_registration(ls: Any) -> None:
     if state._changing is None:
         state._changing = asyncio.Lock()
     async with state._changing:
+        # Imported here, on the loop's thread: imported in the worker thread while the loop's thread
+        # imports the providers package (warm-up, the first listing), the two deadlocked and the
+        # registration died (importlib's _DeadlockError; seen in i36's code-server e2e).
+        import hermesd.engine.completion.settings  # noqa: F401
+        import hermesd.settings.config  # noqa: F401
+
         want = await asyncio.to_thread(_configured)
         if want == state.registered:
             return

@@ -63,6 +63,10 @@ SCREENSHOTS = [
     "19-reopened.png",
     "20-picker-no-keys.png",
     "21-pareto-needs-key.png",
+    "22-completion-ghost.png",
+    "23-completion-accepted.png",
+    "24-completion-snoozed.png",
+    "25-completion-off.png",
 ]
 
 

@@ -22,11 +22,24 @@ vim.api.nvim_create_autocmd("VimEnter", {
   desc = "hermes.nvim: start the daemon in the background (option autostart)",
   callback = function()
     vim.defer_fn(function()
+      if vim.fn.has("nvim-0.11") == 1 then
+        require("hermes.completion").setup() -- its autocommands and insert-mode keys (setup() sets them again)
+      end
       if require("hermes.config").options.autostart then
         require("hermes.client").start()
       end
     end, 0)
   end,
+})
+
+command("HermesCompletion", function(opts)
+  require("hermes").completion(opts.args)
+end, {
+  nargs = "?",
+  complete = function()
+    return { "on", "off", "toggle", "status" }
+  end,
+  desc = "Hermes: turn ghost-text completion on or off, or show its state",
 })
 
 command("HermesChat", function(opts)

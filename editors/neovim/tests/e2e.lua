@@ -755,6 +755,183 @@ function scenarios.daemon_gone()
   R.ok = true
 end
 
+-- Runs `body` while Neovim sits in Insert mode, as when a person types:
+-- a timer resumes it (a coroutine) every 20 ms, the keys it types go through
+-- the typeahead (mappings apply), and <Esc> ends Insert mode when it returns.
+local function in_insert_mode(start_keys, body)
+  local co = coroutine.create(body)
+  local failure
+  local timer = assert(vim.uv.new_timer())
+  timer:start(50, 20, vim.schedule_wrap(function()
+    if timer:is_closing() then
+      return
+    end
+    local ok, err = coroutine.resume(co)
+    if not ok then
+      failure = debug.traceback(co, tostring(err))
+    end
+    if coroutine.status(co) == "dead" then
+      timer:stop()
+      timer:close()
+      vim.api.nvim_feedkeys(vim.keycode("<Esc>"), "n", false)
+    end
+  end))
+  vim.api.nvim_feedkeys(start_keys, "tx!", false) -- returns when <Esc> ends Insert mode
+  if failure then
+    error(failure, 0)
+  end
+end
+
+local function now_ms()
+  return vim.uv.hrtime() / 1e6
+end
+
+--- Inside in_insert_mode: wait (yielding to the editor) until cond() holds.
+local function co_wait(ms, cond, what)
+  local deadline = now_ms() + ms
+  while not cond() do
+    if now_ms() > deadline then
+      error(("timed out after %d ms waiting for %s"):format(ms, what), 2)
+    end
+    coroutine.yield()
+  end
+end
+
+local function co_sleep(ms)
+  local until_ms = now_ms() + ms
+  co_wait(ms + 1000, function()
+    return now_ms() >= until_ms
+  end, "a pause")
+end
+
+--- Inside in_insert_mode: type keys (mappings apply) and let the editor take them.
+local function co_type(keys)
+  vim.api.nvim_feedkeys(vim.keycode(keys), "mt", false)
+  coroutine.yield()
+end
+
+--- How many FIM requests the recording upstream has received (HERMES_TEST_UPSTREAM).
+local function upstream_completions()
+  local res = vim.system({ "curl", "-s", os.getenv("HERMES_TEST_UPSTREAM") .. "/__requests" }):wait()
+  local n = 0
+  for _, r in ipairs(vim.json.decode(res.stdout ~= "" and res.stdout or "[]")) do
+    if r.path:find("/completions$") and not r.path:find("/chat/completions$") then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+local function upstream_post(path, body)
+  vim.system({ "curl", "-s", "-X", "POST", "-H", "Content-Type: application/json", "-d", vim.json.encode(body),
+    os.getenv("HERMES_TEST_UPSTREAM") .. path }):wait()
+end
+
+local function ghost_extmarks(buf)
+  local marks = vim.api.nvim_buf_get_extmarks(buf, require("hermes.completion").ns, 0, -1, { details = true })
+  local out = {}
+  for _, m in ipairs(marks) do
+    local text = {}
+    for _, chunk in ipairs(m[4].virt_text or {}) do
+      table.insert(text, chunk[1])
+    end
+    table.insert(out, { row = m[2], col = m[3], text = table.concat(text), virt_lines = #(m[4].virt_lines or {}) })
+  end
+  return out
+end
+
+--- The window as HTML (|TOhtml| renders the inline ghost text): pytest turns it into a PNG.
+local function snapshot(name)
+  local dir = os.getenv("HERMES_TEST_ARTIFACTS")
+  if not dir then
+    return
+  end
+  vim.fn.mkdir(dir, "p")
+  vim.o.termguicolors = true
+  local html = require("tohtml").tohtml(0, { title = name })
+  vim.fn.writefile(html, dir .. "/" .. name .. ".html")
+  R.snapshots = R.snapshots or {}
+  table.insert(R.snapshots, name)
+end
+
+-- Ghost text from the daemon's textDocument/inlineCompletion: typed keys ask,
+-- a superseded request is cancelled, <Tab> accepts, <M-Right> takes a word,
+-- <C-]> dismisses; the state line and the daemon's registration.
+function scenarios.completion()
+  R.started_ms = now_ms()
+  vim.o.background = "dark"
+  setup()
+  local completion = require("hermes.completion")
+  local file = os.getenv("HERMES_TEST_TMP") .. "/fib.py"
+  vim.fn.writefile({ "def fib(n):", "    ", "" }, file)
+  vim.cmd.edit(file)
+  local buf = vim.api.nvim_get_current_buf()
+  R.status_before = { completion.status() }
+  require("hermes.client").start()
+  wait(15000, function()
+    return (completion.status()) == "on"
+  end, "the daemon to register textDocument/inlineCompletion")
+  R.status_on = { completion.status() }
+  R.ready_ms = now_ms() - R.started_ms
+  vim.api.nvim_win_set_cursor(0, { 2, 4 })
+  in_insert_mode("A", function()
+    -- "r", then "e" once the request for "r" has reached the (slow) model: the second supersedes
+    -- it. The model is fast from then on, so the superseded stream is the only slow one.
+    co_type("r")
+    co_wait(10000, function()
+      return upstream_completions() >= 1
+    end, "the first completion request at the upstream")
+    upstream_post("/__config", { chunk_delay = 0 })
+    co_type("e")
+    R.typed_at_ms = now_ms()
+    co_wait(10000, completion.visible, "the ghost text")
+    R.ghost_ms = now_ms() - R.typed_at_ms
+    R.ghost = completion.ghost_text()
+    R.extmarks = ghost_extmarks(buf)
+    R.line_with_ghost = vim.api.nvim_buf_get_lines(buf, 1, 2, false)[1]
+    snapshot("completion-ghost")
+    co_type("<Tab>")
+    co_wait(2000, function()
+      return vim.api.nvim_buf_get_lines(buf, 1, 2, false)[1] ~= R.line_with_ghost
+    end, "<Tab> to accept")
+    R.accepted_lines = buf_lines(buf)
+    R.extmarks_after_accept = ghost_extmarks(buf) -- the next answer may be drawn already, past the text
+    R.cursor_after_accept = vim.api.nvim_win_get_cursor(0)
+    snapshot("completion-accepted")
+    -- A new line: the next suggestion, one word of it, then dismissed. Each step waits for the
+    -- answer in flight, so that the one superseded stream at the upstream is the first.
+    co_wait(10000, function()
+      return not completion.busy()
+    end, "the answer after <Tab>")
+    co_type("<CR>")
+    co_wait(10000, completion.visible, "the ghost text on the new line")
+    R.second_ghost = completion.ghost_text()
+    local row = vim.api.nvim_win_get_cursor(0)[1]
+    R.line_before_word = vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1]
+    co_type("<M-Right>")
+    co_wait(2000, function()
+      return vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1] ~= R.line_before_word
+    end, "<M-Right> to take a word")
+    R.line_after_word = vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1]
+    R.ghost_after_word = completion.ghost_text()
+    co_wait(10000, function()
+      return not completion.busy()
+    end, "the answer after <M-Right>")
+    co_type("<C-]>")
+    coroutine.yield()
+    R.visible_after_dismiss = completion.visible()
+    R.extmarks_after_dismiss = #ghost_extmarks(buf)
+  end)
+  R.mode_after = vim.api.nvim_get_mode().mode
+  R.stats = require("hermes.client").request_sync("hermes/completionStats", {})
+  R.elapsed_ms = now_ms() - R.started_ms
+  -- The switch: off asks nothing and says so in one line.
+  vim.cmd("HermesCompletion off")
+  R.status_off = { completion.status() }
+  vim.cmd("HermesCompletion on")
+  R.status_back_on = { completion.status() }
+end
+
 local fn = scenarios[scenario]
 local ok, err = xpcall(function()
   assert(fn, "unknown scenario " .. scenario)

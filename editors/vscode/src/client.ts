@@ -11,6 +11,7 @@ import {
   ErrorAction,
   LanguageClient,
   LanguageClientOptions,
+  Middleware,
   RevealOutputChannelOn,
   ServerOptions,
   WorkDoneProgress,
@@ -86,6 +87,9 @@ export class HermesClient implements vscode.Disposable {
   readonly onConfigChanged = this.configEmitter.event;
   readonly onProvidersChanged = this.providersEmitter.event;
 
+  /** Middleware for the language features the daemon registers (inline completion: completion.ts). */
+  middleware: Middleware = {};
+
   constructor(private readonly output: vscode.LogOutputChannel) {
     this.disposables.push(
       this.stateEmitter,
@@ -109,6 +113,11 @@ export class HermesClient implements vscode.Disposable {
 
   get serverStatus(): ServerStatus {
     return this.status;
+  }
+
+  /** The running language client, for features that talk LSP themselves (completion.ts). */
+  get languageClient(): LanguageClient | undefined {
+    return this.client?.isRunning() ? this.client : undefined;
   }
 
   get serverVersion(): string | undefined {
@@ -182,6 +191,9 @@ export class HermesClient implements vscode.Disposable {
     const self: { client?: LanguageClient } = {};
     const options = this.clientOptions(() => self.client, () => (proc.starting = true));
     const client = new HermesLanguageClient('hermes', 'Hermes', serverOptions, options);
+    // textDocument/inlineCompletion (LSP 3.18) is a proposed feature of vscode-languageclient 9: the daemon
+    // registers it when completion is configured (completion.ts).
+    client.registerProposedFeatures();
     self.client = client;
     this.client = client;
     this.registerHandlers(client);
@@ -267,6 +279,7 @@ export class HermesClient implements vscode.Disposable {
       outputChannel: output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { clientName: 'vscode' },
+      middleware: this.middleware,
       initializationFailedHandler: () => false,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),

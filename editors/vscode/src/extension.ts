@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { CHAT_VIEW_ID, ChatViewProvider } from './chatView';
 import { HermesClient } from './client';
+import { InlineCompletion } from './completion';
 import { registerCommands } from './commands';
 import { Doctor } from './doctor';
 import { EditorActions } from './editorActions';
@@ -22,6 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const actions = new EditorActions(hermes);
   const chat = new ChatViewProvider(context.extensionUri, hermes, models, actions);
   const doctor = new Doctor(hermes);
+  const completion = new InlineCompletion(hermes, output);
+  hermes.middleware = completion.middleware();
 
   const refreshModels = () =>
     models.refresh().catch((err) => output.warn(`could not read the current model: ${errorText(err)}`));
@@ -57,6 +60,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     actions,
     doctor,
     statusBar,
+    completion,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chat, { webviewOptions: { retainContextWhenHidden: true } }),
     ...registerCommands({ client: hermes, models, chat, doctor, actions }),
     hermes.onDidChangeStatus((status) => {

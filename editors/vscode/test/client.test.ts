@@ -51,6 +51,11 @@ const { FakeLanguageClient } = vi.hoisted(() => {
     isRunning(): boolean {
       return this.running;
     }
+    /** textDocument/inlineCompletion is a proposed feature of vscode-languageclient 9 (completion.ts). */
+    proposedFeatures = false;
+    registerProposedFeatures(): void {
+      this.proposedFeatures = true;
+    }
     needsStop(): boolean {
       return this.running;
     }
@@ -113,6 +118,7 @@ describe('HermesClient', () => {
     const lc = FakeLanguageClient.instances[0];
     expect(lc.id).toBe('hermes'); // so `hermes.trace.server` is the trace setting
     expect(typeof lc.serverOptions).toBe('function'); // spawned by the extension, so it can be killed
+    expect(lc.proposedFeatures).toBe(true); // inline completion, which the daemon registers when configured
     expect(output.info).toHaveBeenCalledWith(`starting ${process.execPath} -m hermesd --stdio (found via hermes.server.path)`);
     expect(states).toEqual(['starting', 'running']);
     expect(client.serverVersion).toBe('0.1.0');

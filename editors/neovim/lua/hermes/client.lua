@@ -377,6 +377,8 @@ function M.start()
     cmd = cmd,
     cmd_env = opts.cmd_env,
     init_options = { clientName = ("neovim %s"):format(tostring(vim.version())) },
+    -- The daemon registers textDocument/inlineCompletion when completion is configured (hermes.completion).
+    capabilities = { textDocument = { inlineCompletion = { dynamicRegistration = true } } },
     handlers = handlers,
     on_init = on_init,
     on_exit = on_exit,

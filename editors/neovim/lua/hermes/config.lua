@@ -13,6 +13,7 @@ local M = {}
 ---@field chat hermes.ChatOptions
 ---@field keymaps hermes.Keymaps
 ---@field health hermes.HealthOptions
+---@field completion hermes.CompletionOptions
 
 ---@class hermes.ServerOptions
 ---@field cmd string[]|fun(dispatchers: table, config: table): table  Command that starts the daemon (stdio).
@@ -40,6 +41,17 @@ local M = {}
 ---@field retry string|false  Normal mode: send the last message again after a retryable error or interrupted reply (:HermesRetry).
 ---@field insert string|false  Normal mode: insert the code block under the cursor into your file (:HermesInsert).
 ---@field apply string|false  Normal mode: apply the code block under the cursor to your file as a diff (:HermesApply).
+
+---@class hermes.CompletionOptions
+---@field enabled boolean  Ghost-text completion from hermesd while typing (the daemon decides what and when; see |hermes-completion|).
+---@field keymaps hermes.CompletionKeymaps  Insert-mode keys; each falls back to the key itself when no suggestion is shown.
+
+---@class hermes.CompletionKeymaps
+---@field accept string|false  Accept the whole suggestion.
+---@field accept_word string|false  Accept up to the end of the next word.
+---@field next string|false  Show the daemon's next suggestion.
+---@field prev string|false  Show the daemon's previous suggestion.
+---@field dismiss string|false  Hide the suggestion.
 
 ---@class hermes.HealthOptions
 ---@field probe boolean  Let `:checkhealth hermes` probe the providers' catalogs.
@@ -81,6 +93,16 @@ M.defaults = {
     probe = true,
     timeout_ms = 20000,
   },
+  completion = {
+    enabled = true,
+    keymaps = {
+      accept = "<Tab>",
+      accept_word = "<M-Right>",
+      next = "<M-]>",
+      prev = "<M-[>",
+      dismiss = "<C-]>",
+    },
+  },
 }
 
 ---@type hermes.Options
@@ -113,10 +135,15 @@ local function validate(opts)
       error(("hermes: chat.%s must be a positive number (got %s)"):format(key, vim.inspect(v)), 0)
     end
   end
-  for name, lhs in pairs(opts.keymaps) do
-    if lhs ~= false and type(lhs) ~= "string" then
-      error(("hermes: keymaps.%s must be a key sequence or false (got %s)"):format(name, vim.inspect(lhs)), 0)
+  for prefix, keymaps in pairs({ ["keymaps."] = opts.keymaps, ["completion.keymaps."] = opts.completion.keymaps }) do
+    for name, lhs in pairs(keymaps) do
+      if lhs ~= false and type(lhs) ~= "string" then
+        error(("hermes: %s%s must be a key sequence or false (got %s)"):format(prefix, name, vim.inspect(lhs)), 0)
+      end
     end
+  end
+  if type(opts.completion.enabled) ~= "boolean" then
+    error(("hermes: completion.enabled must be true or false (got %s)"):format(vim.inspect(opts.completion.enabled)), 0)
   end
 end
 

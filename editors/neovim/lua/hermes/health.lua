@@ -68,6 +68,8 @@ function M.check()
     end
   end
 
+  M.check_completion()
+
   health.start("hermesd doctor")
   local opts = config.options.health
   local result, doctor_err = client.request_sync("hermes/doctor", { probe = opts.probe }, opts.timeout_ms)
@@ -98,6 +100,39 @@ function M.check()
   if #skipped > 0 then
     health.info(("not probed, no key set: %s (:HermesDoctor shows the variables)"):format(table.concat(skipped, ", ")))
   end
+end
+
+--- The completion section: which client draws the ghost text, the state line, the keys.
+function M.check_completion()
+  local health = vim.health
+  health.start("hermes completion")
+  if vim.fn.has("nvim-0.11") ~= 1 then
+    health.info("ghost-text completion needs Neovim 0.11 or newer")
+    return
+  end
+  local completion = require("hermes.completion")
+  if vim.lsp.inline_completion then
+    health.info("Neovim's vim.lsp.inline_completion draws the suggestions (0.12+; untested by hermes.nvim's tests)")
+  else
+    health.ok("hermes.nvim's extmark client draws the suggestions (Neovim 0.11)")
+  end
+  local kind, line = completion.status()
+  if kind == "on" then
+    health.ok(line)
+  elseif kind == "off" then
+    health.info(line)
+  else
+    health.warn(line, kind == "unconfigured" and {
+      ":HermesSet completion.provider {provider} and :HermesSet completion.model {model}",
+      "the doctor's completion checks below say which template and endpoint the daemon chose",
+    } or nil)
+  end
+  local keys = {}
+  for name, lhs in pairs(require("hermes.config").options.completion.keymaps) do
+    table.insert(keys, ("%s %s"):format(name:gsub("_", " "), lhs or "(none)"))
+  end
+  table.sort(keys)
+  health.info("insert-mode keys: " .. table.concat(keys, ", "))
 end
 
 return M

@@ -32,6 +32,27 @@ function M.setup(opts)
     return
   end
   require("hermes.config").setup(opts)
+  if vim.fn.has("nvim-0.11") == 1 then
+    require("hermes.completion").setup()
+  end
+end
+
+--- `:HermesCompletion [on|off|toggle|status]`: ghost-text completion from
+--- hermesd for this Neovim (see |hermes-completion|).
+---@param arg? string
+function M.completion(arg)
+  local completion = require("hermes.completion")
+  arg = vim.trim(arg or "")
+  if arg == "" or arg == "toggle" then
+    completion.enable()
+  elseif arg == "on" or arg == "off" then
+    completion.enable(arg == "on")
+  elseif arg == "status" then
+    local _, line = completion.status()
+    vim.notify("hermes: " .. line, vim.log.levels.INFO)
+  else
+    vim.notify("hermes: usage: :HermesCompletion [on|off|toggle|status]", vim.log.levels.ERROR)
+  end
 end
 
 --- `:HermesChat [prompt]`: open (or reuse) the chat buffer and send `prompt`

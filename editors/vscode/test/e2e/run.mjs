@@ -3,7 +3,7 @@
 // driven in headless Chromium with playwright-core, with the real hermesd
 // behind it and the recording upstream (tests/upstream.py) as OpenRouter.
 //
-//   node test/e2e/run.mjs [--vsix dist/hermes-vscode.vsix] [--artifacts DIR] [--keep]
+//   node test/e2e/run.mjs [--vsix dist/hermes-vscode.vsix] [--artifacts DIR] [--keep] [--only REGEX]
 //
 // Environment: CODE_SERVER (default .code-server/bin/code-server),
 // CHROMIUM (default /usr/bin/chromium), HERMESD (the daemon command line,
@@ -20,6 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { completionSteps } from './completion.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extDir = path.resolve(here, '../..');
@@ -32,6 +33,8 @@ const opt = (name, fallback) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const keep = argv.includes('--keep');
+// --only REGEX: run only the steps whose names match (a developer's shortcut; CI runs them all).
+const only = opt('only') ? new RegExp(opt('only')) : undefined;
 const vsix = path.resolve(opt('vsix', path.join(extDir, 'dist/hermes-vscode.vsix')));
 const artifacts = path.resolve(opt('artifacts', path.join(repoRoot, 'tests/artifacts/vscode')));
 const codeServer = process.env.CODE_SERVER || path.join(extDir, '.code-server/bin/code-server');
@@ -178,7 +181,10 @@ for (const dir of [hermesHome, workspace, path.join(userData, 'User'), extension
 }
 fs.writeFileSync(
   path.join(hermesHome, 'config.yaml'),
-  'model:\n  provider: openrouter\n  default: openrouter/pareto-code\n',
+  // completion.*: a FIM model at OPENROUTER_BASE_URL, the loopback upstream (a local endpoint: no
+  // hosted opt-in needed), for the completion steps (test/e2e/completion.mjs).
+  'model:\n  provider: openrouter\n  default: openrouter/pareto-code\n' +
+    'completion:\n  provider: openrouter\n  model: qwen/qwen2.5-coder-7b\n',
 );
 fs.writeFileSync(
   path.join(workspace, 'fib.py'),
@@ -233,12 +239,15 @@ const baseSettings = {
   'update.mode': 'none',
   'chat.commandCenter.enabled': false,
   'workbench.colorTheme': 'Default Dark Modern',
+  // The word-based suggest widget would take Tab from the ghost text in the completion steps.
+  'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
   'hermes.server.path': daemon.path,
   'hermes.server.args': daemon.args,
   // The real daemon gets this long at every (re)start too: on a loaded machine
   // (2 cores shared with other test runs) a cold start took more than 2 s.
   'hermes.server.initializeTimeout': 5,
   'hermes.server.shared': process.env.HERMES_TEST_SHARED !== '0',
+  ...(process.env.HERMES_TEST_TRACE ? { 'hermes.trace.server': 'messages' } : {}),
 };
 fs.writeFileSync(settingsFile, JSON.stringify(baseSettings, null, 2));
 
@@ -341,6 +350,9 @@ log('workbench loaded');
 
 const results = [];
 async function step(name, fn) {
+  if (only && !only.test(name)) {
+    return;
+  }
   const t0 = Date.now();
   try {
     await fn();
@@ -411,6 +423,23 @@ await step('the extension activates and the status bar shows the model', async (
   // onStartupFinished activation, hermesd started, hermes/listProviders answered.
   await page.locator('.statusbar-item', { hasText: 'pareto-code' }).first().waitFor({ timeout: 60_000 });
   await shot('00-status-bar');
+});
+
+// Ghost-text completion (test/e2e/completion.mjs): a FIM model at the recording upstream.
+const COMPLETION_TEXT = 'turn fib(n - 1) + fib(n - 2)';
+await completionSteps({
+  page, step, shot, waitFor, runCommand, upstreamPost, upstreamRequests, upstreamUrl, workspace,
+  completion: {
+    // A slow model for the first request, still streaming when the second keystroke supersedes it
+    // (the steps make the model fast once that request has arrived).
+    upstream: { reply_text: COMPLETION_TEXT, chunk_count: 6, chunk_delay: 0.4, routed_model: null },
+    streamSeconds: 2.4,
+    ghost: COMPLETION_TEXT,
+    // Qwen's FIM layout: the prefix ends where the cursor is.
+    typed: (prompt, text) => typeof prompt === 'string' && prompt.includes(`\n${text}<|fim_suffix|>`),
+    isPath: (p) => p.endsWith('/completions') && !p.endsWith('/chat/completions'),
+    isRequest: (r) => r.path.endsWith('/completions') && !r.path.endsWith('/chat/completions'),
+  },
 });
 
 await step('chat view opens and shows the current model', async () => {
