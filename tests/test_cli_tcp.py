@@ -17,6 +17,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from hermesd import PROTOCOL_VERSION
+
 from tests._unit_helpers import canary_hits
 from tests.conftest import CANARY_KEY
 from tests.daemon import TcpDaemon, start_tcp
@@ -86,7 +88,7 @@ async def test_tcp_requires_the_token_and_survives_bad_clients(tmp_path):
 
         good = await LspClient.connect(daemon.port)
         init = await good.initialize({"token": daemon.token})
-        assert init["capabilities"]["experimental"]["hermes"]["protocolVersion"] == 2
+        assert init["capabilities"]["experimental"]["hermes"]["protocolVersion"] == PROTOCOL_VERSION
         assert len((await good.request("hermes/listProviders", {}))["providers"]) == 38
         assert daemon.proc.poll() is None
         for client in (sneaky, good):
