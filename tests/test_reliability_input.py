@@ -47,6 +47,8 @@ METHODS = (
     "hermes/getSession",
     "hermes/doctor",
     "hermes/usageReport",
+    "hermes/completionEvent",
+    "hermes/completionStats",
 )
 
 
@@ -119,6 +121,8 @@ WRONG_TYPES = [
     ("hermes/usageReport", {"since": 7}, "since"),
     ("hermes/usageReport", {"by": "week"}, "by"),
     ("hermes/usageReport", {"since": "last week"}, "since"),
+    ("hermes/completionEvent", {"id": "s-1", "event": "clicked"}, "event"),
+    ("hermes/completionEvent", {"id": 7, "event": "shown"}, "id"),
     ("hermes/newSession", {"provider": 5}, "provider"),
     ("hermes/newSession", {"system": {"a": 1}}, "system"),
     ("hermes/newSession", {"parentSessionId": True}, "parentSessionId"),
@@ -434,12 +438,14 @@ def _fields(session_id: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
                           "workDoneToken": st.one_of(st.none(), st.text(max_size=8))},
         "hermes/usageReport": {"since": st.one_of(_text, st.sampled_from(["7d", "24h", "0d", "99999d", "2026-02-30"])),
                                "by": st.sampled_from(["day", "provider", "model", "week"])},
+        "hermes/completionEvent": {"id": _text, "event": st.sampled_from(["shown", "accepted", "rejected", "clicked"])},
+        "hermes/completionStats": {},
     }
 
 
 _REQUIRED = {"hermes/listModels": ["provider"], "hermes/selectModel": ["provider", "model"], "hermes/setConfig": ["key", "value"], "hermes/chat": ["message"],
              "hermes/previewRequest": ["message"], "hermes/cancel": ["sessionId"], "hermes/getSession": ["sessionId"],
-             "hermes/planApply": ["code", "path", "text"]}
+             "hermes/planApply": ["code", "path", "text"], "hermes/completionEvent": ["id", "event"]}
 
 
 def _params(method: str, session_id: str) -> st.SearchStrategy[Any]:

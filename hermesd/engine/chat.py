@@ -549,10 +549,12 @@ class ChatEngine:
 
         raw = finish.usage if finish is not None else {}
         summarize_at = session.settings.budget_tokens
-        if target is None or not raw:
+        if target is None:
             return reply_usage(raw, price=None, summarize_at=summarize_at)
         is_local = (local.serves_own_models(target.profile, target.base_url) if target.profile
                     else local.is_local_url(target.base_url))
+        if not raw and not is_local:  # no counts (a server that reports none): nothing to price
+            return reply_usage(raw, price=None, summarize_at=summarize_at)
         price, label = None, ""
         if not is_local and target.api_mode == "chat_completions" and cfg is not None:
             where = {"provider": target.provider or "custom", "url": _catalog_url(target)}
