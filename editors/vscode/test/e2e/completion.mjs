@@ -54,6 +54,9 @@ export async function completionSteps({ page, step, shot, waitFor, runCommand, u
     if (!completion.typed(prompts[0], 'r') || !completion.typed(prompts[1], 're')) {
       throw new Error(`the first two FIM prompts are not for "r" and "re": ${JSON.stringify(prompts.slice(0, 2))}`);
     }
+    // Accepting moves the cursor, and VS Code asks again there: the model now answers only blanks, which the
+    // daemon never offers, so no new suggestion can take the accepted one's place before we look.
+    await upstreamPost('/__config', { reply_text: '  ' });
     await page.keyboard.press('Tab');
     await waitFor('the ghost text gone once accepted', async () => (await ghost.count()) === 0, 5_000);
     await page.keyboard.press('Control+S');
