@@ -7,6 +7,7 @@
 
 local api = vim.api
 local client = require("hermes.client")
+local scratch = require("hermes.scratch")
 
 local M = {}
 
@@ -56,41 +57,12 @@ function M.format(result)
   return lines
 end
 
-local function scratch_buffer()
-  local buf = vim.fn.bufnr(M.BUF_NAME)
-  if buf == -1 or not api.nvim_buf_is_valid(buf) then
-    buf = api.nvim_create_buf(false, true)
-    pcall(api.nvim_buf_set_name, buf, M.BUF_NAME)
-    vim.bo[buf].buftype = "nofile"
-    vim.bo[buf].bufhidden = "wipe"
-    vim.bo[buf].swapfile = false
-    vim.bo[buf].filetype = "hermesdoctor"
-    vim.keymap.set("n", "q", "<Cmd>close<CR>", { buffer = buf, nowait = true, desc = "hermes: close" })
-  end
-  return buf
-end
-
-local function set_lines(buf, lines)
-  if not api.nvim_buf_is_valid(buf) then
-    return
-  end
-  vim.bo[buf].modifiable = true
-  api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.bo[buf].modifiable = false
-end
-
 --- Run the doctor and show the report in a scratch buffer.
 ---@param opts? {probe?: boolean}
 function M.run(opts)
   opts = opts or {}
-  local buf = scratch_buffer()
-  local shown = vim.fn.win_findbuf(buf)
-  if #shown > 0 then
-    api.nvim_set_current_win(shown[1])
-  else
-    api.nvim_open_win(buf, true, { split = "below", win = -1, height = math.max(10, math.floor(vim.o.lines * 0.3)) })
-  end
-  set_lines(buf, { "Running hermesd doctor…" })
+  local buf = scratch.open(M.BUF_NAME, 10, "hermesdoctor")
+  scratch.set_lines(buf, { "Running hermesd doctor…" })
   -- Ask for $/progress so the probes show up (here and in any progress UI).
   local token = ("hermes-doctor-%d"):format(vim.uv.hrtime())
   local params = { workDoneToken = token }
@@ -103,7 +75,7 @@ function M.run(opts)
       if p and p.token == token and type(p.value) == "table" and p.value.message then
         local first = api.nvim_buf_is_valid(buf) and api.nvim_buf_get_lines(buf, 0, 1, false)[1] or ""
         if first:find("^Running") then
-          set_lines(buf, { "Running hermesd doctor… " .. p.value.message })
+          scratch.set_lines(buf, { "Running hermesd doctor… " .. p.value.message })
         end
       end
     end,
@@ -111,10 +83,10 @@ function M.run(opts)
   client.request("hermes/doctor", params, function(err, result)
     pcall(api.nvim_del_autocmd, progress)
     if err then
-      set_lines(buf, { "hermesd doctor failed:", client.format_error(err) })
+      scratch.set_lines(buf, { "hermesd doctor failed:", client.format_error(err) })
       return
     end
-    set_lines(buf, M.format(result))
+    scratch.set_lines(buf, M.format(result))
   end)
   return buf
 end
