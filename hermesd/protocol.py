@@ -864,15 +864,23 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@functools.cache
+def _wire_fields(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    """A dataclass's fields as (name, wire name, None means absent), worked out once per type: every result
+    and notification is converted through them."""
+    return tuple((f.name, wire_name(f.name), not f.metadata.get("nullable") and f.default is not dataclasses.MISSING)
+                 for f in dataclasses.fields(cls))
+
+
 def to_wire(value: Any) -> Any:
     """A protocol object as JSON-ready data: camelCase names, absent fields omitted."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if item is UNSET or (item is None and not f.metadata.get("nullable") and f.default is not dataclasses.MISSING):
+        for name, wire, none_is_absent in _wire_fields(type(value)):
+            item = getattr(value, name)
+            if item is UNSET or (item is None and none_is_absent):
                 continue
-            out[wire_name(f.name)] = to_wire(item)
+            out[wire] = to_wire(item)
         return out
     if isinstance(value, list):
         return [to_wire(v) for v in value]

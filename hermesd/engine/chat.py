@@ -206,7 +206,7 @@ class Run:
     ended: bool = False  # its reply is being recorded: no more write-aheads
     notice: str | None = None  # why the daemon cancelled it (stopping)
     target: Resolved | None = None  # the target being asked (the session's, or a fallback)
-    cfg: config_mod.Config | None = None  # the config the chat read
+    cfg: config_mod.Config | None = None  # the config the chat read (with its session, before it starts)
 
 
 class ChatEngine:
@@ -229,13 +229,15 @@ class ChatEngine:
         model: str | None = None,
         parent_id: str | None = None,
         system: str | None = None,
+        cfg: config_mod.Config | None = None,
     ) -> Session:
-        """A session for ``provider``/``model`` (or the configured ones), or a child of ``parent_id``; settings frozen now."""
+        """A session for ``provider``/``model`` (or the configured ones), or a child of ``parent_id``; settings frozen now
+        (from ``cfg``, the config already read, if given)."""
         for name, value in (("provider", provider), ("model", model), ("parentSessionId", parent_id), ("system", system)):
             _require_unicode(name, value)
         if system is not None and len(system.encode()) > MAX_MESSAGE_BYTES:
             raise ParamsError(f"`system` is {len(system.encode())} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (1 MiB)")
-        cfg = self.load_config()
+        cfg = cfg if cfg is not None else self.load_config()
         parent = None
         if parent_id is not None:
             parent = self.store.get(parent_id)
@@ -262,16 +264,17 @@ class ChatEngine:
             profile=target[2],
         )
 
-    def _session_for(self, req: ChatRequest) -> Session:
+    def _session_for(self, req: ChatRequest) -> tuple[Session, config_mod.Config]:
+        """The chat's session (found, or made) and the config it runs with: one trip off the event loop for both."""
+        cfg = self.load_config()
         if req.session_id is None:
-            return self.new_session(provider=req.provider, model=req.model, system=req.system)
+            return self.new_session(provider=req.provider, model=req.model, system=req.system, cfg=cfg), cfg
         session = self.store.get(req.session_id)
         if session is None:
             raise ParamsError(f"unknown session {req.session_id!r}; start one with hermes/newSession")
         wants_provider = req.provider and req.provider != session.provider
         wants_model = req.model and req.model != session.model
         if wants_provider or wants_model:
-            cfg = self.load_config()
             try:
                 with _exit_guard(req.provider or session.provider):
                     resolved = resolve(cfg, provider=req.provider or session.provider or None, model=req.model or session.model,
@@ -279,7 +282,7 @@ class ChatEngine:
             except HermesError as exc:
                 raise ParamsError(f"{exc.message}; {exc.hint}") from exc
             self.store.update_target(session, resolved.provider, resolved.model, resolved.profile)
-        return session
+        return session, cfg
 
     # -- building -------------------------------------------------------
 
@@ -425,10 +428,10 @@ class ChatEngine:
         if req.attachments:  # asks git about ignored files: off the event loop
             await asyncio.to_thread(attachments_mod.confirm, req.attachments)
         # Session files are fsynced: keep that off the event loop other streams share.
-        session = await asyncio.to_thread(self._session_for, req)
+        session, cfg = await asyncio.to_thread(self._session_for, req)
         if session.id in self._runs:
             raise ParamsError(f"session {session.id} is already answering; cancel it or wait")
-        run = Run()
+        run = Run(cfg=cfg)
         self._runs[session.id] = run
         try:
             # On the loop, not a thread: a cancel in between must not leave the lock taken and unowned.
@@ -539,7 +542,7 @@ class ChatEngine:
         if unsaved is not None and result.error is None:  # the reply stands; the user learns it is not on disk
             result.error = unsaved.to_protocol()
         if result.usage is not None:
-            result.session_usage = self.store.totals(session.id)
+            result.session_usage = self.store.totals_written(session)
 
     def usage_of(self, target: Resolved | None, finish: Finish | None, session: Session,
                  cfg: config_mod.Config | None) -> Usage:
@@ -577,7 +580,8 @@ class ChatEngine:
 
     async def _stream(self, session: Session, req: ChatRequest, run: Run,
                       on_delta: DeltaCallback | None, result: ChatResult) -> None:
-        cfg = await asyncio.to_thread(self.load_config)  # a large or hostile file must not stall other chats
+        cfg = run.cfg  # read with the session, off the event loop (a large or hostile file must not stall other chats)
+        assert cfg is not None
         result.config_warnings = list(cfg.problems) or None  # a value ignored silently would surprise
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
@@ -589,7 +593,6 @@ class ChatEngine:
             refused = await asyncio.to_thread(spending.refusal, cfg, self.store.index)
             if refused is not None:
                 raise refused
-        run.cfg = cfg
         if req.messages is None:
             await self._maybe_summarise(session, req, resolved, cfg)
         transcript, options = self._transcript(session, req), self._options(session, req)

@@ -204,8 +204,10 @@ class SessionIndex:
 
     # -- writing ---------------------------------------------------------
 
-    def refresh(self, session_id: str, *, dir_before: int | None = None) -> None:
-        """Bring one session's row up to date with its file (call after appending to it).
+    def refresh(self, session_id: str, *, dir_before: int | None = None) -> list[float] | None:
+        """Bring one session's row up to date with its file (call after appending to it); its usage
+        sums as :meth:`session_totals` gives them (None when the index cannot say), so the caller
+        needs no second transaction for them.
 
         ``dir_before`` is the directory's mtime before this writer created the
         file: if the index had seen that state, it now records the new one, so
@@ -216,13 +218,15 @@ class SessionIndex:
         try:
             with self._lock:
                 db = self._conn()
-                self._refresh(db, session_id)
+                sums = self._refresh(db, session_id)
                 if dir_before is not None:
                     db.execute("UPDATE state SET value = ? WHERE key = 'dir_mtime' AND value = ?",
                                (_mtime(self.root), dir_before))
+                return sums
         except (sqlite3.Error, OSError) as exc:
             log.warning("session index not updated for %s: %s (the next listing rescans)", session_id, exc)
             self._forget_dir_state()
+            return None
 
     def dir_mtime(self) -> int | None:
         """The sessions directory's mtime (ns), or None; a writer takes it before creating a file (:meth:`refresh`)."""
@@ -235,21 +239,22 @@ class SessionIndex:
         with contextlib.suppress(Exception), self._lock:
             self._conn().execute("DELETE FROM state WHERE key = 'dir_mtime'")
 
-    def _refresh(self, db: Any, session_id: str) -> None:
+    def _refresh(self, db: Any, session_id: str) -> list[float] | None:
         """One row brought up to date, in a write transaction: the usage rows add what the new bytes say, so two
-        processes reading the same bytes at once must not both add them (the second sees the first's row)."""
+        processes reading the same bytes at once must not both add them (the second sees the first's row).
+        Returns the row's usage sums (None: the file is gone)."""
         if db.in_transaction:
-            self._refresh_now(db, session_id)
-            return
+            return self._refresh_now(db, session_id)
         db.execute("BEGIN IMMEDIATE")
         try:
-            self._refresh_now(db, session_id)
+            sums = self._refresh_now(db, session_id)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return sums
 
-    def _refresh_now(self, db: Any, session_id: str) -> None:
+    def _refresh_now(self, db: Any, session_id: str) -> list[float] | None:
         path = self.root / f"{session_id}.jsonl"
         found = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         row = dict(zip(_COLUMNS, found)) if found else {"id": session_id}
@@ -258,7 +263,7 @@ class SessionIndex:
                 end = os.fstat(handle.fileno()).st_size
                 start = row.get("size", 0)
                 if start == end and found:
-                    return
+                    return [row[c] for c in _TOTALS]
                 if start > end:  # the file shrank (rewritten): read it again from the top
                     row, start = {"id": session_id}, 0
                     db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
@@ -267,7 +272,7 @@ class SessionIndex:
         except FileNotFoundError:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
             db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
-            return
+            return None
         complete = data.rfind(b"\n") + 1  # a line still being written is read next time
         row = fold(row, data[:complete].splitlines())
         row["size"] = start + complete
@@ -283,6 +288,7 @@ class SessionIndex:
                        f"VALUES (?, ?, ?, ?, {', '.join('?' * len(_TOTALS))}) "
                        f"ON CONFLICT (session_id, day, provider, model) DO UPDATE SET {sums}",
                        (session_id, day, provider, model, *added))
+        return values[-len(_TOTALS):]
 
     def _reconcile(self, db: Any) -> None:
         """Catch up with files written without the index: stat every file, read what changed."""
@@ -352,13 +358,10 @@ class SessionIndex:
 
         try:
             with self._lock:
-                db = self._conn()
-                self._refresh(db, session_id)
-                found = db.execute(f"SELECT {', '.join(_TOTALS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                return self._refresh(self._conn(), session_id)
         except (sqlite3.Error, OSError) as exc:
             log.warning("session index: no usage totals for %s: %s", session_id, exc)
             return None
-        return list(found) if found else None
 
     def usage(self, *, since_day: str, by: str) -> list[tuple[str, list[float]]]:
         """Usage sums per ``by`` (day, provider or model) over the days from ``since_day`` on, every file caught up."""

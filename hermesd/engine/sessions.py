@@ -119,6 +119,8 @@ class Session:
     # The flock held while a chat runs (claim/release), and the lock of this session's appends.
     lock_fd: int | None = field(default=None, repr=False)
     write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Its usage sums as the index held them after this process's last write (None: not known).
+    sums: list[float] | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
@@ -350,10 +352,12 @@ class SessionStore:
 
     def totals(self, session_id: str) -> UsageTotals | None:
         """The session's usage totals, from the index (summaries and replies already summarised away included)."""
-        from hermesd.engine.usage import totals
+        return _totals(self.index.session_totals(session_id))
 
-        found = self.index.session_totals(session_id)
-        return totals(found) if found and found[0] else None
+    def totals_written(self, session: Session) -> UsageTotals | None:
+        """:meth:`totals` as the index held them after this process's last write to ``session`` (no second
+        look at the index: the turn that just ended wrote them)."""
+        return _totals(session.sums) if session.sums is not None else self.totals(session.id)
 
     def discard(self, session_id: str) -> None:
         """Forget a conversation: its file and its history row (a one-shot chat that never reached a model)."""
@@ -585,6 +589,7 @@ class SessionStore:
         sees the file's new size).
         """
         with session.write_lock:  # a write-ahead flush and the turn's end may come from two threads
+            session.sums = None  # until the index has read this write
             now = time.time()
             fresh = [{**r, "at": now} for r in records]
             pending = session.unsaved + fresh
@@ -593,9 +598,13 @@ class SessionStore:
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pending).encode("utf-8")
             dir_before = self.index.dir_mtime() if create else None
             held = pending if keep else session.unsaved
+            path = self._path(session.id)
             try:
-                ensure_private_dir(self.root)
-                fd = os.open(self._path(session.id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                except FileNotFoundError:  # the first session, or the directory removed since: made private
+                    ensure_private_dir(path.parent)
+                    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             except OSError as exc:
                 session.unsaved = held
                 return storage_error(exc, "the conversation")
@@ -619,7 +628,7 @@ class SessionStore:
             session.file_size = size + len(data) if create or size == session.file_size else None
             session.unsaved = []
         if not fast and any(r.get("type") != "partial" for r in pending):  # the index counts messages, not partials
-            self.index.refresh(session.id, dir_before=dir_before)
+            session.sums = self.index.refresh(session.id, dir_before=dir_before)
         return None
 
     def _load(self, session_id: str, *, claimed: bool = False) -> Session | None:
@@ -704,6 +713,12 @@ def recovery_dirs(root: Path) -> list[Path]:
     from hermesd.paths import cache_dir
 
     return [root.parent / "recovery", cache_dir() / "recovery"]
+
+
+def _totals(sums: list[float] | None) -> UsageTotals | None:
+    from hermesd.engine.usage import totals
+
+    return totals(sums) if sums and sums[0] else None
 
 
 def _write_all(fd: int, data: bytes) -> None:

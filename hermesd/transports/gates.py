@@ -24,7 +24,7 @@ from collections import deque
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-LANE = 10  # slots (and connections) per lane's pool
+LANE = 4  # slots (and connections) per lane's pool
 _gates: dict[str, "Gate"] = {}
 
 
