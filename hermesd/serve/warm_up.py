@@ -27,6 +27,14 @@ def start_warm_up() -> None:
         if _warm_started:
             return
         _warm_started = True
+    # The plugin API's package, whole, before a second thread imports anything of it. Python before 3.14 takes a
+    # submodule's import lock before its package's (CPython gh-83065): a thread importing `providers.discovery`
+    # (as the warm-up does, through the chat engine) while another imports `providers` (whose __init__ imports
+    # `providers.discovery`: completion's first config read, a first listing) deadlocked, and Python's detector
+    # raised _DeadlockError in one of them (completion never registered, under load). Once `providers` is in
+    # sys.modules whole, a submodule import takes no package lock.
+    import providers  # noqa: F401
+
     thread = threading.Thread(target=_warm_up, name="hermesd-warm-up", daemon=True)
     thread.start()
     # An exit while it runs would finalize the interpreter under a thread in the middle of an
