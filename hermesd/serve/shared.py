@@ -278,12 +278,9 @@ class SharedDaemon:
         return hello
 
 
-def _warm_up_then_collect() -> None:
-    """The warm-up now, not at a client's ``initialized`` (the first client is connecting meanwhile);
-    then the cyclic collector back on (the forwarder's fork turned it off for the start-up imports)."""
-    from hermesd.serve.warm_up import start_warm_up
-
-    start_warm_up()
+def _collect_after_warm_up() -> None:
+    """The cyclic collector back on once the warm-up is done (the forwarder's fork turned it off for the
+    start-up imports)."""
     for thread in threading.enumerate():
         if thread.name == "hermesd-warm-up":
             thread.join()
@@ -342,7 +339,12 @@ async def _serve(ep: Endpoint, ready_fd: int | None) -> int:
             pass
     _say(ready_fd, READY)
     log.info("hermesd %s serving %s (pid %d)", __version__, ep.address, os.getpid())
-    threading.Thread(target=_warm_up_then_collect, name="hermesd-shared-warm-up", daemon=True).start()
+    # The warm-up now, not at a client's ``initialized`` (the first client is connecting meanwhile). Started from
+    # this thread, before the loop serves anyone: it imports the plugin package first (warm_up.start_warm_up).
+    from hermesd.serve.warm_up import start_warm_up
+
+    start_warm_up()
+    threading.Thread(target=_collect_after_warm_up, name="hermesd-shared-warm-up", daemon=True).start()
     try:
         await shared.stop.wait()
     finally:
