@@ -195,6 +195,7 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
 class Run:
     """One chat in flight: the text so far survives however it ends."""
 
+    cfg: config_mod.Config  # the config the chat runs with (read with its session, before it starts)
     task: asyncio.Task | None = None
     cancel_requested: bool = False
     text: list[str] = field(default_factory=list)
@@ -206,7 +207,6 @@ class Run:
     ended: bool = False  # its reply is being recorded: no more write-aheads
     notice: str | None = None  # why the daemon cancelled it (stopping)
     target: Resolved | None = None  # the target being asked (the session's, or a fallback)
-    cfg: config_mod.Config | None = None  # the config the chat read (with its session, before it starts)
 
 
 class ChatEngine:
@@ -581,7 +581,6 @@ class ChatEngine:
     async def _stream(self, session: Session, req: ChatRequest, run: Run,
                       on_delta: DeltaCallback | None, result: ChatResult) -> None:
         cfg = run.cfg  # read with the session, off the event loop (a large or hostile file must not stall other chats)
-        assert cfg is not None
         result.config_warnings = list(cfg.problems) or None  # a value ignored silently would surprise
         resolved = self._resolve(session, cfg)
         result.provider, result.model = resolved.provider, resolved.model
