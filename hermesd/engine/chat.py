@@ -511,10 +511,9 @@ class ChatEngine:
         run.ended = True
         if run.writing is not None:  # a write-ahead in progress lands before the reply
             await asyncio.gather(run.writing, return_exceptions=True)
-        # Prices the disk thread cannot give without the network come first, from the pool (a catalog fetch there
-        # would hold every chat's disk work).
-        if self._fetches_prices(run):
-            await asyncio.to_thread(self._price_book, run)
+        fetch = self._catalog_to_fetch(run)  # from the pool: a fetch on the disk thread would hold every chat's disk work
+        if fetch is not None:
+            await asyncio.to_thread(lambda: self.prices.book(**fetch))
         await disk_thread.run(self._record, session, run, result, stop, error)
 
     def _record(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None) -> None:
@@ -552,7 +551,7 @@ class ChatEngine:
                  cfg: config_mod.Config | None, *, fetch: bool = True) -> Usage:
         """What a reply of ``target`` used and cost: reported, estimated from its catalog's prices (a local
         server's cost nothing), or unknown. Blocking (the catalog may be fetched): call it from a thread.
-        Not ``fetch``: priced from the book already held, however old (see :meth:`_fetches_prices`)."""
+        Not ``fetch``: priced from the book already held, however old (see :meth:`_catalog_to_fetch`)."""
         raw = finish.usage if finish is not None else {}
         summarize_at = session.settings.budget_tokens
         if target is None:
@@ -574,21 +573,18 @@ class ChatEngine:
             usage.context_length = session.settings.ollama_num_ctx
         return usage
 
-    def _fetches_prices(self, run: Run) -> bool:
-        """Whether pricing ``run``'s reply may ask the network: its catalog's book is not held fresh in memory.
-        Such a fetch is made from the pool before the reply is recorded, so the disk thread never waits on it."""
+    def _catalog_to_fetch(self, run: Run) -> dict[str, Any] | None:
+        """:meth:`PriceBooks.book`'s arguments when pricing ``run``'s reply may ask the network (its catalog's
+        book is not held fresh in memory), else None. That fetch is made from the pool before the reply is
+        recorded, so the disk thread never waits on it."""
         target, raw = run.target, run.finish.usage if run.finish is not None else {}
         if target is None or not raw or "cost" in raw:
-            return False
+            return None
         where = _prices_from(target, run.cfg, _is_local(target))
-        return where is not None and not self.prices.fresh(where["url"], run.cfg.get("catalog.ttl_seconds"))
-
-    def _price_book(self, run: Run) -> None:
-        """Fetch (or read from the disk cache) the book :meth:`_fetches_prices` found missing. Blocking."""
-        assert run.target is not None
-        where = _prices_from(run.target, run.cfg, False)
-        if where is not None:
-            self.prices.book(**where, headers=_catalog_headers(run.target), ttl_seconds=run.cfg.get("catalog.ttl_seconds"))
+        ttl = run.cfg.get("catalog.ttl_seconds")
+        if where is None or self.prices.fresh(where["url"], ttl):
+            return None
+        return {**where, "headers": _catalog_headers(target), "ttl_seconds": ttl}
 
     async def _run(self, session: Session, req: ChatRequest, run: Run,
                    on_delta: DeltaCallback | None, result: ChatResult) -> None:
