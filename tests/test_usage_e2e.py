@@ -7,6 +7,7 @@ and the spending cap come from the session index.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -210,3 +211,24 @@ async def test_a_summary_counts_in_the_session_and_the_report(start_daemon, upst
     assert last["sessionUsage"]["costUsd"] == pytest.approx(0.001 * replies)
     report = await daemon.request("hermes/usageReport", {"by": "model"})
     assert {r["key"]: r["totals"]["replies"] for r in report["rows"]} == {"openai/gpt-4.1": 3, aux: len(summaries)}
+
+
+async def test_a_slow_price_catalog_holds_up_no_other_chat(start_daemon, upstream, isolated_home):
+    """A reply priced from a catalog fetched now waits for it; the other chats' session writes do not (they share
+    one disk thread, and the fetch is made elsewhere)."""
+    write_config(isolated_home, {"model": {"provider": "openrouter", "default": ROUTED}})
+    upstream.usage_cost, upstream.models = None, PRICED
+    upstream.fault("delay_first_byte", path_contains="/models", seconds=6.0)
+    daemon = await start_daemon(env=_openrouter(upstream))
+    held = asyncio.ensure_future(daemon.request("hermes/chat", {"message": "priced after a slow catalog"}))
+    for _ in range(200):
+        if any(r.path.endswith("/models") for r in upstream.requests):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the first reply never asked for the catalog")
+    other = await daemon.request("hermes/chat", {"message": "meanwhile"})  # a new session, its own catalog request
+    assert other["usage"]["costSource"] == "estimated"
+    assert not held.done()  # still waiting for its catalog, and nobody waited for it
+    first = await held
+    assert first["usage"]["costSource"] == "estimated" and first["sessionId"] != other["sessionId"]

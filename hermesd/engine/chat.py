@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from hermesd.engine import attachments as attachments_mod
 from hermesd.settings import config as config_mod
-from hermesd.engine import fallback, readiness, spending
+from hermesd.engine import disk_thread, fallback, readiness, spending
 from hermesd.engine.pricing import PriceBooks
 from hermesd.engine.usage import context_text, footer, reply_usage
 from hermesd.settings.credentials import redact
@@ -428,7 +428,7 @@ class ChatEngine:
         if req.attachments:  # asks git about ignored files: off the event loop
             await asyncio.to_thread(attachments_mod.confirm, req.attachments)
         # Session files are fsynced: keep that off the event loop other streams share.
-        session, cfg = await asyncio.to_thread(self._session_for, req)
+        session, cfg = await disk_thread.run(self._session_for, req)
         if session.id in self._runs:
             raise ParamsError(f"session {session.id} is already answering; cancel it or wait")
         run = Run(cfg=cfg)
@@ -447,7 +447,7 @@ class ChatEngine:
         if req.attachments:
             user_message["attachments"] = attachments_mod.saved(req.attachments)
         # Written ahead, before anything goes upstream (a failure is held, retried, and reported at the end).
-        await asyncio.to_thread(self.store.begin_turn, session, user_message)
+        await disk_thread.run(self.store.begin_turn, session, user_message)
         req.written_ahead = True
         run.session = session
         if self._ticker is None or self._ticker.done():
@@ -500,7 +500,7 @@ class ChatEngine:
         count = len(run.text)
         text = "".join(run.text[run.saved:count])
         try:
-            if await asyncio.to_thread(self.store.add_partial, session, text) is None:
+            if await disk_thread.run(self.store.add_partial, session, text) is None:
                 run.saved = count  # else the next interval tries again with more
         except Exception:  # noqa: BLE001 - the reply is recorded whole at its end anyway
             log.exception("writing a reply ahead failed")
@@ -511,7 +511,10 @@ class ChatEngine:
         run.ended = True
         if run.writing is not None:  # a write-ahead in progress lands before the reply
             await asyncio.gather(run.writing, return_exceptions=True)
-        await asyncio.to_thread(self._record, session, run, result, stop, error)
+        fetch = self._catalog_to_fetch(run)  # from the pool: a fetch on the disk thread would hold every chat's disk work
+        if fetch is not None:
+            await asyncio.to_thread(lambda: self.prices.book(**fetch))
+        await disk_thread.run(self._record, session, run, result, stop, error)
 
     def _record(self, session: Session, run: Run, result: ChatResult, stop: str, error: HermesError | None) -> None:
         """The turn's reply into ``result`` and onto the session (its file keeps the same facts)."""
@@ -525,7 +528,7 @@ class ChatEngine:
             if routed and routed != session.model:
                 result.routed_model = assistant["routedModel"] = routed
         if run.finish is not None or text:  # a reply the upstream may have charged for (a cut one: cost unknown)
-            usage = self.usage_of(run.target, run.finish, session, run.cfg)
+            usage = self.usage_of(run.target, run.finish, session, run.cfg, fetch=False)
             assistant["usage"] = to_wire(usage)
             answered = result.answered_by.model if result.fallbacks and result.answered_by else session.model
             usage.footer = footer(usage, answered, result.routed_model)
@@ -545,23 +548,21 @@ class ChatEngine:
             result.session_usage = self.store.totals_written(session)
 
     def usage_of(self, target: Resolved | None, finish: Finish | None, session: Session,
-                 cfg: config_mod.Config | None) -> Usage:
+                 cfg: config_mod.Config | None, *, fetch: bool = True) -> Usage:
         """What a reply of ``target`` used and cost: reported, estimated from its catalog's prices (a local
-        server's cost nothing), or unknown. Blocking (the catalog may be fetched): call it from a thread."""
-        from hermesd.engine import local
-
+        server's cost nothing), or unknown. Blocking (the catalog may be fetched): call it from a thread.
+        Not ``fetch``: priced from the book already held, however old (see :meth:`_catalog_to_fetch`)."""
         raw = finish.usage if finish is not None else {}
         summarize_at = session.settings.budget_tokens
         if target is None:
             return reply_usage(raw, price=None, summarize_at=summarize_at)
-        is_local = (local.serves_own_models(target.profile, target.base_url) if target.profile
-                    else local.is_local_url(target.base_url))
+        is_local = _is_local(target)
         if not raw and not is_local:  # no counts (a server that reports none): nothing to price
             return reply_usage(raw, price=None, summarize_at=summarize_at)
         price, label = None, ""
-        if not is_local and target.api_mode == "chat_completions" and cfg is not None:
-            where = {"provider": target.provider or "custom", "url": _catalog_url(target)}
-            if "cost" in raw:  # reported: a book already held gives the context length; nobody is asked
+        where = _prices_from(target, cfg, is_local)
+        if where is not None:
+            if "cost" in raw or not fetch:  # reported: a book already held gives the context length; nobody is asked
                 book = self.prices.held(**where)
             else:
                 book = self.prices.book(**where, headers=_catalog_headers(target), ttl_seconds=cfg.get("catalog.ttl_seconds"))
@@ -571,6 +572,19 @@ class ChatEngine:
         if usage.context_length is None and is_local:
             usage.context_length = session.settings.ollama_num_ctx
         return usage
+
+    def _catalog_to_fetch(self, run: Run) -> dict[str, Any] | None:
+        """:meth:`PriceBooks.book`'s arguments when pricing ``run``'s reply may ask the network (its catalog's
+        book is not held fresh in memory), else None. That fetch is made from the pool before the reply is
+        recorded, so the disk thread never waits on it."""
+        target, raw = run.target, run.finish.usage if run.finish is not None else {}
+        if target is None or not raw or "cost" in raw:
+            return None
+        where = _prices_from(target, run.cfg, _is_local(target))
+        ttl = run.cfg.get("catalog.ttl_seconds")
+        if where is None or self.prices.fresh(where["url"], ttl):
+            return None
+        return {**where, "headers": _catalog_headers(target), "ttl_seconds": ttl}
 
     async def _run(self, session: Session, req: ChatRequest, run: Run,
                    on_delta: DeltaCallback | None, result: ChatResult) -> None:
@@ -699,6 +713,23 @@ class ChatEngine:
             return aux if s.aux_model else _with_model(aux, aux.profile.default_aux_model if aux.profile else "")
         model = s.aux_model or (resolved.profile.default_aux_model if resolved.profile else "") or resolved.model
         return _with_model(resolved, model)
+
+
+def _is_local(target: Resolved) -> bool:
+    """A server on this machine or network, whose replies cost nothing."""
+    from hermesd.engine import local
+
+    if target.profile:
+        return local.serves_own_models(target.profile, target.base_url)
+    return local.is_local_url(target.base_url)
+
+
+def _prices_from(target: Resolved, cfg: config_mod.Config | None, is_local: bool) -> dict[str, str] | None:
+    """The catalog whose book prices a reply of ``target`` (the arguments of :class:`PriceBooks`' look-ups),
+    or None when no catalog does."""
+    if is_local or target.api_mode != "chat_completions" or cfg is None:
+        return None
+    return {"provider": target.provider or "custom", "url": _catalog_url(target)}
 
 
 def _catalog_url(target: Resolved) -> str:

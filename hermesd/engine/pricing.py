@@ -117,7 +117,7 @@ class PriceBooks:
             book = self._books.get(url)
         if book is None:
             book = _read(_cache_file(provider, url))
-        if book is not None and now - book.fetched_at < (ttl_seconds if book.models else min(ttl_seconds, RETRY_SECONDS)):
+        if book is not None and _fresh(book, now, ttl_seconds):
             with self._lock:
                 self._books[url] = book
             return book
@@ -133,6 +133,12 @@ class PriceBooks:
             log.warning("price cache not written: %s", exc)
         return book
 
+    def fresh(self, url: str, ttl_seconds: int) -> bool:
+        """Whether this process holds a book of ``url`` that :meth:`book` would give without a fetch. Never blocks."""
+        with self._lock:
+            book = self._books.get(url)
+        return book is not None and _fresh(book, time.time(), ttl_seconds)
+
     def held(self, *, provider: str, url: str) -> PriceBook | None:
         """The book held for ``url`` (this process's, else the disk cache's, however old), never fetched."""
         with self._lock:
@@ -143,6 +149,11 @@ class PriceBooks:
                 with self._lock:
                     self._books.setdefault(url, book)
         return book
+
+
+def _fresh(book: PriceBook, now: float, ttl_seconds: int) -> bool:
+    """Young enough to use without asking again (an empty book is asked again sooner)."""
+    return now - book.fetched_at < (ttl_seconds if book.models else min(ttl_seconds, RETRY_SECONDS))
 
 
 def fetch(url: str, headers: dict[str, str]) -> dict[str, Price] | None:
