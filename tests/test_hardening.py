@@ -362,8 +362,13 @@ def other_uid() -> Iterator[int]:
 
 
 def shared_env(**extra: str) -> dict[str, str]:
-    """This test's environment for a client that uses the shared daemon (conftest sets HERMESD_SHARED=0)."""
-    return {**{k: v for k, v in os.environ.items() if k != "HERMESD_SHARED"}, **extra}
+    """This test's environment for a client that uses the shared daemon (conftest sets HERMESD_SHARED=0).
+
+    The checkout comes first on the path: some of these clients start in a project directory, where
+    ``python -m hermesd`` would otherwise import whatever copy is installed, not the code under test.
+    """
+    path = os.pathsep.join(p for p in (str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")) if p)
+    return {**{k: v for k, v in os.environ.items() if k != "HERMESD_SHARED"}, "PYTHONPATH": path, **extra}
 
 
 def forward_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
