@@ -81,10 +81,12 @@ class DiskThread:
             since = time.monotonic()
             while True:
                 loop, future, context, func, args = job
+                outcome: _Done
                 try:
-                    done.setdefault(loop, []).append((future, True, context.run(func, *args)))
+                    outcome = (future, True, context.run(func, *args))
                 except BaseException as exc:  # noqa: BLE001 - the caller's to raise, as a pool's future would
-                    done.setdefault(loop, []).append((future, False, exc))
+                    outcome = (future, False, exc)
+                done.setdefault(loop, []).append(outcome)
                 if time.monotonic() - since > ROUND_SECONDS:
                     break
                 try:
