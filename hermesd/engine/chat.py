@@ -565,7 +565,7 @@ class ChatEngine:
             if "cost" in raw or not fetch:  # reported: a book already held gives the context length; nobody is asked
                 book = self.prices.held(**where)
             else:
-                book = self.prices.book(**where, headers=_catalog_headers(target), ttl_seconds=cfg.get("catalog.ttl_seconds"))
+                book = self.prices.book(**_book_args(target, cfg, where))
             if book is not None:
                 price, label = book.get((finish.routed_model if finish else None) or target.model), book.label
         usage = reply_usage(raw, price=price, price_label=label, local=is_local, summarize_at=summarize_at)
@@ -581,10 +581,9 @@ class ChatEngine:
         if target is None or not raw or "cost" in raw:
             return None
         where = _prices_from(target, run.cfg, _is_local(target))
-        ttl = run.cfg.get("catalog.ttl_seconds")
-        if where is None or self.prices.fresh(where["url"], ttl):
+        if where is None or self.prices.fresh(where["url"], run.cfg.get("catalog.ttl_seconds")):
             return None
-        return {**where, "headers": _catalog_headers(target), "ttl_seconds": ttl}
+        return _book_args(target, run.cfg, where)
 
     async def _run(self, session: Session, req: ChatRequest, run: Run,
                    on_delta: DeltaCallback | None, result: ChatResult) -> None:
@@ -730,6 +729,11 @@ def _prices_from(target: Resolved, cfg: config_mod.Config | None, is_local: bool
     if is_local or target.api_mode != "chat_completions" or cfg is None:
         return None
     return {"provider": target.provider or "custom", "url": _catalog_url(target)}
+
+
+def _book_args(target: Resolved, cfg: config_mod.Config, where: dict[str, str]) -> dict[str, Any]:
+    """:meth:`PriceBooks.book`'s arguments for the catalog ``where`` (:func:`_prices_from`)."""
+    return {**where, "headers": _catalog_headers(target), "ttl_seconds": cfg.get("catalog.ttl_seconds")}
 
 
 def _catalog_url(target: Resolved) -> str:
