@@ -226,6 +226,37 @@ async def test_set_config_on_a_full_disk_is_a_clear_error_and_the_file_is_intact
     assert (await daemon.request("hermes/setConfig", {"key": "model.default", "value": "ok"}))["value"] == "ok"
 
 
+@needs_root
+def test_a_read_only_disk_still_locks_the_session_and_its_turn_is_saved_once_writable(
+        tmp_path: Path, tiny_fs: Any) -> None:
+    """The claim opens the file for the chat's appends; where the disk refuses writing, it still takes the lock
+    (another process must not chat in the session), the append says why it failed, and the turn, held in
+    memory, is written by the next append once the disk takes writes again."""
+    from hermesd.engine.sessions import Settings, SessionStore
+
+    mount = tiny_fs(tmp_path / "data")
+    store = SessionStore(mount / "sessions")
+    session = store.create(provider="p", model="m", settings=Settings())
+    store.index.close()  # a file system with files open for writing cannot become read-only
+    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+    store.claim(session)
+    try:
+        assert SessionStore(mount / "sessions").is_busy_elsewhere(session.id)
+        error = store.begin_turn(session, {"role": "user", "content": "one"})
+        assert error is not None and "Read-only file system" in error.message
+    finally:
+        store.release(session)
+    assert not SessionStore(mount / "sessions").is_busy_elsewhere(session.id)
+    subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+    store.claim(session)
+    try:
+        assert store.add_messages(session, {"role": "assistant", "content": "two"}) is None
+    finally:
+        store.release(session)
+    reloaded = SessionStore(mount / "sessions").get(session.id)
+    assert reloaded is not None and [m["content"] for m in reloaded.messages] == ["one", "two"]
+
+
 def test_a_torn_last_line_that_parses_is_skipped_and_later_turns_load(tmp_path: Path) -> None:
     """A crash can leave ``12`` or ``"te`` as the last line: skipped, and the next append starts a new line."""
     from hermesd.engine.sessions import Settings, SessionStore

@@ -210,3 +210,32 @@ def test_two_writers_refreshing_the_same_bytes_count_them_once(tmp_path: Path, m
         thread.join()
     assert indexes[0].session_totals(session.id)[:4] == [1, 1, 1, 0.5]
     assert dict(indexes[1].usage(since_day="1970-01-01", by="model")) == {"m": [1, 1, 1, 0.5, 0, 0]}
+
+
+def test_a_turns_own_bytes_are_folded_unread_and_another_writers_in_between_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chat hands the index the bytes it appended (its turn written ahead, then the reply), so the index
+    does not read the file back. Bytes someone else appended in between, unseen by this index, are read from
+    the file: the row counts them too, and ends where the file ends."""
+    store = SessionStore(tmp_path / "sessions")
+    session = store.create(provider="deepseek", model="m", settings=Settings())
+    path = store.root / f"{session.id}.jsonl"
+    reply = {"role": "assistant", "content": "a1", "usage": {"inputTokens": 3, "outputTokens": 2, "costUsd": 0.5,
+                                                              "costSource": "reported"}}
+    store.claim(session)
+    try:
+        store.begin_turn(session, {"role": "user", "content": "q1"})  # written ahead: no index update yet
+        with monkeypatch.context() as forbid:
+            forbid.setattr(session_index, "open", lambda *a, **k: pytest.fail("the index read the file back"),
+                           raising=False)
+            store.add_messages(session, reply)
+        assert store.totals_written(session).cost_usd == 0.5
+        with open(path, "a") as handle:  # an older hermesd, which takes no lock, adds a turn of its own
+            handle.write(json.dumps({"type": "message", "role": "user", "content": "theirs", "at": 9e9}) + "\n")
+        store.begin_turn(session, {"role": "user", "content": "q2"})
+        store.add_messages(session, {**reply, "content": "a2"})
+    finally:
+        store.release(session)
+    [row] = store.page(limit=5).sessions
+    assert (row.message_count, row.usage.replies, row.usage.cost_usd) == (5, 2, 1.0)
+    assert store.index.page(limit=1)[0][0]["size"] == path.stat().st_size

@@ -204,7 +204,8 @@ class SessionIndex:
 
     # -- writing ---------------------------------------------------------
 
-    def refresh(self, session_id: str, *, dir_before: int | None = None) -> list[float] | None:
+    def refresh(self, session_id: str, *, dir_before: int | None = None,
+                fed: tuple[int, bytes] | None = None) -> list[float] | None:
         """Bring one session's row up to date with its file (call after appending to it); its usage
         sums as :meth:`session_totals` gives them (None when the index cannot say), so the caller
         needs no second transaction for them.
@@ -212,13 +213,15 @@ class SessionIndex:
         ``dir_before`` is the directory's mtime before this writer created the
         file: if the index had seen that state, it now records the new one, so
         creating a session does not force the next listing to rescan.
+        ``fed``: the bytes this writer appended and where they start; when the
+        row ends there, they are folded in without reading the file again.
         """
         import sqlite3
 
         try:
             with self._lock:
                 db = self._conn()
-                sums = self._refresh(db, session_id)
+                sums = self._refresh(db, session_id, fed)
                 if dir_before is not None:
                     db.execute("UPDATE state SET value = ? WHERE key = 'dir_mtime' AND value = ?",
                                (_mtime(self.root), dir_before))
@@ -239,40 +242,42 @@ class SessionIndex:
         with contextlib.suppress(Exception), self._lock:
             self._conn().execute("DELETE FROM state WHERE key = 'dir_mtime'")
 
-    def _refresh(self, db: Any, session_id: str) -> list[float] | None:
+    def _refresh(self, db: Any, session_id: str, fed: tuple[int, bytes] | None = None) -> list[float] | None:
         """One row brought up to date, in a write transaction: the usage rows add what the new bytes say, so two
         processes reading the same bytes at once must not both add them (the second sees the first's row).
         Returns the row's usage sums (None: the file is gone)."""
         if db.in_transaction:
-            return self._refresh_now(db, session_id)
+            return self._refresh_now(db, session_id, fed)
         db.execute("BEGIN IMMEDIATE")
         try:
-            sums = self._refresh_now(db, session_id)
+            sums = self._refresh_now(db, session_id, fed)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return sums
 
-    def _refresh_now(self, db: Any, session_id: str) -> list[float] | None:
-        path = self.root / f"{session_id}.jsonl"
+    def _refresh_now(self, db: Any, session_id: str, fed: tuple[int, bytes] | None = None) -> list[float] | None:
         found = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         row = dict(zip(_COLUMNS, found)) if found else {"id": session_id}
-        try:
-            with open(path, "rb") as handle:
-                end = os.fstat(handle.fileno()).st_size
-                start = row.get("size", 0)
-                if start == end and found:
-                    return [row[c] for c in _TOTALS]
-                if start > end:  # the file shrank (rewritten): read it again from the top
-                    row, start = {"id": session_id}, 0
-                    db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
-                handle.seek(start)
-                data = handle.read(end - start)
-        except FileNotFoundError:
-            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
-            return None
+        if fed is not None and fed[0] == row.get("size", 0):
+            start, data = fed  # the writer's own bytes, right after what the row has read: the file is not read
+        else:
+            try:
+                with open(self.root / f"{session_id}.jsonl", "rb") as handle:
+                    end = os.fstat(handle.fileno()).st_size
+                    start = row.get("size", 0)
+                    if start == end and found:
+                        return [row[c] for c in _TOTALS]
+                    if start > end:  # the file shrank (rewritten): read it again from the top
+                        row, start = {"id": session_id}, 0
+                        db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
+                    handle.seek(start)
+                    data = handle.read(end - start)
+            except FileNotFoundError:
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                db.execute("DELETE FROM usage WHERE session_id = ?", (session_id,))
+                return None
         complete = data.rfind(b"\n") + 1  # a line still being written is read next time
         row = fold(row, data[:complete].splitlines())
         row["size"] = start + complete

@@ -20,6 +20,9 @@ the next start replays (:meth:`SessionStore.replay_recovery`).
 
 While a chat runs, its daemon holds an exclusive ``flock`` on the session
 file (:meth:`SessionStore.claim`): one writer per session across processes.
+The chat's appends go through the file that lock holds open, and each hands
+the index the bytes it wrote (:meth:`SessionIndex.refresh`'s ``fed``), so a
+turn reads nothing back.
 """
 
 from __future__ import annotations
@@ -119,8 +122,14 @@ class Session:
     # The flock held while a chat runs (claim/release), and the lock of this session's appends.
     lock_fd: int | None = field(default=None, repr=False)
     write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # lock_fd is open for appending: the chat's appends go through it (taken under write_lock).
+    lock_appends: bool = field(default=False, repr=False)
     # Its usage sums as the index held them after this process's last write (None: not known).
     sums: list[float] | None = field(default=None, repr=False)
+    # The file was read ending in a torn line: the next append checks where to start.
+    torn_end: bool = field(default=False, repr=False)
+    # Bytes this process appended since the index last read the file: (offset, bytes), fed to it.
+    unindexed: tuple[int, bytes] | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
@@ -390,15 +399,24 @@ class SessionStore:
 
     def claim(self, session: Session) -> None:
         """Take the session for one chat: lock its file against other hermesd processes, and catch up
-        with what another process wrote since we read it. :class:`SessionBusy` when one chats in it now."""
+        with what another process wrote since we read it. :class:`SessionBusy` when one chats in it now.
+
+        The file stays open until :meth:`release`, and the chat's appends go through it.
+        """
         try:
             import fcntl
         except ImportError:  # Windows (untested): one writer per process only
             return
+        path, appends = self._path(session.id), True
         try:
-            fd = os.open(self._path(session.id), os.O_RDONLY)  # flock needs no write access
-        except OSError:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        except FileNotFoundError:
             return  # never saved (the disk refused its meta): no other process can know of it
+        except OSError:  # a read-only file or disk: flock needs no write access, and each append says why it failed
+            try:
+                fd, appends = os.open(path, os.O_RDONLY), False
+            except OSError:
+                return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -407,7 +425,7 @@ class SessionStore:
                 f"session {session.id} is busy in another hermesd process (a chat is running there); "
                 "wait for it to end, or start a new session"
             ) from None
-        session.lock_fd = fd
+        session.lock_fd, session.lock_appends = fd, appends
         try:
             size = os.fstat(fd).st_size
         except OSError:
@@ -416,8 +434,13 @@ class SessionStore:
             self._reload(session)
 
     def release(self, session: Session) -> None:
-        """The chat ended: let other processes chat in the session."""
-        fd, session.lock_fd = session.lock_fd, None
+        """The chat ended: let other processes chat in the session.
+
+        Taken under the session's write lock: a reply still being recorded (its chat cancelled while it
+        was) writes through this file, and it is closed after that write, never under it.
+        """
+        with session.write_lock:
+            fd, session.lock_fd, session.lock_appends = session.lock_fd, None, False
         if fd is not None:
             os.close(fd)
 
@@ -446,7 +469,7 @@ class SessionStore:
             return
         log.info("session %s changed on disk (another hermesd wrote to it): reloaded", session.id)
         for name in ("provider", "model", "model_chosen", "settings", "system", "parent_id", "messages", "summary", "updated_at",
-                     "file_size", "unsealed"):
+                     "file_size", "torn_end", "unsealed"):
             setattr(session, name, getattr(fresh, name))
 
     # -- unsaved turns -------------------------------------------------------
@@ -586,7 +609,8 @@ class SessionStore:
         (a partial reply: the final message carries its text anyway).
         ``fast``: no fsync and no index update now (the bytes written survive
         the process; the file's next append fsyncs them, and the next listing
-        sees the file's new size).
+        sees the file's new size). While a chat holds the session
+        (:meth:`claim`), the appends go through the file its lock holds open.
         """
         with session.write_lock:  # a write-ahead flush and the turn's end may come from two threads
             session.sums = None  # until the index has read this write
@@ -598,24 +622,29 @@ class SessionStore:
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pending).encode("utf-8")
             dir_before = self.index.dir_mtime() if create else None
             held = pending if keep else session.unsaved
-            path = self._path(session.id)
-            try:
+            fd = session.lock_fd if session.lock_appends else None
+            if fd is None:
+                path = self._path(session.id)
                 try:
-                    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-                except FileNotFoundError:  # the first session, or the directory removed since: made private
-                    ensure_private_dir(path.parent)
-                    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-            except OSError as exc:
-                session.unsaved = held
-                return storage_error(exc, "the conversation")
+                    try:
+                        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                    except FileNotFoundError:  # the first session, or the directory removed since: made private
+                        ensure_private_dir(path.parent)
+                        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                except OSError as exc:
+                    session.unsaved = held
+                    return storage_error(exc, "the conversation")
             size = None
             try:
                 size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    data = b"\n" + data  # a crash tore the last line: start ours on a fresh one
+                # A crash tore the last line: start ours on a fresh one. Only a size this process did not
+                # leave (or a file read torn) can end mid-line: our appends are whole lines.
+                if size and (size != session.file_size or session.torn_end) and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
                 _write_all(fd, data)
                 if not fast:
                     os.fsync(fd)
+                end = os.lseek(fd, 0, os.SEEK_CUR)  # appended: our bytes end here, wherever others wrote
             except OSError as exc:  # ENOSPC, EDQUOT, EIO: cut off whatever part of it landed
                 if size is not None:
                     with contextlib.suppress(OSError):
@@ -623,12 +652,16 @@ class SessionStore:
                 session.unsaved = held
                 return storage_error(exc, "the conversation")
             finally:
-                os.close(fd)
+                if fd != session.lock_fd:
+                    os.close(fd)
             # Another size than ours before the write: someone else wrote too; the next claim reloads.
             session.file_size = size + len(data) if create or size == session.file_size else None
-            session.unsaved = []
-        if not fast and any(r.get("type") != "partial" for r in pending):  # the index counts messages, not partials
-            session.sums = self.index.refresh(session.id, dir_before=dir_before)
+            session.unsaved, session.torn_end = [], False
+            session.unindexed = _followed(session.unindexed, end - len(data), data)
+            index_now = not fast and any(r.get("type") != "partial" for r in pending)  # it counts messages, not partials
+            fed, session.unindexed = (session.unindexed, None) if index_now else (None, session.unindexed)
+        if index_now:
+            session.sums = self.index.refresh(session.id, dir_before=dir_before, fed=fed)
         return None
 
     def _load(self, session_id: str, *, claimed: bool = False) -> Session | None:
@@ -640,7 +673,7 @@ class SessionStore:
         session = parse_records(session_id, raw.decode("utf-8", errors="replace").splitlines())
         if session is None:
             return None
-        session.file_size = len(raw)
+        session.file_size, session.torn_end = len(raw), bool(raw) and not raw.endswith(b"\n")
         if session.unsealed is not None and not claimed and self.is_busy_elsewhere(session_id):
             # Not interrupted: another hermesd is streaming this reply now. Shown when it ends.
             session.messages.pop()
@@ -719,6 +752,13 @@ def _totals(sums: list[float] | None) -> UsageTotals | None:
     from hermesd.engine.usage import totals
 
     return totals(sums) if sums and sums[0] else None
+
+
+def _followed(before: tuple[int, bytes] | None, offset: int, data: bytes) -> tuple[int, bytes]:
+    """The bytes not yet indexed, ``data`` (at ``offset``) added: one run when they follow the last, else ``data``'s own."""
+    if before is not None and before[0] + len(before[1]) == offset:
+        return before[0], before[1] + data
+    return offset, data
 
 
 def _write_all(fd: int, data: bytes) -> None:
