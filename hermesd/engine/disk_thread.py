@@ -1,14 +1,17 @@
 """The one thread that does every chat's disk work: its session file, the index, the config.
 
-Each chat steps off the event loop three times (its session and config, the
-turn written ahead, the reply recorded). Through ``asyncio.to_thread`` each
-step cost about 0.2 ms of CPU under load (B6's short replies, issue 38): six
-pool workers and the loop handing the GIL to each other at every system call
-and every SQLite statement, and a self-pipe write and loop wake-up per step.
-One thread that runs, in order, every job queued since its last round, and
-hands a round's results back to the loop in one callback, costs about what
-running the jobs on the loop would, without an fsync or a locked index ever
-blocking the loop.
+Each chat steps off the event loop twice (its session and config, the reply
+recorded), and about once a second while it streams (the reply so far).
+Through ``asyncio.to_thread`` each step cost about 0.2 ms of CPU under load
+(B6's short replies, issue 38): six pool workers and the loop handing the GIL
+to each other at every system call and every SQLite statement, and a
+self-pipe write and loop wake-up per step. One thread that runs, in order,
+every job queued since its last round, and hands a round's results back to
+the loop in one callback, costs much less, without an fsync or a locked index
+ever blocking the loop. Each handover of the GIL still costs (a context switch
+and cold caches on the other core), so what costs less than a hop stays on the
+loop: the turn written ahead is one ``write`` to the page cache through the
+file the session's lock holds open (:meth:`~hermesd.engine.sessions.SessionStore.claim`).
 
 What it gives up: jobs wait for each other. The index's lock already
 serialised their index work; their appends and fsyncs now queue too. So
