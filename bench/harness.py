@@ -27,8 +27,8 @@ KEY = "x-bench-key"
 _SECRETISH = re.compile(r"(_API_KEY|_TOKEN|_KEY|_BASE_URL|_URL|_PROXY)$", re.IGNORECASE)
 
 
-def compile_sources() -> None:
-    """Byte-compile the project, as installing a wheel does.
+def compile_sources(root: Path = REPO) -> None:
+    """Byte-compile the project (the checkout at ``root``), as installing a wheel does.
 
     Every library the baselines import (pygls, httpx, llm's venv) has its
     ``.pyc``; a checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (or from a
@@ -38,7 +38,7 @@ def compile_sources() -> None:
     import compileall
 
     for package in ("hermesd", "providers", "plugins", "bench"):
-        compileall.compile_dir(str(REPO / package), quiet=2, workers=1)
+        compileall.compile_dir(str(root / package), quiet=2, workers=1)
 
 
 def clean_environ() -> dict[str, str]:

@@ -69,3 +69,16 @@ def test_a_subset_run_keeps_the_other_cases_rows_and_sections(tmp_path: Path) ->
                    only=["C2"], order=order)
     header = path.read_text(encoding="utf-8").splitlines()[2]
     assert header.count("Rows C2 rerun on") == 1 and "Rows B1 rerun on" in header, header
+
+
+def test_ab_compares_two_checkouts_round_by_round() -> None:
+    """``python -m bench.ab``: a daemon from each checkout (here the same one twice), rounds alternated;
+    it prints both medians and the ratio's median and quartiles, and refuses a directory that is no checkout."""
+    run = [sys.executable, "-m", "bench.ab"]
+    proc = subprocess.run(run + [".", str(REPO), "--rounds", "2", "--chats", "4"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert re.fullmatch(r"A \d+\.\d\d ms/chat  B \d+\.\d\d ms/chat  B/A median \d+\.\d{3} "
+                        r"\(quartiles \d+\.\d{3}-\d+\.\d{3}, 2 rounds\)\n", proc.stdout), proc.stdout
+    refused = subprocess.run(run + [".", str(REPO / "docs")], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "is not a hermesd checkout" in refused.stderr
