@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import io
 import itertools
 import json as _json
 import select
@@ -733,6 +734,9 @@ class _Handler(BaseHTTPRequestHandler):
             sock.close()  # the real close happens once rfile's reference is gone too
         except OSError:
             pass
+        # http.server flushes wfile after the handler returns, and finish() flushes and closes it:
+        # on the closed file that printed a ValueError traceback into the test output.
+        self.wfile = io.BytesIO()
 
     # ----------------------------------------------------------- responses
     def _send_head(self, status: int, headers: dict[str, str]) -> None:
