@@ -11,6 +11,7 @@ arbitrary first row.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -24,8 +25,13 @@ LOCAL_HOSTNAMES = frozenset({"localhost", "host.docker.internal"})
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
+@functools.lru_cache(maxsize=256)
 def is_local_url(url: str | None) -> bool:
-    """True for loopback, private, link-local and ``*.local`` hosts, read from the URL alone."""
+    """True for loopback, private, link-local and ``*.local`` hosts, read from the URL alone.
+
+    Remembered per URL: a chat asks it about five times (readiness, pricing, errors) and an inline
+    completion once a keystroke, and parsing the URL and the address costs ~5 µs a time.
+    """
     try:
         host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
     except ValueError:
