@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chats", type=int, default=100, help="sessions chatting at once in a round")
     parser.add_argument("--chunks", type=int, default=5, help="chunks a reply (5: B6's short replies; 50: its long ones)")
     args = parser.parse_args(argv)
+    for name in ("rounds", "chats", "chunks"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
     for checkout in (args.a, args.b):
         if not (checkout / "hermesd" / "__main__.py").is_file():
             parser.error(f"{checkout} is not a hermesd checkout (no hermesd/__main__.py there)")
