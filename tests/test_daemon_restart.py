@@ -209,11 +209,14 @@ def relay_parts():
              "second": (second_daemon, Pipe(lambda: second_daemon.recv(65536)))}
     yield parts
     os.close(stdin_w)
+    deadline = time.monotonic() + 10
+    while thread.is_alive() and not relay.ending and time.monotonic() < deadline:  # it has read the end of stdin
+        time.sleep(0.01)
+    for sock in (first_daemon, second_daemon):
+        sock.close()  # as a daemon closes once its client has half-closed: the relay ends (it waited 10 s before)
     thread.join(10)
     for fd in (stdin_r, stdout_r, stdout_w):
         os.close(fd)
-    for sock in (first_daemon, second_daemon):
-        sock.close()
 
 
 def test_the_relay_fails_pending_requests_once_and_replays_the_handshake_swallowing_its_answer(relay_parts):
