@@ -25,24 +25,11 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench.cases import Ctx, _concurrent, _sessions
-from bench.harness import Daemon, Home, Upstream, compile_sources, tempdir
+from bench.cases import Ctx, _concurrent, _sessions, _started_daemon
+from bench.harness import Daemon, Upstream, compile_sources, tempdir
 from bench.lsp import threads_cpu_seconds
-from tests.lsp_client import LspClient
 
 RATE = 50.0
-
-
-async def _daemon(ctx: Ctx, name: str, checkout: Path) -> Daemon:
-    """A ``--no-shared`` daemon running ``checkout``'s code, past its warm-up and one chat."""
-    env = Home(ctx.root, name).env(ctx.upstream.url, {"PYTHONPATH": str(checkout)})
-    argv = [sys.executable, "-m", "hermesd", "--stdio", "--no-shared"]
-    daemon = Daemon(await LspClient.spawn(argv, env, cwd=str(checkout)))  # `-m` imports from the working directory
-    await daemon.client.initialize()
-    session = await daemon.new_session("warm")
-    _, done = daemon.chat({"sessionId": session, "message": "warm up"})
-    await asyncio.wait_for(done, 60)
-    return daemon
 
 
 async def _round(ctx: Ctx, daemon: Daemon, tag: str, chats: int, chunks: int) -> float:
@@ -61,7 +48,7 @@ async def compare(a: Path, b: Path, *, rounds: int, chats: int, chunks: int) -> 
     with tempdir() as tmp:
         upstream = await Upstream().start()
         ctx = Ctx(root=Path(tmp), upstream=upstream, quick=False)
-        daemons = {"a": await _daemon(ctx, "a", a), "b": await _daemon(ctx, "b", b)}
+        daemons = {"a": await _started_daemon(ctx, "a", checkout=a), "b": await _started_daemon(ctx, "b", checkout=b)}
         per_chat: dict[str, list[float]] = {"a": [], "b": []}
         try:
             for i in range(rounds):

@@ -49,9 +49,9 @@ def _sign_ms(seconds: float) -> str:
     return f"{seconds * 1000:+.1f} ms"
 
 
-async def _started_daemon(ctx: Ctx, name: str, extra: dict[str, str] | None = None) -> Daemon:
-    """A daemon past initialize whose first chat is done (imports and plugins warm)."""
-    daemon = await Daemon.spawn(Home(ctx.root, name).env(ctx.upstream.url, extra))
+async def _started_daemon(ctx: Ctx, name: str, extra: dict[str, str] | None = None, checkout: Path = REPO) -> Daemon:
+    """A daemon (``checkout``'s code) past initialize whose first chat is done (imports and plugins warm)."""
+    daemon = await Daemon.spawn(Home(ctx.root, name).env(ctx.upstream.url, extra, checkout), checkout=checkout)
     await daemon.client.initialize()
     session = await daemon.new_session("warm")
     _, done = daemon.chat({"sessionId": session, "message": "warm up"})

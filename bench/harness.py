@@ -58,7 +58,8 @@ class Home:
         self.home = self.root / "home"
         self.home.mkdir(parents=True, exist_ok=True)
 
-    def env(self, upstream_url: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def env(self, upstream_url: str | None, extra: dict[str, str] | None = None, checkout: Path = REPO) -> dict[str, str]:
+        """The daemon's environment: this home, the bench upstream's key and URL, ``checkout``'s code first."""
         env = clean_environ()
         env["HERMES_HOME"] = str(self.home)
         for var, sub in (("HERMESD_CACHE_DIR", "cache"), ("HERMESD_DATA_DIR", "data"),
@@ -67,7 +68,7 @@ class Home:
         if upstream_url:
             env["DEEPSEEK_API_KEY"] = KEY
             env["DEEPSEEK_BASE_URL"] = upstream_url + "/v1"
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(checkout), env.get("PYTHONPATH", "")) if p)
         env.update(extra or {})
         return env
 
@@ -150,11 +151,12 @@ class Daemon:
         client.on_notification = self._on_notification
 
     @classmethod
-    async def spawn(cls, env: dict[str, str], shared: bool = False) -> "Daemon":
+    async def spawn(cls, env: dict[str, str], shared: bool = False, checkout: Path = REPO) -> "Daemon":
         """``python -m hermesd --stdio`` as an editor starts it: ``--no-shared`` (the daemon is this
-        process, so its CPU and memory can be read) unless ``shared`` (the forwarder to the shared daemon)."""
+        process, so its CPU and memory can be read) unless ``shared`` (the forwarder to the shared daemon).
+        Run in ``checkout`` (``-m`` imports from the working directory first)."""
         argv = [sys.executable, "-m", "hermesd", "--stdio"] + ([] if shared else ["--no-shared"])
-        client = await LspClient.spawn(argv, env, cwd=str(REPO))
+        client = await LspClient.spawn(argv, env, cwd=str(checkout))
         return cls(client)
 
     def _on_notification(self, method: str, params: Any, now: float) -> None:
