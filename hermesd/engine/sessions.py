@@ -657,9 +657,9 @@ class SessionStore:
             # Another size than ours before the write: someone else wrote too; the next claim reloads.
             session.file_size = size + len(data) if create or size == session.file_size else None
             session.unsaved, session.torn_end = [], False
-            session.unindexed = _followed(session.unindexed, end - len(data), data)
+            fed = _followed(session.unindexed, end - len(data), data)
             index_now = not fast and any(r.get("type") != "partial" for r in pending)  # it counts messages, not partials
-            fed, session.unindexed = (session.unindexed, None) if index_now else (None, session.unindexed)
+            session.unindexed = None if index_now else fed
         if index_now:
             session.sums = self.index.refresh(session.id, dir_before=dir_before, fed=fed)
         return None
