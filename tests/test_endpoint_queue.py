@@ -1,7 +1,8 @@
 """The per-endpoint queue in front of the HTTP pool (network.max_concurrent_requests, issue 38).
 
 End to end: the real daemon over stdio, the recording upstream counting how
-many requests it answers at once.
+many requests it answers at once and on which connections; and the gate's
+slots on their own.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 
 import pytest
 
+from hermesd.transports.gates import Gate
 from tests.conftest import CANARY_KEY, write_config
 
 
@@ -35,6 +37,25 @@ async def test_chats_beyond_the_limit_wait_and_all_finish(start_daemon, upstream
     assert all(r["text"] == upstream.reply_text for r in results)
     assert sorted(_asked(upstream)) == sorted(f"chat {i}" for i in range(12))
     assert upstream.max_in_flight == 3  # bounded, and the bound was used
+    ports = {r.client_port for r in upstream.requests if r.path.endswith("/chat/completions")}
+    assert len(ports) == 3, ports  # each slot's one connection carried its chats: none opened beyond the limit
+
+
+async def test_each_slot_has_one_holder_and_the_lowest_free_slot_is_taken_first():
+    gate = Gate(3)
+    assert [await gate.acquire() for _ in range(3)] == [0, 1, 2]
+    waiting = asyncio.ensure_future(gate.acquire())
+    await asyncio.sleep(0)
+    assert not waiting.done()  # the limit is held
+    gate.release(1)
+    assert await waiting == 1  # the freed slot, handed to the first waiter
+    gate.release(2)
+    gate.release(0)
+    assert await gate.acquire() == 0  # the lowest free slot: a quiet daemon reuses one warm connection
+    assert await gate.acquire() == 2
+    gate.resize(5)
+    assert [await gate.acquire() for _ in range(2)] == [3, 4]  # new slots only when none is free
+    assert gate.in_flight == 5
 
 
 async def test_a_queued_chat_cancelled_never_reaches_the_upstream(start_daemon, upstream, isolated_home):

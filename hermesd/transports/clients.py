@@ -45,27 +45,25 @@ def openai_client(base_url: str, api_key: str | None, net: NetworkSettings) -> A
     return client
 
 
-def httpx_client(base_url: str, net: NetworkSettings, lane: int = 0) -> Any:
-    """The pooled httpx client for one endpoint, timeouts and lane, built once (connections reused across chats).
+def httpx_client(base_url: str, net: NetworkSettings, slot: int = 0) -> Any:
+    """The httpx client of one endpoint's request slot and timeouts, built once (its connection reused across chats).
 
-    A lane (:mod:`hermesd.transports.gates`) never has more than ``LANE``
-    requests in flight, so its pool holds at most ``LANE`` connections and
-    keeps them all: httpcore's pool scans every connection whenever a request
-    starts or ends, and closes a connection going idle while more than its
-    keep-alive allowance are open, which under 100 concurrent chats in one
-    pool cost ~150 µs of CPU a chunk and a new connection for most chats (B6).
+    A slot (:mod:`hermesd.transports.gates`) has one request in flight at a
+    time, so its client's pool holds one connection and keeps it: httpcore's
+    pool checks every connection it holds whenever a request starts or ends,
+    and closes a connection going idle while more than its keep-alive
+    allowance are open, which under 100 concurrent chats in one pool cost
+    ~150 µs of CPU a chunk and a new connection for most chats (B6).
     """
     import httpx
 
-    from hermesd.transports.gates import LANE
-
-    cache_key = (base_url, net.timeout, net.connect_timeout, lane)
+    cache_key = (base_url, net.timeout, net.connect_timeout, slot)
     client = _httpx.get(cache_key)
     if client is None:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
             verify=tls_context() if _may_use_tls(base_url) else _no_tls(),
-            limits=httpx.Limits(max_connections=LANE, max_keepalive_connections=LANE),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
         _httpx[cache_key] = client
     return client

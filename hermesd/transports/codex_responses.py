@@ -31,7 +31,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
     started = False
     response = None
     gate = gates.gate(resolved.base_url, net.max_concurrent)
-    lane = await gate.acquire()  # at most max_concurrent in flight to this endpoint; the rest wait in order
+    number = await gate.acquire()  # at most max_concurrent in flight to this endpoint; the rest wait in order
     try:
         response = await create(model=model, stream=True, extra_body=body, extra_headers=headers)
         async for event in response:
@@ -65,7 +65,7 @@ async def stream(prepared: PreparedRequest, resolved: Resolved, net: NetworkSett
             if response is not None:
                 await response.close()
         finally:
-            gate.release(lane)
+            gate.release(number)
 
 
 def _responses_usage(usage: Any) -> dict[str, Any]:

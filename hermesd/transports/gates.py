@@ -1,44 +1,46 @@
-"""A queue in front of each endpoint's HTTP pool: at most N requests in flight, the rest wait their turn.
+"""A queue in front of each endpoint's connections: at most N requests in flight, the rest wait their turn.
 
-httpcore's pool, whenever a request starts or ends, checks every connection
-(a ``poll()`` of each idle one) and, for each idle one, counts all of them; it
-also closes any connection that goes idle while more than its keep-alive
-allowance (20) are open, so under 100 concurrent chats most chats paid a new
-TCP connection too. 10,000 chats sent at once made it quadratic (954 open
-connections, ~4 chats/s: issue 38).
+httpcore's pool, whenever a request starts or ends, checks every connection:
+for each idle one, anyio builds the socket's attribute dictionary (a
+``getpeername``, the family's enum) and httpcore ``poll()``\s it, and counts
+all the idle ones. It also closes a connection going idle while more than its
+keep-alive allowance (20) are open, so under 100 concurrent chats most chats
+paid a new TCP connection too. 10,000 chats sent at once made it quadratic
+(954 open connections, ~4 chats/s: issue 38).
 
 So a request first takes a slot here, in arrival order; a waiting chat costs
 O(1) (one future in a deque, skipped once cancelled, where asyncio.Semaphore
-removes a cancelled waiter from its deque, O(n) each). Each slot belongs to a
-lane of :data:`LANE` slots, and each lane has its own small pool
-(:func:`hermesd.transports.clients.httpx_client`): a pool's scans cover at most
-:data:`LANE` connections, and every connection of a lane stays alive for the
-next chat. The first lane with room is taken, so a quiet daemon uses lane 0
-and its few warm connections.
+removes a cancelled waiter from its deque, O(n) each). Each slot has its own
+pool of one connection (:func:`hermesd.transports.clients.httpx_client`), kept
+alive for the slot's next request, so a pool's scans cover that one
+connection (pools of 4 cost ~13 % more CPU a short chat under 100 concurrent
+chats: bench/notes.md). The lowest free slot is taken, so a quiet daemon
+reuses slot 0's warm connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections import deque
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-LANE = 4  # slots (and connections) per lane's pool
 _gates: dict[str, "Gate"] = {}
 
 
 class Gate:
-    """At most ``limit`` holders at once, each in a lane of :data:`LANE`; the others wait first come, first served."""
+    """At most ``limit`` holders at once, each holding its own slot; the others wait first come, first served."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_flight = 0
-        self.lanes: list[int] = []  # holders per lane
+        self._made = 0  # slots numbered 0, 1, ... as they were first needed
+        self._free: list[int] = []  # a heap of the slots not held: the lowest (the warmest connection) first
         self._waiters: deque[asyncio.Future] = deque()
 
     async def acquire(self) -> int:
-        """Wait for a slot; its lane's number."""
+        """Wait for a slot; its number."""
         if self.in_flight < self.limit and not self._waiters:
             return self._take()
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -50,9 +52,9 @@ class Gate:
                 self.release(future.result())
             raise
 
-    def release(self, lane: int) -> None:
+    def release(self, slot: int) -> None:
         self.in_flight -= 1
-        self.lanes[lane] -= 1
+        heapq.heappush(self._free, slot)
         self._wake()
 
     def resize(self, limit: int) -> None:
@@ -63,13 +65,10 @@ class Gate:
 
     def _take(self) -> int:
         self.in_flight += 1
-        lanes = self.lanes
-        for lane, held in enumerate(lanes):  # a handful of lanes: the first with room keeps connections warm
-            if held < LANE:
-                lanes[lane] = held + 1
-                return lane
-        lanes.append(1)
-        return len(lanes) - 1
+        if self._free:
+            return heapq.heappop(self._free)
+        self._made += 1
+        return self._made - 1
 
     def _wake(self) -> None:
         waiters = self._waiters
@@ -91,11 +90,11 @@ def gate(endpoint: str, limit: int) -> Gate:
 
 @asynccontextmanager
 async def slot(endpoint: str, limit: int) -> AsyncIterator[int]:
-    """Hold one of ``endpoint``'s ``limit`` request slots for the block; yields its lane
+    """Hold one of ``endpoint``'s ``limit`` request slots for the block; yields its number
     (a cancel while waiting leaves none taken)."""
     held = gate(endpoint, limit)
-    lane = await held.acquire()
+    number = await held.acquire()
     try:
-        yield lane
+        yield number
     finally:
-        held.release(lane)
+        held.release(number)

@@ -65,14 +65,14 @@ async def post_streaming(
 
     At most ``net.max_concurrent`` requests to one endpoint are in flight
     (:mod:`hermesd.transports.gates`); the others wait here, in order. The
-    slot's lane picks the small pool the request goes through.
+    slot picks the client (and its one connection) the request goes through.
     """
     import httpx
 
     from providers.base import MAX_REDIRECTS, same_origin
 
-    async with slot(resolved.base_url, net.max_concurrent) as lane:  # a queued chat waits here, before the pool
-        client = httpx_client(resolved.base_url, net, lane)
+    async with slot(resolved.base_url, net.max_concurrent) as number:  # a queued chat waits here, before the pool
+        client = httpx_client(resolved.base_url, net, number)
         headers = httpx.Headers({"Accept": accept})
         headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
         request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
