@@ -2,7 +2,7 @@
 
 httpcore's pool, whenever a request starts or ends, checks every connection:
 for each idle one, anyio builds the socket's attribute dictionary (a
-``getpeername``, the family's enum) and httpcore ``poll()``\s it, and counts
+``getpeername``, the family's enum) and httpcore calls ``poll()`` on it, and counts
 all the idle ones. It also closes a connection going idle while more than its
 keep-alive allowance (20) are open, so under 100 concurrent chats most chats
 paid a new TCP connection too. 10,000 chats sent at once made it quadratic
@@ -13,8 +13,8 @@ O(1) (one future in a deque, skipped once cancelled, where asyncio.Semaphore
 removes a cancelled waiter from its deque, O(n) each). Each slot has its own
 pool of one connection (:func:`hermesd.transports.clients.httpx_client`), kept
 alive for the slot's next request, so a pool's scans cover that one
-connection (pools of 4 cost ~13 % more CPU a short chat under 100 concurrent
-chats: bench/notes.md). The lowest free slot is taken, so a quiet daemon
+connection (with pools of 4, a short chat under 100 concurrent ones cost ~15 %
+more CPU: bench/notes.md). The lowest free slot is taken, so a quiet daemon
 reuses slot 0's warm connection.
 """
 
