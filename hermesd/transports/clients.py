@@ -1,4 +1,4 @@
-"""Long-lived HTTP clients, one per endpoint, so connections are reused.
+"""Long-lived HTTP clients, one per endpoint (per request slot for httpx), so connections are reused.
 
 A new client costs a TLS handshake on first use; reusing it across chats
 keeps steady-state time to first token at the network's floor. Chat
@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from typing import Any
 
 from hermesd.transports import NetworkSettings
 
+log = logging.getLogger(__name__)
+
 _openai: dict[tuple, Any] = {}
 _httpx: dict[tuple, Any] = {}
+_closing: set[Any] = set()  # replaced clients being closed
+# How long a request waits for its slot's connection. It never has to (each slot has one request in flight,
+# and its pool one connection), unless that pool lost count of its connection (replace_httpx_client).
+POOL_WAIT_SECONDS = 1.0
 NO_KEY = "hermesd-no-key"  # the SDK insists on a key; its header is removed when unused
 
 
@@ -55,18 +62,42 @@ def httpx_client(base_url: str, net: NetworkSettings, slot: int = 0) -> Any:
     allowance are open, which under 100 concurrent chats in one pool cost
     ~150 µs of CPU a chunk and a new connection for most chats (B6).
     """
+    client = _httpx.get((base_url, net.timeout, net.connect_timeout, slot))
+    return client if client is not None else replace_httpx_client(base_url, net, slot)
+
+
+def replace_httpx_client(base_url: str, net: NetworkSettings, slot: int = 0) -> Any:
+    """A new client for the slot, the one it had closed (its connections too) in the background.
+
+    For a pool that waited :data:`POOL_WAIT_SECONDS` for its one connection:
+    the slot's own request never shares it, so a cancellation that interrupted
+    httpcore while it handed a connection back left the pool counting it as in
+    use, and every later request of the slot would wait in vain.
+    """
     import httpx
 
-    cache_key = (base_url, net.timeout, net.connect_timeout, slot)
-    client = _httpx.get(cache_key)
-    if client is None:
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout),
-            verify=tls_context() if _may_use_tls(base_url) else _no_tls(),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
-        _httpx[cache_key] = client
+    key = (base_url, net.timeout, net.connect_timeout, slot)
+    stale = _httpx.get(key)
+    if stale is not None:
+        from hermesd.settings.masking import mask_url
+
+        log.warning("a connection of %s's request slot %d was never handed back; the slot gets a new client",
+                    mask_url(base_url), slot)
+        _close_later(stale)
+    client = _httpx[key] = httpx.AsyncClient(
+        timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout, pool=POOL_WAIT_SECONDS),
+        verify=tls_context() if _may_use_tls(base_url) else _no_tls(),
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+    )
     return client
+
+
+def _close_later(client: Any) -> None:
+    import asyncio
+
+    task = asyncio.get_running_loop().create_task(client.aclose())
+    _closing.add(task)  # held until done: the loop keeps only a weak reference
+    task.add_done_callback(_closing.discard)
 
 
 @functools.cache

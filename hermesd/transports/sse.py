@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from hermesd.transports import NetworkSettings
-from hermesd.transports.clients import httpx_client
+from hermesd.transports.clients import httpx_client, replace_httpx_client
 from hermesd.transports.errors import from_http_response
 from hermesd.transports.gates import slot
 
@@ -76,7 +76,11 @@ async def post_streaming(
         headers = httpx.Headers({"Accept": accept})
         headers.update(prepared.headers)  # case-insensitive: a profile's own Accept wins
         request = client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content())
-        response = await client.send(request, stream=True)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.PoolTimeout:  # nothing was sent: the slot's pool still counts a response a cancel cut short
+            client = replace_httpx_client(resolved.base_url, net, number)
+            response = await client.send(request, stream=True)
         for _ in range(MAX_REDIRECTS):
             target = response.next_request
             if target is None or not same_origin(prepared.url, target.url):
@@ -94,19 +98,22 @@ async def post_streaming(
 async def drain(events: AsyncIterator[Any]) -> None:
     """Read what is left of a finished stream (briefly), so its connection goes back to the pool.
 
-    Python 3.11's ``asyncio.timeout`` bounds it in this task; ``wait_for``
-    (3.10) runs it as a task of its own, a few tens of µs more per chat.
+    Bounded by anyio's ``move_on_after``, the cancellation httpcore is written
+    for: its deadline waits while httpcore hands the connection back (a
+    shielded close). ``asyncio.timeout`` cancelled the task outright, and when
+    that landed in the close, the pool counted the finished response as in use
+    for good: with a pool of one (:mod:`hermesd.transports.gates`) every later
+    request on that slot waited for a connection (B10: one chat in 10,000).
     """
+    import anyio  # loaded with httpcore's pool already
+
     async def rest() -> None:
         async for _ in events:
             pass
 
     try:
-        if hasattr(asyncio, "timeout"):
-            async with asyncio.timeout(DRAIN_SECONDS):
-                await rest()
-        else:
-            await asyncio.wait_for(rest(), DRAIN_SECONDS)
+        with anyio.move_on_after(DRAIN_SECONDS):
+            await rest()
     except Exception:  # noqa: BLE001 - the reply is complete; reuse is only an optimisation
         pass
 
