@@ -8,6 +8,7 @@ Every function reads the environment when called, so tests can redirect it.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -26,7 +27,12 @@ def hermes_home() -> Path:
 
 def config_path() -> Path:
     """``$HERMES_HOME/config.yaml``, shared with the Hermes agent."""
-    return hermes_home() / "config.yaml"
+    return _config_in(hermes_home())
+
+
+@functools.lru_cache(maxsize=16)
+def _config_in(home: Path) -> Path:
+    return home / "config.yaml"  # asked for before every request (the config watch) and by every chat
 
 
 def env_path() -> Path:
@@ -34,8 +40,18 @@ def env_path() -> Path:
     return hermes_home() / ".env"
 
 
+# What platformdirs' per-user directories follow, besides the home directory.
+_XDG_VARIABLES = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "LOCALAPPDATA")
+
+
 def _platform_dir(kind: str, override_var: str) -> Path:
-    override = os.environ.get(override_var, "").strip()
+    xdg = tuple(os.environ.get(name, "") for name in _XDG_VARIABLES)
+    return _platform_dir_of(kind, os.environ.get(override_var, "").strip(), os.path.expanduser("~"), xdg)
+
+
+@functools.lru_cache(maxsize=32)
+def _platform_dir_of(kind: str, override: str, user_home: str, xdg: tuple[str, ...]) -> Path:
+    """The directory for these environment values, worked out once: a chat asks for the data directory twice."""
     if override:
         return Path(override).expanduser()
     import platformdirs

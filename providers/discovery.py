@@ -30,6 +30,7 @@ or in the errors.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -57,9 +58,15 @@ _MODULE_PREFIX = "hermes_provider_plugins"
 
 
 def hermes_home() -> Path:
-    """``$HERMES_HOME``, default ``~/.hermes``; read on every call so tests can move it."""
-    home = os.environ.get("HERMES_HOME", "").strip()
-    return Path(home).expanduser() if home else Path.home() / ".hermes"
+    """``$HERMES_HOME``, default ``~/.hermes``; the environment is read on every call, so tests can move it."""
+    return _home_of(os.environ.get("HERMES_HOME", ""), os.path.expanduser("~"))
+
+
+@functools.lru_cache(maxsize=16)
+def _home_of(value: str, user_home: str) -> Path:
+    """The path for these two values, made once: a chat asks for it a few times (~15 µs each, built anew)."""
+    value = value.strip()
+    return Path(value).expanduser() if value else Path(user_home) / ".hermes"
 
 
 def bundled_dir() -> Path:

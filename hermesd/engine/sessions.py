@@ -251,17 +251,24 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._index: SessionIndex | None = None
+        self._data_dir: tuple[Path, Path] | None = None  # the data directory last seen, and its ``sessions``
 
     @property
     def root(self) -> Path:
         """The directory of the session files: the one given, else the data directory's ``sessions``."""
-        return self._root or data_dir() / "sessions"
+        if self._root is not None:
+            return self._root
+        data = data_dir()  # the same object while the environment is the same
+        if self._data_dir is None or self._data_dir[0] is not data:
+            self._data_dir = (data, data / "sessions")
+        return self._data_dir[1]
 
     @property
     def index(self) -> SessionIndex:
         """The listing index of :attr:`root`, opened again when the root changed (tests move it)."""
-        if self._index is None or self._index.root != self.root:
-            self._index = SessionIndex(self.root)
+        root = self.root
+        if self._index is None or (self._index.root is not root and self._index.root != root):
+            self._index = SessionIndex(root)
         return self._index
 
     def create(
