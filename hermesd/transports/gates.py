@@ -52,9 +52,9 @@ class Gate:
                 self.release(future.result())
             raise
 
-    def release(self, slot: int) -> None:
+    def release(self, number: int) -> None:
         self.in_flight -= 1
-        heapq.heappush(self._free, slot)
+        heapq.heappush(self._free, number)
         self._wake()
 
     def resize(self, limit: int) -> None:

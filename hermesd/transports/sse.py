@@ -10,7 +10,6 @@ becomes a :class:`~hermesd.engine.errors.HermesError` with the provider's words 
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
