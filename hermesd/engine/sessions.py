@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
@@ -251,23 +252,17 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._index: SessionIndex | None = None
-        self._data_dir: tuple[Path, Path] | None = None  # the data directory last seen, and its ``sessions``
 
     @property
     def root(self) -> Path:
         """The directory of the session files: the one given, else the data directory's ``sessions``."""
-        if self._root is not None:
-            return self._root
-        data = data_dir()  # the same object while the environment is the same
-        if self._data_dir is None or self._data_dir[0] is not data:
-            self._data_dir = (data, data / "sessions")
-        return self._data_dir[1]
+        return self._root or _sessions_in(data_dir())
 
     @property
     def index(self) -> SessionIndex:
         """The listing index of :attr:`root`, opened again when the root changed (tests move it)."""
         root = self.root
-        if self._index is None or (self._index.root is not root and self._index.root != root):
+        if self._index is None or self._index.root != root:
             self._index = SessionIndex(root)
         return self._index
 
@@ -759,6 +754,11 @@ def _totals(sums: list[float] | None) -> UsageTotals | None:
     from hermesd.engine.usage import totals
 
     return totals(sums) if sums and sums[0] else None
+
+
+@functools.lru_cache(maxsize=16)
+def _sessions_in(data: Path) -> Path:
+    return data / "sessions"  # a few times a chat: made once per data directory, as paths.config_path is
 
 
 def _followed(before: tuple[int, bytes] | None, offset: int, data: bytes) -> tuple[int, bytes]:
