@@ -62,8 +62,11 @@ def httpx_client(base_url: str, net: NetworkSettings, slot: int = 0) -> Any:
     allowance are open, which under 100 concurrent chats in one pool cost
     ~150 µs of CPU a chunk and a new connection for most chats (B6).
     """
-    client = _httpx.get((base_url, net.timeout, net.connect_timeout, slot))
-    return client if client is not None else replace_httpx_client(base_url, net, slot)
+    key = (base_url, net.timeout, net.connect_timeout, slot)
+    client = _httpx.get(key)
+    if client is None:
+        client = _httpx[key] = _slot_client(base_url, net)
+    return client
 
 
 def replace_httpx_client(base_url: str, net: NetworkSettings, slot: int = 0) -> Any:
@@ -74,22 +77,26 @@ def replace_httpx_client(base_url: str, net: NetworkSettings, slot: int = 0) -> 
     httpcore while it handed a connection back left the pool counting it as in
     use, and every later request of the slot would wait in vain.
     """
-    import httpx
+    from hermesd.settings.masking import mask_url
 
     key = (base_url, net.timeout, net.connect_timeout, slot)
-    stale = _httpx.get(key)
+    stale = _httpx.pop(key, None)
     if stale is not None:
-        from hermesd.settings.masking import mask_url
-
         log.warning("a connection of %s's request slot %d was never handed back; the slot gets a new client",
                     mask_url(base_url), slot)
         _close_later(stale)
-    client = _httpx[key] = httpx.AsyncClient(
+    client = _httpx[key] = _slot_client(base_url, net)
+    return client
+
+
+def _slot_client(base_url: str, net: NetworkSettings) -> Any:
+    import httpx
+
+    return httpx.AsyncClient(
         timeout=httpx.Timeout(net.timeout, connect=net.connect_timeout, pool=POOL_WAIT_SECONDS),
         verify=tls_context() if _may_use_tls(base_url) else _no_tls(),
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
     )
-    return client
 
 
 def _close_later(client: Any) -> None:
