@@ -34,10 +34,14 @@ class Gate:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.in_flight = 0
         self._made = 0  # slots numbered 0, 1, ... as they were first needed
         self._free: list[int] = []  # a heap of the slots not held: the lowest (the warmest connection) first
         self._waiters: deque[asyncio.Future] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        """Slots held now: every slot made, but the free ones."""
+        return self._made - len(self._free)
 
     async def acquire(self) -> int:
         """Wait for a slot; its number."""
@@ -53,7 +57,6 @@ class Gate:
             raise
 
     def release(self, number: int) -> None:
-        self.in_flight -= 1
         heapq.heappush(self._free, number)
         self._wake()
 
@@ -64,7 +67,6 @@ class Gate:
             self._wake()
 
     def _take(self) -> int:
-        self.in_flight += 1
         if self._free:
             return heapq.heappop(self._free)
         self._made += 1
