@@ -25,10 +25,11 @@ def _prepared(url: str, model: str) -> PreparedRequest:
                            body=body, api_mode="chat_completions", provider="custom", model=model)
 
 
-async def _chat(url: str, net: NetworkSettings, model: str) -> list[str]:
-    """One reply read as the chat transport reads it: up to ``[DONE]``, the rest left to the drain."""
-    resolved = Resolved(provider="custom", profile=None, model=model, base_url=f"{url}/v1", api_mode="chat_completions",
-                        api_key="k", key_env_var=None)
+async def _chat(url: str, net: NetworkSettings, model: str, base_url: str | None = None) -> list[str]:
+    """One reply read as the chat transport reads it: up to ``[DONE]``, the rest left to the drain.
+    ``base_url``: the endpoint as configured (its slots' clients are keyed by it), ``url``'s ``/v1`` by default."""
+    resolved = Resolved(provider="custom", profile=None, model=model, base_url=base_url or f"{url}/v1",
+                        api_mode="chat_completions", api_key="k", key_env_var=None)
     data = []
     async with post_sse(_prepared(url, model), resolved, net) as events:
         async for sse in events:
@@ -39,12 +40,13 @@ async def _chat(url: str, net: NetworkSettings, model: str) -> list[str]:
 
 
 @pytest.fixture
-def net(upstream):
+async def net(upstream):
     """Network settings of this test alone (their own clients), whose clients are closed after it."""
     settings = NetworkSettings(timeout=30.0, connect_timeout=5.0, max_concurrent=4)
     yield settings
-    for key in [k for k in clients._httpx if k[0].startswith(upstream.url)]:
-        clients._httpx.pop(key)
+    where = upstream.url.split("//", 1)[1]  # host:port, with or without credentials before it
+    for key in [k for k in clients._httpx if where in k[0]]:
+        await clients._httpx.pop(key).aclose()
 
 
 async def test_the_drains_deadline_waits_while_httpcore_hands_the_connection_back(upstream, net, monkeypatch):
@@ -71,13 +73,14 @@ async def test_the_drains_deadline_waits_while_httpcore_hands_the_connection_bac
 
 async def test_a_slot_whose_pool_lost_count_of_its_connection_gets_a_new_client(upstream, net, caplog):
     """A response left open (what a cancel inside httpcore's hand-back leaves): the slot's next request waits
-    POOL_WAIT_SECONDS, not the whole timeout, and goes out on a new client; the old one is closed."""
-    base_url = f"{upstream.url}/v1"
+    POOL_WAIT_SECONDS, not the whole timeout, and goes out on a new client; the old one is closed. The log says
+    which endpoint's slot, its password masked."""
+    base_url = upstream.url.replace("//", "//user:s3cret@") + "/v1"  # an endpoint configured with credentials
     stale = clients.httpx_client(base_url, net, 0)
-    request = stale.build_request("POST", f"{base_url}/chat/completions", json=_prepared(upstream.url, "left").body)
+    request = stale.build_request("POST", f"{upstream.url}/v1/chat/completions", json=_prepared(upstream.url, "left").body)
     await stale.send(request, stream=True)  # never read or closed: the pool's one connection stays taken
 
-    assert await asyncio.wait_for(_chat(upstream.url, net, "next"), 20)
+    assert await asyncio.wait_for(_chat(upstream.url, net, "next", base_url), 20)
     fresh = clients.httpx_client(base_url, net, 0)
     assert fresh is not stale
     await asyncio.sleep(0.1)  # the old client is closed in the background
@@ -85,4 +88,5 @@ async def test_a_slot_whose_pool_lost_count_of_its_connection_gets_a_new_client(
     requests = [r for r in upstream.requests if r.path.endswith("/chat/completions")]
     assert [r.json["model"] for r in requests] == ["left", "next"]
     assert requests[0].client_port != requests[1].client_port
-    assert "request slot 0 was never handed back" in caplog.text and "Bearer" not in caplog.text
+    assert "user:***@127.0.0.1" in caplog.text and "request slot 0 was never handed back" in caplog.text
+    assert "s3cret" not in caplog.text
